@@ -1,0 +1,118 @@
+"""JSON API for account operations, under /api/v1/accounts/."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import services
+from accounts.models import Invitation, Role, User, UserSession
+from accounts.permissions import roles_permission
+from accounts.selectors import invitation_get_for_user, invitations_visible_to, sessions_of
+
+
+class MeSerializer(serializers.ModelSerializer):
+    roles = serializers.SerializerMethodField()
+    practice = serializers.CharField(source="practice.name")
+
+    class Meta:
+        model = User
+        fields = ["id", "email", "full_name", "practice", "roles"]
+
+    def get_roles(self, user: User) -> list[str]:
+        return user.role_names()
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    current = serializers.SerializerMethodField()
+
+    class Meta:
+        model = UserSession
+        fields = ["id", "created_at", "last_seen_at", "ip_address", "user_agent", "current"]
+
+    def get_current(self, obj: UserSession) -> bool:
+        return obj.session_key == self.context["current_key"]
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True)
+    guardian_for = serializers.PrimaryKeyRelatedField(queryset=User.objects.none(), required=False, allow_null=True)
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "full_name", "role", "guardian_for", "status", "created_at", "expires_at"]
+        read_only_fields = ["id", "status", "created_at", "expires_at"]
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None and request.user:
+            self.fields["guardian_for"].queryset = User.objects.filter(
+                practice_id=request.user.practice_id, role_grants__role=Role.CLIENT
+            )
+
+
+class MeView(APIView):
+    @extend_schema(responses=MeSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(MeSerializer(request.user).data)
+
+
+class SessionListView(APIView):
+    @extend_schema(responses=SessionSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        data = SessionSerializer(
+            sessions_of(user=request.user), many=True, context={"current_key": request.session.session_key}
+        ).data
+        return Response(data)
+
+
+class SessionRevokeOthersView(APIView):
+    @extend_schema(request=None, responses={200: dict})
+    def post(self, request: Request) -> Response:
+        count = services.sessions_revoke_others(request=request._request)
+        return Response({"ended": count})
+
+
+class InvitationListView(APIView):
+    permission_classes = [roles_permission(Role.ADMIN, Role.THERAPIST)]
+
+    @extend_schema(responses=InvitationSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(InvitationSerializer(invitations_visible_to(user=request.user), many=True).data)
+
+    @extend_schema(request=InvitationSerializer, responses={201: InvitationSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = InvitationSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        try:
+            invitation, _token = services.invitation_send(
+                actor=request.user,
+                request=request._request,
+                email=serializer.validated_data["email"],
+                role=serializer.validated_data["role"],
+                full_name=serializer.validated_data.get("full_name", ""),
+                guardian_for=serializer.validated_data.get("guardian_for"),
+            )
+        except services.InvitationError as error:
+            raise ValidationError({error.field or "non_field_errors": [error.message]}) from None
+        return Response(InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
+
+
+class InvitationRevokeView(APIView):
+    permission_classes = [roles_permission(Role.ADMIN, Role.THERAPIST)]
+
+    @extend_schema(request=None, responses=InvitationSerializer)
+    def post(self, request: Request, invitation_id: str) -> Response:
+        invitation = invitation_get_for_user(user=request.user, invitation_id=invitation_id)
+        if invitation is None:
+            raise NotFound("No such invitation.")
+        try:
+            invitation = services.invitation_revoke(actor=request.user, request=request._request, invitation=invitation)
+        except services.InvitationError as error:
+            return Response({"code": "conflict", "detail": error.message}, status=status.HTTP_409_CONFLICT)
+        return Response(InvitationSerializer(invitation).data)

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from accounts.models import Role
+from accounts.rules import is_mfa_verified
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    verified = is_mfa_verified(request)
+    user = getattr(request, "user", None)
+    nav: list[tuple[str, str]] = []
+    if verified:
+        nav.append(("accounts:dashboard", "Home"))
+        if user.has_role(Role.ADMIN, Role.THERAPIST):
+            nav.append(("accounts:invitations", "Invitations"))
+        if user.has_role(Role.ADMIN):
+            nav.append(("accounts:members", "Members"))
+        nav.append(("accounts:security", "Security"))
+    return {
+        "nav_items": nav,
+        "mfa_verified": verified,
+        "idle_timeout_seconds": settings.SESSION_IDLE_TIMEOUT_SECONDS,
+        "idle_warning_seconds": settings.SESSION_IDLE_WARNING_SECONDS,
+    }

@@ -1,0 +1,78 @@
+"""Load a demo practice, for trying the platform. Refused in production."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from accounts.models import GuardianLink, Practice, Role, TOTPDevice, User
+from accounts.services.mfa import totp_provisioning_uri
+from accounts.services.practices import practice_create, user_create
+
+DEMO_SLUG = "riverside-demo"
+DEMO_PASSWORD = "Riverside-demo-2026"
+PEOPLE = [
+    ("admin@riverside.example", "Avery Admin", [Role.ADMIN]),
+    ("therapist@riverside.example", "Dr. Theo Okafor", [Role.THERAPIST]),
+    ("therapist2@riverside.example", "Dr. Mina Santos", [Role.THERAPIST]),
+    ("sam@riverside.example", "Sam Rivera", [Role.CLIENT]),
+    ("alex@riverside.example", "Alex Rivera", [Role.CLIENT]),
+    ("jordan@riverside.example", "Jordan Lee", [Role.CLIENT]),
+    ("casey@riverside.example", "Casey Nguyen", [Role.CLIENT]),
+    ("parent@riverside.example", "Pat Nguyen", [Role.GUARDIAN]),
+]
+NOTES = {
+    "sam@riverside.example": "couple, with Alex",
+    "alex@riverside.example": "couple, with Sam",
+    "jordan@riverside.example": "individual adult client",
+    "casey@riverside.example": "minor client",
+    "parent@riverside.example": "guardian of Casey",
+}
+
+
+class Command(BaseCommand):
+    help = "Create the demo practice (an admin, two therapists, a couple, an adult client, a minor and a guardian)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--quiet-if-present", action="store_true", help="Say nothing more if the demo exists.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if settings.PRODUCTION:
+            raise CommandError("The demo practice cannot be loaded in production.")
+        if Practice.objects.filter(slug=DEMO_SLUG).exists():
+            self.stdout.write("The demo practice is already loaded.")
+        else:
+            self._create()
+        self._print_logins()
+
+    @transaction.atomic
+    def _create(self) -> None:
+        practice = practice_create(name="Riverside Counselling (demo)", slug=DEMO_SLUG, time_zone="America/New_York")
+        users = {}
+        for email, name, roles in PEOPLE:
+            users[email] = user_create(practice=practice, email=email, full_name=name, password=DEMO_PASSWORD, roles=roles)
+            # A pending authenticator with a known secret: someone trying the demo can add it to
+            # an app from the printed URI, then confirm it with a code at first sign-in.
+            secret = base64.b32encode(secrets.token_bytes(20)).decode("ascii")
+            TOTPDevice(user=users[email], name="Authenticator app", confirmed=False, secret=secret).save()
+        GuardianLink.objects.create(guardian=users["parent@riverside.example"], client=users["casey@riverside.example"])
+
+    def _print_logins(self) -> None:
+        self.stdout.write(self.style.SUCCESS("\nDemo practice: Riverside Counselling"))
+        self.stdout.write(f"Every demo account's password: {DEMO_PASSWORD}")
+        self.stdout.write("At first sign-in each account enrolls its authenticator; add it to an app with the URI below.\n")
+        for email, _name, roles in PEOPLE:
+            user = User.objects.get(email=email)
+            device = TOTPDevice.objects.filter(user=user).order_by("-created_at").first()
+            role = ", ".join(str(r.label) for r in roles)
+            note = f" ({NOTES[email]})" if email in NOTES else ""
+            self.stdout.write(f"  {role:<15} {email}{note}")
+            if device is not None and not device.confirmed:
+                self.stdout.write(f"                  {totp_provisioning_uri(device)}")
+            elif device is not None:
+                self.stdout.write("                  authenticator already enrolled")

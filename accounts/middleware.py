@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from accounts.rules import is_mfa_verified, is_password_authenticated, redirect_for_unverified
+from accounts.selectors import device_for_persistent_id
+from teletherapy.errors import error_response
+
+DEVICE_SESSION_KEY = "otp_device_id"
+AUTH_AT_KEY = "auth_at"
+LAST_SEEN_KEY = "last_seen"
+# Requests that only ask how long is left must not count as activity.
+PASSIVE_HEADER = "HTTP_X_PASSIVE"
+
+
+class MFAMiddleware:
+    """Loads the second-factor device this session was verified with, if any."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        user.otp_device = None
+        if user.is_authenticated:
+            persistent_id = request.session.get(DEVICE_SESSION_KEY)
+            device = device_for_persistent_id(persistent_id) if persistent_id else None
+            if device is None or device.user_id != user.pk or not device.confirmed:
+                device = None
+                request.session.pop(DEVICE_SESSION_KEY, None)
+            user.otp_device = device
+        user.is_verified = lambda: user.otp_device is not None
+        return self.get_response(request)
+
+
+class SessionTimeoutMiddleware:
+    """Idle logoff and an absolute session lifetime, each audited."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_password_authenticated(request):
+            from accounts.services import session_timeout_end
+
+            now = int(time.time())
+            auth_at = request.session.get(AUTH_AT_KEY, now)
+            last_seen = request.session.get(LAST_SEEN_KEY, now)
+            reason = None
+            if now - auth_at > settings.SESSION_ABSOLUTE_LIFETIME_SECONDS:
+                reason = "absolute"
+            elif now - last_seen > settings.SESSION_IDLE_TIMEOUT_SECONDS:
+                reason = "idle"
+            if reason:
+                session_timeout_end(request=request, reason=reason)
+                if request.path.startswith("/api/"):
+                    return error_response(
+                        request, status=403, code="session_expired", detail="Your session has ended. Sign in again."
+                    )
+                messages.info(
+                    request,
+                    "You were signed out after 15 minutes without activity, to keep your information private."
+                    if reason == "idle"
+                    else "You were signed out because your session reached its maximum length.",
+                )
+                return redirect(reverse("accounts:login"))
+            if request.META.get(PASSIVE_HEADER) != "1":
+                request.session[LAST_SEEN_KEY] = now
+                request.session.setdefault(AUTH_AT_KEY, now)
+        return self.get_response(request)
+
+
+class MFAEnforcementMiddleware:
+    """Default deny: every view needs an MFA-verified session unless it is marked mfa_exempt."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func: Callable, args: tuple, kwargs: dict) -> HttpResponse | None:
+        target = getattr(view_func, "view_class", None) or view_func
+        if getattr(view_func, "mfa_exempt", False) or getattr(target, "mfa_exempt", False):
+            return None
+        if is_mfa_verified(request):
+            return None
+        if request.path.startswith("/api/"):
+            if not is_password_authenticated(request):
+                return error_response(request, status=403, code="not_authenticated", detail="Sign in first.")
+            return error_response(
+                request, status=403, code="mfa_required", detail="Complete the second sign-in step first."
+            )
+        return redirect_for_unverified(request)

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import (
+    BackupCodeDevice,
+    GuardianLink,
+    Invitation,
+    Practice,
+    Role,
+    TOTPDevice,
+    User,
+    UserSession,
+)
+
+_DEVICE_MODELS = {m._meta.label_lower: m for m in (TOTPDevice, BackupCodeDevice)}
+
+
+def device_for_persistent_id(persistent_id: str) -> TOTPDevice | BackupCodeDevice | None:
+    label, _, device_id = str(persistent_id).rpartition("/")
+    model = _DEVICE_MODELS.get(label)
+    if model is None:
+        return None
+    try:
+        return model.objects.filter(pk=device_id).first()
+    except (ValueError, TypeError, Exception):  # a malformed id in a session is just "no device"
+        return None
+
+
+def totp_device_confirmed(*, user: User) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("-created_at").first()
+
+
+def totp_device_pending(*, user: User) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-created_at").first()
+
+
+def backup_codes_remaining(*, user: User) -> int:
+    device = BackupCodeDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        return 0
+    return device.codes.filter(used_at__isnull=True).count()
+
+
+def user_has_confirmed_device(*, user: User) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def practice_members(*, practice: Practice) -> QuerySet[User]:
+    return practice.members.prefetch_related("role_grants").order_by("full_name")
+
+
+def practice_users_with_role(*, practice: Practice, role: str) -> QuerySet[User]:
+    return practice.members.filter(role_grants__role=role, is_active=True).order_by("full_name")
+
+
+def member_get_for_admin(*, admin: User, user_id: int) -> User | None:
+    return User.objects.filter(practice_id=admin.practice_id, pk=user_id).first()
+
+
+def invitations_visible_to(*, user: User) -> QuerySet[Invitation]:
+    qs = Invitation.objects.filter(practice_id=user.practice_id).select_related("invited_by")
+    if user.has_role(Role.ADMIN):
+        return qs
+    return qs.filter(invited_by=user)
+
+
+def invitation_get_for_user(*, user: User, invitation_id: object) -> Invitation | None:
+    try:
+        return invitations_visible_to(user=user).filter(pk=invitation_id).first()
+    except (ValueError, TypeError, Exception):
+        return None
+
+
+def sessions_of(*, user: User) -> QuerySet[UserSession]:
+    return UserSession.objects.filter(user=user)
+
+
+def wards_of(*, guardian: User) -> QuerySet[User]:
+    return User.objects.filter(guardians__guardian=guardian)
+
+
+def guardians_of(*, client: User) -> QuerySet[User]:
+    return User.objects.filter(wards__client=client)
+
+
+def guardian_link_exists(*, guardian: User, client: User) -> bool:
+    return GuardianLink.objects.filter(guardian=guardian, client=client).exists()
+
+
+def pending_invitations_count(*, user: User) -> int:
+    return invitations_visible_to(user=user).filter(
+        accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).count()

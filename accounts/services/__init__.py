@@ -1,0 +1,57 @@
+"""Everything that changes account data goes through these functions."""
+
+from accounts.services.auth import (
+    LoginRefused,
+    login_with_password,
+    logout_user,
+    password_change,
+    reauthenticate,
+    session_timeout_end,
+    sessions_end_for_user,
+    sessions_revoke_others,
+    throttle_locked_until,
+)
+from accounts.services.invitations import (
+    InvitationError,
+    invitation_accept,
+    invitation_revoke,
+    invitation_send,
+    invitation_lookup,
+)
+from accounts.services.members import MemberError, role_change, user_deactivate
+from accounts.services.mfa import (
+    MFAError,
+    backup_codes_regenerate,
+    mfa_verify,
+    totp_device_confirm,
+    totp_device_start,
+    totp_provisioning_uri,
+    totp_qr_svg,
+)
+
+__all__ = [
+    "InvitationError",
+    "LoginRefused",
+    "MFAError",
+    "MemberError",
+    "backup_codes_regenerate",
+    "invitation_accept",
+    "invitation_lookup",
+    "invitation_revoke",
+    "invitation_send",
+    "login_with_password",
+    "logout_user",
+    "mfa_verify",
+    "password_change",
+    "reauthenticate",
+    "role_change",
+    "session_timeout_end",
+    "sessions_end_for_user",
+    "sessions_revoke_others",
+    "throttle_locked_until",
+    "totp_device_confirm",
+    "totp_device_start",
+    "totp_provisioning_uri",
+    "totp_qr_svg",
+    "user_deactivate",
+]

@@ -1,0 +1,161 @@
+"""Onboarding is by invitation only."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts.models import GuardianLink, Invitation, Role, RoleGrant, User
+from audit.models import Action
+from audit.services import audit_record
+
+# Who may invite whom.
+INVITABLE_BY = {
+    Role.ADMIN: {Role.THERAPIST, Role.ADMIN},
+    Role.THERAPIST: {Role.CLIENT, Role.GUARDIAN},
+}
+
+
+class InvitationError(Exception):
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def roles_invitable_by(user: User) -> set[str]:
+    allowed: set[str] = set()
+    for role, targets in INVITABLE_BY.items():
+        if user.has_role(role):
+            allowed |= {str(t) for t in targets}
+    return allowed
+
+
+def invitation_send(
+    *,
+    actor: User,
+    request: HttpRequest | None,
+    email: str,
+    role: str,
+    full_name: str = "",
+    guardian_for: User | None = None,
+) -> tuple[Invitation, str]:
+    """Create an invitation and e-mail its link. Returns the invitation and its one-time token."""
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise InvitationError("Enter a valid e-mail address.", field="email") from None
+    if role not in roles_invitable_by(actor):
+        raise InvitationError("You cannot invite someone to that role.", field="role")
+    if role == Role.GUARDIAN:
+        if guardian_for is None or guardian_for.practice_id != actor.practice_id or not guardian_for.has_role(Role.CLIENT):
+            raise InvitationError("Choose the client this guardian will act for.", field="guardian_for")
+    elif guardian_for is not None:
+        raise InvitationError("Only a guardian invitation names a client.", field="guardian_for")
+    if User.objects.filter(email=email, practice_id=actor.practice_id).exists():
+        raise InvitationError("Someone in this practice already has an account with that address.", field="email")
+    now = timezone.now()
+    if Invitation.objects.filter(
+        practice_id=actor.practice_id, email=email, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
+    ).exists():
+        raise InvitationError("There is already a pending invitation for that address; revoke it first.", field="email")
+
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        invitation = Invitation.objects.create(
+            practice_id=actor.practice_id,
+            email=email,
+            full_name=(full_name or "").strip()[:150],
+            role=role,
+            guardian_for=guardian_for,
+            invited_by=actor,
+            token_hash=token_digest(token),
+            expires_at=now + timedelta(hours=settings.INVITATION_TTL_HOURS),
+        )
+        audit_record(
+            action=Action.INVITATION_SENT,
+            actor=actor,
+            request=request,
+            target=invitation,
+            subject_client_id=guardian_for.pk if guardian_for else None,
+            details={"role": role},
+        )
+        from accounts.tasks import invitation_email_enqueue
+
+        transaction.on_commit(lambda: invitation_email_enqueue(invitation=invitation, token=token))
+    return invitation, token
+
+
+def invitation_lookup(*, token: str) -> Invitation | None:
+    if not token or len(token) > 128:
+        return None
+    return Invitation.objects.select_related("practice").filter(token_hash=token_digest(token)).first()
+
+
+def invitation_accept(*, request: HttpRequest | None, token: str, full_name: str, password: str) -> User:
+    full_name = " ".join((full_name or "").split())[:150]
+    if not full_name:
+        raise InvitationError("Enter your full name.", field="full_name")
+    with transaction.atomic():
+        found = invitation_lookup(token=token)
+        if found is None:
+            raise InvitationError("This invitation link is not valid.")
+        invitation = Invitation.objects.select_for_update().get(pk=found.pk)
+        if invitation.status != "pending":
+            raise InvitationError(f"This invitation has been {invitation.status} and cannot be used.")
+        if User.objects.filter(email=invitation.email).exists():
+            raise InvitationError(
+                "This e-mail address already has an account. Ask the practice to invite a different address."
+            )
+        candidate = User(email=invitation.email, full_name=full_name, practice_id=invitation.practice_id)
+        try:
+            validate_password(password, user=candidate)
+        except ValidationError as exc:
+            raise InvitationError(" ".join(exc.messages), field="password") from None
+        try:
+            user = User.objects.create_user(
+                invitation.email, password, practice=invitation.practice, full_name=full_name
+            )
+        except IntegrityError:
+            raise InvitationError("This e-mail address already has an account.") from None
+        RoleGrant.objects.create(user=user, role=invitation.role, granted_by=invitation.invited_by)
+        if invitation.role == Role.GUARDIAN and invitation.guardian_for_id:
+            GuardianLink.objects.create(guardian=user, client_id=invitation.guardian_for_id)
+        invitation.accepted_at = timezone.now()
+        invitation.accepted_user = user
+        invitation.save(update_fields=["accepted_at", "accepted_user"])
+        audit_record(
+            action=Action.INVITATION_ACCEPTED,
+            actor=user,
+            request=request,
+            target=invitation,
+            subject_client_id=user.pk if invitation.role == Role.CLIENT else invitation.guardian_for_id,
+            details={"role": invitation.role},
+        )
+    return user
+
+
+def invitation_revoke(*, actor: User, request: HttpRequest | None, invitation: Invitation) -> Invitation:
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.status != "pending":
+            raise InvitationError(f"This invitation is already {invitation.status}.")
+        invitation.revoked_at = timezone.now()
+        invitation.revoked_by = actor
+        invitation.save(update_fields=["revoked_at", "revoked_by"])
+        audit_record(action=Action.INVITATION_REVOKED, actor=actor, request=request, target=invitation)
+    return invitation

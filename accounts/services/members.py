@@ -1,0 +1,66 @@
+"""Practice admins manage who has which role, and who may sign in at all."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import HttpRequest
+
+from accounts.models import Role, RoleGrant, User
+from accounts.services.auth import sessions_end_for_user
+from audit.models import Action
+from audit.services import audit_record
+
+GRANTABLE_ROLES = {Role.CLIENT, Role.THERAPIST, Role.ADMIN}
+
+
+class MemberError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _check_admin_over(actor: User, user: User) -> None:
+    if not actor.has_role(Role.ADMIN) or actor.practice_id != user.practice_id:
+        raise MemberError("Only an admin of this practice can do that.")
+
+
+def role_change(*, actor: User, request: HttpRequest | None, user: User, role: str, grant: bool) -> None:
+    _check_admin_over(actor, user)
+    if role not in {str(r) for r in GRANTABLE_ROLES}:
+        raise MemberError("Guardians are added by invitation for a specific client.")
+    with transaction.atomic():
+        if grant:
+            _, created = RoleGrant.objects.get_or_create(user=user, role=role, defaults={"granted_by": actor})
+            if not created:
+                raise MemberError(f"{user} already has that role.")
+        else:
+            if role == Role.ADMIN:
+                admins = RoleGrant.objects.select_for_update().filter(
+                    role=Role.ADMIN, user__practice_id=user.practice_id, user__is_active=True
+                )
+                if admins.count() <= 1 and admins.filter(user=user).exists():
+                    raise MemberError("A practice must keep at least one admin.")
+            deleted, _ = RoleGrant.objects.filter(user=user, role=role).delete()
+            if not deleted:
+                raise MemberError(f"{user} does not have that role.")
+        user.forget_roles()
+        audit_record(
+            action=Action.ROLE_CHANGE,
+            actor=actor,
+            request=request,
+            target=user,
+            details={"role": role, "change": "granted" if grant else "revoked"},
+        )
+
+
+def user_deactivate(*, actor: User, request: HttpRequest | None, user: User) -> None:
+    _check_admin_over(actor, user)
+    if actor.pk == user.pk:
+        raise MemberError("You cannot deactivate your own account.")
+    if not user.is_active:
+        raise MemberError(f"{user} is already deactivated.")
+    with transaction.atomic():
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        audit_record(action=Action.DEACTIVATION, actor=actor, request=request, target=user)
+        sessions_end_for_user(user=user, actor=actor, request=request, reason="deactivated")

@@ -1,0 +1,27 @@
+"""Creating a practice and its first admin: the one step that is not by invitation."""
+
+from __future__ import annotations
+
+from django.contrib.auth.password_validation import validate_password
+from django.db import transaction
+
+from accounts.models import Practice, Role, RoleGrant, User
+
+
+@transaction.atomic
+def practice_create(*, name: str, slug: str, time_zone: str = "UTC") -> Practice:
+    return Practice.objects.create(name=name, slug=slug, time_zone=time_zone)
+
+
+@transaction.atomic
+def user_create(
+    *, practice: Practice, email: str, full_name: str, password: str, roles: list[str], granted_by: User | None = None
+) -> User:
+    candidate = User(email=email, full_name=full_name, practice=practice)
+    validate_password(password, user=candidate)
+    user = User.objects.create_user(email, password, practice=practice, full_name=full_name)
+    for role in roles:
+        if role not in Role.values:
+            raise ValueError(f"Unknown role {role!r}")
+        RoleGrant.objects.create(user=user, role=role, granted_by=granted_by)
+    return user

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.urls import reverse
+
+from accounts.models import Invitation
+from teletherapy.keyring import keyring
+
+
+def _aad(invitation_id: str) -> bytes:
+    return f"invitation-email:{invitation_id}".encode()
+
+
+def invitation_email_enqueue(*, invitation: Invitation, token: str) -> None:
+    # The token is sealed before it goes through the broker, so Redis never holds it readable.
+    sealed = keyring().seal(token, purpose="field", aad=_aad(str(invitation.pk)))
+    send_invitation_email.delay(str(invitation.pk), sealed)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_invitation_email(invitation_id: str, sealed_token: str) -> None:
+    invitation = Invitation.objects.select_related("practice", "invited_by").filter(pk=invitation_id).first()
+    if invitation is None or invitation.status != "pending":
+        return
+    token = keyring().unseal(sealed_token, purpose="field", aad=_aad(invitation_id))
+    link = settings.SITE_URL.rstrip("/") + reverse("accounts:invitation_accept", args=[token])
+    send_mail(
+        subject=f"{invitation.practice.name} invites you to its secure therapy platform",
+        message=(
+            f"Hello{(' ' + invitation.full_name) if invitation.full_name else ''},\n\n"
+            f"{invitation.invited_by.full_name} at {invitation.practice.name} has invited you to join as "
+            f"{invitation.get_role_display().lower()}.\n\n"
+            f"Open this link to choose a password and set up two-step sign-in:\n{link}\n\n"
+            f"The link works once and expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC.\n"
+            "If you did not expect this, you can ignore this message.\n"
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[invitation.email],
+    )

@@ -1,0 +1,27 @@
+from django.urls import path
+
+from accounts.views import account, auth, practice
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("login/", auth.login_view, name="login"),
+    path("logout/", auth.logout_view, name="logout"),
+    path("mfa/", auth.mfa_view, name="mfa"),
+    path("mfa/enroll/", auth.mfa_enroll_view, name="mfa_enroll"),
+    path("invite/<str:token>/", auth.invitation_accept_view, name="invitation_accept"),
+    path("", account.dashboard_view, name="dashboard"),
+    path("account/security/", account.security_view, name="security"),
+    path("account/password/", account.password_change_view, name="password_change"),
+    path("account/sessions/revoke-others/", account.sessions_revoke_others_view, name="sessions_revoke_others"),
+    path("account/reauth/", account.reauth_view, name="reauth"),
+    path("account/mfa/replace/", account.mfa_replace_view, name="mfa_replace"),
+    path("account/backup-codes/", account.backup_codes_regenerate_view, name="backup_codes"),
+    path("account/session/status/", account.session_status_view, name="session_status"),
+    path("account/session/keepalive/", account.session_keepalive_view, name="session_keepalive"),
+    path("practice/invitations/", practice.invitations_view, name="invitations"),
+    path("practice/invitations/<uuid:invitation_id>/revoke/", practice.invitation_revoke_view, name="invitation_revoke"),
+    path("practice/members/", practice.members_view, name="members"),
+    path("practice/members/<int:user_id>/role/", practice.member_role_view, name="member_role"),
+    path("practice/members/<int:user_id>/deactivate/", practice.member_deactivate_view, name="member_deactivate"),
+]

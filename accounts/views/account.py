@@ -1,0 +1,139 @@
+"""A signed-in person's own account: dashboard, security, sessions, re-authentication."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import services
+from accounts.forms import PasswordChangeForm, ReauthForm
+from accounts.middleware import AUTH_AT_KEY, LAST_SEEN_KEY
+from accounts.models import Role
+from accounts.rules import mfa_required, reauth_required, safe_next
+from accounts.selectors import (
+    backup_codes_remaining,
+    invitations_visible_to,
+    practice_members,
+    sessions_of,
+    totp_device_confirmed,
+    wards_of,
+)
+from accounts.views.auth import _enroll
+
+
+@mfa_required
+@require_GET
+def dashboard_view(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    context = {
+        "is_admin": user.has_role(Role.ADMIN),
+        "is_therapist": user.has_role(Role.THERAPIST),
+        "is_client": user.has_role(Role.CLIENT),
+        "is_guardian": user.has_role(Role.GUARDIAN),
+        "backup_codes_left": backup_codes_remaining(user=user),
+    }
+    if context["is_admin"]:
+        context["members"] = practice_members(practice=user.practice)
+    if context["is_admin"] or context["is_therapist"]:
+        context["invitations"] = invitations_visible_to(user=user)[:10]
+    if context["is_therapist"]:
+        context["clients"] = user.practice.members.filter(role_grants__role=Role.CLIENT, is_active=True).order_by("full_name")
+    if context["is_guardian"]:
+        context["wards"] = wards_of(guardian=user)
+    return render(request, "accounts/dashboard.html", context)
+
+
+@mfa_required
+@require_GET
+def security_view(request: HttpRequest) -> HttpResponse:
+    context = {
+        "device": totp_device_confirmed(user=request.user),
+        "backup_codes_left": backup_codes_remaining(user=request.user),
+        "sessions": sessions_of(user=request.user),
+        "current_key": request.session.session_key,
+        "password_form": PasswordChangeForm(user=request.user),
+    }
+    return render(request, "accounts/security.html", context)
+
+
+@mfa_required
+@require_POST
+def password_change_view(request: HttpRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.POST, user=request.user)
+    if form.is_valid():
+        services.password_change(request=request, new_password=form.cleaned_data["new_password"])
+        messages.success(request, "Your password has changed. Every other session has been signed out.")
+        return redirect("accounts:security")
+    context = {
+        "device": totp_device_confirmed(user=request.user),
+        "backup_codes_left": backup_codes_remaining(user=request.user),
+        "sessions": sessions_of(user=request.user),
+        "current_key": request.session.session_key,
+        "password_form": form,
+    }
+    return render(request, "accounts/security.html", context, status=400)
+
+
+@mfa_required
+@require_POST
+def sessions_revoke_others_view(request: HttpRequest) -> HttpResponse:
+    count = services.sessions_revoke_others(request=request)
+    messages.success(request, f"Signed out {count} other session{'s' if count != 1 else ''}.")
+    return redirect("accounts:security")
+
+
+@mfa_required
+@require_http_methods(["GET", "POST"])
+def reauth_view(request: HttpRequest) -> HttpResponse:
+    form = ReauthForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            ok = services.reauthenticate(
+                request=request, password=form.cleaned_data.get("password", ""), token=form.cleaned_data.get("code", "")
+            )
+        except services.LoginRefused as refused:
+            form.add_error(None, refused.message)
+            status = 429
+        else:
+            if ok:
+                return redirect(safe_next(request, default="accounts:security"))
+            form.add_error(None, "That did not match. Try your password again, or a current code.")
+    return render(request, "accounts/reauth.html", {"form": form, "next": request.GET.get("next", "")}, status=status)
+
+
+@reauth_required
+@require_http_methods(["GET", "POST"])
+def mfa_replace_view(request: HttpRequest) -> HttpResponse:
+    return _enroll(request, template="accounts/mfa_replace.html")
+
+
+@reauth_required
+@require_http_methods(["GET", "POST"])
+def backup_codes_regenerate_view(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        codes = services.backup_codes_regenerate(request=request)
+        return render(request, "accounts/backup_codes.html", {"codes": codes, "next": "/account/security/"})
+    return render(request, "accounts/backup_codes_confirm.html")
+
+
+@mfa_required
+@require_GET
+def session_status_view(request: HttpRequest) -> JsonResponse:
+    """How long until idle logoff; polled by the warning banner without counting as activity."""
+    now = int(time.time())
+    idle_left = settings.SESSION_IDLE_TIMEOUT_SECONDS - (now - request.session.get(LAST_SEEN_KEY, now))
+    absolute_left = settings.SESSION_ABSOLUTE_LIFETIME_SECONDS - (now - request.session.get(AUTH_AT_KEY, now))
+    return JsonResponse({"seconds_left": max(0, min(idle_left, absolute_left))})
+
+
+@mfa_required
+@require_POST
+def session_keepalive_view(request: HttpRequest) -> JsonResponse:
+    """The "stay signed in" button: any non-passive request resets the idle clock."""
+    return JsonResponse({"seconds_left": settings.SESSION_IDLE_TIMEOUT_SECONDS})

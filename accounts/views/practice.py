@@ -1,0 +1,107 @@
+"""Admins and therapists: invitations, members and roles."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import services
+from accounts.forms import InvitationForm, RoleChangeForm
+from accounts.models import Role
+from accounts.rules import role_required
+from accounts.selectors import invitation_get_for_user, invitations_visible_to, member_get_for_admin, practice_members
+from accounts.services.invitations import roles_invitable_by
+
+
+def _clients(request: HttpRequest):  # noqa: ANN202
+    return request.user.practice.members.filter(role_grants__role=Role.CLIENT, is_active=True).order_by("full_name")
+
+
+@role_required(Role.ADMIN, Role.THERAPIST)
+@require_http_methods(["GET", "POST"])
+def invitations_view(request: HttpRequest) -> HttpResponse:
+    roles = roles_invitable_by(request.user)
+    form = InvitationForm(request.POST or None, roles=roles, clients=_clients(request))
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                invitation, _token = services.invitation_send(
+                    actor=request.user,
+                    request=request,
+                    email=form.cleaned_data["email"],
+                    role=form.cleaned_data["role"],
+                    full_name=form.cleaned_data.get("full_name", ""),
+                    guardian_for=form.cleaned_data.get("guardian_for"),
+                )
+            except services.InvitationError as error:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+                status = 400
+            else:
+                messages.success(request, f"Invitation sent to {invitation.email}. It expires in 72 hours.")
+                return redirect("accounts:invitations")
+        else:
+            status = 400
+    context = {"form": form, "invitations": invitations_visible_to(user=request.user)}
+    return render(request, "accounts/invitations.html", context, status=status)
+
+
+@role_required(Role.ADMIN, Role.THERAPIST)
+@require_POST
+def invitation_revoke_view(request: HttpRequest, invitation_id: uuid.UUID) -> HttpResponse:
+    invitation = invitation_get_for_user(user=request.user, invitation_id=invitation_id)
+    if invitation is None:
+        raise Http404
+    try:
+        services.invitation_revoke(actor=request.user, request=request, invitation=invitation)
+    except services.InvitationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"The invitation for {invitation.email} was revoked.")
+    return redirect("accounts:invitations")
+
+
+@role_required(Role.ADMIN)
+def members_view(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/members.html", {"members": practice_members(practice=request.user.practice), "role_form": RoleChangeForm()})
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def member_role_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    member = member_get_for_admin(admin=request.user, user_id=user_id)
+    if member is None:
+        raise Http404
+    form = RoleChangeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a role and whether to grant or revoke it.")
+        return redirect("accounts:members")
+    try:
+        services.role_change(
+            actor=request.user, request=request, user=member,
+            role=form.cleaned_data["role"], grant=form.cleaned_data["change"] == "grant",
+        )
+    except services.MemberError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Roles of {member} updated.")
+    return redirect("accounts:members")
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def member_deactivate_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    member = member_get_for_admin(admin=request.user, user_id=user_id)
+    if member is None:
+        raise Http404
+    try:
+        services.user_deactivate(actor=request.user, request=request, user=member)
+    except services.MemberError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{member} can no longer sign in; their sessions have ended.")
+    return redirect("accounts:members")

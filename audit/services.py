@@ -1,0 +1,148 @@
+"""The one door through which audit events are written."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from datetime import UTC
+from typing import Any
+
+from django.db import DatabaseError, connections, router, transaction
+from django.db.models import Model
+from django.http import HttpRequest
+from django.utils import timezone
+
+from audit.models import GENESIS_MAC, SYSTEM_CHAIN, Action, AuditChainHead, AuditEvent, Outcome
+from teletherapy.keyring import keyring
+
+_SECRET_KEY_PATTERN = re.compile(r"pass|secret|token|key|otp|code|cookie|session|auth|csrf", re.I)
+MASK = "***"
+MAX_DETAIL_VALUE = 200
+MAX_DETAIL_ITEMS = 20
+
+
+class AuditWriteError(Exception):
+    """The audit event could not be written; the access it records must not go ahead."""
+
+
+def mask_details(details: dict[str, Any] | None) -> dict[str, Any]:
+    """Keep details small and scalar, and mask anything whose name looks like a secret."""
+    clean: dict[str, Any] = {}
+    for key, value in list((details or {}).items())[:MAX_DETAIL_ITEMS]:
+        key = str(key)[:64]
+        if _SECRET_KEY_PATTERN.search(key):
+            clean[key] = MASK
+        elif value is None or isinstance(value, bool | int | float):
+            clean[key] = value
+        else:
+            clean[key] = str(value)[:MAX_DETAIL_VALUE]
+    return clean
+
+
+def canonical_content(event: AuditEvent) -> bytes:
+    content = {
+        "chain": event.chain,
+        "seq": event.seq,
+        "occurred_at": event.occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor_id": event.actor_id,
+        "actor_role": event.actor_role,
+        "action": event.action,
+        "target_type": event.target_type,
+        "target_id": event.target_id,
+        "subject_client_id": event.subject_client_id,
+        "practice_id": event.practice_id,
+        "ip_address": event.ip_address,
+        "user_agent": event.user_agent,
+        "request_id": event.request_id,
+        "outcome": event.outcome,
+        "details": event.details,
+        "key_id": event.key_id,
+        "prev_mac": event.prev_mac,
+    }
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def compute_mac(event: AuditEvent, *, secret: bytes) -> str:
+    return hmac.new(secret, canonical_content(event), hashlib.sha256).hexdigest()
+
+
+def _request_context(request: HttpRequest | None) -> dict[str, Any]:
+    if request is None:
+        return {"ip_address": None, "user_agent": "", "request_id": ""}
+    return {
+        "ip_address": getattr(request, "client_address", None),
+        "user_agent": request.META.get("HTTP_USER_AGENT", "")[:256],
+        "request_id": getattr(request, "request_id", "")[:64],
+    }
+
+
+def _lock_head(chain: int, using: str) -> AuditChainHead:
+    AuditChainHead.objects.using(using).bulk_create(
+        [AuditChainHead(chain=chain, seq=0, mac=GENESIS_MAC)], ignore_conflicts=True
+    )
+    return AuditChainHead.objects.using(using).select_for_update().get(chain=chain)
+
+
+def audit_record(
+    *,
+    action: Action | str,
+    actor: Any = None,
+    request: HttpRequest | None = None,
+    target: Model | None = None,
+    target_type: str = "",
+    target_id: str | int = "",
+    subject_client_id: int | None = None,
+    practice_id: int | None = None,
+    outcome: Outcome | str = Outcome.ALLOWED,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to its practice's chain, inside the caller's transaction.
+
+    Raises AuditWriteError if the event cannot be written, so the caller's transaction rolls
+    back and whatever it was about to show is not shown.
+    """
+    if actor is not None and not getattr(actor, "is_authenticated", True):
+        actor = None
+    if practice_id is None and actor is not None:
+        practice_id = getattr(actor, "practice_id", None)
+    if target is not None:
+        target_type = target_type or target._meta.label_lower
+        target_id = target_id or str(target.pk)
+    chain = practice_id or SYSTEM_CHAIN
+    role = ",".join(actor.role_names()) if actor is not None and hasattr(actor, "role_names") else ""
+    key = keyring().current("audit")
+    using = router.db_for_write(AuditEvent)
+    try:
+        with transaction.atomic(using=using):
+            head = _lock_head(chain, using)
+            event = AuditEvent(
+                chain=chain,
+                seq=head.seq + 1,
+                occurred_at=timezone.now(),
+                actor_id=actor.pk if actor is not None else None,
+                actor_role=role[:64],
+                action=str(action),
+                target_type=target_type[:64],
+                target_id=str(target_id)[:64],
+                subject_client_id=subject_client_id,
+                practice_id=practice_id,
+                outcome=str(outcome),
+                details=mask_details(details),
+                key_id=key.key_id,
+                prev_mac=head.mac,
+                **_request_context(request),
+            )
+            event.mac = compute_mac(event, secret=key.secret)
+            event.save(using=using)
+            head.seq = event.seq
+            head.mac = event.mac
+            head.save(using=using, update_fields=["seq", "mac"])
+    except DatabaseError as exc:
+        raise AuditWriteError(f"audit event {action} could not be written") from exc
+    return event
+
+
+def audit_backend_vendor() -> str:
+    return connections[router.db_for_write(AuditEvent)].vendor

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ConsentConfig(AppConfig):
+    name = "consent"
+    label = "consent"
+    verbose_name = "Informed consent"
+    default_auto_field = "django.db.models.BigAutoField"

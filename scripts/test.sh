@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Set up and run the whole test suite. Uses PostgreSQL and Redis at their standard local ports
+# when they answer (the production configuration), then runs the embedded-default smoke tests
+# on SQLite. Extra arguments go to the main pytest run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ]; then
+    echo "==> Installing Debian's chromium for the browser tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "chromium is missing and this user cannot install it (run: apt-get install -y chromium)" >&2
+    exit 1
+  fi
+fi
+
+scripts/bootstrap.sh dev
+py=.venv/bin/python
+
+answers() { "$py" - "$1" "$2" <<'PY'
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1).close()
+except OSError:
+    sys.exit(1)
+PY
+}
+
+unset DJANGO_ENV
+if answers 127.0.0.1 5432; then
+  export DATABASE_URL="postgres://postgres@127.0.0.1:5432/teletherapy"
+  echo "==> Database: PostgreSQL at 127.0.0.1:5432"
+else
+  unset DATABASE_URL
+  echo "==> Database: SQLite (PostgreSQL did not answer at 127.0.0.1:5432)"
+fi
+if answers 127.0.0.1 6379; then
+  export REDIS_URL="redis://127.0.0.1:6379/15"
+  echo "==> Channel layer, cache, broker: Redis at 127.0.0.1:6379"
+else
+  unset REDIS_URL
+  echo "==> Channel layer, cache, broker: in memory (Redis did not answer at 127.0.0.1:6379)"
+fi
+export CHROMIUM_PATH="${CHROMIUM_PATH:-$(command -v chromium)}"
+
+echo "==> Lint"
+.venv/bin/ruff check .
+echo "==> Migrations are complete"
+"$py" manage.py makemigrations --check --dry-run
+echo "==> Type check"
+.venv/bin/mypy .
+
+echo "==> Test suite"
+.venv/bin/pytest "$@"
+
+if [ -n "${DATABASE_URL:-}" ]; then
+  echo "==> Embedded-default smoke tests (SQLite, in-memory layer, eager Celery)"
+  env -u DATABASE_URL -u REDIS_URL .venv/bin/pytest -m embedded -p no:cacheprovider
+fi

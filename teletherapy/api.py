@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+_CODES = {
+    status.HTTP_400_BAD_REQUEST: "invalid",
+    status.HTTP_401_UNAUTHORIZED: "not_authenticated",
+    status.HTTP_403_FORBIDDEN: "permission_denied",
+    status.HTTP_404_NOT_FOUND: "not_found",
+    status.HTTP_405_METHOD_NOT_ALLOWED: "method_not_allowed",
+    status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
+    status.HTTP_429_TOO_MANY_REQUESTS: "throttled",
+}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Every API error is ``{"code": ..., "detail": ...}`` (plus ``fields`` for validation)."""
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        response.data = {"code": "invalid", "detail": "Some fields are not valid.", "fields": fields}
+        return response
+    detail = response.data.get("detail", "") if isinstance(response.data, dict) else str(response.data)
+    code = getattr(detail, "code", None) or _CODES.get(response.status_code, "error")
+    if code in ("not_authenticated", "authentication_failed"):
+        response.status_code = status.HTTP_403_FORBIDDEN
+    response.data = {"code": str(code), "detail": str(detail)}
+    return response

@@ -1,0 +1,315 @@
+"""Settings, read from the environment.
+
+With nothing set, the platform runs on the embedded default: SQLite files under ``DATA_DIR``,
+an in-memory channel layer, Celery tasks run eagerly and e-mail goes to the console. Setting
+``DATABASE_URL`` and ``REDIS_URL`` selects PostgreSQL and Redis. ``DJANGO_ENV=production``
+fails closed: it refuses to start without the secrets and services a real deployment needs.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from csp.constants import NONE, SELF
+
+from teletherapy.env import envbool, envint, envlist, envstr, require
+from teletherapy.keyring import ENV_NAMES, generate_key_file, load_key_file, parse_key_list
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DJANGO_ENV = (envstr("DJANGO_ENV", "development") or "development").lower()
+PRODUCTION = DJANGO_ENV == "production"
+DATA_DIR = Path(envstr("DATA_DIR", str(BASE_DIR / "data")) or BASE_DIR / "data")
+
+DEBUG = envbool("DEBUG", False)
+if PRODUCTION and DEBUG:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("DEBUG cannot be on in production.")
+
+
+def _local_secret(name: str) -> str:
+    path = DATA_DIR / name
+    if not path.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(64), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+if PRODUCTION:
+    SECRET_KEY = require("SECRET_KEY", envstr("SECRET_KEY"))
+    ALLOWED_HOSTS = envlist("ALLOWED_HOSTS")
+    if not ALLOWED_HOSTS:
+        require("ALLOWED_HOSTS", None)
+else:
+    SECRET_KEY = envstr("SECRET_KEY") or _local_secret("secret_key")
+    ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
+
+
+def _keyring_config() -> dict[str, list[dict[str, str]]]:
+    key_file = envstr("KEYRING_FILE")
+    if key_file:
+        return load_key_file(Path(key_file))
+    from_env = {purpose: envstr(name) for purpose, name in ENV_NAMES.items()}
+    if any(from_env.values()):
+        return {purpose: parse_key_list(require(ENV_NAMES[purpose], raw)) for purpose, raw in from_env.items()}
+    if PRODUCTION:
+        require("FIELD_ENCRYPTION_KEYS (or KEYRING_FILE)", None)
+    local = DATA_DIR / "keyring.json"
+    return load_key_file(local) if local.exists() else generate_key_file(local)
+
+
+KEYRING = _keyring_config()
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "channels",
+    "django_otp",
+    "csp",
+    "teletherapy.apps.TeletherapyConfig",
+    "accounts.apps.AccountsConfig",
+    "audit.apps.AuditConfig",
+    "consent.apps.ConsentConfig",
+    "records.apps.RecordsConfig",
+    "sessions.apps.VideoSessionsConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "teletherapy.middleware.RequestContextMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.MFAMiddleware",
+    "accounts.middleware.SessionTimeoutMiddleware",
+    "accounts.middleware.MFAEnforcementMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "teletherapy.middleware.SecurityHeadersMiddleware",
+    "teletherapy.middleware.FailClosedMiddleware",
+]
+
+ROOT_URLCONF = "teletherapy.urls"
+ASGI_APPLICATION = "teletherapy.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+# Databases -----------------------------------------------------------------------------------
+DATABASE_URL = envstr("DATABASE_URL")
+if PRODUCTION:
+    require("DATABASE_URL", DATABASE_URL)
+
+if DATABASE_URL:
+    _default = dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 60))
+    _psy_url = envstr("PSYCHOTHERAPY_DATABASE_URL")
+    if _psy_url:
+        _psychotherapy = dj_database_url.parse(_psy_url, conn_max_age=envint("DB_CONN_MAX_AGE", 60))
+    else:
+        _psychotherapy = dict(_default)
+        _psychotherapy["NAME"] = f"{_default['NAME']}_psychotherapy"
+    DATABASES = {"default": _default, "psychotherapy": _psychotherapy}
+else:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+    def _sqlite(name: str) -> dict:
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / name,
+            # IMMEDIATE takes the write lock at BEGIN, so two writers never race on the audit
+            # chain's head; WAL lets readers go on while one writes.
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+
+    DATABASES = {
+        "default": _sqlite("teletherapy.sqlite3"),
+        "psychotherapy": _sqlite("psychotherapy.sqlite3"),
+    }
+
+DATABASE_ROUTERS = ["teletherapy.routers.PsychotherapyRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Redis: channel layer, cache, Celery broker --------------------------------------------------
+REDIS_URL = envstr("REDIS_URL")
+if PRODUCTION:
+    require("REDIS_URL", REDIS_URL)
+
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": envstr("CHANNEL_PREFIX", "teletherapy")},
+        }
+    }
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CELERY_BROKER_URL = "memory://"
+    CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+
+# Accounts and authentication -----------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:dashboard"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+INVITATION_TTL_HOURS = envint("INVITATION_TTL_HOURS", 72)
+LOCKOUT_THRESHOLD = envint("LOCKOUT_THRESHOLD", 5)
+LOCKOUT_BASE_SECONDS = envint("LOCKOUT_BASE_SECONDS", 30)
+LOCKOUT_MAX_SECONDS = envint("LOCKOUT_MAX_SECONDS", 3600)
+LOCKOUT_FORGET_SECONDS = envint("LOCKOUT_FORGET_SECONDS", 24 * 3600)
+# How many reverse proxies in front of daphne append to X-Forwarded-For. With 0 the header is
+# ignored entirely, so a client cannot forge its own address.
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
+OTP_TOTP_TOLERANCE_STEPS = 1
+OTP_THROTTLE_FACTOR = envint("OTP_THROTTLE_FACTOR", 1)
+REAUTH_WINDOW_SECONDS = envint("REAUTH_WINDOW_SECONDS", 600)
+
+# Sessions live in the database so that losing Redis logs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_IDLE_TIMEOUT_SECONDS = envint("SESSION_IDLE_TIMEOUT_SECONDS", 15 * 60)
+SESSION_IDLE_WARNING_SECONDS = envint("SESSION_IDLE_WARNING_SECONDS", 120)
+SESSION_ABSOLUTE_LIFETIME_SECONDS = envint("SESSION_ABSOLUTE_LIFETIME_SECONDS", 12 * 3600)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_LIFETIME_SECONDS
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "teletherapy.views.csrf_failure"
+
+# HTTP security -------------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", True)
+    SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", True)
+    if envbool("BEHIND_TLS_PROXY", True):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "media-src": [SELF, "blob:"],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+
+# API -----------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.MFAVerified"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "teletherapy.api.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Teletherapy API",
+    "DESCRIPTION": "JSON API for the same operations the pages offer. Session auth with CSRF; "
+    "every call needs an MFA-verified session.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["accounts.permissions.MFAVerified"],
+}
+
+# Static files, e-mail, time ------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = DEBUG
+
+if envstr("EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = envstr("EMAIL_HOST")
+    EMAIL_PORT = envint("EMAIL_PORT", 587)
+    EMAIL_HOST_USER = envstr("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "no-reply@teletherapy.invalid")
+SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000")
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "WARNING")},
+}

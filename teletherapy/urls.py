@@ -1,0 +1,16 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from teletherapy import views
+
+handler400 = "teletherapy.views.bad_request"
+handler403 = "teletherapy.views.permission_denied"
+handler404 = "teletherapy.views.page_not_found"
+handler500 = "teletherapy.views.server_error"
+
+urlpatterns = [
+    path("healthz", views.health, name="health"),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/v1/", include("accounts.api_urls")),
+    path("", include("accounts.urls")),
+]

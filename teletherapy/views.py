@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+
+from accounts.rules import mfa_exempt
+from teletherapy.errors import error_response
+
+
+@mfa_exempt
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return error_response(
+        request,
+        status=403,
+        code="csrf_failed",
+        detail="This form has expired or came from another site. Go back, reload the page and try again.",
+    )
+
+
+@mfa_exempt
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_response(request, status=400, code="bad_request", detail="The request could not be understood.")
+
+
+@mfa_exempt
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_response(request, status=403, code="permission_denied", detail="You do not have access to this.")
+
+
+@mfa_exempt
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_response(request, status=404, code="not_found", detail="There is nothing here.")
+
+
+@mfa_exempt
+def server_error(request: HttpRequest) -> HttpResponse:
+    return error_response(
+        request, status=500, code="server_error", detail="Something went wrong on our side. Nothing was shown or changed."
+    )
+
+
+@mfa_exempt
+def health(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
