@@ -92,10 +92,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.MFAMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",
     "accounts.middleware.MFAEnforcementMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "teletherapy.middleware.SecurityHeadersMiddleware",
@@ -285,7 +285,12 @@ SPECTACULAR_SETTINGS = {
 
 # Static files, e-mail, time ------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+if PRODUCTION:
+    STATIC_ROOT = Path(envstr("STATIC_ROOT", str(BASE_DIR / "staticfiles")) or BASE_DIR / "staticfiles")
+else:
+    # Served from the source folders (WHITENOISE_USE_FINDERS); the empty root keeps WhiteNoise quiet.
+    STATIC_ROOT = DATA_DIR / "static"
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG

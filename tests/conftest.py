@@ -1,0 +1,151 @@
+"""Shared fixtures: three personas per practice, a stranger in another practice, and helpers
+to reach a fully signed-in (password + second factor) session."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import time
+from collections.abc import Callable
+
+import pytest
+from django.db import connections
+from django.test import Client, TransactionTestCase
+from django.utils import timezone
+from django_otp.oath import TOTP
+
+from accounts.middleware import AUTH_AT_KEY, DEVICE_SESSION_KEY, LAST_SEEN_KEY
+from accounts.models import GuardianLink, Practice, Role, RoleGrant, TOTPDevice, User
+from accounts.rules import REAUTH_SESSION_KEY
+from audit.db import append_only_lifted
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PASSWORD = "Correct-horse-battery-9"
+
+
+def require_infrastructure(what: str, available: bool) -> None:
+    """Skip when a service is missing on a developer machine; fail under CI."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is required under CI but is not available")
+    pytest.skip(f"{what} is not available")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if IN_CI and skipped:
+        reporter.write_line(f"CI: {len(skipped)} test(s) skipped; under CI a skip is a failure.", red=True)
+        session.exitstatus = 1
+
+
+# Flushing the database between transactional tests would trip the audit table's append-only
+# triggers; lift them around the flush only.
+_original_teardown = TransactionTestCase._fixture_teardown
+
+
+def _teardown_with_guards_lifted(self: TransactionTestCase) -> None:
+    with append_only_lifted(connections["default"]):
+        _original_teardown(self)
+
+
+TransactionTestCase._fixture_teardown = _teardown_with_guards_lifted
+
+
+@pytest.fixture
+def postgres() -> None:
+    require_infrastructure("PostgreSQL", connections["default"].vendor == "postgresql")
+
+
+def totp_code(secret: str, *, at: float | None = None, step_offset: int = 0) -> str:
+    totp = TOTP(base64.b32decode(secret), step=30, t0=0, digits=6, drift=step_offset)
+    if at is not None:
+        totp.time = at
+    return f"{totp.token():06d}"
+
+
+@pytest.fixture
+def practice(db: None) -> Practice:
+    return Practice.objects.create(name="Lakeside Therapy", slug="lakeside")
+
+
+@pytest.fixture
+def other_practice(db: None) -> Practice:
+    return Practice.objects.create(name="Hilltop Practice", slug="hilltop")
+
+
+@pytest.fixture
+def make_user(db: None, practice: Practice) -> Callable[..., User]:
+    def make(role: str, *, email: str | None = None, practice_: Practice | None = None, mfa: bool = True, name: str | None = None) -> User:
+        email = email or f"{role}-{secrets.token_hex(3)}@example.org"
+        user = User.objects.create_user(email, PASSWORD, practice=practice_ or practice, full_name=name or f"Test {role.title()}")
+        RoleGrant.objects.create(user=user, role=role)
+        if mfa:
+            secret = base64.b32encode(secrets.token_bytes(20)).decode()
+            device = TOTPDevice(user=user, name="app", confirmed=True, confirmed_at=timezone.now(), secret=secret)
+            device.save()
+            user.totp_secret = secret  # for tests only: the plain secret, as the person's app holds it
+        return user
+
+    return make
+
+
+@pytest.fixture
+def admin(make_user: Callable[..., User]) -> User:
+    return make_user(Role.ADMIN, email="admin@example.org", name="Ada Admin")
+
+
+@pytest.fixture
+def therapist(make_user: Callable[..., User]) -> User:
+    return make_user(Role.THERAPIST, email="therapist@example.org", name="Theo Therapist")
+
+
+@pytest.fixture
+def client_user(make_user: Callable[..., User]) -> User:
+    return make_user(Role.CLIENT, email="client@example.org", name="Casey Client")
+
+
+@pytest.fixture
+def guardian(make_user: Callable[..., User], client_user: User) -> User:
+    user = make_user(Role.GUARDIAN, email="guardian@example.org", name="Gale Guardian")
+    GuardianLink.objects.create(guardian=user, client=client_user)
+    return user
+
+
+@pytest.fixture
+def stranger(make_user: Callable[..., User], other_practice: Practice) -> User:
+    return make_user(Role.ADMIN, email="stranger@example.org", practice_=other_practice, name="Sid Stranger")
+
+
+def verified_session(client: Client, user: User) -> Client:
+    """A session that has passed password and second factor, as after a real sign-in."""
+    client.force_login(user)
+    session = client.session
+    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    now = int(time.time())
+    session[DEVICE_SESSION_KEY] = device.persistent_id
+    session[AUTH_AT_KEY] = now
+    session[LAST_SEEN_KEY] = now
+    session[REAUTH_SESSION_KEY] = now
+    session.save()
+    from accounts.models import UserSession
+
+    UserSession.objects.update_or_create(session_key=session.session_key, defaults={"user": user})
+    return client
+
+
+@pytest.fixture
+def login_as() -> Callable[[User], Client]:
+    def login(user: User) -> Client:
+        return verified_session(Client(), user)
+
+    return login
+
+
+def password_only_session(user: User) -> Client:
+    client = Client()
+    response = client.post("/login/", {"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302, response.content[:500]
+    return client

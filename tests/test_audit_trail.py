@@ -1,0 +1,137 @@
+"""The audit table is append-only in the database itself, and its chain shows tampering."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import DatabaseError, connection, connections, transaction
+
+from audit.db import append_only_lifted
+from audit.models import Action, AuditEvent, Outcome
+from audit.selectors import audit_chain_verify
+from audit.services import MASK, audit_record
+from tests.conftest import postgres  # noqa: F401  (fixture)
+
+
+def _events(n: int, actor) -> list[AuditEvent]:
+    return [audit_record(action=Action.LOGIN_SUCCESS, actor=actor, target=actor) for _ in range(n)]
+
+
+@pytest.mark.embedded
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_auditevent SET outcome = 'denied'",
+        "DELETE FROM audit_auditevent",
+        "UPDATE audit_auditevent SET details = '{}' WHERE seq = 1",
+    ],
+)
+def test_raw_sql_cannot_change_or_remove_events(therapist, statement):
+    _events(2, therapist)
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement)
+    assert AuditEvent.objects.filter(outcome=Outcome.ALLOWED).count() == 2
+
+
+@pytest.mark.django_db
+def test_truncate_is_refused_on_postgresql(postgres, therapist):
+    _events(1, therapist)
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("TRUNCATE audit_auditevent")
+    assert AuditEvent.objects.count() == 1
+
+
+@pytest.mark.embedded
+@pytest.mark.django_db
+def test_the_model_refuses_to_save_an_existing_event_or_delete(therapist):
+    event = _events(1, therapist)[0]
+    event.outcome = Outcome.DENIED
+    with pytest.raises(PermissionError):
+        event.save()
+    with pytest.raises(PermissionError):
+        event.delete()
+
+
+@pytest.mark.embedded
+@pytest.mark.django_db
+def test_each_event_links_to_the_one_before(therapist):
+    events = _events(3, therapist)
+    assert [e.seq for e in events] == [1, 2, 3]
+    assert events[1].prev_mac == events[0].mac and events[2].prev_mac == events[1].mac
+    report = audit_chain_verify(chain=therapist.practice_id)
+    assert report.intact and report.events == 3
+
+
+@pytest.mark.embedded
+@pytest.mark.django_db
+def test_verification_finds_a_changed_event(therapist):
+    _events(3, therapist)
+    with append_only_lifted(connection), connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET actor_id = 999 WHERE seq = 2")
+    report = audit_chain_verify(chain=therapist.practice_id)
+    assert not report.intact and report.first_broken_seq == 2
+
+
+@pytest.mark.embedded
+@pytest.mark.django_db
+def test_verification_finds_a_removed_event(therapist):
+    _events(3, therapist)
+    with append_only_lifted(connection), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_auditevent WHERE seq = 2")
+    report = audit_chain_verify(chain=therapist.practice_id)
+    assert not report.intact and report.first_broken_seq == 3
+
+
+@pytest.mark.embedded
+@pytest.mark.django_db
+def test_secret_looking_details_are_masked(therapist):
+    event = audit_record(
+        action=Action.MFA_FAILURE, actor=therapist, details={"otp": "123456", "password": "x", "reason": "y" * 500}
+    )
+    assert event.details["otp"] == MASK and event.details["password"] == MASK
+    assert len(event.details["reason"]) == 200
+
+
+@pytest.mark.embedded
+@pytest.mark.django_db
+def test_events_record_who_where_and_when(login_as, therapist):
+    client = login_as(therapist)
+    client.post("/logout/", HTTP_USER_AGENT="Browser/1.0")
+    event = AuditEvent.objects.get(action=Action.LOGOUT)
+    assert event.actor_id == therapist.pk
+    assert event.actor_role == "therapist"
+    assert event.practice_id == therapist.practice_id
+    assert event.ip_address == "127.0.0.1"
+    assert event.user_agent == "Browser/1.0"
+    assert len(event.request_id) == 16
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_leave_one_unbroken_chain(postgres, make_user):
+    user = make_user("therapist")
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def write() -> None:
+        try:
+            barrier.wait()
+            for _ in range(25):
+                with transaction.atomic():
+                    audit_record(action=Action.LOGIN_SUCCESS, actor=user, target=user)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    report = audit_chain_verify(chain=user.practice_id)
+    assert report.intact, report
+    assert report.events == 200
+    assert sorted(AuditEvent.objects.filter(chain=user.practice_id).values_list("seq", flat=True)) == list(range(1, 201))

@@ -1,0 +1,87 @@
+"""Every URL outside a short allowlist needs a session that passed the second factor."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from tests.conftest import password_only_session
+
+pytestmark = pytest.mark.django_db
+
+# Views that must work before the second factor. Adding to this list is a security decision.
+ALLOWLIST = {
+    "accounts:login",
+    "accounts:logout",
+    "accounts:mfa",
+    "accounts:mfa_enroll",
+    "accounts:invitation_accept",
+    "health",
+}
+
+SAMPLE = {"int": "1", "uuid": str(uuid.uuid4()), "str": "sample", "slug": "sample", "path": "sample"}
+
+
+def _walk(resolver: URLResolver, prefix: str = "", namespace: str = "") -> list[tuple[str, str, object]]:
+    found = []
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            ns = entry.namespace or namespace
+            found += _walk(entry, prefix + str(entry.pattern), ns)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}:{entry.name}" if namespace and entry.name else (entry.name or "")
+            route = prefix + str(entry.pattern)
+            found.append((name, route, entry.callback))
+    return found
+
+
+def _concrete(route: str) -> str:
+    import re
+
+    def fill(match: re.Match) -> str:
+        converter, _, _name = match.group(1).rpartition(":")
+        return SAMPLE.get(converter or "str", "sample")
+
+    return "/" + re.sub(r"<([^>]+)>", fill, route).lstrip("^").rstrip("$")
+
+
+def all_routes() -> list[tuple[str, str]]:
+    return [(name, _concrete(route)) for name, route, _cb in _walk(get_resolver())]
+
+
+def test_the_walk_finds_the_routes():
+    names = {name for name, _ in all_routes()}
+    assert {"accounts:dashboard", "accounts:security", "api-me", "api-schema"} <= names
+    assert ALLOWLIST <= names
+
+
+@pytest.mark.parametrize(("name", "url"), [r for r in all_routes() if r[0] not in ALLOWLIST])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_password_only_sessions_are_refused_everywhere_else(therapist, name, url, method):
+    client = password_only_session(therapist)
+    response = getattr(client, method)(url)
+    if url.startswith("/api/"):
+        assert response.status_code == 403, (name, url)
+        assert response.json()["code"] == "mfa_required"
+    else:
+        assert response.status_code == 302, (name, url, response.status_code)
+        assert response["Location"].startswith("/mfa/")
+
+
+@pytest.mark.parametrize(("name", "url"), [r for r in all_routes() if r[0] not in ALLOWLIST])
+def test_anonymous_visitors_are_refused_everywhere_else(name, url):
+    response = Client().get(url)
+    if url.startswith("/api/"):
+        assert response.status_code == 403
+        assert response.json()["code"] == "not_authenticated"
+    else:
+        assert response.status_code == 302
+        assert response["Location"].startswith("/login/")
+
+
+def test_every_exempt_view_is_on_the_allowlist():
+    exempt = {name for name, _route, cb in _walk(get_resolver()) if getattr(cb, "mfa_exempt", False)}
+    assert exempt == ALLOWLIST
