@@ -153,13 +153,14 @@ def login_with_password(*, request: HttpRequest, email: str, password: str) -> U
 
     with transaction.atomic():
         throttle_clear_account(email=email)
+        # Audit first: if it cannot be written, the session is never marked as signed in.
+        audit_record(action=Action.LOGIN_SUCCESS, actor=user, request=request, target=user)
         auth_login(request, user)  # gives the session a new key
         now = int(time.time())
         request.session[AUTH_AT_KEY] = now
         request.session[LAST_SEEN_KEY] = now
         mark_reauthenticated(request)
         _session_bind(request, user)
-        audit_record(action=Action.LOGIN_SUCCESS, actor=user, request=request, target=user)
     return user
 
 
@@ -175,9 +176,12 @@ def logout_user(*, request: HttpRequest) -> None:
 def session_timeout_end(*, request: HttpRequest, reason: str) -> None:
     user = request.user
     action = Action.IDLE_TIMEOUT if reason == "idle" else Action.ABSOLUTE_TIMEOUT
-    with transaction.atomic():
-        audit_record(action=action, actor=user, request=request, target=user)
-        UserSession.objects.filter(session_key=request.session.session_key).delete()
+    try:
+        with transaction.atomic():
+            audit_record(action=action, actor=user, request=request, target=user)
+            UserSession.objects.filter(session_key=request.session.session_key).delete()
+    finally:
+        # The session ends even if the event could not be written: refusing is the safe side.
         auth_logout(request)
 
 

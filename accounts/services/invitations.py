@@ -84,6 +84,7 @@ def invitation_send(
             guardian_for=guardian_for,
             invited_by=actor,
             token_hash=token_digest(token),
+            created_at=now,
             expires_at=now + timedelta(hours=settings.INVITATION_TTL_HOURS),
         )
         audit_record(

@@ -194,7 +194,6 @@ def mfa_verify(*, request: HttpRequest, code: str) -> TOTPDevice | BackupCodeDev
             raise LoginRefused(locked_message(locked), locked_until=locked) from None
         raise
     with transaction.atomic():
-        _session_mark_verified(request, device)
         method = "backup_code" if isinstance(device, BackupCodeDevice) else "totp"
         audit_record(action=Action.MFA_VERIFY, actor=user, request=request, target=user, details={"method": method})
         if isinstance(device, BackupCodeDevice):
@@ -202,6 +201,8 @@ def mfa_verify(*, request: HttpRequest, code: str) -> TOTPDevice | BackupCodeDev
             audit_record(
                 action=Action.BACKUP_CODE_USED, actor=user, request=request, target=user, details={"remaining": remaining}
             )
+        # Only once the events are written does the session count as verified.
+        _session_mark_verified(request, device)
     return device
 
 
@@ -228,12 +229,12 @@ def totp_device_confirm(*, request: HttpRequest, device: TOTPDevice, code: str) 
             locked_device.confirmed_at = timezone.now()
             locked_device.save(update_fields=["confirmed", "confirmed_at"])
             codes = _backup_codes_replace(user=user)
-            _session_mark_verified(request, locked_device)
             audit_record(
                 action=Action.MFA_ENROLL, actor=user, request=request, target=user,
                 details={"replaced": had_device},
             )
             audit_record(action=Action.BACKUP_CODES_REGENERATED, actor=user, request=request, target=user)
+            _session_mark_verified(request, locked_device)
             if had_device:
                 sessions_end_for_user(
                     user=user, actor=user, request=request, reason="mfa_changed",
