@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any, cast
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -13,6 +16,7 @@ from accounts import services
 from accounts.models import Invitation, Role, User, UserSession
 from accounts.permissions import roles_permission
 from accounts.selectors import invitation_get_for_user, invitations_visible_to, sessions_of
+from accounts.types import AuthedRequest
 
 
 class MeSerializer(serializers.ModelSerializer):
@@ -38,52 +42,66 @@ class SessionSerializer(serializers.ModelSerializer):
         return obj.session_key == self.context["current_key"]
 
 
+class PracticeClientField(serializers.PrimaryKeyRelatedField):
+    """A client of the requesting user's own practice; anyone else is "does not exist"."""
+
+    def get_queryset(self) -> Any:
+        request = self.context.get("request")
+        if request is None:
+            return User.objects.none()
+        return User.objects.filter(practice_id=request.user.practice_id, role_grants__role=Role.CLIENT)
+
+
 class InvitationSerializer(serializers.ModelSerializer):
     status = serializers.CharField(read_only=True)
-    guardian_for = serializers.PrimaryKeyRelatedField(queryset=User.objects.none(), required=False, allow_null=True)
+    guardian_for = PracticeClientField(required=False, allow_null=True)
 
     class Meta:
         model = Invitation
         fields = ["id", "email", "full_name", "role", "guardian_for", "status", "created_at", "expires_at"]
         read_only_fields = ["id", "status", "created_at", "expires_at"]
 
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None and request.user:
-            self.fields["guardian_for"].queryset = User.objects.filter(
-                practice_id=request.user.practice_id, role_grants__role=Role.CLIENT
-            )
+
+class VerifiedAPIView(APIView):
+    """Behind MFAVerified (the default permission), the user is always a signed-in User."""
+
+    @staticmethod
+    def actor(request: Request) -> User:
+        return cast(User, request.user)
+
+    @staticmethod
+    def django_request(request: Request) -> AuthedRequest:
+        return cast(AuthedRequest, request._request)
 
 
-class MeView(APIView):
+class MeView(VerifiedAPIView):
     @extend_schema(responses=MeSerializer)
     def get(self, request: Request) -> Response:
         return Response(MeSerializer(request.user).data)
 
 
-class SessionListView(APIView):
+class SessionListView(VerifiedAPIView):
     @extend_schema(responses=SessionSerializer(many=True))
     def get(self, request: Request) -> Response:
         data = SessionSerializer(
-            sessions_of(user=request.user), many=True, context={"current_key": request.session.session_key}
+            sessions_of(user=self.actor(request)), many=True, context={"current_key": request.session.session_key}
         ).data
         return Response(data)
 
 
-class SessionRevokeOthersView(APIView):
+class SessionRevokeOthersView(VerifiedAPIView):
     @extend_schema(request=None, responses={200: dict})
     def post(self, request: Request) -> Response:
-        count = services.sessions_revoke_others(request=request._request)
+        count = services.sessions_revoke_others(request=self.django_request(request))
         return Response({"ended": count})
 
 
-class InvitationListView(APIView):
+class InvitationListView(VerifiedAPIView):
     permission_classes = [roles_permission(Role.ADMIN, Role.THERAPIST)]
 
     @extend_schema(responses=InvitationSerializer(many=True))
     def get(self, request: Request) -> Response:
-        return Response(InvitationSerializer(invitations_visible_to(user=request.user), many=True).data)
+        return Response(InvitationSerializer(invitations_visible_to(user=self.actor(request)), many=True).data)
 
     @extend_schema(request=InvitationSerializer, responses={201: InvitationSerializer})
     def post(self, request: Request) -> Response:
@@ -91,8 +109,8 @@ class InvitationListView(APIView):
         serializer.is_valid(raise_exception=True)
         try:
             invitation, _token = services.invitation_send(
-                actor=request.user,
-                request=request._request,
+                actor=self.actor(request),
+                request=self.django_request(request),
                 email=serializer.validated_data["email"],
                 role=serializer.validated_data["role"],
                 full_name=serializer.validated_data.get("full_name", ""),
@@ -103,16 +121,18 @@ class InvitationListView(APIView):
         return Response(InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
 
-class InvitationRevokeView(APIView):
+class InvitationRevokeView(VerifiedAPIView):
     permission_classes = [roles_permission(Role.ADMIN, Role.THERAPIST)]
 
     @extend_schema(request=None, responses=InvitationSerializer)
-    def post(self, request: Request, invitation_id: str) -> Response:
-        invitation = invitation_get_for_user(user=request.user, invitation_id=invitation_id)
+    def post(self, request: Request, invitation_id: uuid.UUID) -> Response:
+        invitation = invitation_get_for_user(user=self.actor(request), invitation_id=invitation_id)
         if invitation is None:
             raise NotFound("No such invitation.")
         try:
-            invitation = services.invitation_revoke(actor=request.user, request=request._request, invitation=invitation)
+            invitation = services.invitation_revoke(
+                actor=self.actor(request), request=self.django_request(request), invitation=invitation
+            )
         except services.InvitationError as error:
             return Response({"code": "conflict", "detail": error.message}, status=status.HTTP_409_CONFLICT)
         return Response(InvitationSerializer(invitation).data)

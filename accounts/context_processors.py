@@ -13,7 +13,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     verified = is_mfa_verified(request)
     user = getattr(request, "user", None)
     nav: list[tuple[str, str]] = []
-    if verified:
+    if verified and user is not None:
         nav.append(("accounts:dashboard", "Home"))
         if user.has_role(Role.ADMIN, Role.THERAPIST):
             nav.append(("accounts:invitations", "Invitations"))

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
-from django.contrib.auth.password_validation import password_validators_help_text_html, validate_password
+from django.contrib.auth.password_validation import (
+    password_validators_help_text_html,
+    validate_password,
+)
 from django.core.exceptions import ValidationError
 
 from accounts.models import Role, User
@@ -25,8 +28,12 @@ class AccessibleForm(forms.Form):
 
 
 class LoginForm(AccessibleForm):
-    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}))
-    password = forms.CharField(max_length=4096, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    email = forms.EmailField(
+        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True})
+    )
+    password = forms.CharField(
+        max_length=4096, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
 
 
 class CodeForm(AccessibleForm):
@@ -55,7 +62,12 @@ class EnrollForm(AccessibleForm):
 
 
 class ReauthForm(AccessibleForm):
-    password = forms.CharField(required=False, max_length=4096, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    password = forms.CharField(
+        required=False,
+        max_length=4096,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
     code = forms.CharField(required=False, max_length=32, label="or a code from your authenticator")
 
     def clean(self) -> dict[str, Any]:
@@ -66,12 +78,18 @@ class ReauthForm(AccessibleForm):
 
 
 class PasswordChangeForm(AccessibleForm):
-    current_password = forms.CharField(max_length=4096, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    current_password = forms.CharField(
+        max_length=4096, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
     new_password = forms.CharField(
-        max_length=4096, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        max_length=4096,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validators_help_text_html(),
     )
-    confirm_password = forms.CharField(max_length=4096, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    confirm_password = forms.CharField(
+        max_length=4096, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         self.user = user
@@ -99,10 +117,14 @@ class PasswordChangeForm(AccessibleForm):
 class AcceptInvitationForm(AccessibleForm):
     full_name = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"}))
     password = forms.CharField(
-        max_length=4096, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        max_length=4096,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validators_help_text_html(),
     )
-    confirm_password = forms.CharField(max_length=4096, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    confirm_password = forms.CharField(
+        max_length=4096, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -121,8 +143,8 @@ class InvitationForm(AccessibleForm):
 
     def __init__(self, *args: Any, roles: set[str], clients: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [(r.value, r.label) for r in Role if r.value in roles]
-        self.fields["guardian_for"].queryset = clients
+        cast(forms.ChoiceField, self.fields["role"]).choices = [(r.value, r.label) for r in Role if r.value in roles]
+        cast(forms.ModelChoiceField, self.fields["guardian_for"]).queryset = clients
         if Role.GUARDIAN not in roles:
             del self.fields["guardian_for"]
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -11,6 +12,7 @@ from django.urls import reverse
 
 from accounts.rules import is_mfa_verified, is_password_authenticated, redirect_for_unverified
 from accounts.selectors import device_for_persistent_id
+from accounts.types import AuthedRequest
 from teletherapy.errors import error_response
 
 DEVICE_SESSION_KEY = "otp_device_id"
@@ -28,15 +30,14 @@ class MFAMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
-        user.otp_device = None
+        device = None
         if user.is_authenticated:
             persistent_id = request.session.get(DEVICE_SESSION_KEY)
             device = device_for_persistent_id(persistent_id) if persistent_id else None
             if device is None or device.user_id != user.pk or not device.confirmed:
                 device = None
                 request.session.pop(DEVICE_SESSION_KEY, None)
-            user.otp_device = device
-        user.is_verified = lambda: user.otp_device is not None
+        setattr(user, "otp_device", device)  # noqa: B010 - AnonymousUser has no such attribute
         return self.get_response(request)
 
 
@@ -59,7 +60,7 @@ class SessionTimeoutMiddleware:
             elif now - last_seen > settings.SESSION_IDLE_TIMEOUT_SECONDS:
                 reason = "idle"
             if reason:
-                session_timeout_end(request=request, reason=reason)
+                session_timeout_end(request=cast(AuthedRequest, request), reason=reason)
                 if request.path.startswith("/api/"):
                     return error_response(
                         request, status=403, code="session_expired", detail="Your session has ended. Sign in again."

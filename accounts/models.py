@@ -35,9 +35,7 @@ class UserManager(BaseUserManager["User"]):
     def create_user(
         self, email: str, password: str | None, *, practice: Practice, full_name: str, **extra: Any
     ) -> User:
-        user = self.model(
-            email=self.normalize_email(email).lower(), practice=practice, full_name=full_name, **extra
-        )
+        user = self.model(email=self.normalize_email(email).lower(), practice=practice, full_name=full_name, **extra)
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -56,6 +54,10 @@ class User(AbstractBaseUser):
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()
+
+    # Set on each request by accounts.middleware.MFAMiddleware: the second-factor device this
+    # session was verified with, or None. Not a database field.
+    otp_device: Any = None
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -82,9 +84,7 @@ class RoleGrant(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_grants")
     role = models.CharField(max_length=16, choices=Role.choices)
     granted_at = models.DateTimeField(default=timezone.now)
-    granted_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    granted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "role"], name="role_grant_once")]
@@ -101,9 +101,7 @@ class GuardianLink(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["guardian", "client"], name="guardian_link_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["guardian", "client"], name="guardian_link_once")]
 
     def __str__(self) -> str:
         return f"{self.guardian} for {self.client}"
@@ -115,21 +113,15 @@ class Invitation(models.Model):
     email = models.EmailField(max_length=254)
     full_name = models.CharField(max_length=150, blank=True)
     role = models.CharField(max_length=16, choices=Role.choices)
-    guardian_for = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
+    guardian_for = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     invited_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
-    accepted_user = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    accepted_user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    revoked_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from accounts.models import User
 from accounts.rules import is_mfa_verified
 
 
@@ -20,7 +21,7 @@ class HasRole(MFAVerified):
     roles: tuple[str, ...] = ()
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return super().has_permission(request, view) and request.user.has_role(*self.roles)
+        return super().has_permission(request, view) and cast(User, request.user).has_role(*self.roles)
 
 
 def roles_permission(*roles: str) -> type[HasRole]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -17,6 +17,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 REAUTH_SESSION_KEY = "reauth_at"
 
@@ -77,7 +80,7 @@ def role_required(*roles: str) -> Callable[[Callable], Callable]:
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not is_mfa_verified(request):
                 return redirect_for_unverified(request)
-            if not request.user.has_role(*roles):
+            if not cast("User", request.user).has_role(*roles):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -66,7 +68,7 @@ def invitations_visible_to(*, user: User) -> QuerySet[Invitation]:
     return qs.filter(invited_by=user)
 
 
-def invitation_get_for_user(*, user: User, invitation_id: object) -> Invitation | None:
+def invitation_get_for_user(*, user: User, invitation_id: uuid.UUID | str) -> Invitation | None:
     try:
         return invitations_visible_to(user=user).filter(pk=invitation_id).first()
     except (ValueError, TypeError, Exception):
@@ -90,6 +92,8 @@ def guardian_link_exists(*, guardian: User, client: User) -> bool:
 
 
 def pending_invitations_count(*, user: User) -> int:
-    return invitations_visible_to(user=user).filter(
-        accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
-    ).count()
+    return (
+        invitations_visible_to(user=user)
+        .filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
+        .count()
+    )

@@ -25,7 +25,7 @@ def send_invitation_email(invitation_id: str, sealed_token: str) -> None:
     if invitation is None or invitation.status != "pending":
         return
     token = keyring().unseal(sealed_token, purpose="field", aad=_aad(invitation_id))
-    link = settings.SITE_URL.rstrip("/") + reverse("accounts:invitation_accept", args=[token])
+    link = (settings.SITE_URL or "").rstrip("/") + reverse("accounts:invitation_accept", args=[token])
     send_mail(
         subject=f"{invitation.practice.name} invites you to its secure therapy platform",
         message=(
@@ -39,3 +39,34 @@ def send_invitation_email(invitation_id: str, sealed_token: str) -> None:
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[invitation.email],
     )
+
+
+@shared_task
+def sessions_purge_ended() -> int:
+    """Drop expired sessions, and the bookkeeping rows of sessions that no longer exist."""
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from accounts.models import UserSession
+
+    Session.objects.filter(expire_date__lt=timezone.now()).delete()
+    live = Session.objects.values("session_key")
+    deleted, _ = UserSession.objects.exclude(session_key__in=live).delete()
+    return deleted
+
+
+@shared_task
+def throttles_forget_old() -> int:
+    from datetime import timedelta
+
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from accounts.models import LoginThrottle
+
+    cutoff = timezone.now() - timedelta(seconds=settings.LOCKOUT_FORGET_SECONDS)
+    deleted, _ = LoginThrottle.objects.filter(
+        Q(last_failure_at__lt=cutoff) | Q(last_failure_at__isnull=True),
+        Q(locked_until__isnull=True) | Q(locked_until__lt=timezone.now()),
+    ).delete()
+    return deleted

@@ -20,7 +20,9 @@ urlpatterns = [
     path("account/session/status/", account.session_status_view, name="session_status"),
     path("account/session/keepalive/", account.session_keepalive_view, name="session_keepalive"),
     path("practice/invitations/", practice.invitations_view, name="invitations"),
-    path("practice/invitations/<uuid:invitation_id>/revoke/", practice.invitation_revoke_view, name="invitation_revoke"),
+    path(
+        "practice/invitations/<uuid:invitation_id>/revoke/", practice.invitation_revoke_view, name="invitation_revoke"
+    ),
     path("practice/members/", practice.members_view, name="members"),
     path("practice/members/<int:user_id>/role/", practice.member_role_view, name="member_role"),
     path("practice/members/<int:user_id>/deactivate/", practice.member_deactivate_view, name="member_deactivate"),

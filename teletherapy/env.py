@@ -56,7 +56,5 @@ def envlist(name: str, default: list[str] | None = None) -> list[str]:
 
 def require(name: str, value: str | None) -> str:
     if not value:
-        raise ImproperlyConfigured(
-            f"{name} is required in production (set {name} or {name}_FILE)."
-        )
+        raise ImproperlyConfigured(f"{name} is required in production (set {name} or {name}_FILE).")
     return value

@@ -53,9 +53,7 @@ class EncryptedTextField(models.TextField):
 
     def associated_data(self, instance: models.Model) -> bytes:
         if instance.pk is None:
-            raise ValueError(
-                f"{type(instance).__name__} needs its primary key before an encrypted field is sealed."
-            )
+            raise ValueError(f"{type(instance).__name__} needs its primary key before an encrypted field is sealed.")
         meta = instance._meta
         return f"{meta.app_label}.{meta.model_name}.{self.name}:{instance.pk}".encode()
 
@@ -85,6 +83,6 @@ class EncryptedTextField(models.TextField):
     def get_prep_value(self, value: Any) -> Any:
         # pre_save has already sealed the value; anything else reaching here is a lookup,
         # which cannot work on ciphertext and must not silently match nothing.
-        if value is None or isinstance(value, str) and value.startswith("tt1:"):
+        if value is None or (isinstance(value, str) and value.startswith("tt1:")):
             return value
         raise TypeError("Encrypted fields cannot be used in queries.")

@@ -33,7 +33,7 @@ ENV_NAMES = {
     "psychotherapy": "PSYCHOTHERAPY_ENCRYPTION_KEYS",
     "audit": "AUDIT_HMAC_KEYS",
 }
-TOKEN_PREFIX = "tt1"
+TOKEN_PREFIX = "tt1"  # noqa: S105 - a format marker, not a secret
 NONCE_BYTES = 12
 KEY_BYTES = 32
 

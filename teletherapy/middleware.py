@@ -15,8 +15,22 @@ from teletherapy.network import client_address
 logger = logging.getLogger(__name__)
 
 # Features no page needs. The video page (and only it) is marked with allow_media.
-_DENY_ALL = "accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), usb=()"
-_MEDIA_ONLY = "accelerometer=(), autoplay=(self), camera=(self), display-capture=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(self), midi=(), payment=(), usb=()"
+_FEATURES = (
+    "accelerometer",
+    "autoplay",
+    "camera",
+    "display-capture",
+    "geolocation",
+    "gyroscope",
+    "magnetometer",
+    "microphone",
+    "midi",
+    "payment",
+    "usb",
+)
+_MEDIA_FEATURES = {"autoplay", "camera", "microphone"}
+_DENY_ALL = ", ".join(f"{name}=()" for name in _FEATURES)
+_MEDIA_ONLY = ", ".join(f"{name}=(self)" if name in _MEDIA_FEATURES else f"{name}=()" for name in _FEATURES)
 
 
 def allow_media(view: Callable) -> Callable:
@@ -85,7 +99,10 @@ class FailClosedMiddleware:
                 request,
                 status=503,
                 code="audit_unavailable",
-                detail="This action could not be recorded in the audit trail, so it was not carried out. Please try again shortly.",
+                detail=(
+                    "This action could not be recorded in the audit trail, so it was not carried out. "
+                    "Please try again shortly."
+                ),
             )
         if isinstance(exception, CiphertextIntegrityError):
             logger.error("Encrypted data failed its integrity check: %s", exception.reason)

@@ -29,9 +29,7 @@ class PsychotherapyRouter:
         # Rows in the separate store refer to the main database by id only.
         return _alias_for(type(obj1)) == _alias_for(type(obj2))
 
-    def allow_migrate(
-        self, db: str, app_label: str, model_name: str | None = None, **hints: Any
-    ) -> bool | None:
+    def allow_migrate(self, db: str, app_label: str, model_name: str | None = None, **hints: Any) -> bool | None:
         if model_name is None:
             # RunSQL / RunPython operations: only on the main database unless they say so.
             return hints.get("target_db", "default") == db

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -128,18 +129,19 @@ if PRODUCTION:
     require("DATABASE_URL", DATABASE_URL)
 
 if DATABASE_URL:
-    _default = dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 60))
+    _conn_max_age = envint("DB_CONN_MAX_AGE", 60)
+    _default: dict[str, Any] = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=_conn_max_age))
     _psy_url = envstr("PSYCHOTHERAPY_DATABASE_URL")
     if _psy_url:
-        _psychotherapy = dj_database_url.parse(_psy_url, conn_max_age=envint("DB_CONN_MAX_AGE", 60))
+        _psychotherapy: dict[str, Any] = dict(dj_database_url.parse(_psy_url, conn_max_age=_conn_max_age))
     else:
         _psychotherapy = dict(_default)
         _psychotherapy["NAME"] = f"{_default['NAME']}_psychotherapy"
-    DATABASES = {"default": _default, "psychotherapy": _psychotherapy}
+    DATABASES: dict[str, dict[str, Any]] = {"default": _default, "psychotherapy": _psychotherapy}
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
 
-    def _sqlite(name: str) -> dict:
+    def _sqlite(name: str) -> dict[str, Any]:
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / name,
@@ -184,6 +186,10 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BEAT_SCHEDULE = {
+    "purge-ended-sessions": {"task": "accounts.tasks.sessions_purge_ended", "schedule": 15 * 60},
+    "forget-old-throttles": {"task": "accounts.tasks.throttles_forget_old", "schedule": 60 * 60},
+}
 
 # Accounts and authentication -----------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -286,10 +292,10 @@ SPECTACULAR_SETTINGS = {
 # Static files, e-mail, time ------------------------------------------------------------------
 STATIC_URL = "/static/"
 if PRODUCTION:
-    STATIC_ROOT = Path(envstr("STATIC_ROOT", str(BASE_DIR / "staticfiles")) or BASE_DIR / "staticfiles")
+    STATIC_ROOT = Path(envstr("STATIC_ROOT") or BASE_DIR / "staticfiles")
 else:
     # Served from the source folders (WHITENOISE_USE_FINDERS); the empty root keeps WhiteNoise quiet.
-    STATIC_ROOT = DATA_DIR / "static"
+    STATIC_ROOT = Path(envstr("STATIC_ROOT") or DATA_DIR / "static")
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = not PRODUCTION

@@ -34,7 +34,10 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 @mfa_exempt
 def server_error(request: HttpRequest) -> HttpResponse:
     return error_response(
-        request, status=500, code="server_error", detail="Something went wrong on our side. Nothing was shown or changed."
+        request,
+        status=500,
+        code="server_error",
+        detail="Something went wrong on our side. Nothing was shown or changed.",
     )
 
 

@@ -54,6 +54,35 @@ def _teardown_with_guards_lifted(self: TransactionTestCase) -> None:
 TransactionTestCase._fixture_teardown = _teardown_with_guards_lifted
 
 
+@pytest.fixture(autouse=True)
+def eager_celery() -> object:
+    """Tasks run in-process unless a test asks for the real broker and worker."""
+    from teletherapy.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield app
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def redis_broker() -> str:
+    from django.conf import settings
+
+    require_infrastructure("Redis", bool(settings.REDIS_URL))
+    return settings.REDIS_URL
+
+
+@pytest.fixture
+def celery_worker(redis_broker: str, eager_celery: object) -> object:
+    """A real Celery worker consuming from the Redis broker, in a thread of this process."""
+    from celery.contrib.testing.worker import start_worker
+
+    eager_celery.conf.task_always_eager = False
+    with start_worker(eager_celery, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
+        yield worker
+
+
 @pytest.fixture
 def postgres() -> None:
     require_infrastructure("PostgreSQL", connections["default"].vendor == "postgresql")
@@ -78,9 +107,18 @@ def other_practice(db: None) -> Practice:
 
 @pytest.fixture
 def make_user(db: None, practice: Practice) -> Callable[..., User]:
-    def make(role: str, *, email: str | None = None, practice_: Practice | None = None, mfa: bool = True, name: str | None = None) -> User:
+    def make(
+        role: str,
+        *,
+        email: str | None = None,
+        practice_: Practice | None = None,
+        mfa: bool = True,
+        name: str | None = None,
+    ) -> User:
         email = email or f"{role}-{secrets.token_hex(3)}@example.org"
-        user = User.objects.create_user(email, PASSWORD, practice=practice_ or practice, full_name=name or f"Test {role.title()}")
+        user = User.objects.create_user(
+            email, PASSWORD, practice=practice_ or practice, full_name=name or f"Test {role.title()}"
+        )
         RoleGrant.objects.create(user=user, role=role)
         if mfa:
             secret = base64.b32encode(secrets.token_bytes(20)).decode()

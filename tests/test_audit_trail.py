@@ -11,7 +11,6 @@ from audit.db import append_only_lifted
 from audit.models import Action, AuditEvent, Outcome
 from audit.selectors import audit_chain_verify
 from audit.services import MASK, audit_record
-from tests.conftest import postgres  # noqa: F401  (fixture)
 
 
 def _events(n: int, actor) -> list[AuditEvent]:
@@ -120,7 +119,7 @@ def test_concurrent_writers_leave_one_unbroken_chain(postgres, make_user):
             for _ in range(25):
                 with transaction.atomic():
                     audit_record(action=Action.LOGIN_SUCCESS, actor=user, target=user)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connections.close_all()
@@ -134,4 +133,6 @@ def test_concurrent_writers_leave_one_unbroken_chain(postgres, make_user):
     report = audit_chain_verify(chain=user.practice_id)
     assert report.intact, report
     assert report.events == 200
-    assert sorted(AuditEvent.objects.filter(chain=user.practice_id).values_list("seq", flat=True)) == list(range(1, 201))
+    assert sorted(AuditEvent.objects.filter(chain=user.practice_id).values_list("seq", flat=True)) == list(
+        range(1, 201)
+    )

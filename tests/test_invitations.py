@@ -42,6 +42,21 @@ def test_an_admin_invites_a_therapist_who_joins(login_as, admin, django_capture_
     assert AuditEvent.objects.filter(action=Action.INVITATION_ACCEPTED, actor_id=user.pk).exists()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_invitation_mail_goes_through_the_real_broker_and_worker(login_as, admin, celery_worker):
+    import time
+
+    response = _send(login_as(admin), email="queued@example.org", role="therapist")
+    assert response.status_code == 302
+    deadline = time.monotonic() + 20
+    while not mail.outbox and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert mail.outbox and mail.outbox[-1].to == ["queued@example.org"]
+    token = _link_from_mail().split("/")[2]
+    assert Invitation.objects.get(email="queued@example.org").token_hash != token
+    assert token.encode() not in b"".join(str(v).encode() for v in Invitation.objects.values_list()[0])
+
+
 def test_the_link_works_only_once(login_as, admin):
     _invitation, token = invitation_send(actor=admin, request=None, email="once@example.org", role="therapist")
     data = {"full_name": "Olive Once", "password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}
@@ -54,7 +69,9 @@ def test_the_link_works_only_once(login_as, admin):
 def test_an_expired_invitation_cannot_be_used(admin):
     invitation, token = invitation_send(actor=admin, request=None, email="late@example.org", role="therapist")
     Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    response = Client().post(f"/invite/{token}/", {"full_name": "L", "password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD})
+    response = Client().post(
+        f"/invite/{token}/", {"full_name": "L", "password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}
+    )
     assert response.status_code == 410
     assert not User.objects.filter(email="late@example.org").exists()
 
@@ -91,7 +108,9 @@ def test_a_client_cannot_reach_invitations(login_as, client_user):
 
 def test_a_guardian_invitation_links_the_minor(login_as, therapist, client_user, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        response = _send(login_as(therapist), email="mum@example.org", role="guardian", guardian_for=str(client_user.pk))
+        response = _send(
+            login_as(therapist), email="mum@example.org", role="guardian", guardian_for=str(client_user.pk)
+        )
     assert response.status_code == 302
     data = {"full_name": "Mo Mum", "password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}
     assert Client().post(_link_from_mail(), data).status_code == 302

@@ -87,8 +87,17 @@ def test_keys_can_come_from_the_environment(tmp_path, monkeypatch):
         "AUDIT_HMAC_KEYS_FILE": str(tmp_path / "audit-keys"),
     }
     (tmp_path / "audit-keys").write_text(f"a1:{_key()}\n")
-    script = "import django; django.setup(); from teletherapy.keyring import keyring; r = keyring(); print(r.current('field').key_id, r.current('audit').key_id)"
-    out = subprocess.run([sys.executable, "-c", script], env={**env, "DJANGO_SETTINGS_MODULE": "teletherapy.settings"}, capture_output=True, text=True, check=True)
+    script = (
+        "import django; django.setup(); from teletherapy.keyring import keyring; r = keyring(); "
+        "print(r.current('field').key_id, r.current('audit').key_id)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**env, "DJANGO_SETTINGS_MODULE": "teletherapy.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.split() == ["f2", "a1"]
     assert not (tmp_path / "keyring.json").exists()
 

@@ -60,7 +60,10 @@ def test_it_locks_an_address_that_tries_many_accounts(make_user):
     response = attacker.post("/login/", {"email": fresh.email, "password": PASSWORD})
     assert response.status_code == 429
     # Someone else, elsewhere, is not affected.
-    assert Client(REMOTE_ADDR="198.51.100.1").post("/login/", {"email": fresh.email, "password": PASSWORD}).status_code == 302
+    assert (
+        Client(REMOTE_ADDR="198.51.100.1").post("/login/", {"email": fresh.email, "password": PASSWORD}).status_code
+        == 302
+    )
 
 
 def test_a_forged_forwarded_for_header_does_not_bypass_the_address_lock(make_user):

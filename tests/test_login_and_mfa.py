@@ -114,6 +114,9 @@ def test_it_logs_out_only_by_post(login_as, therapist):
 
 def test_next_cannot_send_people_to_another_site(therapist):
     client = Client()
-    client.post("/login/?next=https://evil.example/", {"email": therapist.email, "password": PASSWORD, "next": "https://evil.example/"})
+    client.post(
+        "/login/?next=https://evil.example/",
+        {"email": therapist.email, "password": PASSWORD, "next": "https://evil.example/"},
+    )
     response = client.post("/mfa/", {"code": totp_code(therapist.totp_secret), "next": "https://evil.example/"})
     assert response["Location"] == "/"

@@ -55,7 +55,7 @@ def all_routes() -> list[tuple[str, str]]:
 def test_the_walk_finds_the_routes():
     names = {name for name, _ in all_routes()}
     assert {"accounts:dashboard", "accounts:security", "api-me", "api-schema"} <= names
-    assert ALLOWLIST <= names
+    assert names >= ALLOWLIST
 
 
 @pytest.mark.parametrize(("name", "url"), [r for r in all_routes() if r[0] not in ALLOWLIST])

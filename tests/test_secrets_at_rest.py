@@ -19,7 +19,7 @@ def _dump_all_text() -> str:
     chunks = []
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names(cursor):
-            cursor.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - table names come from introspection
+            cursor.execute(f'SELECT * FROM "{table}"')
             for row in cursor.fetchall():
                 chunks.extend(str(value) for value in row if value is not None)
     return "\n".join(chunks)

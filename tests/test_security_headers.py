@@ -60,7 +60,9 @@ def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
 
 
 def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_production_settings_pass_the_deploy_check_at_warning_level(tmp_path):
@@ -95,7 +97,9 @@ def test_production_cookies_and_hsts(tmp_path):
         "print(r.status_code); print(r['Strict-Transport-Security']); print(r.cookies.output())\n"
     )
     env = production_env(tmp_path, DJANGO_SETTINGS_MODULE="teletherapy.settings")
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     status, hsts, cookies = result.stdout.split("\n", 2)
     assert status == "200"

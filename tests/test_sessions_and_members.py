@@ -45,7 +45,9 @@ def test_an_admin_of_another_practice_gets_a_404(login_as, stranger, therapist):
 def test_a_password_change_ends_the_other_sessions(login_as, therapist):
     me, elsewhere = login_as(therapist), login_as(therapist)
     new = "Another-long-passphrase-7"
-    response = me.post("/account/password/", {"current_password": PASSWORD, "new_password": new, "confirm_password": new})
+    response = me.post(
+        "/account/password/", {"current_password": PASSWORD, "new_password": new, "confirm_password": new}
+    )
     assert response.status_code == 302
     assert me.get("/").status_code == 200
     assert elsewhere.get("/").status_code == 302
@@ -53,14 +55,18 @@ def test_a_password_change_ends_the_other_sessions(login_as, therapist):
 
 def test_a_password_change_needs_the_current_password(login_as, therapist):
     new = "Another-long-passphrase-7"
-    response = login_as(therapist).post("/account/password/", {"current_password": "nope", "new_password": new, "confirm_password": new})
+    response = login_as(therapist).post(
+        "/account/password/", {"current_password": "nope", "new_password": new, "confirm_password": new}
+    )
     assert response.status_code == 400
     assert b"not your current password" in response.content
 
 
 def test_roles_change_and_are_audited(login_as, admin, therapist):
     client = login_as(admin)
-    assert client.post(f"/practice/members/{therapist.pk}/role/", {"role": "admin", "change": "grant"}).status_code == 302
+    assert (
+        client.post(f"/practice/members/{therapist.pk}/role/", {"role": "admin", "change": "grant"}).status_code == 302
+    )
     therapist.forget_roles()
     assert therapist.role_names() == ["admin", "therapist"]
     assert AuditEvent.objects.filter(action=Action.ROLE_CHANGE, target_id=str(therapist.pk)).exists()
@@ -100,8 +106,12 @@ def test_replacing_the_authenticator_ends_the_other_sessions(login_as, therapist
 def test_backup_codes_are_single_use_and_can_be_regenerated(make_user):
     user = make_user("client", mfa=False)
     client = password_only_session(user)
-    secret = re.search(r'id="totp-secret" class="secret">([A-Z2-7]+)<', client.get("/mfa/enroll/").content.decode()).group(1)
-    codes = re.findall(r"<code>([a-z0-9-]{11})</code>", client.post("/mfa/enroll/", {"code": totp_code(secret)}).content.decode())
+    secret = re.search(
+        r'id="totp-secret" class="secret">([A-Z2-7]+)<', client.get("/mfa/enroll/").content.decode()
+    ).group(1)
+    codes = re.findall(
+        r"<code>([a-z0-9-]{11})</code>", client.post("/mfa/enroll/", {"code": totp_code(secret)}).content.decode()
+    )
     assert len(codes) == 10
     first = password_only_session(user)
     assert first.post("/mfa/", {"code": codes[0].upper()}).status_code == 302

@@ -14,9 +14,9 @@ from accounts.services.auth import (
 from accounts.services.invitations import (
     InvitationError,
     invitation_accept,
+    invitation_lookup,
     invitation_revoke,
     invitation_send,
-    invitation_lookup,
 )
 from accounts.services.members import MemberError, role_change, user_deactivate
 from accounts.services.mfa import (

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import LoginThrottle, ThrottleScope, User, UserSession
 from accounts.rules import mark_reauthenticated
+from accounts.types import AuthedRequest
 from audit.models import Action, Outcome
 from audit.services import audit_record
 
@@ -42,10 +43,10 @@ def _throttle_keys(*, email: str, ip: str | None) -> list[tuple[str, str]]:
 
 def throttle_locked_until(*, email: str, ip: str | None) -> datetime | None:
     now = timezone.now()
-    latest = None
+    latest: datetime | None = None
     for scope, key in _throttle_keys(email=email, ip=ip):
         row = LoginThrottle.objects.filter(scope=scope, key=key, locked_until__gt=now).first()
-        if row and (latest is None or row.locked_until > latest):
+        if row is not None and row.locked_until is not None and (latest is None or row.locked_until > latest):
             latest = row.locked_until
     return latest
 
@@ -164,7 +165,7 @@ def login_with_password(*, request: HttpRequest, email: str, password: str) -> U
     return user
 
 
-def logout_user(*, request: HttpRequest) -> None:
+def logout_user(*, request: AuthedRequest) -> None:
     user = request.user
     with transaction.atomic():
         if user.is_authenticated:
@@ -173,7 +174,7 @@ def logout_user(*, request: HttpRequest) -> None:
         auth_logout(request)
 
 
-def session_timeout_end(*, request: HttpRequest, reason: str) -> None:
+def session_timeout_end(*, request: AuthedRequest, reason: str) -> None:
     user = request.user
     action = Action.IDLE_TIMEOUT if reason == "idle" else Action.ABSOLUTE_TIMEOUT
     try:
@@ -212,7 +213,7 @@ def sessions_end_for_user(
     return len(keys)
 
 
-def sessions_revoke_others(*, request: HttpRequest) -> int:
+def sessions_revoke_others(*, request: AuthedRequest) -> int:
     return sessions_end_for_user(
         user=request.user,
         actor=request.user,
@@ -222,7 +223,7 @@ def sessions_revoke_others(*, request: HttpRequest) -> int:
     )
 
 
-def password_change(*, request: HttpRequest, new_password: str) -> None:
+def password_change(*, request: AuthedRequest, new_password: str) -> None:
     user: User = request.user
     with transaction.atomic():
         user.set_password(new_password)
@@ -239,7 +240,7 @@ def password_change(*, request: HttpRequest, new_password: str) -> None:
         )
 
 
-def reauthenticate(*, request: HttpRequest, password: str = "", token: str = "") -> bool:
+def reauthenticate(*, request: AuthedRequest, password: str = "", token: str = "") -> bool:
     """Confirm the signed-in person again, by password or by a code from their authenticator."""
     from accounts.services.mfa import MFAError, verify_code_for_user
 

@@ -62,7 +62,11 @@ def invitation_send(
     if role not in roles_invitable_by(actor):
         raise InvitationError("You cannot invite someone to that role.", field="role")
     if role == Role.GUARDIAN:
-        if guardian_for is None or guardian_for.practice_id != actor.practice_id or not guardian_for.has_role(Role.CLIENT):
+        if (
+            guardian_for is None
+            or guardian_for.practice_id != actor.practice_id
+            or not guardian_for.has_role(Role.CLIENT)
+        ):
             raise InvitationError("Choose the client this guardian will act for.", field="guardian_for")
     elif guardian_for is not None:
         raise InvitationError("Only a guardian invitation names a client.", field="guardian_for")
@@ -70,7 +74,11 @@ def invitation_send(
         raise InvitationError("Someone in this practice already has an account with that address.", field="email")
     now = timezone.now()
     if Invitation.objects.filter(
-        practice_id=actor.practice_id, email=email, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
+        practice_id=actor.practice_id,
+        email=email,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=now,
     ).exists():
         raise InvitationError("There is already a pending invitation for that address; revoke it first.", field="email")
 

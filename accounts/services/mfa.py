@@ -14,7 +14,6 @@ import qrcode.image.svg
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 from django_otp.oath import TOTP
 
@@ -29,6 +28,7 @@ from accounts.services.auth import (
     throttle_locked_until,
     throttle_register_failure,
 )
+from accounts.types import AuthedRequest
 from audit.models import Action, Outcome
 from audit.services import audit_record
 from teletherapy.keyring import keyring
@@ -125,7 +125,10 @@ def _backup_codes_replace(*, user: User) -> list[str]:
     key_id, secret = _backup_code_key()
     codes = _new_backup_codes()
     BackupCode.objects.bulk_create(
-        [BackupCode(device=device, key_id=key_id, digest=_backup_digest(user_id=user.pk, code=c, secret=secret)) for c in codes]
+        [
+            BackupCode(device=device, key_id=key_id, digest=_backup_digest(user_id=user.pk, code=c, secret=secret))
+            for c in codes
+        ]
     )
     return codes
 
@@ -166,22 +169,26 @@ def verify_code_for_user(*, user: User, code: str) -> TOTPDevice | BackupCodeDev
     raise MFAError("That code is not valid. Codes change every 30 seconds and each works only once.")
 
 
-def _session_mark_verified(request: HttpRequest, device: TOTPDevice | BackupCodeDevice) -> None:
+def _session_mark_verified(request: AuthedRequest, device: TOTPDevice | BackupCodeDevice) -> None:
     session_rotate(request, request.user)
     request.session[DEVICE_SESSION_KEY] = device.persistent_id
     request.user.otp_device = device
     mark_reauthenticated(request)
 
 
-def mfa_verify(*, request: HttpRequest, code: str) -> TOTPDevice | BackupCodeDevice:
+def mfa_verify(*, request: AuthedRequest, code: str) -> TOTPDevice | BackupCodeDevice:
     user: User = request.user
     ip = getattr(request, "client_address", None)
     locked = throttle_locked_until(email=user.email, ip=ip)
     if locked:
         with transaction.atomic():
             audit_record(
-                action=Action.MFA_FAILURE, actor=user, request=request, target=user,
-                outcome=Outcome.DENIED, details={"reason": "locked"},
+                action=Action.MFA_FAILURE,
+                actor=user,
+                request=request,
+                target=user,
+                outcome=Outcome.DENIED,
+                details={"reason": "locked"},
             )
         raise LoginRefused(locked_message(locked), locked_until=locked)
     try:
@@ -199,14 +206,18 @@ def mfa_verify(*, request: HttpRequest, code: str) -> TOTPDevice | BackupCodeDev
         if isinstance(device, BackupCodeDevice):
             remaining = device.codes.filter(used_at__isnull=True).count()
             audit_record(
-                action=Action.BACKUP_CODE_USED, actor=user, request=request, target=user, details={"remaining": remaining}
+                action=Action.BACKUP_CODE_USED,
+                actor=user,
+                request=request,
+                target=user,
+                details={"remaining": remaining},
             )
         # Only once the events are written does the session count as verified.
         _session_mark_verified(request, device)
     return device
 
 
-def totp_device_confirm(*, request: HttpRequest, device: TOTPDevice, code: str) -> list[str]:
+def totp_device_confirm(*, request: AuthedRequest, device: TOTPDevice, code: str) -> list[str]:
     """Confirm a pending authenticator with a valid code; returns the new backup codes.
 
     Replacing an existing authenticator ends every other session of the user.
@@ -216,8 +227,12 @@ def totp_device_confirm(*, request: HttpRequest, device: TOTPDevice, code: str) 
         locked_device = TOTPDevice.objects.select_for_update().get(pk=device.pk, user=user, confirmed=False)
         if not _totp_check(locked_device, code):
             audit_record(
-                action=Action.MFA_FAILURE, actor=user, request=request, target=user,
-                outcome=Outcome.DENIED, details={"stage": "enroll"},
+                action=Action.MFA_FAILURE,
+                actor=user,
+                request=request,
+                target=user,
+                outcome=Outcome.DENIED,
+                details={"stage": "enroll"},
             )
             failed = True
         else:
@@ -230,14 +245,20 @@ def totp_device_confirm(*, request: HttpRequest, device: TOTPDevice, code: str) 
             locked_device.save(update_fields=["confirmed", "confirmed_at"])
             codes = _backup_codes_replace(user=user)
             audit_record(
-                action=Action.MFA_ENROLL, actor=user, request=request, target=user,
+                action=Action.MFA_ENROLL,
+                actor=user,
+                request=request,
+                target=user,
                 details={"replaced": had_device},
             )
             audit_record(action=Action.BACKUP_CODES_REGENERATED, actor=user, request=request, target=user)
             _session_mark_verified(request, locked_device)
             if had_device:
                 sessions_end_for_user(
-                    user=user, actor=user, request=request, reason="mfa_changed",
+                    user=user,
+                    actor=user,
+                    request=request,
+                    reason="mfa_changed",
                     keep_session_key=request.session.session_key,
                 )
     if failed:
@@ -248,7 +269,7 @@ def totp_device_confirm(*, request: HttpRequest, device: TOTPDevice, code: str) 
     return codes
 
 
-def backup_codes_regenerate(*, request: HttpRequest) -> list[str]:
+def backup_codes_regenerate(*, request: AuthedRequest) -> list[str]:
     user: User = request.user
     with transaction.atomic():
         codes = _backup_codes_replace(user=user)
@@ -261,7 +282,10 @@ def backup_codes_regenerate(*, request: HttpRequest) -> list[str]:
                 request.user.otp_device = device
         audit_record(action=Action.BACKUP_CODES_REGENERATED, actor=user, request=request, target=user)
         sessions_end_for_user(
-            user=user, actor=user, request=request, reason="mfa_changed",
+            user=user,
+            actor=user,
+            request=request,
+            reason="mfa_changed",
             keep_session_key=request.session.session_key,
         )
     return codes

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 
@@ -15,7 +17,13 @@ def practice_create(*, name: str, slug: str, time_zone: str = "UTC") -> Practice
 
 @transaction.atomic
 def user_create(
-    *, practice: Practice, email: str, full_name: str, password: str, roles: list[str], granted_by: User | None = None
+    *,
+    practice: Practice,
+    email: str,
+    full_name: str,
+    password: str,
+    roles: Sequence[str],
+    granted_by: User | None = None,
 ) -> User:
     candidate = User(email=email, full_name=full_name, practice=practice)
     validate_password(password, user=candidate)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -23,14 +24,15 @@ from accounts.selectors import (
     totp_device_confirmed,
     wards_of,
 )
+from accounts.types import AuthedRequest
 from accounts.views.auth import _enroll
 
 
 @mfa_required
 @require_GET
-def dashboard_view(request: HttpRequest) -> HttpResponse:
+def dashboard_view(request: AuthedRequest) -> HttpResponse:
     user = request.user
-    context = {
+    context: dict[str, Any] = {
         "is_admin": user.has_role(Role.ADMIN),
         "is_therapist": user.has_role(Role.THERAPIST),
         "is_client": user.has_role(Role.CLIENT),
@@ -42,7 +44,9 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     if context["is_admin"] or context["is_therapist"]:
         context["invitations"] = invitations_visible_to(user=user)[:10]
     if context["is_therapist"]:
-        context["clients"] = user.practice.members.filter(role_grants__role=Role.CLIENT, is_active=True).order_by("full_name")
+        context["clients"] = user.practice.members.filter(role_grants__role=Role.CLIENT, is_active=True).order_by(
+            "full_name"
+        )
     if context["is_guardian"]:
         context["wards"] = wards_of(guardian=user)
     return render(request, "accounts/dashboard.html", context)
@@ -50,7 +54,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
 
 @mfa_required
 @require_GET
-def security_view(request: HttpRequest) -> HttpResponse:
+def security_view(request: AuthedRequest) -> HttpResponse:
     context = {
         "device": totp_device_confirmed(user=request.user),
         "backup_codes_left": backup_codes_remaining(user=request.user),
@@ -63,7 +67,7 @@ def security_view(request: HttpRequest) -> HttpResponse:
 
 @mfa_required
 @require_POST
-def password_change_view(request: HttpRequest) -> HttpResponse:
+def password_change_view(request: AuthedRequest) -> HttpResponse:
     form = PasswordChangeForm(request.POST, user=request.user)
     if form.is_valid():
         services.password_change(request=request, new_password=form.cleaned_data["new_password"])
@@ -81,7 +85,7 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
 
 @mfa_required
 @require_POST
-def sessions_revoke_others_view(request: HttpRequest) -> HttpResponse:
+def sessions_revoke_others_view(request: AuthedRequest) -> HttpResponse:
     count = services.sessions_revoke_others(request=request)
     messages.success(request, f"Signed out {count} other session{'s' if count != 1 else ''}.")
     return redirect("accounts:security")
@@ -89,7 +93,7 @@ def sessions_revoke_others_view(request: HttpRequest) -> HttpResponse:
 
 @mfa_required
 @require_http_methods(["GET", "POST"])
-def reauth_view(request: HttpRequest) -> HttpResponse:
+def reauth_view(request: AuthedRequest) -> HttpResponse:
     form = ReauthForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -109,13 +113,13 @@ def reauth_view(request: HttpRequest) -> HttpResponse:
 
 @reauth_required
 @require_http_methods(["GET", "POST"])
-def mfa_replace_view(request: HttpRequest) -> HttpResponse:
+def mfa_replace_view(request: AuthedRequest) -> HttpResponse:
     return _enroll(request, template="accounts/mfa_replace.html")
 
 
 @reauth_required
 @require_http_methods(["GET", "POST"])
-def backup_codes_regenerate_view(request: HttpRequest) -> HttpResponse:
+def backup_codes_regenerate_view(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST":
         codes = services.backup_codes_regenerate(request=request)
         return render(request, "accounts/backup_codes.html", {"codes": codes, "next": "/account/security/"})
@@ -124,7 +128,7 @@ def backup_codes_regenerate_view(request: HttpRequest) -> HttpResponse:
 
 @mfa_required
 @require_GET
-def session_status_view(request: HttpRequest) -> JsonResponse:
+def session_status_view(request: AuthedRequest) -> JsonResponse:
     """How long until idle logoff; polled by the warning banner without counting as activity."""
     now = int(time.time())
     idle_left = settings.SESSION_IDLE_TIMEOUT_SECONDS - (now - request.session.get(LAST_SEEN_KEY, now))
@@ -134,6 +138,6 @@ def session_status_view(request: HttpRequest) -> JsonResponse:
 
 @mfa_required
 @require_POST
-def session_keepalive_view(request: HttpRequest) -> JsonResponse:
+def session_keepalive_view(request: AuthedRequest) -> JsonResponse:
     """The "stay signed in" button: any non-passive request resets the idle clock."""
     return JsonResponse({"seconds_left": settings.SESSION_IDLE_TIMEOUT_SECONDS})

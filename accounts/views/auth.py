@@ -14,6 +14,7 @@ from accounts import services
 from accounts.forms import AcceptInvitationForm, CodeForm, EnrollForm, LoginForm
 from accounts.rules import is_mfa_verified, is_password_authenticated, mfa_exempt, safe_next
 from accounts.selectors import user_has_confirmed_device
+from accounts.types import AuthedRequest
 
 
 @mfa_exempt
@@ -24,23 +25,22 @@ def login_view(request: HttpRequest) -> HttpResponse:
         return redirect(safe_next(request))
     form = LoginForm(request.POST or None)
     status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.login_with_password(
-                    request=request, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
-                )
-            except services.LoginRefused as refused:
-                form.add_error(None, refused.message)
-                status = 429 if refused.locked_until else 200
-            else:
-                return redirect(f"{reverse('accounts:mfa')}?{urlencode({'next': safe_next(request)})}")
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.login_with_password(
+                request=request, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
+            )
+        except services.LoginRefused as refused:
+            form.add_error(None, refused.message)
+            status = 429 if refused.locked_until else 200
+        else:
+            return redirect(f"{reverse('accounts:mfa')}?{urlencode({'next': safe_next(request)})}")
     return render(request, "accounts/login.html", {"form": form, "next": request.GET.get("next", "")}, status=status)
 
 
 @mfa_exempt
 @never_cache
-def mfa_view(request: HttpRequest) -> HttpResponse:
+def mfa_view(request: AuthedRequest) -> HttpResponse:
     """After the password: verify with an existing device, or enroll one."""
     if not is_password_authenticated(request):
         return redirect("accounts:login")
@@ -60,10 +60,12 @@ def mfa_view(request: HttpRequest) -> HttpResponse:
             form.add_error("code", error.message)
         else:
             return redirect(safe_next(request))
-    return render(request, "accounts/mfa_verify.html", {"form": form, "next": request.GET.get("next", "")}, status=status)
+    return render(
+        request, "accounts/mfa_verify.html", {"form": form, "next": request.GET.get("next", "")}, status=status
+    )
 
 
-def _enroll(request: HttpRequest, *, template: str) -> HttpResponse:
+def _enroll(request: AuthedRequest, *, template: str) -> HttpResponse:
     device = services.totp_device_start(user=request.user)
     uri = services.totp_provisioning_uri(device)
     form = EnrollForm(request.POST or None)
@@ -91,7 +93,7 @@ def _enroll(request: HttpRequest, *, template: str) -> HttpResponse:
 @mfa_exempt
 @never_cache
 @require_http_methods(["GET", "POST"])
-def mfa_enroll_view(request: HttpRequest) -> HttpResponse:
+def mfa_enroll_view(request: AuthedRequest) -> HttpResponse:
     """First enrollment, reachable with only a password because nothing else is possible yet."""
     if not is_password_authenticated(request):
         return redirect("accounts:login")
@@ -103,7 +105,7 @@ def mfa_enroll_view(request: HttpRequest) -> HttpResponse:
 
 @mfa_exempt
 @require_POST
-def logout_view(request: HttpRequest) -> HttpResponse:
+def logout_view(request: AuthedRequest) -> HttpResponse:
     services.logout_user(request=request)
     messages.info(request, "You have signed out.")
     return redirect("accounts:login")
@@ -116,7 +118,9 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     invitation = services.invitation_lookup(token=token)
     if invitation is None or invitation.status != "pending":
         state = "invalid" if invitation is None else invitation.status
-        return render(request, "accounts/invitation_unusable.html", {"state": state}, status=404 if invitation is None else 410)
+        return render(
+            request, "accounts/invitation_unusable.html", {"state": state}, status=404 if invitation is None else 410
+        )
     form = AcceptInvitationForm(request.POST or None, initial={"full_name": invitation.full_name})
     if request.method == "POST" and form.is_valid():
         try:

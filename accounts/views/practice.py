@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -13,17 +13,23 @@ from accounts import services
 from accounts.forms import InvitationForm, RoleChangeForm
 from accounts.models import Role
 from accounts.rules import role_required
-from accounts.selectors import invitation_get_for_user, invitations_visible_to, member_get_for_admin, practice_members
+from accounts.selectors import (
+    invitation_get_for_user,
+    invitations_visible_to,
+    member_get_for_admin,
+    practice_members,
+)
 from accounts.services.invitations import roles_invitable_by
+from accounts.types import AuthedRequest
 
 
-def _clients(request: HttpRequest):  # noqa: ANN202
+def _clients(request: AuthedRequest):
     return request.user.practice.members.filter(role_grants__role=Role.CLIENT, is_active=True).order_by("full_name")
 
 
 @role_required(Role.ADMIN, Role.THERAPIST)
 @require_http_methods(["GET", "POST"])
-def invitations_view(request: HttpRequest) -> HttpResponse:
+def invitations_view(request: AuthedRequest) -> HttpResponse:
     roles = roles_invitable_by(request.user)
     form = InvitationForm(request.POST or None, roles=roles, clients=_clients(request))
     status = 200
@@ -52,7 +58,7 @@ def invitations_view(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.ADMIN, Role.THERAPIST)
 @require_POST
-def invitation_revoke_view(request: HttpRequest, invitation_id: uuid.UUID) -> HttpResponse:
+def invitation_revoke_view(request: AuthedRequest, invitation_id: uuid.UUID) -> HttpResponse:
     invitation = invitation_get_for_user(user=request.user, invitation_id=invitation_id)
     if invitation is None:
         raise Http404
@@ -66,13 +72,17 @@ def invitation_revoke_view(request: HttpRequest, invitation_id: uuid.UUID) -> Ht
 
 
 @role_required(Role.ADMIN)
-def members_view(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/members.html", {"members": practice_members(practice=request.user.practice), "role_form": RoleChangeForm()})
+def members_view(request: AuthedRequest) -> HttpResponse:
+    return render(
+        request,
+        "accounts/members.html",
+        {"members": practice_members(practice=request.user.practice), "role_form": RoleChangeForm()},
+    )
 
 
 @role_required(Role.ADMIN)
 @require_POST
-def member_role_view(request: HttpRequest, user_id: int) -> HttpResponse:
+def member_role_view(request: AuthedRequest, user_id: int) -> HttpResponse:
     member = member_get_for_admin(admin=request.user, user_id=user_id)
     if member is None:
         raise Http404
@@ -82,8 +92,11 @@ def member_role_view(request: HttpRequest, user_id: int) -> HttpResponse:
         return redirect("accounts:members")
     try:
         services.role_change(
-            actor=request.user, request=request, user=member,
-            role=form.cleaned_data["role"], grant=form.cleaned_data["change"] == "grant",
+            actor=request.user,
+            request=request,
+            user=member,
+            role=form.cleaned_data["role"],
+            grant=form.cleaned_data["change"] == "grant",
         )
     except services.MemberError as error:
         messages.error(request, error.message)
@@ -94,7 +107,7 @@ def member_role_view(request: HttpRequest, user_id: int) -> HttpResponse:
 
 @role_required(Role.ADMIN)
 @require_POST
-def member_deactivate_view(request: HttpRequest, user_id: int) -> HttpResponse:
+def member_deactivate_view(request: AuthedRequest, user_id: int) -> HttpResponse:
     member = member_get_for_admin(admin=request.user, user_id=user_id)
     if member is None:
         raise Http404

@@ -4,48 +4,89 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='AuditChainHead',
+            name="AuditChainHead",
             fields=[
-                ('chain', models.BigIntegerField(primary_key=True, serialize=False)),
-                ('seq', models.BigIntegerField(default=0)),
-                ('mac', models.CharField(default='0000000000000000000000000000000000000000000000000000000000000000', max_length=64)),
+                ("chain", models.BigIntegerField(primary_key=True, serialize=False)),
+                ("seq", models.BigIntegerField(default=0)),
+                (
+                    "mac",
+                    models.CharField(
+                        default="0000000000000000000000000000000000000000000000000000000000000000", max_length=64
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('chain', models.BigIntegerField(help_text='Practice id, or 0 for events outside any practice.')),
-                ('seq', models.BigIntegerField()),
-                ('occurred_at', models.DateTimeField()),
-                ('actor_id', models.BigIntegerField(blank=True, null=True)),
-                ('actor_role', models.CharField(blank=True, max_length=64)),
-                ('action', models.CharField(choices=[('auth.login_success', 'Signed in (password)'), ('auth.login_failure', 'Failed sign-in'), ('auth.lockout', 'Locked out after repeated failures'), ('auth.logout', 'Signed out'), ('auth.idle_timeout', 'Signed out after inactivity'), ('auth.absolute_timeout', 'Signed out at the end of the session lifetime'), ('auth.reauthenticate', 'Confirmed identity again'), ('auth.password_change', 'Changed password'), ('auth.session_revoked', 'Ended a signed-in session'), ('mfa.enroll', 'Enrolled an authenticator'), ('mfa.verify', 'Passed the second factor'), ('mfa.failure', 'Failed the second factor'), ('mfa.device_removed', 'Removed an authenticator'), ('mfa.backup_code_used', 'Used a backup code'), ('mfa.backup_codes_regenerated', 'Regenerated backup codes'), ('accounts.invitation_sent', 'Sent an invitation'), ('accounts.invitation_accepted', 'Accepted an invitation'), ('accounts.invitation_revoked', 'Revoked an invitation'), ('accounts.role_change', 'Changed a role'), ('accounts.deactivate', 'Deactivated an account'), ('access.denied', 'Was refused access'), ('data.integrity_failure', 'Found altered encrypted data')], max_length=64)),
-                ('target_type', models.CharField(blank=True, max_length=64)),
-                ('target_id', models.CharField(blank=True, max_length=64)),
-                ('subject_client_id', models.BigIntegerField(blank=True, null=True)),
-                ('practice_id', models.BigIntegerField(blank=True, null=True)),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True)),
-                ('user_agent', models.CharField(blank=True, max_length=256)),
-                ('request_id', models.CharField(blank=True, max_length=64)),
-                ('outcome', models.CharField(choices=[('allowed', 'Allowed'), ('denied', 'Denied'), ('failed', 'Failed')], max_length=16)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('key_id', models.CharField(max_length=32)),
-                ('prev_mac', models.CharField(max_length=64)),
-                ('mac', models.CharField(max_length=64)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("chain", models.BigIntegerField(help_text="Practice id, or 0 for events outside any practice.")),
+                ("seq", models.BigIntegerField()),
+                ("occurred_at", models.DateTimeField()),
+                ("actor_id", models.BigIntegerField(blank=True, null=True)),
+                ("actor_role", models.CharField(blank=True, max_length=64)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("auth.login_success", "Signed in (password)"),
+                            ("auth.login_failure", "Failed sign-in"),
+                            ("auth.lockout", "Locked out after repeated failures"),
+                            ("auth.logout", "Signed out"),
+                            ("auth.idle_timeout", "Signed out after inactivity"),
+                            ("auth.absolute_timeout", "Signed out at the end of the session lifetime"),
+                            ("auth.reauthenticate", "Confirmed identity again"),
+                            ("auth.password_change", "Changed password"),
+                            ("auth.session_revoked", "Ended a signed-in session"),
+                            ("mfa.enroll", "Enrolled an authenticator"),
+                            ("mfa.verify", "Passed the second factor"),
+                            ("mfa.failure", "Failed the second factor"),
+                            ("mfa.device_removed", "Removed an authenticator"),
+                            ("mfa.backup_code_used", "Used a backup code"),
+                            ("mfa.backup_codes_regenerated", "Regenerated backup codes"),
+                            ("accounts.invitation_sent", "Sent an invitation"),
+                            ("accounts.invitation_accepted", "Accepted an invitation"),
+                            ("accounts.invitation_revoked", "Revoked an invitation"),
+                            ("accounts.role_change", "Changed a role"),
+                            ("accounts.deactivate", "Deactivated an account"),
+                            ("access.denied", "Was refused access"),
+                            ("data.integrity_failure", "Found altered encrypted data"),
+                        ],
+                        max_length=64,
+                    ),
+                ),
+                ("target_type", models.CharField(blank=True, max_length=64)),
+                ("target_id", models.CharField(blank=True, max_length=64)),
+                ("subject_client_id", models.BigIntegerField(blank=True, null=True)),
+                ("practice_id", models.BigIntegerField(blank=True, null=True)),
+                ("ip_address", models.GenericIPAddressField(blank=True, null=True)),
+                ("user_agent", models.CharField(blank=True, max_length=256)),
+                ("request_id", models.CharField(blank=True, max_length=64)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[("allowed", "Allowed"), ("denied", "Denied"), ("failed", "Failed")], max_length=16
+                    ),
+                ),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("key_id", models.CharField(max_length=32)),
+                ("prev_mac", models.CharField(max_length=64)),
+                ("mac", models.CharField(max_length=64)),
             ],
             options={
-                'ordering': ['chain', 'seq'],
-                'indexes': [models.Index(fields=['practice_id', 'occurred_at'], name='audit_audit_practic_2862dd_idx'), models.Index(fields=['subject_client_id', 'occurred_at'], name='audit_audit_subject_ad8264_idx'), models.Index(fields=['actor_id', 'occurred_at'], name='audit_audit_actor_i_023a4b_idx')],
-                'constraints': [models.UniqueConstraint(fields=('chain', 'seq'), name='audit_event_chain_seq')],
+                "ordering": ["chain", "seq"],
+                "indexes": [
+                    models.Index(fields=["practice_id", "occurred_at"], name="audit_audit_practic_2862dd_idx"),
+                    models.Index(fields=["subject_client_id", "occurred_at"], name="audit_audit_subject_ad8264_idx"),
+                    models.Index(fields=["actor_id", "occurred_at"], name="audit_audit_actor_i_023a4b_idx"),
+                ],
+                "constraints": [models.UniqueConstraint(fields=("chain", "seq"), name="audit_event_chain_seq")],
             },
         ),
     ]

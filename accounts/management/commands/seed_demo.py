@@ -15,7 +15,7 @@ from accounts.services.mfa import totp_provisioning_uri
 from accounts.services.practices import practice_create, user_create
 
 DEMO_SLUG = "riverside-demo"
-DEMO_PASSWORD = "Riverside-demo-2026"
+DEMO_PASSWORD = "Riverside-demo-2026"  # noqa: S105 - printed for people trying the demo
 PEOPLE = [
     ("admin@riverside.example", "Avery Admin", [Role.ADMIN]),
     ("therapist@riverside.example", "Dr. Theo Okafor", [Role.THERAPIST]),
@@ -55,7 +55,9 @@ class Command(BaseCommand):
         practice = practice_create(name="Riverside Counselling (demo)", slug=DEMO_SLUG, time_zone="America/New_York")
         users = {}
         for email, name, roles in PEOPLE:
-            users[email] = user_create(practice=practice, email=email, full_name=name, password=DEMO_PASSWORD, roles=roles)
+            users[email] = user_create(
+                practice=practice, email=email, full_name=name, password=DEMO_PASSWORD, roles=roles
+            )
             # A pending authenticator with a known secret: someone trying the demo can add it to
             # an app from the printed URI, then confirm it with a code at first sign-in.
             secret = base64.b32encode(secrets.token_bytes(20)).decode("ascii")
@@ -65,7 +67,9 @@ class Command(BaseCommand):
     def _print_logins(self) -> None:
         self.stdout.write(self.style.SUCCESS("\nDemo practice: Riverside Counselling"))
         self.stdout.write(f"Every demo account's password: {DEMO_PASSWORD}")
-        self.stdout.write("At first sign-in each account enrolls its authenticator; add it to an app with the URI below.\n")
+        self.stdout.write(
+            "At first sign-in each account enrolls its authenticator; add it to an app with the URI below.\n"
+        )
         for email, _name, roles in PEOPLE:
             user = User.objects.get(email=email)
             device = TOTPDevice.objects.filter(user=user).order_by("-created_at").first()

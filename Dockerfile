@@ -1,0 +1,25 @@
+# The web image; the same image runs daphne, the Celery worker and Celery beat.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_ENV=production
+WORKDIR /app
+
+COPY pyproject.toml constraints.txt ./
+COPY teletherapy ./teletherapy
+COPY accounts ./accounts
+COPY audit ./audit
+COPY consent ./consent
+COPY records ./records
+COPY sessions ./sessions
+COPY templates ./templates
+COPY static ./static
+COPY manage.py ./
+
+RUN pip install --no-cache-dir -c constraints.txt . \
+ && DJANGO_ENV=development DATA_DIR=/tmp/build STATIC_ROOT=/app/staticfiles python manage.py collectstatic --noinput \
+ && rm -rf /tmp/build \
+ && useradd --system --home-dir /app app
+
+USER app
+EXPOSE 8000
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "teletherapy.asgi:application"]

@@ -1,0 +1,93 @@
+"""Helpers for end-to-end tests: the embedded platform served by daphne, and Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str | None:
+    return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    seed_output: str
+    data_dir: Path
+
+
+def embedded_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_ENV", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update({"DATA_DIR": str(data_dir), **extra})
+    return env
+
+
+@contextmanager
+def embedded_server(data_dir: Path, **extra_env: str) -> Iterator[Server]:
+    """Migrate, load the demo practice and serve with daphne, as the run command does."""
+    env = embedded_env(data_dir, **extra_env)
+    python = sys.executable
+    for args in (["migrate", "--noinput"], ["migrate", "--database", "psychotherapy", "--noinput"]):
+        subprocess.run([python, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
+    seed = subprocess.run(
+        [python, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True, capture_output=True, text=True, timeout=120
+    )
+    port = free_port()
+    log = open(data_dir / "daphne.log", "wb")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [str(Path(python).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port), "teletherapy.asgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310 - loopback
+                    if response.status == 200:
+                        break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((data_dir / "daphne.log").read_text()) from None
+                time.sleep(0.2)
+        yield Server(url=url, seed_output=seed.stdout, data_dir=data_dir)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()

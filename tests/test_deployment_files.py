@@ -1,0 +1,86 @@
+"""Docker does not run here, so check the compose file and Dockerfile against the project."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+from django.core.management import get_commands
+
+pytestmark = pytest.mark.embedded
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def _command(service: dict) -> list[str]:
+    command = service["command"]
+    return command if isinstance(command, list) else shlex.split(command)
+
+
+def test_it_describes_the_real_deployment(compose):
+    assert set(compose["services"]) == {"db", "psychotherapy-db", "redis", "web", "worker", "beat", "coturn"}
+
+
+def test_the_app_services_build_this_project_and_set_every_production_setting(compose):
+    settings_source = (ROOT / "teletherapy" / "settings.py").read_text()
+    required = set(re.findall(r'require\("([A-Z_]+)"', settings_source)) | {"FIELD_ENCRYPTION_KEYS"}
+    for name in ("web", "worker", "beat"):
+        service = compose["services"][name]
+        assert service["build"] == "."
+        env = service["environment"]
+        assert env["DJANGO_ENV"] == "production"
+        missing = required - set(env)
+        assert not missing, (name, missing)
+
+
+def test_the_web_service_runs_daphne_on_the_asgi_app_after_migrating(compose):
+    words = _command(compose["services"]["web"])
+    script = " ".join(words)
+    assert "migrate --noinput" in script and "migrate --database psychotherapy" in script
+    target = re.search(r"daphne .* (\S+:\S+)", script).group(1)
+    module, attribute = target.split(":")
+    assert hasattr(importlib.import_module(module), attribute)
+    for name in re.findall(r"manage\.py (\w+)", script):
+        assert name in get_commands()
+
+
+def test_worker_and_beat_run_this_celery_app(compose):
+    for name, role in (("worker", "worker"), ("beat", "beat")):
+        words = _command(compose["services"][name])
+        assert words[:4] == ["celery", "-A", "teletherapy", role]
+    from teletherapy import celery_app
+
+    celery_app.loader.import_default_modules()
+    from django.conf import settings
+
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in celery_app.tasks
+
+
+def test_the_psychotherapy_notes_have_their_own_database_server(compose):
+    env = compose["services"]["web"]["environment"]
+    assert "@psychotherapy-db:" in env["PSYCHOTHERAPY_DATABASE_URL"]
+    assert "@db:" in env["DATABASE_URL"]
+
+
+def test_coturn_uses_short_lived_credentials_and_refuses_private_peers(compose):
+    command = compose["services"]["coturn"]["command"]
+    assert "--use-auth-secret" in command
+    assert any(arg.startswith("--denied-peer-ip=10.") for arg in command)
+
+
+def test_the_dockerfile_copies_every_app_and_runs_daphne():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for folder in ("teletherapy", "accounts", "audit", "consent", "records", "sessions", "templates", "static"):
+        assert f"COPY {folder} ./{folder}" in dockerfile
+    assert "-c constraints.txt" in dockerfile
+    assert '"teletherapy.asgi:application"' in dockerfile
+    assert "USER app" in dockerfile
