@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+import zoneinfo
 from collections.abc import Callable
 from typing import cast
 
@@ -9,6 +10,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.rules import is_mfa_verified, is_password_authenticated, redirect_for_unverified
 from accounts.selectors import device_for_persistent_id
@@ -20,6 +22,13 @@ AUTH_AT_KEY = "auth_at"
 LAST_SEEN_KEY = "last_seen"
 # Requests that only ask how long is left must not count as activity.
 PASSIVE_HEADER = "HTTP_X_PASSIVE"
+
+
+def practice_zone(name: str) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
 
 
 class MFAMiddleware:
@@ -38,6 +47,11 @@ class MFAMiddleware:
                 device = None
                 request.session.pop(DEVICE_SESSION_KEY, None)
         setattr(user, "otp_device", device)  # noqa: B010 - AnonymousUser has no such attribute
+        if user.is_authenticated:
+            # Times are stored in UTC and shown in the practice's own zone.
+            timezone.activate(practice_zone(user.practice.time_zone))
+        else:
+            timezone.deactivate()
         return self.get_response(request)
 
 
@@ -65,9 +79,11 @@ class SessionTimeoutMiddleware:
                     return error_response(
                         request, status=403, code="session_expired", detail="Your session has ended. Sign in again."
                     )
+                idle_minutes = max(1, settings.SESSION_IDLE_TIMEOUT_SECONDS // 60)
                 messages.info(
                     request,
-                    "You were signed out after 15 minutes without activity, to keep your information private."
+                    f"You were signed out after {idle_minutes} minutes without activity, to keep your information "
+                    "private."
                     if reason == "idle"
                     else "You were signed out because your session reached its maximum length.",
                 )

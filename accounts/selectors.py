@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -26,7 +27,7 @@ def device_for_persistent_id(persistent_id: str) -> TOTPDevice | BackupCodeDevic
         return None
     try:
         return model.objects.filter(pk=device_id).first()
-    except (ValueError, TypeError, Exception):  # a malformed id in a session is just "no device"
+    except (ValueError, TypeError, ValidationError):  # a malformed id in a session is just "no device"
         return None
 
 
@@ -71,7 +72,7 @@ def invitations_visible_to(*, user: User) -> QuerySet[Invitation]:
 def invitation_get_for_user(*, user: User, invitation_id: uuid.UUID | str) -> Invitation | None:
     try:
         return invitations_visible_to(user=user).filter(pk=invitation_id).first()
-    except (ValueError, TypeError, Exception):
+    except (ValueError, TypeError, ValidationError):
         return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import re
 from datetime import UTC
 from typing import Any
@@ -21,6 +22,7 @@ _SECRET_KEY_PATTERN = re.compile(r"pass|secret|token|key|otp|code|cookie|session
 MASK = "***"
 MAX_DETAIL_VALUE = 200
 MAX_DETAIL_ITEMS = 20
+logger = logging.getLogger(__name__)
 
 
 class AuditWriteError(Exception):
@@ -146,3 +148,22 @@ def audit_record(
 
 def audit_backend_vendor() -> str:
     return connections[router.db_for_write(AuditEvent)].vendor
+
+
+def audit_denied(*, request: HttpRequest, target_type: str = "", target_id: str | int = "", reason: str = "") -> None:
+    """Record a refused access. The refusal stands even if the event cannot be written."""
+    user = getattr(request, "user", None)
+    actor = user if user is not None and user.is_authenticated else None
+    try:
+        with transaction.atomic():
+            audit_record(
+                action=Action.ACCESS_DENIED,
+                actor=actor,
+                request=request,
+                target_type=target_type,
+                target_id=target_id,
+                outcome=Outcome.DENIED,
+                details={"path": request.path[:200], "reason": reason},
+            )
+    except AuditWriteError:
+        logger.exception("Could not audit a refused access")

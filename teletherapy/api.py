@@ -26,6 +26,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         response.data = {"code": "invalid", "detail": "Some fields are not valid.", "fields": fields}
         return response
+    if isinstance(exc, exceptions.PermissionDenied | exceptions.NotFound) and "request" in context:
+        from audit.services import audit_denied
+
+        audit_denied(request=context["request"]._request, reason=type(exc).__name__)
     detail = response.data.get("detail", "") if isinstance(response.data, dict) else str(response.data)
     code = getattr(detail, "code", None) or _CODES.get(response.status_code, "error")
     if code in ("not_authenticated", "authentication_failed"):

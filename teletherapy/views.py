@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 
 from accounts.rules import mfa_exempt
+from audit.services import audit_denied
 from teletherapy.errors import error_response
 
 
@@ -23,6 +24,7 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 @mfa_exempt
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    audit_denied(request=request, reason="role")
     return error_response(request, status=403, code="permission_denied", detail="You do not have access to this.")
 
 

@@ -74,6 +74,9 @@ def test_revoking_someone_elses_invitation_is_a_404(login_as, admin, stranger):
     invitation, _ = invitation_send(actor=admin, request=None, email="x@example.org", role="therapist")
     response = login_as(stranger).post(f"/api/v1/accounts/invitations/{invitation.pk}/revoke/")
     assert response.status_code == 404 and response.json()["code"] == "not_found"
+    from audit.models import Action, AuditEvent
+
+    assert AuditEvent.objects.filter(action=Action.ACCESS_DENIED, actor_id=stranger.pk).exists()
 
 
 def test_revoking_twice_is_a_conflict(login_as, admin):

@@ -32,7 +32,9 @@ print(json.dumps({
 
 def test_with_nothing_set_it_runs_on_sqlite_memory_and_eager_tasks(tmp_path):
     env = embedded_env(tmp_path, DJANGO_SETTINGS_MODULE="teletherapy.settings")
-    result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     assert seen == {
         "db": "django.db.backends.sqlite3",
@@ -49,7 +51,9 @@ def test_with_nothing_set_it_runs_on_sqlite_memory_and_eager_tasks(tmp_path):
 
 def test_the_seed_command_prints_every_login_and_can_run_twice(tmp_path):
     env = embedded_env(tmp_path)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
     first = subprocess.run(
         [sys.executable, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     )
@@ -69,13 +73,13 @@ def test_psychotherapy_models_are_routed_to_their_own_database():
 
     from teletherapy.routers import PsychotherapyRouter
 
-    class Apart(models.Model):
+    class Apart(models.Model):  # noqa: DJ008
         stored_apart = "psychotherapy"
 
         class Meta:
             app_label = "records"
 
-    class Main(models.Model):
+    class Main(models.Model):  # noqa: DJ008
         class Meta:
             app_label = "records"
 

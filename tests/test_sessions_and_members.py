@@ -34,12 +34,24 @@ def test_deactivation_ends_every_session(login_as, admin, therapist):
 
 def test_a_therapist_cannot_deactivate_anyone(login_as, admin, therapist):
     assert login_as(therapist).post(f"/practice/members/{admin.pk}/deactivate/").status_code == 403
+    denied = AuditEvent.objects.get(action=Action.ACCESS_DENIED)
+    assert denied.actor_id == therapist.pk and denied.outcome == "denied"
 
 
 def test_an_admin_of_another_practice_gets_a_404(login_as, stranger, therapist):
     assert login_as(stranger).post(f"/practice/members/{therapist.pk}/deactivate/").status_code == 404
     therapist.refresh_from_db()
     assert therapist.is_active
+    denied = AuditEvent.objects.get(action=Action.ACCESS_DENIED)
+    assert denied.actor_id == stranger.pk and denied.target_id == str(therapist.pk)
+    assert denied.chain == stranger.practice_id  # recorded in the prober's practice, not ours
+
+
+def test_times_are_shown_in_the_practice_zone(login_as, therapist):
+    therapist.practice.time_zone = "America/New_York"
+    therapist.practice.save()
+    page = login_as(therapist).get("/account/security/").content.decode()
+    assert " EST</td>" in page or " EDT</td>" in page
 
 
 def test_a_password_change_ends_the_other_sessions(login_as, therapist):

@@ -21,6 +21,7 @@ from accounts.selectors import (
 )
 from accounts.services.invitations import roles_invitable_by
 from accounts.types import AuthedRequest
+from audit.services import audit_denied
 
 
 def _clients(request: AuthedRequest):
@@ -61,6 +62,9 @@ def invitations_view(request: AuthedRequest) -> HttpResponse:
 def invitation_revoke_view(request: AuthedRequest, invitation_id: uuid.UUID) -> HttpResponse:
     invitation = invitation_get_for_user(user=request.user, invitation_id=invitation_id)
     if invitation is None:
+        audit_denied(
+            request=request, target_type="accounts.invitation", target_id=str(invitation_id), reason="not_found"
+        )
         raise Http404
     try:
         services.invitation_revoke(actor=request.user, request=request, invitation=invitation)
@@ -85,6 +89,7 @@ def members_view(request: AuthedRequest) -> HttpResponse:
 def member_role_view(request: AuthedRequest, user_id: int) -> HttpResponse:
     member = member_get_for_admin(admin=request.user, user_id=user_id)
     if member is None:
+        audit_denied(request=request, target_type="accounts.user", target_id=user_id, reason="not_found")
         raise Http404
     form = RoleChangeForm(request.POST)
     if not form.is_valid():
@@ -110,6 +115,7 @@ def member_role_view(request: AuthedRequest, user_id: int) -> HttpResponse:
 def member_deactivate_view(request: AuthedRequest, user_id: int) -> HttpResponse:
     member = member_get_for_admin(admin=request.user, user_id=user_id)
     if member is None:
+        audit_denied(request=request, target_type="accounts.user", target_id=user_id, reason="not_found")
         raise Http404
     try:
         services.user_deactivate(actor=request.user, request=request, user=member)
