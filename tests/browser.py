@@ -6,7 +6,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -54,26 +53,15 @@ def embedded_env(data_dir: Path, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def embedded_server(data_dir: Path, **extra_env: str) -> Iterator[Server]:
-    """Migrate, load the demo practice and serve with daphne, as the run command does."""
-    env = embedded_env(data_dir, **extra_env)
-    python = sys.executable
-    for args in (["migrate", "--noinput"], ["migrate", "--database", "psychotherapy", "--noinput"]):
-        subprocess.run([python, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
-    seed = subprocess.run(
-        [python, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True, capture_output=True, text=True, timeout=120
-    )
+    """Start the platform with the README's run command (scripts/run.sh) on a free port."""
     port = free_port()
-    log = open(data_dir / "daphne.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [str(Path(python).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port), "teletherapy.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    env = embedded_env(data_dir, PORT=str(port), **extra_env)
+    log_path = data_dir / "run.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(["bash", "scripts/run.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 600
         while True:
             try:
                 with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310 - loopback
@@ -81,9 +69,9 @@ def embedded_server(data_dir: Path, **extra_env: str) -> Iterator[Server]:
                         break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((data_dir / "daphne.log").read_text()) from None
-                time.sleep(0.2)
-        yield Server(url=url, seed_output=seed.stdout, data_dir=data_dir)
+                    raise RuntimeError(log_path.read_text()) from None
+                time.sleep(0.3)
+        yield Server(url=url, seed_output=log_path.read_text(), data_dir=data_dir)
     finally:
         process.terminate()
         try:

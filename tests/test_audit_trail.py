@@ -34,6 +34,7 @@ def test_raw_sql_cannot_change_or_remove_events(therapist, statement):
     assert AuditEvent.objects.filter(outcome=Outcome.ALLOWED).count() == 2
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db
 def test_truncate_is_refused_on_postgresql(postgres, therapist):
     _events(1, therapist)
@@ -107,6 +108,7 @@ def test_events_record_who_where_and_when(login_as, therapist):
     assert len(event.request_id) == 16
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_writers_leave_one_unbroken_chain(postgres, make_user):
     user = make_user("therapist")

@@ -42,6 +42,7 @@ def test_an_admin_invites_a_therapist_who_joins(login_as, admin, django_capture_
     assert AuditEvent.objects.filter(action=Action.INVITATION_ACCEPTED, actor_id=user.pk).exists()
 
 
+@pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_the_invitation_mail_goes_through_the_real_broker_and_worker(login_as, admin, celery_worker):
     import time
