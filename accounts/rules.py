@@ -1,7 +1,7 @@
 """The one rule for "may this request reach protected pages": an MFA-verified session.
 
-The middleware applies it to every view not marked ``mfa_exempt``; the decorator, the mixin
-and the DRF permission apply the same function where a view wants to say so itself.
+The middleware applies it to every view not marked ``mfa_exempt``; the decorators and the DRF
+permission apply the same function where a view wants to say so itself.
 """
 
 from __future__ import annotations
@@ -65,13 +65,6 @@ def mfa_required(view: Callable) -> Callable:
         return view(request, *args, **kwargs)
 
     return wrapper
-
-
-class MFARequiredMixin:
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not is_mfa_verified(request):
-            return redirect_for_unverified(request)
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 
 
 def role_required(*roles: str) -> Callable[[Callable], Callable]:

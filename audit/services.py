@@ -81,10 +81,15 @@ def _request_context(request: HttpRequest | None) -> dict[str, Any]:
 
 
 def _lock_head(chain: int, using: str) -> AuditChainHead:
-    AuditChainHead.objects.using(using).bulk_create(
-        [AuditChainHead(chain=chain, seq=0, mac=GENESIS_MAC)], ignore_conflicts=True
-    )
-    return AuditChainHead.objects.using(using).select_for_update().get(chain=chain)
+    heads = AuditChainHead.objects.using(using).select_for_update()
+    head = heads.filter(chain=chain).first()
+    if head is None:
+        # First event of this chain: create the head, tolerating a concurrent creator, then lock it.
+        AuditChainHead.objects.using(using).bulk_create(
+            [AuditChainHead(chain=chain, seq=0, mac=GENESIS_MAC)], ignore_conflicts=True
+        )
+        head = heads.get(chain=chain)
+    return head
 
 
 def audit_record(

@@ -47,6 +47,12 @@ def page(browser):
     context.close()
 
 
+def _qr_path(uri: str) -> str:
+    from accounts.services import totp_qr_svg
+
+    return re.search(r' d="([^"]+)"', totp_qr_svg(uri)).group(1)
+
+
 def _sign_in(page, server, email: str) -> None:
     page.goto(f"{server.url}/login/")
     page.get_by_label("Email").fill(email)
@@ -67,6 +73,9 @@ def test_a_demo_therapist_enrolls_totp_and_later_uses_a_backup_code(server, page
     page.get_by_text("Can't scan? Enter the key by hand").click()
     secret = page.locator("#totp-secret").text_content().strip()
     assert secret == printed_secret  # the URI the seed printed is the one to enroll
+    # The QR code on the page encodes exactly the provisioning URI that holds this secret.
+    uri = re.search(r"(otpauth://totp/Teletherapy%3Atherapist%40riverside\.example\?\S+)", server.seed_output).group(1)
+    assert qr.locator("path").get_attribute("d") == _qr_path(uri)
     page.screenshot(path=str(ARTIFACTS / "enroll.png"), full_page=True)
 
     page.get_by_label("Code from your app").fill(totp_code(secret))

@@ -97,6 +97,12 @@ def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(therapi
     assert b"do not match" in unknown.content
 
 
+def test_passwords_are_hashed_with_argon2id(therapist):
+    therapist.refresh_from_db()
+    assert therapist.password.startswith("argon2$argon2id$")
+    assert PASSWORD not in therapist.password
+
+
 def test_an_inactive_user_cannot_sign_in(therapist):
     therapist.is_active = False
     therapist.save()
