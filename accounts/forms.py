@@ -12,6 +12,17 @@ from django.core.exceptions import ValidationError
 from accounts.models import Role, User
 
 
+def password_field(autocomplete: str, *, explain: bool = False, required: bool = True) -> forms.CharField:
+    """A password input that keeps spaces and, for new passwords, states the rules."""
+    return forms.CharField(
+        required=required,
+        max_length=4096,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": autocomplete}),
+        help_text=password_validators_help_text_html() if explain else "",
+    )
+
+
 class AccessibleForm(forms.Form):
     """Ties each field's error text to its input, so screen readers announce it with the field."""
 
@@ -31,9 +42,7 @@ class LoginForm(AccessibleForm):
     email = forms.EmailField(
         max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True})
     )
-    password = forms.CharField(
-        max_length=4096, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
-    )
+    password = password_field("current-password")
 
 
 class CodeForm(AccessibleForm):
@@ -62,12 +71,7 @@ class EnrollForm(AccessibleForm):
 
 
 class ReauthForm(AccessibleForm):
-    password = forms.CharField(
-        required=False,
-        max_length=4096,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
+    password = password_field("current-password", required=False)
     code = forms.CharField(required=False, max_length=32, label="or a code from your authenticator")
 
     def clean(self) -> dict[str, Any]:
@@ -78,18 +82,9 @@ class ReauthForm(AccessibleForm):
 
 
 class PasswordChangeForm(AccessibleForm):
-    current_password = forms.CharField(
-        max_length=4096, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
-    )
-    new_password = forms.CharField(
-        max_length=4096,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validators_help_text_html(),
-    )
-    confirm_password = forms.CharField(
-        max_length=4096, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
-    )
+    current_password = password_field("current-password")
+    new_password = password_field("new-password", explain=True)
+    confirm_password = password_field("new-password")
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         self.user = user
@@ -116,15 +111,8 @@ class PasswordChangeForm(AccessibleForm):
 
 class AcceptInvitationForm(AccessibleForm):
     full_name = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"}))
-    password = forms.CharField(
-        max_length=4096,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validators_help_text_html(),
-    )
-    confirm_password = forms.CharField(
-        max_length=4096, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
-    )
+    password = password_field("new-password", explain=True)
+    confirm_password = password_field("new-password")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

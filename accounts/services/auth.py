@@ -120,33 +120,32 @@ def session_rotate(request: HttpRequest, user: User) -> None:
     _session_bind(request, user, old_key=old_key)
 
 
+def _audit_login_failure(*, request: HttpRequest, known: User | None, reason: str) -> None:
+    """A refused sign-in, filed under the targeted account's practice when the account exists."""
+    audit_record(
+        action=Action.LOGIN_FAILURE,
+        request=request,
+        target=known,
+        practice_id=known.practice_id if known else None,
+        outcome=Outcome.DENIED,
+        details={"reason": reason},
+    )
+
+
 def login_with_password(*, request: HttpRequest, email: str, password: str) -> User:
     email = normalize_email(email)
     locked = throttle_locked_until(email=email, ip=getattr(request, "client_address", None))
     known = User.objects.filter(email=email).first()
     if locked:
         with transaction.atomic():
-            audit_record(
-                action=Action.LOGIN_FAILURE,
-                request=request,
-                target=known,
-                practice_id=known.practice_id if known else None,
-                outcome=Outcome.DENIED,
-                details={"reason": "locked"},
-            )
+            _audit_login_failure(request=request, known=known, reason="locked")
         raise LoginRefused(locked_message(locked), locked_until=locked)
 
     user = authenticate(request, username=email, password=password)
     if user is None:
         with transaction.atomic():
-            audit_record(
-                action=Action.LOGIN_FAILURE,
-                request=request,
-                target=known,
-                practice_id=known.practice_id if known else None,
-                outcome=Outcome.DENIED,
-                details={"reason": "inactive" if known and not known.is_active else "bad_credentials"},
-            )
+            reason = "inactive" if known and not known.is_active else "bad_credentials"
+            _audit_login_failure(request=request, known=known, reason=reason)
             locked = throttle_register_failure(email=email, request=request, user=known)
         if locked:
             raise LoginRefused(locked_message(locked), locked_until=locked)
@@ -213,12 +212,13 @@ def sessions_end_for_user(
     return len(keys)
 
 
-def sessions_revoke_others(*, request: AuthedRequest) -> int:
+def sessions_revoke_others(*, request: AuthedRequest, reason: str = "signed_out_elsewhere") -> int:
+    """End every session of the requesting user except this one."""
     return sessions_end_for_user(
         user=request.user,
         actor=request.user,
         request=request,
-        reason="signed_out_elsewhere",
+        reason=reason,
         keep_session_key=request.session.session_key,
     )
 
@@ -231,13 +231,7 @@ def password_change(*, request: AuthedRequest, new_password: str) -> None:
         update_session_auth_hash(request, user)
         session_rotate(request, user)
         audit_record(action=Action.PASSWORD_CHANGE, actor=user, request=request, target=user)
-        sessions_end_for_user(
-            user=user,
-            actor=user,
-            request=request,
-            reason="password_changed",
-            keep_session_key=request.session.session_key,
-        )
+        sessions_revoke_others(request=request, reason="password_changed")
 
 
 def reauthenticate(*, request: AuthedRequest, password: str = "", token: str = "") -> bool:

@@ -24,7 +24,7 @@ from accounts.services.auth import (
     LoginRefused,
     locked_message,
     session_rotate,
-    sessions_end_for_user,
+    sessions_revoke_others,
     throttle_locked_until,
     throttle_register_failure,
 )
@@ -254,13 +254,7 @@ def totp_device_confirm(*, request: AuthedRequest, device: TOTPDevice, code: str
             audit_record(action=Action.BACKUP_CODES_REGENERATED, actor=user, request=request, target=user)
             _session_mark_verified(request, locked_device)
             if had_device:
-                sessions_end_for_user(
-                    user=user,
-                    actor=user,
-                    request=request,
-                    reason="mfa_changed",
-                    keep_session_key=request.session.session_key,
-                )
+                sessions_revoke_others(request=request, reason="mfa_changed")
     if failed:
         locked = throttle_register_failure(email=user.email, request=request, user=user)
         if locked:
@@ -281,11 +275,5 @@ def backup_codes_regenerate(*, request: AuthedRequest) -> list[str]:
                 request.session[DEVICE_SESSION_KEY] = device.persistent_id
                 request.user.otp_device = device
         audit_record(action=Action.BACKUP_CODES_REGENERATED, actor=user, request=request, target=user)
-        sessions_end_for_user(
-            user=user,
-            actor=user,
-            request=request,
-            reason="mfa_changed",
-            keep_session_key=request.session.session_key,
-        )
+        sessions_revoke_others(request=request, reason="mfa_changed")
     return codes
