@@ -15,10 +15,20 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     nav: list[tuple[str, str]] = []
     if verified and user is not None:
         nav.append(("accounts:dashboard", "Home"))
+        if user.has_role(Role.CLIENT, Role.GUARDIAN):
+            nav.append(("consent:mine", "Consent"))
+        if user.has_role(Role.THERAPIST):
+            nav.append(("consent:caseload", "Consent"))
+        if user.has_role(Role.CLIENT, Role.GUARDIAN):
+            nav.append(("consent:mine", "Consent"))
+        if user.has_role(Role.THERAPIST):
+            nav.append(("consent:caseload", "Consent"))
         if user.has_role(Role.ADMIN, Role.THERAPIST):
             nav.append(("accounts:invitations", "Invitations"))
         if user.has_role(Role.ADMIN):
             nav.append(("accounts:members", "Members"))
+            nav.append(("consent:documents", "Consent documents"))
+            nav.append(("consent:documents", "Consent documents"))
         nav.append(("accounts:security", "Security"))
     return {
         "nav_items": nav,

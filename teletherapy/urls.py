@@ -12,5 +12,7 @@ urlpatterns = [
     path("healthz", views.health, name="health"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/", include("accounts.api_urls")),
+    path("api/v1/consent/", include("consent.api_urls")),
+    path("consent/", include("consent.urls")),
     path("", include("accounts.urls")),
 ]

@@ -18,7 +18,7 @@ from django_otp.oath import TOTP
 from accounts.middleware import AUTH_AT_KEY, DEVICE_SESSION_KEY, LAST_SEEN_KEY
 from accounts.models import GuardianLink, Practice, Role, RoleGrant, TOTPDevice, User
 from accounts.rules import REAUTH_SESSION_KEY
-from audit.db import append_only_lifted
+from teletherapy.appendonly import guards_lifted
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PASSWORD = "Correct-horse-battery-9"
@@ -47,7 +47,7 @@ _original_teardown = TransactionTestCase._fixture_teardown
 
 
 def _teardown_with_guards_lifted(self: TransactionTestCase) -> None:
-    with append_only_lifted(connections["default"]):
+    with guards_lifted(connections["default"]):
         _original_teardown(self)
 
 

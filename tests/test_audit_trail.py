@@ -7,10 +7,10 @@ import threading
 import pytest
 from django.db import DatabaseError, connection, connections, transaction
 
-from audit.db import append_only_lifted
 from audit.models import Action, AuditEvent, Outcome
 from audit.selectors import audit_chain_verify
 from audit.services import MASK, audit_record
+from teletherapy.appendonly import guards_lifted
 
 
 def _events(n: int, actor) -> list[AuditEvent]:
@@ -68,7 +68,7 @@ def test_each_event_links_to_the_one_before(therapist):
 @pytest.mark.django_db
 def test_verification_finds_a_changed_event(therapist):
     _events(3, therapist)
-    with append_only_lifted(connection), connection.cursor() as cursor:
+    with guards_lifted(connection), connection.cursor() as cursor:
         cursor.execute("UPDATE audit_auditevent SET actor_id = 999 WHERE seq = 2")
     report = audit_chain_verify(chain=therapist.practice_id)
     assert not report.intact and report.first_broken_seq == 2
@@ -78,7 +78,7 @@ def test_verification_finds_a_changed_event(therapist):
 @pytest.mark.django_db
 def test_verification_finds_a_removed_event(therapist):
     _events(3, therapist)
-    with append_only_lifted(connection), connection.cursor() as cursor:
+    with guards_lifted(connection), connection.cursor() as cursor:
         cursor.execute("DELETE FROM audit_auditevent WHERE seq = 2")
     report = audit_chain_verify(chain=therapist.practice_id)
     assert not report.intact and report.first_broken_seq == 3

@@ -12,7 +12,12 @@ from accounts.models import Practice, Role, RoleGrant, User
 
 @transaction.atomic
 def practice_create(*, name: str, slug: str, time_zone: str = "UTC") -> Practice:
-    return Practice.objects.create(name=name, slug=slug, time_zone=time_zone)
+    """A new practice starts with a published default of every consent document."""
+    from consent.services import consent_defaults_seed
+
+    practice = Practice.objects.create(name=name, slug=slug, time_zone=time_zone)
+    consent_defaults_seed(practice=practice)
+    return practice
 
 
 @transaction.atomic

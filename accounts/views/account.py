@@ -49,6 +49,12 @@ def dashboard_view(request: AuthedRequest) -> HttpResponse:
         )
     if context["is_guardian"]:
         context["wards"] = wards_of(guardian=user)
+    if context["is_client"] or context["is_guardian"]:
+        from consent.selectors import consent_todo_for
+        from sessions.selectors import appointments_upcoming_for
+
+        context["todo"] = consent_todo_for(user=user)
+        context["appointments"] = appointments_upcoming_for(user=user)[:5]
     return render(request, "accounts/dashboard.html", context)
 
 

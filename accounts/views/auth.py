@@ -17,6 +17,18 @@ from accounts.selectors import user_has_confirmed_device
 from accounts.types import AuthedRequest
 
 
+def after_sign_in_url(request: AuthedRequest) -> str:
+    """Where a fresh sign-in lands: consent still missing for an upcoming session comes first."""
+    from consent.selectors import consent_todo_for
+    from consent.views import sign_url
+
+    for _appointment, missing in consent_todo_for(user=request.user):
+        for item in missing:
+            if item.version is not None:
+                return sign_url(item.version, item.client)
+    return safe_next(request)
+
+
 @mfa_exempt
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -59,7 +71,7 @@ def mfa_view(request: AuthedRequest) -> HttpResponse:
         except services.MFAError as error:
             form.add_error("code", error.message)
         else:
-            return redirect(safe_next(request))
+            return redirect(after_sign_in_url(request))
     return render(
         request, "accounts/mfa_verify.html", {"form": form, "next": request.GET.get("next", "")}, status=status
     )
@@ -79,7 +91,7 @@ def _enroll(request: AuthedRequest, *, template: str) -> HttpResponse:
         except services.MFAError as error:
             form.add_error("code", error.message)
         else:
-            return render(request, "accounts/backup_codes.html", {"codes": codes, "next": safe_next(request)})
+            return render(request, "accounts/backup_codes.html", {"codes": codes, "next": after_sign_in_url(request)})
     context = {
         "form": form,
         "secret": device.secret,

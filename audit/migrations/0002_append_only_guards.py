@@ -1,14 +1,14 @@
 from django.db import migrations
 
-from audit.db import install_append_only_guards, remove_append_only_guards
+from teletherapy.appendonly import install_guards, remove_guards
 
 
 def install(apps, schema_editor):
-    install_append_only_guards(schema_editor.connection)
+    install_guards(schema_editor.connection, "audit_auditevent")
 
 
 def remove(apps, schema_editor):
-    remove_append_only_guards(schema_editor.connection)
+    remove_guards(schema_editor.connection, "audit_auditevent")
 
 
 class Migration(migrations.Migration):

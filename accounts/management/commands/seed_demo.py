@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import base64
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import GuardianLink, Practice, Role, TOTPDevice, User
 from accounts.services.mfa import totp_provisioning_uri
 from accounts.services.practices import practice_create, user_create
+from sessions.services import appointment_schedule
 
 DEMO_SLUG = "riverside-demo"
 DEMO_PASSWORD = "Riverside-demo-2026"  # noqa: S105 - printed for people trying the demo
@@ -63,6 +66,20 @@ class Command(BaseCommand):
             secret = base64.b32encode(secrets.token_bytes(20)).decode("ascii")
             TOTPDevice(user=users[email], name="Authenticator app", confirmed=False, secret=secret).save()
         GuardianLink.objects.create(guardian=users["parent@riverside.example"], client=users["casey@riverside.example"])
+        therapist = users["therapist@riverside.example"]
+        tomorrow = (timezone.now() + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+        plan = [
+            ("couple", ["sam@riverside.example", "alex@riverside.example"], 0),
+            ("individual", ["jordan@riverside.example"], 2),
+            ("individual", ["casey@riverside.example"], 4),
+        ]
+        for kind, emails, hours in plan:
+            appointment_schedule(
+                therapist=therapist,
+                clients=[users[e] for e in emails],
+                kind=kind,
+                starts_at=tomorrow + timedelta(hours=hours),
+            )
 
     def _print_logins(self) -> None:
         self.stdout.write(self.style.SUCCESS("\nDemo practice: Riverside Counselling"))

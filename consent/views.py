@@ -1,0 +1,349 @@
+"""Consent pages for clients and guardians, therapists and practice admins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import Role, User
+from accounts.rules import mfa_required, role_required
+from accounts.types import AuthedRequest
+from audit.models import Action
+from audit.services import audit_denied, audit_record
+from consent import services
+from consent.forms import AgreementForm, DraftForm, PublishForm, RequestForm, SignForm, WithdrawForm
+from consent.markdown import render_markdown
+from consent.models import ConsentDocument, ConsentKind, ConsentVersion, ParticipantAgreement, VersionStatus
+from consent.selectors import (
+    consent_todo_for,
+    current_version,
+    documents_of,
+    may_sign_for,
+    people_signed_for_by,
+    required_kinds,
+    signature_get_for_user,
+    signature_in_force,
+    signatures_visible_to,
+)
+
+
+def sign_url(version: ConsentVersion, client: User) -> str:
+    return f"{reverse('consent:sign', args=[version.pk])}?for={client.pk}"
+
+
+def _not_found(request: AuthedRequest, target_type: str, target_id: object) -> Http404:
+    audit_denied(request=request, target_type=target_type, target_id=str(target_id)[:64], reason="not_found")
+    return Http404()
+
+
+def _version_for_practice(request: AuthedRequest, version_id: str) -> ConsentVersion:
+    try:
+        version = (
+            ConsentVersion.objects.select_related("document")
+            .filter(pk=version_id, document__practice_id=request.user.practice_id)
+            .first()
+        )
+    except (ValueError, ValidationError):
+        version = None
+    if version is None:
+        raise _not_found(request, "consent.consentversion", version_id)
+    return version
+
+
+def _client_in_practice(request: AuthedRequest, client_id: int) -> User:
+    client = User.objects.filter(
+        pk=client_id, practice_id=request.user.practice_id, role_grants__role=Role.CLIENT
+    ).first()
+    if client is None:
+        raise _not_found(request, "accounts.user", client_id)
+    return client
+
+
+# Clients and guardians ---------------------------------------------------------------------
+
+
+def _status_rows(user: User) -> list[dict[str, Any]]:
+    rows = []
+    for person in people_signed_for_by(user):
+        kinds = [*required_kinds(client=person, joint=True), ConsentKind.PRIVACY]
+        items = []
+        for kind in kinds:
+            version = current_version(practice_id=person.practice_id, kind=kind)
+            if version is None:
+                continue
+            in_force = signature_in_force(client=person, kind=kind)
+            last = (
+                signatures_visible_to(user=user)
+                .filter(on_behalf_of=person, kind=kind)
+                .select_related("withdrawal")
+                .first()
+            )
+            items.append(
+                {
+                    "kind": kind,
+                    "label": ConsentKind(kind).label,
+                    "version": version,
+                    "in_force": in_force,
+                    "last": last,
+                    "withdrawn": last is not None and hasattr(last, "withdrawal"),
+                    "can_sign": may_sign_for(signer=user, client=person, kind=kind),
+                }
+            )
+        rows.append({"person": person, "items": items})
+    return rows
+
+
+@role_required(Role.CLIENT, Role.GUARDIAN)
+@require_GET
+def mine_view(request: AuthedRequest) -> HttpResponse:
+    context = {"rows": _status_rows(request.user), "todo": consent_todo_for(user=request.user)}
+    return render(request, "consent/mine.html", context)
+
+
+@role_required(Role.CLIENT, Role.GUARDIAN)
+@require_http_methods(["GET", "POST"])
+def sign_view(request: AuthedRequest, version_id: str) -> HttpResponse:
+    version = _version_for_practice(request, version_id)
+    try:
+        on_behalf_of = User.objects.get(
+            pk=int(request.GET.get("for") or request.user.pk), practice_id=request.user.practice_id
+        )
+    except (User.DoesNotExist, ValueError):
+        raise _not_found(request, "accounts.user", request.GET.get("for", "")) from None
+    form = SignForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            _signature, created = services.consent_sign(
+                signer=request.user,
+                version=version,
+                on_behalf_of=on_behalf_of,
+                typed_name=form.cleaned_data["typed_name"],
+                confirmed_read=form.cleaned_data["confirm_read"],
+                request=request,
+            )
+        except services.ConsentError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+            status = 400
+        else:
+            messages.success(
+                request, f"Signed: {version.document.title}." if created else "You had already signed this version."
+            )
+            for _appointment, missing in consent_todo_for(user=request.user):
+                for item in missing:
+                    if item.version is not None:
+                        return redirect(sign_url(item.version, item.client))
+            return redirect("consent:mine")
+    elif request.method == "POST":
+        status = 400
+    context = {
+        "version": version,
+        "html": render_markdown(version.body),
+        "on_behalf_of": on_behalf_of,
+        "for_someone_else": on_behalf_of.pk != request.user.pk,
+        "form": form,
+        "todo": consent_todo_for(user=request.user),
+    }
+    return render(request, "consent/sign.html", context, status=status)
+
+
+@mfa_required
+@require_GET
+def signature_view(request: AuthedRequest, signature_id: str) -> HttpResponse:
+    """The exact text that was signed, with its hash; downloadable as a file."""
+    signature = signature_get_for_user(user=request.user, signature_id=signature_id)
+    if signature is None:
+        raise _not_found(request, "consent.consentsignature", signature_id)
+    audit_record(
+        action=Action.CONSENT_SIGNATURE_VIEW,
+        actor=request.user,
+        request=request,
+        target=signature,
+        subject_client_id=signature.on_behalf_of_id,
+        details={"download": "download" in request.GET},
+    )
+    if "download" in request.GET:
+        text = (
+            f"{signature.version.body}\n\n---\n"
+            f"Document: {signature.document.title}, version {signature.version_number}\n"
+            f"SHA-256 of the text above (before this footer): {signature.version_sha256}\n"
+            f"Signed by: {signature.typed_name} (for {signature.on_behalf_of.full_name})\n"
+            f"Signed at: {signature.signed_at.isoformat()} UTC\n"
+        )
+        response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="consent-{signature.kind}-v{signature.version_number}.md"'
+        )
+        return response
+    context = {
+        "signature": signature,
+        "html": render_markdown(signature.version.body),
+        "withdrawal": getattr(signature, "withdrawal", None),
+        "can_withdraw": not hasattr(signature, "withdrawal")
+        and (
+            request.user.pk == signature.on_behalf_of_id
+            or may_sign_for(signer=request.user, client=signature.on_behalf_of, kind=signature.kind)
+        ),
+    }
+    return render(request, "consent/signature.html", context)
+
+
+@role_required(Role.CLIENT, Role.GUARDIAN)
+@require_http_methods(["GET", "POST"])
+def withdraw_view(request: AuthedRequest, signature_id: str) -> HttpResponse:
+    signature = signature_get_for_user(user=request.user, signature_id=signature_id)
+    if signature is None:
+        raise _not_found(request, "consent.consentsignature", signature_id)
+    form = WithdrawForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.consent_withdraw(
+                actor=request.user, signature=signature, reason=form.cleaned_data["reason"], request=request
+            )
+        except services.ConsentError as error:
+            form.add_error(None, error.message)
+            status = 400
+        else:
+            messages.success(request, f"You withdrew: {signature.document.title}. It no longer applies from now on.")
+            return redirect("consent:mine")
+    return render(request, "consent/withdraw.html", {"signature": signature, "form": form}, status=status)
+
+
+# Therapists --------------------------------------------------------------------------------
+
+
+@role_required(Role.THERAPIST)
+@require_GET
+def caseload_view(request: AuthedRequest) -> HttpResponse:
+    clients = User.objects.filter(
+        practice_id=request.user.practice_id, role_grants__role=Role.CLIENT, is_active=True
+    ).order_by("full_name")
+    kinds = [ConsentKind.TREATMENT, ConsentKind.GUARDIAN, ConsentKind.TELEHEALTH, ConsentKind.COUPLES_AGREEMENT]
+    rows = []
+    for client in clients:
+        needed = set(required_kinds(client=client, joint=True))
+        cells = []
+        for kind in kinds:
+            if kind not in needed:
+                cells.append({"kind": kind, "applies": False})
+                continue
+            cells.append({"kind": kind, "applies": True, "in_force": signature_in_force(client=client, kind=kind)})
+        rows.append({"client": client, "cells": cells})
+    return render(
+        request,
+        "consent/caseload.html",
+        {"rows": rows, "kinds": [(k, ConsentKind(k).label) for k in kinds], "request_form": RequestForm()},
+    )
+
+
+@role_required(Role.THERAPIST, Role.ADMIN)
+@require_POST
+def request_view(request: AuthedRequest, client_id: int) -> HttpResponse:
+    client = _client_in_practice(request, client_id)
+    form = RequestForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose which document to request.")
+        return redirect("consent:caseload")
+    try:
+        services.consent_request(actor=request.user, client=client, kind=form.cleaned_data["kind"], request=request)
+    except services.ConsentError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{client.full_name} has been asked to review and sign it.")
+    return redirect("consent:caseload")
+
+
+@role_required(Role.THERAPIST)
+@require_http_methods(["GET", "POST"])
+def agreements_view(request: AuthedRequest, client_id: int) -> HttpResponse:
+    client = _client_in_practice(request, client_id)
+    form = AgreementForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.participant_agreement_record(
+                    actor=request.user, client=client, text=form.cleaned_data["text"], request=request
+                )
+            except services.ConsentError as error:
+                form.add_error("text", error.message)
+                status = 400
+            else:
+                messages.success(request, "Agreement recorded.")
+                return redirect("consent:agreements", client.pk)
+        else:
+            status = 400
+    agreements = ParticipantAgreement.objects.filter(client=client).select_related("recorded_by")
+    return render(
+        request, "consent/agreements.html", {"client": client, "agreements": agreements, "form": form}, status=status
+    )
+
+
+# Practice admins ---------------------------------------------------------------------------
+
+
+@role_required(Role.ADMIN)
+@require_GET
+def documents_view(request: AuthedRequest) -> HttpResponse:
+    documents = documents_of(practice=request.user.practice)
+    return render(request, "consent/documents.html", {"documents": documents})
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def draft_new_view(request: AuthedRequest, document_id: int) -> HttpResponse:
+    document = ConsentDocument.objects.filter(pk=document_id, practice_id=request.user.practice_id).first()
+    if document is None:
+        raise _not_found(request, "consent.consentdocument", document_id)
+    draft = services.consent_draft_create(actor=request.user, document=document, request=request)
+    return redirect("consent:version", draft.pk)
+
+
+@role_required(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def version_view(request: AuthedRequest, version_id: str) -> HttpResponse:
+    version = _version_for_practice(request, version_id)
+    draft_form = DraftForm(request.POST if "save" in request.POST else None, initial={"body": version.body})
+    publish_form = PublishForm(request.POST if "publish" in request.POST else None)
+    status = 200
+    if request.method == "POST":
+        try:
+            if "save" in request.POST and draft_form.is_valid():
+                services.consent_draft_update(
+                    actor=request.user, version=version, body=draft_form.cleaned_data["body"], request=request
+                )
+                messages.success(request, "Draft saved.")
+                return redirect("consent:version", version.pk)
+            if "publish" in request.POST and publish_form.is_valid():
+                services.consent_publish(
+                    actor=request.user,
+                    version=version,
+                    requires_reconsent=publish_form.cleaned_data["requires_reconsent"],
+                    request=request,
+                )
+                messages.success(request, f"Version {version.number} is now the current version.")
+                return redirect("consent:documents")
+            status = 400
+        except services.ConsentError as error:
+            (draft_form if "save" in request.POST else publish_form).add_error(None, error.message)
+            status = 409 if error.code == "published_immutable" else 400
+    signers = (
+        version.signatures.select_related("signer", "on_behalf_of", "withdrawal")
+        if version.status != VersionStatus.DRAFT
+        else []
+    )
+    context = {
+        "version": version,
+        "html": render_markdown(version.body),
+        "draft_form": draft_form,
+        "publish_form": publish_form,
+        "signers": signers,
+    }
+    return render(request, "consent/version.html", context, status=status)

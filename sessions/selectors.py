@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from sessions.models import Appointment, AppointmentStatus
+
+
+def appointments_upcoming_for(*, user: User) -> QuerySet[Appointment]:
+    """Scheduled sessions not yet over, where the user is a client, a client's guardian, or the therapist."""
+    return (
+        Appointment.objects.filter(
+            practice_id=user.practice_id, status=AppointmentStatus.SCHEDULED, ends_at__gt=timezone.now()
+        )
+        .filter(Q(therapist=user) | Q(participants__client=user) | Q(participants__client__guardians__guardian=user))
+        .distinct()
+        .prefetch_related("participants__client")
+        .order_by("starts_at")
+    )
+
+
+def appointment_get_for_user(*, user: User, appointment_id: str) -> Appointment | None:
+    try:
+        return appointments_upcoming_for(user=user).filter(pk=appointment_id).first()
+    except (ValueError, TypeError, ValidationError):
+        return None
