@@ -18,16 +18,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         if user.has_role(Role.CLIENT, Role.GUARDIAN):
             nav.append(("consent:mine", "Consent"))
         if user.has_role(Role.THERAPIST):
-            nav.append(("consent:caseload", "Consent"))
-        if user.has_role(Role.CLIENT, Role.GUARDIAN):
-            nav.append(("consent:mine", "Consent"))
-        if user.has_role(Role.THERAPIST):
-            nav.append(("consent:caseload", "Consent"))
+            nav.append(("consent:caseload", "Client consent"))
         if user.has_role(Role.ADMIN, Role.THERAPIST):
             nav.append(("accounts:invitations", "Invitations"))
         if user.has_role(Role.ADMIN):
             nav.append(("accounts:members", "Members"))
-            nav.append(("consent:documents", "Consent documents"))
             nav.append(("consent:documents", "Consent documents"))
         nav.append(("accounts:security", "Security"))
     return {

@@ -213,6 +213,8 @@ def withdraw_view(request: AuthedRequest, signature_id: str) -> HttpResponse:
         else:
             messages.success(request, f"You withdrew: {signature.document.title}. It no longer applies from now on.")
             return redirect("consent:mine")
+    elif request.method == "POST":
+        status = 400
     return render(request, "consent/withdraw.html", {"signature": signature, "form": form}, status=status)
 
 

@@ -79,3 +79,34 @@ def embedded_server(data_dir: Path, **extra_env: str) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+DEMO_PASSWORD = "Riverside-demo-2026"  # the demo practice's published password
+
+
+def sign_in(page: object, server: Server, email: str) -> None:
+    page.goto(f"{server.url}/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+
+
+def printed_secret(server: Server, email: str) -> str:
+    """The TOTP secret the run command printed for a demo account, as someone would add it to an app."""
+    import re
+
+    local, domain = email.split("@")
+    return re.search(rf"{re.escape(local)}%40{re.escape(domain)}\?secret=([A-Z2-7]+)", server.seed_output).group(1)
+
+
+def first_sign_in(page: object, server: Server, email: str) -> list[str]:
+    """Password, then enroll the authenticator with a code computed from the printed secret."""
+    from tests.conftest import totp_code
+
+    sign_in(page, server, email)
+    page.wait_for_url("**/mfa/enroll/**")
+    page.get_by_label("Code from your app").fill(totp_code(printed_secret(server, email)))
+    page.get_by_role("button", name="Confirm and continue").click()
+    codes = page.locator("#backup-codes code").all_text_contents()
+    page.get_by_role("link", name="I have saved them, continue").click()
+    return codes

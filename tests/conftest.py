@@ -187,3 +187,84 @@ def password_only_session(user: User) -> Client:
     response = client.post("/login/", {"email": user.email, "password": PASSWORD})
     assert response.status_code == 302, response.content[:500]
     return client
+
+
+@pytest.fixture
+def consent_docs(practice: Practice) -> dict[str, object]:
+    """The practice's default documents, published as version 1, by kind."""
+    from consent.selectors import current_version
+    from consent.services import consent_defaults_seed
+
+    consent_defaults_seed(practice=practice)
+    return {
+        kind: current_version(practice_id=practice.pk, kind=kind)
+        for kind in ("treatment", "telehealth", "couples_agreement", "guardian", "privacy")
+    }
+
+
+@pytest.fixture
+def schedule(therapist: User) -> Callable[..., object]:
+    from datetime import timedelta
+
+    from sessions.services import appointment_schedule
+
+    def make(*clients: User, kind: str = "individual", in_hours: int = 24) -> object:
+        return appointment_schedule(
+            therapist=therapist, clients=list(clients), kind=kind, starts_at=timezone.now() + timedelta(hours=in_hours)
+        )
+
+    return make
+
+
+def sign(signer: User, kind: str, *, for_: User | None = None) -> object:
+    from consent.selectors import current_version
+    from consent.services import consent_sign
+
+    version = current_version(practice_id=signer.practice_id, kind=kind)
+    signature, _created = consent_sign(
+        signer=signer,
+        version=version,
+        on_behalf_of=for_ or signer,
+        typed_name=signer.full_name,
+        confirmed_read=True,
+        request=None,
+    )
+    return signature
+
+
+# Browser tests: one platform started with the README's run command, one Chromium, per session.
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> object:
+    from tests.browser import embedded_server
+
+    with embedded_server(
+        tmp_path_factory.mktemp("embedded"), SESSION_IDLE_TIMEOUT_SECONDS="40", SESSION_IDLE_WARNING_SECONDS="35"
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser() -> object:
+    from tests.browser import CHROMIUM_FLAGS, chromium_path
+
+    path = chromium_path()
+    require_infrastructure("Chromium", bool(path))
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: object) -> object:
+    context = browser.new_context()
+    page = context.new_page()
+    page.console_problems = []
+    page.on("console", lambda m: m.type in ("error", "warning") and page.console_problems.append(m.text))
+    page.on("pageerror", lambda e: page.console_problems.append(str(e)))
+    yield page
+    context.close()

@@ -143,3 +143,36 @@ def test_a_form_without_csrf_token_gets_a_clear_page(therapist):
     assert response.status_code == 403
     assert b"expired or came from another site" in response.content
     assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize("value", NASTY)
+def test_consent_forms(login_as, admin, therapist, client_user, value):
+    from consent.models import ConsentSignature, ConsentVersion, ConsentWithdrawal, ParticipantAgreement
+    from consent.services import consent_defaults_seed, consent_draft_create
+    from tests.conftest import sign
+
+    consent_defaults_seed(practice=admin.practice)
+    version = ConsentVersion.objects.get(document__kind="telehealth")
+    client = login_as(client_user)
+    response = client.post(
+        f"/consent/versions/{version.pk}/sign/?for={value[:50]}", {"typed_name": value, "confirm_read": value}
+    )
+    assert response.status_code in (400, 404)
+    assert not ConsentSignature.objects.exists()
+    signature = sign(client_user, "telehealth")
+    response = client.post(f"/consent/signatures/{signature.pk}/withdraw/", {"reason": value * 200})
+    assert response.status_code in (302, 400)
+    if response.status_code == 400:
+        assert not ConsentWithdrawal.objects.exists()
+    draft = consent_draft_create(actor=admin, document=version.document, request=None)
+    before = draft.body
+    response = login_as(admin).post(f"/consent/manage/versions/{draft.pk}/", {"save": "1", "body": value})
+    draft.refresh_from_db()
+    assert response.status_code in (302, 400)
+    if response.status_code == 400:
+        assert draft.body == before
+    response = login_as(therapist).post(f"/consent/caseload/{client_user.pk}/agreements/", {"text": value * 1000})
+    assert response.status_code in (302, 400)
+    if response.status_code == 400:
+        assert not ParticipantAgreement.objects.exists()
+    assert login_as(therapist).post(f"/consent/caseload/{client_user.pk}/request/", {"kind": value}).status_code == 302

@@ -8,43 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import CHROMIUM_FLAGS, chromium_path, embedded_server
-from tests.conftest import require_infrastructure, totp_code
+from tests.browser import first_sign_in, printed_secret, sign_in
+from tests.conftest import totp_code
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-DEMO_PASSWORD = "Riverside-demo-2026"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with embedded_server(
-        tmp_path_factory.mktemp("embedded"), SESSION_IDLE_TIMEOUT_SECONDS="40", SESSION_IDLE_WARNING_SECONDS="35"
-    ) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    path = chromium_path()
-    require_infrastructure("Chromium", bool(path))
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context()
-    page = context.new_page()
-    page.console_problems = []
-    page.on("console", lambda m: m.type in ("error", "warning") and page.console_problems.append(m.text))
-    page.on("pageerror", lambda e: page.console_problems.append(str(e)))
-    yield page
-    context.close()
 
 
 def _qr_path(uri: str) -> str:
@@ -53,26 +21,19 @@ def _qr_path(uri: str) -> str:
     return re.search(r' d="([^"]+)"', totp_qr_svg(uri)).group(1)
 
 
-def _sign_in(page, server, email: str) -> None:
-    page.goto(f"{server.url}/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Continue").click()
-
-
 def test_a_demo_therapist_enrolls_totp_and_later_uses_a_backup_code(server, page):
     ARTIFACTS.mkdir(exist_ok=True)
     email = "therapist@riverside.example"
     assert email in server.seed_output
-    printed_secret = re.search(r"therapist%40riverside\.example\?secret=([A-Z2-7]+)", server.seed_output).group(1)
+    secret_from_output = printed_secret(server, email)
 
-    _sign_in(page, server, email)
+    sign_in(page, server, email)
     page.wait_for_url("**/mfa/enroll/**")
     qr = page.locator("figure.qr svg")
     assert qr.is_visible() and qr.bounding_box()["width"] > 100
     page.get_by_text("Can't scan? Enter the key by hand").click()
     secret = page.locator("#totp-secret").text_content().strip()
-    assert secret == printed_secret  # the URI the seed printed is the one to enroll
+    assert secret == secret_from_output  # the URI the seed printed is the one to enroll
     # The QR code on the page encodes exactly the provisioning URI that holds this secret.
     uri = re.search(r"(otpauth://totp/Teletherapy%3Atherapist%40riverside\.example\?\S+)", server.seed_output).group(1)
     assert qr.locator("path").get_attribute("d") == _qr_path(uri)
@@ -88,7 +49,7 @@ def test_a_demo_therapist_enrolls_totp_and_later_uses_a_backup_code(server, page
 
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/login/")
-    _sign_in(page, server, email)
+    sign_in(page, server, email)
     page.wait_for_url("**/mfa/**")
     page.get_by_label("Code").fill(codes[3])
     page.get_by_role("button", name="Verify").click()
@@ -97,7 +58,7 @@ def test_a_demo_therapist_enrolls_totp_and_later_uses_a_backup_code(server, page
 
 
 def test_a_form_error_is_shown_and_tied_to_its_field(server, page):
-    _sign_in(page, server, "jordan@riverside.example")
+    sign_in(page, server, "therapist2@riverside.example")
     page.wait_for_url("**/mfa/enroll/**")
     field = page.get_by_label("Code from your app")
     field.fill("12")
@@ -108,13 +69,7 @@ def test_a_form_error_is_shown_and_tied_to_its_field(server, page):
 
 
 def test_the_idle_warning_appears_and_stay_signed_in_keeps_the_session(server, page):
-    email = "admin@riverside.example"
-    secret = re.search(r"admin%40riverside\.example\?secret=([A-Z2-7]+)", server.seed_output).group(1)
-    _sign_in(page, server, email)
-    page.wait_for_url("**/mfa/enroll/**")
-    page.get_by_label("Code from your app").fill(totp_code(secret))
-    page.get_by_role("button", name="Confirm and continue").click()
-    page.get_by_role("link", name="I have saved them, continue").click()
+    first_sign_in(page, server, "admin@riverside.example")
     banner = page.locator("#idle-banner")
     banner.wait_for(state="visible", timeout=15_000)
     assert "signed out in" in banner.text_content()

@@ -1,0 +1,59 @@
+"""In Chromium: a new client signs in, is led through both consents, withdraws the technology
+consent, and the dashboard then shows it missing again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.browser import first_sign_in
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def _sign_current_document(page, title: str, name: str) -> None:
+    assert page.get_by_text(title).first.is_visible()
+    page.get_by_label("Type your full name to sign").fill(name)
+    page.get_by_label("I have read this document and I understand it.").check()
+    page.get_by_role("button", name=f"Sign {title.lower()}").click()
+
+
+def test_a_new_client_is_led_through_dual_consent_and_can_withdraw(server, page):
+    ARTIFACTS.mkdir(exist_ok=True)
+    first_sign_in(page, server, "jordan@riverside.example")
+
+    # Jordan has a session tomorrow and has signed nothing: the first stop is the treatment consent.
+    page.wait_for_url("**/consent/versions/**/sign/**")
+    assert page.get_by_role("heading", name="Consent to treatment").is_visible()
+    page.screenshot(path=str(ARTIFACTS / "consent-sign.png"), full_page=True)
+    _sign_current_document(page, "Consent to treatment", "jordan lee")
+
+    page.wait_for_url("**/consent/versions/**/sign/**")
+    assert page.get_by_role("heading", name="Consent to telehealth technology").is_visible()
+    _sign_current_document(page, "Consent to telehealth technology", "Jordan  Lee")
+
+    page.wait_for_url("**/consent/")
+    row = page.locator("tr[data-kind='telehealth']")
+    assert "Signed" in row.locator(".status").text_content()
+
+    page.goto(f"{server.url}/")
+    assert not page.locator(".todo").count()
+
+    page.goto(f"{server.url}/consent/")
+    page.locator("tr[data-kind='telehealth']").get_by_role("link", name="View signed copy").click()
+    page.get_by_role("link", name="Withdraw this consent").click()
+    assert page.get_by_text("only from now on").is_visible()
+    page.get_by_label("Reason (optional)").fill("I would rather meet in person for now.")
+    page.get_by_role("button", name="Withdraw consent").click()
+    page.wait_for_url("**/consent/")
+    assert "Withdrawn" in page.locator("tr[data-kind='telehealth'] .status").text_content()
+
+    page.goto(f"{server.url}/")
+    todo = page.locator(".todo")
+    assert todo.is_visible()
+    assert "Consent to telehealth technology" in todo.text_content()
+    assert "Consent to treatment" not in todo.text_content()
+    page.screenshot(path=str(ARTIFACTS / "consent-withdrawn-dashboard.png"), full_page=True)
+    assert not [p for p in page.console_problems if "Content Security Policy" in p or "Refused" in p]
