@@ -16,7 +16,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if verified and user is not None:
         nav.append(("accounts:dashboard", "Home"))
         if user.has_role(Role.CLIENT, Role.GUARDIAN):
+            nav.append(("records:portal", "My record"))
             nav.append(("consent:mine", "Consent"))
+        if user.has_role(Role.THERAPIST, Role.ADMIN):
+            nav.append(("records:charts", "Charts"))
         if user.has_role(Role.THERAPIST):
             nav.append(("consent:caseload", "Client consent"))
         if user.has_role(Role.ADMIN, Role.THERAPIST):

@@ -41,6 +41,26 @@ class Action(models.TextChoices):
     CONSENT_SIGNATURE_VIEW = "consent.signature_view", "Viewed a signed consent"
     CONSENT_REQUEST = "consent.request", "Asked for a signature"
     CONSENT_AGREEMENT_RECORD = "consent.agreement_record", "Recorded an agreement with a participant"
+    CHART_VIEW = "records.chart_view", "Opened a chart"
+    CHART_UPDATE = "records.chart_update", "Changed a chart"
+    CHART_LIST = "records.chart_list", "Listed charts"
+    NOTE_VIEW = "records.note_view", "Read a progress note"
+    NOTE_LIST = "records.note_list", "Listed progress notes"
+    NOTE_CREATE = "records.note_create", "Wrote a progress note"
+    NOTE_UPDATE = "records.note_update", "Edited a progress note"
+    NOTE_SIGN = "records.note_sign", "Signed a progress note"
+    NOTE_ADDENDUM = "records.note_addendum", "Added an addendum"
+    NOTE_SHARE = "records.note_share", "Shared a note with the client"
+    ASSESSMENT_ASSIGN = "records.assessment_assign", "Assigned an assessment"
+    ASSESSMENT_SUBMIT = "records.assessment_submit", "Completed an assessment"
+    ASSESSMENT_VIEW = "records.assessment_view", "Read an assessment"
+    BILLING_VIEW = "records.billing_view", "Read billing"
+    BILLING_WRITE = "records.billing_write", "Changed billing"
+    PSYCHOTHERAPY_NOTE_VIEW = "records.psychotherapy_view", "Read their psychotherapy note"
+    PSYCHOTHERAPY_NOTE_WRITE = "records.psychotherapy_write", "Wrote a psychotherapy note"
+    EMERGENCY_ACCESS = "records.emergency_access", "Used emergency access"
+    RECORD_EXPORT = "records.export", "Exported a record"
+    KEY_ROTATION = "records.key_rotation", "Re-encrypted data under new keys"
     ACCESS_DENIED = "access.denied", "Was refused access"
     INTEGRITY_FAILURE = "data.integrity_failure", "Found altered encrypted data"
 
@@ -61,7 +81,8 @@ class AuditEvent(models.Model):
     occurred_at = models.DateTimeField()
     actor_id = models.BigIntegerField(null=True, blank=True)
     actor_role = models.CharField(max_length=64, blank=True)
-    action = models.CharField(max_length=64, choices=Action.choices)
+    # Checked against Action in audit_record; no database choices, so a new action needs no migration.
+    action = models.CharField(max_length=64)
     target_type = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
     subject_client_id = models.BigIntegerField(null=True, blank=True)
@@ -70,6 +91,7 @@ class AuditEvent(models.Model):
     user_agent = models.CharField(max_length=256, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    flagged = models.BooleanField(default=False, help_text="Needs an admin's attention (e.g. emergency access).")
     details = models.JSONField(default=dict, blank=True)
     key_id = models.CharField(max_length=32)
     prev_mac = models.CharField(max_length=64)

@@ -59,6 +59,7 @@ def canonical_content(event: AuditEvent) -> bytes:
         "user_agent": event.user_agent,
         "request_id": event.request_id,
         "outcome": event.outcome,
+        "flagged": event.flagged,
         "details": event.details,
         "key_id": event.key_id,
         "prev_mac": event.prev_mac,
@@ -104,6 +105,7 @@ def audit_record(
     practice_id: int | None = None,
     outcome: Outcome | str = Outcome.ALLOWED,
     details: dict[str, Any] | None = None,
+    flagged: bool = False,
 ) -> AuditEvent:
     """Append one event to its practice's chain, inside the caller's transaction.
 
@@ -117,6 +119,7 @@ def audit_record(
     if target is not None:
         target_type = target_type or target._meta.label_lower
         target_id = target_id or str(target.pk)
+    action = Action(action)  # an unknown action is a programming error, refused before writing
     chain = practice_id or SYSTEM_CHAIN
     role = ",".join(actor.role_names()) if actor is not None and hasattr(actor, "role_names") else ""
     key = keyring().current("audit")
@@ -130,12 +133,13 @@ def audit_record(
                 occurred_at=timezone.now(),
                 actor_id=actor.pk if actor is not None else None,
                 actor_role=role[:64],
-                action=str(action),
+                action=action.value,
                 target_type=target_type[:64],
                 target_id=str(target_id)[:64],
                 subject_client_id=subject_client_id,
                 practice_id=practice_id,
                 outcome=str(outcome),
+                flagged=flagged,
                 details=mask_details(details),
                 key_id=key.key_id,
                 prev_mac=head.mac,

@@ -18,7 +18,11 @@ def normalize_name(name: str) -> str:
 
 
 def client_is_minor(client: User) -> bool:
-    # A guardian is linked only to a minor client.
+    from records.models import ClientChart
+
+    # The chart says so; a linked guardian also means a minor (guardians are only for minors).
+    if ClientChart.objects.filter(client=client, is_minor=True).exists():
+        return True
     return GuardianLink.objects.filter(client=client).exists()
 
 

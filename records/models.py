@@ -1,1 +1,185 @@
-"""Models for this app arrive with its own issue; the label is fixed now so migrations never move."""
+"""Clinical records. Every clinical or identifying value is sealed with the key ring, bound to its
+row and field; psychotherapy notes live in their own database under their own key family."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+from teletherapy.fields import EncryptedTextField
+
+
+class ClientChart(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.PROTECT, related_name="charts")
+    client = models.OneToOneField("accounts.User", on_delete=models.PROTECT, related_name="chart")
+    care_team = models.ManyToManyField("accounts.User", related_name="care_charts", blank=True)
+    is_minor = models.BooleanField(default=False)
+    guardian_sees_notes = models.BooleanField(
+        default=False, help_text="Laws differ by state: whether a guardian may read shared notes and assessments."
+    )
+    date_of_birth = EncryptedTextField(blank=True, default="")
+    date_of_birth_index = models.CharField(max_length=64, blank=True, db_index=True)
+    phone = EncryptedTextField(blank=True, default="")
+    address = EncryptedTextField(blank=True, default="")
+    emergency_contact = EncryptedTextField(blank=True, default="")
+    intake = EncryptedTextField(blank=True, default="", help_text="Intake questionnaire answers, as JSON.")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"chart of {self.client_id}"
+
+
+class AssessmentKind(models.TextChoices):
+    PHQ9 = "phq9", "PHQ-9 (depression)"
+    GAD7 = "gad7", "GAD-7 (anxiety)"
+
+
+class Assessment(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    chart = models.ForeignKey(ClientChart, on_delete=models.PROTECT, related_name="assessments")
+    kind = models.CharField(max_length=8, choices=AssessmentKind.choices)
+    assigned_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    assigned_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    answers = EncryptedTextField(blank=True, default="", help_text="Item answers, as JSON.")
+    result = EncryptedTextField(blank=True, default="", help_text="Score, severity and alert, as JSON.")
+
+    class Meta:
+        ordering = ["-assigned_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.chart_id}"
+
+
+class NoteTemplate(models.TextChoices):
+    SOAP = "soap", "SOAP (subjective, objective, assessment, plan)"
+    DAP = "dap", "DAP (data, assessment, plan)"
+    BIRP = "birp", "BIRP (behaviour, intervention, response, plan)"
+
+
+class ProgressNote(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    chart = models.ForeignKey(ClientChart, on_delete=models.PROTECT, related_name="notes")
+    author = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    template = models.CharField(max_length=8, choices=NoteTemplate.choices)
+    body = EncryptedTextField(help_text="Sections as JSON.")
+    version = models.PositiveIntegerField(default=1, help_text="Bumped on every save; a stale edit is refused.")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    shared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["chart", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.template} note {self.id}"
+
+
+class NoteAddendum(models.Model):
+    """After signing, a note changes only by signed addenda."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    note = models.ForeignKey(ProgressNote, on_delete=models.PROTECT, related_name="addenda")
+    author = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    body = EncryptedTextField()
+    signed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["signed_at"]
+
+    def __str__(self) -> str:
+        return f"addendum to {self.note_id}"
+
+
+class BillingStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    PAID = "paid", "Paid"
+    VOID = "void", "Void"
+
+
+class BillingRecord(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    chart = models.ForeignKey(ClientChart, on_delete=models.PROTECT, related_name="billing")
+    service_date = models.DateField()
+    cpt_code = models.CharField(max_length=5)
+    diagnosis_codes = EncryptedTextField(help_text="ICD-10-CM codes, comma-separated.")
+    fee = models.DecimalField(max_digits=8, decimal_places=2)
+    status = models.CharField(max_length=16, choices=BillingStatus.choices, default=BillingStatus.DRAFT)
+    created_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-service_date"]
+
+    def __str__(self) -> str:
+        return f"{self.cpt_code} on {self.service_date}"
+
+
+class PsychotherapyNote(models.Model):
+    """Stored apart: its own database alias and its own key family. No foreign keys leave it."""
+
+    stored_apart = "psychotherapy"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    practice_id = models.BigIntegerField()
+    chart_id = models.UUIDField(db_index=True)
+    author_id = models.BigIntegerField(db_index=True)
+    body = EncryptedTextField(purpose="psychotherapy")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"psychotherapy note {self.id}"
+
+
+class EmergencyAccess(models.Model):
+    """A therapist outside the care team opened a chart's general record, for a stated reason."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    chart = models.ForeignKey(ClientChart, on_delete=models.PROTECT, related_name="emergency_accesses")
+    therapist = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    reason = EncryptedTextField()
+    started_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"emergency access to {self.chart_id} by {self.therapist_id}"
+
+
+class ExportStatus(models.TextChoices):
+    PENDING = "pending", "Waiting"
+    RUNNING = "running", "Building"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class RecordExport(models.Model):
+    """A client's copy of their record (right of access), built by a Celery task."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    chart = models.ForeignKey(ClientChart, on_delete=models.PROTECT, related_name="exports")
+    requested_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=16, choices=ExportStatus.choices, default=ExportStatus.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    payload = EncryptedTextField(blank=True, default="", help_text="The export as JSON, sealed.")
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"export of {self.chart_id} ({self.status})"

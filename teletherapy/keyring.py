@@ -1,7 +1,7 @@
 """The key ring: versioned keys for field encryption and the audit chain.
 
 Keys never live in the database. They come from the environment (``FIELD_ENCRYPTION_KEYS``,
-``PSYCHOTHERAPY_ENCRYPTION_KEYS``, ``AUDIT_HMAC_KEYS``, each ``id:base64key[,id:base64key...]``
+``PSYCHOTHERAPY_ENCRYPTION_KEYS``, ``AUDIT_HMAC_KEYS``, ``BLIND_INDEX_KEYS``, each ``id:base64key[,id:base64key...]``
 with the current key first, or the same names with ``_FILE``), or from a JSON key file
 (``KEYRING_FILE``). The embedded default writes a local key file on first run.
 
@@ -27,11 +27,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-PURPOSES = ("field", "psychotherapy", "audit")
+PURPOSES = ("field", "psychotherapy", "audit", "index")
 ENV_NAMES = {
     "field": "FIELD_ENCRYPTION_KEYS",
     "psychotherapy": "PSYCHOTHERAPY_ENCRYPTION_KEYS",
     "audit": "AUDIT_HMAC_KEYS",
+    "index": "BLIND_INDEX_KEYS",
 }
 TOKEN_PREFIX = "tt1"  # noqa: S105 - a format marker, not a secret
 NONCE_BYTES = 12
@@ -83,11 +84,12 @@ def parse_key_list(raw: str) -> list[dict[str, str]]:
     return entries
 
 
+def _new_key_entry(purpose: str) -> dict[str, str]:
+    return {"id": f"{purpose[:3]}1", "key": base64.b64encode(secrets.token_bytes(32)).decode()}
+
+
 def generate_key_file(path: Path) -> dict[str, list[dict[str, str]]]:
-    data = {
-        purpose: [{"id": f"{purpose[:3]}1", "key": base64.b64encode(secrets.token_bytes(32)).decode()}]
-        for purpose in PURPOSES
-    }
+    data = {purpose: [_new_key_entry(purpose)] for purpose in PURPOSES}
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -97,6 +99,22 @@ def generate_key_file(path: Path) -> dict[str, list[dict[str, str]]]:
         "back it up apart from the database, and never commit it.",
         file=sys.stderr,
     )
+    return data
+
+
+def complete_local_key_file(path: Path) -> dict[str, list[dict[str, str]]]:
+    """Add keys for purposes a local key file from an older version lacks (embedded default only)."""
+    data = load_key_file(path)
+    missing = [purpose for purpose in PURPOSES if not data.get(purpose)]
+    if missing:
+        for purpose in missing:
+            data[purpose] = [_new_key_entry(purpose)]
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2)
+        os.replace(tmp, path)
+        print(f"Added {', '.join(missing)} keys to the local key file {path}.", file=sys.stderr)
     return data
 
 

@@ -16,7 +16,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 
 from teletherapy.env import envbool, envint, envlist, envstr, require
-from teletherapy.keyring import ENV_NAMES, generate_key_file, load_key_file, parse_key_list
+from teletherapy.keyring import ENV_NAMES, complete_local_key_file, generate_key_file, load_key_file, parse_key_list
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DJANGO_ENV = (envstr("DJANGO_ENV", "development") or "development").lower()
@@ -60,7 +60,7 @@ def _keyring_config() -> dict[str, list[dict[str, str]]]:
     if PRODUCTION:
         require("FIELD_ENCRYPTION_KEYS (or KEYRING_FILE)", None)
     local = DATA_DIR / "keyring.json"
-    return load_key_file(local) if local.exists() else generate_key_file(local)
+    return complete_local_key_file(local) if local.exists() else generate_key_file(local)
 
 
 KEYRING = _keyring_config()

@@ -14,5 +14,6 @@ urlpatterns = [
     path("api/v1/", include("accounts.api_urls")),
     path("api/v1/consent/", include("consent.api_urls")),
     path("consent/", include("consent.urls")),
+    path("records/", include("records.urls")),
     path("", include("accounts.urls")),
 ]

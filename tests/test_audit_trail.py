@@ -138,3 +138,20 @@ def test_concurrent_writers_leave_one_unbroken_chain(postgres, make_user):
     assert sorted(AuditEvent.objects.filter(chain=user.practice_id).values_list("seq", flat=True)) == list(
         range(1, 201)
     )
+
+
+@pytest.mark.embedded
+@pytest.mark.django_db
+def test_every_append_only_table_keeps_its_guards_after_all_migrations():
+    from teletherapy.appendonly import GUARDED_TABLES
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'")
+        else:
+            cursor.execute("SELECT tgrelid::regclass::text, tgname FROM pg_trigger WHERE NOT tgisinternal")
+        triggers = cursor.fetchall()
+    for table in GUARDED_TABLES:
+        names = {name for tbl, name in triggers if tbl == table}
+        expected = 2
+        assert len(names) == expected, (table, names)

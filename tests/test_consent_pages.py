@@ -271,9 +271,9 @@ def test_markdown_with_script_renders_inert(login_as, admin, client_user, consen
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        ("client", ["Home", "Consent", "Security"]),
-        ("therapist", ["Home", "Client consent", "Invitations", "Security"]),
-        ("admin", ["Home", "Invitations", "Members", "Consent documents", "Security"]),
+        ("client", ["Home", "My record", "Consent", "Security"]),
+        ("therapist", ["Home", "Charts", "Client consent", "Invitations", "Security"]),
+        ("admin", ["Home", "Charts", "Invitations", "Members", "Consent documents", "Security"]),
     ],
 )
 def test_the_navigation_fits_the_role(login_as, make_user, role, expected):

@@ -21,7 +21,9 @@ def _key() -> str:
 
 def _ring(field_keys: list[tuple[str, str]]) -> KeyRing:
     other = [{"id": "x1", "key": _key()}]
-    return KeyRing({"field": [{"id": i, "key": k} for i, k in field_keys], "psychotherapy": other, "audit": other})
+    return KeyRing(
+        {"field": [{"id": i, "key": k} for i, k in field_keys], "psychotherapy": other, "audit": other, "index": other}
+    )
 
 
 def test_it_round_trips_and_never_repeats_a_ciphertext():
@@ -70,7 +72,12 @@ def test_tampering_raises_an_integrity_error(mangle):
     ],
 )
 def test_bad_key_configuration_is_refused_clearly(config):
-    full = {"psychotherapy": [{"id": "p", "key": _key()}], "audit": [{"id": "a", "key": _key()}], **config}
+    full = {
+        "psychotherapy": [{"id": "p", "key": _key()}],
+        "audit": [{"id": "a", "key": _key()}],
+        "index": [{"id": "i", "key": _key()}],
+        **config,
+    }
     with pytest.raises(ImproperlyConfigured):
         KeyRing(full)
 
@@ -85,6 +92,7 @@ def test_keys_can_come_from_the_environment(tmp_path, monkeypatch):
         "FIELD_ENCRYPTION_KEYS": f"f2:{_key()},f1:{_key()}",
         "PSYCHOTHERAPY_ENCRYPTION_KEYS": f"p1:{_key()}",
         "AUDIT_HMAC_KEYS_FILE": str(tmp_path / "audit-keys"),
+        "BLIND_INDEX_KEYS": f"i1:{_key()}",
     }
     (tmp_path / "audit-keys").write_text(f"a1:{_key()}\n")
     script = (

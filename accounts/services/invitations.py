@@ -144,6 +144,11 @@ def invitation_accept(*, request: HttpRequest | None, token: str, full_name: str
         RoleGrant.objects.create(user=user, role=invitation.role, granted_by=invitation.invited_by)
         if invitation.role == Role.GUARDIAN and invitation.guardian_for_id:
             GuardianLink.objects.create(guardian=user, client_id=invitation.guardian_for_id)
+        if invitation.role == Role.CLIENT:
+            from records.services import chart_create
+
+            # The inviting therapist starts the client's care team.
+            chart_create(actor=invitation.invited_by, client=user, therapists=[invitation.invited_by], request=request)
         invitation.accepted_at = timezone.now()
         invitation.accepted_user = user
         invitation.save(update_fields=["accepted_at", "accepted_user"])

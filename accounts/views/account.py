@@ -40,7 +40,10 @@ def dashboard_view(request: AuthedRequest) -> HttpResponse:
         "backup_codes_left": backup_codes_remaining(user=user),
     }
     if context["is_admin"]:
+        from records.selectors import recent_emergency_accesses
+
         context["members"] = practice_members(practice=user.practice)
+        context["emergency_accesses"] = recent_emergency_accesses(user=user)
     if context["is_admin"] or context["is_therapist"]:
         context["invitations"] = invitations_visible_to(user=user)[:10]
     if context["is_therapist"]:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import GuardianLink, Practice, Role, TOTPDevice, User
 from accounts.services.mfa import totp_provisioning_uri
 from accounts.services.practices import practice_create, user_create
+from records.services import chart_create
 from sessions.services import appointment_schedule
 
 DEMO_SLUG = "riverside-demo"
@@ -67,6 +68,13 @@ class Command(BaseCommand):
             TOTPDevice(user=users[email], name="Authenticator app", confirmed=False, secret=secret).save()
         GuardianLink.objects.create(guardian=users["parent@riverside.example"], client=users["casey@riverside.example"])
         therapist = users["therapist@riverside.example"]
+        for email in (
+            "sam@riverside.example",
+            "alex@riverside.example",
+            "jordan@riverside.example",
+            "casey@riverside.example",
+        ):
+            chart_create(actor=None, client=users[email], therapists=[therapist], is_minor=email.startswith("casey"))
         tomorrow = (timezone.now() + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
         plan = [
             ("couple", ["sam@riverside.example", "alex@riverside.example"], 0),

@@ -1,0 +1,187 @@
+"""The only doors to clinical records. Anyone without access gets None (the views answer 404)."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import GuardianLink, Role, User
+from records.models import (
+    Assessment,
+    BillingRecord,
+    ClientChart,
+    EmergencyAccess,
+    ProgressNote,
+    PsychotherapyNote,
+    RecordExport,
+)
+
+
+class Access(enum.Enum):
+    CARE_TEAM = "care_team"
+    EMERGENCY = "emergency"
+    CLIENT = "client"
+    GUARDIAN = "guardian"
+    ADMIN = "admin"
+
+
+class Need(enum.Enum):
+    SUMMARY = "summary"  # demographics, appointments
+    CLINICAL = "clinical"  # notes, assessments, intake
+    BILLING = "billing"
+
+
+# Who may reach what. Clients and guardians see clinical content only as narrowed below
+# (signed, shared notes; their own assessments; guardians only where the chart allows).
+ALLOWED = {
+    Need.SUMMARY: {Access.CARE_TEAM, Access.EMERGENCY, Access.CLIENT, Access.GUARDIAN, Access.ADMIN},
+    Need.CLINICAL: {Access.CARE_TEAM, Access.EMERGENCY, Access.CLIENT, Access.GUARDIAN},
+    Need.BILLING: {Access.CARE_TEAM, Access.CLIENT, Access.GUARDIAN, Access.ADMIN},
+}
+
+
+def _uuid(value: object) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def emergency_access_active(*, user: User, chart: ClientChart) -> EmergencyAccess | None:
+    return EmergencyAccess.objects.filter(chart=chart, therapist=user, expires_at__gt=timezone.now()).first()
+
+
+def chart_access(*, user: User, chart: ClientChart) -> Access | None:
+    if chart.practice_id != user.practice_id or not user.is_active:
+        return None
+    if user.has_role(Role.THERAPIST):
+        if chart.care_team.filter(pk=user.pk).exists():
+            return Access.CARE_TEAM
+        if emergency_access_active(user=user, chart=chart):
+            return Access.EMERGENCY
+    if chart.client_id == user.pk:
+        return Access.CLIENT
+    if GuardianLink.objects.filter(guardian=user, client_id=chart.client_id).exists():
+        return Access.GUARDIAN if chart.is_minor else None
+    if user.has_role(Role.ADMIN):
+        return Access.ADMIN
+    return None
+
+
+def chart_get_for_user(*, user: User, chart_id: object, need: Need) -> tuple[ClientChart, Access] | None:
+    pk = _uuid(chart_id)
+    if pk is None:
+        return None
+    chart = ClientChart.objects.select_related("client").filter(pk=pk).first()
+    if chart is None:
+        return None
+    access = chart_access(user=user, chart=chart)
+    if access is None or access not in ALLOWED[need]:
+        return None
+    if need is Need.CLINICAL and access is Access.GUARDIAN and not chart.guardian_sees_notes:
+        return None
+    return chart, access
+
+
+def chart_for_client(*, client: User) -> ClientChart | None:
+    return ClientChart.objects.filter(client=client).first()
+
+
+def charts_for_therapist(*, user: User) -> QuerySet[ClientChart]:
+    return ClientChart.objects.filter(care_team=user, practice_id=user.practice_id).select_related("client")
+
+
+def charts_outside_care_team(*, user: User) -> QuerySet[ClientChart]:
+    return (
+        ClientChart.objects.filter(practice_id=user.practice_id)
+        .exclude(care_team=user)
+        .select_related("client")
+        .order_by("client__full_name")
+    )
+
+
+def notes_visible(*, chart: ClientChart, access: Access) -> QuerySet[ProgressNote]:
+    notes = chart.notes.select_related("author").prefetch_related("addenda")
+    if access in (Access.CLIENT, Access.GUARDIAN):
+        return notes.filter(signed_at__isnull=False, shared_at__isnull=False)
+    return notes
+
+
+def note_get_for_user(*, user: User, note_id: object, write: bool = False) -> tuple[ProgressNote, Access] | None:
+    pk = _uuid(note_id)
+    if pk is None:
+        return None
+    note = ProgressNote.objects.select_related("chart", "chart__client", "author").filter(pk=pk).first()
+    if note is None:
+        return None
+    found = chart_get_for_user(user=user, chart_id=note.chart_id, need=Need.CLINICAL)
+    if found is None:
+        return None
+    _chart, access = found
+    if write and access is not Access.CARE_TEAM:
+        return None
+    if not notes_visible(chart=note.chart, access=access).filter(pk=note.pk).exists():
+        return None
+    return note, access
+
+
+def assessment_get_for_user(*, user: User, assessment_id: object) -> tuple[Assessment, Access] | None:
+    pk = _uuid(assessment_id)
+    if pk is None:
+        return None
+    assessment = Assessment.objects.select_related("chart", "chart__client").filter(pk=pk).first()
+    if assessment is None:
+        return None
+    found = chart_get_for_user(user=user, chart_id=assessment.chart_id, need=Need.CLINICAL)
+    return (assessment, found[1]) if found else None
+
+
+def billing_get_for_user(*, user: User, billing_id: object) -> tuple[BillingRecord, Access] | None:
+    pk = _uuid(billing_id)
+    if pk is None:
+        return None
+    record = BillingRecord.objects.filter(pk=pk).first()
+    if record is None:
+        return None
+    found = chart_get_for_user(user=user, chart_id=record.chart_id, need=Need.BILLING)
+    return (record, found[1]) if found else None
+
+
+def psychotherapy_note_get_for_author(*, user: User, note_id: object) -> PsychotherapyNote | None:
+    """Only the author ever gets a psychotherapy note; for everyone else it does not exist."""
+    pk = _uuid(note_id)
+    if pk is None:
+        return None
+    return PsychotherapyNote.objects.filter(pk=pk, author_id=user.pk, practice_id=user.practice_id).first()
+
+
+def psychotherapy_notes_of_author(*, user: User, chart: ClientChart) -> QuerySet[PsychotherapyNote]:
+    return PsychotherapyNote.objects.filter(author_id=user.pk, chart_id=chart.pk, practice_id=user.practice_id)
+
+
+def export_get_for_user(*, user: User, export_id: object) -> RecordExport | None:
+    pk = _uuid(export_id)
+    if pk is None:
+        return None
+    export = RecordExport.objects.select_related("chart").filter(pk=pk, requested_by=user).first()
+    return export
+
+
+def recent_emergency_accesses(*, user: User, limit: int = 10) -> QuerySet[EmergencyAccess]:
+    return (
+        EmergencyAccess.objects.filter(chart__practice_id=user.practice_id)
+        .select_related("therapist", "chart__client")
+        .order_by("-started_at")[:limit]
+    )
+
+
+def is_valid_id(value: object) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except (ValueError, ValidationError):
+        return False
+    return True

@@ -1,0 +1,24 @@
+from django.urls import path
+
+from records import views
+
+app_name = "records"
+
+urlpatterns = [
+    path("charts/", views.charts_view, name="charts"),
+    path("charts/<uuid:chart_id>/", views.chart_view, name="chart"),
+    path("charts/<uuid:chart_id>/emergency/", views.emergency_view, name="emergency"),
+    path("charts/<uuid:chart_id>/notes/new/", views.note_new_view, name="note_new"),
+    path("charts/<uuid:chart_id>/assessments/", views.assessment_assign_view, name="assessment_assign"),
+    path("charts/<uuid:chart_id>/billing/", views.billing_add_view, name="billing_add"),
+    path("charts/<uuid:chart_id>/psychotherapy-notes/", views.psychotherapy_new_view, name="psychotherapy_new"),
+    path("charts/<uuid:chart_id>/exports/", views.export_new_view, name="export_new"),
+    path("notes/<uuid:note_id>/", views.note_view, name="note"),
+    path("notes/<uuid:note_id>/sign/", views.note_sign_view, name="note_sign"),
+    path("notes/<uuid:note_id>/share/", views.note_share_view, name="note_share"),
+    path("notes/<uuid:note_id>/addenda/", views.note_addendum_view, name="note_addendum"),
+    path("psychotherapy-notes/<uuid:note_id>/", views.psychotherapy_note_view, name="psychotherapy_note"),
+    path("portal/", views.portal_view, name="portal"),
+    path("assessments/<uuid:assessment_id>/", views.assessment_view, name="assessment"),
+    path("exports/<uuid:export_id>/", views.export_view, name="export"),
+]
