@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/", include("accounts.api_urls")),
     path("api/v1/consent/", include("consent.api_urls")),
+    path("api/v1/records/", include("records.api_urls")),
     path("consent/", include("consent.urls")),
     path("records/", include("records.urls")),
     path("", include("accounts.urls")),

@@ -268,3 +268,24 @@ def page(browser: object) -> object:
     page.on("pageerror", lambda e: page.console_problems.append(str(e)))
     yield page
     context.close()
+
+
+@pytest.fixture
+def chart(client_user: User, therapist: User) -> object:
+    from records.services import chart_create
+
+    return chart_create(actor=None, client=client_user, therapists=[therapist])
+
+
+@pytest.fixture
+def colleague(make_user: Callable[..., User]) -> User:
+    """A therapist of the same practice who is not on the client's care team."""
+    return make_user(Role.THERAPIST, email="colleague@example.org", name="Cole Colleague")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Database tests may touch both stores: psychotherapy notes live in their own database."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is not None and "databases" not in marker.kwargs:
+            item.add_marker(pytest.mark.django_db(*marker.args, **marker.kwargs, databases="__all__"), append=False)

@@ -1,0 +1,486 @@
+"""JSON API for clinical records, under /api/v1/records/. Every read and write is audited."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.api import VerifiedAPIView
+from accounts.models import Role
+from audit.models import Action
+from audit.services import audit_denied, audit_record
+from records import services
+from records.models import Assessment, BillingRecord, ClientChart, ProgressNote, PsychotherapyNote, RecordExport
+from records.selectors import (
+    Access,
+    Need,
+    assessment_get_for_user,
+    chart_get_for_user,
+    charts_for_therapist,
+    export_get_for_user,
+    note_get_for_user,
+    notes_visible,
+    psychotherapy_note_get_for_author,
+    psychotherapy_notes_of_author,
+)
+
+_STATUS = {
+    "not_allowed": status.HTTP_403_FORBIDDEN,
+    "not_found": status.HTTP_404_NOT_FOUND,
+    "stale_version": status.HTTP_409_CONFLICT,
+    "signed": status.HTTP_409_CONFLICT,
+    "not_signed": status.HTTP_409_CONFLICT,
+    "completed": status.HTTP_409_CONFLICT,
+    "not_needed": status.HTTP_409_CONFLICT,
+}
+
+
+def _error(error: services.RecordError) -> Response:
+    body: dict[str, Any] = {"code": error.code, "detail": error.message}
+    if error.field:
+        body["fields"] = {error.field: [error.message]}
+    if isinstance(error, services.NoteConflict):
+        body["current_version"] = error.current_version
+    return Response(body, status=_STATUS.get(error.code, status.HTTP_400_BAD_REQUEST))
+
+
+class ChartSerializer(serializers.ModelSerializer):
+    client_name = serializers.CharField(source="client.full_name")
+
+    class Meta:
+        model = ClientChart
+        fields = ["id", "client", "client_name", "is_minor", "guardian_sees_notes", "updated_at"]
+
+
+class ChartDetailSerializer(ChartSerializer):
+    class Meta(ChartSerializer.Meta):
+        fields = [*ChartSerializer.Meta.fields, "date_of_birth", "phone", "address", "emergency_contact"]
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    sections = serializers.SerializerMethodField()
+    addenda = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ProgressNote
+        fields = [
+            "id",
+            "chart",
+            "author",
+            "template",
+            "sections",
+            "version",
+            "created_at",
+            "signed_at",
+            "shared_at",
+            "addenda",
+        ]
+
+    def get_sections(self, note: ProgressNote) -> dict[str, str]:
+        return json.loads(note.body)
+
+    def get_addenda(self, note: ProgressNote) -> list[dict[str, Any]]:
+        return [{"author": a.author_id, "signed_at": a.signed_at, "body": a.body} for a in note.addenda.all()]
+
+
+class AssessmentSerializer(serializers.ModelSerializer):
+    result = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Assessment
+        fields = ["id", "chart", "kind", "assigned_at", "completed_at", "result"]
+
+    def get_result(self, assessment: Assessment) -> dict[str, Any] | None:
+        return json.loads(assessment.result) if assessment.result else None
+
+
+class BillingSerializer(serializers.ModelSerializer):
+    diagnosis_codes = serializers.SerializerMethodField()
+
+    class Meta:
+        model = BillingRecord
+        fields = ["id", "chart", "service_date", "cpt_code", "diagnosis_codes", "fee", "status"]
+
+    def get_diagnosis_codes(self, record: BillingRecord) -> list[str]:
+        return record.diagnosis_codes.split(",")
+
+
+class PsychotherapyNoteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PsychotherapyNote
+        fields = ["id", "chart_id", "body", "created_at", "updated_at"]
+
+
+class NoteInput(serializers.Serializer):
+    template = serializers.CharField(max_length=8, required=False)
+    sections = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=20_000))
+    version = serializers.IntegerField(required=False, min_value=0)
+
+
+class TextInput(serializers.Serializer):
+    body = serializers.CharField(max_length=50_000)
+
+
+class KindInput(serializers.Serializer):
+    kind = serializers.CharField(max_length=8)
+
+
+class AnswersInput(serializers.Serializer):
+    answers = serializers.ListField(child=serializers.IntegerField(), max_length=20)
+
+
+class BillingInput(serializers.Serializer):
+    service_date = serializers.CharField(max_length=10)
+    cpt_code = serializers.CharField(max_length=5)
+    diagnosis_codes = serializers.ListField(child=serializers.CharField(max_length=10), max_length=12)
+    fee = serializers.CharField(max_length=12)
+
+
+class ReasonInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000)
+
+
+def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class RecordsView(VerifiedAPIView):
+    def chart(self, request: Request, chart_id: uuid.UUID, need: Need) -> tuple[ClientChart, Access]:
+        found = chart_get_for_user(user=self.actor(request), chart_id=chart_id, need=need)
+        if found is None:
+            audit_denied(
+                request=self.django_request(request), target_type="records.clientchart", target_id=str(chart_id)
+            )
+            raise NotFound("No such chart.")
+        return found
+
+    def read(
+        self, request: Request, action: Action, target: Any, chart: ClientChart, access: Access, **details: Any
+    ) -> None:
+        audit_record(
+            action=action,
+            actor=self.actor(request),
+            request=self.django_request(request),
+            target=target,
+            subject_client_id=chart.client_id,
+            flagged=access is Access.EMERGENCY,
+            details={"access": access.value, **details},
+        )
+
+
+class ChartListView(RecordsView):
+    @extend_schema(responses=ChartSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        user = self.actor(request)
+        if user.has_role(Role.THERAPIST):
+            charts = charts_for_therapist(user=user)
+        elif user.has_role(Role.ADMIN):
+            charts = ClientChart.objects.filter(practice_id=user.practice_id).select_related("client")
+        else:
+            charts = ClientChart.objects.filter(client=user).select_related("client")
+        audit_record(
+            action=Action.CHART_LIST, actor=user, request=self.django_request(request), details={"count": len(charts)}
+        )
+        return Response(ChartSerializer(charts, many=True).data)
+
+
+class ChartDetailView(RecordsView):
+    @extend_schema(responses=ChartDetailSerializer)
+    def get(self, request: Request, chart_id: uuid.UUID) -> Response:
+        chart, access = self.chart(request, chart_id, Need.SUMMARY)
+        self.read(request, Action.CHART_VIEW, chart, chart, access, sections="summary")
+        return Response(ChartDetailSerializer(chart).data)
+
+    @extend_schema(request=ChartDetailSerializer, responses=ChartDetailSerializer)
+    def patch(self, request: Request, chart_id: uuid.UUID) -> Response:
+        chart, access = self.chart(request, chart_id, Need.SUMMARY)
+        data = request.data if isinstance(request.data, dict) else {}
+        try:
+            chart = services.chart_update(
+                actor=self.actor(request),
+                chart=chart,
+                access=access,
+                data=dict(data),
+                request=self.django_request(request),
+            )
+        except services.RecordError as error:
+            return _error(error)
+        return Response(ChartDetailSerializer(chart).data)
+
+
+class NoteListView(RecordsView):
+    @extend_schema(responses=NoteSerializer(many=True))
+    def get(self, request: Request, chart_id: uuid.UUID) -> Response:
+        chart, access = self.chart(request, chart_id, Need.CLINICAL)
+        notes = list(notes_visible(chart=chart, access=access)[:200])
+        self.read(request, Action.NOTE_LIST, chart, chart, access, count=len(notes))
+        return Response(NoteSerializer(notes, many=True).data)
+
+    @extend_schema(request=NoteInput, responses={201: NoteSerializer})
+    def post(self, request: Request, chart_id: uuid.UUID) -> Response:
+        chart, access = self.chart(request, chart_id, Need.CLINICAL)
+        data = _valid(NoteInput, request)
+        try:
+            note = services.note_create(
+                actor=self.actor(request),
+                chart=chart,
+                access=access,
+                template=data.get("template", ""),
+                sections=data["sections"],
+                request=self.django_request(request),
+            )
+        except services.RecordError as error:
+            return _error(error)
+        return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
+
+
+class NoteDetailView(RecordsView):
+    def note(self, request: Request, note_id: uuid.UUID, *, write: bool = False) -> tuple[ProgressNote, Access]:
+        found = note_get_for_user(user=self.actor(request), note_id=note_id, write=write)
+        if found is None:
+            audit_denied(
+                request=self.django_request(request), target_type="records.progressnote", target_id=str(note_id)
+            )
+            raise NotFound("No such note.")
+        return found
+
+    @extend_schema(responses=NoteSerializer)
+    def get(self, request: Request, note_id: uuid.UUID) -> Response:
+        note, access = self.note(request, note_id)
+        self.read(request, Action.NOTE_VIEW, note, note.chart, access)
+        return Response(NoteSerializer(note).data)
+
+    @extend_schema(request=NoteInput, responses=NoteSerializer)
+    def patch(self, request: Request, note_id: uuid.UUID) -> Response:
+        note, _access = self.note(request, note_id, write=True)
+        data = _valid(NoteInput, request)
+        if "version" not in data:
+            return Response(
+                {"code": "invalid", "detail": "Send the version you edited.", "fields": {"version": ["Required."]}},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        try:
+            note = services.note_update(
+                actor=self.actor(request),
+                note=note,
+                sections=data["sections"],
+                expected_version=data["version"],
+                request=self.django_request(request),
+            )
+        except services.RecordError as error:
+            return _error(error)
+        return Response(NoteSerializer(note).data)
+
+
+class NoteActionView(NoteDetailView):
+    action_name = ""
+
+    @extend_schema(request=None, responses=NoteSerializer)
+    def post(self, request: Request, note_id: uuid.UUID) -> Response:
+        note, _access = self.note(request, note_id, write=True)
+        actor, django_request = self.actor(request), self.django_request(request)
+        try:
+            if self.action_name == "sign":
+                note = services.note_sign(actor=actor, note=note, request=django_request)
+            elif self.action_name == "share":
+                note = services.note_share(actor=actor, note=note, request=django_request)
+            else:
+                body = _valid(TextInput, request)["body"]
+                services.note_addendum(actor=actor, note=note, body=body, request=django_request)
+                note.refresh_from_db()
+        except services.RecordError as error:
+            return _error(error)
+        return Response(NoteSerializer(note).data)
+
+
+class AssessmentListView(RecordsView):
+    @extend_schema(responses=AssessmentSerializer(many=True))
+    def get(self, request: Request, chart_id: uuid.UUID) -> Response:
+        chart, access = self.chart(request, chart_id, Need.CLINICAL)
+        assessments = list(chart.assessments.all())
+        self.read(request, Action.ASSESSMENT_VIEW, chart, chart, access, count=len(assessments))
+        return Response(AssessmentSerializer(assessments, many=True).data)
+
+    @extend_schema(request=KindInput, responses={201: AssessmentSerializer})
+    def post(self, request: Request, chart_id: uuid.UUID) -> Response:
+        chart, access = self.chart(request, chart_id, Need.CLINICAL)
+        kind = _valid(KindInput, request)["kind"]
+        try:
+            assessment = services.assessment_assign(
+                actor=self.actor(request), chart=chart, access=access, kind=kind, request=self.django_request(request)
+            )
+        except services.RecordError as error:
+            return _error(error)
+        return Response(AssessmentSerializer(assessment).data, status=status.HTTP_201_CREATED)
+
+
+class AssessmentSubmitView(RecordsView):
+    @extend_schema(request=AnswersInput, responses=AssessmentSerializer)
+    def post(self, request: Request, assessment_id: uuid.UUID) -> Response:
+        found = assessment_get_for_user(user=self.actor(request), assessment_id=assessment_id)
+        if found is None:
+            raise NotFound("No such assessment.")
+        answers = _valid(AnswersInput, request)["answers"]
+        try:
+            services.assessment_submit(
+                actor=self.actor(request), assessment=found[0], answers=answers, request=self.django_request(request)
+            )
+        except services.RecordError as error:
+            return _error(error)
+        found[0].refresh_from_db()
+        return Response(AssessmentSerializer(found[0]).data)
+
+
+class BillingListView(RecordsView):
+    @extend_schema(responses=BillingSerializer(many=True))
+    def get(self, request: Request, chart_id: uuid.UUID) -> Response:
+        chart, access = self.chart(request, chart_id, Need.BILLING)
+        records = list(chart.billing.all())
+        self.read(request, Action.BILLING_VIEW, chart, chart, access, count=len(records))
+        return Response(BillingSerializer(records, many=True).data)
+
+    @extend_schema(request=BillingInput, responses={201: BillingSerializer})
+    def post(self, request: Request, chart_id: uuid.UUID) -> Response:
+        chart, access = self.chart(request, chart_id, Need.BILLING)
+        data = _valid(BillingInput, request)
+        try:
+            record = services.billing_create(
+                actor=self.actor(request), chart=chart, access=access, request=self.django_request(request), **data
+            )
+        except services.RecordError as error:
+            return _error(error)
+        return Response(BillingSerializer(record).data, status=status.HTTP_201_CREATED)
+
+
+class EmergencyAccessView(RecordsView):
+    @extend_schema(request=ReasonInput, responses={201: dict})
+    def post(self, request: Request, chart_id: uuid.UUID) -> Response:
+        user = self.actor(request)
+        chart = ClientChart.objects.filter(pk=chart_id, practice_id=user.practice_id).first()
+        if chart is None:
+            raise NotFound("No such chart.")
+        reason = _valid(ReasonInput, request)["reason"]
+        try:
+            access = services.emergency_access_start(
+                actor=user, chart=chart, reason=reason, request=self.django_request(request)
+            )
+        except services.RecordError as error:
+            return _error(error)
+        return Response({"id": str(access.pk), "expires_at": access.expires_at}, status=status.HTTP_201_CREATED)
+
+
+class PsychotherapyNoteListView(RecordsView):
+    @extend_schema(responses=PsychotherapyNoteSerializer(many=True))
+    def get(self, request: Request, chart_id: uuid.UUID) -> Response:
+        chart, access = self.chart(request, chart_id, Need.CLINICAL)
+        if access is not Access.CARE_TEAM:
+            return Response([])
+        notes = list(psychotherapy_notes_of_author(user=self.actor(request), chart=chart))
+        if notes:
+            audit_record(
+                action=Action.PSYCHOTHERAPY_NOTE_VIEW,
+                actor=self.actor(request),
+                request=self.django_request(request),
+                target=chart,
+                subject_client_id=chart.client_id,
+                details={"count": len(notes)},
+            )
+        return Response(PsychotherapyNoteSerializer(notes, many=True).data)
+
+    @extend_schema(request=TextInput, responses={201: PsychotherapyNoteSerializer})
+    def post(self, request: Request, chart_id: uuid.UUID) -> Response:
+        chart, access = self.chart(request, chart_id, Need.CLINICAL)
+        body = _valid(TextInput, request)["body"]
+        try:
+            note = services.psychotherapy_note_write(
+                actor=self.actor(request), chart=chart, access=access, body=body, request=self.django_request(request)
+            )
+        except services.RecordError as error:
+            return _error(error)
+        return Response(PsychotherapyNoteSerializer(note).data, status=status.HTTP_201_CREATED)
+
+
+class PsychotherapyNoteDetailView(RecordsView):
+    def _note(self, request: Request, note_id: uuid.UUID) -> tuple[PsychotherapyNote, ClientChart, Access]:
+        note = psychotherapy_note_get_for_author(user=self.actor(request), note_id=note_id)
+        found = (
+            chart_get_for_user(user=self.actor(request), chart_id=note.chart_id, need=Need.CLINICAL) if note else None
+        )
+        if note is None or found is None or found[1] is not Access.CARE_TEAM:
+            audit_denied(
+                request=self.django_request(request), target_type="records.psychotherapynote", target_id=str(note_id)
+            )
+            raise NotFound("No such note.")
+        return note, found[0], found[1]
+
+    @extend_schema(responses=PsychotherapyNoteSerializer)
+    def get(self, request: Request, note_id: uuid.UUID) -> Response:
+        note, chart, _access = self._note(request, note_id)
+        audit_record(
+            action=Action.PSYCHOTHERAPY_NOTE_VIEW,
+            actor=self.actor(request),
+            request=self.django_request(request),
+            target_type="records.psychotherapynote",
+            target_id=str(note.pk),
+            subject_client_id=chart.client_id,
+        )
+        return Response(PsychotherapyNoteSerializer(note).data)
+
+    @extend_schema(request=TextInput, responses=PsychotherapyNoteSerializer)
+    def patch(self, request: Request, note_id: uuid.UUID) -> Response:
+        note, chart, access = self._note(request, note_id)
+        body = _valid(TextInput, request)["body"]
+        try:
+            note = services.psychotherapy_note_write(
+                actor=self.actor(request),
+                chart=chart,
+                access=access,
+                body=body,
+                request=self.django_request(request),
+                note=note,
+            )
+        except services.RecordError as error:
+            return _error(error)
+        return Response(PsychotherapyNoteSerializer(note).data)
+
+
+class ExportCreateView(RecordsView):
+    @extend_schema(request=None, responses={201: dict})
+    def post(self, request: Request, chart_id: uuid.UUID) -> Response:
+        chart, access = self.chart(request, chart_id, Need.SUMMARY)
+        try:
+            export = services.export_request(
+                actor=self.actor(request), chart=chart, access=access, request=self.django_request(request)
+            )
+        except services.RecordError as error:
+            return _error(error)
+        return Response({"id": str(export.pk), "status": export.status}, status=status.HTTP_201_CREATED)
+
+
+class ExportDetailView(RecordsView):
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, export_id: uuid.UUID) -> Response:
+        export: RecordExport | None = export_get_for_user(user=self.actor(request), export_id=export_id)
+        if export is None:
+            raise NotFound("No such export.")
+        body: dict[str, Any] = {"id": str(export.pk), "status": export.status, "progress": export.progress}
+        if export.status == "ready" and request.query_params.get("include") == "record":
+            audit_record(
+                action=Action.RECORD_EXPORT,
+                actor=self.actor(request),
+                request=self.django_request(request),
+                target=export,
+                subject_client_id=export.chart.client_id,
+                details={"stage": "downloaded", "format": "api"},
+            )
+            body["record"] = json.loads(export.payload)
+        return Response(body)
