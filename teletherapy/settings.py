@@ -287,6 +287,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["accounts.permissions.MFAVerified"],
+    "ENUM_NAME_OVERRIDES": {
+        "ConsentKindEnum": "consent.models.ConsentKind",
+        "AssessmentKindEnum": "records.models.AssessmentKind",
+        "RoleEnum": "accounts.models.Role",
+    },
 }
 
 # Static files, e-mail, time ------------------------------------------------------------------

@@ -95,3 +95,13 @@ def test_sessions_can_be_listed_and_ended(login_as, therapist):
     assert len(listed) == 2 and sum(s["current"] for s in listed) == 1
     assert mine.post("/api/v1/accounts/sessions/revoke-others/").json() == {"ended": 1}
     assert other.get("/api/v1/me/").status_code == 403
+
+
+def test_the_openapi_schema_is_valid_and_warning_free(tmp_path):
+    from django.core.management import call_command
+
+    target = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
+    text = target.read_text()
+    for path in ("/api/v1/records/charts/{chart_id}/notes/", "/api/v1/consent/gate/", "/api/v1/accounts/invitations/"):
+        assert path in text
