@@ -26,7 +26,9 @@ class NoteForm(AccessibleForm):
 
 
 class NewNoteForm(AccessibleForm):
-    template = forms.ChoiceField(choices=NoteTemplate.choices, label="Template")
+    template = forms.ChoiceField(
+        choices=NoteTemplate.choices, label="Template", widget=forms.Select(attrs={"id": "new-template"})
+    )
 
 
 class AddendumForm(AccessibleForm):
@@ -34,7 +36,9 @@ class AddendumForm(AccessibleForm):
 
 
 class AssignForm(AccessibleForm):
-    kind = forms.ChoiceField(choices=AssessmentKind.choices, label="Assessment")
+    kind = forms.ChoiceField(
+        choices=AssessmentKind.choices, label="Assessment", widget=forms.Select(attrs={"id": "assign-kind"})
+    )
 
 
 class AssessmentForm(AccessibleForm):

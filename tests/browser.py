@@ -110,3 +110,22 @@ def first_sign_in(page: object, server: Server, email: str) -> list[str]:
     codes = page.locator("#backup-codes code").all_text_contents()
     page.get_by_role("link", name="I have saved them, continue").click()
     return codes
+
+
+def sign_in_again(page: object, server: Server, email: str) -> None:
+    """Sign in an account that may already have enrolled: then a code from the next time step,
+    since the current one may have been used (codes are single-use)."""
+    import time
+
+    from tests.conftest import totp_code
+
+    sign_in(page, server, email)
+    page.wait_for_url("**/mfa/**")
+    if "/mfa/enroll/" in page.url:
+        page.get_by_label("Code from your app").fill(totp_code(printed_secret(server, email)))
+        page.get_by_role("button", name="Confirm and continue").click()
+        page.get_by_role("link", name="I have saved them, continue").click()
+        return
+    page.get_by_label("Code").fill(totp_code(printed_secret(server, email), at=time.time() + 30))
+    page.get_by_role("button", name="Verify").click()
+    page.wait_for_load_state()

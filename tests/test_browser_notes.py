@@ -1,0 +1,43 @@
+"""In Chromium: a therapist writes, signs and shares a progress note; the client reads it in the portal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.browser import sign_in_again
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+SUBJECTIVE = "Jordan says the breathing exercise helped before the interview."
+
+
+def test_a_note_goes_from_the_therapist_to_the_client(server, browser):
+    ARTIFACTS.mkdir(exist_ok=True)
+    therapist_context = browser.new_context()
+    page = therapist_context.new_page()
+    sign_in_again(page, server, "therapist@riverside.example")
+    page.goto(f"{server.url}/records/charts/")
+    page.get_by_role("link", name="Jordan Lee").click()
+    page.get_by_label("Template").select_option("soap")
+    page.get_by_role("button", name="New note").click()
+    page.get_by_label("Subjective").fill(SUBJECTIVE)
+    page.get_by_label("Plan").fill("Practise daily; review in two weeks.")
+    page.get_by_role("button", name="Save draft").click()
+    page.get_by_role("button", name="Sign and lock").click()
+    assert page.get_by_text("Signed. The note is now locked").is_visible()
+    page.get_by_role("button", name="Share with the client").click()
+    assert page.get_by_text("Shared: the client can read this note").is_visible()
+    page.screenshot(path=str(ARTIFACTS / "note-signed.png"), full_page=True)
+    therapist_context.close()
+
+    client_context = browser.new_context()
+    page = client_context.new_page()
+    sign_in_again(page, server, "jordan@riverside.example")
+    page.goto(f"{server.url}/records/portal/")
+    page.locator("#shared-notes a").first.click()
+    assert page.get_by_text(SUBJECTIVE).is_visible()
+    assert not page.get_by_role("button", name="Sign and lock").count()
+    page.screenshot(path=str(ARTIFACTS / "note-in-portal.png"), full_page=True)
+    client_context.close()
