@@ -105,7 +105,7 @@ def charts_outside_care_team(*, user: User) -> QuerySet[ClientChart]:
 
 
 def notes_visible(*, chart: ClientChart, access: Access) -> QuerySet[ProgressNote]:
-    notes = chart.notes.select_related("author").prefetch_related("addenda")
+    notes = chart.notes.prefetch_related("addenda")
     if access in (Access.CLIENT, Access.GUARDIAN):
         return notes.filter(signed_at__isnull=False, shared_at__isnull=False)
     return notes

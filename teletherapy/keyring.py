@@ -139,6 +139,14 @@ class KeyRing:
             if len({k.key_id for k in keys}) != len(keys):
                 raise KeyRingError(f"Duplicate key ids among the {purpose!r} keys.")
             self._keys[purpose] = keys
+        # One cipher object per key: building it costs more than sealing a small value.
+        self._ciphers: dict[bytes, AESGCM] = {}
+
+    def _cipher(self, key: Key) -> AESGCM:
+        cipher = self._ciphers.get(key.secret)
+        if cipher is None:
+            cipher = self._ciphers[key.secret] = AESGCM(key.secret)
+        return cipher
 
     def current(self, purpose: str) -> Key:
         return self._keys[purpose][0]
@@ -152,7 +160,7 @@ class KeyRing:
     def seal(self, plaintext: str, *, purpose: str, aad: bytes) -> str:
         key = self.current(purpose)
         nonce = secrets.token_bytes(NONCE_BYTES)
-        sealed = AESGCM(key.secret).encrypt(nonce, plaintext.encode("utf-8"), aad)
+        sealed = self._cipher(key).encrypt(nonce, plaintext.encode("utf-8"), aad)
         body = base64.b64encode(nonce + sealed).decode("ascii")
         return f"{TOKEN_PREFIX}:{key.key_id}:{body}"
 
@@ -166,7 +174,7 @@ class KeyRing:
             raise CiphertextIntegrityError(f"unknown key id {key_id!r}", aad=aad)
         try:
             raw = base64.b64decode(body, validate=True)
-            plaintext = AESGCM(key.secret).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad)
+            plaintext = self._cipher(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad)
         except (binascii.Error, ValueError, InvalidTag) as exc:
             raise CiphertextIntegrityError("authentication failed", aad=aad) from exc
         return plaintext.decode("utf-8")

@@ -1,0 +1,201 @@
+"""Notes list: the real API (50 sealed notes of ~1 KiB, access check, audit event) against the same
+endpoint shape over plaintext rows with no audit, in the same run and the same process.
+
+Both go through the whole Django stack (sessions, MFA middleware, DRF, JSON rendering) with
+Django's test client, interleaved request by request so that drift affects both alike.
+
+    .venv/bin/python benchmarks/notes_list.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/teletherapy_bench .venv/bin/python benchmarks/notes_list.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import types
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="notes-bench-"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "teletherapy.settings")
+os.environ.pop("REDIS_URL", None)
+
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "300"))
+NOTES = 50
+
+
+def main() -> None:
+    from benchmarks.audit_append import ensure_postgres_database
+
+    ensure_postgres_database()
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection, models
+    from django.test import Client
+    from django.test.utils import override_settings
+    from django.urls import include, path
+    from rest_framework import serializers
+    from rest_framework.exceptions import NotFound
+    from rest_framework.response import Response
+
+    from accounts.api import VerifiedAPIView
+    from records.selectors import Need, chart_get_for_user
+
+    call_command("migrate", verbosity=0)
+    call_command("migrate", database="psychotherapy", verbosity=0)
+
+    class PlainNote(models.Model):  # noqa: DJ008
+        chart_id = models.UUIDField()
+        author_id = models.BigIntegerField()
+        template = models.CharField(max_length=8)
+        body = models.TextField()
+        version = models.PositiveIntegerField(default=1)
+        created_at = models.DateTimeField()
+        signed_at = models.DateTimeField(null=True)
+        shared_at = models.DateTimeField(null=True)
+
+        class Meta:
+            app_label = "records"
+            db_table = "bench_plain_note"
+            managed = False
+            ordering = ["-created_at"]
+
+    class PlainAddendum(models.Model):  # noqa: DJ008
+        note_id = models.BigIntegerField()
+        body = models.TextField()
+
+        class Meta:
+            app_label = "records"
+            db_table = "bench_plain_addendum"
+            managed = False
+
+    with connection.schema_editor() as editor:
+        for model in (PlainNote, PlainAddendum):
+            editor.execute(f"DROP TABLE IF EXISTS {model._meta.db_table}")
+            editor.create_model(model)
+
+    class PlainSerializer(serializers.ModelSerializer):
+        sections = serializers.SerializerMethodField()
+        addenda = serializers.SerializerMethodField()
+
+        class Meta:
+            model = PlainNote
+            fields = [
+                "id",
+                "chart_id",
+                "author_id",
+                "template",
+                "sections",
+                "version",
+                "created_at",
+                "signed_at",
+                "shared_at",
+                "addenda",
+            ]
+
+        def get_sections(self, note: PlainNote) -> dict:
+            return json.loads(note.body)
+
+        def get_addenda(self, note: PlainNote) -> list:
+            return [{"body": a.body} for a in self.context["addenda"].get(note.pk, [])]
+
+    class PlainListView(VerifiedAPIView):
+        """The same work as the real endpoint (access check, notes, their addenda, serialization)
+        minus what is measured: sealing and the audit event."""
+
+        def get(self, request, chart_id):
+            found = chart_get_for_user(user=self.actor(request), chart_id=chart_id, need=Need.CLINICAL)
+            if found is None:
+                raise NotFound()
+            notes = list(PlainNote.objects.filter(chart_id=chart_id)[:200])
+            addenda: dict[int, list] = {}
+            for addendum in PlainAddendum.objects.filter(note_id__in=[n.pk for n in notes]):
+                addenda.setdefault(addendum.note_id, []).append(addendum)
+            return Response(PlainSerializer(notes, many=True, context={"addenda": addenda}).data)
+
+    urlconf = types.ModuleType("bench_urls")
+    urlconf.urlpatterns = [
+        path("bench/plain/<uuid:chart_id>/notes/", PlainListView.as_view()),
+        path("", include(settings.ROOT_URLCONF)),
+    ]
+    sys.modules["bench_urls"] = urlconf
+
+    from django.utils import timezone
+
+    from accounts.models import Practice, RoleGrant, TOTPDevice, User
+    from records.selectors import Access
+    from records.services import chart_create, note_create, note_sign
+
+    stamp = time.time_ns()
+    practice = Practice.objects.create(name="Bench", slug=f"bench-{stamp}")
+    therapist = User.objects.create_user(f"t{stamp}@example.org", None, practice=practice, full_name="T")
+    RoleGrant.objects.create(user=therapist, role="therapist")
+    client_user = User.objects.create_user(f"c{stamp}@example.org", None, practice=practice, full_name="C")
+    RoleGrant.objects.create(user=client_user, role="client")
+    device = TOTPDevice(user=therapist, name="app", confirmed=True, secret="JBSWY3DPEHPK3PXP")  # noqa: S106 - a throwaway bench device
+    device.save()
+    chart = chart_create(actor=None, client=client_user, therapists=[therapist])
+    text = ("The client described the week in some detail. " * 6)[:250]
+    sections = {"subjective": text, "objective": text, "assessment": text, "plan": text}  # ~1 KiB
+    for _ in range(NOTES):
+        note = note_create(
+            actor=therapist, chart=chart, access=Access.CARE_TEAM, template="soap", sections=sections, request=None
+        )
+        note_sign(actor=therapist, note=note, request=None)
+        PlainNote.objects.create(
+            chart_id=chart.pk,
+            author_id=therapist.pk,
+            template="soap",
+            body=json.dumps(sections),
+            version=2,
+            created_at=timezone.now(),
+            signed_at=timezone.now(),
+        )
+
+    client = Client()
+    client.force_login(therapist)
+    session = client.session
+    now = int(time.time())
+    session.update({"otp_device_id": device.persistent_id, "auth_at": now, "last_seen": now})
+    session.save()
+    real_url = f"/api/v1/records/charts/{chart.pk}/notes/"
+    plain_url = f"/bench/plain/{chart.pk}/notes/"
+
+    import gc
+
+    gc.collect()
+    gc.freeze()  # as teletherapy/asgi.py does after start-up: long-lived objects leave the collector's view
+    with override_settings(ROOT_URLCONF="bench_urls"):
+        for url in (real_url, plain_url):  # warm up, and check both answer the same shape
+            body = client.get(url).json()
+            assert len(body) == NOTES and body[0]["sections"] == sections, url
+        timings: dict[str, list[float]] = {"real": [], "plain": []}
+        for _ in range(REQUESTS):
+            for name, url in (("real", real_url), ("plain", plain_url)):
+                start = time.perf_counter()
+                response = client.get(url)
+                timings[name].append(time.perf_counter() - start)
+                assert response.status_code == 200
+
+    def summary(values: list[float]) -> tuple[float, float, float]:
+        ordered = sorted(values)
+        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+        return len(values) / sum(values), statistics.median(values) * 1000, p99 * 1000
+
+    real, plain = summary(timings["real"]), summary(timings["plain"])
+    print(f"backend: {connection.vendor}, {REQUESTS} requests each, {NOTES} notes of ~1 KiB per response")
+    print(f"baseline (plaintext, no audit): {plain[0]:7.1f} req/s  p50 {plain[1]:6.2f} ms  p99 {plain[2]:6.2f} ms")
+    print(f"real (sealed, audited):         {real[0]:7.1f} req/s  p50 {real[1]:6.2f} ms  p99 {real[2]:6.2f} ms")
+    print(f"throughput ratio real/baseline: {real[0] / plain[0]:.1%} (goal: at least 85%)")
+
+
+if __name__ == "__main__":
+    main()
