@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import first_sign_in
+from tests.browser import sign_in_again
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -22,7 +22,7 @@ def _sign_current_document(page, title: str, name: str) -> None:
 
 def test_a_new_client_is_led_through_dual_consent_and_can_withdraw(server, page):
     ARTIFACTS.mkdir(exist_ok=True)
-    first_sign_in(page, server, "jordan@riverside.example")
+    sign_in_again(page, server, "jordan@riverside.example")
 
     # Jordan has a session tomorrow and has signed nothing: the first stop is the treatment consent.
     page.wait_for_url("**/consent/versions/**/sign/**")

@@ -17,7 +17,7 @@ def test_a_note_goes_from_the_therapist_to_the_client(server, browser):
     ARTIFACTS.mkdir(exist_ok=True)
     therapist_context = browser.new_context()
     page = therapist_context.new_page()
-    sign_in_again(page, server, "therapist@riverside.example")
+    sign_in_again(page, server, "therapist2@riverside.example")
     page.goto(f"{server.url}/records/charts/")
     page.get_by_role("link", name="Jordan Lee").click()
     page.get_by_label("Template").select_option("soap")

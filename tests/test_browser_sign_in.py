@@ -58,7 +58,7 @@ def test_a_demo_therapist_enrolls_totp_and_later_uses_a_backup_code(server, page
 
 
 def test_a_form_error_is_shown_and_tied_to_its_field(server, page):
-    sign_in(page, server, "therapist2@riverside.example")
+    sign_in(page, server, "alex@riverside.example")
     page.wait_for_url("**/mfa/enroll/**")
     field = page.get_by_label("Code from your app")
     field.fill("12")

@@ -74,7 +74,9 @@ class Command(BaseCommand):
             "jordan@riverside.example",
             "casey@riverside.example",
         ):
-            chart_create(actor=None, client=users[email], therapists=[therapist], is_minor=email.startswith("casey"))
+            # Jordan's care team has both therapists; for the others, Dr. Santos would need emergency access.
+            team = [therapist, users["therapist2@riverside.example"]] if email.startswith("jordan") else [therapist]
+            chart_create(actor=None, client=users[email], therapists=team, is_minor=email.startswith("casey"))
         tomorrow = (timezone.now() + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
         plan = [
             ("couple", ["sam@riverside.example", "alex@riverside.example"], 0),
