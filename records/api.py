@@ -30,6 +30,7 @@ from records.selectors import (
     Access,
     Need,
     assessment_get_for_user,
+    billing_get_for_user,
     chart_get_for_user,
     charts_for_therapist,
     export_get_for_user,
@@ -375,6 +376,33 @@ class BillingListView(RecordsView):
         except services.RecordError as error:
             return _error(error)
         return Response(BillingSerializer(record).data, status=status.HTTP_201_CREATED)
+
+
+class StatusInput(serializers.Serializer):
+    status = serializers.CharField(max_length=16)
+
+
+class BillingDetailView(RecordsView):
+    @extend_schema(request=StatusInput, responses=BillingSerializer)
+    def patch(self, request: Request, billing_id: uuid.UUID) -> Response:
+        found = billing_get_for_user(user=self.actor(request), billing_id=billing_id)
+        if found is None:
+            audit_denied(
+                request=self.django_request(request), target_type="records.billingrecord", target_id=str(billing_id)
+            )
+            raise NotFound("No such billing record.")
+        new_status = _valid(StatusInput, request)["status"]
+        try:
+            record = services.billing_set_status(
+                actor=self.actor(request),
+                record=found[0],
+                access=found[1],
+                status=new_status,
+                request=self.django_request(request),
+            )
+        except services.RecordError as error:
+            return _error(error)
+        return Response(BillingSerializer(record).data)
 
 
 class EmergencyAccessView(RecordsView):

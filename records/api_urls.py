@@ -34,4 +34,5 @@ urlpatterns = [
         name="api-records-psychotherapy-note",
     ),
     path("exports/<uuid:export_id>/", api.ExportDetailView.as_view(), name="api-records-export"),
+    path("billing/<uuid:billing_id>/", api.BillingDetailView.as_view(), name="api-records-billing-record"),
 ]

@@ -393,7 +393,7 @@ def billing_create(
 def billing_set_status(
     *, actor: User, record: BillingRecord, access: Access, status: str, request: HttpRequest | None
 ) -> BillingRecord:
-    if access is not Access.ADMIN and access is not Access.CARE_TEAM:
+    if access not in (Access.ADMIN, Access.CARE_TEAM):
         raise RecordError("Only the care team or an admin changes billing.", code="not_allowed")
     if status not in BillingStatus.values:
         raise RecordError("Unknown status.", field="status")
