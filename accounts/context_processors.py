@@ -17,6 +17,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         nav.append(("accounts:dashboard", "Home"))
         if user.has_role(Role.CLIENT, Role.GUARDIAN):
             nav.append(("records:portal", "My record"))
+            nav.append(("audit:record_access", "Who opened it"))
             nav.append(("consent:mine", "Consent"))
         if user.has_role(Role.THERAPIST, Role.ADMIN):
             nav.append(("records:charts", "Charts"))

@@ -61,6 +61,7 @@ class Action(models.TextChoices):
     EMERGENCY_ACCESS = "records.emergency_access", "Used emergency access"
     RECORD_EXPORT = "records.export", "Exported a record"
     KEY_ROTATION = "records.key_rotation", "Re-encrypted data under new keys"
+    RECORD_ACCESS_LOG_VIEW = "audit.record_access_view", "Looked at who opened a record"
     ACCESS_DENIED = "access.denied", "Was refused access"
     INTEGRITY_FAILURE = "data.integrity_failure", "Found altered encrypted data"
 

@@ -16,5 +16,6 @@ urlpatterns = [
     path("api/v1/records/", include("records.api_urls")),
     path("consent/", include("consent.urls")),
     path("records/", include("records.urls")),
+    path("audit/", include("audit.urls")),
     path("", include("accounts.urls")),
 ]

@@ -271,7 +271,7 @@ def test_markdown_with_script_renders_inert(login_as, admin, client_user, consen
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        ("client", ["Home", "My record", "Consent", "Security"]),
+        ("client", ["Home", "My record", "Who opened it", "Consent", "Security"]),
         ("therapist", ["Home", "Charts", "Client consent", "Invitations", "Security"]),
         ("admin", ["Home", "Charts", "Invitations", "Members", "Consent documents", "Security"]),
     ],

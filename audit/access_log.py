@@ -1,0 +1,91 @@
+"""A client's view of who opened their record: when, who (name and role), and what kind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from accounts.models import User
+from audit.models import Action, AuditEvent
+
+PSYCHOTHERAPY_ACTIONS = {Action.PSYCHOTHERAPY_NOTE_VIEW.value, Action.PSYCHOTHERAPY_NOTE_WRITE.value}
+# What the client sees for each kind of event, in plain words.
+PLAIN_WORDS = {
+    Action.CHART_VIEW: "opened your chart",
+    Action.CHART_UPDATE: "updated your details",
+    Action.NOTE_VIEW: "read a session note",
+    Action.NOTE_LIST: "looked through your session notes",
+    Action.NOTE_CREATE: "wrote a session note",
+    Action.NOTE_UPDATE: "edited a draft session note",
+    Action.NOTE_SIGN: "signed a session note",
+    Action.NOTE_ADDENDUM: "added to a session note",
+    Action.NOTE_SHARE: "shared a session note with you",
+    Action.ASSESSMENT_ASSIGN: "asked you to fill in a questionnaire",
+    Action.ASSESSMENT_VIEW: "looked at your questionnaires",
+    Action.BILLING_VIEW: "looked at your billing",
+    Action.BILLING_WRITE: "changed your billing",
+    Action.EMERGENCY_ACCESS: "used emergency access to your chart",
+    Action.RECORD_EXPORT: "prepared or downloaded a copy of your record",
+    Action.CONSENT_SIGNATURE_VIEW: "viewed a consent form you signed",
+    Action.CONSENT_REQUEST: "asked you to sign a consent form",
+    Action.CONSENT_AGREEMENT_RECORD: "recorded an agreement with you",
+    Action.ACCESS_DENIED: "was refused access to your record",
+    Action.INTEGRITY_FAILURE: "hit data that failed its integrity check",
+}
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    event_id: int
+    when: datetime
+    who: str
+    role: str
+    what: str
+    reason: str
+    flagged: bool
+    outcome: str
+
+
+def record_access_for(*, client: User, before: int | None = None) -> tuple[list[AccessEntry], int | None]:
+    """Every access by someone else to this client's record, newest first, a page at a time."""
+    events = (
+        AuditEvent.objects.filter(practice_id=client.practice_id, subject_client_id=client.pk, actor_id__isnull=False)
+        .exclude(actor_id=client.pk)
+        .order_by("-id")
+    )
+    if before is not None:
+        events = events.filter(id__lt=before)
+    page = list(events[: PAGE_SIZE + 1])
+    more = page[PAGE_SIZE].id if len(page) > PAGE_SIZE else None
+    page = page[:PAGE_SIZE]
+    names = dict(User.objects.filter(pk__in={e.actor_id for e in page}).values_list("pk", "full_name"))
+    reasons = _emergency_reasons(page)
+    entries = []
+    for event in page:
+        if event.action in PSYCHOTHERAPY_ACTIONS:
+            # Only that therapist's own private notes: nothing about them is shown, not even which.
+            what = "kept their own private notes about your sessions"
+        else:
+            what = PLAIN_WORDS.get(Action(event.action), Action(event.action).label.lower())
+        entries.append(
+            AccessEntry(
+                event_id=event.id,
+                when=event.occurred_at,
+                who=names.get(event.actor_id or 0, "A former member of the practice"),
+                role=event.actor_role.replace(",", ", "),
+                what=what,
+                reason=reasons.get(event.details.get("emergency_access_id", ""), ""),
+                flagged=event.flagged,
+                outcome=event.outcome,
+            )
+        )
+    return entries, more
+
+
+def _emergency_reasons(events: list[AuditEvent]) -> dict[str, str]:
+    from records.models import EmergencyAccess
+
+    ids = {e.details.get("emergency_access_id") for e in events if e.action == Action.EMERGENCY_ACCESS}
+    ids.discard(None)
+    return {str(a.pk): a.reason for a in EmergencyAccess.objects.filter(pk__in=ids)}

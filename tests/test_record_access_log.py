@@ -1,0 +1,56 @@
+"""A client sees who opened their record: the therapist's view of a note, a colleague's emergency
+access with its reason, and nothing about psychotherapy notes."""
+
+from __future__ import annotations
+
+import pytest
+
+from records.models import PsychotherapyNote
+from records.selectors import Access
+from records.services import note_create, note_share, note_sign
+
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
+REASON = "Client messaged about a crisis while Dr. Therapist is away today."
+PRIVATE = "Private hypothesis about the client's family dynamics."
+
+
+def test_the_client_sees_views_and_emergency_access_but_nothing_of_psychotherapy_notes(
+    login_as, therapist, colleague, client_user, chart
+):
+    note = note_create(
+        actor=therapist, chart=chart, access=Access.CARE_TEAM, template="soap", sections={"plan": "x"}, request=None
+    )
+    note_sign(actor=therapist, note=note, request=None)
+    note_share(actor=therapist, note=note, request=None)
+    care = login_as(therapist)
+    care.get(f"/records/notes/{note.pk}/")
+    care.post(f"/records/charts/{chart.pk}/psychotherapy-notes/", {"body": PRIVATE})
+    psy = PsychotherapyNote.objects.using("psychotherapy").get()
+    care.get(f"/records/psychotherapy-notes/{psy.pk}/")
+    login_as(colleague).post(f"/records/charts/{chart.pk}/emergency/", {"reason": REASON})
+    login_as(colleague).get(f"/records/charts/{chart.pk}/")
+
+    page = login_as(client_user).get("/audit/record-access/").content.decode()
+    assert "Theo Therapist" in page and "read a session note" in page
+    assert "Cole Colleague" in page and "used emergency access to your chart" in page and REASON in page
+    assert 'class="flagged"' in page
+    assert "kept their own private notes about your sessions" in page
+    assert PRIVATE not in page and str(psy.pk) not in page
+
+
+def test_a_client_cannot_read_someone_elses_log(login_as, make_user, client_user, chart):
+    other = make_user("client")
+    assert login_as(other).get(f"/audit/record-access/?client={client_user.pk}").status_code == 404
+
+
+def test_a_guardian_sees_the_minors_log(login_as, guardian, client_user, therapist, chart):
+    chart.is_minor = True
+    chart.save()
+    login_as(therapist).get(f"/records/charts/{chart.pk}/")
+    page = login_as(guardian).get(f"/audit/record-access/?client={client_user.pk}").content.decode()
+    assert "Theo Therapist" in page and "opened your chart" in page
+
+
+def test_therapists_and_admins_have_no_such_page(login_as, therapist, admin):
+    assert login_as(therapist).get("/audit/record-access/").status_code == 403
+    assert login_as(admin).get("/audit/record-access/").status_code == 403
