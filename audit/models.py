@@ -128,3 +128,33 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"chain {self.chain} at #{self.seq}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement that a chain had reached this event with this MAC. Append-only.
+
+    Signed with an Ed25519 key: anyone holding the public key can check it, and someone who
+    rewrites the tail of the log (recomputing every MAC) cannot forge it.
+    """
+
+    chain = models.BigIntegerField()
+    seq = models.BigIntegerField()
+    head_mac = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    key_id = models.CharField(max_length=32)
+    signature = models.CharField(max_length=128)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="checkpoint_chain_seq")]
+        ordering = ["chain", "-seq"]
+
+    def __str__(self) -> str:
+        return f"checkpoint of chain {self.chain} at #{self.seq}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("Checkpoints are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError("Checkpoints are append-only.")

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from audit.models import GENESIS_MAC, AuditChainHead, AuditEvent
+from audit.models import GENESIS_MAC, AuditChainHead, AuditCheckpoint, AuditEvent
 from audit.services import compute_mac
 from teletherapy.keyring import keyring
 
@@ -112,4 +112,25 @@ def verify_chain(*, chain: int, since: int = 1) -> ChainReport:
         expected_seq += 1
     if head is not None and head.seq >= expected_seq:
         return report(Problem(expected_seq, TRUNCATED, f"events #{expected_seq}-#{head.seq} are gone from the end"))
-    return report(None)
+    return report(_against_checkpoint(chain, last_seq=expected_seq - 1))
+
+
+def _against_checkpoint(chain: int, *, last_seq: int) -> Problem | None:
+    """What a hash chain alone cannot catch: a tail rewritten or cut by someone with the MAC key."""
+    from audit.checkpoints import checkpoint_verify
+
+    checkpoint = AuditCheckpoint.objects.filter(chain=chain).order_by("-seq").first()
+    if checkpoint is None:
+        return None
+    if not checkpoint_verify(checkpoint):
+        return Problem(
+            checkpoint.seq, MODIFIED, f"the checkpoint at #{checkpoint.seq} does not carry a valid signature"
+        )
+    if last_seq < checkpoint.seq:
+        return Problem(
+            last_seq + 1, TRUNCATED, f"the signed checkpoint vouches for #{checkpoint.seq}; the log ends at #{last_seq}"
+        )
+    mac = AuditEvent.objects.filter(chain=chain, seq=checkpoint.seq).values_list("mac", flat=True).first()
+    if not hmac.compare_digest(mac or "", checkpoint.head_mac):
+        return Problem(checkpoint.seq, MODIFIED, f"event #{checkpoint.seq} differs from the one the checkpoint signed")
+    return None

@@ -13,7 +13,12 @@ from contextlib import contextmanager
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 # Every table guarded by a migration, so test infrastructure can find them all.
-GUARDED_TABLES = ("audit_auditevent", "consent_consentsignature", "consent_consentwithdrawal")
+GUARDED_TABLES = (
+    "audit_auditevent",
+    "audit_auditcheckpoint",
+    "consent_consentsignature",
+    "consent_consentwithdrawal",
+)
 
 _PG_FUNCTION = """CREATE OR REPLACE FUNCTION append_only_refuse() RETURNS trigger
     LANGUAGE plpgsql AS $$

@@ -1,9 +1,10 @@
 """The key ring: versioned keys for field encryption and the audit chain.
 
 Keys never live in the database. They come from the environment (``FIELD_ENCRYPTION_KEYS``,
-``PSYCHOTHERAPY_ENCRYPTION_KEYS``, ``AUDIT_HMAC_KEYS``, ``BLIND_INDEX_KEYS``, each ``id:base64key[,id:base64key...]``
-with the current key first, or the same names with ``_FILE``), or from a JSON key file
-(``KEYRING_FILE``). The embedded default writes a local key file on first run.
+``PSYCHOTHERAPY_ENCRYPTION_KEYS``, ``AUDIT_HMAC_KEYS``, ``BLIND_INDEX_KEYS``, and
+``AUDIT_SIGNING_KEYS`` holding Ed25519 seeds; each ``id:base64key[,id:base64key...]`` with the
+current key first, or the same names with ``_FILE``), or from a JSON key file (``KEYRING_FILE``).
+The embedded default writes a local key file on first run.
 
 Sealed values look like ``tt1:<key id>:<base64(nonce || ciphertext+tag)>``; the key id lets
 old values be read after a rotation, and the associated data binds each value to the row and
@@ -27,12 +28,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-PURPOSES = ("field", "psychotherapy", "audit", "index")
+PURPOSES = ("field", "psychotherapy", "audit", "index", "signing")
 ENV_NAMES = {
     "field": "FIELD_ENCRYPTION_KEYS",
     "psychotherapy": "PSYCHOTHERAPY_ENCRYPTION_KEYS",
     "audit": "AUDIT_HMAC_KEYS",
     "index": "BLIND_INDEX_KEYS",
+    "signing": "AUDIT_SIGNING_KEYS",
 }
 TOKEN_PREFIX = "tt1"  # noqa: S105 - a format marker, not a secret
 NONCE_BYTES = 12

@@ -189,6 +189,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {
     "purge-ended-sessions": {"task": "accounts.tasks.sessions_purge_ended", "schedule": 15 * 60},
     "forget-old-throttles": {"task": "accounts.tasks.throttles_forget_old", "schedule": 60 * 60},
+    "audit-checkpoints": {
+        "task": "audit.tasks.audit_checkpoints_create",
+        "schedule": 60 * envint("AUDIT_CHECKPOINT_MINUTES", 5),
+    },
+    "audit-verify": {"task": "audit.tasks.audit_verify_all", "schedule": 60 * 60 * envint("AUDIT_VERIFY_HOURS", 6)},
 }
 
 # Accounts and authentication -----------------------------------------------------------------

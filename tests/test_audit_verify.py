@@ -85,3 +85,58 @@ def test_since_starts_from_the_middle(chain):
     out = io.StringIO()
     call_command("audit_verify", chain=chain, since=6, stdout=out)
     assert "5 events intact" in out.getvalue()
+
+
+def test_a_rewritten_and_truncated_tail_is_caught_by_the_signed_checkpoint(chain):
+    """An attacker who holds the MAC key cuts the tail, recomputes the head: the chain itself
+    verifies, but the signed checkpoint still vouches for the events that are gone."""
+    from audit.checkpoints import checkpoints_create
+    from audit.models import AuditChainHead
+
+    checkpoints_create()
+    last_kept = AuditEvent.objects.get(chain=chain, seq=7)
+    tamper(
+        ("DELETE FROM audit_auditevent WHERE chain = %s AND seq > 7", [chain]),
+        ("UPDATE audit_auditchainhead SET seq = 7, mac = %s WHERE chain = %s", [last_kept.mac, chain]),
+    )
+    assert AuditChainHead.objects.get(chain=chain).seq == 7
+    code, output = run_verify(chain)
+    assert code == 1 and "truncated at #8" in output and "checkpoint vouches for #10" in output
+
+
+def test_a_forged_checkpoint_is_refused(chain):
+    from audit.checkpoints import checkpoint_verify, checkpoints_create
+    from audit.models import AuditCheckpoint
+
+    checkpoint = checkpoints_create()[0]
+    assert checkpoint_verify(checkpoint)
+    forged = AuditCheckpoint.objects.get(pk=checkpoint.pk)
+    forged.seq = 9
+    assert not checkpoint_verify(forged)
+
+
+def test_checkpoints_are_append_only(chain):
+    from django.db import DatabaseError, transaction
+
+    from audit.checkpoints import checkpoints_create
+
+    checkpoints_create()
+    for statement in ("UPDATE audit_auditcheckpoint SET seq = 1", "DELETE FROM audit_auditcheckpoint"):
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement)
+
+
+def test_the_beat_task_alerts_admins_when_verification_fails(chain, admin):
+    from django.core import mail
+
+    from audit.tasks import audit_verify_all
+
+    tamper(("UPDATE audit_auditevent SET outcome = 'denied' WHERE chain = %s AND seq = 3", [chain]))
+    assert audit_verify_all() == 1
+    assert mail.outbox[-1].to == [admin.email] and "modified at event #3" in mail.outbox[-1].body
+
+
+def test_the_public_key_is_printed(chain):
+    out = io.StringIO()
+    call_command("audit_checkpoint", stdout=out)
+    assert f"chain {chain}: signed #10" in out.getvalue() and "BEGIN PUBLIC KEY" in out.getvalue()

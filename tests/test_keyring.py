@@ -22,7 +22,13 @@ def _key() -> str:
 def _ring(field_keys: list[tuple[str, str]]) -> KeyRing:
     other = [{"id": "x1", "key": _key()}]
     return KeyRing(
-        {"field": [{"id": i, "key": k} for i, k in field_keys], "psychotherapy": other, "audit": other, "index": other}
+        {
+            "field": [{"id": i, "key": k} for i, k in field_keys],
+            "psychotherapy": other,
+            "audit": other,
+            "index": other,
+            "signing": other,
+        }
     )
 
 
@@ -76,6 +82,7 @@ def test_bad_key_configuration_is_refused_clearly(config):
         "psychotherapy": [{"id": "p", "key": _key()}],
         "audit": [{"id": "a", "key": _key()}],
         "index": [{"id": "i", "key": _key()}],
+        "signing": [{"id": "s", "key": _key()}],
         **config,
     }
     with pytest.raises(ImproperlyConfigured):
@@ -93,6 +100,7 @@ def test_keys_can_come_from_the_environment(tmp_path, monkeypatch):
         "PSYCHOTHERAPY_ENCRYPTION_KEYS": f"p1:{_key()}",
         "AUDIT_HMAC_KEYS_FILE": str(tmp_path / "audit-keys"),
         "BLIND_INDEX_KEYS": f"i1:{_key()}",
+        "AUDIT_SIGNING_KEYS": f"s1:{_key()}",
     }
     (tmp_path / "audit-keys").write_text(f"a1:{_key()}\n")
     script = (

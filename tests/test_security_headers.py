@@ -54,6 +54,7 @@ def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "PSYCHOTHERAPY_ENCRYPTION_KEYS": f"p1:{key()}",
         "AUDIT_HMAC_KEYS": f"a1:{key()}",
         "BLIND_INDEX_KEYS": f"i1:{key()}",
+        "AUDIT_SIGNING_KEYS": f"s1:{key()}",
         "DATA_DIR": str(tmp_path / "data"),
     }
     env.update(overrides)
