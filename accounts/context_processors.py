@@ -28,6 +28,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         if user.has_role(Role.ADMIN):
             nav.append(("accounts:members", "Members"))
             nav.append(("consent:documents", "Consent documents"))
+            nav.append(("audit:console", "Audit log"))
         nav.append(("accounts:security", "Security"))
     return {
         "nav_items": nav,

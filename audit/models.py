@@ -62,6 +62,9 @@ class Action(models.TextChoices):
     RECORD_EXPORT = "records.export", "Exported a record"
     KEY_ROTATION = "records.key_rotation", "Re-encrypted data under new keys"
     RECORD_ACCESS_LOG_VIEW = "audit.record_access_view", "Looked at who opened a record"
+    AUDIT_CONSOLE_VIEW = "audit.console_view", "Reviewed the audit log"
+    AUDIT_EXPORT = "audit.export", "Exported the audit log"
+    AUDIT_CLIENT_REPORT = "audit.client_report", "Printed a client's access report"
     ACCESS_DENIED = "access.denied", "Was refused access"
     INTEGRITY_FAILURE = "data.integrity_failure", "Found altered encrypted data"
 
@@ -101,6 +104,8 @@ class AuditEvent(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="audit_event_chain_seq")]
         indexes = [
+            # Keyset pagination of the console walks (practice, id) backwards.
+            models.Index(fields=["practice_id", "id"]),
             models.Index(fields=["practice_id", "occurred_at"]),
             models.Index(fields=["subject_client_id", "occurred_at"]),
             models.Index(fields=["actor_id", "occurred_at"]),
@@ -109,6 +114,10 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} by {self.actor_id} ({self.outcome})"
+
+    @property
+    def action_label(self) -> str:
+        return str(Action(self.action).label) if self.action in Action.values else self.action
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:

@@ -1,14 +1,20 @@
 from __future__ import annotations
 
-from django.http import Http404, HttpResponse
+import csv
+import json
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from accounts.models import Role, User
-from accounts.rules import role_required
+from accounts.rules import mfa_required, role_required
 from accounts.types import AuthedRequest
 from audit.access_log import record_access_for
-from audit.models import Action
+from audit.console import events_for_admin, page_of, parse_filters, people_of
+from audit.models import Action, AuditEvent, Outcome
 from audit.services import audit_denied, audit_record
 
 
@@ -32,3 +38,155 @@ def record_access_view(request: AuthedRequest) -> HttpResponse:
     )
     context = {"client": client, "people": people, "entries": entries, "more": more, "mine": client.pk == user.pk}
     return render(request, "audit/record_access.html", context)
+
+
+# The admin review console ----------------------------------------------------------------------
+
+EXPORT_COLUMNS = [
+    "seq",
+    "occurred_at",
+    "actor_id",
+    "actor_role",
+    "action",
+    "target_type",
+    "target_id",
+    "subject_client_id",
+    "outcome",
+    "flagged",
+    "ip_address",
+    "user_agent",
+    "request_id",
+    "details",
+    "mac",
+]
+
+
+def _admin_only(request: AuthedRequest) -> None:
+    # Only admins of this practice may know the console exists.
+    if not request.user.has_role(Role.ADMIN):
+        audit_denied(request=request, target_type="audit.console", reason="not_admin")
+        raise Http404
+
+
+@mfa_required
+@require_GET
+def console_view(request: AuthedRequest) -> HttpResponse:
+    _admin_only(request)
+    filters = parse_filters(request.GET)
+    before = request.GET.get("before")
+    events, more = page_of(
+        events_for_admin(admin=request.user, filters=filters),
+        before=int(before) if before and before.isdigit() else None,
+    )
+    audit_record(
+        action=Action.AUDIT_CONSOLE_VIEW,
+        actor=request.user,
+        request=request,
+        details={"filters": json.dumps(filters.as_query())},
+    )
+    people = people_of(admin=request.user)
+    context = {
+        "events": [(e, people.get(e.actor_id or 0), people.get(e.subject_client_id or 0)) for e in events],
+        "more": more,
+        "filters": filters,
+        "query": filters.as_query(),
+        "query_string": urlencode(filters.as_query()),
+        "actions": Action.choices,
+        "outcomes": Outcome.choices,
+        "people": sorted(people.values(), key=lambda u: u.full_name),
+    }
+    from audit.checkpoints import public_key_pem
+
+    context["public_key"] = public_key_pem()
+    return render(request, "audit/console.html", context, status=400 if filters.errors else 200)
+
+
+@mfa_required
+@require_GET
+def console_event_view(request: AuthedRequest, event_id: int) -> HttpResponse:
+    _admin_only(request)
+    event = AuditEvent.objects.filter(pk=event_id, practice_id=request.user.practice_id).first()
+    if event is None:
+        audit_denied(request=request, target_type="audit.auditevent", target_id=event_id, reason="not_found")
+        raise Http404
+    audit_record(action=Action.AUDIT_CONSOLE_VIEW, actor=request.user, request=request, target=event)
+    people = people_of(admin=request.user)
+    context = {
+        "event": event,
+        "actor": people.get(event.actor_id or 0),
+        "client": people.get(event.subject_client_id or 0),
+    }
+    return render(request, "audit/event.html", context)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@mfa_required
+@require_GET
+def console_export_view(request: AuthedRequest, fmt: str) -> StreamingHttpResponse | HttpResponse:
+    """The filtered set as CSV or JSON lines, streamed row by row; the export itself is audited."""
+    _admin_only(request)
+    if fmt not in ("csv", "json"):
+        raise Http404
+    filters = parse_filters(request.GET)
+    if filters.errors:
+        return render(request, "audit/console.html", {"filters": filters, "events": [], "query": {}}, status=400)
+    events = events_for_admin(admin=request.user, filters=filters)
+    audit_record(
+        action=Action.AUDIT_EXPORT,
+        actor=request.user,
+        request=request,
+        details={"format": fmt, "filters": json.dumps(filters.as_query())},
+    )
+
+    def rows() -> Iterator[dict[str, object]]:
+        for event in events.iterator(chunk_size=2000):
+            row = {name: getattr(event, name) for name in EXPORT_COLUMNS}
+            row["occurred_at"] = event.occurred_at.isoformat()
+            row["details"] = json.dumps(event.details, sort_keys=True)
+            yield row
+
+    if fmt == "csv":
+        writer = csv.DictWriter(_Echo(), fieldnames=EXPORT_COLUMNS)
+
+        def csv_lines() -> Iterator[str]:
+            yield writer.writeheader()
+            for row in rows():
+                yield writer.writerow(row)
+
+        response = StreamingHttpResponse(csv_lines(), content_type="text/csv; charset=utf-8")
+    else:
+        response = StreamingHttpResponse(
+            (json.dumps(row) + "\n" for row in rows()), content_type="application/x-ndjson"
+        )
+    response["Content-Disposition"] = f'attachment; filename="audit-log.{"csv" if fmt == "csv" else "jsonl"}"'
+    return response
+
+
+@mfa_required
+@require_GET
+def client_report_view(request: AuthedRequest, client_id: int) -> HttpResponse:
+    """Every access to one client's record over a period: the accounting of disclosures, printable."""
+    _admin_only(request)
+    client = User.objects.filter(
+        pk=client_id, practice_id=request.user.practice_id, role_grants__role=Role.CLIENT
+    ).first()
+    if client is None:
+        audit_denied(request=request, target_type="accounts.user", target_id=client_id, reason="not_found")
+        raise Http404
+    filters = parse_filters(request.GET)
+    filters.client = client.pk
+    events = list(events_for_admin(admin=request.user, filters=filters)[:5000])
+    audit_record(
+        action=Action.AUDIT_CLIENT_REPORT,
+        actor=request.user,
+        request=request,
+        target=client,
+        subject_client_id=client.pk,
+    )
+    people = people_of(admin=request.user)
+    context = {"client": client, "events": [(e, people.get(e.actor_id or 0)) for e in events], "filters": filters}
+    return render(request, "audit/client_report.html", context)
