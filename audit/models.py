@@ -115,10 +115,6 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} by {self.actor_id} ({self.outcome})"
 
-    @property
-    def action_label(self) -> str:
-        return str(Action(self.action).label) if self.action in Action.values else self.action
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise PermissionError("Audit events are append-only and cannot be changed.")
@@ -126,6 +122,10 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise PermissionError("Audit events are append-only and cannot be deleted.")
+
+    @property
+    def action_label(self) -> str:
+        return str(Action(self.action).label) if self.action in Action.values else self.action
 
 
 class AuditChainHead(models.Model):

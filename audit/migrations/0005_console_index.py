@@ -4,14 +4,13 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0004_signed_checkpoints'),
+        ("audit", "0004_signed_checkpoints"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['practice_id', 'id'], name='audit_audit_practic_d63faf_idx'),
+            model_name="auditevent",
+            index=models.Index(fields=["practice_id", "id"], name="audit_audit_practic_d63faf_idx"),
         ),
     ]
