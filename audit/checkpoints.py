@@ -32,9 +32,28 @@ def public_key_pem(key_id: str | None = None) -> str:
     )
 
 
-def checkpoint_message(*, chain: int, seq: int, head_mac: str, created_at: str, key_id: str) -> bytes:
-    body = {"chain": chain, "seq": seq, "head_mac": head_mac, "created_at": created_at, "key_id": key_id}
+def checkpoint_message(*, chain: int, seq: int, head_mac: str, head_digest: str, created_at: str, key_id: str) -> bytes:
+    body = {
+        "chain": chain,
+        "seq": seq,
+        "head_mac": head_mac,
+        "head_digest": head_digest,
+        "created_at": created_at,
+        "key_id": key_id,
+    }
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def checkpoint_export(checkpoint: AuditCheckpoint) -> dict[str, object]:
+    return {
+        "chain": checkpoint.chain,
+        "seq": checkpoint.seq,
+        "head_mac": checkpoint.head_mac,
+        "head_digest": checkpoint.head_digest,
+        "created_at": _stamp(checkpoint),
+        "key_id": checkpoint.key_id,
+        "signature": checkpoint.signature,
+    }
 
 
 def _stamp(checkpoint: AuditCheckpoint) -> str:
@@ -51,6 +70,7 @@ def checkpoint_verify(checkpoint: AuditCheckpoint, public_key: Ed25519PublicKey 
         chain=checkpoint.chain,
         seq=checkpoint.seq,
         head_mac=checkpoint.head_mac,
+        head_digest=checkpoint.head_digest,
         created_at=_stamp(checkpoint),
         key_id=checkpoint.key_id,
     )
@@ -72,12 +92,18 @@ def checkpoints_create() -> list[AuditCheckpoint]:
         with transaction.atomic():
             locked = AuditChainHead.objects.select_for_update().get(chain=head.chain)
             checkpoint = AuditCheckpoint(
-                chain=locked.chain, seq=locked.seq, head_mac=locked.mac, created_at=timezone.now(), key_id=key_id
+                chain=locked.chain,
+                seq=locked.seq,
+                head_mac=locked.mac,
+                head_digest=locked.digest,
+                created_at=timezone.now(),
+                key_id=key_id,
             )
             message = checkpoint_message(
                 chain=checkpoint.chain,
                 seq=checkpoint.seq,
                 head_mac=checkpoint.head_mac,
+                head_digest=checkpoint.head_digest,
                 created_at=_stamp(checkpoint),
                 key_id=key_id,
             )

@@ -134,6 +134,7 @@ class AuditChainHead(models.Model):
     chain = models.BigIntegerField(primary_key=True)
     seq = models.BigIntegerField(default=0)
     mac = models.CharField(max_length=64, default=GENESIS_MAC)
+    digest = models.CharField(max_length=64, default=GENESIS_MAC, help_text="Public SHA-256 chain head.")
 
     def __str__(self) -> str:
         return f"chain {self.chain} at #{self.seq}"
@@ -149,6 +150,7 @@ class AuditCheckpoint(models.Model):
     chain = models.BigIntegerField()
     seq = models.BigIntegerField()
     head_mac = models.CharField(max_length=64)
+    head_digest = models.CharField(max_length=64, default="")
     created_at = models.DateTimeField()
     key_id = models.CharField(max_length=32)
     signature = models.CharField(max_length=128)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import re
 from datetime import UTC
@@ -15,6 +14,7 @@ from django.db.models import Model
 from django.http import HttpRequest
 from django.utils import timezone
 
+from audit.canonical import CONTENT_FIELDS, canonical_bytes, next_digest
 from audit.models import GENESIS_MAC, SYSTEM_CHAIN, Action, AuditChainHead, AuditEvent, Outcome
 from teletherapy.keyring import keyring
 
@@ -43,7 +43,7 @@ def mask_details(details: dict[str, Any] | None) -> dict[str, Any]:
     return clean
 
 
-def canonical_content(event: AuditEvent) -> bytes:
+def event_content(event: AuditEvent) -> dict[str, Any]:
     content = {
         "chain": event.chain,
         "seq": event.seq,
@@ -64,7 +64,12 @@ def canonical_content(event: AuditEvent) -> bytes:
         "key_id": event.key_id,
         "prev_mac": event.prev_mac,
     }
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+    assert tuple(sorted(content)) == tuple(sorted(CONTENT_FIELDS))
+    return content
+
+
+def canonical_content(event: AuditEvent) -> bytes:
+    return canonical_bytes(event_content(event))
 
 
 def compute_mac(event: AuditEvent, *, secret: bytes) -> str:
@@ -149,7 +154,8 @@ def audit_record(
             event.save(using=using)
             head.seq = event.seq
             head.mac = event.mac
-            head.save(using=using, update_fields=["seq", "mac"])
+            head.digest = next_digest(head.digest, event_content(event), event.mac)
+            head.save(using=using, update_fields=["seq", "mac", "digest"])
     except DatabaseError as exc:
         raise AuditWriteError(f"audit event {action} could not be written") from exc
     return event

@@ -140,3 +140,76 @@ def test_the_public_key_is_printed(chain):
     out = io.StringIO()
     call_command("audit_checkpoint", stdout=out)
     assert f"chain {chain}: signed #10" in out.getvalue() and "BEGIN PUBLIC KEY" in out.getvalue()
+
+
+STANDALONE = __import__("pathlib").Path(__file__).resolve().parent.parent / "audit" / "standalone_verify.py"
+
+
+def export_and_verify_offline(tmp_path, chain: int) -> tuple[int, str]:
+    """Export as an operator would, then run the standalone verifier as a separate program."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / f"export-{len(list(tmp_path.iterdir()))}"
+    call_command("audit_export", str(folder), chain=chain, stdout=io.StringIO())
+    result = subprocess.run(
+        [sys.executable, str(STANDALONE), "--public-key", str(folder / "public_key.pem"),
+         "--checkpoints", str(folder / "checkpoints.json"), "--events", str(folder / "events.jsonl")],
+        capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_the_standalone_verifier_agrees_on_a_clean_log(tmp_path, chain):
+    from audit.checkpoints import checkpoints_create
+
+    checkpoints_create()
+    code, output = export_and_verify_offline(tmp_path, chain)
+    assert code == 0, output
+    assert "OK: 10 events and 1 signed checkpoints verified" in output
+
+
+@pytest.mark.parametrize(
+    ("attack", "expected"),
+    [
+        ("edit", "modified at or before #10"),
+        ("delete", "deleted at #6"),
+        ("swap", "inserted or reordered at #5"),
+        ("truncate", "truncated at #8"),
+    ],
+)
+def test_the_standalone_verifier_catches_each_attack(tmp_path, chain, attack, expected):
+    from audit.checkpoints import checkpoints_create
+
+    checkpoints_create()
+    if attack == "edit":
+        tamper(("UPDATE audit_auditevent SET actor_id = 999 WHERE chain = %s AND seq = 4", [chain]))
+    elif attack == "delete":
+        tamper(("DELETE FROM audit_auditevent WHERE chain = %s AND seq = 6", [chain]))
+    elif attack == "swap":
+        tamper(
+            ("UPDATE audit_auditevent SET seq = -5 WHERE chain = %s AND seq = 5", [chain]),
+            ("UPDATE audit_auditevent SET seq = 5 WHERE chain = %s AND seq = 6", [chain]),
+            ("UPDATE audit_auditevent SET seq = 6 WHERE chain = %s AND seq = -5", [chain]),
+        )
+    else:
+        tamper(("DELETE FROM audit_auditevent WHERE chain = %s AND seq > 7", [chain]))
+    code, output = export_and_verify_offline(tmp_path, chain)
+    assert code == 1 and expected in output, output
+
+
+def test_the_standalone_verifier_refuses_a_forged_checkpoint(tmp_path, chain):
+    import json as json_module
+
+    from audit.checkpoints import checkpoints_create
+
+    checkpoints_create()
+    folder = tmp_path / "forged"
+    call_command("audit_export", str(folder), chain=chain, stdout=io.StringIO())
+    data = json_module.loads((folder / "checkpoints.json").read_text())
+    data[0]["seq"] = 5
+    (folder / "checkpoints.json").write_text(json_module.dumps(data))
+    from audit.standalone_verify import main
+
+    assert main(["--public-key", str(folder / "public_key.pem"), "--checkpoints", str(folder / "checkpoints.json"),
+                 "--events", str(folder / "events.jsonl")]) == 1  # fmt: skip

@@ -1,0 +1,27 @@
+"""The canonical form of an audit event and the public digest chain.
+
+This module uses only the standard library, so the standalone verifier can share it: whoever
+checks an exported log computes exactly what the platform computed when it wrote it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+GENESIS = "0" * 64
+CONTENT_FIELDS = (
+    "chain", "seq", "occurred_at", "actor_id", "actor_role", "action", "target_type", "target_id",
+    "subject_client_id", "practice_id", "ip_address", "user_agent", "request_id", "outcome", "flagged",
+    "details", "key_id", "prev_mac",
+)  # fmt: skip
+
+
+def canonical_bytes(content: dict[str, Any]) -> bytes:
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def next_digest(previous_digest: str, content: dict[str, Any], mac: str) -> str:
+    """SHA-256 over the previous digest, the event and its MAC: checkable with no secret at all."""
+    return hashlib.sha256(previous_digest.encode() + canonical_bytes(content) + mac.encode()).hexdigest()
