@@ -29,6 +29,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             nav.append(("accounts:members", "Members"))
             nav.append(("consent:documents", "Consent documents"))
             nav.append(("audit:console", "Audit log"))
+            nav.append(("audit:flags", "Alerts"))
         nav.append(("accounts:security", "Security"))
     return {
         "nav_items": nav,

@@ -65,6 +65,7 @@ class Action(models.TextChoices):
     AUDIT_CONSOLE_VIEW = "audit.console_view", "Reviewed the audit log"
     AUDIT_EXPORT = "audit.export", "Exported the audit log"
     AUDIT_CLIENT_REPORT = "audit.client_report", "Printed a client's access report"
+    AUDIT_FLAG_ACKNOWLEDGE = "audit.flag_acknowledge", "Acknowledged an alert"
     ACCESS_DENIED = "access.denied", "Was refused access"
     INTEGRITY_FAILURE = "data.integrity_failure", "Found altered encrypted data"
 
@@ -169,3 +170,54 @@ class AuditCheckpoint(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise PermissionError("Checkpoints are append-only.")
+
+
+class AlertRules(models.Model):
+    """Per-practice thresholds for the anomaly rules."""
+
+    practice = models.OneToOneField("accounts.Practice", on_delete=models.CASCADE, related_name="alert_rules")
+    charts_per_hour = models.PositiveIntegerField(
+        default=15, help_text="Distinct charts one person may open in an hour."
+    )
+    denied_per_hour = models.PositiveIntegerField(default=5, help_text="Refusals for one person in an hour.")
+    day_starts = models.PositiveSmallIntegerField(default=7, help_text="Practice hours start (local hour).")
+    day_ends = models.PositiveSmallIntegerField(default=20, help_text="Practice hours end (local hour).")
+
+    def __str__(self) -> str:
+        return f"alert rules of {self.practice_id}"
+
+
+class FlagRule(models.TextChoices):
+    MANY_CHARTS = "many_charts", "Opened many charts in an hour"
+    EMERGENCY_ACCESS = "emergency_access", "Used emergency access"
+    REPEATED_DENIALS = "repeated_denials", "Was refused repeatedly"
+    OUTSIDE_HOURS = "outside_hours", "Opened records outside practice hours"
+    VERIFICATION_FAILED = "verification_failed", "The audit log failed verification"
+
+
+class AuditFlag(models.Model):
+    """Something for an admin to look at. Append-only: acknowledging adds a row, never edits this one."""
+
+    practice_id = models.BigIntegerField(null=True, blank=True)
+    rule = models.CharField(max_length=32, choices=FlagRule.choices)
+    key = models.CharField(max_length=128, unique=True, help_text="Rule, subject and hour: one flag per finding.")
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    summary = models.CharField(max_length=300)
+    first_event_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.summary
+
+
+class AuditFlagAcknowledgement(models.Model):
+    flag = models.OneToOneField(AuditFlag, on_delete=models.PROTECT, related_name="acknowledgement")
+    admin_id = models.BigIntegerField()
+    note = models.CharField(max_length=1000)
+    acknowledged_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"acknowledgement of {self.flag_id}"

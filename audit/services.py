@@ -182,3 +182,35 @@ def audit_denied(*, request: HttpRequest, target_type: str = "", target_id: str 
             )
     except AuditWriteError:
         logger.exception("Could not audit a refused access")
+
+
+class FlagError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def audit_flag_acknowledge(*, actor: Any, flag: Any, note: str, request: HttpRequest | None) -> Any:
+    """Acknowledging is a new row and a new event; the flag itself never changes."""
+    from audit.models import AuditFlagAcknowledgement
+
+    note = (note or "").strip()
+    if not note:
+        raise FlagError("Say what you found or did.")
+    if len(note) > 1000 or "\x00" in note:
+        raise FlagError("Keep the note under 1,000 characters of plain text.")
+    with transaction.atomic():
+        if AuditFlagAcknowledgement.objects.filter(flag=flag).exists():
+            raise FlagError("This alert has already been acknowledged.")
+        ack = AuditFlagAcknowledgement.objects.create(
+            flag=flag, admin_id=actor.pk, note=note, acknowledged_at=timezone.now()
+        )
+        audit_record(
+            action=Action.AUDIT_FLAG_ACKNOWLEDGE,
+            actor=actor,
+            request=request,
+            target_type="audit.auditflag",
+            target_id=flag.pk,
+            details={"rule": flag.rule},
+        )
+    return ack

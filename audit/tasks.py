@@ -15,6 +15,13 @@ def audit_checkpoints_create() -> int:
 
 
 @shared_task
+def audit_anomalies_detect() -> int:
+    from audit.anomalies import detect
+
+    return len(detect())
+
+
+@shared_task
 def audit_verify_all() -> int:
     """Verify every chain; on a failure, tell the admins of that practice (or all admins for chain 0)."""
     from audit.verify import chains, verify_chain
@@ -30,6 +37,9 @@ def audit_verify_all() -> int:
             admins = admins.filter(practice_id=chain)
         problem = report.problem
         assert problem is not None
+        from audit.anomalies import flag_verification_failure
+
+        flag_verification_failure(chain=chain, detail=f"{problem.kind} at event #{problem.seq}")
         send_mail(
             subject="ALERT: the audit log failed verification",
             message=(

@@ -190,3 +190,32 @@ def client_report_view(request: AuthedRequest, client_id: int) -> HttpResponse:
     people = people_of(admin=request.user)
     context = {"client": client, "events": [(e, people.get(e.actor_id or 0)) for e in events], "filters": filters}
     return render(request, "audit/client_report.html", context)
+
+
+@mfa_required
+def flags_view(request: AuthedRequest) -> HttpResponse:
+    """The admins' queue of alerts. Acknowledging one, with a note, is recorded as a new event."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    from audit.models import AuditFlag
+    from audit.services import FlagError, audit_flag_acknowledge
+
+    _admin_only(request)
+    flags = AuditFlag.objects.filter(practice_id=request.user.practice_id).select_related("acknowledgement")
+    if request.method == "POST":
+        flag = flags.filter(
+            pk=request.POST.get("flag", "0") if str(request.POST.get("flag", "")).isdigit() else 0
+        ).first()
+        if flag is None:
+            raise Http404
+        try:
+            audit_flag_acknowledge(actor=request.user, flag=flag, note=request.POST.get("note", ""), request=request)
+        except FlagError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Acknowledged.")
+        return redirect("audit:flags")
+    people = people_of(admin=request.user)
+    rows = [(flag, people.get(flag.actor_id or 0), getattr(flag, "acknowledgement", None)) for flag in flags[:200]]
+    return render(request, "audit/flags.html", {"rows": rows, "people": people})

@@ -16,6 +16,8 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 GUARDED_TABLES = (
     "audit_auditevent",
     "audit_auditcheckpoint",
+    "audit_auditflag",
+    "audit_auditflagacknowledgement",
     "consent_consentsignature",
     "consent_consentwithdrawal",
 )

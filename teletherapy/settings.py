@@ -193,6 +193,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.tasks.audit_checkpoints_create",
         "schedule": 60 * envint("AUDIT_CHECKPOINT_MINUTES", 5),
     },
+    "audit-anomalies": {"task": "audit.tasks.audit_anomalies_detect", "schedule": 15 * 60},
     "audit-verify": {"task": "audit.tasks.audit_verify_all", "schedule": 60 * 60 * envint("AUDIT_VERIFY_HOURS", 6)},
 }
 

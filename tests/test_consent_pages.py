@@ -273,7 +273,7 @@ def test_markdown_with_script_renders_inert(login_as, admin, client_user, consen
     [
         ("client", ["Home", "My record", "Who opened it", "Consent", "Security"]),
         ("therapist", ["Home", "Charts", "Client consent", "Invitations", "Security"]),
-        ("admin", ["Home", "Charts", "Invitations", "Members", "Consent documents", "Audit log", "Security"]),
+        ("admin", ["Home", "Charts", "Invitations", "Members", "Consent documents", "Audit log", "Alerts", "Security"]),
     ],
 )
 def test_the_navigation_fits_the_role(login_as, make_user, role, expected):
