@@ -213,3 +213,26 @@ def test_the_standalone_verifier_refuses_a_forged_checkpoint(tmp_path, chain):
 
     assert main(["--public-key", str(folder / "public_key.pem"), "--checkpoints", str(folder / "checkpoints.json"),
                  "--events", str(folder / "events.jsonl")]) == 1  # fmt: skip
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attack", [None, "edit", "delete_at_boundary"])
+def test_parallel_verification_on_postgresql_agrees(postgres, therapist, monkeypatch, attack):
+    from audit import verify
+
+    for _ in range(40):
+        audit_record(action=Action.CHART_VIEW, actor=therapist, subject_client_id=1)
+    chain = therapist.practice_id
+    monkeypatch.setattr(verify, "PARALLEL_FROM", 0)
+    if attack == "edit":
+        tamper(("UPDATE audit_auditevent SET actor_id = 7 WHERE chain = %s AND seq = 33", [chain]))
+    elif attack == "delete_at_boundary":
+        tamper(("DELETE FROM audit_auditevent WHERE chain = %s AND seq = 11", [chain]))
+    report = verify.verify_chain(chain=chain, workers=4)
+    if attack is None:
+        assert report.intact and report.events == 40
+    elif attack == "edit":
+        assert (report.problem.kind, report.problem.seq) == ("modified", 33)
+    else:
+        assert (report.problem.kind, report.problem.seq) == ("deleted", 11)
