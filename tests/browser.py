@@ -129,3 +129,9 @@ def sign_in_again(page: object, server: Server, email: str) -> None:
     page.get_by_label("Code").fill(totp_code(printed_secret(server, email), at=time.time() + 30))
     page.get_by_role("button", name="Verify").click()
     page.wait_for_load_state()
+
+
+# Browser tests share one server for the session, so each demo account belongs to the tests
+# that need it in a known state: therapist@ to the first-enrollment test (it must still be
+# unenrolled), alex@ to the form-error test (never enrolls). Every other test signs in with
+# sign_in_again, which works whether or not the account has enrolled yet.

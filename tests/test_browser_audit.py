@@ -19,7 +19,7 @@ def test_an_admin_filters_by_client_and_exports_csv(server, browser):
     # Someone opens Jordan's chart first, so there is something to find.
     therapist = browser.new_context()
     page = therapist.new_page()
-    sign_in_again(page, server, "therapist@riverside.example")
+    sign_in_again(page, server, "therapist2@riverside.example")
     page.goto(f"{server.url}/records/charts/")
     page.get_by_role("link", name="Jordan Lee").click()
     therapist.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import first_sign_in, printed_secret, sign_in
+from tests.browser import printed_secret, sign_in, sign_in_again
 from tests.conftest import totp_code
 
 pytestmark = pytest.mark.browser
@@ -69,7 +69,8 @@ def test_a_form_error_is_shown_and_tied_to_its_field(server, page):
 
 
 def test_the_idle_warning_appears_and_stay_signed_in_keeps_the_session(server, page):
-    first_sign_in(page, server, "admin@riverside.example")
+    sign_in_again(page, server, "admin@riverside.example")
+    page.goto(f"{server.url}/")
     banner = page.locator("#idle-banner")
     banner.wait_for(state="visible", timeout=15_000)
     assert "signed out in" in banner.text_content()
