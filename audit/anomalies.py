@@ -11,7 +11,7 @@ from django.db.models import Count, Min
 from django.utils import timezone
 
 from accounts.models import Practice
-from audit.models import Action, AlertRules, AuditEvent, AuditFlag, FlagRule, Outcome
+from audit.models import Action, AlertRules, AuditEvent, AuditFlag, FlagRule, Outcome, practice_of_chain
 
 RECORD_READS = [
     Action.CHART_VIEW, Action.NOTE_VIEW, Action.NOTE_LIST, Action.ASSESSMENT_VIEW, Action.BILLING_VIEW,
@@ -128,7 +128,7 @@ def detect(*, now: datetime | None = None, hours: int = 2) -> list[AuditFlag]:
 
 def flag_verification_failure(*, chain: int, detail: str) -> AuditFlag | None:
     return _flag(
-        practice_id=chain or None,
+        practice_id=practice_of_chain(chain),
         rule=FlagRule.VERIFICATION_FAILED,
         key=f"verify:{chain}:{timezone.now():%Y%m%d%H}",
         actor_id=None,

@@ -77,6 +77,20 @@ class Outcome(models.TextChoices):
 
 
 SYSTEM_CHAIN = 0  # events that belong to no practice (e.g. a failed login for an unknown e-mail)
+# Each practice writes to this many chains ("lanes"), numbered practice_id * LANES + lane, so
+# concurrent writers need not queue behind one head row. A lone writer always uses lane 0.
+# Fixed forever: changing it would renumber every chain.
+LANES = 8
+
+
+def chain_of(practice_id: int | None, lane: int = 0) -> int:
+    return (practice_id or SYSTEM_CHAIN) * LANES + lane
+
+
+def practice_of_chain(chain: int) -> int | None:
+    return chain // LANES or None
+
+
 GENESIS_MAC = "0" * 64
 
 

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import logging
 import re
+import threading
 from datetime import UTC
 from typing import Any
 
@@ -15,7 +16,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from audit.canonical import CONTENT_FIELDS, canonical_bytes, next_digest
-from audit.models import GENESIS_MAC, SYSTEM_CHAIN, Action, AuditChainHead, AuditEvent, Outcome
+from audit.models import GENESIS_MAC, LANES, Action, AuditChainHead, AuditEvent, Outcome, chain_of
 from teletherapy.keyring import keyring
 
 _SECRET_KEY_PATTERN = re.compile(r"pass|secret|token|key|otp|code|cookie|session|auth|csrf", re.I)
@@ -86,16 +87,30 @@ def _request_context(request: HttpRequest | None) -> dict[str, Any]:
     }
 
 
-def _lock_head(chain: int, using: str) -> AuditChainHead:
-    heads = AuditChainHead.objects.using(using).select_for_update()
-    head = heads.filter(chain=chain).first()
-    if head is None:
-        # First event of this chain: create the head, tolerating a concurrent creator, then lock it.
-        AuditChainHead.objects.using(using).bulk_create(
-            [AuditChainHead(chain=chain, seq=0, mac=GENESIS_MAC)], ignore_conflicts=True
-        )
-        head = heads.get(chain=chain)
-    return head
+def _lock_head(practice_id: int | None, using: str) -> AuditChainHead:
+    """Lock the head of the first free lane of this practice (lane 0 when nobody else writes)."""
+    first, last = chain_of(practice_id), chain_of(practice_id, LANES - 1)
+    heads = AuditChainHead.objects.using(using).filter(chain__gte=first, chain__lte=last).order_by("chain")
+    if connections[using].features.has_select_for_update_skip_locked:
+        head = heads.select_for_update(skip_locked=True).first()
+        if head is not None:
+            return head
+        if not heads.exists():
+            # First event of this practice: create its lane heads, tolerating a concurrent creator.
+            AuditChainHead.objects.using(using).bulk_create(
+                [AuditChainHead(chain=first + lane, seq=0, mac=GENESIS_MAC) for lane in range(LANES)],
+                ignore_conflicts=True,
+            )
+            head = heads.select_for_update(skip_locked=True).first()
+            if head is not None:
+                return head
+        # Every lane is busy: wait for one, spreading the waiters.
+        return heads.select_for_update().get(chain=first + threading.get_ident() % LANES)
+    # SQLite takes one writer at a time anyway: lane 0 only.
+    AuditChainHead.objects.using(using).bulk_create(
+        [AuditChainHead(chain=first, seq=0, mac=GENESIS_MAC)], ignore_conflicts=True
+    )
+    return AuditChainHead.objects.using(using).get(chain=first)
 
 
 def audit_record(
@@ -125,15 +140,14 @@ def audit_record(
         target_type = target_type or target._meta.label_lower
         target_id = target_id or str(target.pk)
     action = Action(action)  # an unknown action is a programming error, refused before writing
-    chain = practice_id or SYSTEM_CHAIN
     role = ",".join(actor.role_names()) if actor is not None and hasattr(actor, "role_names") else ""
     key = keyring().current("audit")
     using = router.db_for_write(AuditEvent)
     try:
         with transaction.atomic(using=using):
-            head = _lock_head(chain, using)
+            head = _lock_head(practice_id, using)
             event = AuditEvent(
-                chain=chain,
+                chain=head.chain,
                 seq=head.seq + 1,
                 occurred_at=timezone.now(),
                 actor_id=actor.pk if actor is not None else None,

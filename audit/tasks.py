@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 
 from accounts.models import Role, User
+from audit.models import practice_of_chain
 
 
 @shared_task
@@ -33,8 +34,9 @@ def audit_verify_all() -> int:
             continue
         failures += 1
         admins = User.objects.filter(role_grants__role=Role.ADMIN, is_active=True)
-        if chain:
-            admins = admins.filter(practice_id=chain)
+        practice_id = practice_of_chain(chain)
+        if practice_id:
+            admins = admins.filter(practice_id=practice_id)
         problem = report.problem
         assert problem is not None
         from audit.anomalies import flag_verification_failure

@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.db import DatabaseError, connection, connections, transaction
 
-from audit.models import Action, AuditEvent, Outcome
+from audit.models import LANES, Action, AuditEvent, Outcome, chain_of
 from audit.selectors import audit_chain_verify
 from audit.services import MASK, audit_record
 from teletherapy.appendonly import guards_lifted
@@ -60,7 +60,7 @@ def test_each_event_links_to_the_one_before(therapist):
     events = _events(3, therapist)
     assert [e.seq for e in events] == [1, 2, 3]
     assert events[1].prev_mac == events[0].mac and events[2].prev_mac == events[1].mac
-    report = audit_chain_verify(chain=therapist.practice_id)
+    report = audit_chain_verify(chain=chain_of(therapist.practice_id))
     assert report.intact and report.events == 3
 
 
@@ -70,7 +70,7 @@ def test_verification_finds_a_changed_event(therapist):
     _events(3, therapist)
     with guards_lifted(connection), connection.cursor() as cursor:
         cursor.execute("UPDATE audit_auditevent SET actor_id = 999 WHERE seq = 2")
-    report = audit_chain_verify(chain=therapist.practice_id)
+    report = audit_chain_verify(chain=chain_of(therapist.practice_id))
     assert not report.intact and report.first_broken_seq == 2
 
 
@@ -80,7 +80,7 @@ def test_verification_finds_a_removed_event(therapist):
     _events(3, therapist)
     with guards_lifted(connection), connection.cursor() as cursor:
         cursor.execute("DELETE FROM audit_auditevent WHERE seq = 2")
-    report = audit_chain_verify(chain=therapist.practice_id)
+    report = audit_chain_verify(chain=chain_of(therapist.practice_id))
     assert not report.intact and report.first_broken_seq == 2 and report.problem.kind == "deleted"
 
 
@@ -132,12 +132,17 @@ def test_concurrent_writers_leave_one_unbroken_chain(postgres, make_user):
     for thread in threads:
         thread.join()
     assert errors == []
-    report = audit_chain_verify(chain=user.practice_id)
-    assert report.intact, report
-    assert report.events == 200
-    assert sorted(AuditEvent.objects.filter(chain=user.practice_id).values_list("seq", flat=True)) == list(
-        range(1, 201)
-    )
+    # The writers spread over the practice's lanes; every lane is one unbroken chain.
+    lanes = sorted(set(AuditEvent.objects.filter(practice_id=user.practice_id).values_list("chain", flat=True)))
+    assert all(chain_of(user.practice_id) <= lane < chain_of(user.practice_id) + LANES for lane in lanes)
+    total = 0
+    for lane in lanes:
+        report = audit_chain_verify(chain=lane)
+        assert report.intact, report
+        seqs = sorted(AuditEvent.objects.filter(chain=lane).values_list("seq", flat=True))
+        assert seqs == list(range(1, len(seqs) + 1))
+        total += report.events
+    assert total == 200
 
 
 @pytest.mark.embedded

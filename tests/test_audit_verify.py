@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from audit.models import Action, AuditEvent
+from audit.models import Action, AuditEvent, chain_of
 from audit.services import audit_record
 from teletherapy.appendonly import guards_lifted
 
@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 def chain(therapist) -> int:
     for _ in range(10):
         audit_record(action=Action.CHART_VIEW, actor=therapist, subject_client_id=1)
-    return therapist.practice_id
+    return chain_of(therapist.practice_id)
 
 
 def tamper(*statements: tuple[str, list]) -> None:
@@ -223,7 +223,7 @@ def test_parallel_verification_on_postgresql_agrees(postgres, therapist, monkeyp
 
     for _ in range(40):
         audit_record(action=Action.CHART_VIEW, actor=therapist, subject_client_id=1)
-    chain = therapist.practice_id
+    chain = chain_of(therapist.practice_id)
     monkeypatch.setattr(verify, "PARALLEL_FROM", 0)
     if attack == "edit":
         tamper(("UPDATE audit_auditevent SET actor_id = 7 WHERE chain = %s AND seq = 33", [chain]))
@@ -236,3 +236,9 @@ def test_parallel_verification_on_postgresql_agrees(postgres, therapist, monkeyp
         assert (report.problem.kind, report.problem.seq) == ("modified", 33)
     else:
         assert (report.problem.kind, report.problem.seq) == ("deleted", 11)
+
+
+def test_a_practice_is_verified_across_its_lanes(chain, therapist):
+    out = io.StringIO()
+    call_command("audit_verify", practice=therapist.practice_id, stdout=out)
+    assert f"chain {chain}: 10 events intact" in out.getvalue() and "All 1 chain(s) intact" in out.getvalue()

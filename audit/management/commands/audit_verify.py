@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.models import LANES, chain_of
 from audit.verify import chains, verify_chain
 
 
@@ -13,13 +14,20 @@ class Command(BaseCommand):
     help = "Recompute every MAC and link of the audit trail and report the first tampered event."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--chain", type=int, help="Only this chain (a practice id; 0 for events outside any).")
+        parser.add_argument("--chain", type=int, help="Only this chain (one lane of a practice).")
+        parser.add_argument("--practice", type=int, help="Only the chains (lanes) of this practice.")
         parser.add_argument("--since", type=int, default=1, help="Start at this sequence number.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["since"] < 1:
             raise CommandError("--since starts at 1.")
-        selected = [options["chain"]] if options["chain"] is not None else chains()
+        if options["chain"] is not None:
+            selected = [options["chain"]]
+        elif options["practice"] is not None:
+            first = chain_of(options["practice"])
+            selected = [c for c in chains() if first <= c < first + LANES]
+        else:
+            selected = chains()
         failures = 0
         total = 0
         for chain in selected:
