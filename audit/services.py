@@ -144,7 +144,9 @@ def audit_record(
     key = keyring().current("audit")
     using = router.db_for_write(AuditEvent)
     try:
-        with transaction.atomic(using=using):
+        # No savepoint of its own: a failed audit write must fail the caller's transaction anyway
+        # (fail closed), and the savepoint would cost two more round trips per event.
+        with transaction.atomic(using=using, savepoint=False):
             head = _lock_head(practice_id, using)
             event = AuditEvent(
                 chain=head.chain,

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import BackupCode
-from audit.models import Action, AuditEvent
+from audit.models import Action, AuditEvent, chain_of
 from tests.conftest import PASSWORD, password_only_session, totp_code
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
@@ -44,7 +44,8 @@ def test_an_admin_of_another_practice_gets_a_404(login_as, stranger, therapist):
     assert therapist.is_active
     denied = AuditEvent.objects.get(action=Action.ACCESS_DENIED)
     assert denied.actor_id == stranger.pk and denied.target_id == str(therapist.pk)
-    assert denied.chain == stranger.practice_id  # recorded in the prober's practice, not ours
+    assert denied.practice_id == stranger.practice_id  # recorded in the prober's practice, not ours
+    assert denied.chain == chain_of(stranger.practice_id)
 
 
 def test_times_are_shown_in_the_practice_zone(login_as, therapist):
