@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
+from django.db.models import Model
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -81,6 +82,11 @@ def blind_index(value: str) -> str:
     key = keyring().current("index")
     digest = hmac.new(key.secret, value.strip().lower().encode(), hashlib.sha256).hexdigest()
     return f"{key.key_id}:{digest[:40]}"
+
+
+def _audit(action: Action, *, actor: User, request: HttpRequest | None, target: Model, client_id: int) -> None:
+    """The audit event of a record write: who, what, which record, whose chart."""
+    audit_record(action=action, actor=actor, request=request, target=target, subject_client_id=client_id)
 
 
 # Charts ----------------------------------------------------------------------------------
@@ -223,13 +229,7 @@ def note_update(
         locked.version += 1
         locked.updated_at = timezone.now()
         locked.save(update_fields=["body", "version", "updated_at"])
-        audit_record(
-            action=Action.NOTE_UPDATE,
-            actor=actor,
-            request=request,
-            target=locked,
-            subject_client_id=locked.chart.client_id,
-        )
+        _audit(Action.NOTE_UPDATE, actor=actor, request=request, target=locked, client_id=locked.chart.client_id)
     return locked
 
 
@@ -243,13 +243,7 @@ def note_sign(*, actor: User, note: ProgressNote, request: HttpRequest | None) -
         locked.signed_at = timezone.now()
         locked.version += 1
         locked.save(update_fields=["signed_at", "version"])
-        audit_record(
-            action=Action.NOTE_SIGN,
-            actor=actor,
-            request=request,
-            target=locked,
-            subject_client_id=locked.chart.client_id,
-        )
+        _audit(Action.NOTE_SIGN, actor=actor, request=request, target=locked, client_id=locked.chart.client_id)
     return locked
 
 
@@ -261,13 +255,7 @@ def note_addendum(*, actor: User, note: ProgressNote, body: str, request: HttpRe
             raise RecordError("Edit the draft itself; addenda are for signed notes.", code="not_signed")
         addendum = NoteAddendum(note=locked, author=actor, body=text)
         addendum.save()
-        audit_record(
-            action=Action.NOTE_ADDENDUM,
-            actor=actor,
-            request=request,
-            target=locked,
-            subject_client_id=locked.chart.client_id,
-        )
+        _audit(Action.NOTE_ADDENDUM, actor=actor, request=request, target=locked, client_id=locked.chart.client_id)
     return addendum
 
 
@@ -279,13 +267,7 @@ def note_share(*, actor: User, note: ProgressNote, request: HttpRequest | None) 
         if locked.shared_at is None:
             locked.shared_at = timezone.now()
             locked.save(update_fields=["shared_at"])
-        audit_record(
-            action=Action.NOTE_SHARE,
-            actor=actor,
-            request=request,
-            target=locked,
-            subject_client_id=locked.chart.client_id,
-        )
+        _audit(Action.NOTE_SHARE, actor=actor, request=request, target=locked, client_id=locked.chart.client_id)
     return locked
 
 
@@ -302,13 +284,7 @@ def assessment_assign(
     with transaction.atomic():
         assessment = Assessment(chart=chart, kind=kind, assigned_by=actor)
         assessment.save()
-        audit_record(
-            action=Action.ASSESSMENT_ASSIGN,
-            actor=actor,
-            request=request,
-            target=assessment,
-            subject_client_id=chart.client_id,
-        )
+        _audit(Action.ASSESSMENT_ASSIGN, actor=actor, request=request, target=assessment, client_id=chart.client_id)
     return assessment
 
 
@@ -331,13 +307,7 @@ def assessment_submit(
         locked.result = json.dumps(result.as_dict())
         locked.completed_at = timezone.now()
         locked.save(update_fields=["answers", "result", "completed_at"])
-        audit_record(
-            action=Action.ASSESSMENT_SUBMIT,
-            actor=actor,
-            request=request,
-            target=locked,
-            subject_client_id=locked.chart.client_id,
-        )
+        _audit(Action.ASSESSMENT_SUBMIT, actor=actor, request=request, target=locked, client_id=locked.chart.client_id)
     return result
 
 
