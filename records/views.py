@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -276,30 +277,28 @@ def _note_action(request: AuthedRequest, note_id: str) -> ProgressNote:
     return found[0]
 
 
-@role_required(Role.THERAPIST)
-@require_POST
-def note_sign_view(request: AuthedRequest, note_id: str) -> HttpResponse:
+def _note_step(request: AuthedRequest, note_id: str, step: Callable[..., object], done: str) -> HttpResponse:
+    """Run one signing/sharing step on a note and come back to it with the outcome shown."""
     note = _note_action(request, note_id)
     try:
-        services.note_sign(actor=request.user, note=note, request=request)
+        step(actor=request.user, note=note, request=request)
     except services.RecordError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "Signed. The note is now locked; changes go in addenda.")
+        messages.success(request, done)
     return redirect("records:note", note.pk)
+
+
+@role_required(Role.THERAPIST)
+@require_POST
+def note_sign_view(request: AuthedRequest, note_id: str) -> HttpResponse:
+    return _note_step(request, note_id, services.note_sign, "Signed. The note is now locked; changes go in addenda.")
 
 
 @role_required(Role.THERAPIST)
 @require_POST
 def note_share_view(request: AuthedRequest, note_id: str) -> HttpResponse:
-    note = _note_action(request, note_id)
-    try:
-        services.note_share(actor=request.user, note=note, request=request)
-    except services.RecordError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, "Shared: the client can read this note in their portal.")
-    return redirect("records:note", note.pk)
+    return _note_step(request, note_id, services.note_share, "Shared: the client can read this note in their portal.")
 
 
 @role_required(Role.THERAPIST)

@@ -93,6 +93,11 @@ def endpoints(world) -> dict[str, str]:
 
 
 OK, NO = True, False
+ENDPOINT_NAMES = [
+    "chart_page", "note_page", "draft_page", "api_chart", "api_notes", "api_note", "api_draft",
+    "api_assessments", "api_billing", "assessment_page",
+]  # fmt: skip
+NOTHING = dict.fromkeys(ENDPOINT_NAMES, NO)
 # Who may read what. "draft" notes are the care team's alone; the guardian's chart setting is
 # off (the default), so a guardian sees billing and the summary, never notes.
 MATRIX = {
@@ -108,21 +113,7 @@ MATRIX = {
         "api_billing": OK,
         "assessment_page": NO,
     },
-    "colleague": dict.fromkeys(
-        [
-            "chart_page",
-            "note_page",
-            "draft_page",
-            "api_chart",
-            "api_notes",
-            "api_note",
-            "api_draft",
-            "api_assessments",
-            "api_billing",
-            "assessment_page",
-        ],
-        NO,
-    ),
+    "colleague": NOTHING,
     "client": {
         "chart_page": NO,
         "note_page": OK,
@@ -135,21 +126,7 @@ MATRIX = {
         "api_billing": OK,
         "assessment_page": OK,
     },
-    "other_client": dict.fromkeys(
-        [
-            "chart_page",
-            "note_page",
-            "draft_page",
-            "api_chart",
-            "api_notes",
-            "api_note",
-            "api_draft",
-            "api_assessments",
-            "api_billing",
-            "assessment_page",
-        ],
-        NO,
-    ),
+    "other_client": NOTHING,
     "guardian": {
         "chart_page": NO,
         "note_page": NO,
@@ -174,36 +151,8 @@ MATRIX = {
         "api_billing": OK,
         "assessment_page": NO,
     },
-    "outside_admin": dict.fromkeys(
-        [
-            "chart_page",
-            "note_page",
-            "draft_page",
-            "api_chart",
-            "api_notes",
-            "api_note",
-            "api_draft",
-            "api_assessments",
-            "api_billing",
-            "assessment_page",
-        ],
-        NO,
-    ),
-    "outside_therapist": dict.fromkeys(
-        [
-            "chart_page",
-            "note_page",
-            "draft_page",
-            "api_chart",
-            "api_notes",
-            "api_note",
-            "api_draft",
-            "api_assessments",
-            "api_billing",
-            "assessment_page",
-        ],
-        NO,
-    ),
+    "outside_admin": NOTHING,
+    "outside_therapist": NOTHING,
 }
 
 
