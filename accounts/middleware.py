@@ -48,8 +48,8 @@ class MFAMiddleware:
                 request.session.pop(DEVICE_SESSION_KEY, None)
         setattr(user, "otp_device", device)  # noqa: B010 - AnonymousUser has no such attribute
         if user.is_authenticated:
-            # Times are stored in UTC and shown in the practice's own zone.
-            timezone.activate(practice_zone(user.practice.time_zone))
+            # Times are stored in UTC and shown in the person's zone (by default, the practice's).
+            timezone.activate(practice_zone(user.zone_name))
         else:
             timezone.deactivate()
         return self.get_response(request)

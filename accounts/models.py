@@ -52,6 +52,8 @@ class User(AbstractBaseUser):
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="members")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Empty: the practice's zone. Times are stored in UTC and shown in this zone.
+    time_zone = models.CharField(max_length=64, blank=True, default="")
 
     objects = UserManager()
 
@@ -65,6 +67,10 @@ class User(AbstractBaseUser):
 
     def __str__(self) -> str:
         return self.full_name or self.email
+
+    @property
+    def zone_name(self) -> str:
+        return self.time_zone or self.practice.time_zone
 
     @cached_property
     def _roles(self) -> frozenset[str]:

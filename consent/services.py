@@ -28,6 +28,7 @@ from consent.selectors import (
     normalize_name,
     signature_in_force,
 )
+from consent.signals import consent_withdrawn
 
 MAX_BODY_CHARS = 100_000
 MAX_AGREEMENT_CHARS = 5_000
@@ -291,6 +292,7 @@ def consent_withdraw(
             subject_client_id=client.pk,
             details={"kind": locked.kind},
         )
+        consent_withdrawn.send(sender=ConsentWithdrawal, client=client, kind=locked.kind)
     return withdrawal
 
 

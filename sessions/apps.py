@@ -7,3 +7,6 @@ class VideoSessionsConfig(AppConfig):
     label = "video"
     verbose_name = "Video sessions"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from sessions import receivers  # noqa: F401 - connects the signal receivers

@@ -1,11 +1,17 @@
-"""Appointments. The video call itself (waiting room, signaling) builds on these."""
+"""Appointments, the pre-session check-in, admission to the call, and the practice's session policy.
+
+Nothing here holds media or signaling messages: those pass through the server and are never stored.
+"""
 
 from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from sessions.regions import REGIONS
 
 
 class AppointmentKind(models.TextChoices):
@@ -30,10 +36,15 @@ class Appointment(models.Model):
     status = models.CharField(max_length=16, choices=AppointmentStatus.choices, default=AppointmentStatus.SCHEDULED)
     clients = models.ManyToManyField("accounts.User", through="AppointmentParticipant", related_name="appointments")
     created_at = models.DateTimeField(default=timezone.now)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["starts_at"]
-        indexes = [models.Index(fields=["practice", "starts_at"])]
+        indexes = [
+            models.Index(fields=["practice", "starts_at"]),
+            models.Index(fields=["status", "reminder_sent_at", "starts_at"], name="appointment_reminder_due"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(ends_at__gt=models.F("starts_at")), name="appointment_ends_after_start"
@@ -47,6 +58,10 @@ class Appointment(models.Model):
     def is_joint(self) -> bool:
         return self.kind in (AppointmentKind.COUPLE, AppointmentKind.FAMILY)
 
+    @property
+    def minutes(self) -> int:
+        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
 
 class AppointmentParticipant(models.Model):
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="participants")
@@ -57,3 +72,89 @@ class AppointmentParticipant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id} in {self.appointment_id}"
+
+
+def default_join_before() -> int:
+    return settings.VIDEO_JOIN_BEFORE_MINUTES
+
+
+def default_join_after() -> int:
+    return settings.VIDEO_JOIN_AFTER_MINUTES
+
+
+def default_reminder_hours() -> int:
+    return settings.VIDEO_REMINDER_HOURS
+
+
+class SessionPolicy(models.Model):
+    """A practice's choices for video sessions. A practice without a row uses the settings' defaults."""
+
+    practice = models.OneToOneField("accounts.Practice", on_delete=models.CASCADE, related_name="session_policy")
+    join_before_minutes = models.PositiveSmallIntegerField(default=default_join_before)
+    join_after_minutes = models.PositiveSmallIntegerField(default=default_join_after)
+    relay_only = models.BooleanField(
+        default=False, help_text="Route all media through the TURN relay, so participants never see each other's IP."
+    )
+    block_unlicensed_location = models.BooleanField(
+        default=False, help_text="Refuse a client who is somewhere their therapist is not licensed (else: warn)."
+    )
+    reminder_hours = models.PositiveSmallIntegerField(default=default_reminder_hours)
+
+    class Meta:
+        verbose_name_plural = "session policies"
+
+    def __str__(self) -> str:
+        return f"Session policy of practice {self.practice_id}"
+
+
+class TherapistLicense(models.Model):
+    therapist = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="licenses")
+    region = models.CharField(max_length=16, choices=REGIONS)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["therapist", "region"], name="license_once")]
+
+    def __str__(self) -> str:
+        return f"{self.therapist_id} licensed in {self.region}"
+
+
+class CheckIn(models.Model):
+    """What a participant confirmed before a session: the privacy checklist and where they are.
+
+    Recorded, not enforced: the checklist is the person's own promise to themself.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="check_ins")
+    user = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    private_device = models.BooleanField(default=False)
+    private_network = models.BooleanField(default=False)
+    private_space = models.BooleanField(default=False)
+    location = models.CharField(max_length=16, choices=REGIONS)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["appointment", "user", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"Check-in of {self.user_id} for {self.appointment_id}"
+
+    @property
+    def checklist_done(self) -> bool:
+        return self.private_device and self.private_network and self.private_space
+
+
+class Admission(models.Model):
+    """The therapist let this person out of the waiting room. Removal revokes it."""
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="admissions")
+    user = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    admitted_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    admitted_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["appointment", "user"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} admitted to {self.appointment_id}"

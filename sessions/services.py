@@ -1,8 +1,11 @@
-"""Scheduling appointments."""
+"""Scheduling, the session policy, check-in, admission and ending sessions."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -12,15 +15,164 @@ from django.utils import timezone
 from accounts.models import Role, User
 from audit.models import Action
 from audit.services import audit_record
-from sessions.models import Appointment, AppointmentKind, AppointmentParticipant
+from sessions.models import (
+    Admission,
+    Appointment,
+    AppointmentKind,
+    AppointmentParticipant,
+    AppointmentStatus,
+    CheckIn,
+    SessionPolicy,
+    TherapistLicense,
+)
+from sessions.realtime import CloseCode, close_group, room_group
+from sessions.regions import REGION_NAMES
 
 CLIENTS_PER_KIND = {AppointmentKind.INDIVIDUAL: (1, 1), AppointmentKind.COUPLE: (2, 2), AppointmentKind.FAMILY: (2, 3)}
+MIN_MINUTES, MAX_MINUTES = 10, 240
 
 
 class AppointmentError(Exception):
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, code: str = "invalid", field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.code = code
+        self.field = field
+
+
+# Policy and join window -----------------------------------------------------------------------
+
+
+def policy_for(practice_id: int) -> SessionPolicy:
+    """The practice's policy, or the defaults from settings (unsaved) if it has not chosen."""
+    policy = SessionPolicy.objects.filter(practice_id=practice_id).first()
+    return policy or SessionPolicy(practice_id=practice_id)
+
+
+@dataclass(frozen=True)
+class JoinWindow:
+    opens: datetime
+    closes: datetime
+    state: str  # "early", "open", "over", "cancelled", "ended"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == "open"
+
+    def message(self) -> str:
+        if self.state == "early":
+            local = timezone.localtime(self.opens)
+            return f"This session opens for joining at {local:%H:%M} on {local:%A %-d %B} ({local:%Z})."
+        if self.state == "over":
+            return "The time to join this session has passed."
+        if self.state == "cancelled":
+            return "This session was cancelled."
+        if self.state == "ended":
+            return "Your therapist has ended this session."
+        return "You can join now."
+
+
+def join_window(
+    appointment: Appointment, *, policy: SessionPolicy | None = None, now: datetime | None = None
+) -> JoinWindow:
+    policy = policy or policy_for(appointment.practice_id)
+    now = now or timezone.now()
+    opens = appointment.starts_at - timedelta(minutes=policy.join_before_minutes)
+    closes = appointment.ends_at + timedelta(minutes=policy.join_after_minutes)
+    if appointment.status == AppointmentStatus.CANCELLED:
+        state = "cancelled"
+    elif appointment.status == AppointmentStatus.ENDED:
+        state = "ended"
+    elif now < opens:
+        state = "early"
+    elif now > closes:
+        state = "over"
+    else:
+        state = "open"
+    return JoinWindow(opens=opens, closes=closes, state=state)
+
+
+def policy_update(*, actor: User, request: HttpRequest | None, **changes: object) -> SessionPolicy:
+    if not actor.has_role(Role.ADMIN):
+        raise AppointmentError("Only a practice admin changes the session settings.", code="not_allowed")
+    before = int(changes.get("join_before_minutes", 15))  # type: ignore[call-overload]
+    after = int(changes.get("join_after_minutes", 30))  # type: ignore[call-overload]
+    if not 0 <= before <= 120:
+        raise AppointmentError("Joining can open at most 120 minutes early.", field="join_before_minutes")
+    if not 0 <= after <= 240:
+        raise AppointmentError("Joining can stay open at most 240 minutes after the end.", field="join_after_minutes")
+    hours = int(changes.get("reminder_hours", 24))  # type: ignore[call-overload]
+    if not 1 <= hours <= 168:
+        raise AppointmentError("Send reminders between 1 and 168 hours ahead.", field="reminder_hours")
+    with transaction.atomic():
+        policy, _ = SessionPolicy.objects.select_for_update().get_or_create(practice_id=actor.practice_id)
+        policy.join_before_minutes = before
+        policy.join_after_minutes = after
+        policy.reminder_hours = hours
+        policy.relay_only = bool(changes.get("relay_only", False))
+        policy.block_unlicensed_location = bool(changes.get("block_unlicensed_location", False))
+        policy.save()
+        audit_record(
+            action=Action.SESSION_POLICY_CHANGE,
+            actor=actor,
+            request=request,
+            target=policy,
+            details={
+                "join_before_minutes": before,
+                "join_after_minutes": after,
+                "relay_only": policy.relay_only,
+                "block_unlicensed_location": policy.block_unlicensed_location,
+                "reminder_hours": hours,
+            },
+        )
+    return policy
+
+
+def licenses_set(*, therapist: User, regions: Iterable[str], request: HttpRequest | None) -> list[str]:
+    if not therapist.has_role(Role.THERAPIST):
+        raise AppointmentError("Only therapists hold licenses here.", code="not_allowed")
+    wanted = sorted(set(regions))
+    unknown = [r for r in wanted if r not in REGION_NAMES or r == "OUTSIDE-US"]
+    if unknown:
+        raise AppointmentError("Choose states from the list.", field="regions")
+    with transaction.atomic():
+        TherapistLicense.objects.filter(therapist=therapist).exclude(region__in=wanted).delete()
+        have = set(TherapistLicense.objects.filter(therapist=therapist).values_list("region", flat=True))
+        TherapistLicense.objects.bulk_create(
+            [TherapistLicense(therapist=therapist, region=r) for r in wanted if r not in have]
+        )
+        audit_record(
+            action=Action.LICENSES_CHANGE,
+            actor=therapist,
+            request=request,
+            target=therapist,
+            details={"regions": wanted},
+        )
+    return wanted
+
+
+def licensed_in(therapist_id: int, region: str) -> bool:
+    return TherapistLicense.objects.filter(therapist_id=therapist_id, region=region).exists()
+
+
+# Scheduling ------------------------------------------------------------------------------------
+
+
+def _check_time(starts_at: datetime, minutes: int) -> None:
+    if timezone.is_naive(starts_at):
+        raise AppointmentError("The start time needs a time zone.", field="starts_at")
+    if not MIN_MINUTES <= minutes <= MAX_MINUTES:
+        raise AppointmentError("A session lasts between 10 minutes and 4 hours.", field="minutes")
+    if starts_at < timezone.now() - timedelta(minutes=5):
+        raise AppointmentError("Choose a time in the future.", field="starts_at")
+    if starts_at > timezone.now() + timedelta(days=366):
+        raise AppointmentError("Schedule at most a year ahead.", field="starts_at")
+
+
+def _caseload_ids(therapist: User) -> set[int]:
+    from records.models import ClientChart
+
+    return set(ClientChart.objects.filter(care_team=therapist).values_list("client_id", flat=True))
 
 
 def appointment_schedule(
@@ -33,20 +185,21 @@ def appointment_schedule(
     request: HttpRequest | None = None,
 ) -> Appointment:
     if not therapist.has_role(Role.THERAPIST):
-        raise AppointmentError("Only a therapist schedules sessions.")
+        raise AppointmentError("Only a therapist schedules sessions.", code="not_allowed")
     if kind not in CLIENTS_PER_KIND:
-        raise AppointmentError("Choose individual, couple or family.")
+        raise AppointmentError("Choose individual, couple or family.", field="kind")
     low, high = CLIENTS_PER_KIND[AppointmentKind(kind)]
     unique = {c.pk: c for c in clients}
     if not low <= len(unique) <= high:
-        raise AppointmentError(f"A {kind} session has {low}{'' if low == high else f' to {high}'} client(s).")
+        raise AppointmentError(
+            f"A {kind} session has {low}{'' if low == high else f' to {high}'} client(s).", field="clients"
+        )
     for client in unique.values():
         if client.practice_id != therapist.practice_id or not client.has_role(Role.CLIENT) or not client.is_active:
-            raise AppointmentError("Every participant must be an active client of this practice.")
-    if timezone.is_naive(starts_at):
-        raise AppointmentError("The start time needs a time zone.")
-    if not 10 <= minutes <= 240:
-        raise AppointmentError("A session lasts between 10 minutes and 4 hours.")
+            raise AppointmentError("Every participant must be an active client of this practice.", field="clients")
+    if not set(unique) <= _caseload_ids(therapist):
+        raise AppointmentError("You can schedule only clients on your caseload.", field="clients")
+    _check_time(starts_at, minutes)
     with transaction.atomic():
         appointment = Appointment.objects.create(
             practice_id=therapist.practice_id,
@@ -65,4 +218,173 @@ def appointment_schedule(
             target=appointment,
             details={"kind": kind, "clients": len(unique)},
         )
+        _notify_clients(appointment, "scheduled")
     return appointment
+
+
+def _lock_own(therapist: User, appointment: Appointment) -> Appointment:
+    locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    if locked.therapist_id != therapist.pk:
+        raise AppointmentError("Only the session's therapist can change it.", code="not_allowed")
+    if locked.status != AppointmentStatus.SCHEDULED:
+        raise AppointmentError(f"This session is already {locked.get_status_display().lower()}.", code="conflict")
+    return locked
+
+
+def appointment_reschedule(
+    *, therapist: User, appointment: Appointment, starts_at: datetime, minutes: int, request: HttpRequest | None
+) -> Appointment:
+    _check_time(starts_at, minutes)
+    with transaction.atomic():
+        locked = _lock_own(therapist, appointment)
+        was = locked.starts_at
+        locked.starts_at = starts_at
+        locked.ends_at = starts_at + timedelta(minutes=minutes)
+        locked.reminder_sent_at = None
+        locked.save(update_fields=["starts_at", "ends_at", "reminder_sent_at"])
+        audit_record(
+            action=Action.APPOINTMENT_RESCHEDULE,
+            actor=therapist,
+            request=request,
+            target=locked,
+            details={"from": was.isoformat(), "to": starts_at.isoformat(), "minutes": minutes},
+        )
+        _notify_clients(locked, "rescheduled")
+        # Anyone already in the room for the old time is let go.
+        if not join_window(locked).is_open:
+            close_group(room_group(locked.pk), CloseCode.APPOINTMENT_OVER, "rescheduled")
+    return locked
+
+
+def appointment_cancel(*, therapist: User, appointment: Appointment, request: HttpRequest | None) -> Appointment:
+    with transaction.atomic():
+        locked = _lock_own(therapist, appointment)
+        locked.status = AppointmentStatus.CANCELLED
+        locked.closed_at = timezone.now()
+        locked.save(update_fields=["status", "closed_at"])
+        audit_record(action=Action.APPOINTMENT_CANCEL, actor=therapist, request=request, target=locked)
+        _notify_clients(locked, "cancelled")
+        close_group(room_group(locked.pk), CloseCode.APPOINTMENT_OVER, "cancelled")
+    return locked
+
+
+def appointment_end(*, therapist: User, appointment: Appointment, request: HttpRequest | None = None) -> Appointment:
+    """End the call for everyone. Nobody can join again."""
+    with transaction.atomic():
+        locked = _lock_own(therapist, appointment)
+        locked.status = AppointmentStatus.ENDED
+        locked.closed_at = timezone.now()
+        locked.save(update_fields=["status", "closed_at"])
+        audit_record(action=Action.VIDEO_END, actor=therapist, request=request, target=locked)
+        close_group(room_group(locked.pk), CloseCode.APPOINTMENT_OVER, "ended")
+    return locked
+
+
+def _notify_clients(appointment: Appointment, what: str) -> None:
+    from sessions.tasks import appointment_notify
+
+    appointment_id = str(appointment.pk)
+    transaction.on_commit(lambda: appointment_notify.delay(appointment_id, what))
+
+
+def recipients_of(appointment: Appointment) -> list[User]:
+    """The clients of a session, and the guardians of those who are minors."""
+    from consent.selectors import client_is_minor
+
+    people: dict[int, User] = {}
+    for participant in appointment.participants.select_related("client"):
+        client = participant.client
+        if client.is_active:
+            people[client.pk] = client
+        if client_is_minor(client):
+            for guardian in User.objects.filter(wards__client=client, is_active=True):
+                people[guardian.pk] = guardian
+    return list(people.values())
+
+
+def local_time(moment: datetime, user: User) -> datetime:
+    try:
+        zone = zoneinfo.ZoneInfo(user.zone_name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo("UTC")
+    return moment.astimezone(zone)
+
+
+# Before and during the call ---------------------------------------------------------------------
+
+
+def check_in_record(
+    *,
+    user: User,
+    appointment: Appointment,
+    location: str,
+    private_device: bool,
+    private_network: bool,
+    private_space: bool,
+    request: HttpRequest | None,
+) -> CheckIn:
+    if location not in REGION_NAMES:
+        raise AppointmentError("Choose where you are from the list.", field="location")
+    policy = policy_for(appointment.practice_id)
+    licensed = licensed_in(appointment.therapist_id, location)
+    with transaction.atomic():
+        check_in = CheckIn.objects.create(
+            appointment=appointment,
+            user=user,
+            location=location,
+            private_device=private_device,
+            private_network=private_network,
+            private_space=private_space,
+        )
+        audit_record(
+            action=Action.VIDEO_CHECK_IN,
+            actor=user,
+            request=request,
+            target=appointment,
+            details={
+                "location": location,
+                "licensed": licensed,
+                "checklist": [private_device, private_network, private_space],
+            },
+        )
+    if policy.block_unlicensed_location and not licensed:
+        raise AppointmentError(
+            f"Your therapist is not licensed to see clients in {REGION_NAMES[location]}, and this practice does not "
+            "hold sessions there. Contact your practice to rearrange.",
+            code="location_blocked",
+            field="location",
+        )
+    return check_in
+
+
+def check_in_latest(*, user_id: int, appointment_id: uuid.UUID | str) -> CheckIn | None:
+    return CheckIn.objects.filter(appointment_id=appointment_id, user_id=user_id).order_by("-created_at").first()
+
+
+def admission_active(*, appointment_id: uuid.UUID | str, user_id: int) -> bool:
+    return Admission.objects.filter(appointment_id=appointment_id, user_id=user_id, revoked_at__isnull=True).exists()
+
+
+def admission_grant(*, therapist: User, appointment: Appointment, user_id: int) -> None:
+    with transaction.atomic():
+        if not admission_active(appointment_id=appointment.pk, user_id=user_id):
+            Admission.objects.create(appointment=appointment, user_id=user_id, admitted_by=therapist)
+        audit_record(
+            action=Action.VIDEO_ADMIT,
+            actor=therapist,
+            target=appointment,
+            details={"admitted": user_id, "channel": "websocket"},
+        )
+
+
+def admission_revoke(*, therapist: User, appointment: Appointment, user_id: int) -> None:
+    with transaction.atomic():
+        Admission.objects.filter(appointment=appointment, user_id=user_id, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        audit_record(
+            action=Action.VIDEO_REMOVE,
+            actor=therapist,
+            target=appointment,
+            details={"removed": user_id, "channel": "websocket"},
+        )

@@ -1,3 +1,10 @@
-"""WebSocket routes. The video sessions app adds its signaling consumer here."""
+"""WebSocket routes."""
 
-websocket_urlpatterns: list = []
+from django.urls import path, re_path
+
+from sessions.consumers import NoSuchSocket, SignalingConsumer
+
+websocket_urlpatterns = [
+    path("ws/sessions/<uuid:appointment_id>/", SignalingConsumer.as_asgi()),
+    re_path(r"", NoSuchSocket.as_asgi()),
+]

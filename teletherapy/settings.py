@@ -195,6 +195,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "audit-anomalies": {"task": "audit.tasks.audit_anomalies_detect", "schedule": 15 * 60},
     "audit-verify": {"task": "audit.tasks.audit_verify_all", "schedule": 60 * 60 * envint("AUDIT_VERIFY_HOURS", 6)},
+    "session-reminders": {"task": "sessions.tasks.reminders_send_due", "schedule": 5 * 60},
 }
 
 # Accounts and authentication -----------------------------------------------------------------
@@ -323,6 +324,25 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "no-reply@teletherapy.invalid")
 SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000")
+
+# Video sessions ------------------------------------------------------------------------------
+# Defaults for a practice that has not chosen its own (sessions.SessionPolicy).
+VIDEO_JOIN_BEFORE_MINUTES = envint("VIDEO_JOIN_BEFORE_MINUTES", 15)
+VIDEO_JOIN_AFTER_MINUTES = envint("VIDEO_JOIN_AFTER_MINUTES", 30)
+VIDEO_REMINDER_HOURS = envint("VIDEO_REMINDER_HOURS", 24)
+# ICE: STUN and TURN URLs (comma-separated), and the secret shared with coturn's use-auth-secret.
+ICE_STUN_URLS = envlist("ICE_STUN_URLS")
+ICE_TURN_URLS = envlist("ICE_TURN_URLS")
+TURN_SHARED_SECRET = envstr("TURN_SHARED_SECRET", "")
+if PRODUCTION and ICE_TURN_URLS:
+    require("TURN_SHARED_SECRET", TURN_SHARED_SECRET)
+# Signaling: at most this many messages per second per connection (burst: SIGNALING_BURST).
+SIGNALING_RATE = envint("SIGNALING_RATE", 40)
+SIGNALING_BURST = envint("SIGNALING_BURST", 120)
+# The connection test's echo peers: at most this many at once in each process, each for at most
+# this many seconds.
+CONNECTION_TEST_MAX_PEERS = envint("CONNECTION_TEST_MAX_PEERS", 8)
+CONNECTION_TEST_SECONDS = envint("CONNECTION_TEST_SECONDS", 60)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

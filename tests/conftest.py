@@ -208,7 +208,12 @@ def schedule(therapist: User) -> Callable[..., object]:
 
     from sessions.services import appointment_schedule
 
-    def make(*clients: User, kind: str = "individual", in_hours: int = 24) -> object:
+    def make(*clients: User, kind: str = "individual", in_hours: float = 24) -> object:
+        from records.models import ClientChart
+
+        for client in clients:  # a therapist schedules only clients on their caseload
+            chart, _ = ClientChart.objects.get_or_create(client=client, defaults={"practice_id": client.practice_id})
+            chart.care_team.add(therapist)
         return appointment_schedule(
             therapist=therapist, clients=list(clients), kind=kind, starts_at=timezone.now() + timedelta(hours=in_hours)
         )

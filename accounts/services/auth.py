@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import LoginThrottle, ThrottleScope, User, UserSession
 from accounts.rules import mark_reauthenticated
+from accounts.signals import login_sessions_ended
 from accounts.types import AuthedRequest
 from audit.models import Action, Outcome
 from audit.services import audit_record
@@ -209,6 +210,7 @@ def sessions_end_for_user(
             practice_id=user.practice_id,
             details={"reason": reason, "sessions": len(keys)},
         )
+        login_sessions_ended.send(sender=User, user=user, session_keys=keys, reason=reason)
     return len(keys)
 
 

@@ -16,7 +16,7 @@ from accounts.models import GuardianLink, Practice, Role, TOTPDevice, User
 from accounts.services.mfa import totp_provisioning_uri
 from accounts.services.practices import practice_create, user_create
 from records.services import chart_create
-from sessions.services import appointment_schedule
+from sessions.services import appointment_schedule, licenses_set
 
 DEMO_SLUG = "riverside-demo"
 DEMO_PASSWORD = "Riverside-demo-2026"  # noqa: S105 - printed for people trying the demo
@@ -90,6 +90,15 @@ class Command(BaseCommand):
                 kind=kind,
                 starts_at=tomorrow + timedelta(hours=hours),
             )
+        # One session open for joining now, so the video call can be tried at once.
+        appointment_schedule(
+            therapist=therapist,
+            clients=[users["jordan@riverside.example"]],
+            kind="individual",
+            starts_at=timezone.now().replace(second=0, microsecond=0) + timedelta(minutes=5),
+        )
+        licenses_set(therapist=therapist, regions=["US-NY", "US-NJ", "US-CT"], request=None)
+        licenses_set(therapist=users["therapist2@riverside.example"], regions=["US-NY"], request=None)
 
     def _print_logins(self) -> None:
         self.stdout.write(self.style.SUCCESS("\nDemo practice: Riverside Counselling"))

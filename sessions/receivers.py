@@ -1,0 +1,40 @@
+"""Close signaling sockets when what let them in stops holding."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_out
+from django.dispatch import receiver
+from django.utils import timezone
+
+from accounts.signals import login_sessions_ended
+from consent.signals import consent_withdrawn
+from sessions.models import Appointment, AppointmentStatus
+from sessions.realtime import CloseCode, close_group, login_group, room_group, user_group
+
+
+@receiver(user_logged_out)
+def close_on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    key = getattr(getattr(request, "session", None), "session_key", None)
+    if key:
+        close_group(login_group(key), CloseCode.SIGNED_OUT, "signed_out")
+
+
+@receiver(login_sessions_ended)
+def close_on_sessions_ended(sender: Any, user: Any, session_keys: list[str], reason: str, **kwargs: Any) -> None:
+    for key in session_keys:
+        close_group(login_group(key), CloseCode.SIGNED_OUT, "signed_out")
+    if not user.is_active:
+        close_group(user_group(user.pk), CloseCode.SIGNED_OUT, "deactivated")
+
+
+@receiver(consent_withdrawn)
+def close_on_consent_withdrawn(sender: Any, client: Any, kind: str, **kwargs: Any) -> None:
+    # One partner's withdrawal stops a couples session for everyone in it.
+    rooms = Appointment.objects.filter(
+        participants__client=client, status=AppointmentStatus.SCHEDULED, ends_at__gt=timezone.now() - timedelta(hours=6)
+    ).values_list("pk", flat=True)
+    for appointment_id in rooms:
+        close_group(room_group(appointment_id), CloseCode.CONSENT_MISSING, "consent_withdrawn")

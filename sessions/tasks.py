@@ -1,0 +1,86 @@
+"""Reminder and change notices by e-mail.
+
+A notice carries only the time and a link to the portal: no therapist's name or specialty, no
+clinical detail, because an inbox is often shared or glanced at by others.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.utils import timezone
+
+from sessions.models import Appointment, AppointmentStatus, SessionPolicy
+from sessions.services import local_time, policy_for, recipients_of
+
+SUBJECTS = {
+    "reminder": "Reminder: your upcoming session",
+    "scheduled": "A session has been scheduled",
+    "rescheduled": "Your session has a new time",
+    "cancelled": "A session has been cancelled",
+}
+
+
+def _portal_link() -> str:
+    return f"{(settings.SITE_URL or '').rstrip('/')}/sessions/"
+
+
+def _send(appointment: Appointment, what: str) -> int:
+    sent = 0
+    for person in recipients_of(appointment):
+        when = local_time(appointment.starts_at, person)
+        moment = f"{when:%A %-d %B %Y at %H:%M} ({when.tzname()})"
+        lines = {
+            "reminder": f"You have a session on {moment}.",
+            "scheduled": f"A session has been scheduled for {moment}.",
+            "rescheduled": f"Your session now takes place on {moment}.",
+            "cancelled": f"The session on {moment} has been cancelled.",
+        }
+        body = (
+            f"{lines[what]}\n\n"
+            f"Sign in to see the details and join: {_portal_link()}\n\n"
+            "For your privacy this message holds no other detail.\n"
+        )
+        send_mail(
+            subject=SUBJECTS[what],
+            message=body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[person.email],
+        )
+        sent += 1
+    return sent
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def appointment_notify(appointment_id: str, what: str) -> int:
+    appointment = Appointment.objects.filter(pk=appointment_id).first()
+    if appointment is None or what not in SUBJECTS:
+        return 0
+    return _send(appointment, what)
+
+
+@shared_task
+def reminders_send_due() -> int:
+    """Remind each session's clients once, the practice's chosen number of hours before it."""
+    now = timezone.now()
+    longest = max([*SessionPolicy.objects.values_list("reminder_hours", flat=True), settings.VIDEO_REMINDER_HOURS])
+    due = Appointment.objects.filter(
+        status=AppointmentStatus.SCHEDULED,
+        reminder_sent_at__isnull=True,
+        starts_at__gt=now,
+        starts_at__lte=now + timedelta(hours=longest),
+    )
+    sent = 0
+    for appointment in due.order_by("starts_at")[:1000]:
+        if appointment.starts_at > now + timedelta(hours=policy_for(appointment.practice_id).reminder_hours):
+            continue
+        # Claim it first, so two workers never send the same reminder twice.
+        claimed = Appointment.objects.filter(pk=appointment.pk, reminder_sent_at__isnull=True).update(
+            reminder_sent_at=now
+        )
+        if claimed:
+            sent += _send(appointment, "reminder")
+    return sent

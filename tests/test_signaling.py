@@ -1,0 +1,398 @@
+"""The signaling socket, through the real ASGI stack (cookies, sessions, channel layer)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from sessions.models import Admission, Appointment, AppointmentStatus, SessionPolicy
+from sessions.realtime import CloseCode
+from sessions.services import check_in_record, licenses_set
+from tests.conftest import password_only_session, sign
+from tests.signaling import OFFER_SDP, expect_closed, open_socket, receive, receive_type, send
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]
+
+CANDIDATE = {"candidate": "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host", "sdpMid": "0", "sdpMLineIndex": 0}
+
+
+def consent(*clients):
+    for client in clients:
+        sign(client, "treatment")
+        sign(client, "telehealth")
+
+
+def check_in(user, appointment, location="US-NY"):
+    return check_in_record(
+        user=user,
+        appointment=appointment,
+        location=location,
+        private_device=True,
+        private_network=True,
+        private_space=False,
+        request=None,
+    )
+
+
+@pytest.fixture
+def room(consent_docs, schedule, client_user, therapist):
+    """A session starting in five minutes, consent signed, the client checked in from New York."""
+    licenses_set(therapist=therapist, regions=["US-NY"], request=None)
+    consent(client_user)
+    appointment = schedule(client_user, in_hours=5 / 60)
+    check_in(client_user, appointment)
+    return appointment
+
+
+def refusals(reason: str) -> int:
+    return AuditEvent.objects.filter(action="video.refused", details__reason=reason, outcome="denied").count()
+
+
+async def therapist_in(room, therapist, login_as):
+    client = await sync_to_async(login_as)(therapist)
+    socket = await open_socket(room.pk, client)
+    welcome = await receive(socket)
+    assert welcome["type"] == "welcome" and welcome["role"] == "therapist" and welcome["state"] == "admitted"
+    await send(socket, "join")
+    return socket, welcome
+
+
+async def client_waiting(room, user, login_as):
+    client = await sync_to_async(login_as)(user)
+    socket = await open_socket(room.pk, client)
+    welcome = await receive(socket)
+    assert welcome["type"] == "welcome" and welcome["state"] == "waiting"
+    await send(socket, "join")
+    return socket, welcome, client
+
+
+async def admitted_pair(room, therapist, client_user, login_as):
+    host, host_welcome = await therapist_in(room, therapist, login_as)
+    guest, guest_welcome, guest_client = await client_waiting(room, client_user, login_as)
+    waiting = await receive_type(host, "waiting")
+    await send(host, "admit", peer=waiting["peer"])
+    await receive_type(guest, "admitted")
+    await receive_type(guest, "peer-joined")
+    await receive_type(host, "peer-joined")
+    return host, host_welcome, guest, guest_welcome, guest_client
+
+
+async def test_waiting_room_admission_and_relay(room, therapist, client_user, login_as):
+    host, host_welcome = await therapist_in(room, therapist, login_as)
+    guest, guest_welcome, _ = await client_waiting(room, client_user, login_as)
+
+    waiting = await receive_type(host, "waiting")
+    assert waiting["peer"] == guest_welcome["peer"]
+    assert waiting["name"] == client_user.full_name
+    assert waiting["location"] == "US-NY" and waiting["location_name"] == "New York" and waiting["licensed"] is True
+    assert waiting["checklist"] == {"device": True, "network": True, "space": False}
+
+    # Before admission, nothing can be signaled.
+    await send(guest, "offer", to=host_welcome["peer"], sdp=OFFER_SDP)
+    assert (await receive(guest))["code"] == "not_admitted"
+    assert await sync_to_async(refusals)("not_admitted") == 1
+
+    await send(host, "admit", peer=guest_welcome["peer"])
+    assert (await receive_type(guest, "admitted"))["type"] == "admitted"
+    newcomer_view = await receive_type(guest, "peer-joined")
+    host_view = await receive_type(host, "peer-joined")
+    assert newcomer_view["peer"] == host_welcome["peer"] and newcomer_view["polite"] is False
+    assert host_view["peer"] == guest_welcome["peer"] and host_view["polite"] is True
+    assert newcomer_view["role"] == "therapist" and host_view["role"] == "client"
+
+    await send(guest, "offer", to=host_welcome["peer"], sdp=OFFER_SDP)
+    offer = await receive_type(host, "offer")
+    assert offer == {"v": 1, "type": "offer", "from": guest_welcome["peer"], "sdp": OFFER_SDP}
+    await send(host, "answer", to=guest_welcome["peer"], sdp=OFFER_SDP)
+    assert (await receive_type(guest, "answer"))["from"] == host_welcome["peer"]
+    await send(guest, "ice", to=host_welcome["peer"], candidate=CANDIDATE)
+    assert (await receive_type(host, "ice"))["candidate"] == CANDIDATE
+    await send(guest, "ice", to=host_welcome["peer"], candidate=None)
+    assert (await receive_type(host, "ice"))["candidate"] is None
+
+    await send(guest, "ping", t=12.5)
+    assert (await receive_type(guest, "pong"))["t"] == 12.5
+
+    await send(guest, "leave")
+    await expect_closed(guest, CloseCode.LEFT)
+    assert (await receive_type(host, "peer-left"))["peer"] == guest_welcome["peer"]
+    await host.disconnect()
+
+    def trail():
+        return list(
+            AuditEvent.objects.filter(action__startswith="video.").order_by("id").values_list("action", flat=True)
+        )
+
+    actions = await sync_to_async(trail)()
+    assert actions.count("video.join") == 2
+    assert "video.admit" in actions and actions.count("video.leave") == 2
+    # An admission survives a reconnect: the client goes straight back in.
+    assert await sync_to_async(Admission.objects.filter(revoked_at__isnull=True).count)() == 1
+
+
+async def test_ice_servers_and_relay_only_policy(room, therapist, login_as, settings):
+    settings.ICE_STUN_URLS = ["stun:stun.example.org:3478"]
+    settings.ICE_TURN_URLS = ["turn:turn.example.org:3478?transport=udp"]
+    settings.TURN_SHARED_SECRET = "shared-with-coturn"
+    await sync_to_async(SessionPolicy.objects.create)(practice_id=room.practice_id, relay_only=True)
+    socket, welcome = await therapist_in(room, therapist, login_as)
+    ice = welcome["ice"]
+    assert ice["iceTransportPolicy"] == "relay"
+    stun, turn = ice["iceServers"]
+    assert stun == {"urls": ["stun:stun.example.org:3478"]}
+    import base64
+    import hashlib
+    import hmac
+
+    expected = base64.b64encode(hmac.new(b"shared-with-coturn", turn["username"].encode(), hashlib.sha1).digest())
+    assert turn["credential"] == expected.decode()
+    expiry = int(turn["username"].split(":")[0])
+    now = timezone.now().timestamp()
+    assert 0 < expiry - now <= (room.ends_at - room.starts_at).total_seconds() + 1
+    await socket.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("who", "code", "reason"),
+    [
+        ("anonymous", CloseCode.NOT_SIGNED_IN, "not_signed_in"),
+        ("password_only", CloseCode.MFA_REQUIRED, "mfa_required"),
+        ("stranger", CloseCode.NOT_FOUND, "not_found"),
+        ("colleague", CloseCode.NOT_FOUND, "not_found"),
+        ("no_origin", CloseCode.ORIGIN_REFUSED, "origin"),
+        ("foreign_origin", CloseCode.ORIGIN_REFUSED, "origin"),
+        ("other_host_origin", CloseCode.ORIGIN_REFUSED, "origin"),
+    ],
+)
+async def test_who_is_refused_at_the_door(room, client_user, stranger, colleague, login_as, who, code, reason):
+    origin = "http://testserver"
+    client = None
+    if who == "password_only":
+        client = await sync_to_async(password_only_session)(client_user)
+    elif who in ("stranger", "colleague"):
+        client = await sync_to_async(login_as)(stranger if who == "stranger" else colleague)
+    elif who != "anonymous":
+        client = await sync_to_async(login_as)(client_user)
+        origin = {"no_origin": None, "foreign_origin": "https://evil.example", "other_host_origin": "http://localhost"}[
+            who
+        ]
+    socket = await open_socket(room.pk, client, origin=origin)
+    bye = await expect_closed(socket, code)
+    assert bye["reason"] == reason and bye["detail"]
+    assert await sync_to_async(refusals)(reason) == 1
+
+
+async def test_outside_the_window_missing_consent_and_check_in(
+    consent_docs, schedule, make_user, therapist, login_as, settings
+):
+    early, unsigned, unchecked = [await sync_to_async(make_user)("client") for _ in range(3)]
+    await sync_to_async(consent)(early, unchecked)
+    tomorrow = await sync_to_async(schedule)(early, in_hours=24)
+    await sync_to_async(check_in)(early, tomorrow)
+    no_consent = await sync_to_async(schedule)(unsigned, in_hours=0.05)
+    await sync_to_async(check_in)(unsigned, no_consent)
+    no_check_in = await sync_to_async(schedule)(unchecked, in_hours=0.05)
+
+    for user, appointment, code, reason in [
+        (early, tomorrow, CloseCode.OUTSIDE_WINDOW, "window_early"),
+        (unsigned, no_consent, CloseCode.CONSENT_MISSING, "consent_missing"),
+        (therapist, no_consent, CloseCode.CONSENT_MISSING, "consent_missing"),
+        (unchecked, no_check_in, CloseCode.CHECK_IN_REQUIRED, "check_in_required"),
+    ]:
+        socket = await open_socket(appointment.pk, await sync_to_async(login_as)(user))
+        bye = await expect_closed(socket, code)
+        assert bye["reason"] == reason
+
+    # The window closes 30 minutes after the end by default.
+    def move_to_the_past():
+        Appointment.objects.filter(pk=tomorrow.pk).update(
+            starts_at=timezone.now() - timedelta(minutes=90), ends_at=timezone.now() - timedelta(minutes=40)
+        )
+
+    await sync_to_async(move_to_the_past)()
+    socket = await open_socket(tomorrow.pk, await sync_to_async(login_as)(early))
+    assert (await expect_closed(socket, CloseCode.OUTSIDE_WINDOW))["reason"] == "window_over"
+
+
+async def test_an_unlicensed_location_warns_or_blocks(room, therapist, client_user, login_as):
+    await sync_to_async(check_in)(client_user, room, "US-TX")
+    host, _ = await therapist_in(room, therapist, login_as)
+    guest, _, guest_client = await client_waiting(room, client_user, login_as)
+    waiting = await receive_type(host, "waiting")
+    assert waiting["location_name"] == "Texas" and waiting["licensed"] is False
+    await guest.disconnect()
+
+    await sync_to_async(SessionPolicy.objects.create)(practice_id=room.practice_id, block_unlicensed_location=True)
+    blocked = await open_socket(room.pk, guest_client)
+    assert (await expect_closed(blocked, CloseCode.LOCATION_BLOCKED))["reason"] == "location_blocked"
+    await host.disconnect()
+
+
+async def test_bad_messages_get_errors_and_the_socket_stays_usable(room, therapist, client_user, login_as):
+    host, host_welcome, guest, _, _ = await admitted_pair(room, therapist, client_user, login_as)
+    to = host_welcome["peer"]
+    no_fingerprint = OFFER_SDP.replace("a=fingerprint:sha-256 " + ":".join(["AB"] * 32) + "\r\n", "")
+    cases = [
+        ("x" * (64 * 1024 + 1), "too_large"),
+        ("{not json", "bad_json"),
+        ("[1, 2]", "bad_message"),
+        (json.dumps({"v": 2, "type": "ping"}), "bad_version"),
+        (json.dumps({"v": 1, "type": "shout"}), "unknown_type"),
+        (json.dumps({"v": 1, "type": "ping", "extra": 1}), "bad_message"),
+        (json.dumps({"v": 1, "type": "offer", "to": to}), "bad_message"),
+        (json.dumps({"v": 1, "type": "offer", "to": "../../etc", "sdp": OFFER_SDP}), "bad_peer"),
+        (json.dumps({"v": 1, "type": "offer", "to": to, "sdp": "hello"}), "bad_sdp"),
+        (json.dumps({"v": 1, "type": "offer", "to": to, "sdp": no_fingerprint}), "no_fingerprint"),
+        (
+            json.dumps(
+                {
+                    "v": 1,
+                    "type": "offer",
+                    "to": to,
+                    "sdp": OFFER_SDP + "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:x\r\n",
+                }
+            ),
+            "sdes_refused",
+        ),
+        (
+            json.dumps({"v": 1, "type": "offer", "to": to, "sdp": OFFER_SDP.replace("UDP/TLS/RTP/SAVPF", "RTP/AVP")}),
+            "no_dtls",
+        ),
+        (json.dumps({"v": 1, "type": "ice", "to": to, "candidate": {"candidate": "x\r\na=crypto"}}), "bad_candidate"),
+        (json.dumps({"v": 1, "type": "ice", "to": to, "candidate": {"sdpMLineIndex": True}}), "bad_candidate"),
+        (json.dumps({"v": 1, "type": "offer", "to": "0123456789abcdef", "sdp": OFFER_SDP}), "unknown_peer"),
+        (json.dumps({"v": 1, "type": "admit", "peer": to}), "not_allowed"),
+        (json.dumps({"v": 1, "type": "end"}), "not_allowed"),
+    ]
+    for text, code in cases:
+        await guest.send_to(text_data=text)
+        reply = await receive_type(guest, "error")
+        assert reply["code"] == code, (text[:80], reply)
+    await guest.send_to(bytes_data=b"\x00\x01")
+    assert (await receive_type(guest, "error"))["code"] == "text_only"
+    # Nothing bad reached the therapist, and the call goes on.
+    assert await host.receive_nothing(timeout=0.2)
+    await send(guest, "offer", to=to, sdp=OFFER_SDP)
+    assert (await receive_type(host, "offer"))["sdp"] == OFFER_SDP
+    still = await sync_to_async(Appointment.objects.get)(pk=room.pk)
+    assert still.status == AppointmentStatus.SCHEDULED
+    await guest.disconnect()
+    await host.disconnect()
+
+
+async def test_a_flood_is_cut_off_without_disturbing_another_room(
+    room, therapist, client_user, make_user, schedule, login_as, settings
+):
+    settings.SIGNALING_RATE = 5
+    settings.SIGNALING_BURST = 20
+    other_client = await sync_to_async(make_user)("client")
+    await sync_to_async(consent)(other_client)
+    other_room = await sync_to_async(schedule)(other_client, in_hours=0.05)
+    await sync_to_async(check_in)(other_client, other_room)
+    bystander, _, _ = await client_waiting(other_room, other_client, login_as)
+
+    flooder, _, _ = await client_waiting(room, client_user, login_as)
+    for _ in range(60):
+        await flooder.send_to(text_data=json.dumps({"v": 1, "type": "ping"}))
+    seen = []
+    while True:
+        reply = await receive(flooder)
+        seen.append(reply["type"] if reply["type"] != "error" else reply["code"])
+        if reply["type"] == "bye":
+            assert reply["code"] == CloseCode.FLOODING
+            break
+    # The burst (less the join message) is served; the rest is refused, then the socket is closed.
+    assert 19 <= seen.count("pong") <= 25 and "rate_limited" in seen
+    assert await sync_to_async(refusals)("flooding") == 1
+
+    await send(bystander, "ping", t=1)
+    assert (await receive_type(bystander, "pong"))["t"] == 1
+    await bystander.disconnect()
+
+
+async def test_removal_closes_the_socket_and_sends_them_back_to_the_waiting_room(
+    room, therapist, client_user, login_as
+):
+    host, _, guest, guest_welcome, guest_client = await admitted_pair(room, therapist, client_user, login_as)
+    await send(host, "remove", peer=guest_welcome["peer"])
+    await expect_closed(guest, CloseCode.REMOVED)
+    assert (await receive_type(host, "peer-left"))["peer"] == guest_welcome["peer"]
+    again = await open_socket(room.pk, guest_client)
+    assert (await receive(again))["state"] == "waiting"
+    await again.disconnect()
+    await host.disconnect()
+    assert await sync_to_async(AuditEvent.objects.filter(action="video.remove").count)() == 1
+
+
+@pytest.mark.parametrize("how", ["logout", "deactivated", "signed_out_elsewhere", "consent_withdrawn", "cancelled"])
+async def test_sockets_close_when_what_let_them_in_ends(room, therapist, client_user, admin, login_as, how):
+    host, _, guest, _, guest_client = await admitted_pair(room, therapist, client_user, login_as)
+    if how == "logout":
+        await sync_to_async(guest_client.post)("/logout/")
+        await expect_closed(guest, CloseCode.SIGNED_OUT)
+    elif how == "deactivated":
+        from accounts.services.members import user_deactivate
+
+        await sync_to_async(user_deactivate)(actor=admin, request=None, user=client_user)
+        await expect_closed(guest, CloseCode.SIGNED_OUT)
+    elif how == "signed_out_elsewhere":
+        from accounts.services.auth import sessions_end_for_user
+
+        await sync_to_async(sessions_end_for_user)(user=client_user, actor=client_user, request=None, reason="test")
+        await expect_closed(guest, CloseCode.SIGNED_OUT)
+    elif how == "consent_withdrawn":
+        from consent.models import ConsentSignature
+        from consent.services import consent_withdraw
+
+        def withdraw():
+            signature = ConsentSignature.objects.get(on_behalf_of=client_user, kind="telehealth")
+            consent_withdraw(actor=client_user, signature=signature, reason="", request=None)
+
+        await sync_to_async(withdraw)()
+        # One withdrawal stops the session for everyone in it.
+        assert (await expect_closed(guest, CloseCode.CONSENT_MISSING))["reason"] == "consent_withdrawn"
+        await expect_closed(host, CloseCode.CONSENT_MISSING)
+        return
+    else:
+        from sessions.services import appointment_cancel
+
+        await sync_to_async(appointment_cancel)(therapist=therapist, appointment=room, request=None)
+        assert (await expect_closed(guest, CloseCode.APPOINTMENT_OVER))["reason"] == "cancelled"
+        await expect_closed(host, CloseCode.APPOINTMENT_OVER)
+        return
+    assert (await receive_type(host, "peer-left"))["type"] == "peer-left"
+    await host.disconnect()
+
+
+async def test_the_therapist_ends_the_session_for_everyone(room, therapist, client_user, login_as):
+    host, _, guest, _, guest_client = await admitted_pair(room, therapist, client_user, login_as)
+    await send(host, "end")
+    assert (await expect_closed(guest, CloseCode.APPOINTMENT_OVER))["reason"] == "ended"
+    await expect_closed(host, CloseCode.APPOINTMENT_OVER)
+    assert (await sync_to_async(Appointment.objects.get)(pk=room.pk)).status == AppointmentStatus.ENDED
+    late = await open_socket(room.pk, guest_client)
+    assert (await expect_closed(late, CloseCode.APPOINTMENT_OVER))["reason"] == "ended"
+
+
+async def test_a_peer_of_another_room_cannot_be_addressed(room, therapist, client_user, make_user, schedule, login_as):
+    host, _, guest, _, _ = await admitted_pair(room, therapist, client_user, login_as)
+    other_client = await sync_to_async(make_user)("client")
+    await sync_to_async(consent)(other_client)
+    other_room = await sync_to_async(schedule)(other_client, in_hours=0.05)
+    await sync_to_async(check_in)(other_client, other_room)
+    other_host, other_host_welcome = await therapist_in(other_room, therapist, login_as)
+    await send(guest, "offer", to=other_host_welcome["peer"], sdp=OFFER_SDP)
+    assert (await receive_type(guest, "error"))["code"] == "unknown_peer"
+    assert await other_host.receive_nothing(timeout=0.2)
+    for socket in (host, guest, other_host):
+        await socket.disconnect()
+
+
+async def test_an_unknown_socket_path_is_closed_cleanly(login_as, client_user):
+    socket = await open_socket(None, path="/ws/sessions/not-a-uuid/")
+    await expect_closed(socket, CloseCode.NOT_FOUND)
