@@ -15,6 +15,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     nav: list[tuple[str, str]] = []
     if verified and user is not None:
         nav.append(("accounts:dashboard", "Home"))
+        nav.append(("sessions:list", "Sessions"))
         if user.has_role(Role.CLIENT, Role.GUARDIAN):
             nav.append(("records:portal", "My record"))
             nav.append(("audit:record_access", "Who opened it"))
@@ -30,6 +31,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             nav.append(("consent:documents", "Consent documents"))
             nav.append(("audit:console", "Audit log"))
             nav.append(("audit:flags", "Alerts"))
+            nav.append(("sessions:policy", "Session settings"))
         nav.append(("accounts:security", "Security"))
     return {
         "nav_items": nav,

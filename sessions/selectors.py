@@ -26,3 +26,10 @@ def appointment_get_for_user(*, user: User, appointment_id: str) -> Appointment 
         return appointments_upcoming_for(user=user).filter(pk=appointment_id).first()
     except (ValueError, TypeError, ValidationError):
         return None
+
+
+def caseload_of(therapist: User) -> QuerySet[User]:
+    """The active clients whose care team includes this therapist."""
+    return User.objects.filter(
+        practice_id=therapist.practice_id, chart__care_team=therapist, is_active=True, role_grants__role="client"
+    ).order_by("full_name")

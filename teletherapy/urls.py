@@ -14,8 +14,10 @@ urlpatterns = [
     path("api/v1/", include("accounts.api_urls")),
     path("api/v1/consent/", include("consent.api_urls")),
     path("api/v1/records/", include("records.api_urls")),
+    path("api/v1/sessions/", include("sessions.api_urls")),
     path("consent/", include("consent.urls")),
     path("records/", include("records.urls")),
+    path("sessions/", include("sessions.urls")),
     path("audit/", include("audit.urls")),
     path("", include("accounts.urls")),
 ]

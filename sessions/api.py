@@ -1,0 +1,172 @@
+"""JSON endpoints for the call page, and the session list and scheduling for API clients."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from asgiref.sync import sync_to_async
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.http import require_POST
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.api import VerifiedAPIView
+from accounts.rules import is_mfa_verified
+from audit.models import Action
+from audit.services import audit_denied, audit_record
+from sessions import services
+from sessions.echo import EchoBusy, echo_answer
+from sessions.gate import appointment_for_participant
+from sessions.ice import ice_config
+from sessions.models import Appointment
+from sessions.protocol import ProtocolError, check_sdp
+from sessions.regions import REGION_NAMES
+from sessions.selectors import appointments_upcoming_for, caseload_of
+from teletherapy.errors import error_response
+
+logger = logging.getLogger(__name__)
+
+
+def _not_found(request: Request, appointment_id: object) -> Response:
+    audit_denied(
+        request=request._request, target_type="video.appointment", target_id=str(appointment_id), reason="not_found"
+    )
+    return Response({"code": "not_found", "detail": "There is no such session for you."}, status=404)
+
+
+class CheckInSerializer(serializers.Serializer):
+    location = serializers.ChoiceField(choices=sorted(REGION_NAMES))
+    private_device = serializers.BooleanField(default=False)
+    private_network = serializers.BooleanField(default=False)
+    private_space = serializers.BooleanField(default=False)
+
+
+class CheckInView(VerifiedAPIView):
+    @extend_schema(request=CheckInSerializer, responses={201: None})
+    def post(self, request: Request, appointment_id: str) -> Response:
+        found = appointment_for_participant(self.actor(request), appointment_id)
+        if found is None:
+            return _not_found(request, appointment_id)
+        appointment, _role = found
+        serializer = CheckInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            check_in = services.check_in_record(
+                user=self.actor(request),
+                appointment=appointment,
+                request=self.django_request(request),
+                **serializer.validated_data,
+            )
+        except services.AppointmentError as exc:
+            return Response(
+                {"code": exc.code, "detail": exc.message}, status=403 if exc.code == "location_blocked" else 400
+            )
+        licensed = services.licensed_in(appointment.therapist_id, check_in.location)
+        return Response({"id": str(check_in.pk), "licensed": licensed}, status=status.HTTP_201_CREATED)
+
+
+class IceServersView(VerifiedAPIView):
+    @extend_schema(responses={200: None})
+    def get(self, request: Request, appointment_id: str) -> Response:
+        found = appointment_for_participant(self.actor(request), appointment_id)
+        if found is None:
+            return _not_found(request, appointment_id)
+        appointment, _role = found
+        return Response(ice_config(appointment=appointment, policy=services.policy_for(appointment.practice_id)))
+
+
+class AppointmentSerializer(serializers.ModelSerializer):
+    clients = serializers.SerializerMethodField()
+    therapist = serializers.CharField(source="therapist.full_name", read_only=True)
+
+    class Meta:
+        model = Appointment
+        fields = ["id", "kind", "starts_at", "ends_at", "status", "therapist", "clients"]
+
+    def get_clients(self, appointment: Appointment) -> list[str]:
+        return [p.client.full_name for p in appointment.participants.all()]
+
+
+class ScheduleSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=sorted(services.CLIENTS_PER_KIND))
+    clients = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=3)
+    starts_at = serializers.DateTimeField()
+    minutes = serializers.IntegerField(min_value=services.MIN_MINUTES, max_value=services.MAX_MINUTES, default=50)
+
+
+class AppointmentListView(VerifiedAPIView):
+    @extend_schema(responses=AppointmentSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(AppointmentSerializer(appointments_upcoming_for(user=self.actor(request)), many=True).data)
+
+    @extend_schema(request=ScheduleSerializer, responses={201: AppointmentSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = ScheduleSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        actor = self.actor(request)
+        clients = list(caseload_of(actor).filter(pk__in=data["clients"])) if actor.has_role("therapist") else []
+        if len(clients) != len(set(data["clients"])):
+            return Response(
+                {"code": "invalid", "detail": "You can schedule only clients on your caseload."}, status=400
+            )
+        try:
+            appointment = services.appointment_schedule(
+                therapist=actor,
+                clients=clients,
+                kind=data["kind"],
+                starts_at=data["starts_at"],
+                minutes=data["minutes"],
+                request=self.django_request(request),
+            )
+        except services.AppointmentError as exc:
+            return Response({"code": exc.code, "detail": exc.message}, status=403 if exc.code == "not_allowed" else 400)
+        return Response(AppointmentSerializer(appointment).data, status=status.HTTP_201_CREATED)
+
+
+# The connection test runs in the server's event loop, where the aiortc peer lives on after the
+# answer is sent; so it is a plain async view rather than a DRF one.
+
+MAX_OFFER_BYTES = 64 * 1024
+
+
+def _audit_test(request: HttpRequest, outcome: str) -> None:
+    with transaction.atomic():
+        audit_record(
+            action=Action.VIDEO_CONNECTION_TEST, actor=request.user, request=request, details={"result": outcome}
+        )
+
+
+@require_POST
+async def connection_test_view(request: HttpRequest) -> HttpResponse:
+    if not await sync_to_async(is_mfa_verified)(request):
+        return error_response(
+            request, status=403, code="mfa_required", detail="Complete the second sign-in step first."
+        )
+    if len(request.body) > MAX_OFFER_BYTES:
+        return error_response(request, status=413, code="too_large", detail="The offer is too large.")
+    try:
+        body = json.loads(request.body)
+        if not isinstance(body, dict) or body.get("type") != "offer":
+            raise ValueError
+        sdp = body.get("sdp")
+        check_sdp(sdp)
+    except ProtocolError as exc:
+        return error_response(request, status=400, code=exc.code, detail=exc.detail)
+    except ValueError:
+        return error_response(request, status=400, code="bad_offer", detail='Send {"type": "offer", "sdp": "..."}.')
+    try:
+        answer = await echo_answer(str(sdp))
+    except EchoBusy:
+        return error_response(
+            request, status=503, code="busy", detail="The connection test is busy. Try again in a minute."
+        )
+    except Exception:
+        logger.warning("Connection test offer refused", exc_info=True)
+        return error_response(request, status=400, code="bad_offer", detail="That offer could not be answered.")
+    await sync_to_async(_audit_test)(request, "answered")
+    return JsonResponse({"type": "answer", "sdp": answer})

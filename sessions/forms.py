@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from accounts.forms import AccessibleForm
+from accounts.models import User
+from sessions.models import AppointmentKind
+from sessions.regions import REGIONS
+
+
+class WhenForm(AccessibleForm):
+    starts_at = forms.DateTimeField(
+        label="Starts at (your time zone)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+    )
+    minutes = forms.IntegerField(label="Length in minutes", min_value=10, max_value=240, initial=50)
+
+    def starts(self) -> datetime:
+        value: datetime = self.cleaned_data["starts_at"]
+        # A datetime-local value is in the person's own zone (activated by the middleware).
+        return value if timezone.is_aware(value) else timezone.make_aware(value)
+
+
+class ScheduleForm(WhenForm):
+    kind = forms.ChoiceField(label="Kind of session", choices=AppointmentKind.choices)
+    clients = forms.ModelMultipleChoiceField(
+        label="Clients", queryset=User.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+
+    field_order = ["kind", "clients", "starts_at", "minutes"]
+
+    def __init__(self, *args: Any, caseload: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["clients"].queryset = caseload  # type: ignore[attr-defined]
+
+
+class LicensesForm(AccessibleForm):
+    regions = forms.MultipleChoiceField(
+        label="States where you are licensed",
+        choices=[r for r in REGIONS if r[0] != "OUTSIDE-US"],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+
+class PolicyForm(AccessibleForm):
+    join_before_minutes = forms.IntegerField(
+        label="Joining opens (minutes before the start)", min_value=0, max_value=120
+    )
+    join_after_minutes = forms.IntegerField(label="Joining closes (minutes after the end)", min_value=0, max_value=240)
+    reminder_hours = forms.IntegerField(label="Send the reminder (hours before)", min_value=1, max_value=168)
+    relay_only = forms.BooleanField(
+        label="Relay all media through the TURN server, so participants never learn each other's IP address",
+        required=False,
+    )
+    block_unlicensed_location = forms.BooleanField(
+        label="Refuse a client who is in a state where their therapist is not licensed (otherwise: warn the therapist)",
+        required=False,
+    )

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from sessions import views
+
+app_name = "sessions"
+
+urlpatterns = [
+    path("", views.list_view, name="list"),
+    path("new/", views.schedule_view, name="schedule"),
+    path("licenses/", views.licenses_view, name="licenses"),
+    path("settings/", views.policy_view, name="policy"),
+    path("<uuid:appointment_id>/", views.detail_view, name="detail"),
+    path("<uuid:appointment_id>/cancel/", views.cancel_view, name="cancel"),
+    path("<uuid:appointment_id>/join/", views.join_view, name="join"),
+]

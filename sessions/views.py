@@ -1,0 +1,215 @@
+"""Pages: the schedule, scheduling, the pre-session check and the call, licenses and policy."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import Role, User
+from accounts.rules import mfa_required, role_required
+from accounts.types import AuthedRequest
+from audit.services import audit_denied
+from consent.selectors import consent_missing_for
+from sessions import services
+from sessions.forms import LicensesForm, PolicyForm, ScheduleForm, WhenForm
+from sessions.gate import appointment_for_participant
+from sessions.models import Appointment, TherapistLicense
+from sessions.regions import REGIONS
+from sessions.selectors import appointments_upcoming_for, caseload_of
+from teletherapy.middleware import allow_media
+
+
+def _own_appointment(request: AuthedRequest, appointment_id: str) -> Appointment:
+    appointment = Appointment.objects.filter(
+        pk=appointment_id, therapist=request.user, practice_id=request.user.practice_id
+    ).first()
+    if appointment is None:
+        audit_denied(
+            request=request, target_type="video.appointment", target_id=str(appointment_id), reason="not_found"
+        )
+        raise Http404
+    return appointment
+
+
+@mfa_required
+@require_GET
+def list_view(request: AuthedRequest) -> HttpResponse:
+    user = request.user
+    rows = []
+    for appointment in appointments_upcoming_for(user=user):
+        window = services.join_window(appointment)
+        participant = appointment.therapist_id == user.pk or any(
+            p.client_id == user.pk for p in appointment.participants.all()
+        )
+        rows.append({"appointment": appointment, "window": window, "can_join": participant})
+    return render(
+        request,
+        "sessions/list.html",
+        {"rows": rows, "is_therapist": user.has_role(Role.THERAPIST), "zone": user.zone_name},
+    )
+
+
+@role_required(Role.THERAPIST)
+@require_http_methods(["GET", "POST"])
+def schedule_view(request: AuthedRequest) -> HttpResponse:
+    form = ScheduleForm(request.POST or None, caseload=caseload_of(request.user))
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.appointment_schedule(
+                    therapist=request.user,
+                    clients=list(form.cleaned_data["clients"]),
+                    kind=form.cleaned_data["kind"],
+                    starts_at=form.starts(),
+                    minutes=form.cleaned_data["minutes"],
+                    request=request,
+                )
+            except services.AppointmentError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                messages.success(request, "Session scheduled. Your clients were e-mailed the time.")
+                return redirect("sessions:list")
+    return render(request, "sessions/schedule.html", {"form": form}, status=status)
+
+
+@role_required(Role.THERAPIST)
+@require_http_methods(["GET", "POST"])
+def detail_view(request: AuthedRequest, appointment_id: str) -> HttpResponse:
+    appointment = _own_appointment(request, appointment_id)
+    from django.utils import timezone
+
+    local = timezone.localtime(appointment.starts_at)
+    form = WhenForm(
+        request.POST or None, initial={"starts_at": local.strftime("%Y-%m-%dT%H:%M"), "minutes": appointment.minutes}
+    )
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.appointment_reschedule(
+                    therapist=request.user,
+                    appointment=appointment,
+                    starts_at=form.starts(),
+                    minutes=form.cleaned_data["minutes"],
+                    request=request,
+                )
+            except services.AppointmentError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                messages.success(request, "Session moved. Your clients were e-mailed the new time.")
+                return redirect("sessions:list")
+    return render(
+        request,
+        "sessions/detail.html",
+        {"appointment": appointment, "form": form, "window": services.join_window(appointment)},
+        status=status,
+    )
+
+
+@role_required(Role.THERAPIST)
+@require_POST
+def cancel_view(request: AuthedRequest, appointment_id: str) -> HttpResponse:
+    appointment = _own_appointment(request, appointment_id)
+    try:
+        services.appointment_cancel(therapist=request.user, appointment=appointment, request=request)
+    except services.AppointmentError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Session cancelled. Your clients were told by e-mail.")
+    return redirect("sessions:list")
+
+
+@allow_media
+@mfa_required
+@require_GET
+def join_view(request: AuthedRequest, appointment_id: str) -> HttpResponse:
+    user: User = request.user
+    found = appointment_for_participant(user, appointment_id)
+    if found is None:
+        audit_denied(
+            request=request, target_type="video.appointment", target_id=str(appointment_id), reason="not_found"
+        )
+        raise Http404
+    appointment, role = found
+    window = services.join_window(appointment)
+    if not window.is_open:
+        return render(request, "sessions/closed.html", {"appointment": appointment, "window": window})
+    gate = consent_missing_for(appointment, user)
+    if not gate.ready:
+        if any(m.can_sign for m in gate.missing):
+            messages.warning(request, "Please review and sign the consent this session needs before joining.")
+            return redirect("consent:mine")
+        return render(request, "sessions/closed.html", {"appointment": appointment, "consent_missing": gate.missing})
+    check_in = services.check_in_latest(user_id=user.pk, appointment_id=appointment.pk)
+    others = [p.client.full_name for p in appointment.participants.select_related("client") if p.client_id != user.pk]
+    if role == "client":
+        others.insert(0, appointment.therapist.full_name)
+    context = {
+        "appointment": appointment,
+        "role": role,
+        "others": others,
+        "regions": REGIONS,
+        "last_location": check_in.location if check_in else "",
+        "config": json.dumps(
+            {
+                "appointment": str(appointment.pk),
+                "role": role,
+                "socket": f"/ws/sessions/{appointment.pk}/",
+                "checkIn": reverse("sessions-api:check-in", args=[appointment.pk]),
+                "iceServers": reverse("sessions-api:ice", args=[appointment.pk]),
+                "connectionTest": reverse("sessions-api:connection-test"),
+                "done": reverse("sessions:list"),
+            }
+        ),
+    }
+    return render(request, "sessions/call.html", context)
+
+
+@role_required(Role.THERAPIST)
+@require_http_methods(["GET", "POST"])
+def licenses_view(request: AuthedRequest) -> HttpResponse:
+    current = list(TherapistLicense.objects.filter(therapist=request.user).values_list("region", flat=True))
+    form = LicensesForm(request.POST or None, initial={"regions": current})
+    if request.method == "POST" and form.is_valid():
+        services.licenses_set(therapist=request.user, regions=form.cleaned_data["regions"], request=request)
+        messages.success(request, "Licenses saved.")
+        return redirect("sessions:licenses")
+    return render(request, "sessions/licenses.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@role_required(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def policy_view(request: AuthedRequest) -> HttpResponse:
+    from django.conf import settings
+
+    policy = services.policy_for(request.user.practice_id)
+    form = PolicyForm(
+        request.POST or None,
+        initial={
+            "join_before_minutes": policy.join_before_minutes,
+            "join_after_minutes": policy.join_after_minutes,
+            "reminder_hours": policy.reminder_hours,
+            "relay_only": policy.relay_only,
+            "block_unlicensed_location": policy.block_unlicensed_location,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.policy_update(actor=request.user, request=request, **form.cleaned_data)
+        except services.AppointmentError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, "Session settings saved.")
+            return redirect("sessions:policy")
+    turn_ready = bool(settings.ICE_TURN_URLS and settings.TURN_SHARED_SECRET)
+    return render(
+        request, "sessions/policy.html", {"form": form, "turn_ready": turn_ready}, status=400 if form.errors else 200
+    )
