@@ -28,8 +28,14 @@ from sessions.regions import region_name
 
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 20
-RECHECK_SECONDS = 30
+
+def heartbeat_seconds() -> int:
+    """Often enough that a call keeps its login session from idling out (see gate.still_allowed)."""
+    from django.conf import settings
+
+    return max(5, min(20, settings.SESSION_IDLE_TIMEOUT_SECONDS // 4))
+
+
 MAX_PARTICIPANTS = 4
 
 
@@ -109,7 +115,7 @@ class SignalingConsumer(AsyncWebsocketConsumer):
                 name=user.full_name,
                 state="admitted" if self.admitted else "waiting",
                 ice=ice_config(appointment=decision.appointment, policy=decision.policy),
-                heartbeat=HEARTBEAT_SECONDS,
+                heartbeat=heartbeat_seconds(),
             )
         )
 
@@ -219,7 +225,7 @@ class SignalingConsumer(AsyncWebsocketConsumer):
 
     async def on_ping(self, message: Message) -> None:
         now = time.monotonic()
-        if now - self.last_check >= RECHECK_SECONDS:
+        if now - self.last_check >= heartbeat_seconds():
             self.last_check = now
             assert self.entry is not None
             refusal = await database_sync_to_async(gate.still_allowed)(

@@ -28,6 +28,7 @@ PEOPLE = [
     ("alex@riverside.example", "Alex Rivera", [Role.CLIENT]),
     ("jordan@riverside.example", "Jordan Lee", [Role.CLIENT]),
     ("casey@riverside.example", "Casey Nguyen", [Role.CLIENT]),
+    ("morgan@riverside.example", "Morgan Reyes", [Role.CLIENT]),
     ("parent@riverside.example", "Pat Nguyen", [Role.GUARDIAN]),
 ]
 NOTES = {
@@ -35,6 +36,7 @@ NOTES = {
     "alex@riverside.example": "couple, with Sam",
     "jordan@riverside.example": "individual adult client",
     "casey@riverside.example": "minor client",
+    "morgan@riverside.example": "has a video session with Dr. Santos open to join now",
     "parent@riverside.example": "guardian of Casey",
 }
 
@@ -73,9 +75,12 @@ class Command(BaseCommand):
             "alex@riverside.example",
             "jordan@riverside.example",
             "casey@riverside.example",
+            "morgan@riverside.example",
         ):
-            # Jordan's care team has both therapists; for the others, Dr. Santos would need emergency access.
-            team = [therapist, users["therapist2@riverside.example"]] if email.startswith("jordan") else [therapist]
+            # Jordan's care team has both therapists; Morgan is Dr. Santos's; for the others, she would
+            # need emergency access.
+            second = users["therapist2@riverside.example"]
+            team = {"jordan": [therapist, second], "morgan": [second]}.get(email.split("@")[0], [therapist])
             chart_create(actor=None, client=users[email], therapists=team, is_minor=email.startswith("casey"))
         tomorrow = (timezone.now() + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
         plan = [
@@ -92,8 +97,8 @@ class Command(BaseCommand):
             )
         # One session open for joining now, so the video call can be tried at once.
         appointment_schedule(
-            therapist=therapist,
-            clients=[users["jordan@riverside.example"]],
+            therapist=users["therapist2@riverside.example"],
+            clients=[users["morgan@riverside.example"]],
             kind="individual",
             starts_at=timezone.now().replace(second=0, microsecond=0) + timedelta(minutes=5),
         )

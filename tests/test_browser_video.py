@@ -1,0 +1,103 @@
+"""In Chromium, with fake camera and microphone: a client checks their devices and connection,
+confirms the privacy checklist and waits; the therapist admits them; they talk, chat and hang up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.browser import sign_in_again
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def _sign(page, title: str, name: str) -> None:
+    page.get_by_label("Type your full name to sign").fill(name)
+    page.get_by_label("I have read this document and I understand it.").check()
+    page.get_by_role("button", name=f"Sign {title.lower()}").click()
+
+
+def _watch(page) -> list[str]:
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("console", lambda m: m.type == "error" and problems.append(m.text))
+    return problems
+
+
+def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
+    ARTIFACTS.mkdir(exist_ok=True)
+    client_context = browser.new_context()
+    client = client_context.new_page()
+    client_problems = _watch(client)
+    sign_in_again(client, server, "morgan@riverside.example")
+
+    # Morgan has signed nothing yet: joining leads to both consents first.
+    client.goto(f"{server.url}/sessions/")
+    client.get_by_role("link", name="Join").click()
+    client.wait_for_url("**/consent/")
+    client.locator("tr[data-kind='treatment']").get_by_role("link", name="Read and sign").click()
+    _sign(client, "Consent to treatment", "Morgan Reyes")
+    client.wait_for_url("**/consent/versions/**/sign/**")
+    _sign(client, "Consent to telehealth technology", "Morgan Reyes")
+    client.wait_for_url("**/consent/")
+
+    client.goto(f"{server.url}/sessions/")
+    client.get_by_role("link", name="Join").click()
+    client.wait_for_url("**/join/")
+    # Device check: the preview plays and the pickers list the fake devices.
+    client.wait_for_selector("#devices[data-state='ok']")
+    assert client.locator("#camera option").count() >= 1 and client.locator("#microphone option").count() >= 1
+    # Connection test against the server's echo peer.
+    client.get_by_role("button", name="Test my connection").click()
+    client.wait_for_selector("#test-result[data-state]", timeout=30_000)
+    assert client.locator("#test-result").get_attribute("data-state") == "ok", client.locator(
+        "#test-result"
+    ).text_content()
+    assert int(client.locator("#test-result").get_attribute("data-rtt")) >= 0
+    # The privacy checklist and where Morgan is.
+    client.get_by_label("I am on a personal device").check()
+    client.get_by_label("I am on a private, password-protected network").check()
+    client.get_by_label("I am somewhere private").check()
+    client.get_by_label("Where are you right now?").select_option("US-NY")
+    client.get_by_role("button", name="Go to the waiting room").click()
+    client.wait_for_selector("#waiting-message", state="visible")
+    client.screenshot(path=str(ARTIFACTS / "video-waiting.png"), full_page=True)
+
+    therapist_context = browser.new_context()
+    therapist = therapist_context.new_page()
+    therapist_problems = _watch(therapist)
+    sign_in_again(therapist, server, "therapist2@riverside.example")
+    therapist.goto(f"{server.url}/sessions/")
+    therapist.get_by_role("link", name="Join").click()
+    therapist.wait_for_selector("#devices[data-state='ok']")
+    therapist.get_by_role("button", name="Open the session").click()
+    entry = therapist.locator("#waiting-list li", has_text="Morgan Reyes")
+    entry.wait_for()
+    assert "New York" in entry.text_content() and "3 of 3" in entry.text_content()
+    assert not entry.locator(".license-warning").count()
+    therapist.get_by_role("button", name="Admit Morgan Reyes").click()
+
+    for page in (client, therapist):
+        page.wait_for_selector(".tile[data-state='connected']", timeout=30_000)
+        # Decoded video frames are counted by the page from getStats (no eval under the CSP).
+        page.wait_for_selector(".tile[data-peer]:not([data-frames-decoded='0'])", timeout=30_000)
+        assert int(page.locator(".tile[data-peer]").get_attribute("data-frames-decoded")) > 0
+        page.wait_for_selector(".security-code[data-code]")
+    codes = {p.locator(".security-code").get_attribute("data-code") for p in (client, therapist)}
+    assert len(codes) == 1 and len(codes.pop()) == 7
+    assert therapist.locator(".tile[data-peer] .state").text_content() == "Connected"
+
+    client.get_by_label("Message").fill("Hello from Morgan")
+    client.get_by_role("button", name="Send").click()
+    therapist.locator("#chat-log li", has_text="Hello from Morgan").wait_for()
+    therapist.screenshot(path=str(ARTIFACTS / "video-call-therapist.png"), full_page=True)
+
+    client.get_by_role("button", name="Hang up").click()
+    client.get_by_text("You left the session.").wait_for()
+    therapist.get_by_text("Morgan Reyes left the call.").wait_for()
+    assert not therapist.locator(".tile[data-peer]").count()
+    assert not [p for p in client_problems + therapist_problems if "Content Security Policy" in p]
+    client_context.close()
+    therapist_context.close()
