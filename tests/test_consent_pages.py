@@ -271,9 +271,23 @@ def test_markdown_with_script_renders_inert(login_as, admin, client_user, consen
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        ("client", ["Home", "My record", "Who opened it", "Consent", "Security"]),
-        ("therapist", ["Home", "Charts", "Client consent", "Invitations", "Security"]),
-        ("admin", ["Home", "Charts", "Invitations", "Members", "Consent documents", "Audit log", "Alerts", "Security"]),
+        ("client", ["Home", "Sessions", "My record", "Who opened it", "Consent", "Security"]),
+        ("therapist", ["Home", "Sessions", "Charts", "Client consent", "Invitations", "Security"]),
+        (
+            "admin",
+            [
+                "Home",
+                "Sessions",
+                "Charts",
+                "Invitations",
+                "Members",
+                "Consent documents",
+                "Audit log",
+                "Alerts",
+                "Session settings",
+                "Security",
+            ],
+        ),
     ],
 )
 def test_the_navigation_fits_the_role(login_as, make_user, role, expected):
