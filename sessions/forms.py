@@ -62,3 +62,15 @@ class PolicyForm(AccessibleForm):
         label="Refuse a client who is in a state where their therapist is not licensed (otherwise: warn the therapist)",
         required=False,
     )
+
+
+def zone_choices() -> list[tuple[str, str]]:
+    import zoneinfo
+
+    return [("", "The practice's time zone")] + [
+        (z, z.replace("_", " ")) for z in sorted(zoneinfo.available_timezones())
+    ]
+
+
+class TimeZoneForm(AccessibleForm):
+    zone = forms.ChoiceField(label="Show times in", choices=zone_choices, required=False)

@@ -388,3 +388,11 @@ def admission_revoke(*, therapist: User, appointment: Appointment, user_id: int)
             target=appointment,
             details={"removed": user_id, "channel": "websocket"},
         )
+
+
+def time_zone_set(*, user: User, zone: str) -> None:
+    """Show times in this zone; an empty value means the practice's zone."""
+    if zone and zone not in zoneinfo.available_timezones():
+        raise AppointmentError("Choose a time zone from the list.", field="zone")
+    user.time_zone = zone
+    user.save(update_fields=["time_zone"])

@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.schedule_view, name="schedule"),
     path("licenses/", views.licenses_view, name="licenses"),
     path("settings/", views.policy_view, name="policy"),
+    path("time-zone/", views.time_zone_view, name="time_zone"),
     path("<uuid:appointment_id>/", views.detail_view, name="detail"),
     path("<uuid:appointment_id>/cancel/", views.cancel_view, name="cancel"),
     path("<uuid:appointment_id>/join/", views.join_view, name="join"),

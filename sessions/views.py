@@ -16,7 +16,7 @@ from accounts.types import AuthedRequest
 from audit.services import audit_denied
 from consent.selectors import consent_missing_for
 from sessions import services
-from sessions.forms import LicensesForm, PolicyForm, ScheduleForm, WhenForm
+from sessions.forms import LicensesForm, PolicyForm, ScheduleForm, TimeZoneForm, WhenForm
 from sessions.gate import appointment_for_participant
 from sessions.models import Appointment, TherapistLicense
 from sessions.regions import REGIONS
@@ -50,8 +50,25 @@ def list_view(request: AuthedRequest) -> HttpResponse:
     return render(
         request,
         "sessions/list.html",
-        {"rows": rows, "is_therapist": user.has_role(Role.THERAPIST), "zone": user.zone_name},
+        {
+            "rows": rows,
+            "is_therapist": user.has_role(Role.THERAPIST),
+            "zone": user.zone_name,
+            "zone_form": TimeZoneForm(initial={"zone": user.time_zone}),
+        },
     )
+
+
+@mfa_required
+@require_POST
+def time_zone_view(request: AuthedRequest) -> HttpResponse:
+    form = TimeZoneForm(request.POST)
+    if form.is_valid():
+        services.time_zone_set(user=request.user, zone=form.cleaned_data["zone"])
+        messages.success(request, "Times are now shown in " + (request.user.zone_name.replace("_", " ")) + ".")
+    else:
+        messages.error(request, "Choose a time zone from the list.")
+    return redirect("sessions:list")
 
 
 @role_required(Role.THERAPIST)

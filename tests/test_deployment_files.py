@@ -74,7 +74,26 @@ def test_the_psychotherapy_notes_have_their_own_database_server(compose):
 def test_coturn_uses_short_lived_credentials_and_refuses_private_peers(compose):
     command = compose["services"]["coturn"]["command"]
     assert "--use-auth-secret" in command
-    assert any(arg.startswith("--denied-peer-ip=10.") for arg in command)
+    assert "--static-auth-secret=${TURN_SHARED_SECRET:?set TURN_SHARED_SECRET}" in command
+    denied = [arg.split("=", 1)[1] for arg in command if arg.startswith("--denied-peer-ip=")]
+    import ipaddress
+
+    def refused(address: str) -> bool:
+        ip = ipaddress.ip_address(address)
+        for span in denied:
+            low, _, high = span.partition("-")
+            first, last = ipaddress.ip_address(low), ipaddress.ip_address(high or low)
+            if first.version == ip.version and first <= ip <= last:
+                return True
+        return False
+
+    for private in ("127.0.0.1", "10.1.2.3", "172.20.0.5", "192.168.1.10", "169.254.169.254", "::1", "fd00::1"):
+        assert refused(private), private
+    assert not refused("203.0.113.9") and not refused("2001:db8::1")
+    # The web app hands out credentials made with the same secret, for these servers.
+    app_env = compose["x-app"]["environment"]
+    assert app_env["TURN_SHARED_SECRET"] == "${TURN_SHARED_SECRET:?set TURN_SHARED_SECRET}"
+    assert "turn:" in app_env["ICE_TURN_URLS"]
 
 
 def test_the_dockerfile_copies_every_app_and_runs_daphne():

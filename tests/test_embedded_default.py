@@ -57,7 +57,7 @@ def test_the_seed_command_prints_every_login_and_can_run_twice(tmp_path):
     first = subprocess.run(
         [sys.executable, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     )
-    for email in ("admin@", "therapist@", "therapist2@", "sam@", "alex@", "jordan@", "casey@", "parent@"):
+    for email in ("admin@", "therapist@", "therapist2@", "sam@", "alex@", "jordan@", "casey@", "morgan@", "parent@"):
         assert f"{email}riverside.example" in first.stdout
     assert first.stdout.count("otpauth://totp/") == 8
     second = subprocess.run(

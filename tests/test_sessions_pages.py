@@ -243,3 +243,16 @@ async def test_the_connection_test_refuses_bad_offers(therapist, login_as):
         assert response.status_code in (400, 413) and response.json()["code"] == code
     anonymous = await AsyncClient().post("/api/v1/sessions/connection-test/", "{}", content_type="application/json")
     assert anonymous.status_code == 403
+
+
+def test_times_show_in_each_persons_zone(schedule, client_user, therapist, login_as):
+    appointment = schedule(client_user, in_hours=24)
+    browser = login_as(client_user)
+    assert browser.post("/sessions/time-zone/", {"zone": "Asia/Tokyo"}).status_code == 302
+    client_user.refresh_from_db()
+    assert client_user.time_zone == "Asia/Tokyo"
+    tokyo = timezone.localtime(appointment.starts_at, timezone=__import__("zoneinfo").ZoneInfo("Asia/Tokyo"))
+    assert f"{tokyo:%H:%M}" in browser.get("/sessions/").content.decode()
+    assert browser.post("/sessions/time-zone/", {"zone": "Mars/Olympus"}).status_code == 302
+    client_user.refresh_from_db()
+    assert client_user.time_zone == "Asia/Tokyo"  # a bad value changes nothing

@@ -396,3 +396,71 @@ async def test_a_peer_of_another_room_cannot_be_addressed(room, therapist, clien
 async def test_an_unknown_socket_path_is_closed_cleanly(login_as, client_user):
     socket = await open_socket(None, path="/ws/sessions/not-a-uuid/")
     await expect_closed(socket, CloseCode.NOT_FOUND)
+
+
+async def test_an_expired_login_session_is_noticed_on_the_heartbeat(
+    room, therapist, client_user, login_as, monkeypatch
+):
+    import time as clock
+
+    from accounts.middleware import AUTH_AT_KEY
+
+    monkeypatch.setattr("sessions.consumers.heartbeat_seconds", lambda: 0)
+    host, _, guest, _, guest_client = await admitted_pair(room, therapist, client_user, login_as)
+    await send(guest, "ping", t=1)
+    assert (await receive_type(guest, "pong"))["t"] == 1  # still fine, and the call counts as activity
+
+    def age_the_login():
+        session = guest_client.session
+        session[AUTH_AT_KEY] = int(clock.time()) - 13 * 3600  # past the absolute lifetime
+        session.save()
+
+    await sync_to_async(age_the_login)()
+    await send(guest, "ping", t=2)
+    assert (await expect_closed(guest, CloseCode.SIGNED_OUT))["reason"] == "session_expired"
+    await host.disconnect()
+
+
+async def test_a_couples_session_is_a_mesh_of_three(consent_docs, schedule, make_user, therapist, login_as):
+    sam, alex = [await sync_to_async(make_user)("client", name=n) for n in ("Sam Rivera", "Alex Rivera")]
+
+    def prepare():
+        for partner in (sam, alex):
+            consent(partner)
+            sign(partner, "couples_agreement")
+        appointment = schedule(sam, alex, kind="couple", in_hours=0.05)
+        for partner in (sam, alex):
+            check_in(partner, appointment)
+        return appointment
+
+    appointment = await sync_to_async(prepare)()
+    host, host_welcome = await therapist_in(appointment, therapist, login_as)
+    sockets = {}
+    for partner in (sam, alex):
+        socket, welcome, _ = await client_waiting(appointment, partner, login_as)
+        waiting = await receive_type(host, "waiting")
+        await send(host, "admit", peer=waiting["peer"])
+        await receive_type(socket, "admitted")
+        sockets[partner.full_name] = (socket, welcome)
+    sam_socket, sam_welcome = sockets["Sam Rivera"]
+    alex_socket, alex_welcome = sockets["Alex Rivera"]
+    # Sam, admitted first, meets the therapist, then Alex; Alex meets both, and offers to both.
+    sam_met = [(await receive_type(sam_socket, "peer-joined"))["peer"] for _ in range(2)]
+    alex_met = {(await receive_type(alex_socket, "peer-joined"))["peer"] for _ in range(2)}
+    assert sam_met == [host_welcome["peer"], alex_welcome["peer"]]
+    assert alex_met == {host_welcome["peer"], sam_welcome["peer"]}
+    await send(alex_socket, "offer", to=sam_welcome["peer"], sdp=OFFER_SDP)
+    assert (await receive_type(sam_socket, "offer"))["from"] == alex_welcome["peer"]
+    for socket in (host, sam_socket, alex_socket):
+        await socket.disconnect()
+
+
+async def test_joining_again_from_another_tab_replaces_the_old_socket(room, therapist, client_user, login_as):
+    host, _ = await therapist_in(room, therapist, login_as)
+    first, _, browser = await client_waiting(room, client_user, login_as)
+    second = await open_socket(room.pk, browser)
+    await receive_type(second, "welcome")
+    await send(second, "join")
+    assert (await expect_closed(first, CloseCode.REPLACED))["reason"] == "replaced"
+    await second.disconnect()
+    await host.disconnect()
