@@ -183,6 +183,7 @@ def appointment_schedule(
     starts_at: datetime,
     minutes: int = 50,
     request: HttpRequest | None = None,
+    notify: bool = True,
 ) -> Appointment:
     if not therapist.has_role(Role.THERAPIST):
         raise AppointmentError("Only a therapist schedules sessions.", code="not_allowed")
@@ -218,7 +219,8 @@ def appointment_schedule(
             target=appointment,
             details={"kind": kind, "clients": len(unique)},
         )
-        _notify_clients(appointment, "scheduled")
+        if notify:
+            _notify_clients(appointment, "scheduled")
     return appointment
 
 

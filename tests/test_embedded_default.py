@@ -59,12 +59,13 @@ def test_the_seed_command_prints_every_login_and_can_run_twice(tmp_path):
     )
     for email in ("admin@", "therapist@", "therapist2@", "sam@", "alex@", "jordan@", "casey@", "morgan@", "parent@"):
         assert f"{email}riverside.example" in first.stdout
-    assert first.stdout.count("otpauth://totp/") == 8
+    assert first.stdout.count("otpauth://totp/") == 9
+    assert "Subject:" not in first.stdout  # the demo sends nobody e-mail
     second = subprocess.run(
         [sys.executable, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     )
     assert "already loaded" in second.stdout
-    assert second.stdout.count("otpauth://totp/") == 8
+    assert second.stdout.count("otpauth://totp/") == 9
 
 
 @isolate_apps("records")

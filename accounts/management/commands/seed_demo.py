@@ -94,6 +94,7 @@ class Command(BaseCommand):
                 clients=[users[e] for e in emails],
                 kind=kind,
                 starts_at=tomorrow + timedelta(hours=hours),
+                notify=False,  # demo addresses: nobody to tell
             )
         # One session open for joining now, so the video call can be tried at once.
         appointment_schedule(
@@ -101,6 +102,7 @@ class Command(BaseCommand):
             clients=[users["morgan@riverside.example"]],
             kind="individual",
             starts_at=timezone.now().replace(second=0, microsecond=0) + timedelta(minutes=5),
+            notify=False,
         )
         licenses_set(therapist=therapist, regions=["US-NY", "US-NJ", "US-CT"], request=None)
         licenses_set(therapist=users["therapist2@riverside.example"], regions=["US-NY"], request=None)
