@@ -14,7 +14,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import transaction
 
@@ -60,6 +62,15 @@ class SocketContext:
 
 
 class SignalingConsumer(AsyncWebsocketConsumer):
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes stale database connections before every message, which costs a hop to
+        # a worker thread each time. Every database access here goes through
+        # database_sync_to_async, which does that itself, so relaying a message needs no hop.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def connect(self) -> None:
         self.peer_id = secrets.token_hex(8)
         self.appointment_id = str(self.scope["url_route"]["kwargs"]["appointment_id"])
@@ -316,9 +327,12 @@ class SignalingConsumer(AsyncWebsocketConsumer):
             await self.error("unknown_peer", "That participant is not in this session.")
             return
         body = {k: v for k, v in message.data.items() if k in ("sdp", "candidate")}
-        await self.channel_layer.send(
-            target.channel, {"type": "signal.relay", "from": self.peer_id, "kind": message.type, "body": body}
-        )
+        try:
+            await self.channel_layer.send(
+                target.channel, {"type": "signal.relay", "from": self.peer_id, "kind": message.type, "body": body}
+            )
+        except ChannelFull:
+            await self.error("busy", "The server is busy; send that again in a moment.")
 
     on_offer = on_answer = on_ice = relay
 

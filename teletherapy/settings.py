@@ -169,9 +169,10 @@ if PRODUCTION:
 
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # channels-redis's pub/sub layer, delivering locally when it can (teletherapy/channel_layers.py).
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "teletherapy.channel_layers.LocalFirstPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": envstr("CHANNEL_PREFIX", "teletherapy")},
         }
     }
