@@ -355,6 +355,10 @@ function makeTile(peer, info) {
   code.className = "security-code";
   code.title = "Read this aloud: if you both see the same code, nobody is in the middle of your call.";
   tile.append(video, name, state, code);
+  // When the first frame from this peer is on screen (for the indicator and for measuring).
+  video.requestVideoFrameCallback?.(() => {
+    tile.dataset.firstFrameAt = String(Math.round(performance.timeOrigin + performance.now()));
+  });
   if (config.role === "therapist" && info.role !== "therapist") {
     const remove = document.createElement("button");
     remove.type = "button";
@@ -411,7 +415,10 @@ function onState(id, peer) {
   const state = peer.pc.connectionState;
   peer.tile.querySelector(".state").textContent = STATE_TEXT[state] || state;
   peer.tile.dataset.state = state;
-  if (state === "connected") showSecurityCode(peer);
+  if (state === "connected") {
+    peer.tile.dataset.connectedAt ||= String(Math.round(performance.timeOrigin + performance.now()));
+    showSecurityCode(peer);
+  }
   if (state === "disconnected") {
     clearTimeout(peer.restartTimer);
     peer.restartTimer = setTimeout(() => {

@@ -1,0 +1,151 @@
+"""Join to connected: two headless Chromium peers on loopback, from the therapist's click on
+"Admit" to both sides showing connectionState "connected" and a decoded video frame from the
+other (fake camera). Baseline in the same run: two bare RTCPeerConnections in one page, from
+createOffer to the same two conditions.
+
+The platform runs as in production (daphne, PostgreSQL, the Redis channel layer):
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/teletherapy_bench \\
+    REDIS_URL=redis://127.0.0.1:6379/12 .venv/bin/python benchmarks/join_connected.py
+
+BENCH_ROUNDS sets the number of calls of each kind (default 15).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.signaling_relay import REDIS_URL, free_port, prepare_platform, wait_for  # noqa: E402
+from tests.browser import CHROMIUM_FLAGS, chromium_path  # noqa: E402
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
+
+BASELINE_PAGE = """<!doctype html><html><body>
+<video id="remote" autoplay muted playsinline></video>
+<script>
+window.runCall = async () => {
+  const start = performance.timeOrigin + performance.now();
+  const stream = await navigator.mediaDevices.getUserMedia({video: true, audio: true});
+  const a = new RTCPeerConnection(), b = new RTCPeerConnection();
+  a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
+  b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
+  const video = document.getElementById("remote");
+  const remote = new MediaStream();
+  b.ontrack = (e) => { remote.addTrack(e.track); video.srcObject = remote; };
+  const frame = new Promise((resolve) => video.requestVideoFrameCallback(() =>
+    resolve(performance.timeOrigin + performance.now())));
+  const connected = (pc) => new Promise((resolve) => {
+    const check = () => pc.connectionState === "connected" && resolve(performance.timeOrigin + performance.now());
+    pc.addEventListener("connectionstatechange", check); check();
+  });
+  const started = performance.timeOrigin + performance.now();
+  stream.getTracks().forEach((t) => a.addTrack(t, stream));
+  await a.setLocalDescription(await a.createOffer());
+  await b.setRemoteDescription(a.localDescription);
+  await b.setLocalDescription(await b.createAnswer());
+  await a.setRemoteDescription(b.localDescription);
+  const done = Math.max(await connected(a), await connected(b), await frame);
+  a.close(); b.close(); stream.getTracks().forEach((t) => t.stop());
+  return done - started;
+};
+</script></body></html>"""
+
+
+def platform_call(browser: object, url: str, appointment_id: str, therapist_key: str, client_key: str) -> float:
+    from django.conf import settings
+
+    client_context = browser.new_context()  # type: ignore[attr-defined]
+    therapist_context = browser.new_context()  # type: ignore[attr-defined]
+    for context, key in ((client_context, client_key), (therapist_context, therapist_key)):
+        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": key, "url": url}])
+    client, therapist = client_context.new_page(), therapist_context.new_page()
+    try:
+        client.goto(f"{url}/sessions/{appointment_id}/join/")
+        client.wait_for_selector("#devices[data-state='ok']")
+        client.get_by_label("Where are you right now?").select_option("US-NY")
+        client.get_by_role("button", name="Go to the waiting room").click()
+        client.wait_for_selector("#waiting-message", state="visible")
+        therapist.goto(f"{url}/sessions/{appointment_id}/join/")
+        therapist.wait_for_selector("#devices[data-state='ok']")
+        therapist.get_by_role("button", name="Open the session").click()
+        admit = therapist.locator("#waiting-list button.admit")
+        admit.wait_for()
+        clicked = time.time() * 1000
+        admit.click()
+        done = 0.0
+        for page in (client, therapist):
+            tile = page.locator(".tile[data-peer][data-connected-at][data-first-frame-at]")
+            tile.wait_for(timeout=30_000)
+            done = max(
+                done, float(tile.get_attribute("data-connected-at")), float(tile.get_attribute("data-first-frame-at"))
+            )
+        client.get_by_role("button", name="Hang up").click()
+        return done - clicked
+    finally:
+        client_context.close()
+        therapist_context.close()
+
+
+def baseline_call(browser: object, url: str) -> float:
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.route(f"{url}/baseline", lambda route: route.fulfill(body=BASELINE_PAGE, content_type="text/html"))
+    page.goto(f"{url}/baseline")
+    elapsed = float(page.evaluate("() => window.runCall()"))
+    context.close()
+    return elapsed
+
+
+def summary(values: list[float]) -> str:
+    ordered = sorted(values)
+    return f"p50 {statistics.median(ordered):6.0f} ms   p90 {ordered[int(len(ordered) * 0.9) - 1]:6.0f} ms"
+
+
+def main() -> None:
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres") or not REDIS_URL:
+        sys.exit("Set DATABASE_URL (PostgreSQL) and REDIS_URL: this benchmark measures the production configuration.")
+    ids, therapist_key, client_key = prepare_platform(ROUNDS)
+    os.environ["REDIS_URL"] = REDIS_URL
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    server = subprocess.Popen(  # noqa: S603 - our own daphne
+        [str(ROOT / ".venv/bin/daphne"), "-b", "127.0.0.1", "-p", str(port), "teletherapy.asgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    platform, baseline = [], []
+    try:
+        wait_for(f"{url}/healthz", server)
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+            baseline_call(browser, url)  # warm-up: codecs, fake devices
+            for appointment_id in ids:
+                baseline.append(baseline_call(browser, url))
+                platform.append(platform_call(browser, url, appointment_id, therapist_key, client_key))
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(10)
+    print(f"{ROUNDS} calls of each kind, interleaved")
+    print(f"two bare peer connections in one page (baseline): {summary(baseline)}")
+    print(f"admit to connected with a decoded frame:          {summary(platform)}")
+    ratio = statistics.median(platform) / statistics.median(baseline)
+    met = statistics.median(platform) < 500
+    print(f"ratio of medians: {ratio:.2f}x   goals: p50 < 500 ms: {met}; <= 2.5x: {ratio <= 2.5}")
+
+
+if __name__ == "__main__":
+    main()
