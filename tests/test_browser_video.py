@@ -89,6 +89,14 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     assert len(codes) == 1 and len(codes.pop()) == 7
     assert therapist.locator(".tile[data-peer] .state").text_content() == "Connected"
 
+    mute = client.locator("#mute")
+    mute.click()
+    assert mute.get_attribute("aria-pressed") == "true" and mute.text_content() == "Unmute"
+    camera = client.locator("#camera-toggle")
+    camera.click()
+    assert camera.get_attribute("aria-pressed") == "true" and camera.text_content() == "Turn camera on"
+    camera.click()
+
     client.get_by_label("Message").fill("Hello from Morgan")
     client.get_by_role("button", name="Send").click()
     therapist.locator("#chat-log li", has_text="Hello from Morgan").wait_for()
