@@ -5,13 +5,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v chromium >/dev/null 2>&1; then
+# Debian's chromium for the browser tests and coturn for the TURN relay test.
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
+if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then
-    echo "==> Installing Debian's chromium for the browser tests"
+    echo "==> Installing Debian's ${missing[*]} for the tests"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "chromium is missing and this user cannot install it (run: apt-get install -y chromium)" >&2
+    echo "${missing[*]} missing and this user cannot install them (run: apt-get install -y ${missing[*]})" >&2
     exit 1
   fi
 fi

@@ -511,11 +511,23 @@ setInterval(async () => {
   for (const peer of peers.values()) {
     if (peer.pc.connectionState !== "connected") continue;
     const stats = await peer.pc.getStats();
-    stats.forEach((report) => {
+    const reports = new Map();
+    stats.forEach((report) => reports.set(report.id, report));
+    for (const report of reports.values()) {
       if (report.type === "inbound-rtp" && report.kind === "video") {
         peer.tile.dataset.framesDecoded = String(report.framesDecoded || 0);
       }
-    });
+      if (report.type === "transport" && report.selectedCandidatePairId) {
+        // Whether media goes through the TURN relay (no IP address exchanged) or directly.
+        const pair = reports.get(report.selectedCandidatePairId);
+        const local = pair && reports.get(pair.localCandidateId);
+        if (local) {
+          const relayed = local.candidateType === "relay";
+          peer.tile.dataset.route = relayed ? "relay" : "direct";
+          peer.tile.querySelector(".state").textContent = relayed ? "Connected (through the relay)" : "Connected";
+        }
+      }
+    }
   }
 }, 1000);
 
