@@ -143,38 +143,104 @@ def audit_record(
     role = ",".join(actor.role_names()) if actor is not None and hasattr(actor, "role_names") else ""
     key = keyring().current("audit")
     using = router.db_for_write(AuditEvent)
+    event = AuditEvent(
+        occurred_at=timezone.now(),
+        actor_id=actor.pk if actor is not None else None,
+        actor_role=role[:64],
+        action=action.value,
+        target_type=target_type[:64],
+        target_id=str(target_id)[:64],
+        subject_client_id=subject_client_id,
+        practice_id=practice_id,
+        outcome=str(outcome),
+        flagged=flagged,
+        details=mask_details(details),
+        key_id=key.key_id,
+        **_request_context(request),
+    )
     try:
         # No savepoint of its own: a failed audit write must fail the caller's transaction anyway
         # (fail closed), and the savepoint would cost two more round trips per event.
         with transaction.atomic(using=using, savepoint=False):
-            head = _lock_head(practice_id, using)
-            event = AuditEvent(
-                chain=head.chain,
-                seq=head.seq + 1,
-                occurred_at=timezone.now(),
-                actor_id=actor.pk if actor is not None else None,
-                actor_role=role[:64],
-                action=action.value,
-                target_type=target_type[:64],
-                target_id=str(target_id)[:64],
-                subject_client_id=subject_client_id,
-                practice_id=practice_id,
-                outcome=str(outcome),
-                flagged=flagged,
-                details=mask_details(details),
-                key_id=key.key_id,
-                prev_mac=head.mac,
-                **_request_context(request),
-            )
-            event.mac = compute_mac(event, secret=key.secret)
-            event.save(using=using)
-            head.seq = event.seq
-            head.mac = event.mac
-            head.digest = next_digest(head.digest, event_content(event), event.mac)
-            head.save(using=using, update_fields=["seq", "mac", "digest"])
+            if not (connections[using].vendor == "postgresql" and _append_known_head(event, key.secret, using)):
+                _append_locked(event, key.secret, using, practice_id)
     except DatabaseError as exc:
         raise AuditWriteError(f"audit event {action} could not be written") from exc
     return event
+
+
+# Appending ------------------------------------------------------------------------------------
+# Each thread remembers the head of the lane it last appended to. On PostgreSQL the next append
+# to that lane is then one statement: move the head on, if and only if it is still where this
+# thread left it, and insert the event chained to it. If another writer moved the head (or the
+# transaction that moved it rolled back), nothing is written and the locked path below runs.
+
+_known_heads = threading.local()
+
+
+def _seal(event: AuditEvent, *, chain: int, seq: int, prev_mac: str, secret: bytes) -> None:
+    event.chain = chain
+    event.seq = seq
+    event.prev_mac = prev_mac
+    event.mac = compute_mac(event, secret=secret)
+
+
+def _remember(practice_id: int | None, chain: int, seq: int, mac: str, digest: str) -> None:
+    heads = getattr(_known_heads, "heads", None)
+    if heads is None:
+        heads = _known_heads.heads = {}
+    heads[practice_id] = (chain, seq, mac, digest)
+
+
+_EVENT_COLUMNS: list[tuple[str, Any]] | None = None
+
+
+def _event_columns() -> list[tuple[str, Any]]:
+    global _EVENT_COLUMNS
+    if _EVENT_COLUMNS is None:
+        _EVENT_COLUMNS = [(str(f.column), f) for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+    return _EVENT_COLUMNS
+
+
+def _append_known_head(event: AuditEvent, secret: bytes, using: str) -> bool:
+    known = getattr(_known_heads, "heads", {}).get(event.practice_id)
+    if known is None:
+        return False
+    chain, seq, mac, digest = known
+    _seal(event, chain=chain, seq=seq + 1, prev_mac=mac, secret=secret)
+    new_digest = next_digest(digest, event_content(event), event.mac)
+    connection = connections[using]
+    columns = _event_columns()
+    head_table = connection.ops.quote_name(AuditChainHead._meta.db_table)
+    event_table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(column) for column, _field in columns)
+    placeholders = ", ".join(["%s"] * len(columns))
+    values = [field.get_db_prep_save(getattr(event, field.attname), connection) for _column, field in columns]
+    # Table and column names come from the models, values are parameters.
+    move_head = f"UPDATE {head_table} SET seq = %s, mac = %s, digest = %s WHERE chain = %s AND seq = %s AND mac = %s"  # noqa: S608
+    insert = f"INSERT INTO {event_table} ({names}) SELECT {placeholders} FROM head RETURNING id"  # noqa: S608
+    sql = f"WITH head AS ({move_head} RETURNING chain) {insert}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [event.seq, event.mac, new_digest, chain, seq, mac, *values])
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    event.pk = row[0]
+    event._state.adding = False
+    event._state.db = using
+    _remember(event.practice_id, chain, event.seq, event.mac, new_digest)
+    return True
+
+
+def _append_locked(event: AuditEvent, secret: bytes, using: str, practice_id: int | None) -> None:
+    head = _lock_head(practice_id, using)
+    _seal(event, chain=head.chain, seq=head.seq + 1, prev_mac=head.mac, secret=secret)
+    event.save(using=using)
+    head.seq = event.seq
+    head.mac = event.mac
+    head.digest = next_digest(head.digest, event_content(event), event.mac)
+    head.save(using=using, update_fields=["seq", "mac", "digest"])
+    _remember(practice_id, head.chain, head.seq, head.mac, head.digest)
 
 
 def audit_backend_vendor() -> str:

@@ -160,3 +160,38 @@ def test_every_append_only_table_keeps_its_guards_after_all_migrations():
         names = {name for tbl, name in triggers if tbl == table}
         expected = 2
         assert len(names) == expected, (table, names)
+
+
+@pytest.mark.embedded
+@pytest.mark.django_db(transaction=True)
+def test_an_append_after_a_rollback_or_another_writer_still_chains(therapist):
+    """A writer remembers its lane's head; when that memory is stale, it must not fork the chain."""
+    from audit.verify import verify_chain
+
+    _events(1, therapist)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        _events(1, therapist)  # moves the head, then rolls back: the remembered head never existed
+        raise RuntimeError
+    _events(1, therapist)
+
+    def elsewhere() -> None:
+        try:
+            _events(2, therapist)  # another thread moves the head under the first one
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=elsewhere)
+    worker.start()
+    worker.join()
+    _events(1, therapist)
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        _events(1, therapist)  # the head is where this thread left it
+    if connection.vendor == "postgresql":
+        statements = [q["sql"] for q in queries if q["sql"] not in ("BEGIN", "COMMIT")]
+        assert len(statements) == 1 and statements[0].startswith("WITH head AS (UPDATE")
+    chain = chain_of(therapist.practice_id)
+    assert list(AuditEvent.objects.filter(chain=chain).values_list("seq", flat=True)) == [1, 2, 3, 4, 5, 6]
+    report = verify_chain(chain=chain)
+    assert report.intact and report.events == 6
