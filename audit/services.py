@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import logging
 import re
 import threading
@@ -11,7 +12,7 @@ from datetime import UTC
 from typing import Any
 
 from django.db import DatabaseError, connections, router, transaction
-from django.db.models import Model
+from django.db.models import F, Model
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -87,12 +88,25 @@ def _request_context(request: HttpRequest | None) -> dict[str, Any]:
     }
 
 
+_slots = itertools.count()
+
+
+def _slot() -> int:
+    """This thread's place among the writers: the lane it looks at first (the first writer: lane 0)."""
+    slot = getattr(_known_heads, "slot", None)
+    if slot is None:
+        slot = _known_heads.slot = next(_slots) % LANES
+    return slot
+
+
 def _lock_head(practice_id: int | None, using: str) -> AuditChainHead:
-    """Lock the head of the first free lane of this practice (lane 0 when nobody else writes)."""
+    """Lock the head of a free lane of this practice, starting from this thread's own lane
+    (so concurrent writers spread out, and a lone writer stays on lane 0)."""
     first, last = chain_of(practice_id), chain_of(practice_id, LANES - 1)
-    heads = AuditChainHead.objects.using(using).filter(chain__gte=first, chain__lte=last).order_by("chain")
+    heads = AuditChainHead.objects.using(using).filter(chain__gte=first, chain__lte=last)
     if connections[using].features.has_select_for_update_skip_locked:
-        head = heads.select_for_update(skip_locked=True).first()
+        rotated = heads.annotate(turn=(F("chain") - first + LANES - _slot()) % LANES).order_by("turn")
+        head = rotated.select_for_update(skip_locked=True).first()
         if head is not None:
             return head
         if not heads.exists():
@@ -101,11 +115,11 @@ def _lock_head(practice_id: int | None, using: str) -> AuditChainHead:
                 [AuditChainHead(chain=first + lane, seq=0, mac=GENESIS_MAC) for lane in range(LANES)],
                 ignore_conflicts=True,
             )
-            head = heads.select_for_update(skip_locked=True).first()
+            head = rotated.select_for_update(skip_locked=True).first()
             if head is not None:
                 return head
-        # Every lane is busy: wait for one, spreading the waiters.
-        return heads.select_for_update().get(chain=first + threading.get_ident() % LANES)
+        # Every lane is busy: wait for this thread's own.
+        return heads.select_for_update().get(chain=first + _slot())
     # SQLite takes one writer at a time anyway: lane 0 only.
     AuditChainHead.objects.using(using).bulk_create(
         [AuditChainHead(chain=first, seq=0, mac=GENESIS_MAC)], ignore_conflicts=True
@@ -158,11 +172,19 @@ def audit_record(
         key_id=key.key_id,
         **_request_context(request),
     )
+    connection = connections[using]
+    fast = connection.vendor == "postgresql"
     try:
+        if fast and connection.get_autocommit():
+            # Outside any transaction the one-statement append is atomic by itself: no BEGIN and
+            # COMMIT round trips, and its commit is as durable as any other.
+            if _append_known_head(event, key.secret, using):
+                return event
+            fast = False
         # No savepoint of its own: a failed audit write must fail the caller's transaction anyway
         # (fail closed), and the savepoint would cost two more round trips per event.
         with transaction.atomic(using=using, savepoint=False):
-            if not (connections[using].vendor == "postgresql" and _append_known_head(event, key.secret, using)):
+            if not (fast and _append_known_head(event, key.secret, using)):
                 _append_locked(event, key.secret, using, practice_id)
     except DatabaseError as exc:
         raise AuditWriteError(f"audit event {action} could not be written") from exc
@@ -217,7 +239,9 @@ def _append_known_head(event: AuditEvent, secret: bytes, using: str) -> bool:
     placeholders = ", ".join(["%s"] * len(columns))
     values = [field.get_db_prep_save(getattr(event, field.attname), connection) for _column, field in columns]
     # Table and column names come from the models, values are parameters.
-    move_head = f"UPDATE {head_table} SET seq = %s, mac = %s, digest = %s WHERE chain = %s AND seq = %s AND mac = %s"  # noqa: S608
+    # If another writer holds this lane, do not wait for it: the locked path finds a free one.
+    free = f"SELECT chain FROM {head_table} WHERE chain = %s AND seq = %s AND mac = %s FOR UPDATE SKIP LOCKED"  # noqa: S608
+    move_head = f"UPDATE {head_table} SET seq = %s, mac = %s, digest = %s WHERE chain = ({free})"  # noqa: S608
     insert = f"INSERT INTO {event_table} ({names}) SELECT {placeholders} FROM head RETURNING id"  # noqa: S608
     sql = f"WITH head AS ({move_head} RETURNING chain) {insert}"
     with connection.cursor() as cursor:
