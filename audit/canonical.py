@@ -24,4 +24,9 @@ def canonical_bytes(content: dict[str, Any]) -> bytes:
 
 def next_digest(previous_digest: str, content: dict[str, Any], mac: str) -> str:
     """SHA-256 over the previous digest, the event and its MAC: checkable with no secret at all."""
-    return hashlib.sha256(previous_digest.encode() + canonical_bytes(content) + mac.encode()).hexdigest()
+    return digest_of(previous_digest, canonical_bytes(content), mac)
+
+
+def digest_of(previous_digest: str, body: bytes, mac: str) -> str:
+    """``next_digest`` over an event already in canonical form."""
+    return hashlib.sha256(previous_digest.encode() + body + mac.encode()).hexdigest()

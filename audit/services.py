@@ -16,7 +16,7 @@ from django.db.models import F, Model
 from django.http import HttpRequest
 from django.utils import timezone
 
-from audit.canonical import CONTENT_FIELDS, canonical_bytes, next_digest
+from audit.canonical import CONTENT_FIELDS, canonical_bytes, digest_of, next_digest
 from audit.models import GENESIS_MAC, LANES, Action, AuditChainHead, AuditEvent, Outcome, chain_of
 from teletherapy.keyring import keyring
 
@@ -214,14 +214,26 @@ def _remember(practice_id: int | None, chain: int, seq: int, mac: str, digest: s
     heads[practice_id] = (chain, seq, mac, digest)
 
 
-_EVENT_COLUMNS: list[tuple[str, Any]] | None = None
+_EVENT_FIELDS = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+# Fields whose value the database driver needs adapted (JSON, addresses, times); the rest pass as is.
+_ADAPTED = {"details", "ip_address", "occurred_at"}
+_APPEND_SQL: dict[str, str] = {}
 
 
-def _event_columns() -> list[tuple[str, Any]]:
-    global _EVENT_COLUMNS
-    if _EVENT_COLUMNS is None:
-        _EVENT_COLUMNS = [(str(f.column), f) for f in AuditEvent._meta.concrete_fields if not f.primary_key]
-    return _EVENT_COLUMNS
+def _append_sql(connection: Any) -> str:
+    """The one statement of a known-head append (built once: names come from the models)."""
+    sql = _APPEND_SQL.get(connection.alias)
+    if sql is None:
+        quote = connection.ops.quote_name
+        head_table, event_table = quote(AuditChainHead._meta.db_table), quote(AuditEvent._meta.db_table)
+        names = ", ".join(quote(field.column) for field in _EVENT_FIELDS)
+        placeholders = ", ".join(["%s"] * len(_EVENT_FIELDS))
+        # If another writer holds this lane, do not wait for it: the locked path finds a free one.
+        free = f"SELECT chain FROM {head_table} WHERE chain = %s AND seq = %s AND mac = %s FOR UPDATE SKIP LOCKED"  # noqa: S608
+        move_head = f"UPDATE {head_table} SET seq = %s, mac = %s, digest = %s WHERE chain = ({free})"  # noqa: S608
+        insert = f"INSERT INTO {event_table} ({names}) SELECT {placeholders} FROM head RETURNING id"  # noqa: S608
+        sql = _APPEND_SQL[connection.alias] = f"WITH head AS ({move_head} RETURNING chain) {insert}"
+    return sql
 
 
 def _append_known_head(event: AuditEvent, secret: bytes, using: str) -> bool:
@@ -229,21 +241,18 @@ def _append_known_head(event: AuditEvent, secret: bytes, using: str) -> bool:
     if known is None:
         return False
     chain, seq, mac, digest = known
-    _seal(event, chain=chain, seq=seq + 1, prev_mac=mac, secret=secret)
-    new_digest = next_digest(digest, event_content(event), event.mac)
+    event.chain, event.seq, event.prev_mac = chain, seq + 1, mac
+    body = canonical_content(event)  # once, for both the MAC and the public digest
+    event.mac = hmac.new(secret, body, hashlib.sha256).hexdigest()
+    new_digest = digest_of(digest, body, event.mac)
     connection = connections[using]
-    columns = _event_columns()
-    head_table = connection.ops.quote_name(AuditChainHead._meta.db_table)
-    event_table = connection.ops.quote_name(AuditEvent._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(column) for column, _field in columns)
-    placeholders = ", ".join(["%s"] * len(columns))
-    values = [field.get_db_prep_save(getattr(event, field.attname), connection) for _column, field in columns]
-    # Table and column names come from the models, values are parameters.
-    # If another writer holds this lane, do not wait for it: the locked path finds a free one.
-    free = f"SELECT chain FROM {head_table} WHERE chain = %s AND seq = %s AND mac = %s FOR UPDATE SKIP LOCKED"  # noqa: S608
-    move_head = f"UPDATE {head_table} SET seq = %s, mac = %s, digest = %s WHERE chain = ({free})"  # noqa: S608
-    insert = f"INSERT INTO {event_table} ({names}) SELECT {placeholders} FROM head RETURNING id"  # noqa: S608
-    sql = f"WITH head AS ({move_head} RETURNING chain) {insert}"
+    values = [
+        field.get_db_prep_save(getattr(event, field.attname), connection)
+        if field.attname in _ADAPTED
+        else getattr(event, field.attname)
+        for field in _EVENT_FIELDS
+    ]
+    sql = _append_sql(connection)
     with connection.cursor() as cursor:
         cursor.execute(sql, [event.seq, event.mac, new_digest, chain, seq, mac, *values])
         row = cursor.fetchone()
