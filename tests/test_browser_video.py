@@ -102,6 +102,20 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     therapist.locator("#chat-log li", has_text="Hello from Morgan").wait_for()
     therapist.screenshot(path=str(ARTIFACTS / "video-call-therapist.png"), full_page=True)
 
+    # The network comes back after a change: the side that offered restarts ICE, renegotiating
+    # through the signaling socket, and video keeps arriving.
+    remote_ufrag_before = therapist.locator(".tile[data-peer]").get_attribute("data-remote-ufrag")
+    frames_before = int(therapist.locator(".tile[data-peer]").get_attribute("data-frames-decoded"))
+    client.evaluate("() => window.dispatchEvent(new Event('online'))")
+    client.wait_for_selector(".tile[data-peer][data-ice-restarts='1']")
+    therapist.wait_for_selector(f".tile[data-peer]:not([data-remote-ufrag='{remote_ufrag_before}'])")
+    therapist.wait_for_selector(".tile[data-peer][data-state='connected']")
+    for _ in range(50):
+        if int(therapist.locator(".tile[data-peer]").get_attribute("data-frames-decoded")) > frames_before + 10:
+            break
+        therapist.wait_for_timeout(200)
+    assert int(therapist.locator(".tile[data-peer]").get_attribute("data-frames-decoded")) > frames_before + 10
+
     client.get_by_role("button", name="Hang up").click()
     client.get_by_text("You left the session.").wait_for()
     therapist.get_by_text("Morgan Reyes left the call.").wait_for()

@@ -398,8 +398,7 @@ function addPeer(info) {
   });
   pc.addEventListener("connectionstatechange", () => onState(info.peer, peer));
   pc.addEventListener("iceconnectionstatechange", () => {
-    // Recover from a network change or drop: the side that offered restarts ICE.
-    if (pc.iceConnectionState === "failed" && !peer.polite) pc.restartIce();
+    if (pc.iceConnectionState === "failed") restartIce(peer);
   });
   pc.addEventListener("datachannel", (event) => attachChat(peer, event.channel));
 
@@ -422,13 +421,21 @@ function onState(id, peer) {
   if (state === "disconnected") {
     clearTimeout(peer.restartTimer);
     peer.restartTimer = setTimeout(() => {
-      if (peer.pc.connectionState === "disconnected" && !peer.polite) peer.pc.restartIce();
+      if (peer.pc.connectionState === "disconnected") restartIce(peer);
     }, 3000);
   }
 }
 
+// Recover from a network change or drop: the side that made the first offer restarts ICE
+// (new credentials, new candidates), renegotiating through the signaling socket.
+function restartIce(peer) {
+  if (peer.polite) return;
+  peer.tile.dataset.iceRestarts = String(Number(peer.tile.dataset.iceRestarts || 0) + 1);
+  peer.pc.restartIce();
+}
+
 window.addEventListener("online", () => {
-  for (const peer of peers.values()) if (!peer.polite) peer.pc.restartIce();
+  for (const peer of peers.values()) restartIce(peer);
 });
 
 async function onDescription(message) {
@@ -439,6 +446,9 @@ async function onDescription(message) {
   peer.ignoreOffer = !peer.polite && collision;
   if (peer.ignoreOffer) return;
   await pc.setRemoteDescription({ type: message.type, sdp: message.sdp });
+  // The other side's ICE credentials: they change when either side restarts ICE.
+  const ufrag = message.sdp.match(/^a=ice-ufrag:(\S+)/m);
+  if (ufrag) peer.tile.dataset.remoteUfrag = ufrag[1];
   if (message.type === "offer") {
     // The answering side adds its tracks to the offered transceivers before answering.
     const sending = new Set(pc.getSenders().map((s) => s.track).filter(Boolean));
