@@ -65,6 +65,20 @@ def test_the_seed_command_prints_every_login_and_can_run_twice(tmp_path):
         [sys.executable, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     )
     assert "already loaded" in second.stdout
+    # Morgan's session open to join now is there once, not once per run.
+    count = (
+        "from sessions.models import Appointment; "
+        "print(Appointment.objects.filter(participants__client__email='morgan@riverside.example').count())"
+    )
+    sessions = subprocess.run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", count],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert sessions.stdout.strip().splitlines()[-1] == "1"
     assert second.stdout.count("otpauth://totp/") == 9
 
 

@@ -54,6 +54,7 @@ class Command(BaseCommand):
             self.stdout.write("The demo practice is already loaded.")
         else:
             self._create()
+        self._session_open_now()
         self._print_logins()
 
     @transaction.atomic
@@ -96,16 +97,28 @@ class Command(BaseCommand):
                 starts_at=tomorrow + timedelta(hours=hours),
                 notify=False,  # demo addresses: nobody to tell
             )
-        # One session open for joining now, so the video call can be tried at once.
-        appointment_schedule(
-            therapist=users["therapist2@riverside.example"],
-            clients=[users["morgan@riverside.example"]],
-            kind="individual",
-            starts_at=timezone.now().replace(second=0, microsecond=0) + timedelta(minutes=5),
-            notify=False,
-        )
         licenses_set(therapist=therapist, regions=["US-NY", "US-NJ", "US-CT"], request=None)
         licenses_set(therapist=users["therapist2@riverside.example"], regions=["US-NY"], request=None)
+
+    def _session_open_now(self) -> None:
+        """Morgan always has a session with Dr. Santos open to join, so a call can be tried at once."""
+        from sessions.models import Appointment, AppointmentStatus
+
+        morgan = User.objects.get(email="morgan@riverside.example")
+        open_now = Appointment.objects.filter(
+            participants__client=morgan,
+            status=AppointmentStatus.SCHEDULED,
+            starts_at__lte=timezone.now() + timedelta(minutes=10),
+            ends_at__gte=timezone.now() + timedelta(minutes=20),
+        )
+        if not open_now.exists():
+            appointment_schedule(
+                therapist=User.objects.get(email="therapist2@riverside.example"),
+                clients=[morgan],
+                kind="individual",
+                starts_at=timezone.now().replace(second=0, microsecond=0) + timedelta(minutes=5),
+                notify=False,  # demo addresses: nobody to tell
+            )
 
     def _print_logins(self) -> None:
         self.stdout.write(self.style.SUCCESS("\nDemo practice: Riverside Counselling"))
