@@ -25,7 +25,7 @@ from sessions.ice import ice_config
 from sessions.models import Appointment
 from sessions.protocol import ProtocolError, check_sdp
 from sessions.regions import REGION_NAMES
-from sessions.selectors import appointments_upcoming_for, caseload_of
+from sessions.selectors import appointments_schedule_for, caseload_of
 from teletherapy.errors import error_response
 
 logger = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ class ScheduleSerializer(serializers.Serializer):
 class AppointmentListView(VerifiedAPIView):
     @extend_schema(responses=AppointmentSerializer(many=True))
     def get(self, request: Request) -> Response:
-        return Response(AppointmentSerializer(appointments_upcoming_for(user=self.actor(request)), many=True).data)
+        return Response(AppointmentSerializer(appointments_schedule_for(user=self.actor(request)), many=True).data)
 
     @extend_schema(request=ScheduleSerializer, responses={201: AppointmentSerializer})
     def post(self, request: Request) -> Response:

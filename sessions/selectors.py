@@ -33,3 +33,18 @@ def caseload_of(therapist: User) -> QuerySet[User]:
     return User.objects.filter(
         practice_id=therapist.practice_id, chart__care_team=therapist, is_active=True, role_grants__role="client"
     ).order_by("full_name")
+
+
+def appointments_schedule_for(*, user: User) -> QuerySet[Appointment]:
+    """What the Sessions page lists: a practice admin sees the whole practice's upcoming sessions
+    (times and people, nothing clinical); everyone else their own."""
+    if user.has_role("admin"):
+        return (
+            Appointment.objects.filter(
+                practice_id=user.practice_id, status=AppointmentStatus.SCHEDULED, ends_at__gt=timezone.now()
+            )
+            .select_related("therapist")
+            .prefetch_related("participants__client")
+            .order_by("starts_at")
+        )
+    return appointments_upcoming_for(user=user)

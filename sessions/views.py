@@ -20,7 +20,7 @@ from sessions.forms import LicensesForm, PolicyForm, ScheduleForm, TimeZoneForm,
 from sessions.gate import appointment_for_participant
 from sessions.models import Appointment, TherapistLicense
 from sessions.regions import REGIONS
-from sessions.selectors import appointments_upcoming_for, caseload_of
+from sessions.selectors import appointments_schedule_for, caseload_of
 from teletherapy.middleware import allow_media
 
 
@@ -41,7 +41,7 @@ def _own_appointment(request: AuthedRequest, appointment_id: str) -> Appointment
 def list_view(request: AuthedRequest) -> HttpResponse:
     user = request.user
     rows = []
-    for appointment in appointments_upcoming_for(user=user):
+    for appointment in appointments_schedule_for(user=user):
         window = services.join_window(appointment)
         participant = appointment.therapist_id == user.pk or any(
             p.client_id == user.pk for p in appointment.participants.all()
@@ -53,6 +53,7 @@ def list_view(request: AuthedRequest) -> HttpResponse:
         {
             "rows": rows,
             "is_therapist": user.has_role(Role.THERAPIST),
+            "is_admin": user.has_role(Role.ADMIN),
             "zone": user.zone_name,
             "zone_form": TimeZoneForm(initial={"zone": user.time_zone}),
         },

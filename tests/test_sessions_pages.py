@@ -256,3 +256,16 @@ def test_times_show_in_each_persons_zone(schedule, client_user, therapist, login
     assert browser.post("/sessions/time-zone/", {"zone": "Mars/Olympus"}).status_code == 302
     client_user.refresh_from_db()
     assert client_user.time_zone == "Asia/Tokyo"  # a bad value changes nothing
+
+
+def test_an_admin_sees_the_practice_schedule_but_cannot_join(
+    schedule, client_user, therapist, admin, stranger, login_as
+):
+    appointment = schedule(client_user, in_hours=0.1)
+    browser = login_as(admin)
+    page = browser.get("/sessions/").content.decode()
+    assert therapist.full_name in page and client_user.full_name in page
+    assert f"/sessions/{appointment.pk}/join/" not in page
+    assert browser.get(f"/sessions/{appointment.pk}/join/").status_code == 404
+    assert [row["id"] for row in browser.get("/api/v1/sessions/").json()] == [str(appointment.pk)]
+    assert login_as(stranger).get("/api/v1/sessions/").json() == []
