@@ -3,7 +3,7 @@ from __future__ import annotations
 import time
 import zoneinfo
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -31,6 +31,26 @@ def practice_zone(name: str) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo("UTC")
 
 
+def session_device(session: Any, user: Any) -> Any:
+    """The confirmed second-factor device this login session was verified with, or None."""
+    persistent_id = session.get(DEVICE_SESSION_KEY) if session is not None else None
+    device = device_for_persistent_id(persistent_id) if persistent_id else None
+    if device is None or device.user_id != user.pk or not device.confirmed:
+        return None
+    return device
+
+
+def session_end_reason(session: Any, now: int) -> str | None:
+    """ "absolute" or "idle" when this login session has outlived its lifetime or sat unused."""
+    auth_at = int(session.get(AUTH_AT_KEY, now))
+    last_seen = int(session.get(LAST_SEEN_KEY, now))
+    if now - auth_at > settings.SESSION_ABSOLUTE_LIFETIME_SECONDS:
+        return "absolute"
+    if now - last_seen > settings.SESSION_IDLE_TIMEOUT_SECONDS:
+        return "idle"
+    return None
+
+
 class MFAMiddleware:
     """Loads the second-factor device this session was verified with, if any."""
 
@@ -41,10 +61,8 @@ class MFAMiddleware:
         user = request.user
         device = None
         if user.is_authenticated:
-            persistent_id = request.session.get(DEVICE_SESSION_KEY)
-            device = device_for_persistent_id(persistent_id) if persistent_id else None
-            if device is None or device.user_id != user.pk or not device.confirmed:
-                device = None
+            device = session_device(request.session, user)
+            if device is None:
                 request.session.pop(DEVICE_SESSION_KEY, None)
         setattr(user, "otp_device", device)  # noqa: B010 - AnonymousUser has no such attribute
         if user.is_authenticated:
@@ -66,13 +84,7 @@ class SessionTimeoutMiddleware:
             from accounts.services import session_timeout_end
 
             now = int(time.time())
-            auth_at = request.session.get(AUTH_AT_KEY, now)
-            last_seen = request.session.get(LAST_SEEN_KEY, now)
-            reason = None
-            if now - auth_at > settings.SESSION_ABSOLUTE_LIFETIME_SECONDS:
-                reason = "absolute"
-            elif now - last_seen > settings.SESSION_IDLE_TIMEOUT_SECONDS:
-                reason = "idle"
+            reason = session_end_reason(request.session, now)
             if reason:
                 session_timeout_end(request=cast(AuthedRequest, request), reason=reason)
                 if request.path.startswith("/api/"):

@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.signaling_relay import REDIS_URL, free_port, prepare_platform, wait_for  # noqa: E402
-from tests.browser import CHROMIUM_FLAGS, chromium_path  # noqa: E402
+from benchmarks.signaling_relay import REDIS_URL, prepare_platform  # noqa: E402
+from tests.browser import CHROMIUM_FLAGS, chromium_path, free_port, wait_healthy  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
 
@@ -126,7 +126,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}"
     platform, baseline = [], []
     try:
-        wait_for(f"{url}/healthz", server)
+        wait_healthy(url, server)
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as playwright:

@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="signaling-bench-"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "teletherapy.settings")
+
+from tests.browser import free_port, wait_healthy  # noqa: E402
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 ROOMS = int(os.environ.get("BENCH_ROOMS", "200"))
@@ -319,26 +320,6 @@ async def platform_rooms(
     return rooms
 
 
-def wait_for(url: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback
-                return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {url}") from None
-            time.sleep(0.2)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 PHASES = {"trickle": (0.020, 5.0), "crowded": (0.010, 1.0), "burst": (0.0, 0.0)}
 
 
@@ -391,7 +372,7 @@ def main() -> None:
     )
     try:
         for port, platform in zip(ports, platforms, strict=True):
-            wait_for(f"http://127.0.0.1:{port}/healthz", platform)
+            wait_healthy(f"http://127.0.0.1:{port}", platform)
         time.sleep(1)
 
         async def both() -> tuple[dict, dict]:

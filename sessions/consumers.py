@@ -18,6 +18,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.db import transaction
 
 from audit.models import Action, Outcome
@@ -33,8 +34,6 @@ logger = logging.getLogger(__name__)
 
 def heartbeat_seconds() -> int:
     """Often enough that a call keeps its login session from idling out (see gate.still_allowed)."""
-    from django.conf import settings
-
     return max(5, min(20, settings.SESSION_IDLE_TIMEOUT_SECONDS // 4))
 
 
@@ -83,14 +82,11 @@ class SignalingConsumer(AsyncWebsocketConsumer):
         self.peers: dict[str, Peer] = {}
         self.waiting: dict[str, Peer] = {}
         self.my_groups: list[str] = []
-        self.tokens = 0.0
         self.last_fill = time.monotonic()
         self.dropped = 0
         self.last_error_at = 0.0
         self.refused_signal_audited = False
         self.last_check = time.monotonic()
-        from django.conf import settings
-
         self.rate = float(settings.SIGNALING_RATE)
         self.burst = float(settings.SIGNALING_BURST)
         self.tokens = self.burst
@@ -143,16 +139,23 @@ class SignalingConsumer(AsyncWebsocketConsumer):
 
     # Refusing and auditing ---------------------------------------------------------------------
 
-    def _audit(self, action: Action, *, outcome: str = Outcome.ALLOWED, **details: Any) -> None:
-        entry = self.entry
-        actor = entry.user if entry else None
+    def _audit(
+        self,
+        action: Action,
+        *,
+        outcome: str = Outcome.ALLOWED,
+        actor: Any = None,
+        practice_id: int | None = None,
+        **details: Any,
+    ) -> None:
         with transaction.atomic():
             audit_record(
                 action=action,
-                actor=actor,
+                actor=actor if actor is not None else (self.entry.user if self.entry else None),
                 request=self.context,  # type: ignore[arg-type]
                 target_type="video.appointment",
                 target_id=self.appointment_id,
+                practice_id=practice_id,
                 outcome=outcome,
                 details={"channel": "websocket", **details},
             )
@@ -166,25 +169,15 @@ class SignalingConsumer(AsyncWebsocketConsumer):
         return True
 
     async def refuse(self, refusal: gate.Refusal) -> None:
-        def write() -> None:
-            user = refusal.user
-            actor = user if user is not None and getattr(user, "is_authenticated", False) else None
-            with transaction.atomic():
-                audit_record(
-                    action=Action.VIDEO_REFUSED,
-                    actor=actor,
-                    request=self.context,  # type: ignore[arg-type]
-                    target_type="video.appointment",
-                    target_id=self.appointment_id,
-                    practice_id=refusal.appointment.practice_id if refusal.appointment else None,
-                    outcome=Outcome.DENIED,
-                    details={"reason": refusal.reason, "close_code": int(refusal.code), "channel": "websocket"},
-                )
-
-        try:
-            await database_sync_to_async(write)()
-        except AuditWriteError:
-            logger.exception("Could not audit a refused socket")
+        user = refusal.user
+        await self.audit(
+            Action.VIDEO_REFUSED,
+            outcome=Outcome.DENIED,
+            actor=user if user is not None and getattr(user, "is_authenticated", False) else None,
+            practice_id=refusal.appointment.practice_id if refusal.appointment else None,
+            reason=refusal.reason,
+            close_code=int(refusal.code),
+        )
         await self.bye(refusal.code, refusal.reason, refusal.detail)
 
     async def bye(self, code: CloseCode | int, reason: str, detail: str = "") -> None:

@@ -13,9 +13,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
-from accounts.middleware import AUTH_AT_KEY, DEVICE_SESSION_KEY, LAST_SEEN_KEY
+from accounts.middleware import LAST_SEEN_KEY, session_device, session_end_reason
 from accounts.models import User
-from accounts.selectors import device_for_persistent_id
 from consent.selectors import consent_missing_for
 from sessions.models import Appointment, CheckIn, SessionPolicy
 from sessions.realtime import CloseCode
@@ -68,14 +67,9 @@ def login_state(session: Any, user: User) -> Refusal | None:
     """None when this login session is still signed in with a second factor; else why not."""
     if user is None or not user.is_authenticated or not user.is_active:
         return Refusal(CloseCode.NOT_SIGNED_IN, "not_signed_in", "Sign in first.")
-    device = device_for_persistent_id(session.get(DEVICE_SESSION_KEY) or "") if session is not None else None
-    if device is None or not device.confirmed or device.user_id != user.pk:
+    if session_device(session, user) is None:
         return Refusal(CloseCode.MFA_REQUIRED, "mfa_required", "Complete the second sign-in step first.", user=user)
-    now = int(time.time())
-    if (
-        now - int(session.get(AUTH_AT_KEY, 0)) > settings.SESSION_ABSOLUTE_LIFETIME_SECONDS
-        or now - int(session.get(LAST_SEEN_KEY, 0)) > settings.SESSION_IDLE_TIMEOUT_SECONDS
-    ):
+    if session_end_reason(session, int(time.time())) is not None:
         return Refusal(CloseCode.SIGNED_OUT, "session_expired", "Your session has ended. Sign in again.", user=user)
     return None
 

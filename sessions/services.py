@@ -305,11 +305,9 @@ def recipients_of(appointment: Appointment) -> list[User]:
 
 
 def local_time(moment: datetime, user: User) -> datetime:
-    try:
-        zone = zoneinfo.ZoneInfo(user.zone_name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo("UTC")
-    return moment.astimezone(zone)
+    from accounts.middleware import practice_zone
+
+    return moment.astimezone(practice_zone(user.zone_name))
 
 
 # Before and during the call ---------------------------------------------------------------------

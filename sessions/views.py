@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Role, User
@@ -34,6 +37,11 @@ def _own_appointment(request: AuthedRequest, appointment_id: str) -> Appointment
         )
         raise Http404
     return appointment
+
+
+def _form_error(form: Any, exc: services.AppointmentError) -> None:
+    """Show a refusal from the service next to the field it concerns, or above the form."""
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 @mfa_required
@@ -90,7 +98,7 @@ def schedule_view(request: AuthedRequest) -> HttpResponse:
                     request=request,
                 )
             except services.AppointmentError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                _form_error(form, exc)
             else:
                 messages.success(request, "Session scheduled. Your clients were e-mailed the time.")
                 return redirect("sessions:list")
@@ -101,8 +109,6 @@ def schedule_view(request: AuthedRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def detail_view(request: AuthedRequest, appointment_id: str) -> HttpResponse:
     appointment = _own_appointment(request, appointment_id)
-    from django.utils import timezone
-
     local = timezone.localtime(appointment.starts_at)
     form = WhenForm(
         request.POST or None, initial={"starts_at": local.strftime("%Y-%m-%dT%H:%M"), "minutes": appointment.minutes}
@@ -120,7 +126,7 @@ def detail_view(request: AuthedRequest, appointment_id: str) -> HttpResponse:
                     request=request,
                 )
             except services.AppointmentError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                _form_error(form, exc)
             else:
                 messages.success(request, "Session moved. Your clients were e-mailed the new time.")
                 return redirect("sessions:list")
@@ -206,8 +212,6 @@ def licenses_view(request: AuthedRequest) -> HttpResponse:
 @role_required(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
 def policy_view(request: AuthedRequest) -> HttpResponse:
-    from django.conf import settings
-
     policy = services.policy_for(request.user.practice_id)
     form = PolicyForm(
         request.POST or None,
@@ -223,7 +227,7 @@ def policy_view(request: AuthedRequest) -> HttpResponse:
         try:
             services.policy_update(actor=request.user, request=request, **form.cleaned_data)
         except services.AppointmentError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            _form_error(form, exc)
         else:
             messages.success(request, "Session settings saved.")
             return redirect("sessions:policy")

@@ -51,6 +51,20 @@ def embedded_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def wait_healthy(url: str, process: subprocess.Popen, *, seconds: float = 60, log_path: Path | None = None) -> None:
+    """Wait until the server at ``url`` answers its health check; fail with its log if it dies."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310 - loopback
+                if response.status == 200:
+                    return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(log_path.read_text() if log_path else f"{url} did not start") from None
+            time.sleep(0.2)
+
+
 @contextmanager
 def embedded_server(data_dir: Path, **extra_env: str) -> Iterator[Server]:
     """Start the platform with the README's run command (scripts/run.sh) on a free port."""
@@ -61,16 +75,7 @@ def embedded_server(data_dir: Path, **extra_env: str) -> Iterator[Server]:
     process = subprocess.Popen(["bash", "scripts/run.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 600
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310 - loopback
-                    if response.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(log_path.read_text()) from None
-                time.sleep(0.3)
+        wait_healthy(url, process, seconds=600, log_path=log_path)
         yield Server(url=url, seed_output=log_path.read_text(), data_dir=data_dir)
     finally:
         process.terminate()
@@ -141,3 +146,11 @@ def sign_in_again(page: object, server: Server, email: str) -> None:
 # that need it in a known state: therapist@ to the first-enrollment test (it must still be
 # unenrolled), alex@ to the form-error test (never enrolls). Every other test signs in with
 # sign_in_again, which works whether or not the account has enrolled yet.
+
+
+def sign_consent(page: object, title: str, name: str) -> None:
+    """On a consent's signing page: type the name, confirm having read it, sign."""
+    assert page.get_by_text(title).first.is_visible()
+    page.get_by_label("Type your full name to sign").fill(name)
+    page.get_by_label("I have read this document and I understand it.").check()
+    page.get_by_role("button", name=f"Sign {title.lower()}").click()

@@ -240,6 +240,13 @@ def sign(signer: User, kind: str, *, for_: User | None = None) -> object:
 # Browser tests: one platform started with the README's run command, one Chromium, per session.
 
 
+def sign_for_video(*clients: User) -> None:
+    """The two consents every video session needs: treatment and telehealth technology."""
+    for client in clients:
+        sign(client, "treatment")
+        sign(client, "telehealth")
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> object:
     from tests.browser import embedded_server

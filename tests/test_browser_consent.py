@@ -7,17 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import sign_in_again
+from tests.browser import sign_consent, sign_in_again
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-
-
-def _sign_current_document(page, title: str, name: str) -> None:
-    assert page.get_by_text(title).first.is_visible()
-    page.get_by_label("Type your full name to sign").fill(name)
-    page.get_by_label("I have read this document and I understand it.").check()
-    page.get_by_role("button", name=f"Sign {title.lower()}").click()
 
 
 def test_a_new_client_is_led_through_dual_consent_and_can_withdraw(server, page):
@@ -28,11 +21,11 @@ def test_a_new_client_is_led_through_dual_consent_and_can_withdraw(server, page)
     page.wait_for_url("**/consent/versions/**/sign/**")
     assert page.get_by_role("heading", name="Consent to treatment").is_visible()
     page.screenshot(path=str(ARTIFACTS / "consent-sign.png"), full_page=True)
-    _sign_current_document(page, "Consent to treatment", "jordan lee")
+    sign_consent(page, "Consent to treatment", "jordan lee")
 
     page.wait_for_url("**/consent/versions/**/sign/**")
     assert page.get_by_role("heading", name="Consent to telehealth technology").is_visible()
-    _sign_current_document(page, "Consent to telehealth technology", "Jordan  Lee")
+    sign_consent(page, "Consent to telehealth technology", "Jordan  Lee")
 
     page.wait_for_url("**/consent/")
     row = page.locator("tr[data-kind='telehealth']")

@@ -7,16 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import sign_in_again
+from tests.browser import sign_consent, sign_in_again
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-
-
-def _sign(page, title: str, name: str) -> None:
-    page.get_by_label("Type your full name to sign").fill(name)
-    page.get_by_label("I have read this document and I understand it.").check()
-    page.get_by_role("button", name=f"Sign {title.lower()}").click()
 
 
 def _watch(page) -> list[str]:
@@ -38,9 +32,9 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     client.get_by_role("link", name="Join").click()
     client.wait_for_url("**/consent/")
     client.locator("tr[data-kind='treatment']").get_by_role("link", name="Read and sign").click()
-    _sign(client, "Consent to treatment", "Morgan Reyes")
+    sign_consent(client, "Consent to treatment", "Morgan Reyes")
     client.wait_for_url("**/consent/versions/**/sign/**")
-    _sign(client, "Consent to telehealth technology", "Morgan Reyes")
+    sign_consent(client, "Consent to telehealth technology", "Morgan Reyes")
     client.wait_for_url("**/consent/")
 
     client.goto(f"{server.url}/sessions/")

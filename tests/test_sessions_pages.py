@@ -18,15 +18,9 @@ from audit.models import AuditEvent
 from sessions.models import Appointment, AppointmentStatus, CheckIn, SessionPolicy
 from sessions.services import licenses_set
 from sessions.tasks import reminders_send_due
-from tests.conftest import sign
+from tests.conftest import sign_for_video
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
-
-
-def consent(*clients):
-    for client in clients:
-        sign(client, "treatment")
-        sign(client, "telehealth")
 
 
 @pytest.fixture
@@ -129,7 +123,7 @@ def test_the_join_page(schedule, client_user, therapist, colleague, stranger, co
     # Consent first: the client is led to sign.
     response = client.get(f"/sessions/{appointment.pk}/join/")
     assert response.status_code == 302 and response["Location"] == "/consent/"
-    consent(client_user)
+    sign_for_video(client_user)
     page = client.get(f"/sessions/{appointment.pk}/join/")
     assert page.status_code == 200
     assert "camera=(self)" in page["Permissions-Policy"] and "microphone=(self)" in page["Permissions-Policy"]

@@ -13,18 +13,12 @@ from audit.models import AuditEvent
 from sessions.models import Admission, Appointment, AppointmentStatus, SessionPolicy
 from sessions.realtime import CloseCode
 from sessions.services import check_in_record, licenses_set
-from tests.conftest import password_only_session, sign
+from tests.conftest import password_only_session, sign, sign_for_video
 from tests.signaling import OFFER_SDP, expect_closed, open_socket, receive, receive_type, send
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]
 
 CANDIDATE = {"candidate": "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host", "sdpMid": "0", "sdpMLineIndex": 0}
-
-
-def consent(*clients):
-    for client in clients:
-        sign(client, "treatment")
-        sign(client, "telehealth")
 
 
 def check_in(user, appointment, location="US-NY"):
@@ -43,7 +37,7 @@ def check_in(user, appointment, location="US-NY"):
 def room(consent_docs, schedule, client_user, therapist):
     """A session starting in five minutes, consent signed, the client checked in from New York."""
     licenses_set(therapist=therapist, regions=["US-NY"], request=None)
-    consent(client_user)
+    sign_for_video(client_user)
     appointment = schedule(client_user, in_hours=5 / 60)
     check_in(client_user, appointment)
     return appointment
@@ -191,7 +185,7 @@ async def test_outside_the_window_missing_consent_and_check_in(
     consent_docs, schedule, make_user, therapist, login_as, settings
 ):
     early, unsigned, unchecked = [await sync_to_async(make_user)("client") for _ in range(3)]
-    await sync_to_async(consent)(early, unchecked)
+    await sync_to_async(sign_for_video)(early, unchecked)
     tomorrow = await sync_to_async(schedule)(early, in_hours=24)
     await sync_to_async(check_in)(early, tomorrow)
     no_consent = await sync_to_async(schedule)(unsigned, in_hours=0.05)
@@ -291,7 +285,7 @@ async def test_a_flood_is_cut_off_without_disturbing_another_room(
     settings.SIGNALING_RATE = 5
     settings.SIGNALING_BURST = 20
     other_client = await sync_to_async(make_user)("client")
-    await sync_to_async(consent)(other_client)
+    await sync_to_async(sign_for_video)(other_client)
     other_room = await sync_to_async(schedule)(other_client, in_hours=0.05)
     await sync_to_async(check_in)(other_client, other_room)
     bystander, _, _ = await client_waiting(other_room, other_client, login_as)
@@ -382,7 +376,7 @@ async def test_the_therapist_ends_the_session_for_everyone(room, therapist, clie
 async def test_a_peer_of_another_room_cannot_be_addressed(room, therapist, client_user, make_user, schedule, login_as):
     host, _, guest, _, _ = await admitted_pair(room, therapist, client_user, login_as)
     other_client = await sync_to_async(make_user)("client")
-    await sync_to_async(consent)(other_client)
+    await sync_to_async(sign_for_video)(other_client)
     other_room = await sync_to_async(schedule)(other_client, in_hours=0.05)
     await sync_to_async(check_in)(other_client, other_room)
     other_host, other_host_welcome = await therapist_in(other_room, therapist, login_as)
@@ -426,7 +420,7 @@ async def test_a_couples_session_is_a_mesh_of_three(consent_docs, schedule, make
 
     def prepare():
         for partner in (sam, alex):
-            consent(partner)
+            sign_for_video(partner)
             sign(partner, "couples_agreement")
         appointment = schedule(sam, alex, kind="couple", in_hours=0.05)
         for partner in (sam, alex):

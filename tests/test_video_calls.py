@@ -23,7 +23,7 @@ from django.db import connection
 from sessions.models import SessionPolicy
 from sessions.services import check_in_record, licenses_set
 from tests.browser import CHROMIUM_FLAGS, chromium_path, free_port
-from tests.conftest import require_infrastructure, sign
+from tests.conftest import require_infrastructure, sign_for_video
 from tests.webrtc import aiortc_client, daphne
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.redis, pytest.mark.browser]
@@ -36,8 +36,7 @@ def ready_room(consent_docs, schedule, therapist, client_user, login_as):
     require_infrastructure("Redis", bool(settings.REDIS_URL))
     require_infrastructure("Chromium", bool(chromium_path()))
     licenses_set(therapist=therapist, regions=["US-NY"], request=None)
-    sign(client_user, "treatment")
-    sign(client_user, "telehealth")
+    sign_for_video(client_user)
     appointment = schedule(client_user, in_hours=5 / 60)
     check_in_record(
         user=client_user,

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import time
-import urllib.request
 from contextlib import contextmanager
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
@@ -16,7 +15,7 @@ from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 from aiortc.sdp import candidate_from_sdp
 from django.db import connection
 
-from tests.browser import ROOT
+from tests.browser import ROOT, wait_healthy
 
 
 @contextmanager
@@ -36,17 +35,10 @@ def daphne(port: int, log_path, **extra_env: str):
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                        break
-                except OSError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(log_path.read_text()) from None
-                    time.sleep(0.2)
-            yield f"http://127.0.0.1:{port}"
+            wait_healthy(url, process, log_path=log_path)
+            yield url
         finally:
             process.terminate()
             process.wait(timeout=10)
