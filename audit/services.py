@@ -8,6 +8,8 @@ import itertools
 import logging
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from typing import Any
 
@@ -19,6 +21,13 @@ from django.utils import timezone
 from audit.canonical import CONTENT_FIELDS, canonical_bytes, digest_of, next_digest
 from audit.models import GENESIS_MAC, LANES, Action, AuditChainHead, AuditEvent, Outcome, chain_of
 from teletherapy.keyring import keyring
+
+try:  # the driver's own non-blocking steps, for an append that overlaps the caller's work
+    from psycopg import generators as psycopg_generators
+    from psycopg import pq as psycopg_pq
+except ImportError:  # pragma: no cover - PostgreSQL is not in use
+    psycopg_generators = None  # type: ignore[assignment]
+    psycopg_pq = None  # type: ignore[assignment]
 
 _SECRET_KEY_PATTERN = re.compile(r"pass|secret|token|key|otp|code|cookie|session|auth|csrf", re.I)
 MASK = "***"
@@ -127,6 +136,47 @@ def _lock_head(practice_id: int | None, using: str) -> AuditChainHead:
     return AuditChainHead.objects.using(using).get(chain=first)
 
 
+def _new_event(
+    *,
+    action: Action | str,
+    actor: Any,
+    request: HttpRequest | None,
+    target: Model | None,
+    target_type: str,
+    target_id: str | int,
+    subject_client_id: int | None,
+    practice_id: int | None,
+    outcome: Outcome | str,
+    details: dict[str, Any] | None,
+    flagged: bool,
+    key_id: str,
+) -> AuditEvent:
+    if actor is not None and not getattr(actor, "is_authenticated", True):
+        actor = None
+    if practice_id is None and actor is not None:
+        practice_id = getattr(actor, "practice_id", None)
+    if target is not None:
+        target_type = target_type or target._meta.label_lower
+        target_id = target_id or str(target.pk)
+    action = Action(action)  # an unknown action is a programming error, refused before writing
+    role = ",".join(actor.role_names()) if actor is not None and hasattr(actor, "role_names") else ""
+    return AuditEvent(
+        occurred_at=timezone.now(),
+        actor_id=actor.pk if actor is not None else None,
+        actor_role=role[:64],
+        action=action.value,
+        target_type=target_type[:64],
+        target_id=str(target_id)[:64],
+        subject_client_id=subject_client_id,
+        practice_id=practice_id,
+        outcome=str(outcome),
+        flagged=flagged,
+        details=mask_details(details),
+        key_id=key_id,
+        **_request_context(request),
+    )
+
+
 def audit_record(
     *,
     action: Action | str,
@@ -146,49 +196,102 @@ def audit_record(
     Raises AuditWriteError if the event cannot be written, so the caller's transaction rolls
     back and whatever it was about to show is not shown.
     """
-    if actor is not None and not getattr(actor, "is_authenticated", True):
-        actor = None
-    if practice_id is None and actor is not None:
-        practice_id = getattr(actor, "practice_id", None)
-    if target is not None:
-        target_type = target_type or target._meta.label_lower
-        target_id = target_id or str(target.pk)
-    action = Action(action)  # an unknown action is a programming error, refused before writing
-    role = ",".join(actor.role_names()) if actor is not None and hasattr(actor, "role_names") else ""
     key = keyring().current("audit")
-    using = router.db_for_write(AuditEvent)
-    event = AuditEvent(
-        occurred_at=timezone.now(),
-        actor_id=actor.pk if actor is not None else None,
-        actor_role=role[:64],
-        action=action.value,
-        target_type=target_type[:64],
-        target_id=str(target_id)[:64],
+    event = _new_event(
+        action=action,
+        actor=actor,
+        request=request,
+        target=target,
+        target_type=target_type,
+        target_id=target_id,
         subject_client_id=subject_client_id,
         practice_id=practice_id,
-        outcome=str(outcome),
+        outcome=outcome,
+        details=details,
         flagged=flagged,
-        details=mask_details(details),
         key_id=key.key_id,
-        **_request_context(request),
     )
+    _write(event, key.secret)
+    return event
+
+
+def _write(event: AuditEvent, secret: bytes) -> None:
+    using = router.db_for_write(AuditEvent)
     connection = connections[using]
     fast = connection.vendor == "postgresql"
     try:
         if fast and connection.get_autocommit():
             # Outside any transaction the one-statement append is atomic by itself: no BEGIN and
             # COMMIT round trips, and its commit is as durable as any other.
-            if _append_known_head(event, key.secret, using):
-                return event
+            if _append_known_head(event, secret, using):
+                return
             fast = False
         # No savepoint of its own: a failed audit write must fail the caller's transaction anyway
         # (fail closed), and the savepoint would cost two more round trips per event.
         with transaction.atomic(using=using, savepoint=False):
-            if not (fast and _append_known_head(event, key.secret, using)):
-                _append_locked(event, key.secret, using, practice_id)
+            if not (fast and _append_known_head(event, secret, using)):
+                _append_locked(event, secret, using, event.practice_id)
     except DatabaseError as exc:
-        raise AuditWriteError(f"audit event {action} could not be written") from exc
-    return event
+        raise AuditWriteError(f"audit event {event.action} could not be written") from exc
+
+
+@contextmanager
+def audited(
+    *,
+    action: Action | str,
+    actor: Any = None,
+    request: HttpRequest | None = None,
+    target: Model | None = None,
+    target_type: str = "",
+    target_id: str | int = "",
+    subject_client_id: int | None = None,
+    practice_id: int | None = None,
+    details: dict[str, Any] | None = None,
+    flagged: bool = False,
+) -> Iterator[AuditEvent]:
+    """Audit a read whose answer is prepared inside the block; nothing may leave before it ends.
+
+        with audited(action=..., actor=..., target=chart, subject_client_id=...):
+            data = NoteSerializer(notes, many=True).data
+        return Response(data)
+
+    The event is written durably by the time the block has ended, or AuditWriteError is raised
+    there and the answer must not be given. On PostgreSQL, outside a transaction, the event's
+    one statement is sent as the block starts and its result is collected as the block ends, so
+    the database writes and commits the event while this process decrypts and serializes. The
+    block must therefore not use the audit database's connection; a query in it fails loudly.
+    Anywhere else the event is written before the block runs, as audit_record writes it.
+    """
+    key = keyring().current("audit")
+    event = _new_event(
+        action=action,
+        actor=actor,
+        request=request,
+        target=target,
+        target_type=target_type,
+        target_id=target_id,
+        subject_client_id=subject_client_id,
+        practice_id=practice_id,
+        outcome=Outcome.ALLOWED,
+        details=details,
+        flagged=flagged,
+        key_id=key.key_id,
+    )
+    in_flight = _send_known_head(event, key.secret)
+    if in_flight is None:
+        _write(event, key.secret)
+        yield event
+        return
+    try:
+        yield event
+    except BaseException:
+        in_flight.collect(quiet=True)  # leave the connection usable; the block's error stands
+        raise
+    if not in_flight.collect():
+        # Another writer moved the lane's head meanwhile: nothing was written, so write it now
+        # on whichever lane is free.
+        _forget()
+        _write(event, key.secret)
 
 
 # Appending ------------------------------------------------------------------------------------
@@ -236,33 +339,112 @@ def _append_sql(connection: Any) -> str:
     return sql
 
 
-def _append_known_head(event: AuditEvent, secret: bytes, using: str) -> bool:
+def _known_head_statement(event: AuditEvent, secret: bytes, connection: Any) -> tuple[list[Any], str] | None:
+    """Seal the event on this thread's remembered head: the statement's parameters and the new
+    digest, or None if this thread remembers no head for the event's practice."""
     known = getattr(_known_heads, "heads", {}).get(event.practice_id)
     if known is None:
-        return False
+        return None
     chain, seq, mac, digest = known
     event.chain, event.seq, event.prev_mac = chain, seq + 1, mac
     body = canonical_content(event)  # once, for both the MAC and the public digest
     event.mac = hmac.new(secret, body, hashlib.sha256).hexdigest()
     new_digest = digest_of(digest, body, event.mac)
-    connection = connections[using]
     values = [
         field.get_db_prep_save(getattr(event, field.attname), connection)
         if field.attname in _ADAPTED
         else getattr(event, field.attname)
         for field in _EVENT_FIELDS
     ]
-    sql = _append_sql(connection)
+    return [event.seq, event.mac, new_digest, chain, seq, mac, *values], new_digest
+
+
+def _appended(event: AuditEvent, pk: int, digest: str, using: str) -> None:
+    event.pk = pk
+    event._state.adding = False
+    event._state.db = using
+    _remember(event.practice_id, event.chain, event.seq, event.mac, digest)
+
+
+def _append_known_head(event: AuditEvent, secret: bytes, using: str) -> bool:
+    connection = connections[using]
+    statement = _known_head_statement(event, secret, connection)
+    if statement is None:
+        return False
+    params, new_digest = statement
     with connection.cursor() as cursor:
-        cursor.execute(sql, [event.seq, event.mac, new_digest, chain, seq, mac, *values])
+        cursor.execute(_append_sql(connection), params)
         row = cursor.fetchone()
     if row is None:
         return False
-    event.pk = row[0]
-    event._state.adding = False
-    event._state.db = using
-    _remember(event.practice_id, chain, event.seq, event.mac, new_digest)
+    _appended(event, row[0], new_digest, using)
     return True
+
+
+class _InFlight:
+    """A known-head append sent to PostgreSQL whose result has not been read yet."""
+
+    def __init__(self, event: AuditEvent, using: str, digest: str) -> None:
+        self.event, self.using, self.digest = event, using, digest
+
+    def collect(self, *, quiet: bool = False) -> bool:
+        """Wait for the statement's outcome: True if the event was written, False if the head had
+        moved (nothing written). A failure raises AuditWriteError, or is only logged if quiet."""
+        connection = connections[self.using]
+        try:
+            with connection.wrap_database_errors:
+                raw = connection.connection
+                results = raw.wait(psycopg_generators.fetch_many(raw.pgconn))
+            if len(results) != 1 or results[0].status != psycopg_pq.ExecStatus.TUPLES_OK:
+                message = results[-1].error_message.decode(errors="replace") if results else "no result"
+                raise DatabaseError(f"audit append failed: {message}")
+            result = results[0]
+            if result.ntuples == 0:
+                return False
+            _appended(self.event, int(result.get_value(0, 0)), self.digest, self.using)
+            return True
+        except DatabaseError as exc:
+            connection.errors_occurred = True  # checked before the connection is used again
+            _forget()
+            if quiet:
+                logger.exception("An audit append sent before a failed read did not complete")
+                return False
+            raise AuditWriteError(f"audit event {self.event.action} could not be written") from exc
+
+
+def _send_known_head(event: AuditEvent, secret: bytes) -> _InFlight | None:
+    """Send the event's one-statement append without waiting for it, where that is possible:
+    PostgreSQL, outside a transaction, with a remembered head. None otherwise (nothing sent)."""
+    using = router.db_for_write(AuditEvent)
+    connection = connections[using]
+    if connection.vendor != "postgresql" or psycopg_generators is None:
+        return None
+    try:
+        with connection.wrap_database_errors:
+            connection.ensure_connection()
+            raw = connection.connection
+            idle = raw.pgconn.transaction_status == psycopg_pq.TransactionStatus.IDLE
+            if not connection.get_autocommit() or connection.in_atomic_block or not idle:
+                return None
+            statement = _known_head_statement(event, secret, connection)
+            if statement is None:
+                return None
+            params, new_digest = statement
+            with raw.cursor() as cursor:  # client-side binding, as every other statement here
+                query = cursor.mogrify(_append_sql(connection), params)
+            raw.pgconn.send_query(query.encode(raw.info.encoding))
+            raw.wait(psycopg_generators.send(raw.pgconn))
+    except DatabaseError as exc:
+        connection.errors_occurred = True
+        raise AuditWriteError(f"audit event {event.action} could not be sent") from exc
+    return _InFlight(event, using, new_digest)
+
+
+def _forget() -> None:
+    """Drop this thread's remembered heads (the next append looks its lane up again)."""
+    heads = getattr(_known_heads, "heads", None)
+    if heads:
+        heads.clear()
 
 
 def _append_locked(event: AuditEvent, secret: bytes, using: str, practice_id: int | None) -> None:

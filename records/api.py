@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from contextlib import AbstractContextManager
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -15,7 +16,7 @@ from rest_framework.response import Response
 from accounts.api import VerifiedAPIView
 from accounts.models import Role
 from audit.models import Action
-from audit.services import audit_denied, audit_record
+from audit.services import audit_denied, audit_record, audited
 from records import services
 from records.models import (
     Assessment,
@@ -189,6 +190,21 @@ class RecordsView(VerifiedAPIView):
             details={"access": access.value, **details},
         )
 
+    def reading(
+        self, request: Request, action: Action, target: Any, chart: ClientChart, access: Access, **details: Any
+    ) -> AbstractContextManager[Any]:
+        """As read(), for an answer prepared inside the with-block: the event is durably written
+        by the block's end (while the block decrypts and serializes), or the block's end raises."""
+        return audited(
+            action=action,
+            actor=self.actor(request),
+            request=self.django_request(request),
+            target=target,
+            subject_client_id=chart.client_id,
+            flagged=access is Access.EMERGENCY,
+            details={"access": access.value, **details},
+        )
+
 
 class ChartListView(RecordsView):
     @extend_schema(responses=ChartSerializer(many=True))
@@ -239,8 +255,10 @@ class NoteListView(RecordsView):
         addenda: dict[Any, list[NoteAddendum]] = {}
         for addendum in NoteAddendum.objects.filter(note_id__in=[n.pk for n in notes]).order_by("signed_at"):
             addenda.setdefault(addendum.note_id, []).append(addendum)
-        self.read(request, Action.NOTE_LIST, chart, chart, access, count=len(notes))
-        return Response(NoteSerializer(notes, many=True, context={"addenda": addenda}).data)
+        # Everything is fetched: the event is written while the notes are opened and serialized.
+        with self.reading(request, Action.NOTE_LIST, chart, chart, access, count=len(notes)):
+            data = NoteSerializer(notes, many=True, context={"addenda": addenda}).data
+        return Response(data)
 
     @extend_schema(request=NoteInput, responses={201: NoteSerializer})
     def post(self, request: Request, chart_id: uuid.UUID) -> Response:
