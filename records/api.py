@@ -250,7 +250,8 @@ class NoteListView(RecordsView):
     @extend_schema(responses=NoteSerializer(many=True))
     def get(self, request: Request, chart_id: uuid.UUID) -> Response:
         chart, access = self.chart(request, chart_id, Need.CLINICAL)
-        notes = list(notes_visible(chart=chart, access=access).prefetch_related(None)[:200])
+        # Only what the list shows (not when a draft was last saved).
+        notes = list(notes_visible(chart=chart, access=access).prefetch_related(None).defer("updated_at")[:200])
         # One query for all the addenda, grouped by hand: lighter than the prefetch machinery.
         addenda: dict[Any, list[NoteAddendum]] = {}
         for addendum in NoteAddendum.objects.filter(note_id__in=[n.pk for n in notes]).order_by("signed_at"):

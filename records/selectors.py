@@ -105,7 +105,9 @@ def charts_outside_care_team(*, user: User) -> QuerySet[ClientChart]:
 
 
 def notes_visible(*, chart: ClientChart, access: Access) -> QuerySet[ProgressNote]:
-    notes = chart.notes.prefetch_related("addenda")
+    # By the chart's key rather than through chart.notes: the related manager would also hang the
+    # chart on every note, which nothing reading a list needs.
+    notes = ProgressNote.objects.filter(chart_id=chart.pk).prefetch_related("addenda")
     if access in (Access.CLIENT, Access.GUARDIAN):
         return notes.filter(signed_at__isnull=False, shared_at__isnull=False)
     return notes

@@ -142,6 +142,32 @@ def test_a_block_that_fails_leaves_a_usable_connection_for_the_failure_event(pos
     _chain_is_whole(therapist.practice_id, AuditEvent.objects.filter(chain=chain_of(therapist.practice_id)).count())
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_notes_list_is_answered_from_what_was_fetched_before_the_event(
+    postgres, login_as, therapist, client_user, notes
+):
+    from records.services import note_addendum, note_share, note_sign
+
+    first, second, _draft = ProgressNote.objects.order_by("created_at")
+    for note in (first, second):
+        note_sign(actor=therapist, note=note, request=None)
+    note_addendum(actor=therapist, note=first, body="OVERLAP-addendum-body", request=None)
+    note_share(actor=therapist, note=first, request=None)
+    url = f"/api/v1/records/charts/{notes.pk}/notes/"
+    for reader, expected in ((therapist, 3), (client_user, 1)):
+        client = login_as(reader)
+        for _ in range(2):  # the second read runs with the event in flight
+            listed = client.get(url)
+            assert listed.status_code == 200
+            assert len(listed.json()) == expected
+            shown = {n["id"]: n for n in listed.json()}
+            assert shown[str(first.pk)]["addenda"][0]["body"] == "OVERLAP-addendum-body"
+            assert shown[str(first.pk)]["sections"]["subjective"] == SECRET_TEXT
+    assert AuditEvent.objects.filter(action=Action.NOTE_LIST).count() == 4
+    _chain_is_whole(therapist.practice_id, AuditEvent.objects.filter(chain=chain_of(therapist.practice_id)).count())
+
+
 @pytest.mark.embedded
 @pytest.mark.django_db
 def test_inside_a_transaction_or_on_sqlite_the_event_is_written_before_the_block(therapist):
