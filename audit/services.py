@@ -218,18 +218,18 @@ def audit_record(
 def _write(event: AuditEvent, secret: bytes) -> None:
     using = router.db_for_write(AuditEvent)
     connection = connections[using]
-    fast = connection.vendor == "postgresql"
+    known = True  # try this thread's remembered head first
     try:
-        if fast and connection.get_autocommit():
+        if connection.vendor == "postgresql" and connection.get_autocommit():
             # Outside any transaction the one-statement append is atomic by itself: no BEGIN and
             # COMMIT round trips, and its commit is as durable as any other.
             if _append_known_head(event, secret, using):
                 return
-            fast = False
+            known = False
         # No savepoint of its own: a failed audit write must fail the caller's transaction anyway
         # (fail closed), and the savepoint would cost two more round trips per event.
         with transaction.atomic(using=using, savepoint=False):
-            if not (fast and _append_known_head(event, secret, using)):
+            if not (known and _append_known_head(event, secret, using)):
                 _append_locked(event, secret, using, event.practice_id)
     except DatabaseError as exc:
         raise AuditWriteError(f"audit event {event.action} could not be written") from exc
@@ -321,6 +321,7 @@ _EVENT_FIELDS = [f for f in AuditEvent._meta.concrete_fields if not f.primary_ke
 # Fields whose value the database driver needs adapted (JSON, addresses, times); the rest pass as is.
 _ADAPTED = {"details", "ip_address", "occurred_at"}
 _APPEND_SQL: dict[str, str] = {}
+_APPEND_TWO_STEPS: dict[str, tuple[str, str]] = {}
 
 
 def _append_sql(connection: Any) -> str:
@@ -373,12 +374,38 @@ def _append_known_head(event: AuditEvent, secret: bytes, using: str) -> bool:
         return False
     params, new_digest = statement
     with connection.cursor() as cursor:
-        cursor.execute(_append_sql(connection), params)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    _appended(event, row[0], new_digest, using)
+        if connection.vendor == "postgresql":
+            cursor.execute(_append_sql(connection), params)
+            row = cursor.fetchone()
+            if row is None:
+                return False
+            pk = row[0]
+        else:
+            # Elsewhere (SQLite, one writer at a time, inside the caller's transaction): move the
+            # head only if it is where this thread left it, then insert the event.
+            move_head, insert = _append_sql_two_steps(connection)
+            cursor.execute(move_head, params[:6])
+            if cursor.rowcount != 1:
+                return False
+            cursor.execute(insert, params[6:])
+            pk = cursor.lastrowid
+    _appended(event, pk, new_digest, using)
     return True
+
+
+def _append_sql_two_steps(connection: Any) -> tuple[str, str]:
+    """The two statements of a known-head append where one cannot do both (built once)."""
+    statements = _APPEND_TWO_STEPS.get(connection.alias)
+    if statements is None:
+        quote = connection.ops.quote_name
+        head_table, event_table = quote(AuditChainHead._meta.db_table), quote(AuditEvent._meta.db_table)
+        names = ", ".join(quote(field.column) for field in _EVENT_FIELDS)
+        placeholders = ", ".join(["%s"] * len(_EVENT_FIELDS))
+        statements = _APPEND_TWO_STEPS[connection.alias] = (
+            f"UPDATE {head_table} SET seq = %s, mac = %s, digest = %s WHERE chain = %s AND seq = %s AND mac = %s",  # noqa: S608
+            f"INSERT INTO {event_table} ({names}) VALUES ({placeholders})",  # noqa: S608
+        )
+    return statements
 
 
 class _InFlight:

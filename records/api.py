@@ -30,6 +30,7 @@ from records.models import (
 from records.selectors import (
     Access,
     Need,
+    addenda_visible,
     assessment_get_for_user,
     billing_get_for_user,
     chart_get_for_user,
@@ -253,9 +254,10 @@ class NoteListView(RecordsView):
         # Only what the list shows (not when a draft was last saved).
         notes = list(notes_visible(chart=chart, access=access).prefetch_related(None).defer("updated_at")[:200])
         # One query for all the addenda, grouped by hand: lighter than the prefetch machinery.
-        addenda: dict[Any, list[NoteAddendum]] = {}
-        for addendum in NoteAddendum.objects.filter(note_id__in=[n.pk for n in notes]).order_by("signed_at"):
-            addenda.setdefault(addendum.note_id, []).append(addendum)
+        addenda: dict[Any, list[NoteAddendum]] = {note.pk: [] for note in notes}
+        for addendum in addenda_visible(chart=chart, access=access):
+            if addendum.note_id in addenda:  # a note beyond the list's length is not shown
+                addenda[addendum.note_id].append(addendum)
         # Everything is fetched: the event is written while the notes are opened and serialized.
         with self.reading(request, Action.NOTE_LIST, chart, chart, access, count=len(notes)):
             data = NoteSerializer(notes, many=True, context={"addenda": addenda}).data

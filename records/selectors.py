@@ -15,6 +15,7 @@ from records.models import (
     BillingRecord,
     ClientChart,
     EmergencyAccess,
+    NoteAddendum,
     ProgressNote,
     PsychotherapyNote,
     RecordExport,
@@ -111,6 +112,15 @@ def notes_visible(*, chart: ClientChart, access: Access) -> QuerySet[ProgressNot
     if access in (Access.CLIENT, Access.GUARDIAN):
         return notes.filter(signed_at__isnull=False, shared_at__isnull=False)
     return notes
+
+
+def addenda_visible(*, chart: ClientChart, access: Access) -> QuerySet[NoteAddendum]:
+    """The addenda of the notes notes_visible gives, oldest first: one join on the chart, cheaper
+    than listing the notes' keys."""
+    addenda = NoteAddendum.objects.filter(note__chart_id=chart.pk)
+    if access in (Access.CLIENT, Access.GUARDIAN):
+        addenda = addenda.filter(note__signed_at__isnull=False, note__shared_at__isnull=False)
+    return addenda.order_by("signed_at")
 
 
 def note_get_for_user(*, user: User, note_id: object, write: bool = False) -> tuple[ProgressNote, Access] | None:
