@@ -43,6 +43,8 @@ class EncryptedTextField(models.TextField):
 
     def __init__(self, *args: Any, purpose: str = "field", **kwargs: Any) -> None:
         self.purpose = purpose
+        # "app_label.model.field:" per model class, the fixed part of each value's associated data.
+        self._aad_prefixes: dict[type, str] = {}
         super().__init__(*args, **kwargs)
 
     def deconstruct(self) -> Any:
@@ -52,10 +54,14 @@ class EncryptedTextField(models.TextField):
         return name, path, args, kwargs
 
     def associated_data(self, instance: models.Model) -> bytes:
-        if instance.pk is None:
+        pk = instance.pk
+        if pk is None:
             raise ValueError(f"{type(instance).__name__} needs its primary key before an encrypted field is sealed.")
-        meta = instance._meta
-        return f"{meta.app_label}.{meta.model_name}.{self.name}:{instance.pk}".encode()
+        prefix = self._aad_prefixes.get(type(instance))
+        if prefix is None:
+            meta = instance._meta
+            prefix = self._aad_prefixes[type(instance)] = f"{meta.app_label}.{meta.model_name}.{self.name}:"
+        return f"{prefix}{pk}".encode()
 
     def open(self, instance: models.Model, token: str) -> str:
         aad = self.associated_data(instance)

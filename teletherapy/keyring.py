@@ -143,6 +143,7 @@ class KeyRing:
             self._keys[purpose] = keys
         # One cipher object per key: building it costs more than sealing a small value.
         self._ciphers: dict[bytes, AESGCM] = {}
+        self._openers: dict[tuple[str, str], AESGCM] = {}  # (purpose, key id) -> cipher, for unseal
 
     def _cipher(self, key: Key) -> AESGCM:
         cipher = self._ciphers.get(key.secret)
@@ -167,16 +168,19 @@ class KeyRing:
         return f"{TOKEN_PREFIX}:{key.key_id}:{body}"
 
     def unseal(self, token: str, *, purpose: str, aad: bytes) -> str:
-        prefix, _, rest = token.partition(":")
-        key_id, _, body = rest.partition(":")
-        if prefix != TOKEN_PREFIX or not key_id or not body:
+        parts = token.split(":", 2)
+        if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not parts[1] or not parts[2]:
             raise CiphertextIntegrityError("not a sealed value", aad=aad)
-        key = self.get(purpose, key_id)
-        if key is None:
-            raise CiphertextIntegrityError(f"unknown key id {key_id!r}", aad=aad)
+        _, key_id, body = parts
+        cipher = self._openers.get((purpose, key_id))
+        if cipher is None:
+            key = self.get(purpose, key_id)
+            if key is None:
+                raise CiphertextIntegrityError(f"unknown key id {key_id!r}", aad=aad)
+            cipher = self._openers[(purpose, key_id)] = self._cipher(key)
         try:
-            raw = base64.b64decode(body, validate=True)
-            plaintext = self._cipher(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad)
+            raw = binascii.a2b_base64(body, strict_mode=True)
+            plaintext = cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad)
         except (binascii.Error, ValueError, InvalidTag) as exc:
             raise CiphertextIntegrityError("authentication failed", aad=aad) from exc
         return plaintext.decode("utf-8")

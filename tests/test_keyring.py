@@ -48,7 +48,10 @@ def test_old_values_open_after_a_rotation():
     assert rotated.key_id_of(rotated.seal("x", purpose="field", aad=b"r")) == "k2"
 
 
-@pytest.mark.parametrize("mangle", ["flip", "aad", "unknown_key", "garbage"])
+@pytest.mark.parametrize(
+    "mangle",
+    ["flip", "aad", "unknown_key", "garbage", "non_ascii", "padding", "short", "no_body", "no_key", "other_purpose"],
+)
 def test_tampering_raises_an_integrity_error(mangle):
     ring = _ring([("k1", _key())])
     sealed = ring.seal("secret text", purpose="field", aad=b"row:1")
@@ -62,6 +65,18 @@ def test_tampering_raises_an_integrity_error(mangle):
         aad = b"row:2"
     elif mangle == "unknown_key":
         sealed = sealed.replace("tt1:k1:", "tt1:k9:")
+    elif mangle == "non_ascii":
+        sealed = sealed[:-4] + "é" + sealed[-3:]
+    elif mangle == "padding":
+        sealed = sealed[:20] + "==" + sealed[20:]
+    elif mangle == "short":
+        sealed = "tt1:k1:" + base64.b64encode(b"too short").decode()
+    elif mangle == "no_body":
+        sealed = "tt1:k1:"
+    elif mangle == "no_key":
+        sealed = sealed.replace("tt1:k1:", "tt1::")
+    elif mangle == "other_purpose":
+        sealed = ring.seal("secret text", purpose="psychotherapy", aad=aad)
     else:
         sealed = "tt1:k1:!!!not-base64"
     with pytest.raises(CiphertextIntegrityError):
