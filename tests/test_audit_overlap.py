@@ -168,6 +168,31 @@ def test_the_notes_list_is_answered_from_what_was_fetched_before_the_event(
     _chain_is_whole(therapist.practice_id, AuditEvent.objects.filter(chain=chain_of(therapist.practice_id)).count())
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_through_daphne_the_read_is_answered_and_audited(postgres, login_as, therapist, notes, tmp_path):
+    import json
+    import urllib.request
+
+    from django.conf import settings
+
+    from tests.browser import free_port
+    from tests.webrtc import daphne
+
+    cookie = f"{settings.SESSION_COOKIE_NAME}={login_as(therapist).cookies[settings.SESSION_COOKIE_NAME].value}"
+    with daphne(free_port(), tmp_path / "daphne.log") as url:
+        for _ in range(3):  # the server's thread learns its lane's head, then reads overlap
+            address = f"{url}/api/v1/records/charts/{notes.pk}/notes/"
+            request = urllib.request.Request(address, headers={"Cookie": cookie})  # noqa: S310 - loopback
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+                listed = json.loads(response.read())
+            assert [note["sections"]["subjective"] for note in listed] == [SECRET_TEXT] * 3
+    assert AuditEvent.objects.filter(action=Action.NOTE_LIST, actor_id=therapist.pk).count() == 3
+    for lane in set(AuditEvent.objects.filter(practice_id=therapist.practice_id).values_list("chain", flat=True)):
+        report = verify_chain(chain=lane)
+        assert report.intact, report
+
+
 @pytest.mark.embedded
 @pytest.mark.django_db
 def test_inside_a_transaction_or_on_sqlite_the_event_is_written_before_the_block(therapist):
