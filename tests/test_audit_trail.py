@@ -192,7 +192,7 @@ def test_an_append_after_a_rollback_or_another_writer_still_chains(therapist):
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as queries:
-        _events(1, therapist)  # the head is where this thread left it
+        (last,) = _events(1, therapist)  # the head is where this thread left it
     statements = [q["sql"] for q in queries if q["sql"] not in ("BEGIN", "BEGIN IMMEDIATE", "COMMIT")]
     if connection.vendor == "postgresql":
         assert len(statements) == 1 and statements[0].startswith("WITH head AS (UPDATE")
@@ -202,3 +202,4 @@ def test_an_append_after_a_rollback_or_another_writer_still_chains(therapist):
     assert list(AuditEvent.objects.filter(chain=chain).values_list("seq", flat=True)) == [1, 2, 3, 4, 5, 6]
     report = verify_chain(chain=chain)
     assert report.intact and report.events == 6
+    assert AuditEvent.objects.get(pk=last.pk).seq == 6  # the event knows the row it became
