@@ -54,6 +54,20 @@ def _teardown_with_guards_lifted(self: TransactionTestCase) -> None:
 TransactionTestCase._fixture_teardown = _teardown_with_guards_lifted
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None) -> object:
+    """pytest-django's database set-up, plus one thing before the test databases are dropped:
+    async tests run sync code (consumers, async views) in asgiref's shared thread, whose
+    database connections nothing else closes."""
+    yield
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    asyncio.run(sync_to_async(connections.close_all)())
+
+
 @pytest.fixture(autouse=True)
 def eager_celery() -> object:
     """Tasks run in-process unless a test asks for the real broker and worker."""
