@@ -23,9 +23,11 @@ from audit.models import GENESIS_MAC, LANES, Action, AuditChainHead, AuditEvent,
 from teletherapy.keyring import keyring
 
 try:  # the driver's own non-blocking steps, for an append that overlaps the caller's work
+    import psycopg
     from psycopg import generators as psycopg_generators
     from psycopg import pq as psycopg_pq
 except ImportError:  # pragma: no cover - PostgreSQL is not in use
+    psycopg = None  # type: ignore[assignment]
     psycopg_generators = None  # type: ignore[assignment]
     psycopg_pq = None  # type: ignore[assignment]
 
@@ -457,7 +459,8 @@ def _send_known_head(event: AuditEvent, secret: bytes) -> _InFlight | None:
             if statement is None:
                 return None
             params, new_digest = statement
-            with raw.cursor() as cursor:  # client-side binding, as every other statement here
+            # Bound on this side (as Django binds by default), with the connection's own adapters.
+            with psycopg.ClientCursor(raw) as cursor:
                 query = cursor.mogrify(_append_sql(connection), params)
             raw.pgconn.send_query(query.encode(raw.info.encoding))
             raw.wait(psycopg_generators.send(raw.pgconn))

@@ -65,6 +65,24 @@ def test_the_event_is_in_flight_during_the_block_and_written_by_its_end(postgres
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+def test_the_event_is_bound_on_this_side_whatever_cursors_the_connection_makes(postgres, therapist):
+    import psycopg
+
+    audit_record(action=Action.LOGIN_SUCCESS, actor=therapist, target=therapist)
+    raw = connection.connection
+    previous = raw.cursor_factory
+    raw.cursor_factory = psycopg.Cursor  # as with the server_side_binding option
+    try:
+        with _read(therapist) as event:
+            pass
+    finally:
+        raw.cursor_factory = previous
+    assert AuditEvent.objects.get(pk=event.pk).action == Action.NOTE_LIST
+    _chain_is_whole(therapist.practice_id, 2)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
 def test_a_head_moved_by_another_writer_still_gives_one_chain(postgres, therapist):
     audit_record(action=Action.LOGIN_SUCCESS, actor=therapist, target=therapist)
 
