@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import DatabaseError, connections, router, transaction
 from django.db.models import F, Model
@@ -141,17 +141,17 @@ def _lock_head(practice_id: int | None, using: str) -> AuditChainHead:
 def _new_event(
     *,
     action: Action | str,
-    actor: Any,
-    request: HttpRequest | None,
-    target: Model | None,
-    target_type: str,
-    target_id: str | int,
-    subject_client_id: int | None,
-    practice_id: int | None,
-    outcome: Outcome | str,
-    details: dict[str, Any] | None,
-    flagged: bool,
     key_id: str,
+    actor: Any = None,
+    request: HttpRequest | None = None,
+    target: Model | None = None,
+    target_type: str = "",
+    target_id: str | int = "",
+    subject_client_id: int | None = None,
+    practice_id: int | None = None,
+    outcome: Outcome | str = Outcome.ALLOWED,
+    details: dict[str, Any] | None = None,
+    flagged: bool = False,
 ) -> AuditEvent:
     if actor is not None and not getattr(actor, "is_authenticated", True):
         actor = None
@@ -238,20 +238,9 @@ def _write(event: AuditEvent, secret: bytes) -> None:
 
 
 @contextmanager
-def audited(
-    *,
-    action: Action | str,
-    actor: Any = None,
-    request: HttpRequest | None = None,
-    target: Model | None = None,
-    target_type: str = "",
-    target_id: str | int = "",
-    subject_client_id: int | None = None,
-    practice_id: int | None = None,
-    details: dict[str, Any] | None = None,
-    flagged: bool = False,
-) -> Iterator[AuditEvent]:
+def audited(**fields: Any) -> Iterator[AuditEvent]:
     """Audit a read whose answer is prepared inside the block; nothing may leave before it ends.
+    Takes audit_record's keyword arguments (the outcome is always "allowed").
 
         with audited(action=..., actor=..., target=chart, subject_client_id=...):
             data = NoteSerializer(notes, many=True).data
@@ -265,20 +254,7 @@ def audited(
     Anywhere else the event is written before the block runs, as audit_record writes it.
     """
     key = keyring().current("audit")
-    event = _new_event(
-        action=action,
-        actor=actor,
-        request=request,
-        target=target,
-        target_type=target_type,
-        target_id=target_id,
-        subject_client_id=subject_client_id,
-        practice_id=practice_id,
-        outcome=Outcome.ALLOWED,
-        details=details,
-        flagged=flagged,
-        key_id=key.key_id,
-    )
+    event = _new_event(**fields, outcome=Outcome.ALLOWED, key_id=key.key_id)
     in_flight = _send_known_head(event, key.secret)
     if in_flight is None:
         _write(event, key.secret)
@@ -322,23 +298,38 @@ def _remember(practice_id: int | None, chain: int, seq: int, mac: str, digest: s
 _EVENT_FIELDS = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
 # Fields whose value the database driver needs adapted (JSON, addresses, times); the rest pass as is.
 _ADAPTED = {"details", "ip_address", "occurred_at"}
-_APPEND_SQL: dict[str, str] = {}
-_APPEND_TWO_STEPS: dict[str, tuple[str, str]] = {}
 
 
-def _append_sql(connection: Any) -> str:
-    """The one statement of a known-head append (built once: names come from the models)."""
+class _AppendSQL(NamedTuple):
+    """A known-head append's statements: PostgreSQL runs ``one``; elsewhere the same work is
+    ``move_head`` then ``insert`` inside the caller's transaction."""
+
+    one: str
+    move_head: str
+    insert: str
+
+
+_APPEND_SQL: dict[str, _AppendSQL] = {}
+
+
+def _append_sql(connection: Any) -> _AppendSQL:
+    """Built once per database (names come from the models)."""
     sql = _APPEND_SQL.get(connection.alias)
     if sql is None:
         quote = connection.ops.quote_name
         head_table, event_table = quote(AuditChainHead._meta.db_table), quote(AuditEvent._meta.db_table)
         names = ", ".join(quote(field.column) for field in _EVENT_FIELDS)
         placeholders = ", ".join(["%s"] * len(_EVENT_FIELDS))
+        set_head = f"UPDATE {head_table} SET seq = %s, mac = %s, digest = %s"  # noqa: S608
+        where_known = "chain = %s AND seq = %s AND mac = %s"  # where this writer left it
         # If another writer holds this lane, do not wait for it: the locked path finds a free one.
-        free = f"SELECT chain FROM {head_table} WHERE chain = %s AND seq = %s AND mac = %s FOR UPDATE SKIP LOCKED"  # noqa: S608
-        move_head = f"UPDATE {head_table} SET seq = %s, mac = %s, digest = %s WHERE chain = ({free})"  # noqa: S608
-        insert = f"INSERT INTO {event_table} ({names}) SELECT {placeholders} FROM head RETURNING id"  # noqa: S608
-        sql = _APPEND_SQL[connection.alias] = f"WITH head AS ({move_head} RETURNING chain) {insert}"
+        free = f"SELECT chain FROM {head_table} WHERE {where_known} FOR UPDATE SKIP LOCKED"  # noqa: S608
+        insert_from_head = f"INSERT INTO {event_table} ({names}) SELECT {placeholders} FROM head RETURNING id"  # noqa: S608
+        sql = _APPEND_SQL[connection.alias] = _AppendSQL(
+            one=f"WITH head AS ({set_head} WHERE chain = ({free}) RETURNING chain) {insert_from_head}",
+            move_head=f"{set_head} WHERE {where_known}",
+            insert=f"INSERT INTO {event_table} ({names}) VALUES ({placeholders})",  # noqa: S608
+        )
     return sql
 
 
@@ -377,7 +368,7 @@ def _append_known_head(event: AuditEvent, secret: bytes, using: str) -> bool:
     params, new_digest = statement
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(_append_sql(connection), params)
+            cursor.execute(_append_sql(connection).one, params)
             row = cursor.fetchone()
             if row is None:
                 return False
@@ -385,29 +376,14 @@ def _append_known_head(event: AuditEvent, secret: bytes, using: str) -> bool:
         else:
             # Elsewhere (SQLite, one writer at a time, inside the caller's transaction): move the
             # head only if it is where this thread left it, then insert the event.
-            move_head, insert = _append_sql_two_steps(connection)
-            cursor.execute(move_head, params[:6])
+            sql = _append_sql(connection)
+            cursor.execute(sql.move_head, params[:6])
             if cursor.rowcount != 1:
                 return False
-            cursor.execute(insert, params[6:])
+            cursor.execute(sql.insert, params[6:])
             pk = cursor.lastrowid
     _appended(event, pk, new_digest, using)
     return True
-
-
-def _append_sql_two_steps(connection: Any) -> tuple[str, str]:
-    """The two statements of a known-head append where one cannot do both (built once)."""
-    statements = _APPEND_TWO_STEPS.get(connection.alias)
-    if statements is None:
-        quote = connection.ops.quote_name
-        head_table, event_table = quote(AuditChainHead._meta.db_table), quote(AuditEvent._meta.db_table)
-        names = ", ".join(quote(field.column) for field in _EVENT_FIELDS)
-        placeholders = ", ".join(["%s"] * len(_EVENT_FIELDS))
-        statements = _APPEND_TWO_STEPS[connection.alias] = (
-            f"UPDATE {head_table} SET seq = %s, mac = %s, digest = %s WHERE chain = %s AND seq = %s AND mac = %s",  # noqa: S608
-            f"INSERT INTO {event_table} ({names}) VALUES ({placeholders})",  # noqa: S608
-        )
-    return statements
 
 
 class _InFlight:
@@ -461,7 +437,7 @@ def _send_known_head(event: AuditEvent, secret: bytes) -> _InFlight | None:
             params, new_digest = statement
             # Bound on this side (as Django binds by default), with the connection's own adapters.
             with psycopg.ClientCursor(raw) as cursor:
-                query = cursor.mogrify(_append_sql(connection), params)
+                query = cursor.mogrify(_append_sql(connection).one, params)
             raw.pgconn.send_query(query.encode(raw.info.encoding))
             raw.wait(psycopg_generators.send(raw.pgconn))
     except DatabaseError as exc:

@@ -181,30 +181,27 @@ class RecordsView(VerifiedAPIView):
     def read(
         self, request: Request, action: Action, target: Any, chart: ClientChart, access: Access, **details: Any
     ) -> None:
-        audit_record(
-            action=action,
-            actor=self.actor(request),
-            request=self.django_request(request),
-            target=target,
-            subject_client_id=chart.client_id,
-            flagged=access is Access.EMERGENCY,
-            details={"access": access.value, **details},
-        )
+        audit_record(**self._read_event(request, action, target, chart, access, details))
 
     def reading(
         self, request: Request, action: Action, target: Any, chart: ClientChart, access: Access, **details: Any
     ) -> AbstractContextManager[Any]:
         """As read(), for an answer prepared inside the with-block: the event is durably written
         by the block's end (while the block decrypts and serializes), or the block's end raises."""
-        return audited(
-            action=action,
-            actor=self.actor(request),
-            request=self.django_request(request),
-            target=target,
-            subject_client_id=chart.client_id,
-            flagged=access is Access.EMERGENCY,
-            details={"access": access.value, **details},
-        )
+        return audited(**self._read_event(request, action, target, chart, access, details))
+
+    def _read_event(
+        self, request: Request, action: Action, target: Any, chart: ClientChart, access: Access, details: dict[str, Any]
+    ) -> dict[str, Any]:
+        return {
+            "action": action,
+            "actor": self.actor(request),
+            "request": self.django_request(request),
+            "target": target,
+            "subject_client_id": chart.client_id,
+            "flagged": access is Access.EMERGENCY,
+            "details": {"access": access.value, **details},
+        }
 
 
 class ChartListView(RecordsView):

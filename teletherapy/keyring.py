@@ -141,14 +141,17 @@ class KeyRing:
             if len({k.key_id for k in keys}) != len(keys):
                 raise KeyRingError(f"Duplicate key ids among the {purpose!r} keys.")
             self._keys[purpose] = keys
-        # One cipher object per key: building it costs more than sealing a small value.
-        self._ciphers: dict[bytes, AESGCM] = {}
-        self._openers: dict[tuple[str, str], AESGCM] = {}  # (purpose, key id) -> cipher, for unseal
+        # One cipher object per key, by (purpose, key id): building it costs more than sealing a
+        # small value.
+        self._ciphers: dict[tuple[str, str], AESGCM] = {}
 
-    def _cipher(self, key: Key) -> AESGCM:
-        cipher = self._ciphers.get(key.secret)
+    def _cipher(self, purpose: str, key_id: str) -> AESGCM | None:
+        cipher = self._ciphers.get((purpose, key_id))
         if cipher is None:
-            cipher = self._ciphers[key.secret] = AESGCM(key.secret)
+            key = self.get(purpose, key_id)
+            if key is None:
+                return None
+            cipher = self._ciphers[(purpose, key_id)] = AESGCM(key.secret)
         return cipher
 
     def current(self, purpose: str) -> Key:
@@ -163,7 +166,9 @@ class KeyRing:
     def seal(self, plaintext: str, *, purpose: str, aad: bytes) -> str:
         key = self.current(purpose)
         nonce = secrets.token_bytes(NONCE_BYTES)
-        sealed = self._cipher(key).encrypt(nonce, plaintext.encode("utf-8"), aad)
+        cipher = self._cipher(purpose, key.key_id)
+        assert cipher is not None  # the current key is always on the ring
+        sealed = cipher.encrypt(nonce, plaintext.encode("utf-8"), aad)
         body = base64.b64encode(nonce + sealed).decode("ascii")
         return f"{TOKEN_PREFIX}:{key.key_id}:{body}"
 
@@ -172,12 +177,9 @@ class KeyRing:
         if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not parts[1] or not parts[2]:
             raise CiphertextIntegrityError("not a sealed value", aad=aad)
         _, key_id, body = parts
-        cipher = self._openers.get((purpose, key_id))
+        cipher = self._cipher(purpose, key_id)
         if cipher is None:
-            key = self.get(purpose, key_id)
-            if key is None:
-                raise CiphertextIntegrityError(f"unknown key id {key_id!r}", aad=aad)
-            cipher = self._openers[(purpose, key_id)] = self._cipher(key)
+            raise CiphertextIntegrityError(f"unknown key id {key_id!r}", aad=aad)
         try:
             raw = binascii.a2b_base64(body, strict_mode=True)
             plaintext = cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad)

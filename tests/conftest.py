@@ -7,7 +7,8 @@ import base64
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.db import connections
@@ -66,6 +67,19 @@ def django_db_setup(django_db_setup: None) -> object:
     from django.db import connections
 
     asyncio.run(sync_to_async(connections.close_all)())
+
+
+@contextmanager
+def audit_table_away() -> Iterator[None]:
+    """A realistic audit failure: the table the events go to is not there (disk, permissions,
+    a migration gone wrong)."""
+    with connections["default"].cursor() as cursor:
+        cursor.execute("ALTER TABLE audit_auditevent RENAME TO audit_auditevent_away")
+    try:
+        yield
+    finally:
+        with connections["default"].cursor() as cursor:
+            cursor.execute("ALTER TABLE audit_auditevent_away RENAME TO audit_auditevent")
 
 
 @pytest.fixture(autouse=True)

@@ -19,6 +19,7 @@ from audit.verify import verify_chain
 from records.models import ProgressNote
 from records.selectors import Access
 from records.services import note_create
+from tests.conftest import audit_table_away
 
 SECRET_TEXT = "OVERLAP-PLANTED-subjective-4410"
 
@@ -27,9 +28,16 @@ def _read(actor, **kwargs):
     return audited(action=Action.NOTE_LIST, actor=actor, target=actor, subject_client_id=None, **kwargs)
 
 
-def _chain_is_whole(practice_id: int, events: int) -> None:
+def _sign_in_event(user) -> None:
+    """An unrelated event; the thread that writes it then remembers its lane's head."""
+    audit_record(action=Action.LOGIN_SUCCESS, actor=user, target=user)
+
+
+def _chain_is_whole(practice_id: int, events: int | None = None) -> None:
+    """The practice's first lane holds events 1..n with no gap and verifies (n: all it holds)."""
     chain = chain_of(practice_id)
     seqs = list(AuditEvent.objects.filter(chain=chain).order_by("seq").values_list("seq", flat=True))
+    events = len(seqs) if events is None else events
     assert seqs == list(range(1, events + 1))
     report = verify_chain(chain=chain)
     assert report.intact and report.events == events, report
@@ -54,7 +62,7 @@ def notes(therapist, chart):
 def test_the_event_is_in_flight_during_the_block_and_written_by_its_end(postgres, therapist):
     from psycopg import pq
 
-    audit_record(action=Action.LOGIN_SUCCESS, actor=therapist, target=therapist)  # this thread learns the head
+    _sign_in_event(therapist)
     with _read(therapist) as event:
         in_flight = connection.connection.pgconn.transaction_status == pq.TransactionStatus.ACTIVE
         assert event.pk is None
@@ -68,7 +76,7 @@ def test_the_event_is_in_flight_during_the_block_and_written_by_its_end(postgres
 def test_the_event_is_bound_on_this_side_whatever_cursors_the_connection_makes(postgres, therapist):
     import psycopg
 
-    audit_record(action=Action.LOGIN_SUCCESS, actor=therapist, target=therapist)
+    _sign_in_event(therapist)
     raw = connection.connection
     previous = raw.cursor_factory
     raw.cursor_factory = psycopg.Cursor  # as with the server_side_binding option
@@ -84,7 +92,7 @@ def test_the_event_is_bound_on_this_side_whatever_cursors_the_connection_makes(p
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_head_moved_by_another_writer_still_gives_one_chain(postgres, therapist):
-    audit_record(action=Action.LOGIN_SUCCESS, actor=therapist, target=therapist)
+    _sign_in_event(therapist)
 
     def elsewhere() -> None:
         from audit import services
@@ -92,7 +100,7 @@ def test_a_head_moved_by_another_writer_still_gives_one_chain(postgres, therapis
         services._known_heads.slot = 0  # the same lane as this thread
         try:
             for _ in range(2):
-                audit_record(action=Action.LOGIN_SUCCESS, actor=therapist, target=therapist)
+                _sign_in_event(therapist)
         finally:
             connections.close_all()
 
@@ -110,7 +118,7 @@ def test_a_head_moved_by_another_writer_still_gives_one_chain(postgres, therapis
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_query_inside_the_block_fails_loudly_and_the_connection_survives(postgres, therapist):
-    audit_record(action=Action.LOGIN_SUCCESS, actor=therapist, target=therapist)
+    _sign_in_event(therapist)
     with pytest.raises(DatabaseError), _read(therapist):
         AuditEvent.objects.count()
     # The event was sent before the mistake and stands; the connection answers again.
@@ -126,13 +134,8 @@ def test_a_read_whose_event_is_refused_is_not_answered(postgres, login_as, thera
     client = login_as(therapist)
     url = f"/api/v1/records/charts/{notes.pk}/notes/"
     assert client.get(url).status_code == 200  # the thread now remembers its lane's head
-    with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE audit_auditevent RENAME TO audit_auditevent_away")
-    try:
+    with audit_table_away():
         response = client.get(url)
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("ALTER TABLE audit_auditevent_away RENAME TO audit_auditevent")
     assert response.status_code == 503
     assert response.json()["code"] == "audit_unavailable"
     assert SECRET_TEXT.encode() not in response.content
@@ -140,7 +143,7 @@ def test_a_read_whose_event_is_refused_is_not_answered(postgres, login_as, thera
     again = client.get(url)
     assert again.status_code == 200 and len(again.json()) == 3
     assert AuditEvent.objects.filter(action=Action.NOTE_LIST).count() == 2
-    _chain_is_whole(therapist.practice_id, AuditEvent.objects.filter(chain=chain_of(therapist.practice_id)).count())
+    _chain_is_whole(therapist.practice_id)
 
 
 @pytest.mark.postgres
@@ -157,7 +160,7 @@ def test_a_block_that_fails_leaves_a_usable_connection_for_the_failure_event(pos
     assert response.status_code == 500 and response.json()["code"] == "integrity_error"
     assert SECRET_TEXT.encode() not in response.content
     assert AuditEvent.objects.filter(action=Action.INTEGRITY_FAILURE, target_id=str(second.pk)).exists()
-    _chain_is_whole(therapist.practice_id, AuditEvent.objects.filter(chain=chain_of(therapist.practice_id)).count())
+    _chain_is_whole(therapist.practice_id)
 
 
 @pytest.mark.postgres
@@ -183,7 +186,7 @@ def test_the_notes_list_is_answered_from_what_was_fetched_before_the_event(
             assert shown[str(first.pk)]["addenda"][0]["body"] == "OVERLAP-addendum-body"
             assert shown[str(first.pk)]["sections"]["subjective"] == SECRET_TEXT
     assert AuditEvent.objects.filter(action=Action.NOTE_LIST).count() == 4
-    _chain_is_whole(therapist.practice_id, AuditEvent.objects.filter(chain=chain_of(therapist.practice_id)).count())
+    _chain_is_whole(therapist.practice_id)
 
 
 @pytest.mark.postgres

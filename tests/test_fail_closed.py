@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from accounts.models import UserSession
-from tests.conftest import PASSWORD, password_only_session, totp_code
+from tests.conftest import PASSWORD, audit_table_away, password_only_session, totp_code
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 
 @pytest.fixture
 def audit_table_unwritable():
-    # A realistic failure: the table the events go to is not there (disk, permissions, migration).
-    with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE audit_auditevent RENAME TO audit_auditevent_away")
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE audit_auditevent_away RENAME TO audit_auditevent")
+    with audit_table_away():
+        yield
 
 
 def test_a_sign_in_that_cannot_be_audited_does_not_sign_in(therapist, audit_table_unwritable):
@@ -33,16 +28,11 @@ def test_a_sign_in_that_cannot_be_audited_does_not_sign_in(therapist, audit_tabl
 
 def test_a_second_factor_that_cannot_be_audited_does_not_verify(therapist):
     client = password_only_session(therapist)
-    with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE audit_auditevent RENAME TO audit_auditevent_away")
-    try:
+    with audit_table_away():
         response = client.post("/mfa/", {"code": totp_code(therapist.totp_secret)})
         assert response.status_code == 503
         dashboard = client.get("/")
         assert dashboard.status_code == 302 and dashboard["Location"].startswith("/mfa/")
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("ALTER TABLE audit_auditevent_away RENAME TO audit_auditevent")
 
 
 def test_the_api_answers_with_a_json_error(login_as, admin, audit_table_unwritable):
