@@ -7,7 +7,6 @@ from typing import Any, cast
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +16,8 @@ from accounts.models import Invitation, Role, User, UserSession
 from accounts.permissions import roles_permission
 from accounts.selectors import invitation_get_for_user, invitations_visible_to, sessions_of
 from accounts.types import AuthedRequest
+from teletherapy.errors import NotVisible
+from teletherapy.pagination import paginate
 
 
 class MeSerializer(serializers.ModelSerializer):
@@ -83,10 +84,9 @@ class MeView(VerifiedAPIView):
 class SessionListView(VerifiedAPIView):
     @extend_schema(responses=SessionSerializer(many=True))
     def get(self, request: Request) -> Response:
-        data = SessionSerializer(
-            sessions_of(user=self.actor(request)), many=True, context={"current_key": request.session.session_key}
-        ).data
-        return Response(data)
+        page = paginate(request, sessions_of(user=self.actor(request)), key="-last_seen_at")
+        data = SessionSerializer(page.items, many=True, context={"current_key": request.session.session_key}).data
+        return page.response(data)
 
 
 class SessionRevokeOthersView(VerifiedAPIView):
@@ -101,23 +101,21 @@ class InvitationListView(VerifiedAPIView):
 
     @extend_schema(responses=InvitationSerializer(many=True))
     def get(self, request: Request) -> Response:
-        return Response(InvitationSerializer(invitations_visible_to(user=self.actor(request)), many=True).data)
+        page = paginate(request, invitations_visible_to(user=self.actor(request)), key="-created_at")
+        return page.response(InvitationSerializer(page.items, many=True).data)
 
     @extend_schema(request=InvitationSerializer, responses={201: InvitationSerializer})
     def post(self, request: Request) -> Response:
         serializer = InvitationSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        try:
-            invitation, _token = services.invitation_send(
-                actor=self.actor(request),
-                request=self.django_request(request),
-                email=serializer.validated_data["email"],
-                role=serializer.validated_data["role"],
-                full_name=serializer.validated_data.get("full_name", ""),
-                guardian_for=serializer.validated_data.get("guardian_for"),
-            )
-        except services.InvitationError as error:
-            raise ValidationError({error.field or "non_field_errors": [error.message]}) from None
+        invitation, _token = services.invitation_send(
+            actor=self.actor(request),
+            request=self.django_request(request),
+            email=serializer.validated_data["email"],
+            role=serializer.validated_data["role"],
+            full_name=serializer.validated_data.get("full_name", ""),
+            guardian_for=serializer.validated_data.get("guardian_for"),
+        )
         return Response(InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
 
@@ -128,11 +126,8 @@ class InvitationRevokeView(VerifiedAPIView):
     def post(self, request: Request, invitation_id: uuid.UUID) -> Response:
         invitation = invitation_get_for_user(user=self.actor(request), invitation_id=invitation_id)
         if invitation is None:
-            raise NotFound("No such invitation.")
-        try:
-            invitation = services.invitation_revoke(
-                actor=self.actor(request), request=self.django_request(request), invitation=invitation
-            )
-        except services.InvitationError as error:
-            return Response({"code": "conflict", "detail": error.message}, status=status.HTTP_409_CONFLICT)
+            raise NotVisible("accounts.invitation", invitation_id, "No such invitation.")
+        invitation = services.invitation_revoke(
+            actor=self.actor(request), request=self.django_request(request), invitation=invitation
+        )
         return Response(InvitationSerializer(invitation).data)

@@ -18,16 +18,12 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
+from teletherapy.markers import mfa_exempt as mfa_exempt  # views import it from here
+
 if TYPE_CHECKING:
     from accounts.models import User
 
 REAUTH_SESSION_KEY = "reauth_at"
-
-
-def mfa_exempt(view: Callable) -> Callable:
-    """Mark a view as reachable without a verified second factor (login, MFA, invitations)."""
-    view.mfa_exempt = True  # type: ignore[attr-defined]
-    return view
 
 
 def is_password_authenticated(request: HttpRequest) -> bool:

@@ -80,16 +80,62 @@ def sessions_of(*, user: User) -> QuerySet[UserSession]:
     return UserSession.objects.filter(user=user)
 
 
+def clients_of_care_team(*, therapist: User) -> QuerySet[User]:
+    """The clients whose chart has this therapist on its care team: the one selector for "my clients"."""
+    if not therapist.has_role(Role.THERAPIST):
+        return User.objects.none()
+    return User.objects.filter(
+        chart__care_team=therapist, practice_id=therapist.practice_id, role_grants__role=Role.CLIENT
+    ).order_by("full_name")
+
+
+def on_care_team_of(*, therapist: User, client: User) -> bool:
+    return clients_of_care_team(therapist=therapist).filter(pk=client.pk).exists()
+
+
+# Guardians -----------------------------------------------------------------------------------
+# A guardian link counts only while the client's chart is marked minor. Every reader of a link
+# asks through these functions, so marking a chart adult ends the guardian's authority at once.
+# (The chart is reached by its relation name only: accounts does not import records.)
+
+_MINOR = {"chart__is_minor": True}
+
+
+def client_is_minor(*, client: User | int) -> bool:
+    client_id = client if isinstance(client, int) else client.pk
+    return User.objects.filter(pk=client_id, **_MINOR).exists()
+
+
+def guardian_acts_for(*, guardian: User, client: User | None = None, client_id: int | None = None) -> bool:
+    """May ``guardian`` act for this client: a link, in the same practice, to a minor."""
+    client_id = client.pk if client is not None else client_id
+    if client_id is None or guardian.pk == client_id:
+        return False
+    return GuardianLink.objects.filter(
+        guardian=guardian,
+        client_id=client_id,
+        client__practice_id=guardian.practice_id,
+        client__chart__is_minor=True,
+    ).exists()
+
+
 def wards_of(*, guardian: User) -> QuerySet[User]:
-    return User.objects.filter(guardians__guardian=guardian)
+    """The minors this guardian acts for."""
+    return User.objects.filter(guardians__guardian=guardian, practice_id=guardian.practice_id, **_MINOR).order_by(
+        "full_name"
+    )
+
+
+def people_acted_for(*, user: User) -> list[User]:
+    """Whose record this user may open as its owner: themself if a client, and their wards."""
+    return ([user] if user.has_role(Role.CLIENT) else []) + list(wards_of(guardian=user))
 
 
 def guardians_of(*, client: User) -> QuerySet[User]:
-    return User.objects.filter(wards__client=client)
-
-
-def guardian_link_exists(*, guardian: User, client: User) -> bool:
-    return GuardianLink.objects.filter(guardian=guardian, client=client).exists()
+    """Who acts for this client: nobody unless the client is a minor."""
+    if not client_is_minor(client=client):
+        return User.objects.none()
+    return User.objects.filter(wards__client=client, practice_id=client.practice_id, is_active=True)
 
 
 def pending_invitations_count(*, user: User) -> int:

@@ -52,6 +52,9 @@ def record_access_for(*, client: User, before: int | None = None) -> tuple[list[
     events = (
         AuditEvent.objects.filter(practice_id=client.practice_id, subject_client_id=client.pk, actor_id__isnull=False)
         .exclude(actor_id=client.pk)
+        # A therapist's psychotherapy notes are theirs alone: the client's page shows nothing of them.
+        .exclude(action__in=PSYCHOTHERAPY_ACTIONS)
+        .exclude(target_type="records.psychotherapynote")
         .order_by("-id")
     )
     if before is not None:
@@ -63,11 +66,7 @@ def record_access_for(*, client: User, before: int | None = None) -> tuple[list[
     reasons = _emergency_reasons(page)
     entries = []
     for event in page:
-        if event.action in PSYCHOTHERAPY_ACTIONS:
-            # Only that therapist's own private notes: nothing about them is shown, not even which.
-            what = "kept their own private notes about your sessions"
-        else:
-            what = PLAIN_WORDS.get(Action(event.action), Action(event.action).label.lower())
+        what = PLAIN_WORDS.get(Action(event.action), Action(event.action).label.lower())
         entries.append(
             AccessEntry(
                 event_id=event.id,

@@ -13,6 +13,29 @@ from accounts.models import User
 from audit.models import Action, AuditEvent, Outcome
 
 PAGE_SIZE = 50
+# Psychotherapy notes are their author's alone: the admin sees that something restricted happened,
+# never what, nor which note.
+RESTRICTED_ACTIONS = frozenset({Action.PSYCHOTHERAPY_NOTE_VIEW.value, Action.PSYCHOTHERAPY_NOTE_WRITE.value})
+RESTRICTED_TARGETS = frozenset({"records.psychotherapynote"})
+RESTRICTED = "restricted"
+
+
+def is_restricted(event: AuditEvent) -> bool:
+    return event.action in RESTRICTED_ACTIONS or event.target_type in RESTRICTED_TARGETS
+
+
+def shown(event: AuditEvent) -> AuditEvent:
+    """The event as an admin may see it (in memory only; the stored row never changes)."""
+    if is_restricted(event):
+        event.action = RESTRICTED
+        event.target_type = RESTRICTED
+        event.target_id = ""
+        event.details = {}
+    return event
+
+
+def action_choices() -> list[tuple[str, str]]:
+    return [(value, label) for value, label in Action.choices if value not in RESTRICTED_ACTIONS]
 
 
 @dataclass
@@ -61,7 +84,7 @@ def _date(raw: str | None, name: str, errors: dict[str, str]) -> dt.date | None:
 def parse_filters(params: Any) -> Filters:
     errors: dict[str, str] = {}
     action = params.get("action", "")
-    if action and action not in Action.values:
+    if action and (action not in Action.values or action in RESTRICTED_ACTIONS):
         errors["action"] = "Unknown action."
         action = ""
     outcome = params.get("outcome", "")
@@ -109,7 +132,7 @@ def page_of(events: QuerySet[AuditEvent], *, before: int | None) -> tuple[list[A
     """Keyset pagination on the primary key: as fast on page 10,000 as on page 1."""
     if before is not None:
         events = events.filter(id__lt=before)
-    rows = list(events[: PAGE_SIZE + 1])
+    rows = [shown(event) for event in events[: PAGE_SIZE + 1]]
     more = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
     return rows[:PAGE_SIZE], more
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from django.db import models
 
+from teletherapy.fields import EncryptedTextField
+
 
 class Action(models.TextChoices):
     LOGIN_SUCCESS = "auth.login_success", "Signed in (password)"
@@ -53,6 +55,8 @@ class Action(models.TextChoices):
     CONSENT_SIGNATURE_VIEW = "consent.signature_view", "Viewed a signed consent"
     CONSENT_REQUEST = "consent.request", "Asked for a signature"
     CONSENT_AGREEMENT_RECORD = "consent.agreement_record", "Recorded an agreement with a participant"
+    CONSENT_AGREEMENT_VIEW = "consent.agreement_view", "Read the agreements with a participant"
+    CONSENT_STATUS_VIEW = "consent.status_view", "Looked at consent status and signatures"
     CHART_VIEW = "records.chart_view", "Opened a chart"
     CHART_UPDATE = "records.chart_update", "Changed a chart"
     CHART_LIST = "records.chart_list", "Listed charts"
@@ -152,6 +156,8 @@ class AuditEvent(models.Model):
 
     @property
     def action_label(self) -> str:
+        if self.action == "restricted":
+            return "Restricted (a therapist's private notes)"
         return str(Action(self.action).label) if self.action in Action.values else self.action
 
 
@@ -242,7 +248,8 @@ class AuditFlag(models.Model):
 class AuditFlagAcknowledgement(models.Model):
     flag = models.OneToOneField(AuditFlag, on_delete=models.PROTECT, related_name="acknowledgement")
     admin_id = models.BigIntegerField()
-    note = models.CharField(max_length=1000)
+    # What the admin found or did, which may be about a client: sealed, bound to the flag.
+    note = EncryptedTextField(blank=True, null=True, aad_field="flag_id")
     acknowledged_at = models.DateTimeField()
 
     def __str__(self) -> str:

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from audit.canonical import CONTENT_FIELDS, canonical_bytes, digest_of, next_digest
 from audit.models import GENESIS_MAC, LANES, Action, AuditChainHead, AuditEvent, Outcome, chain_of
+from teletherapy.errors import ServiceError, report_denial
 from teletherapy.keyring import keyring
 
 try:  # the driver's own non-blocking steps, for an append that overlaps the caller's work
@@ -469,7 +470,12 @@ def audit_backend_vendor() -> str:
 
 
 def audit_denied(*, request: HttpRequest, target_type: str = "", target_id: str | int = "", reason: str = "") -> None:
-    """Record a refused access. The refusal stands even if the event cannot be written."""
+    """Record a refused access, once per request however many layers report it."""
+    report_denial(request, target_type=target_type, target_id=target_id, reason=reason)
+
+
+def write_denial(request: HttpRequest, *, target_type: str = "", target_id: str = "", reason: str = "") -> None:
+    """The denial hook: the refusal stands even if its event cannot be written."""
     user = getattr(request, "user", None)
     actor = user if user is not None and user.is_authenticated else None
     try:
@@ -487,16 +493,15 @@ def audit_denied(*, request: HttpRequest, target_type: str = "", target_id: str 
         logger.exception("Could not audit a refused access")
 
 
-class FlagError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+FlagError = ServiceError  # one error channel: teletherapy.errors
 
 
 def audit_flag_acknowledge(*, actor: Any, flag: Any, note: str, request: HttpRequest | None) -> Any:
     """Acknowledging is a new row and a new event; the flag itself never changes."""
     from audit.models import AuditFlagAcknowledgement
 
+    if flag.actor_id is not None and flag.actor_id == actor.pk:
+        raise FlagError("An alert about your own actions is acknowledged by another admin.", code="not_allowed")
     note = (note or "").strip()
     if not note:
         raise FlagError("Say what you found or did.")

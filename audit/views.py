@@ -11,9 +11,10 @@ from django.views.decorators.http import require_GET
 
 from accounts.models import Role, User
 from accounts.rules import mfa_required, role_required
+from accounts.selectors import people_acted_for
 from accounts.types import AuthedRequest
 from audit.access_log import record_access_for
-from audit.console import events_for_admin, page_of, parse_filters, people_of
+from audit.console import action_choices, events_for_admin, page_of, parse_filters, people_of, shown
 from audit.models import Action, AuditEvent, Outcome
 from audit.services import audit_denied, audit_record
 
@@ -24,9 +25,7 @@ def record_access_view(request: AuthedRequest) -> HttpResponse:
     """Who opened my record (or, for a guardian, the minor's)."""
     user = request.user
     client_id = request.GET.get("client") or str(user.pk)
-    people = ([user] if user.has_role(Role.CLIENT) else []) + list(
-        User.objects.filter(guardians__guardian=user, chart__is_minor=True).order_by("full_name")
-    )
+    people = people_acted_for(user=user)
     client = next((p for p in people if str(p.pk) == client_id), None)
     if client is None:
         audit_denied(request=request, target_type="accounts.user", target_id=client_id[:64], reason="not_found")
@@ -91,7 +90,7 @@ def console_view(request: AuthedRequest) -> HttpResponse:
         "filters": filters,
         "query": filters.as_query(),
         "query_string": urlencode(filters.as_query()),
-        "actions": Action.choices,
+        "actions": action_choices(),
         "outcomes": Outcome.choices,
         "people": sorted(people.values(), key=lambda u: u.full_name),
     }
@@ -110,6 +109,7 @@ def console_event_view(request: AuthedRequest, event_id: int) -> HttpResponse:
         audit_denied(request=request, target_type="audit.auditevent", target_id=event_id, reason="not_found")
         raise Http404
     audit_record(action=Action.AUDIT_CONSOLE_VIEW, actor=request.user, request=request, target=event)
+    event = shown(event)
     people = people_of(admin=request.user)
     context = {
         "event": event,
@@ -143,7 +143,8 @@ def console_export_view(request: AuthedRequest, fmt: str) -> StreamingHttpRespon
     )
 
     def rows() -> Iterator[dict[str, object]]:
-        for event in events.iterator(chunk_size=2000):
+        for stored in events.iterator(chunk_size=2000):
+            event = shown(stored)
             row = {name: getattr(event, name) for name in EXPORT_COLUMNS}
             row["occurred_at"] = event.occurred_at.isoformat()
             row["details"] = json.dumps(event.details, sort_keys=True)
@@ -179,7 +180,7 @@ def client_report_view(request: AuthedRequest, client_id: int) -> HttpResponse:
         raise Http404
     filters = parse_filters(request.GET)
     filters.client = client.pk
-    events = list(events_for_admin(admin=request.user, filters=filters)[:5000])
+    events = [shown(e) for e in events_for_admin(admin=request.user, filters=filters)[:5000]]
     audit_record(
         action=Action.AUDIT_CLIENT_REPORT,
         actor=request.user,

@@ -15,12 +15,11 @@ from rest_framework.response import Response
 from accounts.api import VerifiedAPIView
 from accounts.models import Role, User
 from accounts.permissions import roles_permission
-from audit.models import Action
-from audit.services import audit_record
-from consent import services
+from consent import reads, services
 from consent.markdown import render_markdown
 from consent.models import ConsentDocument, ConsentKind, ConsentSignature, ConsentVersion
-from consent.selectors import consent_missing_for, documents_of, signature_get_for_user, signatures_visible_to
+from consent.selectors import consent_missing_for, documents_of, signature_get_for_user
+from teletherapy.pagination import paginate
 
 
 class VersionSerializer(serializers.ModelSerializer):
@@ -109,23 +108,6 @@ class AgreementInput(serializers.Serializer):
     text = serializers.CharField(max_length=services.MAX_AGREEMENT_CHARS)
 
 
-_STATUS_FOR_CODE = {
-    "published_immutable": status.HTTP_409_CONFLICT,
-    "not_draft": status.HTTP_409_CONFLICT,
-    "already_withdrawn": status.HTTP_409_CONFLICT,
-    "not_found": status.HTTP_404_NOT_FOUND,
-    "not_allowed": status.HTTP_403_FORBIDDEN,
-    "permission_denied": status.HTTP_403_FORBIDDEN,
-}
-
-
-def _error(error: services.ConsentError) -> Response:
-    body: dict[str, Any] = {"code": error.code, "detail": error.message}
-    if error.field:
-        body["fields"] = {error.field: [error.message]}
-    return Response(body, status=_STATUS_FOR_CODE.get(error.code, status.HTTP_400_BAD_REQUEST))
-
-
 def _version(request: Request, version_id: Any) -> ConsentVersion:
     user = VerifiedAPIView.actor(request)
     try:
@@ -196,15 +178,12 @@ class VersionView(VerifiedAPIView):
         version = _version(request, version_id)
         data = DraftInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            version = services.consent_draft_update(
-                actor=self.actor(request),
-                version=version,
-                body=data.validated_data["body"],
-                request=self.django_request(request),
-            )
-        except services.ConsentError as error:
-            return _error(error)
+        version = services.consent_draft_update(
+            actor=self.actor(request),
+            version=version,
+            body=data.validated_data["body"],
+            request=self.django_request(request),
+        )
         return Response(VersionSerializer(version).data)
 
 
@@ -216,28 +195,32 @@ class PublishView(VerifiedAPIView):
         version = _version(request, version_id)
         data = PublishInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            version = services.consent_publish(
-                actor=self.actor(request),
-                version=version,
-                requires_reconsent=data.validated_data["requires_reconsent"],
-                request=self.django_request(request),
-            )
-        except services.ConsentError as error:
-            return _error(error)
+        version = services.consent_publish(
+            actor=self.actor(request),
+            version=version,
+            requires_reconsent=data.validated_data["requires_reconsent"],
+            request=self.django_request(request),
+        )
         return Response(VersionSerializer(version).data)
 
 
 class SignatureListView(VerifiedAPIView):
     @extend_schema(responses=SignatureSerializer(many=True))
     def get(self, request: Request) -> Response:
-        signatures = signatures_visible_to(user=self.actor(request)).select_related("withdrawal")
-        client = request.query_params.get("client")
-        if client:
-            if not client.isdigit():
-                raise ValidationError({"client": ["Give a client id."]})
-            signatures = signatures.filter(on_behalf_of_id=int(client))
-        return Response(SignatureSerializer(signatures[:500], many=True).data)
+        user = self.actor(request)
+        client_id = request.query_params.get("client")
+        if client_id is not None and not client_id.isdigit():
+            raise ValidationError({"client": ["Give a client id."]})
+        client = reads.client_in_practice(user=user, client_id=client_id) if client_id else None
+        signatures, _access = reads.signatures_read(user=user, request=self.django_request(request), client=client)
+        page = paginate(request, signatures, key="-signed_at")
+        status_only = reads.status_only_for(user=user)
+        data = SignatureSerializer(page.items, many=True).data
+        if status_only is not None:
+            for row, signature in zip(data, page.items, strict=True):
+                if signature.on_behalf_of_id in status_only:
+                    row["typed_name"] = None  # an admin sees status only
+        return page.response(data)
 
     @extend_schema(request=SignInput, responses={201: SignatureSerializer, 200: SignatureSerializer})
     def post(self, request: Request) -> Response:
@@ -246,17 +229,14 @@ class SignatureListView(VerifiedAPIView):
         signer = self.actor(request)
         version = _version(request, data.validated_data["version"])
         on_behalf_of = _practice_user(request, data.validated_data.get("on_behalf_of") or signer.pk)
-        try:
-            signature, created = services.consent_sign(
-                signer=signer,
-                version=version,
-                on_behalf_of=on_behalf_of,
-                typed_name=data.validated_data["typed_name"],
-                confirmed_read=data.validated_data["confirm_read"],
-                request=self.django_request(request),
-            )
-        except services.ConsentError as error:
-            return _error(error)
+        signature, created = services.consent_sign(
+            signer=signer,
+            version=version,
+            on_behalf_of=on_behalf_of,
+            typed_name=data.validated_data["typed_name"],
+            confirmed_read=data.validated_data["confirm_read"],
+            request=self.django_request(request),
+        )
         return Response(
             SignatureSerializer(signature).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
@@ -265,15 +245,8 @@ class SignatureListView(VerifiedAPIView):
 class SignatureDetailView(VerifiedAPIView):
     @extend_schema(responses=SignatureSerializer)
     def get(self, request: Request, signature_id: uuid.UUID) -> Response:
-        signature = signature_get_for_user(user=self.actor(request), signature_id=signature_id)
-        if signature is None:
-            raise NotFound("No such signature.")
-        audit_record(
-            action=Action.CONSENT_SIGNATURE_VIEW,
-            actor=self.actor(request),
-            request=self.django_request(request),
-            target=signature,
-            subject_client_id=signature.on_behalf_of_id,
+        signature, _access = reads.signature_read(
+            user=self.actor(request), signature_id=signature_id, request=self.django_request(request)
         )
         data = SignatureSerializer(signature).data
         data["text"] = signature.version.body
@@ -283,20 +256,15 @@ class SignatureDetailView(VerifiedAPIView):
 class WithdrawView(VerifiedAPIView):
     @extend_schema(request=WithdrawInput, responses=SignatureSerializer)
     def post(self, request: Request, signature_id: uuid.UUID) -> Response:
-        signature = signature_get_for_user(user=self.actor(request), signature_id=signature_id)
-        if signature is None:
-            raise NotFound("No such signature.")
+        signature, _access = signature_get_for_user(user=self.actor(request), signature_id=signature_id)
         data = WithdrawInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            services.consent_withdraw(
-                actor=self.actor(request),
-                signature=signature,
-                reason=data.validated_data["reason"],
-                request=self.django_request(request),
-            )
-        except services.ConsentError as error:
-            return _error(error)
+        services.consent_withdraw(
+            actor=self.actor(request),
+            signature=signature,
+            reason=data.validated_data["reason"],
+            request=self.django_request(request),
+        )
         signature.refresh_from_db()
         return Response(SignatureSerializer(ConsentSignature.objects.get(pk=signature.pk)).data)
 
@@ -338,15 +306,12 @@ class RequestCreateView(VerifiedAPIView):
         data = RequestInput(data=request.data)
         data.is_valid(raise_exception=True)
         client = _practice_user(request, data.validated_data["client"])
-        try:
-            row = services.consent_request(
-                actor=self.actor(request),
-                client=client,
-                kind=data.validated_data["kind"],
-                request=self.django_request(request),
-            )
-        except services.ConsentError as error:
-            return _error(error)
+        row = services.consent_request(
+            actor=self.actor(request),
+            client=client,
+            kind=data.validated_data["kind"],
+            request=self.django_request(request),
+        )
         return Response(
             {"id": row.pk, "client": client.pk, "kind": data.validated_data["kind"]}, status=status.HTTP_201_CREATED
         )
@@ -360,15 +325,12 @@ class AgreementView(VerifiedAPIView):
         data = AgreementInput(data=request.data)
         data.is_valid(raise_exception=True)
         client = _practice_user(request, data.validated_data["client"])
-        try:
-            agreement = services.participant_agreement_record(
-                actor=self.actor(request),
-                client=client,
-                text=data.validated_data["text"],
-                request=self.django_request(request),
-            )
-        except services.ConsentError as error:
-            return _error(error)
+        agreement = services.participant_agreement_record(
+            actor=self.actor(request),
+            client=client,
+            text=data.validated_data["text"],
+            request=self.django_request(request),
+        )
         return Response(
             {"id": str(agreement.pk), "client": client.pk, "recorded_at": agreement.recorded_at},
             status=status.HTTP_201_CREATED,

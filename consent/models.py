@@ -110,7 +110,7 @@ class ConsentWithdrawal(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     signature = models.OneToOneField(ConsentSignature, on_delete=models.PROTECT, related_name="withdrawal")
     withdrawn_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
-    reason = models.CharField(max_length=1000, blank=True)
+    reason = EncryptedTextField(blank=True, null=True)  # why, in the person's words: sealed; None if none given
     withdrawn_at = models.DateTimeField(default=timezone.now)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=256, blank=True)

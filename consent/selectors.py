@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import enum
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from accounts.models import GuardianLink, Practice, Role, User
+from accounts import selectors as accounts_selectors
+from accounts.models import Practice, Role, User
+from accounts.selectors import clients_of_care_team, guardian_acts_for, on_care_team_of, people_acted_for
 from consent.models import ConsentDocument, ConsentKind, ConsentSignature, ConsentVersion, VersionStatus
+from teletherapy.errors import NotVisible
 
 
 def normalize_name(name: str) -> str:
@@ -18,16 +23,12 @@ def normalize_name(name: str) -> str:
 
 
 def client_is_minor(client: User) -> bool:
-    from records.models import ClientChart
-
-    # The chart says so; a linked guardian also means a minor (guardians are only for minors).
-    if ClientChart.objects.filter(client=client, is_minor=True).exists():
-        return True
-    return GuardianLink.objects.filter(client=client).exists()
+    """The chart says so; a guardian link alone never makes a client a minor."""
+    return accounts_selectors.client_is_minor(client=client)
 
 
 def guardian_of(guardian: User, client: User) -> bool:
-    return GuardianLink.objects.filter(guardian=guardian, client=client).exists()
+    return guardian_acts_for(guardian=guardian, client=client)
 
 
 def current_version(*, practice_id: int, kind: str) -> ConsentVersion | None:
@@ -65,6 +66,9 @@ def signature_in_force(*, client: User, kind: str) -> ConsentSignature | None:
         withdrawal__isnull=True,
     ).select_related("signer")
     if kind == ConsentKind.GUARDIAN:
+        # Only a current guardian's signature, and only while the client is a minor.
+        if not client_is_minor(client):
+            return None
         signatures = signatures.filter(signer__wards__client=client)
     return signatures.order_by("-signed_at").first()
 
@@ -123,29 +127,85 @@ def consent_missing_for(appointment: object, participant: User) -> GateResult:
 
 def people_signed_for_by(user: User) -> list[User]:
     """Whose consents this user manages: themself if a client, and the minors they are guardian of."""
-    people = [user] if user.has_role(Role.CLIENT) else []
-    people += list(User.objects.filter(guardians__guardian=user).order_by("full_name"))
-    return people
+    return people_acted_for(user=user)
+
+
+class ConsentAccess(enum.Enum):
+    """How a person reaches a client's consent data; the chart's rule."""
+
+    OWN = "own"  # the client
+    GUARDIAN = "guardian"  # a guardian of this minor
+    CARE_TEAM = "care_team"  # a therapist on the client's care team
+    STATUS = "status"  # a practice admin: what is in force, never typed names or per-person text
+
+
+FULL = frozenset({ConsentAccess.OWN, ConsentAccess.GUARDIAN, ConsentAccess.CARE_TEAM})
+
+
+def consent_access(*, user: User, client: User) -> ConsentAccess:
+    """The one door to a client's consent data. Raises NotVisible for everyone else."""
+    if client.practice_id == user.practice_id and user.is_active:
+        if user.pk == client.pk:
+            return ConsentAccess.OWN
+        if guardian_acts_for(guardian=user, client=client):
+            return ConsentAccess.GUARDIAN
+        if user.has_role(Role.ADMIN):
+            # Checked before the care team: an admin who is also a therapist still sees status only.
+            return ConsentAccess.STATUS
+        if on_care_team_of(therapist=user, client=client):
+            return ConsentAccess.CARE_TEAM
+    raise NotVisible("accounts.user", client.pk)
+
+
+def agreement_access_check(*, user: User, client: User) -> ConsentAccess:
+    """Per-person agreements are the care team's and the client's; never an admin's or a guardian's."""
+    access = consent_access(user=user, client=client)
+    if access not in (ConsentAccess.CARE_TEAM, ConsentAccess.OWN):
+        raise NotVisible("accounts.user", client.pk)
+    return access
+
+
+def consent_clients_of(*, user: User) -> QuerySet[User]:
+    """Whose consent data this user reaches at all (an admin: the practice's clients, as status)."""
+    if user.has_role(Role.ADMIN):
+        own = [p.pk for p in people_acted_for(user=user)]
+        return User.objects.filter(practice_id=user.practice_id, role_grants__role=Role.CLIENT) | User.objects.filter(
+            pk__in=own
+        )
+    ids = [p.pk for p in people_acted_for(user=user)]
+    return clients_of_care_team(therapist=user) | User.objects.filter(pk__in=ids)
 
 
 def signatures_visible_to(*, user: User) -> QuerySet[ConsentSignature]:
-    """Signer and client see their own; therapists and admins see their practice's."""
+    """Signatures for the clients this user reaches through consent_access."""
     base = ConsentSignature.objects.filter(practice_id=user.practice_id).select_related(
         "version", "document", "signer", "on_behalf_of"
     )
-    if user.has_role(Role.THERAPIST, Role.ADMIN):
-        return base
-    people = people_signed_for_by(user)
-    return base.filter(on_behalf_of__in=people) | base.filter(signer=user)
+    return base.filter(on_behalf_of__in=consent_clients_of(user=user).values("pk"))
 
 
-def signature_get_for_user(*, user: User, signature_id: uuid.UUID | str) -> ConsentSignature | None:
-    from django.core.exceptions import ValidationError
-
+def signature_get_for_user(
+    *, user: User, signature_id: uuid.UUID | str, full: bool = True
+) -> tuple[ConsentSignature, ConsentAccess]:
+    """One signature and how it is reached. ``full`` (the typed name and the signed text) is refused
+    to status-only access. Raises NotVisible."""
     try:
-        return signatures_visible_to(user=user).filter(pk=signature_id).first()
+        signature = (
+            ConsentSignature.objects.select_related("version", "document", "signer", "on_behalf_of")
+            .filter(pk=signature_id, practice_id=user.practice_id)
+            .first()
+        )
     except (ValueError, TypeError, ValidationError):
-        return None
+        signature = None
+    if signature is None:
+        raise NotVisible("consent.consentsignature", signature_id)
+    try:
+        access = consent_access(user=user, client=signature.on_behalf_of)
+    except NotVisible:
+        raise NotVisible("consent.consentsignature", signature_id) from None
+    if full and access not in FULL:
+        raise NotVisible("consent.consentsignature", signature_id)
+    return signature, access
 
 
 def consent_todo_for(*, user: User) -> list[tuple[object, list[MissingConsent]]]:

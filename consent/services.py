@@ -23,23 +23,22 @@ from consent.models import (
     VersionStatus,
 )
 from consent.selectors import (
+    ConsentAccess,
+    agreement_access_check,
     client_is_minor,
+    consent_access,
     may_sign_for,
     normalize_name,
     signature_in_force,
 )
 from consent.signals import consent_withdrawn
+from teletherapy.errors import ServiceError
 
 MAX_BODY_CHARS = 100_000
 MAX_AGREEMENT_CHARS = 5_000
 
 
-class ConsentError(Exception):
-    def __init__(self, message: str, *, code: str = "invalid", field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.field = field
+ConsentError = ServiceError  # one error channel: teletherapy.errors
 
 
 def text_sha256(body: str) -> str:
@@ -282,7 +281,7 @@ def consent_withdraw(
         if ConsentWithdrawal.objects.filter(signature=locked).exists():
             raise ConsentError("This consent has already been withdrawn.", code="already_withdrawn")
         withdrawal = ConsentWithdrawal.objects.create(
-            signature=locked, withdrawn_by=actor, reason=reason, **_request_meta(request)
+            signature=locked, withdrawn_by=actor, reason=reason or None, **_request_meta(request)
         )
         audit_record(
             action=Action.CONSENT_WITHDRAW,
@@ -298,7 +297,7 @@ def consent_withdraw(
 
 def consent_request(*, actor: User, client: User, kind: str, request: HttpRequest | None) -> ConsentRequest:
     """A therapist (or admin) asks a client, or a minor's guardians, to review and sign a document."""
-    if not actor.has_role(Role.THERAPIST, Role.ADMIN) or client.practice_id != actor.practice_id:
+    if consent_access(user=actor, client=client) not in (ConsentAccess.CARE_TEAM, ConsentAccess.STATUS):
         raise ConsentError("You cannot request signatures from this person.", code="not_allowed")
     if not client.has_role(Role.CLIENT):
         raise ConsentError("Signatures are requested from clients.", code="not_allowed")
@@ -326,11 +325,8 @@ def consent_request(*, actor: User, client: User, kind: str, request: HttpReques
 def participant_agreement_record(
     *, actor: User, client: User, text: str, request: HttpRequest | None
 ) -> ParticipantAgreement:
-    if (
-        not actor.has_role(Role.THERAPIST)
-        or client.practice_id != actor.practice_id
-        or not client.has_role(Role.CLIENT)
-    ):
+    agreement_access_check(user=actor, client=client)
+    if not client.has_role(Role.CLIENT):
         raise ConsentError("You cannot record an agreement for this person.", code="not_allowed")
     text = (text or "").strip()
     if not text:

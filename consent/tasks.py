@@ -6,6 +6,7 @@ from django.core.mail import send_mail
 from django.urls import reverse
 
 from accounts.models import User
+from accounts.selectors import guardians_of
 from consent.models import ConsentDocument
 
 
@@ -24,7 +25,7 @@ def send_consent_request_emails(client_ids: list[int], document_id: int) -> None
     for client in User.objects.filter(pk__in=client_ids, is_active=True):
         recipients = [
             client.email,
-            *User.objects.filter(wards__client=client, is_active=True).values_list("email", flat=True),
+            *guardians_of(client=client).values_list("email", flat=True),
         ]
         send_mail(
             subject=f"{document.practice.name}: a document to review",

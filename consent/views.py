@@ -14,13 +14,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Role, User
 from accounts.rules import mfa_required, role_required
 from accounts.types import AuthedRequest
-from audit.models import Action
-from audit.services import audit_denied, audit_record
-from consent import services
+from audit.services import audit_denied
+from consent import reads, services
 from consent.forms import AgreementForm, DraftForm, PublishForm, RequestForm, SignForm, WithdrawForm
 from consent.markdown import render_markdown
-from consent.models import ConsentDocument, ConsentKind, ConsentVersion, ParticipantAgreement, VersionStatus
+from consent.models import ConsentDocument, ConsentKind, ConsentVersion, VersionStatus
 from consent.selectors import (
+    ConsentAccess,
+    agreement_access_check,
+    consent_access,
     consent_todo_for,
     current_version,
     documents_of,
@@ -31,6 +33,7 @@ from consent.selectors import (
     signature_in_force,
     signatures_visible_to,
 )
+from teletherapy.errors import NotVisible
 
 
 def sign_url(version: ConsentVersion, client: User) -> str:
@@ -57,12 +60,7 @@ def _version_for_practice(request: AuthedRequest, version_id: str) -> ConsentVer
 
 
 def _client_in_practice(request: AuthedRequest, client_id: int) -> User:
-    client = User.objects.filter(
-        pk=client_id, practice_id=request.user.practice_id, role_grants__role=Role.CLIENT
-    ).first()
-    if client is None:
-        raise _not_found(request, "accounts.user", client_id)
-    return client
+    return reads.client_in_practice(user=request.user, client_id=client_id)
 
 
 # Clients and guardians ---------------------------------------------------------------------
@@ -157,16 +155,8 @@ def sign_view(request: AuthedRequest, version_id: str) -> HttpResponse:
 @require_GET
 def signature_view(request: AuthedRequest, signature_id: str) -> HttpResponse:
     """The exact text that was signed, with its hash; downloadable as a file."""
-    signature = signature_get_for_user(user=request.user, signature_id=signature_id)
-    if signature is None:
-        raise _not_found(request, "consent.consentsignature", signature_id)
-    audit_record(
-        action=Action.CONSENT_SIGNATURE_VIEW,
-        actor=request.user,
-        request=request,
-        target=signature,
-        subject_client_id=signature.on_behalf_of_id,
-        details={"download": "download" in request.GET},
+    signature, _access = reads.signature_read(
+        user=request.user, signature_id=signature_id, request=request, download="download" in request.GET
     )
     if "download" in request.GET:
         text = (
@@ -197,9 +187,7 @@ def signature_view(request: AuthedRequest, signature_id: str) -> HttpResponse:
 @role_required(Role.CLIENT, Role.GUARDIAN)
 @require_http_methods(["GET", "POST"])
 def withdraw_view(request: AuthedRequest, signature_id: str) -> HttpResponse:
-    signature = signature_get_for_user(user=request.user, signature_id=signature_id)
-    if signature is None:
-        raise _not_found(request, "consent.consentsignature", signature_id)
+    signature, _access = signature_get_for_user(user=request.user, signature_id=signature_id)
     form = WithdrawForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -224,31 +212,17 @@ def withdraw_view(request: AuthedRequest, signature_id: str) -> HttpResponse:
 @role_required(Role.THERAPIST)
 @require_GET
 def caseload_view(request: AuthedRequest) -> HttpResponse:
-    clients = User.objects.filter(
-        practice_id=request.user.practice_id, role_grants__role=Role.CLIENT, is_active=True
-    ).order_by("full_name")
-    kinds = [ConsentKind.TREATMENT, ConsentKind.GUARDIAN, ConsentKind.TELEHEALTH, ConsentKind.COUPLES_AGREEMENT]
-    rows = []
-    for client in clients:
-        needed = set(required_kinds(client=client, joint=True))
-        cells = []
-        for kind in kinds:
-            if kind not in needed:
-                cells.append({"kind": kind, "applies": False})
-                continue
-            cells.append({"kind": kind, "applies": True, "in_force": signature_in_force(client=client, kind=kind)})
-        rows.append({"client": client, "cells": cells})
-    return render(
-        request,
-        "consent/caseload.html",
-        {"rows": rows, "kinds": [(k, ConsentKind(k).label) for k in kinds], "request_form": RequestForm()},
-    )
+    rows = reads.status_rows_read(user=request.user, request=request)
+    kinds = [(k, ConsentKind(k).label) for k in reads.STATUS_KINDS]
+    return render(request, "consent/caseload.html", {"rows": rows, "kinds": kinds, "request_form": RequestForm()})
 
 
 @role_required(Role.THERAPIST, Role.ADMIN)
 @require_POST
 def request_view(request: AuthedRequest, client_id: int) -> HttpResponse:
     client = _client_in_practice(request, client_id)
+    if consent_access(user=request.user, client=client) not in (ConsentAccess.CARE_TEAM, ConsentAccess.STATUS):
+        raise NotVisible("accounts.user", client.pk)
     form = RequestForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose which document to request.")
@@ -266,6 +240,7 @@ def request_view(request: AuthedRequest, client_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def agreements_view(request: AuthedRequest, client_id: int) -> HttpResponse:
     client = _client_in_practice(request, client_id)
+    agreement_access_check(user=request.user, client=client)
     form = AgreementForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -282,7 +257,7 @@ def agreements_view(request: AuthedRequest, client_id: int) -> HttpResponse:
                 return redirect("consent:agreements", client.pk)
         else:
             status = 400
-    agreements = ParticipantAgreement.objects.filter(client=client).select_related("recorded_by")
+    agreements = reads.agreements_read(user=request.user, client=client, request=request)
     return render(
         request, "consent/agreements.html", {"client": client, "agreements": agreements, "form": form}, status=status
     )

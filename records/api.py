@@ -9,14 +9,13 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api import VerifiedAPIView
 from accounts.models import Role
 from audit.models import Action
-from audit.services import audit_denied, audit_record, audited
+from audit.services import audit_record, audited
 from records import services
 from records.models import (
     Assessment,
@@ -41,25 +40,8 @@ from records.selectors import (
     psychotherapy_note_get_for_author,
     psychotherapy_notes_of_author,
 )
-
-_STATUS = {
-    "not_allowed": status.HTTP_403_FORBIDDEN,
-    "not_found": status.HTTP_404_NOT_FOUND,
-    "stale_version": status.HTTP_409_CONFLICT,
-    "signed": status.HTTP_409_CONFLICT,
-    "not_signed": status.HTTP_409_CONFLICT,
-    "completed": status.HTTP_409_CONFLICT,
-    "not_needed": status.HTTP_409_CONFLICT,
-}
-
-
-def _error(error: services.RecordError) -> Response:
-    body: dict[str, Any] = {"code": error.code, "detail": error.message}
-    if error.field:
-        body["fields"] = {error.field: [error.message]}
-    if isinstance(error, services.NoteConflict):
-        body["current_version"] = error.current_version
-    return Response(body, status=_STATUS.get(error.code, status.HTTP_400_BAD_REQUEST))
+from teletherapy.errors import NotVisible
+from teletherapy.pagination import paginate
 
 
 class ChartSerializer(serializers.ModelSerializer):
@@ -172,10 +154,7 @@ class RecordsView(VerifiedAPIView):
     def chart(self, request: Request, chart_id: uuid.UUID, need: Need) -> tuple[ClientChart, Access]:
         found = chart_get_for_user(user=self.actor(request), chart_id=chart_id, need=need)
         if found is None:
-            audit_denied(
-                request=self.django_request(request), target_type="records.clientchart", target_id=str(chart_id)
-            )
-            raise NotFound("No such chart.")
+            raise NotVisible("records.clientchart", chart_id)
         return found
 
     def read(
@@ -208,16 +187,20 @@ class ChartListView(RecordsView):
     @extend_schema(responses=ChartSerializer(many=True))
     def get(self, request: Request) -> Response:
         user = self.actor(request)
-        if user.has_role(Role.THERAPIST):
-            charts = charts_for_therapist(user=user)
-        elif user.has_role(Role.ADMIN):
+        if user.has_role(Role.ADMIN):
             charts = ClientChart.objects.filter(practice_id=user.practice_id).select_related("client")
+        elif user.has_role(Role.THERAPIST):
+            charts = charts_for_therapist(user=user)
         else:
             charts = ClientChart.objects.filter(client=user).select_related("client")
+        page = paginate(request, charts, key="-updated_at")
         audit_record(
-            action=Action.CHART_LIST, actor=user, request=self.django_request(request), details={"count": len(charts)}
+            action=Action.CHART_LIST,
+            actor=user,
+            request=self.django_request(request),
+            details={"count": len(page.items)},
         )
-        return Response(ChartSerializer(charts, many=True).data)
+        return page.response(ChartSerializer(page.items, many=True).data)
 
 
 class ChartDetailView(RecordsView):
@@ -231,16 +214,13 @@ class ChartDetailView(RecordsView):
     def patch(self, request: Request, chart_id: uuid.UUID) -> Response:
         chart, access = self.chart(request, chart_id, Need.SUMMARY)
         data = request.data if isinstance(request.data, dict) else {}
-        try:
-            chart = services.chart_update(
-                actor=self.actor(request),
-                chart=chart,
-                access=access,
-                data=dict(data),
-                request=self.django_request(request),
-            )
-        except services.RecordError as error:
-            return _error(error)
+        chart = services.chart_update(
+            actor=self.actor(request),
+            chart=chart,
+            access=access,
+            data=dict(data),
+            request=self.django_request(request),
+        )
         return Response(ChartDetailSerializer(chart).data)
 
 
@@ -249,32 +229,34 @@ class NoteListView(RecordsView):
     def get(self, request: Request, chart_id: uuid.UUID) -> Response:
         chart, access = self.chart(request, chart_id, Need.CLINICAL)
         # Only what the list shows (not when a draft was last saved).
-        notes = list(notes_visible(chart=chart, access=access).prefetch_related(None).defer("updated_at")[:200])
+        page = paginate(
+            request,
+            notes_visible(chart=chart, access=access).prefetch_related(None).defer("updated_at"),
+            key="-created_at",
+        )
+        notes = page.items
         # One query for all the addenda, grouped by hand: lighter than the prefetch machinery.
         addenda: dict[Any, list[NoteAddendum]] = {note.pk: [] for note in notes}
         for addendum in addenda_visible(chart=chart, access=access):
-            if addendum.note_id in addenda:  # a note beyond the list's length is not shown
+            if addendum.note_id in addenda:  # a note on another page is not shown
                 addenda[addendum.note_id].append(addendum)
         # Everything is fetched: the event is written while the notes are opened and serialized.
         with self.reading(request, Action.NOTE_LIST, chart, chart, access, count=len(notes)):
             data = NoteSerializer(notes, many=True, context={"addenda": addenda}).data
-        return Response(data)
+        return page.response(data)
 
     @extend_schema(request=NoteInput, responses={201: NoteSerializer})
     def post(self, request: Request, chart_id: uuid.UUID) -> Response:
         chart, access = self.chart(request, chart_id, Need.CLINICAL)
         data = _valid(NoteInput, request)
-        try:
-            note = services.note_create(
-                actor=self.actor(request),
-                chart=chart,
-                access=access,
-                template=data.get("template", ""),
-                sections=data["sections"],
-                request=self.django_request(request),
-            )
-        except services.RecordError as error:
-            return _error(error)
+        note = services.note_create(
+            actor=self.actor(request),
+            chart=chart,
+            access=access,
+            template=data.get("template", ""),
+            sections=data["sections"],
+            request=self.django_request(request),
+        )
         return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
 
@@ -282,10 +264,7 @@ class NoteDetailView(RecordsView):
     def note(self, request: Request, note_id: uuid.UUID, *, write: bool = False) -> tuple[ProgressNote, Access]:
         found = note_get_for_user(user=self.actor(request), note_id=note_id, write=write)
         if found is None:
-            audit_denied(
-                request=self.django_request(request), target_type="records.progressnote", target_id=str(note_id)
-            )
-            raise NotFound("No such note.")
+            raise NotVisible("records.progressnote", note_id)
         return found
 
     @extend_schema(responses=NoteSerializer)
@@ -303,16 +282,13 @@ class NoteDetailView(RecordsView):
                 {"code": "invalid", "detail": "Send the version you edited.", "fields": {"version": ["Required."]}},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        try:
-            note = services.note_update(
-                actor=self.actor(request),
-                note=note,
-                sections=data["sections"],
-                expected_version=data["version"],
-                request=self.django_request(request),
-            )
-        except services.RecordError as error:
-            return _error(error)
+        note = services.note_update(
+            actor=self.actor(request),
+            note=note,
+            sections=data["sections"],
+            expected_version=data["version"],
+            request=self.django_request(request),
+        )
         return Response(NoteSerializer(note).data)
 
 
@@ -323,17 +299,14 @@ class NoteActionView(NoteDetailView):
     def post(self, request: Request, note_id: uuid.UUID) -> Response:
         note, _access = self.note(request, note_id, write=True)
         actor, django_request = self.actor(request), self.django_request(request)
-        try:
-            if self.action_name == "sign":
-                note = services.note_sign(actor=actor, note=note, request=django_request)
-            elif self.action_name == "share":
-                note = services.note_share(actor=actor, note=note, request=django_request)
-            else:
-                body = _valid(TextInput, request)["body"]
-                services.note_addendum(actor=actor, note=note, body=body, request=django_request)
-                note.refresh_from_db()
-        except services.RecordError as error:
-            return _error(error)
+        if self.action_name == "sign":
+            note = services.note_sign(actor=actor, note=note, request=django_request)
+        elif self.action_name == "share":
+            note = services.note_share(actor=actor, note=note, request=django_request)
+        else:
+            body = _valid(TextInput, request)["body"]
+            services.note_addendum(actor=actor, note=note, body=body, request=django_request)
+            note.refresh_from_db()
         return Response(NoteSerializer(note).data)
 
 
@@ -341,20 +314,17 @@ class AssessmentListView(RecordsView):
     @extend_schema(responses=AssessmentSerializer(many=True))
     def get(self, request: Request, chart_id: uuid.UUID) -> Response:
         chart, access = self.chart(request, chart_id, Need.CLINICAL)
-        assessments = list(chart.assessments.all())
-        self.read(request, Action.ASSESSMENT_VIEW, chart, chart, access, count=len(assessments))
-        return Response(AssessmentSerializer(assessments, many=True).data)
+        page = paginate(request, chart.assessments.all(), key="-assigned_at")
+        self.read(request, Action.ASSESSMENT_VIEW, chart, chart, access, count=len(page.items))
+        return page.response(AssessmentSerializer(page.items, many=True).data)
 
     @extend_schema(request=KindInput, responses={201: AssessmentSerializer})
     def post(self, request: Request, chart_id: uuid.UUID) -> Response:
         chart, access = self.chart(request, chart_id, Need.CLINICAL)
         kind = _valid(KindInput, request)["kind"]
-        try:
-            assessment = services.assessment_assign(
-                actor=self.actor(request), chart=chart, access=access, kind=kind, request=self.django_request(request)
-            )
-        except services.RecordError as error:
-            return _error(error)
+        assessment = services.assessment_assign(
+            actor=self.actor(request), chart=chart, access=access, kind=kind, request=self.django_request(request)
+        )
         return Response(AssessmentSerializer(assessment).data, status=status.HTTP_201_CREATED)
 
 
@@ -363,14 +333,11 @@ class AssessmentSubmitView(RecordsView):
     def post(self, request: Request, assessment_id: uuid.UUID) -> Response:
         found = assessment_get_for_user(user=self.actor(request), assessment_id=assessment_id)
         if found is None:
-            raise NotFound("No such assessment.")
+            raise NotVisible("records.assessment", assessment_id)
         answers = _valid(AnswersInput, request)["answers"]
-        try:
-            services.assessment_submit(
-                actor=self.actor(request), assessment=found[0], answers=answers, request=self.django_request(request)
-            )
-        except services.RecordError as error:
-            return _error(error)
+        services.assessment_submit(
+            actor=self.actor(request), assessment=found[0], answers=answers, request=self.django_request(request)
+        )
         found[0].refresh_from_db()
         return Response(AssessmentSerializer(found[0]).data)
 
@@ -379,20 +346,17 @@ class BillingListView(RecordsView):
     @extend_schema(responses=BillingSerializer(many=True))
     def get(self, request: Request, chart_id: uuid.UUID) -> Response:
         chart, access = self.chart(request, chart_id, Need.BILLING)
-        records = list(chart.billing.all())
-        self.read(request, Action.BILLING_VIEW, chart, chart, access, count=len(records))
-        return Response(BillingSerializer(records, many=True).data)
+        page = paginate(request, chart.billing.all(), key="-service_date")
+        self.read(request, Action.BILLING_VIEW, chart, chart, access, count=len(page.items))
+        return page.response(BillingSerializer(page.items, many=True).data)
 
     @extend_schema(request=BillingInput, responses={201: BillingSerializer})
     def post(self, request: Request, chart_id: uuid.UUID) -> Response:
         chart, access = self.chart(request, chart_id, Need.BILLING)
         data = _valid(BillingInput, request)
-        try:
-            record = services.billing_create(
-                actor=self.actor(request), chart=chart, access=access, request=self.django_request(request), **data
-            )
-        except services.RecordError as error:
-            return _error(error)
+        record = services.billing_create(
+            actor=self.actor(request), chart=chart, access=access, request=self.django_request(request), **data
+        )
         return Response(BillingSerializer(record).data, status=status.HTTP_201_CREATED)
 
 
@@ -405,21 +369,15 @@ class BillingDetailView(RecordsView):
     def patch(self, request: Request, billing_id: uuid.UUID) -> Response:
         found = billing_get_for_user(user=self.actor(request), billing_id=billing_id)
         if found is None:
-            audit_denied(
-                request=self.django_request(request), target_type="records.billingrecord", target_id=str(billing_id)
-            )
-            raise NotFound("No such billing record.")
+            raise NotVisible("records.billingrecord", billing_id)
         new_status = _valid(StatusInput, request)["status"]
-        try:
-            record = services.billing_set_status(
-                actor=self.actor(request),
-                record=found[0],
-                access=found[1],
-                status=new_status,
-                request=self.django_request(request),
-            )
-        except services.RecordError as error:
-            return _error(error)
+        record = services.billing_set_status(
+            actor=self.actor(request),
+            record=found[0],
+            access=found[1],
+            status=new_status,
+            request=self.django_request(request),
+        )
         return Response(BillingSerializer(record).data)
 
 
@@ -429,14 +387,11 @@ class EmergencyAccessView(RecordsView):
         user = self.actor(request)
         chart = ClientChart.objects.filter(pk=chart_id, practice_id=user.practice_id).first()
         if chart is None:
-            raise NotFound("No such chart.")
+            raise NotVisible("records.clientchart", chart_id)
         reason = _valid(ReasonInput, request)["reason"]
-        try:
-            access = services.emergency_access_start(
-                actor=user, chart=chart, reason=reason, request=self.django_request(request)
-            )
-        except services.RecordError as error:
-            return _error(error)
+        access = services.emergency_access_start(
+            actor=user, chart=chart, reason=reason, request=self.django_request(request)
+        )
         return Response({"id": str(access.pk), "expires_at": access.expires_at}, status=status.HTTP_201_CREATED)
 
 
@@ -462,12 +417,9 @@ class PsychotherapyNoteListView(RecordsView):
     def post(self, request: Request, chart_id: uuid.UUID) -> Response:
         chart, access = self.chart(request, chart_id, Need.CLINICAL)
         body = _valid(TextInput, request)["body"]
-        try:
-            note = services.psychotherapy_note_write(
-                actor=self.actor(request), chart=chart, access=access, body=body, request=self.django_request(request)
-            )
-        except services.RecordError as error:
-            return _error(error)
+        note = services.psychotherapy_note_write(
+            actor=self.actor(request), chart=chart, access=access, body=body, request=self.django_request(request)
+        )
         return Response(PsychotherapyNoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
 
@@ -478,10 +430,7 @@ class PsychotherapyNoteDetailView(RecordsView):
             chart_get_for_user(user=self.actor(request), chart_id=note.chart_id, need=Need.CLINICAL) if note else None
         )
         if note is None or found is None or found[1] is not Access.CARE_TEAM:
-            audit_denied(
-                request=self.django_request(request), target_type="records.psychotherapynote", target_id=str(note_id)
-            )
-            raise NotFound("No such note.")
+            raise NotVisible("records.psychotherapynote", note_id)
         return note, found[0], found[1]
 
     @extend_schema(responses=PsychotherapyNoteSerializer)
@@ -501,17 +450,14 @@ class PsychotherapyNoteDetailView(RecordsView):
     def patch(self, request: Request, note_id: uuid.UUID) -> Response:
         note, chart, access = self._note(request, note_id)
         body = _valid(TextInput, request)["body"]
-        try:
-            note = services.psychotherapy_note_write(
-                actor=self.actor(request),
-                chart=chart,
-                access=access,
-                body=body,
-                request=self.django_request(request),
-                note=note,
-            )
-        except services.RecordError as error:
-            return _error(error)
+        note = services.psychotherapy_note_write(
+            actor=self.actor(request),
+            chart=chart,
+            access=access,
+            body=body,
+            request=self.django_request(request),
+            note=note,
+        )
         return Response(PsychotherapyNoteSerializer(note).data)
 
 
@@ -519,12 +465,9 @@ class ExportCreateView(RecordsView):
     @extend_schema(request=None, responses={201: dict})
     def post(self, request: Request, chart_id: uuid.UUID) -> Response:
         chart, access = self.chart(request, chart_id, Need.SUMMARY)
-        try:
-            export = services.export_request(
-                actor=self.actor(request), chart=chart, access=access, request=self.django_request(request)
-            )
-        except services.RecordError as error:
-            return _error(error)
+        export = services.export_request(
+            actor=self.actor(request), chart=chart, access=access, request=self.django_request(request)
+        )
         return Response({"id": str(export.pk), "status": export.status}, status=status.HTTP_201_CREATED)
 
 
@@ -533,7 +476,7 @@ class ExportDetailView(RecordsView):
     def get(self, request: Request, export_id: uuid.UUID) -> Response:
         export: RecordExport | None = export_get_for_user(user=self.actor(request), export_id=export_id)
         if export is None:
-            raise NotFound("No such export.")
+            raise NotVisible("records.recordexport", export_id)
         body: dict[str, Any] = {"id": str(export.pk), "status": export.status, "progress": export.progress}
         if export.status == "ready" and request.query_params.get("include") == "record":
             audit_record(

@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.models import GuardianLink, Role, User
+from accounts.models import Role, User
+from accounts.selectors import guardian_acts_for
 from records.models import (
     Assessment,
     BillingRecord,
@@ -59,17 +60,18 @@ def emergency_access_active(*, user: User, chart: ClientChart) -> EmergencyAcces
 def chart_access(*, user: User, chart: ClientChart) -> Access | None:
     if chart.practice_id != user.practice_id or not user.is_active:
         return None
+    if chart.client_id == user.pk:
+        return Access.CLIENT
+    if user.has_role(Role.ADMIN):
+        # An admin never reads clinical content, whatever other roles the account holds.
+        return Access.ADMIN
     if user.has_role(Role.THERAPIST):
         if chart.care_team.filter(pk=user.pk).exists():
             return Access.CARE_TEAM
         if emergency_access_active(user=user, chart=chart):
             return Access.EMERGENCY
-    if chart.client_id == user.pk:
-        return Access.CLIENT
-    if GuardianLink.objects.filter(guardian=user, client_id=chart.client_id).exists():
-        return Access.GUARDIAN if chart.is_minor else None
-    if user.has_role(Role.ADMIN):
-        return Access.ADMIN
+    if chart.is_minor and guardian_acts_for(guardian=user, client_id=chart.client_id):
+        return Access.GUARDIAN
     return None
 
 

@@ -31,6 +31,7 @@ from records.models import (
     RecordExport,
 )
 from records.selectors import Access
+from teletherapy.errors import ServiceError
 from teletherapy.keyring import keyring
 
 TEMPLATE_SECTIONS = {
@@ -46,12 +47,7 @@ ICD10_PATTERN = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-TV-Z]{1,4})?$")
 CPT_PATTERN = re.compile(r"^[0-9]{4}[0-9FT]$")
 
 
-class RecordError(Exception):
-    def __init__(self, message: str, *, code: str = "invalid", field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.field = field
+RecordError = ServiceError  # one error channel: teletherapy.errors
 
 
 class NoteConflict(RecordError):
@@ -61,6 +57,9 @@ class NoteConflict(RecordError):
             code="stale_version",
         )
         self.current_version = current_version
+
+    def body(self) -> dict[str, object]:
+        return {**super().body(), "current_version": self.current_version}
 
 
 def _clean_text(value: object, *, field: str, limit: int, required: bool = False) -> str:
@@ -153,6 +152,10 @@ def chart_update(
         changes["intake"] = json.dumps(data["intake"])
     with transaction.atomic():
         locked = ClientChart.objects.select_for_update().get(pk=chart.pk)
+        details: dict[str, object] = {"fields": ",".join(sorted(changes))}
+        if "is_minor" in changes and changes["is_minor"] != locked.is_minor:
+            # Marking a chart adult ends every guardian's authority at once (accounts.selectors).
+            details["marked"] = "minor" if changes["is_minor"] else "adult"
         for name, value in changes.items():
             setattr(locked, name, value)
         if "date_of_birth" in changes:
@@ -165,7 +168,7 @@ def chart_update(
             request=request,
             target=locked,
             subject_client_id=locked.client_id,
-            details={"fields": ",".join(sorted(changes))},
+            details=details,
         )
     return locked
 
@@ -427,6 +430,11 @@ def emergency_access_start(
 ) -> EmergencyAccess:
     if not actor.has_role(Role.THERAPIST) or chart.practice_id != actor.practice_id:
         raise RecordError("Only a therapist of this practice can use emergency access.", code="not_allowed")
+    if actor.has_role(Role.ADMIN):
+        raise RecordError(
+            "An account that holds the admin role cannot use emergency access, whatever its other roles.",
+            code="not_allowed",
+        )
     if chart.care_team.filter(pk=actor.pk).exists():
         raise RecordError("You are on this client's care team already.", code="not_needed")
     text = _clean_text(reason, field="reason", limit=1000, required=True).strip()

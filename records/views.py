@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Role
 from accounts.rules import mfa_required, role_required
+from accounts.selectors import people_acted_for
 from accounts.types import AuthedRequest
 from audit.models import Action
 from audit.services import audit_denied, audit_record
@@ -403,12 +404,7 @@ def psychotherapy_note_view(request: AuthedRequest, note_id: str) -> HttpRespons
 @role_required(Role.CLIENT, Role.GUARDIAN)
 @require_GET
 def portal_view(request: AuthedRequest) -> HttpResponse:
-    charts = []
-    if request.user.has_role(Role.CLIENT):
-        own = chart_for_client(client=request.user)
-        if own is not None:
-            charts.append(own)
-    charts += list(ClientChart.objects.filter(client__guardians__guardian=request.user, is_minor=True))
+    charts = [c for c in (chart_for_client(client=p) for p in people_acted_for(user=request.user)) if c is not None]
     entries = []
     for chart in charts:
         found = chart_get_for_user(user=request.user, chart_id=chart.pk, need=Need.SUMMARY)

@@ -17,25 +17,20 @@ from rest_framework.response import Response
 from accounts.api import VerifiedAPIView
 from accounts.rules import is_mfa_verified
 from audit.models import Action
-from audit.services import audit_denied, audit_record
+from audit.services import audit_record
 from sessions import services
 from sessions.echo import EchoBusy, echo_answer
-from sessions.gate import appointment_for_participant
+from sessions.gate import Refusal, appointment_for_participant, entry_decision
 from sessions.ice import ice_config
 from sessions.models import Appointment
 from sessions.protocol import ProtocolError, check_sdp
+from sessions.realtime import CloseCode
 from sessions.regions import REGION_NAMES
 from sessions.selectors import appointments_schedule_for, caseload_of
-from teletherapy.errors import error_response
+from teletherapy.errors import NotAllowed, NotVisible, ServiceError, error_response
+from teletherapy.pagination import paginate
 
 logger = logging.getLogger(__name__)
-
-
-def _not_found(request: Request, appointment_id: object) -> Response:
-    audit_denied(
-        request=request._request, target_type="video.appointment", target_id=str(appointment_id), reason="not_found"
-    )
-    return Response({"code": "not_found", "detail": "There is no such session for you."}, status=404)
 
 
 class CheckInSerializer(serializers.Serializer):
@@ -50,21 +45,16 @@ class CheckInView(VerifiedAPIView):
     def post(self, request: Request, appointment_id: str) -> Response:
         found = appointment_for_participant(self.actor(request), appointment_id)
         if found is None:
-            return _not_found(request, appointment_id)
+            raise NotVisible("video.appointment", appointment_id, "There is no such session for you.")
         appointment, _role = found
         serializer = CheckInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            check_in = services.check_in_record(
-                user=self.actor(request),
-                appointment=appointment,
-                request=self.django_request(request),
-                **serializer.validated_data,
-            )
-        except services.AppointmentError as exc:
-            return Response(
-                {"code": exc.code, "detail": exc.message}, status=403 if exc.code == "location_blocked" else 400
-            )
+        check_in = services.check_in_record(
+            user=self.actor(request),
+            appointment=appointment,
+            request=self.django_request(request),
+            **serializer.validated_data,
+        )
         licensed = services.licensed_in(appointment.therapist_id, check_in.location)
         return Response({"id": str(check_in.pk), "licensed": licensed}, status=status.HTTP_201_CREATED)
 
@@ -72,11 +62,16 @@ class CheckInView(VerifiedAPIView):
 class IceServersView(VerifiedAPIView):
     @extend_schema(responses={200: None})
     def get(self, request: Request, appointment_id: str) -> Response:
-        found = appointment_for_participant(self.actor(request), appointment_id)
-        if found is None:
-            return _not_found(request, appointment_id)
-        appointment, _role = found
-        return Response(ice_config(appointment=appointment, policy=services.policy_for(appointment.practice_id)))
+        decision = entry_decision(
+            user=self.actor(request), session=request.session, appointment_id=appointment_id, check_in_required=False
+        )
+        if isinstance(decision, Refusal):
+            if decision.code == CloseCode.NOT_FOUND:
+                raise NotVisible("video.appointment", appointment_id, decision.detail)
+            raise NotAllowed(
+                decision.detail, code=decision.reason, target_type="video.appointment", target_id=appointment_id
+            )
+        return Response(ice_config(appointment=decision.appointment, policy=decision.policy))
 
 
 class AppointmentSerializer(serializers.ModelSerializer):
@@ -101,7 +96,8 @@ class ScheduleSerializer(serializers.Serializer):
 class AppointmentListView(VerifiedAPIView):
     @extend_schema(responses=AppointmentSerializer(many=True))
     def get(self, request: Request) -> Response:
-        return Response(AppointmentSerializer(appointments_schedule_for(user=self.actor(request)), many=True).data)
+        page = paginate(request, appointments_schedule_for(user=self.actor(request)), key="starts_at")
+        return page.response(AppointmentSerializer(page.items, many=True).data)
 
     @extend_schema(request=ScheduleSerializer, responses={201: AppointmentSerializer})
     def post(self, request: Request) -> Response:
@@ -111,20 +107,15 @@ class AppointmentListView(VerifiedAPIView):
         actor = self.actor(request)
         clients = list(caseload_of(actor).filter(pk__in=data["clients"])) if actor.has_role("therapist") else []
         if len(clients) != len(set(data["clients"])):
-            return Response(
-                {"code": "invalid", "detail": "You can schedule only clients on your caseload."}, status=400
-            )
-        try:
-            appointment = services.appointment_schedule(
-                therapist=actor,
-                clients=clients,
-                kind=data["kind"],
-                starts_at=data["starts_at"],
-                minutes=data["minutes"],
-                request=self.django_request(request),
-            )
-        except services.AppointmentError as exc:
-            return Response({"code": exc.code, "detail": exc.message}, status=403 if exc.code == "not_allowed" else 400)
+            raise ServiceError("You can schedule only clients on your caseload.", field="clients")
+        appointment = services.appointment_schedule(
+            therapist=actor,
+            clients=clients,
+            kind=data["kind"],
+            starts_at=data["starts_at"],
+            minutes=data["minutes"],
+            request=self.django_request(request),
+        )
         return Response(AppointmentSerializer(appointment).data, status=status.HTTP_201_CREATED)
 
 

@@ -8,6 +8,7 @@ any daphne process serves any participant.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -35,6 +36,12 @@ logger = logging.getLogger(__name__)
 def heartbeat_seconds() -> int:
     """Often enough that a call keeps its login session from idling out (see gate.still_allowed)."""
     return max(5, min(20, settings.SESSION_IDLE_TIMEOUT_SECONDS // 4))
+
+
+def recheck_seconds() -> float:
+    """How often the server re-checks an open socket on its own, whether or not the client pings."""
+    configured = getattr(settings, "SIGNALING_RECHECK_SECONDS", None)
+    return float(configured) if configured else float(heartbeat_seconds())
 
 
 MAX_PARTICIPANTS = 4
@@ -87,6 +94,7 @@ class SignalingConsumer(AsyncWebsocketConsumer):
         self.last_error_at = 0.0
         self.refused_signal_audited = False
         self.last_check = time.monotonic()
+        self.watcher: asyncio.Task[None] | None = None
         self.rate = float(settings.SIGNALING_RATE)
         self.burst = float(settings.SIGNALING_BURST)
         self.tokens = self.burst
@@ -114,6 +122,7 @@ class SignalingConsumer(AsyncWebsocketConsumer):
             appointment_id=self.appointment_id, user_id=user.pk
         )
         self.admitted = bool(admitted)
+        self.watcher = asyncio.create_task(self.watch())
         await self.send(
             encode(
                 "welcome",
@@ -227,16 +236,41 @@ class SignalingConsumer(AsyncWebsocketConsumer):
         handler = getattr(self, f"on_{message.type}")
         await handler(message)
 
+    async def recheck(self, *, activity: bool) -> bool:
+        """Ask the gate again; close with its code if the socket may no longer stay open."""
+        if self.entry is None or self.closing:
+            return False
+        refusal = await database_sync_to_async(gate.still_allowed)(
+            user_id=self.entry.user.pk,
+            session_key=self._session_key(),
+            appointment_id=self.appointment_id,
+            activity=activity,
+        )
+        if refusal is not None:
+            await self.bye(refusal.code, refusal.reason, refusal.detail)
+            return False
+        return True
+
+    async def watch(self) -> None:
+        """The server's own timer: login lifetime, idle time, the join window and consent are
+        re-checked even when the client has stopped sending heartbeats."""
+        try:
+            while not self.closing:
+                await asyncio.sleep(recheck_seconds())
+                if not await self.recheck(activity=False):
+                    return
+        except asyncio.CancelledError:
+            pass
+        except Exception:  # a failed check must not leave the socket open unchecked
+            logger.exception("Re-checking a signaling socket failed")
+            await self.bye(CloseCode.SIGNED_OUT, "check_failed", "The session could not be checked; join again.")
+
     async def on_ping(self, message: Message) -> None:
         now = time.monotonic()
         if now - self.last_check >= heartbeat_seconds():
+            # A heartbeat is activity during a call (it keeps the login session from idling out).
             self.last_check = now
-            assert self.entry is not None
-            refusal = await database_sync_to_async(gate.still_allowed)(
-                user_id=self.entry.user.pk, session_key=self._session_key(), appointment_id=self.appointment_id
-            )
-            if refusal is not None:
-                await self.bye(refusal.code, refusal.reason, refusal.detail)
+            if not await self.recheck(activity=True):
                 return
         await self.send(encode("pong", t=message.data.get("t")))
 
@@ -464,6 +498,9 @@ class SignalingConsumer(AsyncWebsocketConsumer):
         await self.audit(Action.VIDEO_LEAVE, close_code=code)
 
     async def disconnect(self, code: int) -> None:
+        watcher = getattr(self, "watcher", None)
+        if watcher is not None and watcher is not asyncio.current_task():
+            watcher.cancel()
         await self.depart(code)
         for group in self.my_groups:
             await self.channel_layer.group_discard(group, self.channel_name)

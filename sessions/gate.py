@@ -89,7 +89,11 @@ def appointment_for_participant(user: User, appointment_id: uuid.UUID | str) -> 
     return None
 
 
-def entry_decision(*, user: User, session: Any, appointment_id: uuid.UUID | str) -> Refusal | Entry:
+def entry_decision(
+    *, user: User, session: Any, appointment_id: uuid.UUID | str, check_in_required: bool = True
+) -> Refusal | Entry:
+    """The one gate to a call: the socket and the ICE endpoint both ask it. The ICE endpoint asks
+    before the check-in (the connection test needs TURN first), so only it may skip that step."""
     refusal = login_state(session, user)
     if refusal is not None:
         return refusal
@@ -113,7 +117,7 @@ def entry_decision(*, user: User, session: Any, appointment_id: uuid.UUID | str)
         )
     check_in = None
     licensed = True
-    if role == "client":
+    if role == "client" and check_in_required:
         check_in = check_in_latest(user_id=user.pk, appointment_id=appointment.pk)
         if check_in is None:
             return Refusal(
@@ -135,8 +139,11 @@ def entry_decision(*, user: User, session: Any, appointment_id: uuid.UUID | str)
     return Entry(user=user, appointment=appointment, role=role, policy=policy, check_in=check_in, licensed=licensed)
 
 
-def still_allowed(*, user_id: int, session_key: str | None, appointment_id: uuid.UUID | str) -> Refusal | None:
-    """Re-checked on heartbeats: a socket outlives nothing that would refuse a new one."""
+def still_allowed(
+    *, user_id: int, session_key: str | None, appointment_id: uuid.UUID | str, activity: bool = True
+) -> Refusal | None:
+    """Re-checked on the server's own timer (``activity=False``) and on the client's heartbeats,
+    which count as activity: a socket outlives nothing that would refuse a new one."""
     from importlib import import_module
 
     from django.contrib.auth import SESSION_KEY
@@ -153,7 +160,8 @@ def still_allowed(*, user_id: int, session_key: str | None, appointment_id: uuid
         if refusal.code in (CloseCode.NOT_SIGNED_IN, CloseCode.MFA_REQUIRED):
             return Refusal(CloseCode.SIGNED_OUT, "signed_out", "You were signed out.", user=user)
         return refusal
-    # A call is activity: keep the login session from idling out while it lasts.
-    store[LAST_SEEN_KEY] = int(time.time())
-    store.save()
+    if activity:
+        # A call is activity: keep the login session from idling out while it lasts.
+        store[LAST_SEEN_KEY] = int(time.time())
+        store.save()
     return None

@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from teletherapy.parsers import JSONTooDeep, loads_bounded
+
 VERSION = 1
 MAX_MESSAGE_BYTES = 64 * 1024
 PEER_ID = re.compile(r"[0-9a-f]{16}")
@@ -55,8 +57,10 @@ def parse(text: str) -> Message:
     if len(text) > MAX_MESSAGE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_MESSAGE_BYTES:
         raise ProtocolError("too_large", f"A message may be at most {MAX_MESSAGE_BYTES // 1024} KiB.")
     try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
+        data = loads_bounded(text)
+    except JSONTooDeep as exc:
+        raise ProtocolError("bad_json", str(exc)) from None
+    except ValueError:
         raise ProtocolError("bad_json", "The message is not valid JSON.") from None
     if not isinstance(data, dict):
         raise ProtocolError("bad_message", "A message is a JSON object.")

@@ -5,16 +5,18 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.selectors import clients_of_care_team
 from sessions.models import Appointment, AppointmentStatus
 
 
 def appointments_upcoming_for(*, user: User) -> QuerySet[Appointment]:
-    """Scheduled sessions not yet over, where the user is a client, a client's guardian, or the therapist."""
+    """Scheduled sessions not yet over, where the user is a client, a minor client's guardian, or the therapist."""
+    guardian_of_minor = Q(participants__client__guardians__guardian=user, participants__client__chart__is_minor=True)
     return (
         Appointment.objects.filter(
             practice_id=user.practice_id, status=AppointmentStatus.SCHEDULED, ends_at__gt=timezone.now()
         )
-        .filter(Q(therapist=user) | Q(participants__client=user) | Q(participants__client__guardians__guardian=user))
+        .filter(Q(therapist=user) | Q(participants__client=user) | guardian_of_minor)
         .distinct()
         .prefetch_related("participants__client")
         .order_by("starts_at")
@@ -30,9 +32,7 @@ def appointment_get_for_user(*, user: User, appointment_id: str) -> Appointment 
 
 def caseload_of(therapist: User) -> QuerySet[User]:
     """The active clients whose care team includes this therapist."""
-    return User.objects.filter(
-        practice_id=therapist.practice_id, chart__care_team=therapist, is_active=True, role_grants__role="client"
-    ).order_by("full_name")
+    return clients_of_care_team(therapist=therapist).filter(is_active=True)
 
 
 def appointments_schedule_for(*, user: User) -> QuerySet[Appointment]:

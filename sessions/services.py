@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import Role, User
+from accounts.selectors import guardians_of
 from audit.models import Action
 from audit.services import audit_record
 from sessions.models import (
@@ -27,17 +28,13 @@ from sessions.models import (
 )
 from sessions.realtime import CloseCode, close_group, room_group
 from sessions.regions import REGION_NAMES
+from teletherapy.errors import ServiceError
 
 CLIENTS_PER_KIND = {AppointmentKind.INDIVIDUAL: (1, 1), AppointmentKind.COUPLE: (2, 2), AppointmentKind.FAMILY: (2, 3)}
 MIN_MINUTES, MAX_MINUTES = 10, 240
 
 
-class AppointmentError(Exception):
-    def __init__(self, message: str, *, code: str = "invalid", field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.field = field
+AppointmentError = ServiceError  # one error channel: teletherapy.errors
 
 
 # Policy and join window -----------------------------------------------------------------------
@@ -291,16 +288,13 @@ def _notify_clients(appointment: Appointment, what: str) -> None:
 
 def recipients_of(appointment: Appointment) -> list[User]:
     """The clients of a session, and the guardians of those who are minors."""
-    from consent.selectors import client_is_minor
-
     people: dict[int, User] = {}
     for participant in appointment.participants.select_related("client"):
         client = participant.client
         if client.is_active:
             people[client.pk] = client
-        if client_is_minor(client):
-            for guardian in User.objects.filter(wards__client=client, is_active=True):
-                people[guardian.pk] = guardian
+        for guardian in guardians_of(client=client):
+            people[guardian.pk] = guardian
     return list(people.values())
 
 

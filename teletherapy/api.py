@@ -1,3 +1,5 @@
+"""The API's one exception handler: every error is ``{"code", "detail"}`` (plus ``fields``)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -5,6 +7,8 @@ from typing import Any
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from teletherapy.errors import ServiceError, report_denial, report_error
 
 _CODES = {
     status.HTTP_400_BAD_REQUEST: "invalid",
@@ -18,7 +22,12 @@ _CODES = {
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Every API error is ``{"code": ..., "detail": ...}`` (plus ``fields`` for validation)."""
+    request = context.get("request")
+    django_request = getattr(request, "_request", None)
+    if isinstance(exc, ServiceError):
+        if django_request is not None:
+            report_error(django_request, exc)
+        return Response(exc.body(), status=exc.status)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -26,10 +35,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         response.data = {"code": "invalid", "detail": "Some fields are not valid.", "fields": fields}
         return response
-    if isinstance(exc, exceptions.PermissionDenied | exceptions.NotFound) and "request" in context:
-        from audit.services import audit_denied
-
-        audit_denied(request=context["request"]._request, reason=type(exc).__name__)
+    if isinstance(exc, exceptions.PermissionDenied | exceptions.NotFound) and django_request is not None:
+        report_denial(django_request, reason=type(exc).__name__)
     detail = response.data.get("detail", "") if isinstance(response.data, dict) else str(response.data)
     code = getattr(detail, "code", None) or _CODES.get(response.status_code, "error")
     if code in ("not_authenticated", "authentication_failed"):

@@ -1,9 +1,146 @@
-"""One shape for errors: JSON ``{"code", "detail"}`` for the API, a plain page for people."""
+"""One error channel for the whole platform.
+
+Services and access functions raise a ``ServiceError``; the API's exception handler and the page
+middleware turn it into a response (JSON ``{"code", "detail"}`` for the API, a plain page for
+people). A refusal (``NotVisible``, ``NotAllowed``, or the framework's own 403/404) is reported once
+per request to the hooks registered with ``on_denial``, which is how the audit trail records it
+without this bottom layer importing the audit app.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
+
+# The status of the codes services share; any other code is a 400. The one table for every app.
+_STATUS_OF_CODE = {
+    "not_allowed": 403,
+    "permission_denied": 403,
+    "not_found": 404,
+    "location_blocked": 403,
+    "conflict": 409,
+    "stale_version": 409,
+    "signed": 409,
+    "not_signed": 409,
+    "completed": 409,
+    "not_needed": 409,
+    "published_immutable": 409,
+    "not_draft": 409,
+    "already_withdrawn": 409,
+}
+
+
+class ServiceError(Exception):
+    """A request that cannot be carried out, with a stable code, a readable message and a status.
+
+    A 403 or 404 is a refusal: it is audited once, as ``access.denied``.
+    """
+
+    status = 400
+    code = "invalid"
+    target_type = ""
+    target_id = ""
+    reason = ""
+
+    def __init__(
+        self, message: str, *, code: str | None = None, field: str | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+            self.status = _STATUS_OF_CODE.get(code, self.status)
+        if status is not None:
+            self.status = status
+        self.field = field
+
+    @property
+    def is_refusal(self) -> bool:
+        return self.status in (403, 404)
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "detail": self.message}
+        if self.field:
+            body["fields"] = {self.field: [self.message]}
+        return body
+
+
+class Conflict(ServiceError):
+    """The record moved on (stale edit, already signed, already withdrawn): 409."""
+
+    status = 409
+    code = "conflict"
+
+
+class Denial(ServiceError):
+    """A refusal: audited once as ``access.denied`` naming what was asked for."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        target_type: str = "",
+        target_id: object = "",
+        reason: str = "",
+        code: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message, code=code, field=field, status=type(self).status)
+        self.target_type = target_type
+        self.target_id = str(target_id)[:64] if target_id is not None else ""
+        self.reason = reason or self.code
+
+
+class NotVisible(Denial):
+    """The asker may not know the target exists: 404."""
+
+    status = 404
+    code = "not_found"
+
+    def __init__(self, target_type: str = "", target_id: object = "", message: str = "There is nothing here.") -> None:
+        super().__init__(message, target_type=target_type, target_id=target_id, reason="not_found")
+
+
+class NotAllowed(Denial):
+    """The asker may see the target but not do this to it: 403."""
+
+    status = 403
+    code = "not_allowed"
+
+
+# Denial hooks -----------------------------------------------------------------------------
+
+_DENIAL_HOOKS: list[Callable[..., None]] = []
+_REPORTED = "_denial_reported"
+
+
+def on_denial(hook: Callable[..., None]) -> Callable[..., None]:
+    """Register ``hook(request, target_type=, target_id=, reason=)``; called once per refused request."""
+    if hook not in _DENIAL_HOOKS:
+        _DENIAL_HOOKS.append(hook)
+    return hook
+
+
+def report_denial(request: HttpRequest, *, target_type: str = "", target_id: object = "", reason: str = "") -> None:
+    """Tell the hooks a request was refused, unless this request's refusal was already told."""
+    if getattr(request, _REPORTED, False):
+        return
+    setattr(request, _REPORTED, True)
+    for hook in _DENIAL_HOOKS:
+        hook(request, target_type=target_type, target_id=str(target_id)[:64], reason=reason)
+
+
+def report_error(request: HttpRequest, error: ServiceError) -> None:
+    if error.is_refusal:
+        report_denial(
+            request, target_type=error.target_type, target_id=error.target_id, reason=error.reason or error.code
+        )
+
+
+# Responses ---------------------------------------------------------------------------------
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -17,3 +154,10 @@ def error_response(request: HttpRequest, *, status: int, code: str, detail: str)
         request, "error.html", {"status": status, "code": code, "detail": detail}, status=status
     )
     return response.render()
+
+
+def service_error_response(request: HttpRequest, error: ServiceError) -> HttpResponse:
+    report_error(request, error)
+    if wants_json(request):
+        return JsonResponse(error.body(), status=error.status)
+    return error_response(request, status=error.status, code=error.code, detail=error.message)

@@ -1,7 +1,8 @@
 """A model field whose value is sealed with the key ring before it reaches the database.
 
 The associated data is ``app_label.model.field:primary key``, so the model must have its primary
-key before the first save (use a UUID primary key with a default). Values are opened lazily, on
+key before the first save (use a UUID primary key with a default), or name with ``aad_field``
+another unique field that is set before the save (a one-to-one key, say). Values are opened lazily, on
 first attribute access, because only then is the row's identity at hand.
 """
 
@@ -41,8 +42,9 @@ class _EncryptedAttribute(DeferredAttribute):
 class EncryptedTextField(models.TextField):
     descriptor_class = _EncryptedAttribute
 
-    def __init__(self, *args: Any, purpose: str = "field", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, purpose: str = "field", aad_field: str | None = None, **kwargs: Any) -> None:
         self.purpose = purpose
+        self.aad_field = aad_field
         # "app_label.model.field:" per model class, the fixed part of each value's associated data.
         self._aad_prefixes: dict[type, str] = {}
         super().__init__(*args, **kwargs)
@@ -51,12 +53,14 @@ class EncryptedTextField(models.TextField):
         name, path, args, kwargs = super().deconstruct()
         if self.purpose != "field":
             kwargs["purpose"] = self.purpose
+        if self.aad_field is not None:
+            kwargs["aad_field"] = self.aad_field
         return name, path, args, kwargs
 
     def associated_data(self, instance: models.Model) -> bytes:
-        pk = instance.pk
+        pk = instance.pk if self.aad_field is None else getattr(instance, self.aad_field)
         if pk is None:
-            raise ValueError(f"{type(instance).__name__} needs its primary key before an encrypted field is sealed.")
+            raise ValueError(f"{type(instance).__name__} needs its identity before an encrypted field is sealed.")
         prefix = self._aad_prefixes.get(type(instance))
         if prefix is None:
             meta = instance._meta

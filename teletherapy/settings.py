@@ -100,7 +100,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "teletherapy.middleware.SecurityHeadersMiddleware",
-    "teletherapy.middleware.FailClosedMiddleware",
+    "audit.middleware.FailClosedMiddleware",
 ]
 
 ROOT_URLCONF = "teletherapy.urls"
@@ -283,7 +283,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.MFAVerified"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["teletherapy.parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "teletherapy.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -339,6 +339,8 @@ if PRODUCTION and ICE_TURN_URLS:
     require("TURN_SHARED_SECRET", TURN_SHARED_SECRET)
 # Signaling: at most this many messages per second per connection (burst: SIGNALING_BURST).
 SIGNALING_RATE = envint("SIGNALING_RATE", 40)
+# How often an open socket is re-checked by the server (0: the heartbeat interval, 5 to 20 s).
+SIGNALING_RECHECK_SECONDS = envint("SIGNALING_RECHECK_SECONDS", 0)
 SIGNALING_BURST = envint("SIGNALING_BURST", 120)
 # The connection test's echo peers: at most this many at once in each process, each for at most
 # this many seconds.

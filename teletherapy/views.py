@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 
-from accounts.rules import mfa_exempt
-from audit.services import audit_denied
-from teletherapy.errors import error_response
+from teletherapy.errors import error_response, report_denial
+from teletherapy.markers import mfa_exempt
 
 
 @mfa_exempt
@@ -24,7 +23,7 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 @mfa_exempt
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    audit_denied(request=request, reason="role")
+    report_denial(request, reason="role")
     return error_response(request, status=403, code="permission_denied", detail="You do not have access to this.")
 
 

@@ -175,7 +175,13 @@ def client_user(make_user: Callable[..., User]) -> User:
 
 @pytest.fixture
 def guardian(make_user: Callable[..., User], client_user: User) -> User:
+    """A guardian of this minor: the client's chart is marked minor (a link alone counts for nothing)."""
+    from records.models import ClientChart
+
     user = make_user(Role.GUARDIAN, email="guardian@example.org", name="Gale Guardian")
+    ClientChart.objects.update_or_create(
+        client=client_user, defaults={"practice_id": client_user.practice_id, "is_minor": True}
+    )
     GuardianLink.objects.create(guardian=user, client=client_user)
     return user
 

@@ -146,7 +146,7 @@ def test_a_form_without_csrf_token_gets_a_clear_page(therapist):
 
 
 @pytest.mark.parametrize("value", NASTY)
-def test_consent_forms(login_as, admin, therapist, client_user, value):
+def test_consent_forms(login_as, admin, therapist, client_user, chart, value):
     from consent.models import ConsentSignature, ConsentVersion, ConsentWithdrawal, ParticipantAgreement
     from consent.services import consent_defaults_seed, consent_draft_create
     from tests.conftest import sign

@@ -120,7 +120,7 @@ def test_only_admins_edit_documents(login_as, therapist, consent_docs, admin):
     )
 
 
-def test_requests_and_agreements(login_as, therapist, client_user, consent_docs):
+def test_requests_and_agreements(login_as, therapist, client_user, chart, colleague, consent_docs):
     client = login_as(therapist)
     assert (
         post(client, "/api/v1/consent/requests/", {"client": client_user.pk, "kind": "telehealth"}).status_code == 201

@@ -113,7 +113,9 @@ def test_a_guardian_signs_for_the_minor(login_as, guardian, client_user, consent
     assert signature.signer == guardian and signature.on_behalf_of == client_user
 
 
-def test_the_signed_copy_shows_the_exact_text_and_hash(login_as, client_user, therapist, stranger, consent_docs):
+def test_the_signed_copy_shows_the_exact_text_and_hash(
+    login_as, client_user, therapist, chart, colleague, admin, stranger, consent_docs
+):
     signature = sign(client_user, "telehealth")
     for viewer in (client_user, therapist):
         page = login_as(viewer).get(f"/consent/signatures/{signature.pk}/")
@@ -127,8 +129,11 @@ def test_the_signed_copy_shows_the_exact_text_and_hash(login_as, client_user, th
     import hashlib
 
     assert hashlib.sha256(body.encode()).hexdigest() == signature.version_sha256
-    assert login_as(stranger).get(f"/consent/signatures/{signature.pk}/").status_code == 404
+    # Off the care team, the admin (status only) and another practice: the signed copy does not exist.
+    for outsider in (colleague, admin, stranger):
+        assert login_as(outsider).get(f"/consent/signatures/{signature.pk}/").status_code == 404
     assert AuditEvent.objects.filter(action=Action.CONSENT_SIGNATURE_VIEW).count() == 3
+    assert AuditEvent.objects.filter(action=Action.ACCESS_DENIED, target_id=str(signature.pk)).count() == 3
 
 
 def test_withdrawing_explains_itself_and_records_a_new_row(login_as, client_user, consent_docs):
@@ -188,7 +193,7 @@ def test_the_dashboard_lists_what_to_sign_before_the_session(login_as, client_us
 
 
 def test_the_therapist_sees_consent_status_and_requests_a_signature(
-    login_as, therapist, client_user, consent_docs, django_capture_on_commit_callbacks
+    login_as, therapist, client_user, chart, consent_docs, django_capture_on_commit_callbacks
 ):
     sign(client_user, "treatment")
     client = login_as(therapist)
@@ -202,7 +207,9 @@ def test_the_therapist_sees_consent_status_and_requests_a_signature(
     assert AuditEvent.objects.filter(action=Action.CONSENT_REQUEST, subject_client_id=client_user.pk).exists()
 
 
-def test_a_therapist_records_a_per_participant_agreement_encrypted(login_as, therapist, client_user, consent_docs):
+def test_a_therapist_records_a_per_participant_agreement_encrypted(
+    login_as, therapist, client_user, chart, consent_docs
+):
     client = login_as(therapist)
     text = "Sam asked that the affair stays out of joint sessions; I explained the no-secrets policy."
     assert client.post(f"/consent/caseload/{client_user.pk}/agreements/", {"text": text}).status_code == 302

@@ -108,6 +108,9 @@ def test_a_client_cannot_reach_invitations(login_as, client_user):
 
 
 def test_a_guardian_invitation_links_the_minor(login_as, therapist, client_user, django_capture_on_commit_callbacks):
+    from records.services import chart_create
+
+    chart_create(actor=None, client=client_user, therapists=[therapist], is_minor=True)
     with django_capture_on_commit_callbacks(execute=True):
         response = _send(
             login_as(therapist), email="mum@example.org", role="guardian", guardian_for=str(client_user.pk)

@@ -34,7 +34,8 @@ def test_the_client_sees_views_and_emergency_access_but_nothing_of_psychotherapy
     assert "Theo Therapist" in page and "read a session note" in page
     assert "Cole Colleague" in page and "used emergency access to your chart" in page and REASON in page
     assert 'class="flagged"' in page
-    assert "kept their own private notes about your sessions" in page
+    # Nothing at all of psychotherapy notes: not that they exist, not when they were written or read.
+    assert "private notes" not in page and "psychotherapy" not in page.lower()
     assert PRIVATE not in page and str(psy.pk) not in page
 
 

@@ -137,7 +137,7 @@ def test_the_join_page(schedule, client_user, therapist, colleague, stranger, co
     assert closed.status_code == 200 and "opens for joining at" in closed.content.decode()
 
 
-def test_check_in_and_ice_servers(schedule, client_user, therapist, colleague, login_as, settings):
+def test_check_in_and_ice_servers(schedule, client_user, therapist, colleague, login_as, settings, consent_docs):
     appointment = schedule(client_user, in_hours=0.1)
     licenses_set(therapist=therapist, regions=["US-CA"], request=None)
     client = login_as(client_user)
@@ -159,7 +159,14 @@ def test_check_in_and_ice_servers(schedule, client_user, therapist, colleague, l
 
     settings.ICE_TURN_URLS = ["turns:turn.example.org:5349"]
     settings.TURN_SHARED_SECRET = "s3cret"
-    ice = client.get(f"/api/v1/sessions/{appointment.pk}/ice-servers/").json()
+    ice_url = f"/api/v1/sessions/{appointment.pk}/ice-servers/"
+    # The ICE endpoint asks the socket's gate: no TURN credential before the consents are in force.
+    refused = client.get(ice_url)
+    assert refused.status_code == 403 and refused.json()["code"] == "consent_missing"
+    assert "iceServers" not in refused.json()
+    assert login_as(colleague).get(ice_url).status_code == 404
+    sign_for_video(client_user)
+    ice = client.get(ice_url).json()
     assert ice["iceServers"][0]["urls"] == ["turns:turn.example.org:5349"] and ice["iceServers"][0]["credential"]
 
 

@@ -15,8 +15,10 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import GuardianLink, Invitation, Role, RoleGrant, User
+from accounts.selectors import client_is_minor
 from audit.models import Action
 from audit.services import audit_record
+from teletherapy.errors import ServiceError
 
 # Who may invite whom.
 INVITABLE_BY = {
@@ -25,11 +27,7 @@ INVITABLE_BY = {
 }
 
 
-class InvitationError(Exception):
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+InvitationError = ServiceError  # one error channel: teletherapy.errors
 
 
 def token_digest(token: str) -> str:
@@ -68,6 +66,10 @@ def invitation_send(
             or not guardian_for.has_role(Role.CLIENT)
         ):
             raise InvitationError("Choose the client this guardian will act for.", field="guardian_for")
+        if not client_is_minor(client=guardian_for):
+            raise InvitationError(
+                "A guardian acts only for a client whose chart is marked minor.", field="guardian_for"
+            )
     elif guardian_for is not None:
         raise InvitationError("Only a guardian invitation names a client.", field="guardian_for")
     if User.objects.filter(email=email, practice_id=actor.practice_id).exists():
@@ -167,7 +169,7 @@ def invitation_revoke(*, actor: User, request: HttpRequest | None, invitation: I
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if invitation.status != "pending":
-            raise InvitationError(f"This invitation is already {invitation.status}.")
+            raise InvitationError(f"This invitation is already {invitation.status}.", code="conflict")
         invitation.revoked_at = timezone.now()
         invitation.revoked_by = actor
         invitation.save(update_fields=["revoked_at", "revoked_by"])

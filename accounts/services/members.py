@@ -9,14 +9,12 @@ from accounts.models import Role, RoleGrant, User
 from accounts.services.auth import sessions_end_for_user
 from audit.models import Action
 from audit.services import audit_record
+from teletherapy.errors import ServiceError
 
 GRANTABLE_ROLES = {Role.CLIENT, Role.THERAPIST, Role.ADMIN}
 
 
-class MemberError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+MemberError = ServiceError  # one error channel: teletherapy.errors
 
 
 def _check_admin_over(actor: User, user: User) -> None:
@@ -26,6 +24,8 @@ def _check_admin_over(actor: User, user: User) -> None:
 
 def role_change(*, actor: User, request: HttpRequest | None, user: User, role: str, grant: bool) -> None:
     _check_admin_over(actor, user)
+    if actor.pk == user.pk:
+        raise MemberError("Nobody changes their own roles; ask another admin.", code="not_allowed")
     if role not in {str(r) for r in GRANTABLE_ROLES}:
         raise MemberError("Guardians are added by invitation for a specific client.")
     with transaction.atomic():

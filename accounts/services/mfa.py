@@ -31,6 +31,7 @@ from accounts.services.auth import (
 from accounts.types import AuthedRequest
 from audit.models import Action, Outcome
 from audit.services import audit_record
+from teletherapy.errors import ServiceError
 from teletherapy.keyring import keyring
 
 ISSUER = "Teletherapy"
@@ -39,10 +40,7 @@ _BACKUP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
 _TOTP_PATTERN = re.compile(r"^\d{6}$")
 
 
-class MFAError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+MFAError = ServiceError  # one error channel: teletherapy.errors
 
 
 # TOTP ----------------------------------------------------------------------------------------

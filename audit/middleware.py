@@ -1,0 +1,69 @@
+"""Request middleware of the audit layer: refusals, audit failures and altered data become clean
+answers, each audited the same way for pages and the API."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from audit.models import Action, Outcome
+from audit.services import AuditWriteError, audit_record
+from teletherapy.errors import ServiceError, error_response, service_error_response
+from teletherapy.keyring import CiphertextIntegrityError
+
+logger = logging.getLogger(__name__)
+
+
+class FailClosedMiddleware:
+    """Turns a service error into its page, and an audit write failure or altered ciphertext into a
+    clean refusal.
+
+    The view's own transaction has rolled back by the time we get here, so whatever it was going
+    to show is gone; we answer with an error that reveals nothing.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | TemplateResponse | None:
+        if isinstance(exception, ServiceError):
+            return service_error_response(request, exception)
+        if isinstance(exception, AuditWriteError):
+            logger.error("Refused a request because its audit event could not be written: %s", exception)
+            return error_response(
+                request,
+                status=503,
+                code="audit_unavailable",
+                detail=(
+                    "This action could not be recorded in the audit trail, so it was not carried out. "
+                    "Please try again shortly."
+                ),
+            )
+        if isinstance(exception, CiphertextIntegrityError):
+            logger.error("Encrypted data failed its integrity check: %s", exception.reason)
+            user = getattr(request, "user", None)
+            try:
+                audit_record(
+                    action=Action.INTEGRITY_FAILURE,
+                    actor=user if user is not None and user.is_authenticated else None,
+                    request=request,
+                    target_type=getattr(exception, "model_label", "")[:64],
+                    target_id=getattr(exception, "object_id", ""),
+                    outcome=Outcome.FAILED,
+                    details={"field": getattr(exception, "field_name", ""), "reason": exception.reason},
+                )
+            except AuditWriteError:
+                logger.exception("Could not audit an integrity failure")
+            return error_response(
+                request,
+                status=500,
+                code="integrity_error",
+                detail="Stored data failed its integrity check and was not shown. The practice has been alerted.",
+            )
+        return None
