@@ -17,6 +17,7 @@ from audit.access_log import record_access_for
 from audit.console import action_choices, events_for_admin, page_of, parse_filters, people_of, shown
 from audit.models import Action, AuditEvent, Outcome
 from audit.services import audit_denied, audit_record
+from teletherapy.errors import error_text
 
 
 @role_required(Role.CLIENT, Role.GUARDIAN)
@@ -213,7 +214,7 @@ def flags_view(request: AuthedRequest) -> HttpResponse:
         try:
             audit_flag_acknowledge(actor=request.user, flag=flag, note=request.POST.get("note", ""), request=request)
         except FlagError as error:
-            messages.error(request, error.message)
+            messages.error(request, error_text(request, error))
         else:
             messages.success(request, "Acknowledged.")
         return redirect("audit:flags")

@@ -33,7 +33,7 @@ from consent.selectors import (
     signature_in_force,
     signatures_visible_to,
 )
-from teletherapy.errors import NotVisible
+from teletherapy.errors import NotVisible, error_text
 
 
 def sign_url(version: ConsentVersion, client: User) -> str:
@@ -127,7 +127,7 @@ def sign_view(request: AuthedRequest, version_id: str) -> HttpResponse:
                 request=request,
             )
         except services.ConsentError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            form.add_error(error.field if error.field in form.fields else None, error_text(request, error))
             status = 400
         else:
             messages.success(
@@ -196,7 +196,7 @@ def withdraw_view(request: AuthedRequest, signature_id: str) -> HttpResponse:
                 actor=request.user, signature=signature, reason=form.cleaned_data["reason"], request=request
             )
         except services.ConsentError as error:
-            form.add_error(None, error.message)
+            form.add_error(None, error_text(request, error))
             status = 400
         else:
             messages.success(request, f"You withdrew: {signature.document.title}. It no longer applies from now on.")
@@ -230,7 +230,7 @@ def request_view(request: AuthedRequest, client_id: int) -> HttpResponse:
     try:
         services.consent_request(actor=request.user, client=client, kind=form.cleaned_data["kind"], request=request)
     except services.ConsentError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_text(request, error))
     else:
         messages.success(request, f"{client.full_name} has been asked to review and sign it.")
     return redirect("consent:caseload")
@@ -250,7 +250,7 @@ def agreements_view(request: AuthedRequest, client_id: int) -> HttpResponse:
                     actor=request.user, client=client, text=form.cleaned_data["text"], request=request
                 )
             except services.ConsentError as error:
-                form.add_error("text", error.message)
+                form.add_error("text", error_text(request, error))
                 status = 400
             else:
                 messages.success(request, "Agreement recorded.")
@@ -309,7 +309,7 @@ def version_view(request: AuthedRequest, version_id: str) -> HttpResponse:
                 return redirect("consent:documents")
             status = 400
         except services.ConsentError as error:
-            (draft_form if "save" in request.POST else publish_form).add_error(None, error.message)
+            (draft_form if "save" in request.POST else publish_form).add_error(None, error_text(request, error))
             status = 409 if error.code == "published_immutable" else 400
     signers = (
         version.signatures.select_related("signer", "on_behalf_of", "withdrawal")

@@ -46,6 +46,7 @@ from records.selectors import (
     psychotherapy_note_get_for_author,
     psychotherapy_notes_of_author,
 )
+from teletherapy.errors import error_text
 
 
 def _denied(request: AuthedRequest, target_type: str, target_id: object) -> Http404:
@@ -170,7 +171,7 @@ def emergency_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
                 actor=request.user, chart=chart, reason=form.cleaned_data["reason"], request=request
             )
         except services.RecordError as error:
-            form.add_error("reason" if error.field == "reason" else None, error.message)
+            form.add_error("reason" if error.field == "reason" else None, error_text(request, error))
             status = 400
         else:
             messages.warning(
@@ -204,7 +205,7 @@ def note_new_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
                 request=request,
             )
         except services.RecordError as error:
-            form.add_error(None, error.message)
+            form.add_error(None, error_text(request, error))
             status = 400
         else:
             messages.success(request, "Draft saved.")
@@ -248,7 +249,7 @@ def note_view(request: AuthedRequest, note_id: str) -> HttpResponse:
                 form.add_error(None, conflict.message)
                 status = 409
             except services.RecordError as error:
-                form.add_error(None, error.message)
+                form.add_error(None, error_text(request, error))
                 status = 400
             else:
                 messages.success(request, "Draft saved.")
@@ -284,7 +285,7 @@ def _note_step(request: AuthedRequest, note_id: str, step: Callable[..., object]
     try:
         step(actor=request.user, note=note, request=request)
     except services.RecordError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_text(request, error))
     else:
         messages.success(request, done)
     return redirect("records:note", note.pk)
@@ -313,7 +314,7 @@ def note_addendum_view(request: AuthedRequest, note_id: str) -> HttpResponse:
     try:
         services.note_addendum(actor=request.user, note=note, body=form.cleaned_data["body"], request=request)
     except services.RecordError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_text(request, error))
     else:
         messages.success(request, "Addendum signed and added.")
     return redirect("records:note", note.pk)
@@ -331,7 +332,7 @@ def assessment_assign_view(request: AuthedRequest, chart_id: str) -> HttpRespons
             actor=request.user, chart=chart, access=access, kind=form.cleaned_data["kind"], request=request
         )
     except services.RecordError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_text(request, error))
     else:
         messages.success(request, "Assigned; the client will see it in their portal.")
     return redirect("records:chart", chart.pk)
@@ -347,7 +348,7 @@ def billing_add_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
             raise services.RecordError("Fill in the date, CPT code, diagnosis codes and fee.")
         services.billing_create(actor=request.user, chart=chart, access=access, request=request, **form.cleaned_data)
     except services.RecordError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_text(request, error))
     else:
         messages.success(request, "Billing record added.")
     return redirect("records:chart", chart.pk)
@@ -364,7 +365,7 @@ def psychotherapy_new_view(request: AuthedRequest, chart_id: str) -> HttpRespons
                 actor=request.user, chart=chart, access=access, body=form.cleaned_data["body"], request=request
             )
         except services.RecordError as error:
-            messages.error(request, error.message)
+            messages.error(request, error_text(request, error))
         else:
             return redirect("records:psychotherapy_note", note.pk)
     return redirect("records:chart", chart.pk)
@@ -446,7 +447,7 @@ def assessment_view(request: AuthedRequest, assessment_id: str) -> HttpResponse:
                     actor=request.user, assessment=assessment, answers=form.answers(), request=request
                 )
             except services.RecordError as error:
-                form.add_error(None, error.message)
+                form.add_error(None, error_text(request, error))
                 status = 400
             else:
                 messages.success(request, "Thank you. Your therapist will go through it with you.")
@@ -464,7 +465,7 @@ def export_new_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
     try:
         export = services.export_request(actor=request.user, chart=chart, access=access, request=request)
     except services.RecordError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_text(request, error))
         return redirect("records:portal")
     return redirect("records:export", export.pk)
 

@@ -41,7 +41,7 @@ def heartbeat_seconds() -> int:
 def recheck_seconds() -> float:
     """How often the server re-checks an open socket on its own, whether or not the client pings."""
     configured = getattr(settings, "SIGNALING_RECHECK_SECONDS", None)
-    return float(configured) if configured else float(heartbeat_seconds())
+    return max(0.2, float(configured) if configured else float(heartbeat_seconds()))
 
 
 MAX_PARTICIPANTS = 4

@@ -24,6 +24,7 @@ from sessions.gate import appointment_for_participant
 from sessions.models import Appointment, TherapistLicense
 from sessions.regions import REGIONS
 from sessions.selectors import appointments_schedule_for, caseload_of
+from teletherapy.errors import error_text
 from teletherapy.middleware import allow_media
 
 
@@ -39,9 +40,9 @@ def _own_appointment(request: AuthedRequest, appointment_id: str) -> Appointment
     return appointment
 
 
-def _form_error(form: Any, exc: services.AppointmentError) -> None:
+def _form_error(request: AuthedRequest, form: Any, exc: services.AppointmentError) -> None:
     """Show a refusal from the service next to the field it concerns, or above the form."""
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+    form.add_error(exc.field if exc.field in form.fields else None, error_text(request, exc))
 
 
 @mfa_required
@@ -98,7 +99,7 @@ def schedule_view(request: AuthedRequest) -> HttpResponse:
                     request=request,
                 )
             except services.AppointmentError as exc:
-                _form_error(form, exc)
+                _form_error(request, form, exc)
             else:
                 messages.success(request, "Session scheduled. Your clients were e-mailed the time.")
                 return redirect("sessions:list")
@@ -126,7 +127,7 @@ def detail_view(request: AuthedRequest, appointment_id: str) -> HttpResponse:
                     request=request,
                 )
             except services.AppointmentError as exc:
-                _form_error(form, exc)
+                _form_error(request, form, exc)
             else:
                 messages.success(request, "Session moved. Your clients were e-mailed the new time.")
                 return redirect("sessions:list")
@@ -145,7 +146,7 @@ def cancel_view(request: AuthedRequest, appointment_id: str) -> HttpResponse:
     try:
         services.appointment_cancel(therapist=request.user, appointment=appointment, request=request)
     except services.AppointmentError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, error_text(request, exc))
     else:
         messages.success(request, "Session cancelled. Your clients were told by e-mail.")
     return redirect("sessions:list")
@@ -227,7 +228,7 @@ def policy_view(request: AuthedRequest) -> HttpResponse:
         try:
             services.policy_update(actor=request.user, request=request, **form.cleaned_data)
         except services.AppointmentError as exc:
-            _form_error(form, exc)
+            _form_error(request, form, exc)
         else:
             messages.success(request, "Session settings saved.")
             return redirect("sessions:policy")

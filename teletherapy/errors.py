@@ -140,6 +140,13 @@ def report_error(request: HttpRequest, error: ServiceError) -> None:
         )
 
 
+def error_text(request: HttpRequest, error: ServiceError) -> str:
+    """What a page shows for an error it handles itself (a form message); a refusal among them is
+    still audited, once."""
+    report_error(request, error)
+    return error.message
+
+
 # Responses ---------------------------------------------------------------------------------
 
 

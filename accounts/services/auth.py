@@ -20,15 +20,15 @@ from accounts.signals import login_sessions_ended
 from accounts.types import AuthedRequest
 from audit.models import Action, Outcome
 from audit.services import audit_record
+from teletherapy.errors import ServiceError
 
 AUTH_AT_KEY = "auth_at"
 LAST_SEEN_KEY = "last_seen"
 
 
-class LoginRefused(Exception):
+class LoginRefused(ServiceError):
     def __init__(self, message: str, *, locked_until: datetime | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, code="login_refused")
         self.locked_until = locked_until
 
 

@@ -15,6 +15,7 @@ from accounts.forms import AcceptInvitationForm, CodeForm, EnrollForm, LoginForm
 from accounts.rules import is_mfa_verified, is_password_authenticated, mfa_exempt, safe_next
 from accounts.selectors import user_has_confirmed_device
 from accounts.types import AuthedRequest
+from teletherapy.errors import error_text
 
 
 def after_sign_in_url(request: AuthedRequest) -> str:
@@ -69,7 +70,7 @@ def mfa_view(request: AuthedRequest) -> HttpResponse:
             form.add_error(None, refused.message)
             status = 429
         except services.MFAError as error:
-            form.add_error("code", error.message)
+            form.add_error("code", error_text(request, error))
         else:
             return redirect(after_sign_in_url(request))
     return render(
@@ -89,7 +90,7 @@ def _enroll(request: AuthedRequest, *, template: str) -> HttpResponse:
             form.add_error(None, refused.message)
             status = 429
         except services.MFAError as error:
-            form.add_error("code", error.message)
+            form.add_error("code", error_text(request, error))
         else:
             return render(request, "accounts/backup_codes.html", {"codes": codes, "next": after_sign_in_url(request)})
     context = {
@@ -143,7 +144,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
                 password=form.cleaned_data["password"],
             )
         except services.InvitationError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            form.add_error(error.field if error.field in form.fields else None, error_text(request, error))
         else:
             messages.success(request, "Your account is ready. Sign in, then set up your authenticator app.")
             return redirect("accounts:login")

@@ -22,6 +22,7 @@ from accounts.selectors import (
 from accounts.services.invitations import roles_invitable_by
 from accounts.types import AuthedRequest
 from audit.services import audit_denied
+from teletherapy.errors import error_text
 
 
 def _clients(request: AuthedRequest):
@@ -46,7 +47,7 @@ def invitations_view(request: AuthedRequest) -> HttpResponse:
                     guardian_for=form.cleaned_data.get("guardian_for"),
                 )
             except services.InvitationError as error:
-                form.add_error(error.field if error.field in form.fields else None, error.message)
+                form.add_error(error.field if error.field in form.fields else None, error_text(request, error))
                 status = 400
             else:
                 messages.success(request, f"Invitation sent to {invitation.email}. It expires in 72 hours.")
@@ -69,7 +70,7 @@ def invitation_revoke_view(request: AuthedRequest, invitation_id: uuid.UUID) -> 
     try:
         services.invitation_revoke(actor=request.user, request=request, invitation=invitation)
     except services.InvitationError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_text(request, error))
     else:
         messages.success(request, f"The invitation for {invitation.email} was revoked.")
     return redirect("accounts:invitations")
@@ -104,7 +105,7 @@ def member_role_view(request: AuthedRequest, user_id: int) -> HttpResponse:
             grant=form.cleaned_data["change"] == "grant",
         )
     except services.MemberError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_text(request, error))
     else:
         messages.success(request, f"Roles of {member} updated.")
     return redirect("accounts:members")
@@ -120,7 +121,7 @@ def member_deactivate_view(request: AuthedRequest, user_id: int) -> HttpResponse
     try:
         services.user_deactivate(actor=request.user, request=request, user=member)
     except services.MemberError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_text(request, error))
     else:
         messages.success(request, f"{member} can no longer sign in; their sessions have ended.")
     return redirect("accounts:members")
