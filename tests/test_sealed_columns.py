@@ -131,7 +131,7 @@ def test_sealing_in_place_keeps_every_stored_reason(app, before, after, consent_
 
     def raw(column):
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {column} FROM consent_consentwithdrawal ORDER BY withdrawn_at")  # noqa: S608
+            cursor.execute(f"SELECT {column} FROM consent_consentwithdrawal ORDER BY withdrawn_at")
             return [row[0] for row in cursor.fetchall()]
 
     executor = MigrationExecutor(connection)
