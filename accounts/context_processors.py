@@ -14,7 +14,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     nav: list[tuple[str, str]] = []
     if verified and user is not None:
-        nav.append(("accounts:dashboard", "Home"))
+        nav.append(("home:dashboard", "Home"))
         nav.append(("sessions:list", "Sessions"))
         if user.has_role(Role.CLIENT, Role.GUARDIAN):
             nav.append(("records:portal", "My record"))

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 import time
-import zoneinfo
 from collections.abc import Callable
-from typing import Any, cast
+from typing import cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -12,43 +11,21 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.login_session import (
+    AUTH_AT_KEY,
+    DEVICE_SESSION_KEY,
+    LAST_SEEN_KEY,
+    practice_zone,
+    session_device,
+    session_end_reason,
+)
 from accounts.rules import is_mfa_verified, is_password_authenticated, redirect_for_unverified
-from accounts.selectors import device_for_persistent_id
+from accounts.services import session_timeout_end
 from accounts.types import AuthedRequest
 from teletherapy.errors import error_response
 
-DEVICE_SESSION_KEY = "otp_device_id"
-AUTH_AT_KEY = "auth_at"
-LAST_SEEN_KEY = "last_seen"
 # Requests that only ask how long is left must not count as activity.
 PASSIVE_HEADER = "HTTP_X_PASSIVE"
-
-
-def practice_zone(name: str) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
-
-
-def session_device(session: Any, user: Any) -> Any:
-    """The confirmed second-factor device this login session was verified with, or None."""
-    persistent_id = session.get(DEVICE_SESSION_KEY) if session is not None else None
-    device = device_for_persistent_id(persistent_id) if persistent_id else None
-    if device is None or device.user_id != user.pk or not device.confirmed:
-        return None
-    return device
-
-
-def session_end_reason(session: Any, now: int) -> str | None:
-    """ "absolute" or "idle" when this login session has outlived its lifetime or sat unused."""
-    auth_at = int(session.get(AUTH_AT_KEY, now))
-    last_seen = int(session.get(LAST_SEEN_KEY, now))
-    if now - auth_at > settings.SESSION_ABSOLUTE_LIFETIME_SECONDS:
-        return "absolute"
-    if now - last_seen > settings.SESSION_IDLE_TIMEOUT_SECONDS:
-        return "idle"
-    return None
 
 
 class MFAMiddleware:
@@ -81,8 +58,6 @@ class SessionTimeoutMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if is_password_authenticated(request):
-            from accounts.services import session_timeout_end
-
             now = int(time.time())
             reason = session_end_reason(request.session, now)
             if reason:

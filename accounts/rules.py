@@ -38,7 +38,7 @@ def is_mfa_verified(request: HttpRequest) -> bool:
     return device is not None and device.confirmed and device.user_id == request.user.pk
 
 
-def safe_next(request: HttpRequest, default: str = "accounts:dashboard") -> str:
+def safe_next(request: HttpRequest, default: str = "home:dashboard") -> str:
     candidate = request.POST.get("next") or request.GET.get("next") or ""
     if candidate and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()

@@ -10,7 +10,6 @@ urlpatterns = [
     path("mfa/", auth.mfa_view, name="mfa"),
     path("mfa/enroll/", auth.mfa_enroll_view, name="mfa_enroll"),
     path("invite/<str:token>/", auth.invitation_accept_view, name="invitation_accept"),
-    path("", account.dashboard_view, name="dashboard"),
     path("account/security/", account.security_view, name="security"),
     path("account/password/", account.password_change_view, name="password_change"),
     path("account/sessions/revoke-others/", account.sessions_revoke_others_view, name="sessions_revoke_others"),

@@ -1,11 +1,6 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.conf import settings
-from django.core.mail import send_mail
-
-from accounts.models import Role, User
-from audit.models import practice_of_chain
 
 
 @shared_task
@@ -13,42 +8,3 @@ def audit_checkpoints_create() -> int:
     from audit.checkpoints import checkpoints_create
 
     return len(checkpoints_create())
-
-
-@shared_task
-def audit_anomalies_detect() -> int:
-    from audit.anomalies import detect
-
-    return len(detect())
-
-
-@shared_task
-def audit_verify_all() -> int:
-    """Verify every chain; on a failure, tell the admins of that practice (or all admins for chain 0)."""
-    from audit.verify import chains, verify_chain
-
-    failures = 0
-    for chain in chains():
-        report = verify_chain(chain=chain)
-        if report.intact:
-            continue
-        failures += 1
-        admins = User.objects.filter(role_grants__role=Role.ADMIN, is_active=True)
-        practice_id = practice_of_chain(chain)
-        if practice_id:
-            admins = admins.filter(practice_id=practice_id)
-        problem = report.problem
-        assert problem is not None
-        from audit.anomalies import flag_verification_failure
-
-        flag_verification_failure(chain=chain, detail=f"{problem.kind} at event #{problem.seq}")
-        send_mail(
-            subject="ALERT: the audit log failed verification",
-            message=(
-                f"The audit log of chain {chain} failed verification: {problem.kind} at event #{problem.seq} "
-                f"({problem.detail}).\n\nTreat this as a possible intrusion. Run `manage.py audit_verify` to see it."
-            ),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=list(admins.values_list("email", flat=True)),
-        )
-    return failures

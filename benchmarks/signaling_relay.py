@@ -213,7 +213,7 @@ def prepare_platform(count: int) -> tuple[list[str], str, str]:
     from django.core.management import call_command
     from django.utils import timezone
 
-    from accounts.middleware import AUTH_AT_KEY, DEVICE_SESSION_KEY, LAST_SEEN_KEY
+    from accounts.login_session import AUTH_AT_KEY, DEVICE_SESSION_KEY, LAST_SEEN_KEY
     from accounts.models import Role, TOTPDevice
     from accounts.services.practices import practice_create, user_create
     from consent.selectors import current_version

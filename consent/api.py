@@ -18,7 +18,7 @@ from accounts.permissions import roles_permission
 from consent import reads, services
 from consent.markdown import render_markdown
 from consent.models import ConsentDocument, ConsentKind, ConsentSignature, ConsentVersion
-from consent.selectors import consent_missing_for, documents_of, signature_get_for_user
+from consent.selectors import documents_of, signature_get_for_user
 from teletherapy.pagination import paginate
 
 
@@ -267,35 +267,6 @@ class WithdrawView(VerifiedAPIView):
         )
         signature.refresh_from_db()
         return Response(SignatureSerializer(ConsentSignature.objects.get(pk=signature.pk)).data)
-
-
-class GateView(VerifiedAPIView):
-    @extend_schema(responses={200: dict})
-    def get(self, request: Request) -> Response:
-        from sessions.selectors import appointment_get_for_user
-
-        appointment = appointment_get_for_user(
-            user=self.actor(request), appointment_id=request.query_params.get("appointment", "")
-        )
-        if appointment is None:
-            raise NotFound("No such upcoming appointment.")
-        result = consent_missing_for(appointment, self.actor(request))
-        return Response(
-            {
-                "appointment": str(appointment.pk),
-                "ready": result.ready,
-                "missing": [
-                    {
-                        "client": m.client.pk,
-                        "client_name": m.client.full_name,
-                        "kind": m.kind,
-                        "version": str(m.version.pk) if m.version else None,
-                        "you_can_sign": m.can_sign,
-                    }
-                    for m in result.missing
-                ],
-            }
-        )
 
 
 class RequestCreateView(VerifiedAPIView):

@@ -10,7 +10,6 @@ urlpatterns = [
     path("signatures/", api.SignatureListView.as_view(), name="api-consent-signatures"),
     path("signatures/<uuid:signature_id>/", api.SignatureDetailView.as_view(), name="api-consent-signature"),
     path("signatures/<uuid:signature_id>/withdraw/", api.WithdrawView.as_view(), name="api-consent-withdraw"),
-    path("gate/", api.GateView.as_view(), name="api-consent-gate"),
     path("requests/", api.RequestCreateView.as_view(), name="api-consent-requests"),
     path("agreements/", api.AgreementView.as_view(), name="api-consent-agreements"),
 ]

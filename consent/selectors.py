@@ -5,7 +5,9 @@ from __future__ import annotations
 import enum
 import unicodedata
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -113,14 +115,11 @@ def consent_missing_for_clients(*, clients: list[User], joint: bool, participant
     return result
 
 
-def consent_missing_for(appointment: object, participant: User) -> GateResult:
-    """What stops ``participant`` joining ``appointment``: every client's missing consents.
-
-    One unsigned partner blocks a couples session for everyone.
+def consent_missing_for(appointment: Any, participant: User) -> GateResult:
+    """What stops ``participant`` joining ``appointment`` (anything with ``participants`` and
+    ``is_joint``): every client's missing consents. One unsigned partner blocks a couples session
+    for everyone.
     """
-    from sessions.models import Appointment
-
-    assert isinstance(appointment, Appointment)
     clients = [p.client for p in appointment.participants.select_related("client")]
     return consent_missing_for_clients(clients=clients, joint=appointment.is_joint, participant=participant)
 
@@ -208,13 +207,21 @@ def signature_get_for_user(
     return signature, access
 
 
+# The sessions app registers where upcoming appointments come from (sessions.apps).
+_UPCOMING: list[Callable[..., Iterable[Any]]] = []
+
+
+def upcoming_source_register(source: Callable[..., Iterable[Any]]) -> None:
+    if source not in _UPCOMING:
+        _UPCOMING.append(source)
+
+
 def consent_todo_for(*, user: User) -> list[tuple[object, list[MissingConsent]]]:
     """For each upcoming appointment, what this user can sign so it may go ahead."""
-    from sessions.selectors import appointments_upcoming_for
-
     todo: list[tuple[object, list[MissingConsent]]] = []
-    for appointment in appointments_upcoming_for(user=user):
-        mine = [m for m in consent_missing_for(appointment, user).missing if m.can_sign]
-        if mine:
-            todo.append((appointment, mine))
+    for source in _UPCOMING:
+        for appointment in source(user=user):
+            mine = [m for m in consent_missing_for(appointment, user).missing if m.can_sign]
+            if mine:
+                todo.append((appointment, mine))
     return todo

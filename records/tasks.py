@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -41,10 +42,13 @@ def emergency_access_notify(access_id: str) -> int:
     return len(admins)
 
 
+# Higher layers add their part of a client's copy here at start-up (sessions: the appointments).
+EXPORT_SECTIONS: dict[str, Callable[[Any], list[dict[str, object]]]] = {}
+
+
 def _export_contents(export: RecordExport, *, progress: Callable[[int], None]) -> dict[str, object]:
     from consent.models import ConsentSignature
     from records.selectors import Access
-    from sessions.models import Appointment
 
     chart = export.chart
     access = Access.CLIENT if export.requested_by_id == chart.client_id else Access.GUARDIAN
@@ -99,10 +103,8 @@ def _export_contents(export: RecordExport, *, progress: Callable[[int], None]) -
         for b in chart.billing.all()
     ]
     progress(75)
-    data["appointments"] = [
-        {"starts_at": a.starts_at.isoformat(), "kind": a.kind, "status": a.status}
-        for a in Appointment.objects.filter(participants__client=chart.client)
-    ]
+    for name, section in EXPORT_SECTIONS.items():
+        data[name] = section(chart.client)
     data["consent_signatures"] = [
         {"kind": s.kind, "version": s.version_number, "sha256": s.version_sha256, "signed_at": s.signed_at.isoformat()}
         for s in ConsentSignature.objects.filter(on_behalf_of=chart.client)

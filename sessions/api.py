@@ -18,6 +18,7 @@ from accounts.api import VerifiedAPIView
 from accounts.rules import is_mfa_verified
 from audit.models import Action
 from audit.services import audit_record
+from consent.selectors import consent_missing_for
 from sessions import services
 from sessions.echo import EchoBusy, echo_answer
 from sessions.gate import Refusal, appointment_for_participant, entry_decision
@@ -26,7 +27,7 @@ from sessions.models import Appointment
 from sessions.protocol import ProtocolError, check_sdp
 from sessions.realtime import CloseCode
 from sessions.regions import REGION_NAMES
-from sessions.selectors import appointments_schedule_for, caseload_of
+from sessions.selectors import appointment_get_for_user, appointments_schedule_for, caseload_of
 from teletherapy.errors import NotAllowed, NotVisible, ServiceError, error_response
 from teletherapy.pagination import paginate
 
@@ -161,3 +162,35 @@ async def connection_test_view(request: HttpRequest) -> HttpResponse:
         return error_response(request, status=400, code="bad_offer", detail="That offer could not be answered.")
     await sync_to_async(_audit_test)(request, "answered")
     return JsonResponse({"type": "answer", "sdp": answer})
+
+
+class ConsentGateView(VerifiedAPIView):
+    """/api/v1/consent/gate/?appointment=<id>: what stops this appointment going ahead (routed by
+    teletherapy.urls under consent's path; it lives here because it reads appointments)."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request) -> Response:
+        appointment = appointment_get_for_user(
+            user=self.actor(request), appointment_id=request.query_params.get("appointment", "")
+        )
+        if appointment is None:
+            raise NotVisible(
+                "video.appointment", request.query_params.get("appointment", ""), "No such upcoming appointment."
+            )
+        result = consent_missing_for(appointment, self.actor(request))
+        return Response(
+            {
+                "appointment": str(appointment.pk),
+                "ready": result.ready,
+                "missing": [
+                    {
+                        "client": m.client.pk,
+                        "client_name": m.client.full_name,
+                        "kind": m.kind,
+                        "version": str(m.version.pk) if m.version else None,
+                        "you_can_sign": m.can_sign,
+                    }
+                    for m in result.missing
+                ],
+            }
+        )

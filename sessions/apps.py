@@ -9,4 +9,10 @@ class VideoSessionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from consent.selectors import upcoming_source_register
+        from records.tasks import EXPORT_SECTIONS
         from sessions import receivers  # noqa: F401 - connects the signal receivers
+        from sessions.selectors import appointments_for_export, appointments_upcoming_for
+
+        upcoming_source_register(appointments_upcoming_for)
+        EXPORT_SECTIONS["appointments"] = appointments_for_export

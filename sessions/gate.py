@@ -13,12 +13,13 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
-from accounts.middleware import LAST_SEEN_KEY, session_device, session_end_reason
+from accounts.login_session import LAST_SEEN_KEY, session_device, session_end_reason
 from accounts.models import User
 from consent.selectors import consent_missing_for
 from sessions.models import Appointment, CheckIn, SessionPolicy
 from sessions.realtime import CloseCode
-from sessions.services import check_in_latest, join_window, licensed_in, policy_for
+from sessions.policy import join_window, policy_for
+from sessions.services import check_in_latest, licensed_in
 
 
 @dataclass(frozen=True)

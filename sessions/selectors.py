@@ -48,3 +48,11 @@ def appointments_schedule_for(*, user: User) -> QuerySet[Appointment]:
             .order_by("starts_at")
         )
     return appointments_upcoming_for(user=user)
+
+
+def appointments_for_export(client: User) -> list[dict[str, object]]:
+    """A client's sessions, as their copy of the record lists them."""
+    return [
+        {"starts_at": a.starts_at.isoformat(), "kind": a.kind, "status": a.status}
+        for a in Appointment.objects.filter(participants__client=client)
+    ]

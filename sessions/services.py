@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 import zoneinfo
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -13,7 +12,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import Role, User
-from accounts.selectors import guardians_of
+from accounts.selectors import clients_of_care_team
 from audit.models import Action
 from audit.services import audit_record
 from sessions.models import (
@@ -26,8 +25,10 @@ from sessions.models import (
     SessionPolicy,
     TherapistLicense,
 )
+from sessions.policy import join_window, policy_for
 from sessions.realtime import CloseCode, close_group, room_group
 from sessions.regions import REGION_NAMES
+from sessions.tasks import appointment_notify
 from teletherapy.errors import ServiceError
 
 CLIENTS_PER_KIND = {AppointmentKind.INDIVIDUAL: (1, 1), AppointmentKind.COUPLE: (2, 2), AppointmentKind.FAMILY: (2, 3)}
@@ -35,58 +36,6 @@ MIN_MINUTES, MAX_MINUTES = 10, 240
 
 
 AppointmentError = ServiceError  # one error channel: teletherapy.errors
-
-
-# Policy and join window -----------------------------------------------------------------------
-
-
-def policy_for(practice_id: int) -> SessionPolicy:
-    """The practice's policy, or the defaults from settings (unsaved) if it has not chosen."""
-    policy = SessionPolicy.objects.filter(practice_id=practice_id).first()
-    return policy or SessionPolicy(practice_id=practice_id)
-
-
-@dataclass(frozen=True)
-class JoinWindow:
-    opens: datetime
-    closes: datetime
-    state: str  # "early", "open", "over", "cancelled", "ended"
-
-    @property
-    def is_open(self) -> bool:
-        return self.state == "open"
-
-    def message(self) -> str:
-        if self.state == "early":
-            local = timezone.localtime(self.opens)
-            return f"This session opens for joining at {local:%H:%M} on {local:%A %-d %B} ({local:%Z})."
-        if self.state == "over":
-            return "The time to join this session has passed."
-        if self.state == "cancelled":
-            return "This session was cancelled."
-        if self.state == "ended":
-            return "Your therapist has ended this session."
-        return "You can join now."
-
-
-def join_window(
-    appointment: Appointment, *, policy: SessionPolicy | None = None, now: datetime | None = None
-) -> JoinWindow:
-    policy = policy or policy_for(appointment.practice_id)
-    now = now or timezone.now()
-    opens = appointment.starts_at - timedelta(minutes=policy.join_before_minutes)
-    closes = appointment.ends_at + timedelta(minutes=policy.join_after_minutes)
-    if appointment.status == AppointmentStatus.CANCELLED:
-        state = "cancelled"
-    elif appointment.status == AppointmentStatus.ENDED:
-        state = "ended"
-    elif now < opens:
-        state = "early"
-    elif now > closes:
-        state = "over"
-    else:
-        state = "open"
-    return JoinWindow(opens=opens, closes=closes, state=state)
 
 
 def policy_update(*, actor: User, request: HttpRequest | None, **changes: object) -> SessionPolicy:
@@ -167,9 +116,7 @@ def _check_time(starts_at: datetime, minutes: int) -> None:
 
 
 def _caseload_ids(therapist: User) -> set[int]:
-    from records.models import ClientChart
-
-    return set(ClientChart.objects.filter(care_team=therapist).values_list("client_id", flat=True))
+    return set(clients_of_care_team(therapist=therapist).values_list("pk", flat=True))
 
 
 def appointment_schedule(
@@ -280,28 +227,8 @@ def appointment_end(*, therapist: User, appointment: Appointment, request: HttpR
 
 
 def _notify_clients(appointment: Appointment, what: str) -> None:
-    from sessions.tasks import appointment_notify
-
     appointment_id = str(appointment.pk)
     transaction.on_commit(lambda: appointment_notify.delay(appointment_id, what))
-
-
-def recipients_of(appointment: Appointment) -> list[User]:
-    """The clients of a session, and the guardians of those who are minors."""
-    people: dict[int, User] = {}
-    for participant in appointment.participants.select_related("client"):
-        client = participant.client
-        if client.is_active:
-            people[client.pk] = client
-        for guardian in guardians_of(client=client):
-            people[guardian.pk] = guardian
-    return list(people.values())
-
-
-def local_time(moment: datetime, user: User) -> datetime:
-    from accounts.middleware import practice_zone
-
-    return moment.astimezone(practice_zone(user.zone_name))
 
 
 # Before and during the call ---------------------------------------------------------------------

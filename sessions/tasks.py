@@ -14,7 +14,7 @@ from django.core.mail import send_mail
 from django.utils import timezone
 
 from sessions.models import Appointment, AppointmentStatus, SessionPolicy
-from sessions.services import local_time, policy_for, recipients_of
+from sessions.policy import local_time, policy_for, recipients_of
 
 SUBJECTS = {
     "reminder": "Reminder: your upcoming session",

@@ -11,7 +11,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from teletherapy.routing import websocket_urlpatterns  # noqa: E402
+from sessions.routing import websocket_urlpatterns  # noqa: E402
 
 # Everything loaded so far lives as long as the process: take it out of the garbage collector's
 # view, so full collections stay short and do not stall requests (measured in benchmarks/).

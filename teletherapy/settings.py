@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "consent.apps.ConsentConfig",
     "records.apps.RecordsConfig",
     "sessions.apps.VideoSessionsConfig",
+    "review.apps.ReviewConfig",
 ]
 
 MIDDLEWARE = [
@@ -194,15 +195,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.tasks.audit_checkpoints_create",
         "schedule": 60 * envint("AUDIT_CHECKPOINT_MINUTES", 5),
     },
-    "audit-anomalies": {"task": "audit.tasks.audit_anomalies_detect", "schedule": 15 * 60},
-    "audit-verify": {"task": "audit.tasks.audit_verify_all", "schedule": 60 * 60 * envint("AUDIT_VERIFY_HOURS", 6)},
+    "audit-anomalies": {"task": "review.tasks.audit_anomalies_detect", "schedule": 15 * 60},
+    "audit-verify": {"task": "review.tasks.audit_verify_all", "schedule": 60 * 60 * envint("AUDIT_VERIFY_HOURS", 6)},
     "session-reminders": {"task": "sessions.tasks.reminders_send_due", "schedule": 5 * 60},
 }
 
 # Accounts and authentication -----------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "accounts:dashboard"
+LOGIN_REDIRECT_URL = "home:dashboard"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

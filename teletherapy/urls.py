@@ -1,6 +1,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from sessions import api as sessions_api
 from teletherapy import views
 
 handler400 = "teletherapy.views.bad_request"
@@ -12,12 +13,14 @@ urlpatterns = [
     path("healthz", views.health, name="health"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/", include("accounts.api_urls")),
+    path("api/v1/consent/gate/", sessions_api.ConsentGateView.as_view(), name="api-consent-gate"),
     path("api/v1/consent/", include("consent.api_urls")),
     path("api/v1/records/", include("records.api_urls")),
     path("api/v1/sessions/", include("sessions.api_urls")),
     path("consent/", include("consent.urls")),
     path("records/", include("records.urls")),
     path("sessions/", include("sessions.urls")),
-    path("audit/", include("audit.urls")),
+    path("audit/", include("review.urls")),
+    path("", include("review.home_urls")),
     path("", include("accounts.urls")),
 ]

@@ -16,7 +16,7 @@ from django.test import Client, TransactionTestCase
 from django.utils import timezone
 from django_otp.oath import TOTP
 
-from accounts.middleware import AUTH_AT_KEY, DEVICE_SESSION_KEY, LAST_SEEN_KEY
+from accounts.login_session import AUTH_AT_KEY, DEVICE_SESSION_KEY, LAST_SEEN_KEY
 from accounts.models import GuardianLink, Practice, Role, RoleGrant, TOTPDevice, User
 from accounts.rules import REAUTH_SESSION_KEY
 from teletherapy.appendonly import guards_lifted

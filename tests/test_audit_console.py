@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from audit.console import PAGE_SIZE
 from audit.models import Action, AuditEvent
 from audit.services import audit_record
+from review.console import PAGE_SIZE
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 

@@ -129,7 +129,7 @@ def test_checkpoints_are_append_only(chain):
 def test_the_beat_task_alerts_admins_when_verification_fails(chain, admin):
     from django.core import mail
 
-    from audit.tasks import audit_verify_all
+    from review.tasks import audit_verify_all
 
     tamper(("UPDATE audit_auditevent SET outcome = 'denied' WHERE chain = %s AND seq = 3", [chain]))
     assert audit_verify_all() == 1

@@ -54,7 +54,7 @@ def all_routes() -> list[tuple[str, str]]:
 
 def test_the_walk_finds_the_routes():
     names = {name for name, _ in all_routes()}
-    assert {"accounts:dashboard", "accounts:security", "api-me", "api-schema"} <= names
+    assert {"home:dashboard", "accounts:security", "api-me", "api-schema"} <= names
     assert names >= ALLOWLIST
 
 

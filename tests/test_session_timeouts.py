@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
-from accounts.middleware import AUTH_AT_KEY, LAST_SEEN_KEY
+from accounts.login_session import AUTH_AT_KEY, LAST_SEEN_KEY
 from audit.models import Action, AuditEvent
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]

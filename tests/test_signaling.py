@@ -398,7 +398,7 @@ async def test_an_expired_login_session_is_noticed_on_the_heartbeat(
 ):
     import time as clock
 
-    from accounts.middleware import AUTH_AT_KEY
+    from accounts.login_session import AUTH_AT_KEY
 
     monkeypatch.setattr("sessions.consumers.heartbeat_seconds", lambda: 0)
     host, _, guest, _, guest_client = await admitted_pair(room, therapist, client_user, login_as)
@@ -471,7 +471,7 @@ async def test_the_server_rechecks_an_open_socket_on_its_own_timer(
     import time as clock
     from datetime import timedelta
 
-    from accounts.middleware import AUTH_AT_KEY, LAST_SEEN_KEY
+    from accounts.login_session import AUTH_AT_KEY, LAST_SEEN_KEY
     from sessions.models import Appointment
 
     settings.SIGNALING_RECHECK_SECONDS = 0.3
@@ -502,7 +502,7 @@ async def test_the_server_rechecks_an_open_socket_on_its_own_timer(
 
 async def test_the_server_timer_is_not_activity(room, therapist, client_user, login_as, settings):
     """Re-checks by the server do not keep an idle login session alive; heartbeats do."""
-    from accounts.middleware import LAST_SEEN_KEY
+    from accounts.login_session import LAST_SEEN_KEY
 
     settings.SIGNALING_RECHECK_SECONDS = 0.2
     host, _, guest, _, guest_client = await admitted_pair(room, therapist, client_user, login_as)

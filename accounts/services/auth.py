@@ -234,38 +234,3 @@ def password_change(*, request: AuthedRequest, new_password: str) -> None:
         session_rotate(request, user)
         audit_record(action=Action.PASSWORD_CHANGE, actor=user, request=request, target=user)
         sessions_revoke_others(request=request, reason="password_changed")
-
-
-def reauthenticate(*, request: AuthedRequest, password: str = "", token: str = "") -> bool:
-    """Confirm the signed-in person again, by password or by a code from their authenticator."""
-    from accounts.services.mfa import MFAError, verify_code_for_user
-
-    user: User = request.user
-    locked = throttle_locked_until(email=user.email, ip=getattr(request, "client_address", None))
-    if locked:
-        raise LoginRefused(locked_message(locked), locked_until=locked)
-    ok = False
-    if password:
-        ok = user.check_password(password)
-    elif token:
-        try:
-            verify_code_for_user(user=user, code=token)
-            ok = True
-        except MFAError:
-            ok = False
-    with transaction.atomic():
-        audit_record(
-            action=Action.REAUTHENTICATE,
-            actor=user,
-            request=request,
-            target=user,
-            outcome=Outcome.ALLOWED if ok else Outcome.DENIED,
-            details={"method": "password" if password else "code"},
-        )
-        if not ok:
-            locked = throttle_register_failure(email=user.email, request=request, user=user)
-    if ok:
-        mark_reauthenticated(request)
-    elif locked:
-        raise LoginRefused(locked_message(locked), locked_until=locked)
-    return ok

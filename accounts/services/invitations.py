@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import GuardianLink, Invitation, Role, RoleGrant, User
 from accounts.selectors import client_is_minor
+from accounts.signals import client_joined
 from audit.models import Action
 from audit.services import audit_record
 from teletherapy.errors import ServiceError
@@ -147,10 +148,8 @@ def invitation_accept(*, request: HttpRequest | None, token: str, full_name: str
         if invitation.role == Role.GUARDIAN and invitation.guardian_for_id:
             GuardianLink.objects.create(guardian=user, client_id=invitation.guardian_for_id)
         if invitation.role == Role.CLIENT:
-            from records.services import chart_create
-
-            # The inviting therapist starts the client's care team.
-            chart_create(actor=invitation.invited_by, client=user, therapists=[invitation.invited_by], request=request)
+            # Records listens: the inviting therapist starts the client's care team.
+            client_joined.send(sender=Invitation, user=user, invited_by=invitation.invited_by, request=request)
         invitation.accepted_at = timezone.now()
         invitation.accepted_user = user
         invitation.save(update_fields=["accepted_at", "accepted_user"])

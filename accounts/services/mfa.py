@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_otp.oath import TOTP
 
-from accounts.middleware import DEVICE_SESSION_KEY
+from accounts.login_session import DEVICE_SESSION_KEY
 from accounts.models import BackupCode, BackupCodeDevice, TOTPDevice, User
 from accounts.rules import mark_reauthenticated
 from accounts.services.auth import (
@@ -275,3 +275,36 @@ def backup_codes_regenerate(*, request: AuthedRequest) -> list[str]:
         audit_record(action=Action.BACKUP_CODES_REGENERATED, actor=user, request=request, target=user)
         sessions_revoke_others(request=request, reason="mfa_changed")
     return codes
+
+
+def reauthenticate(*, request: AuthedRequest, password: str = "", token: str = "") -> bool:
+    """Confirm the signed-in person again, by password or by a code from their authenticator."""
+    user: User = request.user
+    locked = throttle_locked_until(email=user.email, ip=getattr(request, "client_address", None))
+    if locked:
+        raise LoginRefused(locked_message(locked), locked_until=locked)
+    ok = False
+    if password:
+        ok = user.check_password(password)
+    elif token:
+        try:
+            verify_code_for_user(user=user, code=token)
+            ok = True
+        except MFAError:
+            ok = False
+    with transaction.atomic():
+        audit_record(
+            action=Action.REAUTHENTICATE,
+            actor=user,
+            request=request,
+            target=user,
+            outcome=Outcome.ALLOWED if ok else Outcome.DENIED,
+            details={"method": "password" if password else "code"},
+        )
+        if not ok:
+            locked = throttle_register_failure(email=user.email, request=request, user=user)
+    if ok:
+        mark_reauthenticated(request)
+    elif locked:
+        raise LoginRefused(locked_message(locked), locked_until=locked)
+    return ok

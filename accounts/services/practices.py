@@ -8,15 +8,14 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 
 from accounts.models import Practice, Role, RoleGrant, User
+from accounts.signals import practice_created
 
 
 @transaction.atomic
 def practice_create(*, name: str, slug: str, time_zone: str = "UTC") -> Practice:
-    """A new practice starts with a published default of every consent document."""
-    from consent.services import consent_defaults_seed
-
+    """A new practice starts with a published default of every consent document (consent listens)."""
     practice = Practice.objects.create(name=name, slug=slug, time_zone=time_zone)
-    consent_defaults_seed(practice=practice)
+    practice_created.send(sender=Practice, practice=practice)
     return practice
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,52 +12,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import services
 from accounts.forms import PasswordChangeForm, ReauthForm
-from accounts.middleware import AUTH_AT_KEY, LAST_SEEN_KEY
-from accounts.models import Role
+from accounts.login_session import AUTH_AT_KEY, LAST_SEEN_KEY
 from accounts.rules import mfa_required, reauth_required, safe_next
 from accounts.selectors import (
     backup_codes_remaining,
-    invitations_visible_to,
-    practice_members,
     sessions_of,
     totp_device_confirmed,
-    wards_of,
 )
 from accounts.types import AuthedRequest
 from accounts.views.auth import _enroll
-
-
-@mfa_required
-@require_GET
-def dashboard_view(request: AuthedRequest) -> HttpResponse:
-    user = request.user
-    context: dict[str, Any] = {
-        "is_admin": user.has_role(Role.ADMIN),
-        "is_therapist": user.has_role(Role.THERAPIST),
-        "is_client": user.has_role(Role.CLIENT),
-        "is_guardian": user.has_role(Role.GUARDIAN),
-        "backup_codes_left": backup_codes_remaining(user=user),
-    }
-    if context["is_admin"]:
-        from records.selectors import recent_emergency_accesses
-
-        context["members"] = practice_members(practice=user.practice)
-        context["emergency_accesses"] = recent_emergency_accesses(user=user)
-    if context["is_admin"] or context["is_therapist"]:
-        context["invitations"] = invitations_visible_to(user=user)[:10]
-    if context["is_therapist"]:
-        context["clients"] = user.practice.members.filter(role_grants__role=Role.CLIENT, is_active=True).order_by(
-            "full_name"
-        )
-    if context["is_guardian"]:
-        context["wards"] = wards_of(guardian=user)
-    if context["is_client"] or context["is_guardian"]:
-        from consent.selectors import consent_todo_for
-        from sessions.selectors import appointments_upcoming_for
-
-        context["todo"] = consent_todo_for(user=user)
-        context["appointments"] = appointments_upcoming_for(user=user)[:5]
-    return render(request, "accounts/dashboard.html", context)
 
 
 @mfa_required

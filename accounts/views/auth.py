@@ -12,21 +12,20 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services
 from accounts.forms import AcceptInvitationForm, CodeForm, EnrollForm, LoginForm
+from accounts.models import User
 from accounts.rules import is_mfa_verified, is_password_authenticated, mfa_exempt, safe_next
 from accounts.selectors import user_has_confirmed_device
+from accounts.signals import sign_in_destination
 from accounts.types import AuthedRequest
 from teletherapy.errors import error_text
 
 
 def after_sign_in_url(request: AuthedRequest) -> str:
-    """Where a fresh sign-in lands: consent still missing for an upcoming session comes first."""
-    from consent.selectors import consent_todo_for
-    from consent.views import sign_url
-
-    for _appointment, missing in consent_todo_for(user=request.user):
-        for item in missing:
-            if item.version is not None:
-                return sign_url(item.version, item.client)
+    """Where a fresh sign-in lands: what another app needs first (consent still missing for an
+    upcoming session), else where the person was going."""
+    for _receiver, url in sign_in_destination.send(sender=User, user=request.user):
+        if url:
+            return str(url)
     return safe_next(request)
 
 

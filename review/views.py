@@ -13,10 +13,10 @@ from accounts.models import Role, User
 from accounts.rules import mfa_required, role_required
 from accounts.selectors import people_acted_for
 from accounts.types import AuthedRequest
-from audit.access_log import record_access_for
-from audit.console import action_choices, events_for_admin, page_of, parse_filters, people_of, shown
 from audit.models import Action, AuditEvent, Outcome
 from audit.services import audit_denied, audit_record
+from review.access_log import record_access_for
+from review.console import action_choices, events_for_admin, page_of, parse_filters, people_of, shown
 from teletherapy.errors import error_text
 
 

@@ -1,0 +1,28 @@
+"""What consent does when accounts tells it something happened (connected in ConsentConfig.ready)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.dispatch import receiver
+
+from accounts.signals import practice_created, sign_in_destination
+from consent.selectors import consent_todo_for
+from consent.services import consent_defaults_seed
+
+
+@receiver(practice_created)
+def seed_documents(sender: Any, practice: Any, **kwargs: Any) -> None:
+    consent_defaults_seed(practice=practice)
+
+
+@receiver(sign_in_destination)
+def consent_first(sender: Any, user: Any, **kwargs: Any) -> str | None:
+    """A fresh sign-in with something to sign for an upcoming session lands on it."""
+    from consent.views import sign_url
+
+    for _appointment, missing in consent_todo_for(user=user):
+        for item in missing:
+            if item.version is not None:
+                return sign_url(item.version, item.client)
+    return None
