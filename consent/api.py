@@ -134,12 +134,12 @@ class DocumentListView(VerifiedAPIView):
     @extend_schema(responses=DocumentSerializer(many=True))
     def get(self, request: Request) -> Response:
         user = self.actor(request)
-        documents = documents_of(practice=user.practice)
-        data = DocumentSerializer(documents, many=True).data
+        page = paginate(request, documents_of(practice=user.practice), key="kind")
+        data = DocumentSerializer(page.items, many=True).data
         if not user.has_role(Role.ADMIN):
             for document in data:  # drafts are for admins only
                 document["versions"] = [v for v in document["versions"] if v["status"] != "draft"]
-        return Response(data)
+        return page.response(data)
 
 
 class DraftCreateView(VerifiedAPIView):

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Role, User
 from accounts.rules import mfa_required, role_required
+from accounts.selectors import guardian_acts_for
 from accounts.types import AuthedRequest
 from audit.services import audit_denied
 from consent import reads, services
@@ -114,6 +115,9 @@ def sign_view(request: AuthedRequest, version_id: str) -> HttpResponse:
         )
     except (User.DoesNotExist, ValueError):
         raise _not_found(request, "accounts.user", request.GET.get("for", "")) from None
+    if on_behalf_of.pk != request.user.pk and not guardian_acts_for(guardian=request.user, client=on_behalf_of):
+        # Only the client, or a guardian of this minor, is shown a form to sign for them.
+        raise NotVisible("accounts.user", on_behalf_of.pk)
     form = SignForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():

@@ -293,7 +293,10 @@ class NoteDetailView(RecordsView):
 
 
 class NoteActionView(NoteDetailView):
+    """Sign, share or add to a note: POST only (the note itself is read at notes/<id>/)."""
+
     action_name = ""
+    http_method_names = ["post", "options"]
 
     @extend_schema(request=None, responses=NoteSerializer)
     def post(self, request: Request, note_id: uuid.UUID) -> Response:
@@ -401,7 +404,10 @@ class PsychotherapyNoteListView(RecordsView):
         chart, access = self.chart(request, chart_id, Need.CLINICAL)
         if access is not Access.CARE_TEAM:
             return Response([])
-        notes = list(psychotherapy_notes_of_author(user=self.actor(request), chart=chart))
+        page = paginate(
+            request, psychotherapy_notes_of_author(user=self.actor(request), chart=chart), key="-created_at"
+        )
+        notes = page.items
         if notes:
             audit_record(
                 action=Action.PSYCHOTHERAPY_NOTE_VIEW,
@@ -411,7 +417,7 @@ class PsychotherapyNoteListView(RecordsView):
                 subject_client_id=chart.client_id,
                 details={"count": len(notes)},
             )
-        return Response(PsychotherapyNoteSerializer(notes, many=True).data)
+        return page.response(PsychotherapyNoteSerializer(notes, many=True).data)
 
     @extend_schema(request=TextInput, responses={201: PsychotherapyNoteSerializer})
     def post(self, request: Request, chart_id: uuid.UUID) -> Response:

@@ -46,7 +46,7 @@ from records.selectors import (
     psychotherapy_note_get_for_author,
     psychotherapy_notes_of_author,
 )
-from teletherapy.errors import error_text
+from teletherapy.errors import Conflict, NotAllowed, NotVisible, error_text
 
 
 def _denied(request: AuthedRequest, target_type: str, target_id: object) -> Http404:
@@ -163,6 +163,12 @@ def emergency_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
     )
     if chart is None:
         raise _denied(request, "records.clientchart", chart_id)
+    if request.user.has_role(Role.ADMIN):
+        raise NotAllowed(
+            "An account that holds the admin role cannot use emergency access.",
+            target_type="records.clientchart",
+            target_id=chart_id,
+        )
     form = EmergencyForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -234,6 +240,8 @@ def note_view(request: AuthedRequest, note_id: str) -> HttpResponse:
     )
     status = 200
     if request.method == "POST":
+        if access is Access.CARE_TEAM and note.author_id == request.user.pk and note.signed_at is not None:
+            raise Conflict("A signed note is locked. Add an addendum instead.", code="signed")
         if not editable:
             raise _denied(request, "records.progressnote", note_id)
         if form.is_valid():
@@ -358,6 +366,8 @@ def billing_add_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def psychotherapy_new_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
     chart, access = _chart(request, chart_id, Need.CLINICAL)
+    if access is not Access.CARE_TEAM:
+        raise NotVisible("records.clientchart", chart_id)
     form = PsychotherapyNoteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

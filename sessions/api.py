@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api import VerifiedAPIView
+from accounts.models import Role
 from accounts.rules import is_mfa_verified
 from audit.models import Action
 from audit.services import audit_record
@@ -102,11 +103,13 @@ class AppointmentListView(VerifiedAPIView):
 
     @extend_schema(request=ScheduleSerializer, responses={201: AppointmentSerializer})
     def post(self, request: Request) -> Response:
+        actor = self.actor(request)
+        if not actor.has_role(Role.THERAPIST):
+            raise NotAllowed("Only therapists schedule sessions.", target_type="video.appointment")
         serializer = ScheduleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        actor = self.actor(request)
-        clients = list(caseload_of(actor).filter(pk__in=data["clients"])) if actor.has_role("therapist") else []
+        clients = list(caseload_of(actor).filter(pk__in=data["clients"]))
         if len(clients) != len(set(data["clients"])):
             raise ServiceError("You can schedule only clients on your caseload.", field="clients")
         appointment = services.appointment_schedule(

@@ -17,8 +17,8 @@ from accounts.login_session import LAST_SEEN_KEY, session_device, session_end_re
 from accounts.models import User
 from consent.selectors import consent_missing_for
 from sessions.models import Appointment, CheckIn, SessionPolicy
-from sessions.realtime import CloseCode
 from sessions.policy import join_window, policy_for
+from sessions.realtime import CloseCode
 from sessions.services import check_in_latest, licensed_in
 
 

@@ -1,0 +1,253 @@
+"""One practice with every persona the access rules speak of, around two clients: an adult in
+couples work and a minor with a guardian. Shared by the access matrix tests."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.test import Client
+from django.utils import timezone
+
+from accounts.models import GuardianLink, Invitation, Practice, Role, RoleGrant, TOTPDevice, User
+from audit.models import AuditEvent, AuditFlag
+from consent.selectors import current_version
+from consent.services import consent_defaults_seed, consent_sign
+from records.models import EmergencyAccess
+from records.selectors import Access
+from records.services import (
+    assessment_assign,
+    billing_create,
+    chart_create,
+    export_request,
+    note_create,
+    note_share,
+    note_sign,
+    psychotherapy_note_write,
+)
+from sessions.services import appointment_schedule, check_in_record
+from tests.conftest import PASSWORD, verified_session
+
+# Who someone is to the subject client.
+SELF = "client"
+PARTNER = "partner"
+TEAM = "care team"
+OFF = "off the team"
+EMERGENCY = "emergency access"
+ADMIN = "admin"
+ADMIN_THERAPIST = "admin and therapist"
+GUARDIAN = "guardian of this minor"
+GUARDIAN_OTHER = "guardian of another minor"
+GUARDIAN_ADULT = "guardian linked to an adult"
+OUTSIDER = "another practice"
+
+ADULT_PERSONAS = [SELF, PARTNER, TEAM, OFF, EMERGENCY, ADMIN, ADMIN_THERAPIST, GUARDIAN_ADULT, OUTSIDER]
+MINOR_PERSONAS = [SELF, TEAM, OFF, ADMIN, ADMIN_THERAPIST, GUARDIAN, GUARDIAN_OTHER, OUTSIDER]
+
+
+@dataclass
+class Subject:
+    """A client and one of each thing of theirs, with who is who to them."""
+
+    client: User
+    people: dict[str, User]
+    objects: dict[str, Any] = field(default_factory=dict)
+
+
+def person(practice: Practice, role: str, name: str, *extra_roles: str) -> User:
+    email = f"{name.split()[0].lower()}-{secrets.token_hex(2)}@example.org"
+    user = User.objects.create_user(email, PASSWORD, practice=practice, full_name=name)
+    for r in (role, *extra_roles):
+        RoleGrant.objects.create(user=user, role=r)
+    TOTPDevice(
+        user=user,
+        name="app",
+        confirmed=True,
+        confirmed_at=timezone.now(),
+        secret=base64.b32encode(secrets.token_bytes(20)).decode(),
+    ).save()
+    return user
+
+
+def build() -> tuple[Subject, Subject]:
+    practice = Practice.objects.create(name="Matrix Practice", slug=f"matrix-{secrets.token_hex(3)}")
+    other = Practice.objects.create(name="Elsewhere Practice", slug=f"elsewhere-{secrets.token_hex(3)}")
+    consent_defaults_seed(practice=practice)
+    consent_defaults_seed(practice=other)
+
+    team = person(practice, Role.THERAPIST, "Tess Team")
+    off = person(practice, Role.THERAPIST, "Otto Off")
+    emergency = person(practice, Role.THERAPIST, "Emma Emergency")
+    admin = person(practice, Role.ADMIN, "Ada Admin")
+    admin_therapist = person(practice, Role.ADMIN, "Bo Both", Role.THERAPIST)
+    outsider = person(other, Role.THERAPIST, "Xena Outside")
+    adult = person(practice, Role.CLIENT, "Alex Adult")
+    partner = person(practice, Role.CLIENT, "Sam Partner")
+    minor = person(practice, Role.CLIENT, "Mia Minor")
+    other_minor = person(practice, Role.CLIENT, "Noa Otherminor")
+    guardian = person(practice, Role.GUARDIAN, "Gil Guardian")
+    guardian_other = person(practice, Role.GUARDIAN, "Gus Otherguardian")
+    guardian_adult = person(practice, Role.GUARDIAN, "Gwen Adultguardian")
+
+    adult_chart = chart_create(actor=None, client=adult, therapists=[team, admin_therapist])
+    chart_create(actor=None, client=partner, therapists=[team])
+    minor_chart = chart_create(actor=None, client=minor, therapists=[team, admin_therapist], is_minor=True)
+    minor_chart.guardian_sees_notes = True
+    minor_chart.save(update_fields=["guardian_sees_notes"])
+    chart_create(actor=None, client=other_minor, therapists=[off], is_minor=True)
+    GuardianLink.objects.create(guardian=guardian, client=minor)
+    GuardianLink.objects.create(guardian=guardian_other, client=other_minor)
+    GuardianLink.objects.create(guardian=guardian_adult, client=adult)  # counts for nothing: an adult
+    EmergencyAccess.objects.create(
+        chart=adult_chart,
+        therapist=emergency,
+        reason="The client called the crisis line; their therapist is away.",
+        expires_at=timezone.now() + timedelta(minutes=60),
+    )
+
+    def sign(signer: User, kind: str, client: User) -> Any:
+        version = current_version(practice_id=practice.pk, kind=kind)
+        signature, _ = consent_sign(
+            signer=signer,
+            version=version,
+            on_behalf_of=client,
+            typed_name=signer.full_name,
+            confirmed_read=True,
+            request=None,
+        )
+        return signature
+
+    for client in (adult, partner):
+        sign(client, "treatment", client)
+        sign(client, "couples_agreement", client)
+    adult_signature = sign(adult, "telehealth", adult)
+    sign(partner, "telehealth", partner)
+    sign(guardian, "guardian", minor)
+    minor_signature = sign(guardian, "telehealth", minor)
+
+    soon = timezone.now() + timedelta(minutes=5)
+    couple = appointment_schedule(therapist=team, clients=[adult, partner], kind="couple", starts_at=soon)
+    alone = appointment_schedule(therapist=team, clients=[minor], kind="individual", starts_at=soon)
+    for client, appointment in ((adult, couple), (partner, couple), (minor, alone)):
+        check_in_record(
+            user=client,
+            appointment=appointment,
+            location="US-NY",
+            private_device=True,
+            private_network=True,
+            private_space=True,
+            request=None,
+        )
+    flag = AuditFlag.objects.create(
+        practice_id=practice.pk,
+        rule="volume",
+        key=f"matrix-{secrets.token_hex(3)}",
+        actor_id=team.pk,
+        summary="Opened 30 different charts in one hour (limit 25).",
+        created_at=timezone.now(),
+    )
+    invitation = Invitation.objects.create(
+        practice=practice,
+        email="new-client@example.org",
+        role=Role.CLIENT,
+        invited_by=team,
+        token_hash=secrets.token_hex(32),
+        expires_at=timezone.now() + timedelta(hours=72),
+    )
+
+    subjects = []
+    for client, chart, signature, appointment, people in (
+        (
+            adult,
+            adult_chart,
+            adult_signature,
+            couple,
+            {
+                SELF: adult,
+                PARTNER: partner,
+                TEAM: team,
+                OFF: off,
+                EMERGENCY: emergency,
+                ADMIN: admin,
+                ADMIN_THERAPIST: admin_therapist,
+                GUARDIAN_ADULT: guardian_adult,
+                OUTSIDER: outsider,
+            },
+        ),
+        (
+            minor,
+            minor_chart,
+            minor_signature,
+            alone,
+            {
+                SELF: minor,
+                TEAM: team,
+                OFF: off,
+                ADMIN: admin,
+                ADMIN_THERAPIST: admin_therapist,
+                GUARDIAN: guardian,
+                GUARDIAN_OTHER: guardian_other,
+                OUTSIDER: outsider,
+            },
+        ),
+    ):
+        note = note_create(
+            actor=team,
+            chart=chart,
+            access=Access.CARE_TEAM,
+            template="soap",
+            sections={"plan": "Weekly sessions."},
+            request=None,
+        )
+        note_sign(actor=team, note=note, request=None)
+        note_share(actor=team, note=note, request=None)
+        assessment = assessment_assign(actor=team, chart=chart, access=Access.CARE_TEAM, kind="gad7", request=None)
+        billing = billing_create(
+            actor=team,
+            chart=chart,
+            access=Access.CARE_TEAM,
+            service_date="2026-11-02",
+            cpt_code="90834",
+            diagnosis_codes=["F41.1"],
+            fee="150",
+            request=None,
+        )
+        psy = psychotherapy_note_write(
+            actor=team, chart=chart, access=Access.CARE_TEAM, body="Only mine.", request=None
+        )
+        export = export_request(actor=client, chart=chart, access=Access.CLIENT, request=None)
+        event = AuditEvent.objects.filter(subject_client_id=client.pk).latest("id")
+        version = current_version(practice_id=practice.pk, kind="telehealth")
+        subjects.append(
+            Subject(
+                client=client,
+                people=people,
+                objects={
+                    "chart_id": chart.pk,
+                    "note_id": note.pk,
+                    "assessment_id": assessment.pk,
+                    "billing_id": billing.pk,
+                    "psychotherapy_note_id": psy.pk,
+                    "export_id": export.pk,
+                    "signature_id": signature.pk,
+                    "appointment_id": appointment.pk,
+                    "invitation_id": invitation.pk,
+                    "flag_id": flag.pk,
+                    "event_id": event.pk,
+                    "version_id": version.pk,
+                    "document_id": version.document_id,
+                    "client_id": client.pk,
+                    "user_id": client.pk,
+                    "fmt": "csv",
+                    "token": "not-a-real-token",
+                },
+            )
+        )
+    return subjects[0], subjects[1]
+
+
+def signed_in(user: User) -> Client:
+    return verified_session(Client(), user)

@@ -1,0 +1,459 @@
+"""Every page and every API operation, for every persona, reads and writes.
+
+The operations come from the URL resolver and the OpenAPI schema, so a new endpoint fails here
+until it is given a rule. For each (operation, persona) the test asserts:
+
+- the status: refused (403/404) exactly when the persona is outside the rule, never a 500;
+- a refusal changes nothing stored and writes exactly one ``access.denied``;
+- an allowed read of another person's data writes exactly one event, naming the actor and the
+  client;
+- every status the API gives is one its schema declares.
+
+Each case runs in a savepoint that is rolled back, so every case starts from the same world.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from audit.models import Action, AuditEvent
+from tests.access_world import (
+    ADMIN,
+    ADMIN_THERAPIST,
+    ADULT_PERSONAS,
+    EMERGENCY,
+    GUARDIAN,
+    GUARDIAN_ADULT,
+    GUARDIAN_OTHER,
+    MINOR_PERSONAS,
+    OFF,
+    OUTSIDER,
+    PARTNER,
+    SELF,
+    TEAM,
+    build,
+    signed_in,
+)
+
+pytestmark = [pytest.mark.django_db(databases="__all__")]
+
+# Who may do what, by relation to the subject client ----------------------------------------------
+
+EVERYONE = frozenset(
+    {SELF, PARTNER, TEAM, OFF, EMERGENCY, ADMIN, ADMIN_THERAPIST, GUARDIAN, GUARDIAN_OTHER, GUARDIAN_ADULT, OUTSIDER}
+)
+THERAPISTS = frozenset({TEAM, OFF, EMERGENCY, ADMIN_THERAPIST, OUTSIDER})
+ADMINS = frozenset({ADMIN, ADMIN_THERAPIST})
+STAFF = THERAPISTS | ADMINS
+CLIENTS_AND_GUARDIANS = frozenset({SELF, PARTNER, GUARDIAN, GUARDIAN_OTHER, GUARDIAN_ADULT})
+CLIENTS = frozenset({SELF, PARTNER})
+SUMMARY = frozenset({SELF, TEAM, EMERGENCY, ADMIN, ADMIN_THERAPIST, GUARDIAN})
+CLINICAL = frozenset({SELF, TEAM, EMERGENCY, GUARDIAN})
+BILLING = frozenset({SELF, TEAM, ADMIN, ADMIN_THERAPIST, GUARDIAN})
+ONLY_TEAM = frozenset({TEAM})
+CONSENT_FULL = frozenset({SELF, TEAM, GUARDIAN})
+CONSENT_STATUS = CONSENT_FULL | ADMINS
+ACTS_FOR = frozenset({SELF, GUARDIAN})
+IN_THE_CALL = frozenset({SELF, PARTNER, TEAM})
+ON_THE_SCHEDULE = IN_THE_CALL | {GUARDIAN}
+ONLY_SELF = frozenset({SELF})
+
+
+@dataclass(frozen=True)
+class Rule:
+    allowed: frozenset[str]
+    reads: bool = False  # an allowed read of the subject's data: exactly one event names actor and client
+    query: tuple[tuple[str, str], ...] = ()  # query string, values formatted with the world's objects
+    body: tuple[tuple[str, Any], ...] = ()
+
+
+R = Rule
+
+# Pages: (route name, method) -> rule. Sign-in, MFA and invitation pages need no session and are
+# covered by their own tests.
+EXEMPT_PAGES = {
+    "health",
+    "accounts:login",
+    "accounts:logout",
+    "accounts:mfa",
+    "accounts:mfa_enroll",
+    "accounts:invitation_accept",
+}
+PAGES: dict[tuple[str, str], Rule] = {
+    ("home:dashboard", "get"): R(EVERYONE),
+    ("accounts:security", "get"): R(EVERYONE),
+    ("accounts:password_change", "post"): R(EVERYONE),
+    ("accounts:sessions_revoke_others", "post"): R(EVERYONE),
+    ("accounts:reauth", "get"): R(EVERYONE),
+    ("accounts:mfa_replace", "get"): R(EVERYONE),
+    ("accounts:backup_codes", "get"): R(EVERYONE),
+    ("accounts:session_status", "get"): R(EVERYONE),
+    ("accounts:session_keepalive", "post"): R(EVERYONE),
+    ("accounts:invitations", "get"): R(STAFF),
+    ("accounts:invitations", "post"): R(STAFF),
+    ("accounts:invitation_revoke", "post"): R(frozenset({TEAM, ADMIN, ADMIN_THERAPIST})),
+    ("accounts:members", "get"): R(ADMINS),
+    ("accounts:member_role", "post"): R(ADMINS, body=(("role", "therapist"), ("change", "grant"))),
+    ("accounts:member_deactivate", "post"): R(ADMINS),
+    ("consent:mine", "get"): R(CLIENTS_AND_GUARDIANS),
+    ("consent:sign", "get"): R(ACTS_FOR, query=(("for", "{client_id}"),)),
+    ("consent:sign", "post"): R(
+        ACTS_FOR, query=(("for", "{client_id}"),), body=(("typed_name", "Signer"), ("confirm_read", "on"))
+    ),
+    ("consent:signature", "get"): R(CONSENT_FULL, reads=True),
+    ("consent:withdraw", "get"): R(ACTS_FOR),
+    ("consent:withdraw", "post"): R(ACTS_FOR, body=(("reason", "Changed my mind."),)),
+    ("consent:caseload", "get"): R(THERAPISTS),
+    ("consent:request", "post"): R(frozenset({TEAM, ADMIN, ADMIN_THERAPIST}), body=(("kind", "telehealth"),)),
+    ("consent:agreements", "get"): R(ONLY_TEAM, reads=True),
+    ("consent:agreements", "post"): R(ONLY_TEAM, body=(("text", "No secrets between sessions."),)),
+    ("consent:documents", "get"): R(ADMINS),
+    ("consent:draft_new", "post"): R(ADMINS),
+    ("consent:version", "get"): R(ADMINS),
+    ("consent:version", "post"): R(ADMINS, body=(("save", "1"), ("body", "New text."))),
+    ("records:charts", "get"): R(STAFF),
+    ("records:chart", "get"): R(frozenset({TEAM, EMERGENCY, ADMIN, ADMIN_THERAPIST}), reads=True),
+    ("records:chart", "post"): R(ONLY_TEAM, body=(("phone", "555-0100"),)),
+    ("records:emergency", "get"): R(frozenset({TEAM, OFF, EMERGENCY})),
+    ("records:emergency", "post"): R(
+        frozenset({TEAM, OFF, EMERGENCY}), body=(("reason", "The client called in crisis; cover needed."),)
+    ),
+    ("records:note_new", "get"): R(ONLY_TEAM),
+    ("records:note_new", "post"): R(ONLY_TEAM, body=(("template", "soap"), ("plan", "x"))),
+    ("records:assessment_assign", "post"): R(ONLY_TEAM, body=(("kind", "phq9"),)),
+    ("records:billing_add", "post"): R(frozenset({TEAM, ADMIN, ADMIN_THERAPIST})),
+    ("records:psychotherapy_new", "get"): R(ONLY_TEAM),
+    ("records:psychotherapy_new", "post"): R(ONLY_TEAM, body=(("body", "Mine."),)),
+    ("records:export_new", "post"): R(ACTS_FOR),
+    ("records:note", "get"): R(CLINICAL, reads=True),
+    ("records:note", "post"): R(ONLY_TEAM, body=(("plan", "Edited."),)),
+    ("records:note_sign", "post"): R(ONLY_TEAM),
+    ("records:note_share", "post"): R(ONLY_TEAM),
+    ("records:note_addendum", "post"): R(ONLY_TEAM, body=(("body", "Addendum."),)),
+    ("records:psychotherapy_note", "get"): R(ONLY_TEAM),
+    ("records:psychotherapy_note", "post"): R(ONLY_TEAM, body=(("body", "Mine, edited."),)),
+    ("records:portal", "get"): R(CLIENTS_AND_GUARDIANS),
+    ("records:assessment", "get"): R(ONLY_SELF),
+    ("records:assessment", "post"): R(ONLY_SELF),
+    ("records:export", "get"): R(ONLY_SELF),
+    ("sessions:list", "get"): R(EVERYONE),
+    ("sessions:time_zone", "post"): R(EVERYONE, body=(("time_zone", "Europe/Paris"),)),
+    ("sessions:schedule", "get"): R(THERAPISTS),
+    ("sessions:schedule", "post"): R(THERAPISTS),
+    ("sessions:detail", "get"): R(ONLY_TEAM),
+    ("sessions:detail", "post"): R(ONLY_TEAM),
+    ("sessions:cancel", "post"): R(ONLY_TEAM),
+    ("sessions:join", "get"): R(IN_THE_CALL),
+    ("sessions:licenses", "get"): R(THERAPISTS),
+    ("sessions:licenses", "post"): R(THERAPISTS, body=(("regions", "US-NY"),)),
+    ("sessions:policy", "get"): R(ADMINS),
+    ("sessions:policy", "post"): R(ADMINS),
+    ("audit:record_access", "get"): R(ACTS_FOR, query=(("client", "{client_id}"),)),
+    ("audit:console", "get"): R(ADMINS),
+    ("audit:flags", "get"): R(ADMINS),
+    ("audit:flags", "post"): R(ADMINS, body=(("flag", "{flag_id}"), ("note", "Reviewed with the therapist."))),
+    ("audit:event", "get"): R(ADMINS),
+    ("audit:export", "get"): R(ADMINS),
+    ("audit:client_report", "get"): R(ADMINS, reads=True),
+}
+
+# API operations: (path template, method) -> rule.
+API: dict[tuple[str, str], Rule] = {
+    ("/api/v1/me/", "get"): R(EVERYONE),
+    ("/api/v1/accounts/sessions/", "get"): R(EVERYONE),
+    ("/api/v1/accounts/sessions/revoke-others/", "post"): R(EVERYONE),
+    ("/api/v1/accounts/invitations/", "get"): R(STAFF),
+    ("/api/v1/accounts/invitations/", "post"): R(STAFF, body=(("email", "invitee@example.org"), ("role", "client"))),
+    ("/api/v1/accounts/invitations/{invitation_id}/revoke/", "post"): R(frozenset({TEAM, ADMIN, ADMIN_THERAPIST})),
+    ("/api/v1/consent/documents/", "get"): R(EVERYONE),
+    ("/api/v1/consent/documents/{document_id}/drafts/", "post"): R(ADMINS),
+    ("/api/v1/consent/versions/{version_id}/", "get"): R(EVERYONE - {OUTSIDER}),
+    ("/api/v1/consent/versions/{version_id}/", "put"): R(ADMINS, body=(("body", "New text."),)),
+    ("/api/v1/consent/versions/{version_id}/", "patch"): R(ADMINS, body=(("body", "New text."),)),
+    ("/api/v1/consent/versions/{version_id}/publish/", "post"): R(ADMINS, body=(("requires_reconsent", False),)),
+    ("/api/v1/consent/signatures/", "get"): R(CONSENT_STATUS, reads=True, query=(("client", "{client_id}"),)),
+    ("/api/v1/consent/signatures/", "post"): R(
+        ACTS_FOR,
+        body=(
+            ("version", "{version_id}"),
+            ("on_behalf_of", "{client_id}"),
+            ("typed_name", "S"),
+            ("confirm_read", True),
+        ),
+    ),
+    ("/api/v1/consent/signatures/{signature_id}/", "get"): R(CONSENT_FULL, reads=True),
+    ("/api/v1/consent/signatures/{signature_id}/withdraw/", "post"): R(ACTS_FOR, body=(("reason", "No longer."),)),
+    ("/api/v1/consent/gate/", "get"): R(ON_THE_SCHEDULE, query=(("appointment", "{appointment_id}"),)),
+    ("/api/v1/consent/requests/", "post"): R(
+        frozenset({TEAM, ADMIN, ADMIN_THERAPIST}), body=(("client", "{client_id}"), ("kind", "telehealth"))
+    ),
+    ("/api/v1/consent/agreements/", "post"): R(ONLY_TEAM, body=(("client", "{client_id}"), ("text", "Agreed."))),
+    ("/api/v1/records/charts/", "get"): R(EVERYONE),
+    ("/api/v1/records/charts/{chart_id}/", "get"): R(SUMMARY, reads=True),
+    ("/api/v1/records/charts/{chart_id}/", "patch"): R(ONLY_TEAM, body=(("phone", "555-0100"),)),
+    ("/api/v1/records/charts/{chart_id}/notes/", "get"): R(CLINICAL, reads=True),
+    ("/api/v1/records/charts/{chart_id}/notes/", "post"): R(ONLY_TEAM, body=(("sections", {"plan": "x"}),)),
+    ("/api/v1/records/charts/{chart_id}/assessments/", "get"): R(CLINICAL, reads=True),
+    ("/api/v1/records/charts/{chart_id}/assessments/", "post"): R(ONLY_TEAM, body=(("kind", "phq9"),)),
+    ("/api/v1/records/charts/{chart_id}/billing/", "get"): R(BILLING, reads=True),
+    ("/api/v1/records/charts/{chart_id}/billing/", "post"): R(
+        frozenset({TEAM, ADMIN, ADMIN_THERAPIST}),
+        body=(("service_date", "2026-11-09"), ("cpt_code", "90837"), ("diagnosis_codes", ["F41.1"]), ("fee", "160")),
+    ),
+    ("/api/v1/records/charts/{chart_id}/emergency-access/", "post"): R(
+        frozenset({TEAM, OFF, EMERGENCY}), body=(("reason", "The client called in crisis; cover needed."),)
+    ),
+    ("/api/v1/records/charts/{chart_id}/psychotherapy-notes/", "get"): R(CLINICAL),
+    ("/api/v1/records/charts/{chart_id}/psychotherapy-notes/", "post"): R(ONLY_TEAM, body=(("body", "Mine."),)),
+    ("/api/v1/records/charts/{chart_id}/exports/", "post"): R(ACTS_FOR),
+    ("/api/v1/records/notes/{note_id}/", "get"): R(CLINICAL, reads=True),
+    ("/api/v1/records/notes/{note_id}/", "patch"): R(ONLY_TEAM, body=(("sections", {"plan": "y"}),)),
+    ("/api/v1/records/notes/{note_id}/sign/", "post"): R(ONLY_TEAM),
+    ("/api/v1/records/notes/{note_id}/share/", "post"): R(ONLY_TEAM),
+    ("/api/v1/records/notes/{note_id}/addenda/", "post"): R(ONLY_TEAM, body=(("body", "Addendum."),)),
+    ("/api/v1/records/assessments/{assessment_id}/submit/", "post"): R(
+        ONLY_SELF, body=(("answers", [1, 1, 1, 1, 1, 1, 1]),)
+    ),
+    ("/api/v1/records/psychotherapy-notes/{note_id}/", "get"): R(ONLY_TEAM),
+    ("/api/v1/records/psychotherapy-notes/{note_id}/", "patch"): R(ONLY_TEAM, body=(("body", "Edited."),)),
+    ("/api/v1/records/exports/{export_id}/", "get"): R(ONLY_SELF),
+    ("/api/v1/records/billing/{billing_id}/", "patch"): R(
+        frozenset({TEAM, ADMIN, ADMIN_THERAPIST}), body=(("status", "submitted"),)
+    ),
+    ("/api/v1/sessions/", "get"): R(EVERYONE),
+    ("/api/v1/sessions/", "post"): R(THERAPISTS),
+    ("/api/v1/sessions/{appointment_id}/check-in/", "post"): R(
+        IN_THE_CALL, body=(("location", "US-NY"), ("private_device", True))
+    ),
+    ("/api/v1/sessions/{appointment_id}/ice-servers/", "get"): R(IN_THE_CALL),
+}
+# Paths whose {note_id} is a psychotherapy note's.
+PSYCHOTHERAPY_PATHS = {"/api/v1/records/psychotherapy-notes/{note_id}/"}
+PSYCHOTHERAPY_PAGES = {"records:psychotherapy_note"}
+
+
+# Discovering what exists ---------------------------------------------------------------------------
+
+
+def page_routes() -> list[tuple[str, str]]:
+    def walk(resolver: URLResolver, prefix: str, namespace: str) -> Any:
+        for entry in resolver.url_patterns:
+            if isinstance(entry, URLResolver):
+                ns = ":".join(n for n in (namespace, entry.namespace or "") if n)
+                yield from walk(entry, prefix + str(entry.pattern), ns)
+            elif isinstance(entry, URLPattern):
+                name = ":".join(n for n in (namespace, entry.name or "") if n)
+                yield name, prefix + str(entry.pattern)
+
+    return [(name, route) for name, route in walk(get_resolver(), "", "") if not route.startswith("api/")]
+
+
+def schema() -> dict[str, Any]:
+    from drf_spectacular.generators import SchemaGenerator
+
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def api_operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, operation)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method in ("get", "post", "put", "patch", "delete") and path != "/api/v1/schema/"
+    ]
+
+
+def test_every_page_and_operation_has_a_rule():
+    pages = {name for name, _route in page_routes()} - EXEMPT_PAGES
+    ruled_pages = {name for name, _method in PAGES}
+    assert pages - ruled_pages == set(), "pages without an access rule"
+    assert ruled_pages - pages == set(), "rules for pages that no longer exist"
+    operations = {(path, method) for path, method, _op in api_operations(schema())}
+    assert operations - set(API) == set(), "API operations without an access rule"
+    assert set(API) - operations == set(), "rules for API operations that no longer exist"
+
+
+# Running one case ----------------------------------------------------------------------------------
+
+SNAPSHOT_SKIP = {
+    "audit",  # what the test counts
+    "sessions",  # django.contrib.sessions: the login sessions themselves
+}
+SNAPSHOT_SKIP_MODELS = {"accounts.usersession", "accounts.loginthrottle"}
+
+
+def stored_state() -> str:
+    digest = hashlib.sha256()
+    for model in sorted(apps.get_models(), key=lambda m: m._meta.label_lower):
+        if model._meta.app_label in SNAPSHOT_SKIP or model._meta.label_lower in SNAPSHOT_SKIP_MODELS:
+            continue
+        if model._meta.app_label in {"admin", "contenttypes", "auth", "otp_static", "otp_totp"}:
+            continue
+        using = "psychotherapy" if model._meta.label_lower == "records.psychotherapynote" else "default"
+        for row in model.objects.using(using).order_by("pk").values_list():
+            digest.update(repr(row).encode())
+    return digest.hexdigest()
+
+
+def fill(template: str, objects: dict[str, Any], *, psychotherapy: bool = False) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1).split(":")[-1]
+        if name == "note_id" and psychotherapy:
+            name = "psychotherapy_note_id"
+        return str(objects[name])
+
+    return re.sub(r"[{<]([^}>]+)[}>]", value, template)
+
+
+def formatted(value: Any, objects: dict[str, Any]) -> Any:
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        raw = objects[value[1:-1]]
+        return raw if isinstance(raw, int) else str(raw)
+    return value
+
+
+@dataclass
+class Outcome:
+    status: int
+    denials: int
+    named: int  # allowed events naming this actor and the subject
+    events: int
+    changed: bool
+
+
+def run_case(client: Any, method: str, url: str, rule: Rule, *, objects: dict[str, Any], json: bool) -> Outcome:
+    from django.db import connections
+
+    query = {k: formatted(v, objects) for k, v in rule.query}
+    body = {k: formatted(v, objects) for k, v in rule.body}
+    actor = client.session.get("_auth_user_id")
+    with transaction.atomic(), transaction.atomic(using="psychotherapy"):
+        before = stored_state()
+        first_event = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        call = getattr(client, method)
+        if json:
+            import json as jsonlib
+
+            target = url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+            response = (
+                call(target, jsonlib.dumps(body), content_type="application/json") if method != "get" else call(target)
+            )
+        else:
+            target = url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+            response = call(target, body) if method != "get" else call(target)
+        new = AuditEvent.objects.filter(id__gt=first_event)
+        outcome = Outcome(
+            status=response.status_code,
+            denials=new.filter(action=Action.ACCESS_DENIED).count(),
+            named=new.filter(actor_id=actor, subject_client_id=objects["client_id"], outcome="allowed").count(),
+            events=new.count(),
+            changed=stored_state() != before,
+        )
+        transaction.set_rollback(True)
+        transaction.set_rollback(True, using="psychotherapy")
+    connections["default"].close_if_unusable_or_obsolete()
+    return outcome
+
+
+def judge(
+    where: str, persona: str, rule: Rule, outcome: Outcome, *, declared: set[str] | None, subject_self: bool
+) -> list[str]:
+    problems = []
+    allowed = persona in rule.allowed
+    refused = outcome.status in (403, 404)
+    if outcome.status >= 500:
+        problems.append(f"{where} as {persona}: {outcome.status}")
+    if declared is not None and str(outcome.status) not in declared:
+        problems.append(f"{where} as {persona}: {outcome.status} is not declared in the schema")
+    if allowed and refused:
+        problems.append(f"{where} as {persona}: refused ({outcome.status}) but the rule allows it")
+    if not allowed:
+        if not refused and not outcome.denials:
+            problems.append(f"{where} as {persona}: allowed ({outcome.status}) but the rule refuses it")
+        if outcome.changed:
+            problems.append(f"{where} as {persona}: a refusal changed stored data")
+        if outcome.denials != 1:
+            problems.append(f"{where} as {persona}: {outcome.denials} access.denied events, not 1")
+        if outcome.named:
+            problems.append(f"{where} as {persona}: a refusal wrote an allowed event about the client")
+    elif rule.reads and not subject_self and outcome.status == 200:
+        if outcome.named != 1 or outcome.events != 1:
+            problems.append(
+                f"{where} as {persona}: a read of the client's data wrote {outcome.events} events "
+                f"({outcome.named} naming actor and client), not exactly 1"
+            )
+    if allowed and outcome.denials:
+        problems.append(f"{where} as {persona}: allowed, but {outcome.denials} access.denied events")
+    return problems
+
+
+@pytest.fixture
+def world() -> Any:
+    return build()
+
+
+@pytest.mark.parametrize("subject_kind", ["adult", "minor"])
+def test_access_matrix(world, subject_kind):
+    adult, minor = world
+    subject = adult if subject_kind == "adult" else minor
+    personas = ADULT_PERSONAS if subject_kind == "adult" else MINOR_PERSONAS
+    spec = schema()
+    declared = {(path, method): set(operation["responses"]) for path, method, operation in api_operations(spec)}
+    routes = dict(page_routes())
+    problems: list[str] = []
+    for persona in personas:
+        client = signed_in(subject.people[persona])
+        for (name, method), rule in PAGES.items():
+            url = "/" + fill(routes[name], subject.objects, psychotherapy=name in PSYCHOTHERAPY_PAGES)
+            outcome = run_case(client, method, url, rule, objects=subject.objects, json=False)
+            problems += judge(
+                f"{method.upper()} {name}", persona, rule, outcome, declared=None, subject_self=persona == SELF
+            )
+        for (path, method), rule in API.items():
+            url = fill(path, subject.objects, psychotherapy=path in PSYCHOTHERAPY_PATHS)
+            outcome = run_case(client, method, url, rule, objects=subject.objects, json=True)
+            problems += judge(
+                f"{method.upper()} {path}",
+                persona,
+                rule,
+                outcome,
+                declared=declared[(path, method)],
+                subject_self=persona == SELF,
+            )
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+async def test_the_signaling_socket_admits_exactly_the_people_in_the_call():
+    """The socket asks the same gate as the ICE endpoint: the clients of the appointment and its
+    therapist get in; everyone else is refused, audited once, with the documented code."""
+    from asgiref.sync import sync_to_async
+
+    from sessions.realtime import CloseCode
+    from tests.signaling import expect_closed, open_socket, receive
+
+    adult, minor = await sync_to_async(build)()
+    for subject, personas in ((adult, ADULT_PERSONAS), (minor, MINOR_PERSONAS)):
+        appointment_id = subject.objects["appointment_id"]
+        for persona in personas:
+            user = subject.people[persona]
+            client = await sync_to_async(signed_in)(user)
+            refused = AuditEvent.objects.filter(action=Action.VIDEO_REFUSED, actor_id=user.pk)
+            before = await sync_to_async(refused.count)()
+            socket = await open_socket(appointment_id, client)
+            if persona in IN_THE_CALL:
+                welcome = await receive(socket)
+                assert welcome["type"] == "welcome", (persona, welcome)
+                await socket.disconnect()
+            else:
+                bye = await expect_closed(socket, CloseCode.NOT_FOUND)
+                assert bye["reason"] == "not_found", (persona, bye)
+                assert await sync_to_async(refused.count)() == before + 1, persona
