@@ -16,11 +16,16 @@ WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable, machine-readable: invalid, parse_error, not_found, not_allowed, …")
     detail = serializers.CharField(help_text="A sentence a person can read.")
-    fields = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        required=False,
-        help_text="For invalid input: what is wrong with each field.",
-    )
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # "fields" is also the name of a serializer's own attribute, so it is added here.
+        declared = super().get_fields()
+        declared["fields"] = serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()),
+            required=False,
+            help_text="For invalid input: what is wrong with each field.",
+        )
+        return declared
 
 
 ERRORS = {

@@ -384,12 +384,11 @@ def judge(
             problems.append(f"{where} as {persona}: {outcome.denials} access.denied events, not 1")
         if outcome.named:
             problems.append(f"{where} as {persona}: a refusal wrote an allowed event about the client")
-    elif rule.reads and not subject_self and outcome.status == 200:
-        if outcome.named != 1 or outcome.events != 1:
-            problems.append(
-                f"{where} as {persona}: a read of the client's data wrote {outcome.events} events "
-                f"({outcome.named} naming actor and client), not exactly 1"
-            )
+    elif rule.reads and not subject_self and outcome.status == 200 and (outcome.named != 1 or outcome.events != 1):
+        problems.append(
+            f"{where} as {persona}: a read of the client's data wrote {outcome.events} events "
+            f"({outcome.named} naming actor and client), not exactly 1"
+        )
     if allowed and outcome.denials:
         problems.append(f"{where} as {persona}: allowed, but {outcome.denials} access.denied events")
     return problems

@@ -105,3 +105,28 @@ def test_the_openapi_schema_is_valid_and_warning_free(tmp_path):
     text = target.read_text()
     for path in ("/api/v1/records/charts/{chart_id}/notes/", "/api/v1/consent/gate/", "/api/v1/accounts/invitations/"):
         assert path in text
+
+
+def test_the_schema_declares_every_error_an_operation_gives():
+    from drf_spectacular.generators import SchemaGenerator
+
+    spec = SchemaGenerator().get_schema(request=None, public=True)
+    error = "#/components/schemas/Error"
+    assert set(spec["components"]["schemas"]["Error"]["properties"]) == {"code", "detail", "fields"}
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            for code in ("403", "404") + (("400", "409") if method in ("post", "put", "patch", "delete") else ()):
+                assert code in responses, (path, method, code)
+                assert responses[code]["content"]["application/json"]["schema"]["$ref"] == error
+            if (
+                method == "get"
+                and responses.get("200", {})
+                .get("content", {})
+                .get("application/json", {})
+                .get("schema", {})
+                .get("type")
+                == "array"
+            ):
+                assert {"cursor", "limit"} <= {p["name"] for p in operation.get("parameters", [])}, path
+                assert "X-Next-Cursor" in responses["200"]["headers"], path
