@@ -49,7 +49,7 @@ def test_signing_locks_the_note(login_as, therapist, chart):
     note = ProgressNote.objects.get()
     assert client.post(f"/records/notes/{note.pk}/sign/").status_code == 302
     edit = client.post(f"/records/notes/{note.pk}/", {**SOAP, "plan": "Changed", "version": 2})
-    assert edit.status_code == 404
+    assert edit.status_code == 409 and b"addendum" in edit.content
     note.refresh_from_db()
     assert note.signed_at and '"plan": "Continue CBT."' in note.body
     from records.services import RecordError, note_update

@@ -1,0 +1,53 @@
+"""The right of access: a client's (or a minor's guardian's) copy of the record."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from audit.models import Action
+from audit.services import audit_record
+from records import services
+from records.api.base import RecordsView
+from records.models import RecordExport
+from records.selectors import (
+    Need,
+    export_get_for_user,
+)
+from teletherapy.errors import NotVisible
+
+
+class ExportCreateView(RecordsView):
+    @extend_schema(request=None, responses={201: dict})
+    def post(self, request: Request, chart_id: uuid.UUID) -> Response:
+        chart, access = self.chart(request, chart_id, Need.SUMMARY)
+        export = services.export_request(
+            actor=self.actor(request), chart=chart, access=access, request=self.django_request(request)
+        )
+        return Response({"id": str(export.pk), "status": export.status}, status=status.HTTP_201_CREATED)
+
+
+class ExportDetailView(RecordsView):
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, export_id: uuid.UUID) -> Response:
+        export: RecordExport | None = export_get_for_user(user=self.actor(request), export_id=export_id)
+        if export is None:
+            raise NotVisible("records.recordexport", export_id)
+        body: dict[str, Any] = {"id": str(export.pk), "status": export.status, "progress": export.progress}
+        if export.status == "ready" and request.query_params.get("include") == "record":
+            audit_record(
+                action=Action.RECORD_EXPORT,
+                actor=self.actor(request),
+                request=self.django_request(request),
+                target=export,
+                subject_client_id=export.chart.client_id,
+                details={"stage": "downloaded", "format": "api"},
+            )
+            body["record"] = json.loads(export.payload)
+        return Response(body)

@@ -1,0 +1,154 @@
+"""Progress notes: the paged list, one note, editing, signing, sharing and addenda."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from audit.models import Action
+from records import services
+from records.api.base import RecordsView, TextInput, valid_input
+from records.models import (
+    NoteAddendum,
+    ProgressNote,
+)
+from records.selectors import (
+    Access,
+    Need,
+    addenda_visible,
+    note_get_for_user,
+    notes_visible,
+)
+from teletherapy.errors import NotVisible
+from teletherapy.pagination import paginate
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    chart = serializers.UUIDField(source="chart_id", read_only=True)
+    author = serializers.IntegerField(source="author_id", read_only=True)
+    sections = serializers.SerializerMethodField()
+    addenda = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ProgressNote
+        fields = [
+            "id",
+            "chart",
+            "author",
+            "template",
+            "sections",
+            "version",
+            "created_at",
+            "signed_at",
+            "shared_at",
+            "addenda",
+        ]
+
+    def get_sections(self, note: ProgressNote) -> dict[str, str]:
+        return json.loads(note.body)
+
+    def get_addenda(self, note: ProgressNote) -> list[dict[str, Any]]:
+        grouped = self.context.get("addenda")
+        addenda = grouped.get(note.pk, []) if grouped is not None else note.addenda.all()
+        return [{"author": a.author_id, "signed_at": a.signed_at, "body": a.body} for a in addenda]
+
+
+class NoteInput(serializers.Serializer):
+    template = serializers.CharField(max_length=8, required=False)
+    sections = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=20_000))
+    version = serializers.IntegerField(required=False, min_value=0)
+
+
+class NoteListView(RecordsView):
+    @extend_schema(responses=NoteSerializer(many=True))
+    def get(self, request: Request, chart_id: uuid.UUID) -> Response:
+        chart, access = self.chart(request, chart_id, Need.CLINICAL)
+        # Only what the list shows (not when a draft was last saved).
+        page = paginate(
+            request,
+            notes_visible(chart=chart, access=access).prefetch_related(None).defer("updated_at"),
+            key="-created_at",
+        )
+        notes = page.items
+        # One query for all the addenda, grouped by hand: lighter than the prefetch machinery.
+        addenda: dict[Any, list[NoteAddendum]] = {note.pk: [] for note in notes}
+        for addendum in addenda_visible(chart=chart, access=access):
+            if addendum.note_id in addenda:  # a note on another page is not shown
+                addenda[addendum.note_id].append(addendum)
+        # Everything is fetched: the event is written while the notes are opened and serialized.
+        with self.reading(request, Action.NOTE_LIST, chart, chart, access, count=len(notes)):
+            data = NoteSerializer(notes, many=True, context={"addenda": addenda}).data
+        return page.response(data)
+
+    @extend_schema(request=NoteInput, responses={201: NoteSerializer})
+    def post(self, request: Request, chart_id: uuid.UUID) -> Response:
+        chart, access = self.chart(request, chart_id, Need.CLINICAL)
+        data = valid_input(NoteInput, request)
+        note = services.note_create(
+            actor=self.actor(request),
+            chart=chart,
+            access=access,
+            template=data.get("template", ""),
+            sections=data["sections"],
+            request=self.django_request(request),
+        )
+        return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
+
+
+class NoteDetailView(RecordsView):
+    def note(self, request: Request, note_id: uuid.UUID, *, write: bool = False) -> tuple[ProgressNote, Access]:
+        found = note_get_for_user(user=self.actor(request), note_id=note_id, write=write)
+        if found is None:
+            raise NotVisible("records.progressnote", note_id)
+        return found
+
+    @extend_schema(responses=NoteSerializer)
+    def get(self, request: Request, note_id: uuid.UUID) -> Response:
+        note, access = self.note(request, note_id)
+        self.read(request, Action.NOTE_VIEW, note, note.chart, access)
+        return Response(NoteSerializer(note).data)
+
+    @extend_schema(request=NoteInput, responses=NoteSerializer)
+    def patch(self, request: Request, note_id: uuid.UUID) -> Response:
+        note, _access = self.note(request, note_id, write=True)
+        data = valid_input(NoteInput, request)
+        if "version" not in data:
+            return Response(
+                {"code": "invalid", "detail": "Send the version you edited.", "fields": {"version": ["Required."]}},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        note = services.note_update(
+            actor=self.actor(request),
+            note=note,
+            sections=data["sections"],
+            expected_version=data["version"],
+            request=self.django_request(request),
+        )
+        return Response(NoteSerializer(note).data)
+
+
+class NoteActionView(NoteDetailView):
+    """Sign, share or add to a note: POST only (the note itself is read at notes/<id>/)."""
+
+    action_name = ""
+    http_method_names = ["post", "options"]
+
+    @extend_schema(request=None, responses=NoteSerializer)
+    def post(self, request: Request, note_id: uuid.UUID) -> Response:
+        note, _access = self.note(request, note_id, write=True)
+        actor, django_request = self.actor(request), self.django_request(request)
+        if self.action_name == "sign":
+            note = services.note_sign(actor=actor, note=note, request=django_request)
+        elif self.action_name == "share":
+            note = services.note_share(actor=actor, note=note, request=django_request)
+        else:
+            body = valid_input(TextInput, request)["body"]
+            services.note_addendum(actor=actor, note=note, body=body, request=django_request)
+            note.refresh_from_db()
+        return Response(NoteSerializer(note).data)

@@ -1,0 +1,88 @@
+"""Questionnaires and billing entered from the chart, and the client's answers."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.models import Role
+from accounts.rules import role_required
+from accounts.types import AuthedRequest
+from records import services
+from records.forms import (
+    AssessmentForm,
+    AssignForm,
+    BillingForm,
+)
+from records.selectors import (
+    Need,
+    assessment_get_for_user,
+)
+from records.views.base import chart_or_refuse, refused
+from teletherapy.errors import error_text
+
+
+@role_required(Role.THERAPIST)
+@require_POST
+def assessment_assign_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
+    chart, access = chart_or_refuse(request, chart_id, Need.CLINICAL)
+    form = AssignForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise services.RecordError("Choose PHQ-9 or GAD-7.")
+        services.assessment_assign(
+            actor=request.user, chart=chart, access=access, kind=form.cleaned_data["kind"], request=request
+        )
+    except services.RecordError as error:
+        messages.error(request, error_text(request, error))
+    else:
+        messages.success(request, "Assigned; the client will see it in their portal.")
+    return redirect("records:chart", chart.pk)
+
+
+@role_required(Role.THERAPIST, Role.ADMIN)
+@require_POST
+def billing_add_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
+    chart, access = chart_or_refuse(request, chart_id, Need.BILLING)
+    form = BillingForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise services.RecordError("Fill in the date, CPT code, diagnosis codes and fee.")
+        services.billing_create(actor=request.user, chart=chart, access=access, request=request, **form.cleaned_data)
+    except services.RecordError as error:
+        messages.error(request, error_text(request, error))
+    else:
+        messages.success(request, "Billing record added.")
+    return redirect("records:chart", chart.pk)
+
+
+@role_required(Role.CLIENT)
+@require_http_methods(["GET", "POST"])
+def assessment_view(request: AuthedRequest, assessment_id: str) -> HttpResponse:
+    found = assessment_get_for_user(user=request.user, assessment_id=assessment_id)
+    if found is None or found[0].chart.client_id != request.user.pk:
+        raise refused(request, "records.assessment", assessment_id)
+    assessment = found[0]
+    if assessment.completed_at is not None:
+        messages.info(request, "You have completed this questionnaire. Thank you.")
+        return redirect("records:portal")
+    form = AssessmentForm(request.POST or None, kind=assessment.kind)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.assessment_submit(
+                    actor=request.user, assessment=assessment, answers=form.answers(), request=request
+                )
+            except services.RecordError as error:
+                form.add_error(None, error_text(request, error))
+                status = 400
+            else:
+                messages.success(request, "Thank you. Your therapist will go through it with you.")
+                return redirect("records:portal")
+        else:
+            status = 400
+    context = {"assessment": assessment, "form": form, "title": assessment.get_kind_display()}
+    return render(request, "records/assessment.html", context, status=status)

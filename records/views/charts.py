@@ -1,0 +1,138 @@
+"""Charts: the therapist's list, one chart, its update and emergency access."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.models import Role
+from accounts.rules import role_required
+from accounts.types import AuthedRequest
+from audit.models import Action
+from audit.services import audit_record
+from records import services
+from records.forms import (
+    AssignForm,
+    BillingForm,
+    ChartForm,
+    EmergencyForm,
+    NewNoteForm,
+    PsychotherapyNoteForm,
+)
+from records.models import ClientChart
+from records.selectors import (
+    Access,
+    Need,
+    chart_get_for_user,
+    charts_for_therapist,
+    charts_outside_care_team,
+    notes_visible,
+    psychotherapy_notes_of_author,
+)
+from records.views.base import audit_read, refused, results_of
+from teletherapy.errors import NotAllowed, error_text
+
+
+@role_required(Role.THERAPIST, Role.ADMIN)
+@require_GET
+def charts_view(request: AuthedRequest) -> HttpResponse:
+    if request.user.has_role(Role.THERAPIST):
+        charts = charts_for_therapist(user=request.user).order_by("client__full_name")
+        others = charts_outside_care_team(user=request.user)
+    else:
+        # Admins see chart metadata and billing, never clinical content.
+        charts = ClientChart.objects.filter(practice_id=request.user.practice_id).select_related("client")
+        others = ClientChart.objects.none()
+    audit_record(action=Action.CHART_LIST, actor=request.user, request=request, details={"count": charts.count()})
+    return render(request, "records/charts.html", {"charts": charts, "others": others})
+
+
+@role_required(Role.THERAPIST, Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def chart_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
+    need = Need.CLINICAL if request.user.has_role(Role.THERAPIST) else Need.SUMMARY
+    found = chart_get_for_user(user=request.user, chart_id=chart_id, need=need)
+    if found is None and need is Need.CLINICAL:
+        found = chart_get_for_user(user=request.user, chart_id=chart_id, need=Need.SUMMARY)
+    if found is None or found[1] in (Access.CLIENT, Access.GUARDIAN):
+        raise refused(request, "records.clientchart", chart_id)
+    chart, access = found
+    clinical = access in (Access.CARE_TEAM, Access.EMERGENCY)
+    chart_form = ChartForm(
+        request.POST or None,
+        initial={
+            "date_of_birth": chart.date_of_birth or None,
+            "phone": chart.phone,
+            "address": chart.address,
+            "emergency_contact": chart.emergency_contact,
+            "is_minor": chart.is_minor,
+            "guardian_sees_notes": chart.guardian_sees_notes,
+        },
+    )
+    status = 200
+    if request.method == "POST":
+        if access is not Access.CARE_TEAM:
+            raise refused(request, "records.clientchart", chart_id)
+        if chart_form.is_valid():
+            data = dict(chart_form.cleaned_data)
+            data["date_of_birth"] = data["date_of_birth"].isoformat() if data["date_of_birth"] else ""
+            services.chart_update(actor=request.user, chart=chart, access=access, data=data, request=request)
+            messages.success(request, "Chart updated.")
+            return redirect("records:chart", chart.pk)
+        status = 400
+    sections = ["summary", "billing"] + (["notes", "assessments"] if clinical else [])
+    audit_read(request, Action.CHART_VIEW, chart, chart, access, sections=",".join(sections))
+    context = {
+        "chart": chart,
+        "access": access.value,
+        "clinical": clinical,
+        "care_team": access is Access.CARE_TEAM,
+        "chart_form": chart_form,
+        "notes": notes_visible(chart=chart, access=access) if clinical else [],
+        "assessments": results_of(chart.assessments.all()) if clinical else [],
+        "billing": chart.billing.all(),
+        "psychotherapy_notes": psychotherapy_notes_of_author(user=request.user, chart=chart)
+        if access is Access.CARE_TEAM
+        else [],
+        "new_note_form": NewNoteForm(),
+        "assign_form": AssignForm(),
+        "billing_form": BillingForm(),
+        "psy_form": PsychotherapyNoteForm(),
+    }
+    return render(request, "records/chart.html", context, status=status)
+
+
+@role_required(Role.THERAPIST)
+@require_http_methods(["GET", "POST"])
+def emergency_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
+    chart = (
+        ClientChart.objects.filter(pk=chart_id, practice_id=request.user.practice_id).select_related("client").first()
+    )
+    if chart is None:
+        raise refused(request, "records.clientchart", chart_id)
+    if request.user.has_role(Role.ADMIN):
+        raise NotAllowed(
+            "An account that holds the admin role cannot use emergency access.",
+            target_type="records.clientchart",
+            target_id=chart_id,
+        )
+    form = EmergencyForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.emergency_access_start(
+                actor=request.user, chart=chart, reason=form.cleaned_data["reason"], request=request
+            )
+        except services.RecordError as error:
+            form.add_error("reason" if error.field == "reason" else None, error_text(request, error))
+            status = 400
+        else:
+            messages.warning(
+                request, "Emergency access granted for 60 minutes. It is recorded and the admins have been told."
+            )
+            return redirect("records:chart", chart.pk)
+    elif request.method == "POST":
+        status = 400
+    return render(request, "records/emergency.html", {"chart": chart, "form": form}, status=status)

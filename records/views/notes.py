@@ -1,0 +1,168 @@
+"""Progress notes: writing, reading, editing, signing, sharing and addenda."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.models import Role
+from accounts.rules import role_required
+from accounts.types import AuthedRequest
+from audit.models import Action
+from records import services
+from records.forms import (
+    AddendumForm,
+    NoteForm,
+)
+from records.models import NoteTemplate, ProgressNote
+from records.selectors import (
+    Access,
+    Need,
+    note_get_for_user,
+)
+from records.views.base import audit_read, chart_or_refuse, refused
+from teletherapy.errors import Conflict, error_text
+
+
+@role_required(Role.THERAPIST)
+@require_http_methods(["GET", "POST"])
+def note_new_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
+    chart, access = chart_or_refuse(request, chart_id, Need.CLINICAL)
+    if access is not Access.CARE_TEAM:
+        raise refused(request, "records.clientchart", chart_id)
+    template = request.GET.get("template") or request.POST.get("template") or NoteTemplate.SOAP
+    if template not in NoteTemplate.values:
+        template = NoteTemplate.SOAP
+    form = NoteForm(request.POST or None, template=template)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            note = services.note_create(
+                actor=request.user,
+                chart=chart,
+                access=access,
+                template=template,
+                sections=form.sections(),
+                request=request,
+            )
+        except services.RecordError as error:
+            form.add_error(None, error_text(request, error))
+            status = 400
+        else:
+            messages.success(request, "Draft saved.")
+            return redirect("records:note", note.pk)
+    elif request.method == "POST":
+        status = 400
+    return render(
+        request, "records/note_edit.html", {"chart": chart, "form": form, "template": template}, status=status
+    )
+
+
+@role_required(Role.THERAPIST, Role.CLIENT, Role.GUARDIAN)
+@require_http_methods(["GET", "POST"])
+def note_view(request: AuthedRequest, note_id: str) -> HttpResponse:
+    found = note_get_for_user(user=request.user, note_id=note_id)
+    if found is None:
+        raise refused(request, "records.progressnote", note_id)
+    note, access = found
+    chart = note.chart
+    editable = access is Access.CARE_TEAM and note.signed_at is None and note.author_id == request.user.pk
+    sections = json.loads(note.body)
+    form = NoteForm(
+        request.POST if request.method == "POST" else None,
+        template=note.template,
+        initial={**sections, "version": note.version},
+    )
+    status = 200
+    if request.method == "POST":
+        if access is Access.CARE_TEAM and note.author_id == request.user.pk and note.signed_at is not None:
+            raise Conflict("A signed note is locked. Add an addendum instead.", code="signed")
+        if not editable:
+            raise refused(request, "records.progressnote", note_id)
+        if form.is_valid():
+            try:
+                services.note_update(
+                    actor=request.user,
+                    note=note,
+                    sections=form.sections(),
+                    expected_version=form.cleaned_data.get("version") or 0,
+                    request=request,
+                )
+            except services.NoteConflict as conflict:
+                form.add_error(None, conflict.message)
+                status = 409
+            except services.RecordError as error:
+                form.add_error(None, error_text(request, error))
+                status = 400
+            else:
+                messages.success(request, "Draft saved.")
+                return redirect("records:note", note.pk)
+        else:
+            status = 400
+    audit_read(request, Action.NOTE_VIEW, note, chart, access)
+    addenda = list(note.addenda.select_related("author"))
+    context = {
+        "note": note,
+        "chart": chart,
+        "sections": sections,
+        "editable": editable,
+        "form": form,
+        "addenda": addenda,
+        "addendum_form": AddendumForm(),
+        "care_team": access is Access.CARE_TEAM,
+        "portal": access in (Access.CLIENT, Access.GUARDIAN),
+    }
+    return render(request, "records/note.html", context, status=status)
+
+
+def _note_action(request: AuthedRequest, note_id: str) -> ProgressNote:
+    found = note_get_for_user(user=request.user, note_id=note_id, write=True)
+    if found is None:
+        raise refused(request, "records.progressnote", note_id)
+    return found[0]
+
+
+def _note_step(request: AuthedRequest, note_id: str, step: Callable[..., object], done: str) -> HttpResponse:
+    """Run one signing/sharing step on a note and come back to it with the outcome shown."""
+    note = _note_action(request, note_id)
+    try:
+        step(actor=request.user, note=note, request=request)
+    except services.RecordError as error:
+        messages.error(request, error_text(request, error))
+    else:
+        messages.success(request, done)
+    return redirect("records:note", note.pk)
+
+
+@role_required(Role.THERAPIST)
+@require_POST
+def note_sign_view(request: AuthedRequest, note_id: str) -> HttpResponse:
+    return _note_step(request, note_id, services.note_sign, "Signed. The note is now locked; changes go in addenda.")
+
+
+@role_required(Role.THERAPIST)
+@require_POST
+def note_share_view(request: AuthedRequest, note_id: str) -> HttpResponse:
+    return _note_step(request, note_id, services.note_share, "Shared: the client can read this note in their portal.")
+
+
+@role_required(Role.THERAPIST)
+@require_POST
+def note_addendum_view(request: AuthedRequest, note_id: str) -> HttpResponse:
+    note = _note_action(request, note_id)
+    form = AddendumForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Write the addendum first.")
+        return redirect("records:note", note.pk)
+    try:
+        services.note_addendum(actor=request.user, note=note, body=form.cleaned_data["body"], request=request)
+    except services.RecordError as error:
+        messages.error(request, error_text(request, error))
+    else:
+        messages.success(request, "Addendum signed and added.")
+    return redirect("records:note", note.pk)

@@ -1,0 +1,134 @@
+"""The client's (or guardian's) own record, and their copy of it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.html import escape
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import Role
+from accounts.rules import mfa_required, role_required
+from accounts.selectors import people_acted_for
+from accounts.types import AuthedRequest
+from audit.models import Action
+from audit.services import audit_record
+from records import services
+from records.models import ExportStatus
+from records.selectors import (
+    Access,
+    Need,
+    chart_for_client,
+    chart_get_for_user,
+    export_get_for_user,
+    notes_visible,
+)
+from records.views.base import audit_read, chart_or_refuse, refused, results_of
+from teletherapy.errors import error_text
+
+
+@role_required(Role.CLIENT, Role.GUARDIAN)
+@require_GET
+def portal_view(request: AuthedRequest) -> HttpResponse:
+    charts = [c for c in (chart_for_client(client=p) for p in people_acted_for(user=request.user)) if c is not None]
+    entries = []
+    for chart in charts:
+        found = chart_get_for_user(user=request.user, chart_id=chart.pk, need=Need.SUMMARY)
+        if found is None:
+            continue
+        access = found[1]
+        clinical = chart_get_for_user(user=request.user, chart_id=chart.pk, need=Need.CLINICAL) is not None
+        entries.append(
+            {
+                "chart": chart,
+                "mine": access is Access.CLIENT,
+                "clinical": clinical,
+                "notes": notes_visible(chart=chart, access=access) if clinical else [],
+                "assessments": results_of(chart.assessments.all()) if clinical else [],
+                "billing": chart.billing.all(),
+                "exports": chart.exports.filter(requested_by=request.user)[:3],
+            }
+        )
+        audit_read(request, Action.CHART_VIEW, chart, chart, access, sections="portal")
+    return render(request, "records/portal.html", {"entries": entries})
+
+
+@role_required(Role.CLIENT, Role.GUARDIAN)
+@require_POST
+def export_new_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
+    chart, access = chart_or_refuse(request, chart_id, Need.SUMMARY)
+    try:
+        export = services.export_request(actor=request.user, chart=chart, access=access, request=request)
+    except services.RecordError as error:
+        messages.error(request, error_text(request, error))
+        return redirect("records:portal")
+    return redirect("records:export", export.pk)
+
+
+@mfa_required
+@require_GET
+def export_view(request: AuthedRequest, export_id: str) -> HttpResponse:
+    export = export_get_for_user(user=request.user, export_id=export_id)
+    if export is None:
+        raise refused(request, "records.recordexport", export_id)
+    wanted = request.GET.get("format")
+    if request.headers.get("Accept") == "application/json" and not wanted:
+        return JsonResponse({"status": export.status, "progress": export.progress})
+    if wanted in ("json", "html") and export.status == ExportStatus.READY:
+        audit_record(
+            action=Action.RECORD_EXPORT,
+            actor=request.user,
+            request=request,
+            target=export,
+            subject_client_id=export.chart.client_id,
+            details={"stage": "downloaded", "format": wanted},
+        )
+        if wanted == "json":
+            response = HttpResponse(export.payload, content_type="application/json")
+        else:
+            response = HttpResponse(_export_html(json.loads(export.payload)), content_type="text/html; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="my-record-{export.created_at:%Y%m%d}.{wanted}"'
+        return response
+    return render(
+        request, "records/export.html", {"export": export, "status_url": reverse("records:export", args=[export.pk])}
+    )
+
+
+def _export_html(data: dict[str, Any]) -> str:
+    """A plain, self-contained page of the export, readable in any browser without scripts."""
+
+    def section(title: str, body: str) -> str:
+        return f"<h2>{escape(title)}</h2>{body}"
+
+    def rows(items: list[dict[str, Any]]) -> str:
+        if not items:
+            return "<p>None.</p>"
+        parts = []
+        for item in items:
+            fields = "".join(
+                f"<dt>{escape(k)}</dt><dd>{escape(json.dumps(v, indent=1) if isinstance(v, dict | list) else v)}</dd>"
+                for k, v in item.items()
+            )
+            parts.append(f"<dl>{fields}</dl>")
+        return "".join(parts)
+
+    body = [
+        f"<h1>Record of {escape(data['client']['name'])}</h1>",
+        f"<p>Generated {escape(data['generated_at'])}. {escape(data['note'])}</p>",
+        section("Details", rows([data["chart"]])),
+        section("Progress notes", rows(data["progress_notes"])),
+        section("Assessments", rows(data["assessments"])),
+        section("Billing", rows(data["billing"])),
+        section("Appointments", rows(data["appointments"])),
+        section("Consent signatures", rows(data["consent_signatures"])),
+    ]
+    return (
+        "<!doctype html><html lang=en><meta charset=utf-8><title>My record</title><body>"
+        + "".join(body)
+        + "</body></html>"
+    )

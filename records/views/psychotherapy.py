@@ -1,0 +1,74 @@
+"""Psychotherapy notes: their author's alone."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from accounts.models import Role
+from accounts.rules import role_required
+from accounts.types import AuthedRequest
+from audit.models import Action
+from audit.services import audit_record
+from records import services
+from records.forms import PsychotherapyNoteForm
+from records.selectors import (
+    Access,
+    Need,
+    chart_get_for_user,
+    psychotherapy_note_get_for_author,
+)
+from records.views.base import chart_or_refuse, refused
+from teletherapy.errors import NotVisible, error_text
+
+
+@role_required(Role.THERAPIST)
+@require_http_methods(["GET", "POST"])
+def psychotherapy_new_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
+    chart, access = chart_or_refuse(request, chart_id, Need.CLINICAL)
+    if access is not Access.CARE_TEAM:
+        raise NotVisible("records.clientchart", chart_id)
+    form = PsychotherapyNoteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            note = services.psychotherapy_note_write(
+                actor=request.user, chart=chart, access=access, body=form.cleaned_data["body"], request=request
+            )
+        except services.RecordError as error:
+            messages.error(request, error_text(request, error))
+        else:
+            return redirect("records:psychotherapy_note", note.pk)
+    return redirect("records:chart", chart.pk)
+
+
+@role_required(Role.THERAPIST)
+@require_http_methods(["GET", "POST"])
+def psychotherapy_note_view(request: AuthedRequest, note_id: str) -> HttpResponse:
+    note = psychotherapy_note_get_for_author(user=request.user, note_id=note_id)
+    if note is None:
+        raise refused(request, "records.psychotherapynote", note_id)
+    found = chart_get_for_user(user=request.user, chart_id=note.chart_id, need=Need.CLINICAL)
+    if found is None or found[1] is not Access.CARE_TEAM:
+        raise refused(request, "records.psychotherapynote", note_id)
+    chart, access = found
+    form = PsychotherapyNoteForm(request.POST or None, initial={"body": note.body})
+    if request.method == "POST" and form.is_valid():
+        services.psychotherapy_note_write(
+            actor=request.user, chart=chart, access=access, body=form.cleaned_data["body"], request=request, note=note
+        )
+        messages.success(request, "Saved.")
+        return redirect("records:psychotherapy_note", note.pk)
+    audit_record(
+        action=Action.PSYCHOTHERAPY_NOTE_VIEW,
+        actor=request.user,
+        request=request,
+        target_type="records.psychotherapynote",
+        target_id=str(note.pk),
+        subject_client_id=chart.client_id,
+    )
+    return render(request, "records/psychotherapy_note.html", {"note": note, "chart": chart, "form": form})
+
+
+# Clients and guardians -----------------------------------------------------------------------
