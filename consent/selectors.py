@@ -140,6 +140,14 @@ class ConsentAccess(enum.Enum):
 
 FULL = frozenset({ConsentAccess.OWN, ConsentAccess.GUARDIAN, ConsentAccess.CARE_TEAM})
 
+# Who reaches what of a client's consent data, by the relation consent_access gives. The doors
+# below read these sets, and the README's access table is generated from them (review.access_table).
+CONSENT_RULES: dict[str, frozenset[ConsentAccess]] = {
+    "signatures": FULL,  # the typed name and the exact signed text
+    "status": FULL | {ConsentAccess.STATUS},  # what is in force, and since when
+    "agreements": frozenset({ConsentAccess.OWN, ConsentAccess.CARE_TEAM}),  # per person, in couples work
+}
+
 
 def consent_access(*, user: User, client: User) -> ConsentAccess:
     """The one door to a client's consent data. Raises NotVisible for everyone else."""
@@ -159,7 +167,7 @@ def consent_access(*, user: User, client: User) -> ConsentAccess:
 def agreement_access_check(*, user: User, client: User) -> ConsentAccess:
     """Per-person agreements are the care team's and the client's; never an admin's or a guardian's."""
     access = consent_access(user=user, client=client)
-    if access not in (ConsentAccess.CARE_TEAM, ConsentAccess.OWN):
+    if access not in CONSENT_RULES["agreements"]:
         raise NotVisible("accounts.user", client.pk)
     return access
 
@@ -202,7 +210,7 @@ def signature_get_for_user(
         access = consent_access(user=user, client=signature.on_behalf_of)
     except NotVisible:
         raise NotVisible("consent.consentsignature", signature_id) from None
-    if full and access not in FULL:
+    if full and access not in CONSENT_RULES["signatures"]:
         raise NotVisible("consent.consentsignature", signature_id)
     return signature, access
 

@@ -46,6 +46,10 @@ ALLOWED = {
 }
 
 
+# Psychotherapy notes: the care team writes them, and only their author ever reads one again.
+PSYCHOTHERAPY_WRITERS = frozenset({Access.CARE_TEAM})
+
+
 def _uuid(value: object) -> uuid.UUID | None:
     try:
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))

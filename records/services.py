@@ -30,7 +30,7 @@ from records.models import (
     PsychotherapyNote,
     RecordExport,
 )
-from records.selectors import Access
+from records.selectors import PSYCHOTHERAPY_WRITERS, Access
 from teletherapy.errors import ServiceError
 from teletherapy.keyring import keyring
 
@@ -397,7 +397,7 @@ def psychotherapy_note_write(
     note: PsychotherapyNote | None = None,
 ) -> PsychotherapyNote:
     """Only a care-team therapist writes them; only the author ever reads them again."""
-    if access is not Access.CARE_TEAM:
+    if access not in PSYCHOTHERAPY_WRITERS:
         raise RecordError("Only the care team keeps psychotherapy notes.", code="not_allowed")
     text = _clean_text(body, field="body", limit=MAX_TEXT_CHARS, required=True)
     if note is None:

@@ -18,6 +18,7 @@ from records.models import (
     PsychotherapyNote,
 )
 from records.selectors import (
+    PSYCHOTHERAPY_WRITERS,
     Access,
     Need,
     chart_get_for_user,
@@ -38,7 +39,7 @@ class PsychotherapyNoteListView(RecordsView):
     @extend_schema(responses=PsychotherapyNoteSerializer(many=True))
     def get(self, request: Request, chart_id: uuid.UUID) -> Response:
         chart, access = self.chart(request, chart_id, Need.CLINICAL)
-        if access is not Access.CARE_TEAM:
+        if access not in PSYCHOTHERAPY_WRITERS:
             return Response([])
         page = paginate(
             request, psychotherapy_notes_of_author(user=self.actor(request), chart=chart), key="-created_at"

@@ -15,6 +15,7 @@ from audit.services import audit_record
 from records import services
 from records.forms import PsychotherapyNoteForm
 from records.selectors import (
+    PSYCHOTHERAPY_WRITERS,
     Access,
     Need,
     chart_get_for_user,
@@ -28,7 +29,7 @@ from teletherapy.errors import NotVisible, error_text
 @require_http_methods(["GET", "POST"])
 def psychotherapy_new_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
     chart, access = chart_or_refuse(request, chart_id, Need.CLINICAL)
-    if access is not Access.CARE_TEAM:
+    if access not in PSYCHOTHERAPY_WRITERS:
         raise NotVisible("records.clientchart", chart_id)
     form = PsychotherapyNoteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
