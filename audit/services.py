@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from audit.canonical import CONTENT_FIELDS, canonical_bytes, digest_of, next_digest
 from audit.models import GENESIS_MAC, LANES, Action, AuditChainHead, AuditEvent, Outcome, chain_of
+from teletherapy.context import AuditContext, context_of
 from teletherapy.errors import ServiceError, report_denial
 from teletherapy.keyring import keyring
 
@@ -90,14 +91,11 @@ def compute_mac(event: AuditEvent, *, secret: bytes) -> str:
     return hmac.new(secret, canonical_content(event), hashlib.sha256).hexdigest()
 
 
-def _request_context(request: HttpRequest | None) -> dict[str, Any]:
-    if request is None:
+def _request_context(request: HttpRequest | AuditContext | None) -> dict[str, Any]:
+    context = context_of(request)
+    if context is None:
         return {"ip_address": None, "user_agent": "", "request_id": ""}
-    return {
-        "ip_address": getattr(request, "client_address", None),
-        "user_agent": request.META.get("HTTP_USER_AGENT", "")[:256],
-        "request_id": getattr(request, "request_id", "")[:64],
-    }
+    return {"ip_address": context.address, "user_agent": context.user_agent, "request_id": context.request_id}
 
 
 _slots = itertools.count()
@@ -144,7 +142,7 @@ def _new_event(
     action: Action | str,
     key_id: str,
     actor: Any = None,
-    request: HttpRequest | None = None,
+    request: HttpRequest | AuditContext | None = None,
     target: Model | None = None,
     target_type: str = "",
     target_id: str | int = "",
@@ -184,7 +182,7 @@ def audit_record(
     *,
     action: Action | str,
     actor: Any = None,
-    request: HttpRequest | None = None,
+    request: HttpRequest | AuditContext | None = None,
     target: Model | None = None,
     target_type: str = "",
     target_id: str | int = "",

@@ -14,6 +14,7 @@ from accounts.models import Role, User
 from audit.models import Action
 from audit.services import audit_record
 from records.models import EmergencyAccess, ExportStatus, RecordExport
+from teletherapy.context import AuditContext
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -136,6 +137,7 @@ def record_export_build(export_id: str) -> str:
         audit_record(
             action=Action.RECORD_EXPORT,
             actor=export.requested_by,
+            request=AuditContext.background("task", "record_export_build"),
             target=export,
             subject_client_id=export.chart.client_id,
             details={"stage": "built"},

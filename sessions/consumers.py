@@ -29,6 +29,7 @@ from sessions.ice import ice_config
 from sessions.protocol import Message, ProtocolError, encode, parse
 from sessions.realtime import CloseCode, host_group, login_group, media_group, room_group, user_group
 from sessions.regions import region_name
+from teletherapy.context import AuditContext
 
 logger = logging.getLogger(__name__)
 
@@ -55,18 +56,6 @@ class Peer:
     role: str
 
 
-class SocketContext:
-    """What the audit trail records about the origin of a request, for a WebSocket."""
-
-    def __init__(self, scope: dict[str, Any]) -> None:
-        client = scope.get("client") or (None, None)
-        headers = dict(scope.get("headers", []))
-        self.client_address = client[0]
-        self.META = {"HTTP_USER_AGENT": headers.get(b"user-agent", b"").decode("latin-1")[:256]}
-        self.request_id = ""
-        self.path = scope.get("path", "")[:200]
-
-
 class SignalingConsumer(AsyncWebsocketConsumer):
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every message, which costs a hop to
@@ -80,7 +69,7 @@ class SignalingConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.peer_id = secrets.token_hex(8)
         self.appointment_id = str(self.scope["url_route"]["kwargs"]["appointment_id"])
-        self.context = SocketContext(self.scope)
+        self.context = AuditContext.of_scope(self.scope)
         self.entry: gate.Entry | None = None
         self.joined = False
         self.admitted = False
@@ -161,7 +150,7 @@ class SignalingConsumer(AsyncWebsocketConsumer):
             audit_record(
                 action=action,
                 actor=actor if actor is not None else (self.entry.user if self.entry else None),
-                request=self.context,  # type: ignore[arg-type]
+                request=self.context,
                 target_type="video.appointment",
                 target_id=self.appointment_id,
                 practice_id=practice_id,

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from teletherapy.context import AuditContext
 from teletherapy.markers import allow_media as allow_media  # views import it from here
 from teletherapy.network import client_address
 
@@ -37,6 +38,7 @@ class RequestContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.request_id = secrets.token_hex(8)  # type: ignore[attr-defined]
         request.client_address = client_address(request)  # type: ignore[attr-defined]
+        request.audit_context = AuditContext.of_request(request)  # type: ignore[attr-defined]
         response = self.get_response(request)
         response["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]
         return response

@@ -297,3 +297,33 @@ def test_the_notes_list_pages_with_a_cursor(login_as, therapist, chart):
     other = f"/api/v1/records/charts/{chart.pk}/assessments/"
     first = browser.get(url, {"limit": 1}).headers["X-Next-Cursor"]
     assert browser.get(other, {"cursor": first}).status_code == 400
+
+
+# Where an act came from ----------------------------------------------------------------------
+
+
+def test_every_channel_gives_the_audit_trail_the_same_context(login_as, therapist, chart, client_user, consent_docs):
+    from teletherapy.context import AuditContext
+
+    browser = login_as(therapist)
+    response = browser.get(f"/api/v1/records/charts/{chart.pk}/", HTTP_USER_AGENT="Matrix/1.0")
+    event = AuditEvent.objects.filter(action=Action.CHART_VIEW).latest("id")
+    assert event.request_id == response["X-Request-ID"] and event.user_agent == "Matrix/1.0"
+    assert event.ip_address == "127.0.0.1"
+
+    scope = {"client": ("203.0.113.9", 5000), "headers": [(b"user-agent", b"Phone/2")], "path": "/ws/x/"}
+    socket = AuditContext.of_scope(scope)
+    assert (socket.address, socket.user_agent, socket.channel) == ("203.0.113.9", "Phone/2", "socket")
+    assert len(socket.request_id) == 16
+    task = AuditContext.background("task", "record_export_build")
+    assert task.channel == "task" and task.request_id and task.address is None
+
+
+def test_a_built_export_is_audited_with_a_task_context(
+    login_as, client_user, chart, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = login_as(client_user).post(f"/api/v1/records/charts/{chart.pk}/exports/")
+    assert response.status_code in (201, 202)
+    built = AuditEvent.objects.filter(action=Action.RECORD_EXPORT, details__stage="built").get()
+    assert built.request_id and built.ip_address is None and built.actor_id == client_user.pk

@@ -11,6 +11,7 @@ from django.db import transaction
 from audit.models import Action
 from audit.services import audit_record
 from records.rotation import rotate_all
+from teletherapy.context import AuditContext
 from teletherapy.keyring import CiphertextIntegrityError
 
 
@@ -25,8 +26,9 @@ class Command(BaseCommand):
         if not 1 <= batch_size <= 10_000:
             raise CommandError("--batch-size must be between 1 and 10000.")
         started = time.monotonic()
+        context = AuditContext.background("command", "keyring_rotate")
         with transaction.atomic():
-            audit_record(action=Action.KEY_ROTATION, details={"stage": "started"})
+            audit_record(action=Action.KEY_ROTATION, request=context, details={"stage": "started"})
 
         def progress(label: str, done: int, total: int) -> None:
             width = 30
@@ -38,7 +40,10 @@ class Command(BaseCommand):
         except CiphertextIntegrityError as error:
             with transaction.atomic():
                 audit_record(
-                    action=Action.KEY_ROTATION, outcome="failed", details={"stage": "failed", "reason": error.reason}
+                    action=Action.KEY_ROTATION,
+                    request=context,
+                    outcome="failed",
+                    details={"stage": "failed", "reason": error.reason},
                 )
             raise CommandError(
                 f"A sealed value failed its integrity check ({error.reason}); nothing after it was changed."
@@ -46,6 +51,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             audit_record(
                 action=Action.KEY_ROTATION,
+                request=context,
                 details={"stage": "finished", "rows": report.rows_seen, "resealed": report.values_resealed},
             )
         self.stdout.write(
