@@ -18,6 +18,7 @@ from audit.services import audit_denied, audit_record
 from review.access_log import record_access_for
 from review.console import action_choices, events_for_admin, page_of, parse_filters, people_of, shown
 from teletherapy.errors import error_text
+from teletherapy.pagination import paginate
 
 
 @role_required(Role.CLIENT, Role.GUARDIAN)
@@ -219,5 +220,6 @@ def flags_view(request: AuthedRequest) -> HttpResponse:
             messages.success(request, "Acknowledged.")
         return redirect("audit:flags")
     people = people_of(admin=request.user)
-    rows = [(flag, people.get(flag.actor_id or 0), getattr(flag, "acknowledgement", None)) for flag in flags[:200]]
-    return render(request, "audit/flags.html", {"rows": rows, "people": people})
+    page = paginate(request, flags, key="-created_at")
+    rows = [(flag, people.get(flag.actor_id or 0), getattr(flag, "acknowledgement", None)) for flag in page.items]
+    return render(request, "audit/flags.html", {"rows": rows, "people": people, "page": page})

@@ -88,9 +88,11 @@ def paginate(request: HttpRequest | Request, queryset: QuerySet[Any], *, key: st
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        value = getattr(last, field)
+        key_value: Any = last
+        for part in field.split("__"):  # a related key: client__full_name
+            key_value = getattr(key_value, part)
         cursor = signing.dumps(
-            [_scope(request), value.isoformat() if hasattr(value, "isoformat") else value, str(last.pk)],
+            [_scope(request), key_value.isoformat() if hasattr(key_value, "isoformat") else key_value, str(last.pk)],
             salt=_SALT,
             compress=True,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.db import connection
@@ -327,3 +328,21 @@ def test_a_built_export_is_audited_with_a_task_context(
     assert response.status_code in (201, 202)
     built = AuditEvent.objects.filter(action=Action.RECORD_EXPORT, details__stage="built").get()
     assert built.request_id and built.ip_address is None and built.actor_id == client_user.pk
+
+
+def test_the_chart_page_pages_its_notes(login_as, therapist, chart):
+    for i in range(53):
+        note_create(
+            actor=therapist,
+            chart=chart,
+            access=Access.CARE_TEAM,
+            template="soap",
+            sections={"plan": f"n{i}"},
+            request=None,
+        )
+    browser = login_as(therapist)
+    first = browser.get(f"/records/charts/{chart.pk}/").content.decode()
+    assert first.count('href="/records/notes/') == 50
+    older = re.search(r'href="([^"]+cursor=[^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    second = browser.get(older).content.decode()
+    assert second.count('href="/records/notes/') == 3 and 'rel="next"' not in second

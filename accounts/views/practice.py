@@ -23,6 +23,7 @@ from accounts.services.invitations import roles_invitable_by
 from accounts.types import AuthedRequest
 from audit.services import audit_denied
 from teletherapy.errors import error_text
+from teletherapy.pagination import paginate
 
 
 def _clients(request: AuthedRequest):
@@ -54,7 +55,8 @@ def invitations_view(request: AuthedRequest) -> HttpResponse:
                 return redirect("accounts:invitations")
         else:
             status = 400
-    context = {"form": form, "invitations": invitations_visible_to(user=request.user)}
+    page = paginate(request, invitations_visible_to(user=request.user), key="-created_at")
+    context = {"form": form, "invitations": page.items, "page": page}
     return render(request, "accounts/invitations.html", context, status=status)
 
 
@@ -78,10 +80,11 @@ def invitation_revoke_view(request: AuthedRequest, invitation_id: uuid.UUID) -> 
 
 @role_required(Role.ADMIN)
 def members_view(request: AuthedRequest) -> HttpResponse:
+    page = paginate(request, practice_members(practice=request.user.practice), key="full_name")
     return render(
         request,
         "accounts/members.html",
-        {"members": practice_members(practice=request.user.practice), "role_form": RoleChangeForm()},
+        {"members": page.items, "page": page, "role_form": RoleChangeForm()},
     )
 
 

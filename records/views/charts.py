@@ -33,6 +33,7 @@ from records.selectors import (
 )
 from records.views.base import audit_read, refused, results_of
 from teletherapy.errors import NotAllowed, error_text
+from teletherapy.pagination import paginate
 
 
 @role_required(Role.THERAPIST, Role.ADMIN)
@@ -45,8 +46,9 @@ def charts_view(request: AuthedRequest) -> HttpResponse:
         # Admins see chart metadata and billing, never clinical content.
         charts = ClientChart.objects.filter(practice_id=request.user.practice_id).select_related("client")
         others = ClientChart.objects.none()
-    audit_record(action=Action.CHART_LIST, actor=request.user, request=request, details={"count": charts.count()})
-    return render(request, "records/charts.html", {"charts": charts, "others": others})
+    page = paginate(request, charts, key="client__full_name")
+    audit_record(action=Action.CHART_LIST, actor=request.user, request=request, details={"count": len(page.items)})
+    return render(request, "records/charts.html", {"charts": page.items, "page": page, "others": others})
 
 
 @role_required(Role.THERAPIST, Role.ADMIN)
@@ -83,6 +85,7 @@ def chart_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
             return redirect("records:chart", chart.pk)
         status = 400
     sections = ["summary", "billing"] + (["notes", "assessments"] if clinical else [])
+    notes_page = paginate(request, notes_visible(chart=chart, access=access), key="-created_at") if clinical else None
     audit_read(request, Action.CHART_VIEW, chart, chart, access, sections=",".join(sections))
     context = {
         "chart": chart,
@@ -90,7 +93,8 @@ def chart_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
         "clinical": clinical,
         "care_team": access is Access.CARE_TEAM,
         "chart_form": chart_form,
-        "notes": notes_visible(chart=chart, access=access) if clinical else [],
+        "notes": notes_page.items if notes_page else [],
+        "page": notes_page,
         "assessments": results_of(chart.assessments.all()) if clinical else [],
         "billing": chart.billing.all(),
         "psychotherapy_notes": psychotherapy_notes_of_author(user=request.user, chart=chart)
