@@ -95,9 +95,9 @@ def test_a_head_moved_by_another_writer_still_gives_one_chain(postgres, therapis
     _sign_in_event(therapist)
 
     def elsewhere() -> None:
-        from audit import services
+        from audit.append import writer_memory
 
-        services._known_heads.slot = 0  # the same lane as this thread
+        writer_memory().start_at_lane(0)  # the same lane as this thread
         try:
             for _ in range(2):
                 _sign_in_event(therapist)

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from audit.checkpoints import checkpoint_export, public_key_pem
 from audit.models import AuditCheckpoint, AuditEvent
-from audit.services import event_content
+from audit.content import event_content
 
 
 class Command(BaseCommand):
