@@ -12,12 +12,10 @@ import asyncio
 import logging
 import secrets
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
-from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import transaction
@@ -27,8 +25,10 @@ from audit.services import AuditWriteError, audit_record
 from sessions import gate, services
 from sessions.ice import ice_config
 from sessions.protocol import Message, ProtocolError, encode, parse
-from sessions.realtime import CloseCode, host_group, login_group, media_group, room_group, user_group
-from sessions.regions import region_name
+from sessions.realtime import CloseCode, host_group, login_group, room_group, user_group
+from sessions.relay import Relay
+from sessions.socket_state import Peer
+from sessions.waiting_room import WaitingRoom
 from teletherapy.context import AuditContext
 
 logger = logging.getLogger(__name__)
@@ -45,18 +45,10 @@ def recheck_seconds() -> float:
     return max(0.2, float(configured) if configured else float(heartbeat_seconds()))
 
 
-MAX_PARTICIPANTS = 4
+class SignalingConsumer(WaitingRoom, Relay, AsyncWebsocketConsumer):
+    """The door (connect: sessions.gate), the checks while open, and the protocol's dispatch; the
+    waiting room and the relay are its two parts (sessions.waiting_room, sessions.relay)."""
 
-
-@dataclass
-class Peer:
-    channel: str
-    user_id: int
-    name: str
-    role: str
-
-
-class SignalingConsumer(AsyncWebsocketConsumer):
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every message, which costs a hop to
         # a worker thread each time. Every database access here goes through
@@ -287,128 +279,13 @@ class SignalingConsumer(AsyncWebsocketConsumer):
         else:
             await self.announce_waiting(host_group(self.appointment_id), group=True)
 
-    async def announce_waiting(self, target: str, *, group: bool) -> None:
-        entry = self.entry
-        assert entry is not None
-        check_in = entry.check_in
-        payload = {
-            "type": "signal.waiting",
-            "peer": self.peer_id,
-            "channel": self.channel_name,
-            "user_id": entry.user.pk,
-            "name": entry.user.full_name,
-            "location": check_in.location if check_in else "",
-            "location_name": region_name(check_in.location) if check_in else "",
-            "licensed": entry.licensed,
-            "checklist": {
-                "device": bool(check_in and check_in.private_device),
-                "network": bool(check_in and check_in.private_network),
-                "space": bool(check_in and check_in.private_space),
-            },
-        }
-        if group:
-            await self.channel_layer.group_send(target, payload)
-        else:
-            await self.channel_layer.send(target, payload)
+    async def on_offer(self, message: Message) -> None:
+        await self.relay(message)
 
-    async def enter_media(self) -> None:
-        entry = self.entry
-        assert entry is not None
-        group = media_group(self.appointment_id)
-        await self.channel_layer.group_add(group, self.channel_name)
-        self.my_groups.append(group)
-        await self.channel_layer.group_send(group, self._introduction("signal.announce"))
-
-    def _introduction(self, kind: str) -> dict[str, Any]:
-        entry = self.entry
-        assert entry is not None
-        return {
-            "type": kind,
-            "peer": self.peer_id,
-            "channel": self.channel_name,
-            "user_id": entry.user.pk,
-            "name": entry.user.full_name,
-            "role": entry.role,
-        }
-
-    async def relay(self, message: Message) -> None:
-        if not self.admitted:
-            if not self.refused_signal_audited:
-                self.refused_signal_audited = True
-                await self.audit(Action.VIDEO_REFUSED, outcome=Outcome.DENIED, reason="not_admitted", sent=message.type)
-            await self.error("not_admitted", "Wait until your therapist admits you.")
-            return
-        target = self.peers.get(message.data["to"])
-        if target is None:
-            await self.error("unknown_peer", "That participant is not in this session.")
-            return
-        body = {k: v for k, v in message.data.items() if k in ("sdp", "candidate")}
-        try:
-            await self.channel_layer.send(
-                target.channel, {"type": "signal.relay", "from": self.peer_id, "kind": message.type, "body": body}
-            )
-        except ChannelFull:
-            await self.error("busy", "The server is busy; send that again in a moment.")
-
-    on_offer = on_answer = on_ice = relay
+    on_answer = on_ice = on_offer
 
     async def on_leave(self, message: Message) -> None:
         await self.bye(CloseCode.LEFT, "left", "You left the session.")
-
-    async def host_only(self) -> bool:
-        assert self.entry is not None
-        if self.entry.role != "therapist":
-            await self.audit(Action.VIDEO_REFUSED, outcome=Outcome.DENIED, reason="not_host")
-            await self.error("not_allowed", "Only the therapist can do that.")
-            return False
-        return True
-
-    async def on_admit(self, message: Message) -> None:
-        if not await self.host_only():
-            return
-        assert self.entry is not None
-        waiting = self.waiting.get(message.data["peer"])
-        if waiting is None:
-            await self.error("unknown_peer", "Nobody with that id is waiting.")
-            return
-        if len(self.peers) + 1 >= MAX_PARTICIPANTS:
-            await self.error("room_full", f"A session has at most {MAX_PARTICIPANTS} participants.")
-            return
-        await database_sync_to_async(services.admission_grant)(
-            therapist=self.entry.user, appointment=self.entry.appointment, user_id=waiting.user_id
-        )
-        await self.channel_layer.send(waiting.channel, {"type": "signal.admitted"})
-        await self.channel_layer.group_send(
-            host_group(self.appointment_id), {"type": "signal.waiting_gone", "peer": message.data["peer"]}
-        )
-
-    async def on_remove(self, message: Message) -> None:
-        if not await self.host_only():
-            return
-        assert self.entry is not None
-        target = self.peers.get(message.data["peer"]) or self.waiting.get(message.data["peer"])
-        if target is None or target.role == "therapist":
-            await self.error("unknown_peer", "That participant is not in this session.")
-            return
-        await database_sync_to_async(services.admission_revoke)(
-            therapist=self.entry.user, appointment=self.entry.appointment, user_id=target.user_id
-        )
-        await self.channel_layer.send(
-            target.channel, {"type": "signal.close", "code": int(CloseCode.REMOVED), "reason": "removed"}
-        )
-
-    async def on_end(self, message: Message) -> None:
-        if not await self.host_only():
-            return
-        assert self.entry is not None
-        try:
-            await database_sync_to_async(services.appointment_end)(
-                therapist=self.entry.user, appointment=self.entry.appointment
-            )
-        except services.AppointmentError as exc:
-            await self.error(exc.code, exc.message)
-
-    # From the channel layer ---------------------------------------------------------------------
 
     async def signal_close(self, event: dict[str, Any]) -> None:
         details = {
@@ -425,66 +302,6 @@ class SignalingConsumer(AsyncWebsocketConsumer):
     async def signal_replace(self, event: dict[str, Any]) -> None:
         if event["appointment"] == self.appointment_id and event["channel"] != self.channel_name and self.joined:
             await self.bye(CloseCode.REPLACED, "replaced", "You joined this session from another window.")
-
-    async def signal_rollcall(self, event: dict[str, Any]) -> None:
-        if self.joined and not self.admitted and not self.closing:
-            await self.announce_waiting(event["host"], group=False)
-
-    async def signal_waiting(self, event: dict[str, Any]) -> None:
-        if self.entry is None or self.entry.role != "therapist":
-            return
-        self.waiting[event["peer"]] = Peer(event["channel"], event["user_id"], event["name"], "client")
-        fields = ("peer", "name", "location", "location_name", "licensed", "checklist")
-        await self.send(encode("waiting", **{k: event[k] for k in fields}))
-
-    async def signal_waiting_gone(self, event: dict[str, Any]) -> None:
-        if self.waiting.pop(event["peer"], None) is not None:
-            await self.send(encode("waiting-gone", peer=event["peer"]))
-
-    async def signal_admitted(self, event: dict[str, Any]) -> None:
-        if self.admitted or self.closing:
-            return
-        self.admitted = True
-        await self.send(encode("admitted"))
-        await self.enter_media()
-
-    async def signal_announce(self, event: dict[str, Any]) -> None:
-        if event["peer"] == self.peer_id or not self.admitted or self.closing:
-            return
-        self.peers[event["peer"]] = Peer(event["channel"], event["user_id"], event["name"], event["role"])
-        # The newcomer makes the offer; whoever was here first is the polite side of any glare.
-        await self.send(encode("peer-joined", peer=event["peer"], name=event["name"], role=event["role"], polite=True))
-        await self.channel_layer.send(event["channel"], self._introduction("signal.present"))
-
-    async def signal_present(self, event: dict[str, Any]) -> None:
-        if not self.admitted or self.closing:
-            return
-        self.peers[event["peer"]] = Peer(event["channel"], event["user_id"], event["name"], event["role"])
-        await self.send(encode("peer-joined", peer=event["peer"], name=event["name"], role=event["role"], polite=False))
-
-    async def signal_relay(self, event: dict[str, Any]) -> None:
-        # Only from a peer this socket was introduced to by the server.
-        if event["from"] not in self.peers or self.closing:
-            return
-        await self.send(encode(event["kind"], **{"from": event["from"]}, **event["body"]))
-
-    async def signal_gone(self, event: dict[str, Any]) -> None:
-        if self.peers.pop(event["peer"], None) is not None:
-            await self.send(encode("peer-left", peer=event["peer"]))
-        if self.waiting.pop(event["peer"], None) is not None:
-            await self.send(encode("waiting-gone", peer=event["peer"]))
-
-    # Leaving -------------------------------------------------------------------------------------
-
-    async def depart(self, code: int) -> None:
-        """Tell the others this peer is gone, once, whether it hung up or was closed."""
-        if self.entry is None or not self.joined or self.departed:
-            return
-        self.departed = True
-        gone = {"type": "signal.gone", "peer": self.peer_id}
-        await self.channel_layer.group_send(media_group(self.appointment_id), gone)
-        await self.channel_layer.group_send(host_group(self.appointment_id), gone)
-        await self.audit(Action.VIDEO_LEAVE, close_code=code)
 
     async def disconnect(self, code: int) -> None:
         watcher = getattr(self, "watcher", None)

@@ -1,0 +1,93 @@
+"""The relay: introducing admitted peers to each other and carrying their offers, answers and ICE
+candidates, one addressed peer at a time, never stored. A part of the signalling consumer
+(sessions.consumers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.exceptions import ChannelFull
+
+from audit.models import Action, Outcome
+from sessions.protocol import Message, encode
+from sessions.realtime import host_group, media_group
+from sessions.socket_state import Peer, SocketState
+
+
+class Relay(SocketState):
+    async def enter_media(self) -> None:
+        entry = self.entry
+        assert entry is not None
+        group = media_group(self.appointment_id)
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.my_groups.append(group)
+        await self.channel_layer.group_send(group, self._introduction("signal.announce"))
+
+    def _introduction(self, kind: str) -> dict[str, Any]:
+        entry = self.entry
+        assert entry is not None
+        return {
+            "type": kind,
+            "peer": self.peer_id,
+            "channel": self.channel_name,
+            "user_id": entry.user.pk,
+            "name": entry.user.full_name,
+            "role": entry.role,
+        }
+
+    async def relay(self, message: Message) -> None:
+        if not self.admitted:
+            if not self.refused_signal_audited:
+                self.refused_signal_audited = True
+                await self.audit(Action.VIDEO_REFUSED, outcome=Outcome.DENIED, reason="not_admitted", sent=message.type)
+            await self.error("not_admitted", "Wait until your therapist admits you.")
+            return
+        target = self.peers.get(message.data["to"])
+        if target is None:
+            await self.error("unknown_peer", "That participant is not in this session.")
+            return
+        body = {k: v for k, v in message.data.items() if k in ("sdp", "candidate")}
+        try:
+            await self.channel_layer.send(
+                target.channel, {"type": "signal.relay", "from": self.peer_id, "kind": message.type, "body": body}
+            )
+        except ChannelFull:
+            await self.error("busy", "The server is busy; send that again in a moment.")
+
+    async def signal_announce(self, event: dict[str, Any]) -> None:
+        if event["peer"] == self.peer_id or not self.admitted or self.closing:
+            return
+        self.peers[event["peer"]] = Peer(event["channel"], event["user_id"], event["name"], event["role"])
+        # The newcomer makes the offer; whoever was here first is the polite side of any glare.
+        await self.send(encode("peer-joined", peer=event["peer"], name=event["name"], role=event["role"], polite=True))
+        await self.channel_layer.send(event["channel"], self._introduction("signal.present"))
+
+    async def signal_present(self, event: dict[str, Any]) -> None:
+        if not self.admitted or self.closing:
+            return
+        self.peers[event["peer"]] = Peer(event["channel"], event["user_id"], event["name"], event["role"])
+        await self.send(encode("peer-joined", peer=event["peer"], name=event["name"], role=event["role"], polite=False))
+
+    async def signal_relay(self, event: dict[str, Any]) -> None:
+        # Only from a peer this socket was introduced to by the server.
+        if event["from"] not in self.peers or self.closing:
+            return
+        await self.send(encode(event["kind"], **{"from": event["from"]}, **event["body"]))
+
+    async def signal_gone(self, event: dict[str, Any]) -> None:
+        if self.peers.pop(event["peer"], None) is not None:
+            await self.send(encode("peer-left", peer=event["peer"]))
+        if self.waiting.pop(event["peer"], None) is not None:
+            await self.send(encode("waiting-gone", peer=event["peer"]))
+
+    # Leaving -------------------------------------------------------------------------------------
+
+    async def depart(self, code: int) -> None:
+        """Tell the others this peer is gone, once, whether it hung up or was closed."""
+        if self.entry is None or not self.joined or self.departed:
+            return
+        self.departed = True
+        gone = {"type": "signal.gone", "peer": self.peer_id}
+        await self.channel_layer.group_send(media_group(self.appointment_id), gone)
+        await self.channel_layer.group_send(host_group(self.appointment_id), gone)
+        await self.audit(Action.VIDEO_LEAVE, close_code=code)
