@@ -1,10 +1,10 @@
 // The pre-session checks and the call itself. Media flows peer to peer (DTLS-SRTP); the
 // signaling socket only introduces peers and carries their offers, answers and candidates.
-const app = document.getElementById("call-app");
-const config = JSON.parse(app.dataset.config);
-const csrf = document.querySelector('meta[name="csrf-token"]').content;
-const $ = (id) => document.getElementById(id);
-const statusLine = $("call-status");
+import { attachChat, addChatLine } from "./call/chat.js";
+import { fillDevicePickers, stopLevel, watchLevel } from "./call/devices.js";
+import { $, config, csrf, say } from "./call/dom.js";
+import { runConnectionTest } from "./call/connection_test.js";
+import { certificatePrints, securityCode } from "./call/security_code.js";
 
 let localStream = null;
 let socket = null;
@@ -14,46 +14,7 @@ let heartbeat = null;
 let finished = false;
 const peers = new Map(); // peer id -> {pc, polite, name, tile, chat, makingOffer, ignoreOffer}
 
-function say(text, kind = "") {
-  statusLine.hidden = !text;
-  statusLine.textContent = text;
-  statusLine.className = `banner ${kind}`;
-}
-
 // 1. Devices ----------------------------------------------------------------------------------
-
-async function fillDevicePickers() {
-  const devices = await navigator.mediaDevices.enumerateDevices();
-  for (const [select, kind] of [[$("camera"), "videoinput"], [$("microphone"), "audioinput"]]) {
-    const chosen = select.value;
-    select.replaceChildren();
-    devices.filter((d) => d.kind === kind).forEach((d, i) => {
-      const option = new Option(d.label || `${kind === "videoinput" ? "Camera" : "Microphone"} ${i + 1}`, d.deviceId);
-      select.append(option);
-    });
-    if (chosen) select.value = chosen;
-  }
-}
-
-let meterContext = null;
-function watchLevel(stream) {
-  const track = stream.getAudioTracks()[0];
-  if (!track) return;
-  meterContext?.close();
-  meterContext = new AudioContext();
-  const analyser = meterContext.createAnalyser();
-  meterContext.createMediaStreamSource(stream).connect(analyser);
-  const data = new Uint8Array(analyser.fftSize);
-  const tick = () => {
-    if (meterContext.state === "closed") return;
-    analyser.getByteTimeDomainData(data);
-    let peak = 0;
-    for (const v of data) peak = Math.max(peak, Math.abs(v - 128) / 128);
-    $("mic-level").value = peak;
-    requestAnimationFrame(tick);
-  };
-  tick();
-}
 
 async function openDevices() {
   const camera = $("camera").value;
@@ -89,90 +50,14 @@ async function openDevices() {
 $("camera").addEventListener("change", openDevices);
 $("microphone").addEventListener("change", openDevices);
 
-// 2. Connection test --------------------------------------------------------------------------
+// 2. Connection test (call/connection_test.js) -------------------------------------------------
 
-async function fetchIce() {
-  const response = await fetch(config.iceServers, { credentials: "same-origin", headers: { Accept: "application/json" } });
-  if (!response.ok) throw new Error("no ICE servers");
-  return response.json();
-}
-
-function gathered(pc) {
-  if (pc.iceGatheringState === "complete") return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => pc.iceGatheringState === "complete" && resolve();
-    pc.addEventListener("icegatheringstatechange", done);
-    setTimeout(resolve, 3000); // use what was gathered so far
-  });
-}
-
-function waitFor(predicate, ms) {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const poll = () => {
-      if (predicate()) resolve();
-      else if (Date.now() - started > ms) reject(new Error("timeout"));
-      else setTimeout(poll, 50);
-    };
-    poll();
-  });
-}
-
-async function runConnectionTest() {
-  const result = $("test-result");
-  const button = $("run-test");
-  button.disabled = true;
-  result.textContent = "Testing…";
-  delete result.dataset.state;
-  let pc = null;
-  try {
+$("run-test").addEventListener("click", () =>
+  runConnectionTest(async () => {
     if (!localStream) await openDevices();
-    const ice = await fetchIce();
-    pc = new RTCPeerConnection({ iceServers: ice.iceServers, iceTransportPolicy: ice.iceTransportPolicy });
-    localStream.getTracks().forEach((t) => pc.addTrack(t, localStream));
-    const channel = pc.createDataChannel("rtt");
-    const echoed = new MediaStream();
-    pc.addEventListener("track", (event) => {
-      echoed.addTrack(event.track);
-      $("echo").srcObject = echoed;
-    });
-    await pc.setLocalDescription(await pc.createOffer());
-    await gathered(pc);
-    const response = await fetch(config.connectionTest, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
-      body: JSON.stringify({ type: "offer", sdp: pc.localDescription.sdp }),
-    });
-    const answer = await response.json();
-    if (!response.ok) throw new Error(answer.detail || "The test peer refused.");
-    await pc.setRemoteDescription(answer);
-    await waitFor(() => pc.connectionState === "connected" && channel.readyState === "open", 15000);
-    const times = [];
-    for (let i = 0; i < 5; i++) {
-      const sent = performance.now();
-      const back = new Promise((resolve) => channel.addEventListener("message", resolve, { once: true }));
-      channel.send(String(sent));
-      await back;
-      times.push(performance.now() - sent);
-    }
-    times.sort((a, b) => a - b);
-    const rtt = Math.round(times[Math.floor(times.length / 2)]);
-    result.dataset.rtt = String(rtt);
-    result.dataset.state = "ok";
-    result.textContent = `Video calls work from this network. Round trip: ${rtt} ms.`;
-    setTimeout(() => pc.close(), 3000);
-  } catch (error) {
-    result.dataset.state = "failed";
-    result.textContent =
-      "We could not connect from this network. A firewall or public network may be blocking calls; try another network.";
-    pc?.close();
-  } finally {
-    button.disabled = false;
-  }
-}
-
-$("run-test").addEventListener("click", runConnectionTest);
+    return localStream;
+  }),
+);
 
 // 3. Check-in, then the socket ----------------------------------------------------------------
 
@@ -477,36 +362,6 @@ function removePeer(id, announce) {
   if (announce) say(`${peer.name} left the call.`);
 }
 
-// The security code: both sides hash the SHA-256 fingerprints of the two DTLS certificates
-// their call actually uses (from getStats). A party in the middle would have to present its own
-// certificate to each side, so the codes would differ.
-function sha256Fingerprint(sdp) {
-  const line = sdp.split(/\r?\n/).find((l) => l.toLowerCase().startsWith("a=fingerprint:sha-256 "));
-  return line ? line.split(" ")[1].toUpperCase() : "";
-}
-
-async function certificatePrints(pc) {
-  const reports = new Map();
-  (await pc.getStats()).forEach((report) => reports.set(report.id, report));
-  for (const report of reports.values()) {
-    if (report.type !== "transport" || !report.localCertificateId || !report.remoteCertificateId) continue;
-    const local = reports.get(report.localCertificateId);
-    const remote = reports.get(report.remoteCertificateId);
-    if (local?.fingerprintAlgorithm === "sha-256" && remote?.fingerprintAlgorithm === "sha-256") {
-      return [local.fingerprint.toUpperCase(), remote.fingerprint.toUpperCase()];
-    }
-  }
-  // Without certificate statistics, the fingerprints the descriptions promised.
-  return [sha256Fingerprint(pc.localDescription.sdp), sha256Fingerprint(pc.remoteDescription.sdp)];
-}
-
-async function securityCode(prints) {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode([...prints].sort().join("|"))));
-  const number = ((digest[0] << 24) | (digest[1] << 16) | (digest[2] << 8) | digest[3]) >>> 0;
-  const digits = String(number % 1000000).padStart(6, "0");
-  return `${digits.slice(0, 3)} ${digits.slice(3)}`;
-}
-
 async function showSecurityCode(peer) {
   const prints = await certificatePrints(peer.pc);
   const code = await securityCode(prints);
@@ -569,28 +424,13 @@ function teardown() {
   clearInterval(heartbeat);
   for (const id of [...peers.keys()]) removePeer(id, false);
   localStream?.getTracks().forEach((t) => t.stop());
-  meterContext?.close();
+  stopLevel();
   $("call").hidden = true;
   $("waiting").hidden = true;
   $("check-in").hidden = true;
 }
 
 // Chat: over each peer's data channel, never through the server ------------------------------
-
-function attachChat(peer, channel) {
-  peer.chat = channel;
-  channel.addEventListener("message", (event) => {
-    if (typeof event.data === "string" && event.data.length <= 2000) addChatLine(peer.name, event.data);
-  });
-}
-
-function addChatLine(who, text) {
-  const item = document.createElement("li");
-  const name = document.createElement("strong");
-  name.textContent = `${who}: `;
-  item.append(name, document.createTextNode(text));
-  $("chat-log").append(item);
-}
 
 $("chat-form").addEventListener("submit", (event) => {
   event.preventDefault();

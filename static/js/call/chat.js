@@ -1,0 +1,17 @@
+// Chat: over each peer's data channel, never through the server.
+import { $ } from "./dom.js";
+
+export function attachChat(peer, channel) {
+  peer.chat = channel;
+  channel.addEventListener("message", (event) => {
+    if (typeof event.data === "string" && event.data.length <= 2000) addChatLine(peer.name, event.data);
+  });
+}
+
+export function addChatLine(who, text) {
+  const item = document.createElement("li");
+  const name = document.createElement("strong");
+  name.textContent = `${who}: `;
+  item.append(name, document.createTextNode(text));
+  $("chat-log").append(item);
+}
