@@ -16,8 +16,8 @@ from datetime import UTC
 from django.db import connection, connections
 
 from audit.canonical import CONTENT_FIELDS, canonical_bytes
-from audit.models import GENESIS_MAC, AuditChainHead, AuditCheckpoint, AuditEvent
 from audit.content import compute_mac
+from audit.models import GENESIS_MAC, AuditChainHead, AuditCheckpoint, AuditEvent
 from teletherapy.keyring import keyring
 
 MODIFIED = "modified"  # an event's content no longer matches its MAC

@@ -412,41 +412,38 @@ def test_access_matrix(world, subject_kind):
     problems: list[str] = []
     clients = {persona: signed_in(subject.people[persona]) for persona in personas}
     baseline = stored_state()
+    # (label, method, url, rule, json body?, statuses the schema declares or None for pages)
+    cases = [
+        (
+            name,
+            method,
+            "/" + fill(routes[name], subject.objects, psychotherapy=name in PSYCHOTHERAPY_PAGES),
+            rule,
+            False,
+        )
+        for (name, method), rule in PAGES.items()
+    ] + [
+        (path, method, fill(path, subject.objects, psychotherapy=path in PSYCHOTHERAPY_PATHS), rule, True)
+        for (path, method), rule in API.items()
+    ]
     for persona in personas:
-        client = clients[persona]
-        for (name, method), rule in PAGES.items():
-            url = "/" + fill(routes[name], subject.objects, psychotherapy=name in PSYCHOTHERAPY_PAGES)
+        for label, method, url, rule, api in cases:
             outcome = run_case(
-                client,
+                clients[persona],
                 method,
                 url,
                 rule,
                 objects=subject.objects,
-                json=False,
+                json=api,
                 baseline=baseline,
                 expect=persona in rule.allowed,
             )
             problems += judge(
-                f"{method.upper()} {name}", persona, rule, outcome, declared=None, subject_self=persona == SELF
-            )
-        for (path, method), rule in API.items():
-            url = fill(path, subject.objects, psychotherapy=path in PSYCHOTHERAPY_PATHS)
-            outcome = run_case(
-                client,
-                method,
-                url,
-                rule,
-                objects=subject.objects,
-                json=True,
-                baseline=baseline,
-                expect=persona in rule.allowed,
-            )
-            problems += judge(
-                f"{method.upper()} {path}",
+                f"{method.upper()} {label}",
                 persona,
                 rule,
                 outcome,
-                declared=declared[(path, method)],
+                declared=declared[(label, method)] if api else None,
                 subject_self=persona == SELF,
             )
     assert not problems, "\n".join(problems)

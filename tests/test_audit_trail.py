@@ -7,9 +7,9 @@ import threading
 import pytest
 from django.db import DatabaseError, connection, connections, transaction
 
+from audit.content import MASK
 from audit.models import LANES, Action, AuditEvent, Outcome, chain_of
 from audit.selectors import audit_chain_verify
-from audit.content import MASK
 from audit.services import audit_record
 from teletherapy.appendonly import guards_lifted
 

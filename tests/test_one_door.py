@@ -269,8 +269,8 @@ def test_nesting_within_bounds_still_parses():
 # Paging --------------------------------------------------------------------------------------
 
 
-def test_the_notes_list_pages_with_a_cursor(login_as, therapist, chart):
-    for i in range(7):
+def write_notes(therapist, chart, count):
+    for i in range(count):
         note_create(
             actor=therapist,
             chart=chart,
@@ -279,6 +279,10 @@ def test_the_notes_list_pages_with_a_cursor(login_as, therapist, chart):
             sections={"plan": f"n{i}"},
             request=None,
         )
+
+
+def test_the_notes_list_pages_with_a_cursor(login_as, therapist, chart):
+    write_notes(therapist, chart, 7)
     browser = login_as(therapist)
     url = f"/api/v1/records/charts/{chart.pk}/notes/"
     seen = []
@@ -331,15 +335,7 @@ def test_a_built_export_is_audited_with_a_task_context(
 
 
 def test_the_chart_page_pages_its_notes(login_as, therapist, chart):
-    for i in range(53):
-        note_create(
-            actor=therapist,
-            chart=chart,
-            access=Access.CARE_TEAM,
-            template="soap",
-            sections={"plan": f"n{i}"},
-            request=None,
-        )
+    write_notes(therapist, chart, 53)
     browser = login_as(therapist)
     first = browser.get(f"/records/charts/{chart.pk}/").content.decode()
     assert first.count('href="/records/notes/') == 50

@@ -9,8 +9,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.checkpoints import checkpoint_export, public_key_pem
-from audit.models import AuditCheckpoint, AuditEvent
 from audit.content import event_content
+from audit.models import AuditCheckpoint, AuditEvent
 
 
 class Command(BaseCommand):
