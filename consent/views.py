@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -15,7 +15,6 @@ from accounts.models import Role, User
 from accounts.rules import mfa_required, role_required
 from accounts.selectors import guardian_acts_for
 from accounts.types import AuthedRequest
-from audit.services import audit_denied
 from consent import reads, services
 from consent.forms import AgreementForm, DraftForm, PublishForm, RequestForm, SignForm, WithdrawForm
 from consent.markdown import render_markdown
@@ -41,9 +40,8 @@ def sign_url(version: ConsentVersion, client: User) -> str:
     return f"{reverse('consent:sign', args=[version.pk])}?for={client.pk}"
 
 
-def _not_found(request: AuthedRequest, target_type: str, target_id: object) -> Http404:
-    audit_denied(request=request, target_type=target_type, target_id=str(target_id)[:64], reason="not_found")
-    return Http404()
+def _not_found(request: AuthedRequest, target_type: str, target_id: object) -> NotVisible:
+    return NotVisible(target_type, target_id)
 
 
 def _version_for_practice(request: AuthedRequest, version_id: str) -> ConsentVersion:

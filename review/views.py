@@ -14,10 +14,10 @@ from accounts.rules import mfa_required, role_required
 from accounts.selectors import people_acted_for
 from accounts.types import AuthedRequest
 from audit.models import Action, AuditEvent, Outcome
-from audit.services import audit_denied, audit_record
+from audit.services import audit_record
 from review.access_log import record_access_for
 from review.console import action_choices, events_for_admin, page_of, parse_filters, people_of, shown
-from teletherapy.errors import error_text
+from teletherapy.errors import NotVisible, error_text
 from teletherapy.pagination import paginate
 
 
@@ -30,8 +30,7 @@ def record_access_view(request: AuthedRequest) -> HttpResponse:
     people = people_acted_for(user=user)
     client = next((p for p in people if str(p.pk) == client_id), None)
     if client is None:
-        audit_denied(request=request, target_type="accounts.user", target_id=client_id[:64], reason="not_found")
-        raise Http404
+        raise NotVisible("accounts.user", client_id)
     before = request.GET.get("before")
     entries, more = record_access_for(client=client, before=int(before) if before and before.isdigit() else None)
     audit_record(
@@ -65,8 +64,7 @@ EXPORT_COLUMNS = [
 def _admin_only(request: AuthedRequest) -> None:
     # Only admins of this practice may know the console exists.
     if not request.user.has_role(Role.ADMIN):
-        audit_denied(request=request, target_type="audit.console", reason="not_admin")
-        raise Http404
+        raise NotVisible("audit.console")
 
 
 @mfa_required
@@ -108,8 +106,7 @@ def console_event_view(request: AuthedRequest, event_id: int) -> HttpResponse:
     _admin_only(request)
     event = AuditEvent.objects.filter(pk=event_id, practice_id=request.user.practice_id).first()
     if event is None:
-        audit_denied(request=request, target_type="audit.auditevent", target_id=event_id, reason="not_found")
-        raise Http404
+        raise NotVisible("audit.auditevent", event_id)
     audit_record(action=Action.AUDIT_CONSOLE_VIEW, actor=request.user, request=request, target=event)
     event = shown(event)
     people = people_of(admin=request.user)
@@ -178,8 +175,7 @@ def client_report_view(request: AuthedRequest, client_id: int) -> HttpResponse:
         pk=client_id, practice_id=request.user.practice_id, role_grants__role=Role.CLIENT
     ).first()
     if client is None:
-        audit_denied(request=request, target_type="accounts.user", target_id=client_id, reason="not_found")
-        raise Http404
+        raise NotVisible("accounts.user", client_id)
     filters = parse_filters(request.GET)
     filters.client = client.pk
     events = [shown(e) for e in events_for_admin(admin=request.user, filters=filters)[:5000]]

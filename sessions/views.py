@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +16,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Role, User
 from accounts.rules import mfa_required, role_required
 from accounts.types import AuthedRequest
-from audit.services import audit_denied
 from consent.selectors import consent_missing_for
 from sessions import services
 from sessions.forms import LicensesForm, PolicyForm, ScheduleForm, TimeZoneForm, WhenForm
@@ -24,7 +23,7 @@ from sessions.gate import appointment_for_participant
 from sessions.models import Appointment, TherapistLicense
 from sessions.regions import REGIONS
 from sessions.selectors import appointments_schedule_for, caseload_of
-from teletherapy.errors import error_text
+from teletherapy.errors import NotVisible, error_text
 from teletherapy.middleware import allow_media
 
 
@@ -33,10 +32,7 @@ def _own_appointment(request: AuthedRequest, appointment_id: str) -> Appointment
         pk=appointment_id, therapist=request.user, practice_id=request.user.practice_id
     ).first()
     if appointment is None:
-        audit_denied(
-            request=request, target_type="video.appointment", target_id=str(appointment_id), reason="not_found"
-        )
-        raise Http404
+        raise NotVisible("video.appointment", str(appointment_id))
     return appointment
 
 
@@ -159,10 +155,7 @@ def join_view(request: AuthedRequest, appointment_id: str) -> HttpResponse:
     user: User = request.user
     found = appointment_for_participant(user, appointment_id)
     if found is None:
-        audit_denied(
-            request=request, target_type="video.appointment", target_id=str(appointment_id), reason="not_found"
-        )
-        raise Http404
+        raise NotVisible("video.appointment", str(appointment_id))
     appointment, role = found
     window = services.join_window(appointment)
     if not window.is_open:

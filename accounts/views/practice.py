@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -21,8 +21,7 @@ from accounts.selectors import (
 )
 from accounts.services.invitations import roles_invitable_by
 from accounts.types import AuthedRequest
-from audit.services import audit_denied
-from teletherapy.errors import error_text
+from teletherapy.errors import NotVisible, error_text
 from teletherapy.pagination import paginate
 
 
@@ -65,10 +64,7 @@ def invitations_view(request: AuthedRequest) -> HttpResponse:
 def invitation_revoke_view(request: AuthedRequest, invitation_id: uuid.UUID) -> HttpResponse:
     invitation = invitation_get_for_user(user=request.user, invitation_id=invitation_id)
     if invitation is None:
-        audit_denied(
-            request=request, target_type="accounts.invitation", target_id=str(invitation_id), reason="not_found"
-        )
-        raise Http404
+        raise NotVisible("accounts.invitation", str(invitation_id))
     try:
         services.invitation_revoke(actor=request.user, request=request, invitation=invitation)
     except services.InvitationError as error:
@@ -93,8 +89,7 @@ def members_view(request: AuthedRequest) -> HttpResponse:
 def member_role_view(request: AuthedRequest, user_id: int) -> HttpResponse:
     member = member_get_for_admin(admin=request.user, user_id=user_id)
     if member is None:
-        audit_denied(request=request, target_type="accounts.user", target_id=user_id, reason="not_found")
-        raise Http404
+        raise NotVisible("accounts.user", user_id)
     form = RoleChangeForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a role and whether to grant or revoke it.")
@@ -119,8 +114,7 @@ def member_role_view(request: AuthedRequest, user_id: int) -> HttpResponse:
 def member_deactivate_view(request: AuthedRequest, user_id: int) -> HttpResponse:
     member = member_get_for_admin(admin=request.user, user_id=user_id)
     if member is None:
-        audit_denied(request=request, target_type="accounts.user", target_id=user_id, reason="not_found")
-        raise Http404
+        raise NotVisible("accounts.user", user_id)
     try:
         services.user_deactivate(actor=request.user, request=request, user=member)
     except services.MemberError as error:

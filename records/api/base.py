@@ -11,14 +11,12 @@ from rest_framework.request import Request
 
 from accounts.api import VerifiedAPIView
 from audit.models import Action
-from audit.services import audit_record, audited
 from records.models import ClientChart
+from records.reads import chart_for, reading, record_read
 from records.selectors import (
     Access,
     Need,
-    chart_get_for_user,
 )
-from teletherapy.errors import NotVisible
 
 
 class TextInput(serializers.Serializer):
@@ -37,32 +35,30 @@ def valid_input(serializer_class: type[serializers.Serializer], request: Request
 
 class RecordsView(VerifiedAPIView):
     def chart(self, request: Request, chart_id: uuid.UUID, need: Need) -> tuple[ClientChart, Access]:
-        found = chart_get_for_user(user=self.actor(request), chart_id=chart_id, need=need)
-        if found is None:
-            raise NotVisible("records.clientchart", chart_id)
-        return found
+        return chart_for(user=self.actor(request), chart_id=chart_id, need=need)
 
     def read(
         self, request: Request, action: Action, target: Any, chart: ClientChart, access: Access, **details: Any
     ) -> None:
-        audit_record(**self._read_event(request, action, target, chart, access, details))
+        record_read(
+            actor=self.actor(request),
+            context=self.django_request(request),
+            action=action,
+            target=target,
+            chart=chart,
+            access=access,
+            **details,
+        )
 
     def reading(
         self, request: Request, action: Action, target: Any, chart: ClientChart, access: Access, **details: Any
     ) -> AbstractContextManager[Any]:
-        """As read(), for an answer prepared inside the with-block: the event is durably written
-        by the block's end (while the block decrypts and serializes), or the block's end raises."""
-        return audited(**self._read_event(request, action, target, chart, access, details))
-
-    def _read_event(
-        self, request: Request, action: Action, target: Any, chart: ClientChart, access: Access, details: dict[str, Any]
-    ) -> dict[str, Any]:
-        return {
-            "action": action,
-            "actor": self.actor(request),
-            "request": self.django_request(request),
-            "target": target,
-            "subject_client_id": chart.client_id,
-            "flagged": access is Access.EMERGENCY,
-            "details": {"access": access.value, **details},
-        }
+        return reading(
+            actor=self.actor(request),
+            context=self.django_request(request),
+            action=action,
+            target=target,
+            chart=chart,
+            access=access,
+            **details,
+        )

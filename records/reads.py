@@ -1,0 +1,59 @@
+"""The reads of a client's record shared by the pages and the API: the chart door that raises,
+and the one audit event a read implies (who, which client, how they reach the chart, flagged
+under emergency access). Pages and API are format adapters over these."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Any
+
+from django.http import HttpRequest
+
+from accounts.models import User
+from audit.models import Action
+from audit.services import audit_record, audited
+from records.models import ClientChart
+from records.selectors import Access, Need, chart_get_for_user
+from teletherapy.context import AuditContext
+from teletherapy.errors import NotVisible
+
+
+def chart_for(*, user: User, chart_id: object, need: Need) -> tuple[ClientChart, Access]:
+    """The chart and how the user reaches it for this need, or NotVisible."""
+    found = chart_get_for_user(user=user, chart_id=chart_id, need=need)
+    if found is None:
+        raise NotVisible("records.clientchart", chart_id)
+    return found
+
+
+def read_event(
+    *,
+    actor: User,
+    context: HttpRequest | AuditContext | None,
+    action: Action,
+    target: Any,
+    chart: ClientChart,
+    access: Access,
+    **details: Any,
+) -> dict[str, Any]:
+    """The audit event a read of ``chart``'s data implies, as audit_record's arguments."""
+    return {
+        "action": action,
+        "actor": actor,
+        "request": context,
+        "target": target,
+        "subject_client_id": chart.client_id,
+        "flagged": access is Access.EMERGENCY,
+        "details": {"access": access.value, **details},
+    }
+
+
+def record_read(**event: Any) -> None:
+    """Write a read's event before its answer is prepared (read_event's arguments)."""
+    audit_record(**read_event(**event))
+
+
+def reading(**event: Any) -> AbstractContextManager[Any]:
+    """As record_read, for an answer prepared inside the with-block: the event is durably written
+    by the block's end (while the block decrypts and serializes), or the block's end raises."""
+    return audited(**read_event(**event))
