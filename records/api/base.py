@@ -40,25 +40,21 @@ class RecordsView(VerifiedAPIView):
     def read(
         self, request: Request, action: Action, target: Any, chart: ClientChart, access: Access, **details: Any
     ) -> None:
-        record_read(
-            actor=self.actor(request),
-            context=self.django_request(request),
-            action=action,
-            target=target,
-            chart=chart,
-            access=access,
-            **details,
-        )
+        record_read(**self._event(request, action, target, chart, access), **details)
 
     def reading(
         self, request: Request, action: Action, target: Any, chart: ClientChart, access: Access, **details: Any
     ) -> AbstractContextManager[Any]:
-        return reading(
-            actor=self.actor(request),
-            context=self.django_request(request),
-            action=action,
-            target=target,
-            chart=chart,
-            access=access,
-            **details,
-        )
+        return reading(**self._event(request, action, target, chart, access), **details)
+
+    def _event(
+        self, request: Request, action: Action, target: Any, chart: ClientChart, access: Access
+    ) -> dict[str, Any]:
+        return {
+            "actor": self.actor(request),
+            "context": self.django_request(request),
+            "action": action,
+            "target": target,
+            "chart": chart,
+            "access": access,
+        }
