@@ -27,6 +27,7 @@ from consent.selectors import (
     signatures_visible_to,
 )
 from teletherapy.errors import NotVisible
+from teletherapy.pagination import Page, paginate
 
 STATUS_KINDS = [ConsentKind.TREATMENT, ConsentKind.GUARDIAN, ConsentKind.TELEHEALTH, ConsentKind.COUPLES_AGREEMENT]
 
@@ -92,14 +93,14 @@ def agreements_read(*, user: User, client: User, request: HttpRequest | None) ->
     return ParticipantAgreement.objects.filter(client=client).select_related("recorded_by")
 
 
-def status_rows_read(*, user: User, request: HttpRequest | None) -> list[dict[str, object]]:
-    """At a glance, what each reachable client has in force (status only: no names typed, no text)."""
-    clients = [
-        c
-        for c in consent_clients_of(user=user).filter(is_active=True, role_grants__role=Role.CLIENT).distinct()
-        if c.pk != user.pk
-    ]
-    clients.sort(key=lambda c: c.full_name)
+def status_rows_read(*, user: User, request: HttpRequest) -> tuple[list[dict[str, object]], Page]:
+    """At a glance, what each reachable client has in force (status only: no names typed, no
+    text), a page of clients at a time."""
+    reachable = User.objects.filter(
+        pk__in=consent_clients_of(user=user).values("pk"), is_active=True, role_grants__role=Role.CLIENT
+    ).exclude(pk=user.pk)
+    page = paginate(request, reachable, key="full_name")
+    clients = page.items
     rows = []
     for client in clients:
         needed = set(required_kinds(client=client, joint=True))
@@ -118,7 +119,7 @@ def status_rows_read(*, user: User, request: HttpRequest | None) -> list[dict[st
         target_type="consent.status",
         details={"what": "status", "clients": len(rows)},
     )
-    return rows
+    return rows, page
 
 
 def status_only_for(*, user: User) -> set[int] | None:

@@ -214,9 +214,10 @@ def withdraw_view(request: AuthedRequest, signature_id: str) -> HttpResponse:
 @role_required(Role.THERAPIST)
 @require_GET
 def caseload_view(request: AuthedRequest) -> HttpResponse:
-    rows = reads.status_rows_read(user=request.user, request=request)
+    rows, page = reads.status_rows_read(user=request.user, request=request)
     kinds = [(k, ConsentKind(k).label) for k in reads.STATUS_KINDS]
-    return render(request, "consent/caseload.html", {"rows": rows, "kinds": kinds, "request_form": RequestForm()})
+    context = {"rows": rows, "page": page, "kinds": kinds, "request_form": RequestForm()}
+    return render(request, "consent/caseload.html", context)
 
 
 @role_required(Role.THERAPIST, Role.ADMIN)

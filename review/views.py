@@ -178,7 +178,9 @@ def client_report_view(request: AuthedRequest, client_id: int) -> HttpResponse:
         raise NotVisible("accounts.user", client_id)
     filters = parse_filters(request.GET)
     filters.client = client.pk
-    events = [shown(e) for e in events_for_admin(admin=request.user, filters=filters)[:5000]]
+    # Oldest first, as an accounting of disclosures reads; printed a page at a time.
+    page = paginate(request, events_for_admin(admin=request.user, filters=filters), key="id")
+    events = [shown(e) for e in page.items]
     audit_record(
         action=Action.AUDIT_CLIENT_REPORT,
         actor=request.user,
@@ -187,7 +189,12 @@ def client_report_view(request: AuthedRequest, client_id: int) -> HttpResponse:
         subject_client_id=client.pk,
     )
     people = people_of(admin=request.user)
-    context = {"client": client, "events": [(e, people.get(e.actor_id or 0)) for e in events], "filters": filters}
+    context = {
+        "client": client,
+        "events": [(e, people.get(e.actor_id or 0)) for e in events],
+        "filters": filters,
+        "page": page,
+    }
     return render(request, "audit/client_report.html", context)
 
 

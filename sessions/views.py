@@ -25,6 +25,7 @@ from sessions.regions import REGIONS
 from sessions.selectors import appointments_schedule_for, caseload_of
 from teletherapy.errors import NotVisible, error_text
 from teletherapy.middleware import allow_media
+from teletherapy.pagination import paginate
 
 
 def _own_appointment(request: AuthedRequest, appointment_id: str) -> Appointment:
@@ -46,7 +47,8 @@ def _form_error(request: AuthedRequest, form: Any, exc: services.AppointmentErro
 def list_view(request: AuthedRequest) -> HttpResponse:
     user = request.user
     rows = []
-    for appointment in appointments_schedule_for(user=user):
+    page = paginate(request, appointments_schedule_for(user=user), key="starts_at")
+    for appointment in page.items:
         window = services.join_window(appointment)
         participant = appointment.therapist_id == user.pk or any(
             p.client_id == user.pk for p in appointment.participants.all()
@@ -57,6 +59,7 @@ def list_view(request: AuthedRequest) -> HttpResponse:
         "sessions/list.html",
         {
             "rows": rows,
+            "page": page,
             "is_therapist": user.has_role(Role.THERAPIST),
             "is_admin": user.has_role(Role.ADMIN),
             "zone": user.zone_name,

@@ -10,12 +10,13 @@ key, nothing a person typed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core import signing
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils.http import urlencode
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -32,11 +33,13 @@ class Page:
     next_cursor: str | None
     path: str
     limit: int
+    query: dict[str, str] = field(default_factory=dict)  # the list's other parameters (filters)
 
     def next_url(self) -> str | None:
         if self.next_cursor is None:
             return None
-        return f"{self.path}?cursor={self.next_cursor}&limit={self.limit}"
+        params: dict[str, str] = {**self.query, "cursor": self.next_cursor, "limit": str(self.limit)}
+        return f"{self.path}?{urlencode(params)}"
 
     def response(self, data: Sequence[Any] | Any, status: int = 200) -> Response:
         response = Response(data, status=status)
@@ -96,4 +99,5 @@ def paginate(request: HttpRequest | Request, queryset: QuerySet[Any], *, key: st
             salt=_SALT,
             compress=True,
         )
-    return Page(items=rows, next_cursor=cursor, path=request.path, limit=limit)
+    others = {k: v for k, v in _params(request).items() if k not in ("cursor", "limit")}
+    return Page(items=rows, next_cursor=cursor, path=request.path, limit=limit, query=others)
