@@ -47,7 +47,6 @@ def main() -> None:
     from django.test.utils import override_settings
     from django.urls import include, path
     from rest_framework import serializers
-    from rest_framework.exceptions import NotFound
     from rest_framework.response import Response
 
     from accounts.api import VerifiedAPIView
@@ -103,10 +102,7 @@ def main() -> None:
         """records.api.NoteListView.get line for line, minus sealing and the audit event."""
 
         def get(self, request, chart_id):
-            found = chart_get_for_user(user=self.actor(request), chart_id=chart_id, need=Need.CLINICAL)
-            if found is None:
-                raise NotFound()
-            chart, _access = found
+            chart, _access = chart_get_for_user(user=self.actor(request), chart_id=chart_id, need=Need.CLINICAL)
             notes = list(PlainNote.objects.filter(chart_id=chart.pk).defer("updated_at")[:200])
             addenda: dict = {note.pk: [] for note in notes}
             for addendum in PlainAddendum.objects.filter(note__chart_id=chart.pk).order_by("signed_at"):
@@ -173,9 +169,7 @@ def main() -> None:
 
     class LeanListView(VerifiedAPIView):
         def get(self, request, chart_id):
-            found = chart_get_for_user(user=self.actor(request), chart_id=chart_id, need=Need.CLINICAL)
-            if found is None:
-                raise NotFound()
+            chart_get_for_user(user=self.actor(request), chart_id=chart_id, need=Need.CLINICAL)  # raises if not
             notes = list(LeanNote.objects.filter(chart_id=chart_id)[:200])
             addenda: dict[int, list] = {}
             for addendum in LeanAddendum.objects.filter(note_id__in=[n.pk for n in notes]):

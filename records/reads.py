@@ -15,15 +15,11 @@ from audit.services import audit_record, audited
 from records.models import ClientChart
 from records.selectors import Access, Need, chart_get_for_user
 from teletherapy.context import AuditContext
-from teletherapy.errors import NotVisible
 
 
 def chart_for(*, user: User, chart_id: object, need: Need) -> tuple[ClientChart, Access]:
     """The chart and how the user reaches it for this need, or NotVisible."""
-    found = chart_get_for_user(user=user, chart_id=chart_id, need=need)
-    if found is None:
-        raise NotVisible("records.clientchart", chart_id)
-    return found
+    return chart_get_for_user(user=user, chart_id=chart_id, need=need)
 
 
 def read_event(

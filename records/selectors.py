@@ -1,4 +1,5 @@
-"""The only doors to clinical records. Anyone without access gets None (the views answer 404)."""
+"""The only doors to clinical records. Anyone without access gets NotVisible (answered as a 404,
+and audited once as a refusal)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from records.models import (
     PsychotherapyNote,
     RecordExport,
 )
+from teletherapy.errors import NotVisible
 
 
 class Access(enum.Enum):
@@ -79,7 +81,9 @@ def chart_access(*, user: User, chart: ClientChart) -> Access | None:
     return None
 
 
-def chart_get_for_user(*, user: User, chart_id: object, need: Need) -> tuple[ClientChart, Access] | None:
+def chart_reach(*, user: User, chart_id: object, need: Need) -> tuple[ClientChart, Access] | None:
+    """The chart and how the user reaches it for this need, or None: a question, for lists and
+    pages that show what there is. To open a chart, use chart_get_for_user."""
     pk = _uuid(chart_id)
     if pk is None:
         return None
@@ -92,6 +96,14 @@ def chart_get_for_user(*, user: User, chart_id: object, need: Need) -> tuple[Cli
     if need is Need.CLINICAL and access is Access.GUARDIAN and not chart.guardian_sees_notes:
         return None
     return chart, access
+
+
+def chart_get_for_user(*, user: User, chart_id: object, need: Need) -> tuple[ClientChart, Access]:
+    """The door to a chart: the chart and how the user reaches it, or NotVisible."""
+    found = chart_reach(user=user, chart_id=chart_id, need=need)
+    if found is None:
+        raise NotVisible("records.clientchart", chart_id)
+    return found
 
 
 def chart_for_client(*, client: User) -> ClientChart | None:
@@ -129,63 +141,60 @@ def addenda_visible(*, chart: ClientChart, access: Access) -> QuerySet[NoteAdden
     return addenda.order_by("signed_at")
 
 
-def note_get_for_user(*, user: User, note_id: object, write: bool = False) -> tuple[ProgressNote, Access] | None:
+def note_get_for_user(*, user: User, note_id: object, write: bool = False) -> tuple[ProgressNote, Access]:
+    """A progress note the user may read (``write``: change, the care team only), or NotVisible."""
     pk = _uuid(note_id)
-    if pk is None:
-        return None
-    note = ProgressNote.objects.select_related("chart", "chart__client", "author").filter(pk=pk).first()
-    if note is None:
-        return None
-    found = chart_get_for_user(user=user, chart_id=note.chart_id, need=Need.CLINICAL)
-    if found is None:
-        return None
-    _chart, access = found
-    if write and access is not Access.CARE_TEAM:
-        return None
+    note = ProgressNote.objects.select_related("chart", "chart__client", "author").filter(pk=pk).first() if pk else None
+    found = chart_reach(user=user, chart_id=note.chart_id, need=Need.CLINICAL) if note else None
+    if note is None or found is None or (write and found[1] is not Access.CARE_TEAM):
+        raise NotVisible("records.progressnote", note_id)
+    access = found[1]
     if not notes_visible(chart=note.chart, access=access).filter(pk=note.pk).exists():
-        return None
+        raise NotVisible("records.progressnote", note_id)
     return note, access
 
 
-def assessment_get_for_user(*, user: User, assessment_id: object) -> tuple[Assessment, Access] | None:
+def assessment_get_for_user(*, user: User, assessment_id: object) -> tuple[Assessment, Access]:
     pk = _uuid(assessment_id)
-    if pk is None:
-        return None
-    assessment = Assessment.objects.select_related("chart", "chart__client").filter(pk=pk).first()
-    if assessment is None:
-        return None
-    found = chart_get_for_user(user=user, chart_id=assessment.chart_id, need=Need.CLINICAL)
-    return (assessment, found[1]) if found else None
+    assessment = Assessment.objects.select_related("chart", "chart__client").filter(pk=pk).first() if pk else None
+    found = chart_reach(user=user, chart_id=assessment.chart_id, need=Need.CLINICAL) if assessment else None
+    if assessment is None or found is None:
+        raise NotVisible("records.assessment", assessment_id)
+    return assessment, found[1]
 
 
-def billing_get_for_user(*, user: User, billing_id: object) -> tuple[BillingRecord, Access] | None:
+def billing_get_for_user(*, user: User, billing_id: object) -> tuple[BillingRecord, Access]:
     pk = _uuid(billing_id)
-    if pk is None:
-        return None
-    record = BillingRecord.objects.filter(pk=pk).first()
-    if record is None:
-        return None
-    found = chart_get_for_user(user=user, chart_id=record.chart_id, need=Need.BILLING)
-    return (record, found[1]) if found else None
+    record = BillingRecord.objects.filter(pk=pk).first() if pk else None
+    found = chart_reach(user=user, chart_id=record.chart_id, need=Need.BILLING) if record else None
+    if record is None or found is None:
+        raise NotVisible("records.billingrecord", billing_id)
+    return record, found[1]
 
 
-def psychotherapy_note_get_for_author(*, user: User, note_id: object) -> PsychotherapyNote | None:
-    """Only the author ever gets a psychotherapy note; for everyone else it does not exist."""
+def psychotherapy_note_get_for_author(*, user: User, note_id: object) -> tuple[PsychotherapyNote, ClientChart]:
+    """Only its author, still on the chart's care team, ever gets a psychotherapy note (and its
+    chart); for everyone else it does not exist."""
     pk = _uuid(note_id)
-    if pk is None:
-        return None
-    return PsychotherapyNote.objects.filter(pk=pk, author_id=user.pk, practice_id=user.practice_id).first()
+    note = (
+        PsychotherapyNote.objects.filter(pk=pk, author_id=user.pk, practice_id=user.practice_id).first() if pk else None
+    )
+    found = chart_reach(user=user, chart_id=note.chart_id, need=Need.CLINICAL) if note else None
+    if note is None or found is None or found[1] not in PSYCHOTHERAPY_WRITERS:
+        raise NotVisible("records.psychotherapynote", note_id)
+    return note, found[0]
 
 
 def psychotherapy_notes_of_author(*, user: User, chart: ClientChart) -> QuerySet[PsychotherapyNote]:
     return PsychotherapyNote.objects.filter(author_id=user.pk, chart_id=chart.pk, practice_id=user.practice_id)
 
 
-def export_get_for_user(*, user: User, export_id: object) -> RecordExport | None:
+def export_get_for_user(*, user: User, export_id: object) -> RecordExport:
+    """A copy of the record, for the person who asked for it only."""
     pk = _uuid(export_id)
-    if pk is None:
-        return None
-    export = RecordExport.objects.select_related("chart").filter(pk=pk, requested_by=user).first()
+    export = RecordExport.objects.select_related("chart").filter(pk=pk, requested_by=user).first() if pk else None
+    if export is None:
+        raise NotVisible("records.recordexport", export_id)
     return export
 
 

@@ -17,7 +17,6 @@ from records.selectors import (
     Need,
     billing_get_for_user,
 )
-from teletherapy.errors import NotVisible
 from teletherapy.pagination import paginate
 
 
@@ -65,8 +64,6 @@ class BillingDetailView(RecordsView):
     @extend_schema(request=StatusInput, responses=BillingSerializer)
     def patch(self, request: Request, billing_id: uuid.UUID) -> Response:
         found = billing_get_for_user(user=self.actor(request), billing_id=billing_id)
-        if found is None:
-            raise NotVisible("records.billingrecord", billing_id)
         new_status = valid_input(StatusInput, request)["status"]
         record = services.billing_set_status(
             actor=self.actor(request),

@@ -15,12 +15,10 @@ from audit.models import Action
 from audit.services import audit_record
 from records import services
 from records.api.base import RecordsView
-from records.models import RecordExport
 from records.selectors import (
     Need,
     export_get_for_user,
 )
-from teletherapy.errors import NotVisible
 
 
 class ExportCreateView(RecordsView):
@@ -36,9 +34,7 @@ class ExportCreateView(RecordsView):
 class ExportDetailView(RecordsView):
     @extend_schema(responses={200: dict})
     def get(self, request: Request, export_id: uuid.UUID) -> Response:
-        export: RecordExport | None = export_get_for_user(user=self.actor(request), export_id=export_id)
-        if export is None:
-            raise NotVisible("records.recordexport", export_id)
+        export = export_get_for_user(user=self.actor(request), export_id=export_id)
         body: dict[str, Any] = {"id": str(export.pk), "status": export.status, "progress": export.progress}
         if export.status == "ready" and request.query_params.get("include") == "record":
             audit_record(

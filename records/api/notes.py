@@ -25,7 +25,6 @@ from records.selectors import (
     note_get_for_user,
     notes_visible,
 )
-from teletherapy.errors import NotVisible
 from teletherapy.pagination import paginate
 
 
@@ -103,10 +102,7 @@ class NoteListView(RecordsView):
 
 class NoteDetailView(RecordsView):
     def note(self, request: Request, note_id: uuid.UUID, *, write: bool = False) -> tuple[ProgressNote, Access]:
-        found = note_get_for_user(user=self.actor(request), note_id=note_id, write=write)
-        if found is None:
-            raise NotVisible("records.progressnote", note_id)
-        return found
+        return note_get_for_user(user=self.actor(request), note_id=note_id, write=write)
 
     @extend_schema(responses=NoteSerializer)
     def get(self, request: Request, note_id: uuid.UUID) -> Response:

@@ -21,11 +21,9 @@ from records.selectors import (
     PSYCHOTHERAPY_WRITERS,
     Access,
     Need,
-    chart_get_for_user,
     psychotherapy_note_get_for_author,
     psychotherapy_notes_of_author,
 )
-from teletherapy.errors import NotVisible
 from teletherapy.pagination import paginate
 
 
@@ -68,13 +66,8 @@ class PsychotherapyNoteListView(RecordsView):
 
 class PsychotherapyNoteDetailView(RecordsView):
     def _note(self, request: Request, note_id: uuid.UUID) -> tuple[PsychotherapyNote, ClientChart, Access]:
-        note = psychotherapy_note_get_for_author(user=self.actor(request), note_id=note_id)
-        found = (
-            chart_get_for_user(user=self.actor(request), chart_id=note.chart_id, need=Need.CLINICAL) if note else None
-        )
-        if note is None or found is None or found[1] is not Access.CARE_TEAM:
-            raise NotVisible("records.psychotherapynote", note_id)
-        return note, found[0], found[1]
+        note, chart = psychotherapy_note_get_for_author(user=self.actor(request), note_id=note_id)
+        return note, chart, Access.CARE_TEAM
 
     @extend_schema(responses=PsychotherapyNoteSerializer)
     def get(self, request: Request, note_id: uuid.UUID) -> Response:

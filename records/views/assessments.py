@@ -61,10 +61,9 @@ def billing_add_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
 @role_required(Role.CLIENT)
 @require_http_methods(["GET", "POST"])
 def assessment_view(request: AuthedRequest, assessment_id: str) -> HttpResponse:
-    found = assessment_get_for_user(user=request.user, assessment_id=assessment_id)
-    if found is None or found[0].chart.client_id != request.user.pk:
+    assessment, _access = assessment_get_for_user(user=request.user, assessment_id=assessment_id)
+    if assessment.chart.client_id != request.user.pk:  # the client answers their own questionnaire
         raise refused(request, "records.assessment", assessment_id)
-    assessment = found[0]
     if assessment.completed_at is not None:
         messages.info(request, "You have completed this questionnaire. Thank you.")
         return redirect("records:portal")

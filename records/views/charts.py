@@ -25,7 +25,7 @@ from records.models import ClientChart
 from records.selectors import (
     Access,
     Need,
-    chart_get_for_user,
+    chart_reach,
     charts_for_therapist,
     charts_outside_care_team,
     notes_visible,
@@ -55,9 +55,9 @@ def charts_view(request: AuthedRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def chart_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
     need = Need.CLINICAL if request.user.has_role(Role.THERAPIST) else Need.SUMMARY
-    found = chart_get_for_user(user=request.user, chart_id=chart_id, need=need)
+    found = chart_reach(user=request.user, chart_id=chart_id, need=need)
     if found is None and need is Need.CLINICAL:
-        found = chart_get_for_user(user=request.user, chart_id=chart_id, need=Need.SUMMARY)
+        found = chart_reach(user=request.user, chart_id=chart_id, need=Need.SUMMARY)
     if found is None or found[1] in (Access.CLIENT, Access.GUARDIAN):
         raise refused(request, "records.clientchart", chart_id)
     chart, access = found

@@ -66,10 +66,7 @@ def note_new_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
 @role_required(Role.THERAPIST, Role.CLIENT, Role.GUARDIAN)
 @require_http_methods(["GET", "POST"])
 def note_view(request: AuthedRequest, note_id: str) -> HttpResponse:
-    found = note_get_for_user(user=request.user, note_id=note_id)
-    if found is None:
-        raise refused(request, "records.progressnote", note_id)
-    note, access = found
+    note, access = note_get_for_user(user=request.user, note_id=note_id)
     chart = note.chart
     editable = access is Access.CARE_TEAM and note.signed_at is None and note.author_id == request.user.pk
     sections = json.loads(note.body)
@@ -121,10 +118,7 @@ def note_view(request: AuthedRequest, note_id: str) -> HttpResponse:
 
 
 def _note_action(request: AuthedRequest, note_id: str) -> ProgressNote:
-    found = note_get_for_user(user=request.user, note_id=note_id, write=True)
-    if found is None:
-        raise refused(request, "records.progressnote", note_id)
-    return found[0]
+    return note_get_for_user(user=request.user, note_id=note_id, write=True)[0]
 
 
 def _note_step(request: AuthedRequest, note_id: str, step: Callable[..., object], done: str) -> HttpResponse:
