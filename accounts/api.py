@@ -16,7 +16,6 @@ from accounts.models import Invitation, Role, User, UserSession
 from accounts.permissions import roles_permission
 from accounts.selectors import invitation_get_for_user, invitations_visible_to, sessions_of
 from accounts.types import AuthedRequest
-from teletherapy.errors import NotVisible
 from teletherapy.pagination import paginate
 
 
@@ -125,8 +124,6 @@ class InvitationRevokeView(VerifiedAPIView):
     @extend_schema(request=None, responses=InvitationSerializer)
     def post(self, request: Request, invitation_id: uuid.UUID) -> Response:
         invitation = invitation_get_for_user(user=self.actor(request), invitation_id=invitation_id)
-        if invitation is None:
-            raise NotVisible("accounts.invitation", invitation_id, "No such invitation.")
         invitation = services.invitation_revoke(
             actor=self.actor(request), request=self.django_request(request), invitation=invitation
         )

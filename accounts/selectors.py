@@ -16,6 +16,7 @@ from accounts.models import (
     User,
     UserSession,
 )
+from teletherapy.errors import NotVisible
 
 _DEVICE_MODELS = {m._meta.label_lower: m for m in (TOTPDevice, BackupCodeDevice)}
 
@@ -58,8 +59,12 @@ def practice_users_with_role(*, practice: Practice, role: str) -> QuerySet[User]
     return practice.members.filter(role_grants__role=role, is_active=True).order_by("full_name")
 
 
-def member_get_for_admin(*, admin: User, user_id: int) -> User | None:
-    return User.objects.filter(practice_id=admin.practice_id, pk=user_id).first()
+def member_get_for_admin(*, admin: User, user_id: int) -> User:
+    """A member of the admin's own practice, or NotVisible."""
+    member = User.objects.filter(practice_id=admin.practice_id, pk=user_id).first()
+    if member is None:
+        raise NotVisible("accounts.user", user_id)
+    return member
 
 
 def invitations_visible_to(*, user: User) -> QuerySet[Invitation]:
@@ -69,11 +74,15 @@ def invitations_visible_to(*, user: User) -> QuerySet[Invitation]:
     return qs.filter(invited_by=user)
 
 
-def invitation_get_for_user(*, user: User, invitation_id: uuid.UUID | str) -> Invitation | None:
+def invitation_get_for_user(*, user: User, invitation_id: uuid.UUID | str) -> Invitation:
+    """An invitation the user sent (an admin: any of the practice's), or NotVisible."""
     try:
-        return invitations_visible_to(user=user).filter(pk=invitation_id).first()
+        invitation = invitations_visible_to(user=user).filter(pk=invitation_id).first()
     except (ValueError, TypeError, ValidationError):
-        return None
+        invitation = None
+    if invitation is None:
+        raise NotVisible("accounts.invitation", invitation_id, "No such invitation.")
+    return invitation
 
 
 def sessions_of(*, user: User) -> QuerySet[UserSession]:

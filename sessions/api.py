@@ -176,10 +176,6 @@ class ConsentGateView(VerifiedAPIView):
         appointment = appointment_get_for_user(
             user=self.actor(request), appointment_id=request.query_params.get("appointment", "")
         )
-        if appointment is None:
-            raise NotVisible(
-                "video.appointment", request.query_params.get("appointment", ""), "No such upcoming appointment."
-            )
         result = consent_missing_for(appointment, self.actor(request))
         return Response(
             {

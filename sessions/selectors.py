@@ -7,6 +7,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import clients_of_care_team
 from sessions.models import Appointment, AppointmentStatus
+from teletherapy.errors import NotVisible
 
 
 def appointments_upcoming_for(*, user: User) -> QuerySet[Appointment]:
@@ -23,11 +24,15 @@ def appointments_upcoming_for(*, user: User) -> QuerySet[Appointment]:
     )
 
 
-def appointment_get_for_user(*, user: User, appointment_id: str) -> Appointment | None:
+def appointment_get_for_user(*, user: User, appointment_id: str) -> Appointment:
+    """An upcoming appointment of the user's (as therapist, client or a minor's guardian), or NotVisible."""
     try:
-        return appointments_upcoming_for(user=user).filter(pk=appointment_id).first()
+        appointment = appointments_upcoming_for(user=user).filter(pk=appointment_id).first()
     except (ValueError, TypeError, ValidationError):
-        return None
+        appointment = None
+    if appointment is None:
+        raise NotVisible("video.appointment", appointment_id, "No such upcoming appointment.")
+    return appointment
 
 
 def caseload_of(therapist: User) -> QuerySet[User]:

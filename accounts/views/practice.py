@@ -21,7 +21,7 @@ from accounts.selectors import (
 )
 from accounts.services.invitations import roles_invitable_by
 from accounts.types import AuthedRequest
-from teletherapy.errors import NotVisible, error_text
+from teletherapy.errors import error_text
 from teletherapy.pagination import paginate
 
 
@@ -63,8 +63,6 @@ def invitations_view(request: AuthedRequest) -> HttpResponse:
 @require_POST
 def invitation_revoke_view(request: AuthedRequest, invitation_id: uuid.UUID) -> HttpResponse:
     invitation = invitation_get_for_user(user=request.user, invitation_id=invitation_id)
-    if invitation is None:
-        raise NotVisible("accounts.invitation", str(invitation_id))
     try:
         services.invitation_revoke(actor=request.user, request=request, invitation=invitation)
     except services.InvitationError as error:
@@ -88,8 +86,6 @@ def members_view(request: AuthedRequest) -> HttpResponse:
 @require_POST
 def member_role_view(request: AuthedRequest, user_id: int) -> HttpResponse:
     member = member_get_for_admin(admin=request.user, user_id=user_id)
-    if member is None:
-        raise NotVisible("accounts.user", user_id)
     form = RoleChangeForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a role and whether to grant or revoke it.")
@@ -113,8 +109,6 @@ def member_role_view(request: AuthedRequest, user_id: int) -> HttpResponse:
 @require_POST
 def member_deactivate_view(request: AuthedRequest, user_id: int) -> HttpResponse:
     member = member_get_for_admin(admin=request.user, user_id=user_id)
-    if member is None:
-        raise NotVisible("accounts.user", user_id)
     try:
         services.user_deactivate(actor=request.user, request=request, user=member)
     except services.MemberError as error:
