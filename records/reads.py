@@ -4,6 +4,7 @@ under emergency access). Pages and API are format adapters over these."""
 
 from __future__ import annotations
 
+import json
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -12,9 +13,10 @@ from django.http import HttpRequest
 from accounts.models import User
 from audit.models import Action
 from audit.services import audit_record, audited
-from records.models import ClientChart
-from records.selectors import Access, Need, chart_get_for_user
+from records.models import ClientChart, ExportStatus, RecordExport
+from records.selectors import Access, Need, chart_get_for_user, export_get_for_user
 from teletherapy.context import AuditContext
+from teletherapy.errors import Conflict
 
 
 def chart_for(*, user: User, chart_id: object, need: Need) -> tuple[ClientChart, Access]:
@@ -53,3 +55,22 @@ def reading(**event: Any) -> AbstractContextManager[Any]:
     """As record_read, for an answer prepared inside the with-block: the event is durably written
     by the block's end (while the block decrypts and serializes), or the block's end raises."""
     return audited(**read_event(**event))
+
+
+def export_download(
+    *, user: User, export_id: object, context: HttpRequest | AuditContext | None, format: str
+) -> tuple[RecordExport, dict[str, Any]]:
+    """The ready copy of a record and its contents, for the person who asked for it; the download
+    is audited once, whichever surface serves it. NotVisible for anyone else, Conflict if not ready."""
+    export = export_get_for_user(user=user, export_id=export_id)
+    if export.status != ExportStatus.READY:
+        raise Conflict("This copy is still being prepared.", code="not_ready")
+    audit_record(
+        action=Action.RECORD_EXPORT,
+        actor=user,
+        request=context,
+        target=export,
+        subject_client_id=export.chart.client_id,
+        details={"stage": "downloaded", "format": format},
+    )
+    return export, json.loads(export.payload)

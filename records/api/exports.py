@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -11,14 +10,10 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from audit.models import Action
-from audit.services import audit_record
 from records import services
 from records.api.base import RecordsView
-from records.selectors import (
-    Need,
-    export_get_for_user,
-)
+from records.reads import export_download
+from records.selectors import Need, export_get_for_user
 
 
 class ExportCreateView(RecordsView):
@@ -37,13 +32,7 @@ class ExportDetailView(RecordsView):
         export = export_get_for_user(user=self.actor(request), export_id=export_id)
         body: dict[str, Any] = {"id": str(export.pk), "status": export.status, "progress": export.progress}
         if export.status == "ready" and request.query_params.get("include") == "record":
-            audit_record(
-                action=Action.RECORD_EXPORT,
-                actor=self.actor(request),
-                request=self.django_request(request),
-                target=export,
-                subject_client_id=export.chart.client_id,
-                details={"stage": "downloaded", "format": "api"},
+            _export, body["record"] = export_download(
+                user=self.actor(request), export_id=export_id, context=self.django_request(request), format="api"
             )
-            body["record"] = json.loads(export.payload)
         return Response(body)

@@ -17,9 +17,9 @@ from accounts.rules import mfa_required, role_required
 from accounts.selectors import people_acted_for
 from accounts.types import AuthedRequest
 from audit.models import Action
-from audit.services import audit_record
 from records import services
 from records.models import ExportStatus
+from records.reads import export_download
 from records.selectors import (
     Access,
     Need,
@@ -78,18 +78,11 @@ def export_view(request: AuthedRequest, export_id: str) -> HttpResponse:
     if request.headers.get("Accept") == "application/json" and not wanted:
         return JsonResponse({"status": export.status, "progress": export.progress})
     if wanted in ("json", "html") and export.status == ExportStatus.READY:
-        audit_record(
-            action=Action.RECORD_EXPORT,
-            actor=request.user,
-            request=request,
-            target=export,
-            subject_client_id=export.chart.client_id,
-            details={"stage": "downloaded", "format": wanted},
-        )
+        export, contents = export_download(user=request.user, export_id=export_id, context=request, format=wanted)
         if wanted == "json":
             response = HttpResponse(export.payload, content_type="application/json")
         else:
-            response = HttpResponse(_export_html(json.loads(export.payload)), content_type="text/html; charset=utf-8")
+            response = HttpResponse(_export_html(contents), content_type="text/html; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="my-record-{export.created_at:%Y%m%d}.{wanted}"'
         return response
     return render(
