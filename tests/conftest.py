@@ -335,3 +335,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         marker = item.get_closest_marker("django_db")
         if marker is not None and "databases" not in marker.kwargs:
             item.add_marker(pytest.mark.django_db(*marker.args, **marker.kwargs, databases="__all__"), append=False)
+
+
+def check_in(user, appointment, location="US-NY"):
+    from sessions.services import check_in_record
+
+    return check_in_record(
+        user=user,
+        appointment=appointment,
+        location=location,
+        private_device=True,
+        private_network=True,
+        private_space=False,
+        request=None,
+    )
+
+
+@pytest.fixture
+def room(consent_docs, schedule, client_user, therapist):
+    """A session starting in five minutes, consent signed, the client checked in from New York."""
+    from sessions.services import licenses_set
+
+    licenses_set(therapist=therapist, regions=["US-NY"], request=None)
+    sign_for_video(client_user)
+    appointment = schedule(client_user, in_hours=5 / 60)
+    check_in(client_user, appointment)
+    return appointment

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
@@ -68,3 +69,35 @@ async def expect_closed(socket: WebsocketCommunicator, code: int, timeout: float
 
 async def send(socket: WebsocketCommunicator, kind: str, **fields: Any) -> None:
     await socket.send_to(text_data=json.dumps(message(kind, **fields)))
+
+
+# A room and its people ------------------------------------------------------------------
+
+
+async def therapist_in(room, therapist, login_as):
+    client = await sync_to_async(login_as)(therapist)
+    socket = await open_socket(room.pk, client)
+    welcome = await receive(socket)
+    assert welcome["type"] == "welcome" and welcome["role"] == "therapist" and welcome["state"] == "admitted"
+    await send(socket, "join")
+    return socket, welcome
+
+
+async def client_waiting(room, user, login_as):
+    client = await sync_to_async(login_as)(user)
+    socket = await open_socket(room.pk, client)
+    welcome = await receive(socket)
+    assert welcome["type"] == "welcome" and welcome["state"] == "waiting"
+    await send(socket, "join")
+    return socket, welcome, client
+
+
+async def admitted_pair(room, therapist, client_user, login_as):
+    host, host_welcome = await therapist_in(room, therapist, login_as)
+    guest, guest_welcome, guest_client = await client_waiting(room, client_user, login_as)
+    waiting = await receive_type(host, "waiting")
+    await send(host, "admit", peer=waiting["peer"])
+    await receive_type(guest, "admitted")
+    await receive_type(guest, "peer-joined")
+    await receive_type(host, "peer-joined")
+    return host, host_welcome, guest, guest_welcome, guest_client

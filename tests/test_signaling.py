@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import timedelta
 
@@ -13,68 +12,26 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from sessions.models import Admission, Appointment, AppointmentStatus, SessionPolicy
 from sessions.realtime import CloseCode
-from sessions.services import check_in_record, licenses_set
-from tests.conftest import password_only_session, sign, sign_for_video
-from tests.signaling import OFFER_SDP, expect_closed, open_socket, receive, receive_type, send
+from tests.conftest import check_in, password_only_session, sign, sign_for_video
+from tests.signaling import (
+    OFFER_SDP,
+    admitted_pair,
+    client_waiting,
+    expect_closed,
+    open_socket,
+    receive,
+    receive_type,
+    send,
+    therapist_in,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]
 
 CANDIDATE = {"candidate": "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host", "sdpMid": "0", "sdpMLineIndex": 0}
 
 
-def check_in(user, appointment, location="US-NY"):
-    return check_in_record(
-        user=user,
-        appointment=appointment,
-        location=location,
-        private_device=True,
-        private_network=True,
-        private_space=False,
-        request=None,
-    )
-
-
-@pytest.fixture
-def room(consent_docs, schedule, client_user, therapist):
-    """A session starting in five minutes, consent signed, the client checked in from New York."""
-    licenses_set(therapist=therapist, regions=["US-NY"], request=None)
-    sign_for_video(client_user)
-    appointment = schedule(client_user, in_hours=5 / 60)
-    check_in(client_user, appointment)
-    return appointment
-
-
 def refusals(reason: str) -> int:
     return AuditEvent.objects.filter(action="video.refused", details__reason=reason, outcome="denied").count()
-
-
-async def therapist_in(room, therapist, login_as):
-    client = await sync_to_async(login_as)(therapist)
-    socket = await open_socket(room.pk, client)
-    welcome = await receive(socket)
-    assert welcome["type"] == "welcome" and welcome["role"] == "therapist" and welcome["state"] == "admitted"
-    await send(socket, "join")
-    return socket, welcome
-
-
-async def client_waiting(room, user, login_as):
-    client = await sync_to_async(login_as)(user)
-    socket = await open_socket(room.pk, client)
-    welcome = await receive(socket)
-    assert welcome["type"] == "welcome" and welcome["state"] == "waiting"
-    await send(socket, "join")
-    return socket, welcome, client
-
-
-async def admitted_pair(room, therapist, client_user, login_as):
-    host, host_welcome = await therapist_in(room, therapist, login_as)
-    guest, guest_welcome, guest_client = await client_waiting(room, client_user, login_as)
-    waiting = await receive_type(host, "waiting")
-    await send(host, "admit", peer=waiting["peer"])
-    await receive_type(guest, "admitted")
-    await receive_type(guest, "peer-joined")
-    await receive_type(host, "peer-joined")
-    return host, host_welcome, guest, guest_welcome, guest_client
 
 
 async def test_waiting_room_admission_and_relay(room, therapist, client_user, login_as):
@@ -393,29 +350,6 @@ async def test_an_unknown_socket_path_is_closed_cleanly(login_as, client_user):
     await expect_closed(socket, CloseCode.NOT_FOUND)
 
 
-async def test_an_expired_login_session_is_noticed_on_the_heartbeat(
-    room, therapist, client_user, login_as, monkeypatch
-):
-    import time as clock
-
-    from accounts.login_session import AUTH_AT_KEY
-
-    monkeypatch.setattr("sessions.consumers.heartbeat_seconds", lambda: 0)
-    host, _, guest, _, guest_client = await admitted_pair(room, therapist, client_user, login_as)
-    await send(guest, "ping", t=1)
-    assert (await receive_type(guest, "pong"))["t"] == 1  # still fine, and the call counts as activity
-
-    def age_the_login():
-        session = guest_client.session
-        session[AUTH_AT_KEY] = int(clock.time()) - 13 * 3600  # past the absolute lifetime
-        session.save()
-
-    await sync_to_async(age_the_login)()
-    await send(guest, "ping", t=2)
-    assert (await expect_closed(guest, CloseCode.SIGNED_OUT))["reason"] == "session_expired"
-    await host.disconnect()
-
-
 async def test_a_couples_session_is_a_mesh_of_three(consent_docs, schedule, make_user, therapist, login_as):
     sam, alex = [await sync_to_async(make_user)("client", name=n) for n in ("Sam Rivera", "Alex Rivera")]
 
@@ -460,66 +394,4 @@ async def test_joining_again_from_another_tab_replaces_the_old_socket(room, ther
     await send(second, "join")
     assert (await expect_closed(first, CloseCode.REPLACED))["reason"] == "replaced"
     await second.disconnect()
-    await host.disconnect()
-
-
-@pytest.mark.parametrize("what", ["lifetime", "idle", "window"])
-async def test_the_server_rechecks_an_open_socket_on_its_own_timer(
-    room, therapist, client_user, login_as, settings, what
-):
-    """No ping from the client: the server still notices and closes with the documented code."""
-    import time as clock
-    from datetime import timedelta
-
-    from accounts.login_session import AUTH_AT_KEY, LAST_SEEN_KEY
-    from sessions.models import Appointment
-
-    settings.SIGNALING_RECHECK_SECONDS = 0.3
-    host, _, guest, _, guest_client = await admitted_pair(room, therapist, client_user, login_as)
-
-    def change():
-        if what == "window":
-            Appointment.objects.filter(pk=room.pk).update(
-                starts_at=room.starts_at - timedelta(hours=5), ends_at=room.ends_at - timedelta(hours=5)
-            )
-            return
-        session = guest_client.session
-        if what == "lifetime":
-            session[AUTH_AT_KEY] = int(clock.time()) - 13 * 3600
-        else:
-            session[LAST_SEEN_KEY] = int(clock.time()) - settings.SESSION_IDLE_TIMEOUT_SECONDS - 60
-        session.save()
-
-    await sync_to_async(change)()
-    code = CloseCode.OUTSIDE_WINDOW if what == "window" else CloseCode.SIGNED_OUT
-    bye = await expect_closed(guest, code, timeout=5)
-    assert bye["reason"] == ("window_over" if what == "window" else "session_expired")
-    if what == "window":
-        await expect_closed(host, CloseCode.OUTSIDE_WINDOW, timeout=5)
-    else:
-        await host.disconnect()
-
-
-async def test_the_server_timer_is_not_activity(room, therapist, client_user, login_as, settings):
-    """Re-checks by the server do not keep an idle login session alive; heartbeats do."""
-    from accounts.login_session import LAST_SEEN_KEY
-
-    settings.SIGNALING_RECHECK_SECONDS = 0.2
-    host, _, guest, _, guest_client = await admitted_pair(room, therapist, client_user, login_as)
-
-    def last_seen():
-        return guest_client.session.get(LAST_SEEN_KEY)
-
-    def set_last_seen(value):
-        session = guest_client.session
-        session[LAST_SEEN_KEY] = value
-        session.save()
-
-    import time as clock
-
-    earlier = int(clock.time()) - 30
-    await sync_to_async(set_last_seen)(earlier)
-    await asyncio.sleep(0.8)  # several server re-checks
-    assert await sync_to_async(last_seen)() == earlier
-    await guest.disconnect()
     await host.disconnect()

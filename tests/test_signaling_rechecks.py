@@ -1,0 +1,104 @@
+"""The socket outlives nothing that would refuse a new one: checked on the client's heartbeats
+and on the server's own timer."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from sessions.realtime import CloseCode
+from tests.signaling import (
+    admitted_pair,
+    expect_closed,
+    receive_type,
+    send,
+)
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]
+
+
+async def test_an_expired_login_session_is_noticed_on_the_heartbeat(
+    room, therapist, client_user, login_as, monkeypatch
+):
+    import time as clock
+
+    from accounts.login_session import AUTH_AT_KEY
+
+    monkeypatch.setattr("sessions.consumers.heartbeat_seconds", lambda: 0)
+    host, _, guest, _, guest_client = await admitted_pair(room, therapist, client_user, login_as)
+    await send(guest, "ping", t=1)
+    assert (await receive_type(guest, "pong"))["t"] == 1  # still fine, and the call counts as activity
+
+    def age_the_login():
+        session = guest_client.session
+        session[AUTH_AT_KEY] = int(clock.time()) - 13 * 3600  # past the absolute lifetime
+        session.save()
+
+    await sync_to_async(age_the_login)()
+    await send(guest, "ping", t=2)
+    assert (await expect_closed(guest, CloseCode.SIGNED_OUT))["reason"] == "session_expired"
+    await host.disconnect()
+
+
+@pytest.mark.parametrize("what", ["lifetime", "idle", "window"])
+async def test_the_server_rechecks_an_open_socket_on_its_own_timer(
+    room, therapist, client_user, login_as, settings, what
+):
+    """No ping from the client: the server still notices and closes with the documented code."""
+    import time as clock
+    from datetime import timedelta
+
+    from accounts.login_session import AUTH_AT_KEY, LAST_SEEN_KEY
+    from sessions.models import Appointment
+
+    settings.SIGNALING_RECHECK_SECONDS = 0.3
+    host, _, guest, _, guest_client = await admitted_pair(room, therapist, client_user, login_as)
+
+    def change():
+        if what == "window":
+            Appointment.objects.filter(pk=room.pk).update(
+                starts_at=room.starts_at - timedelta(hours=5), ends_at=room.ends_at - timedelta(hours=5)
+            )
+            return
+        session = guest_client.session
+        if what == "lifetime":
+            session[AUTH_AT_KEY] = int(clock.time()) - 13 * 3600
+        else:
+            session[LAST_SEEN_KEY] = int(clock.time()) - settings.SESSION_IDLE_TIMEOUT_SECONDS - 60
+        session.save()
+
+    await sync_to_async(change)()
+    code = CloseCode.OUTSIDE_WINDOW if what == "window" else CloseCode.SIGNED_OUT
+    bye = await expect_closed(guest, code, timeout=5)
+    assert bye["reason"] == ("window_over" if what == "window" else "session_expired")
+    if what == "window":
+        await expect_closed(host, CloseCode.OUTSIDE_WINDOW, timeout=5)
+    else:
+        await host.disconnect()
+
+
+async def test_the_server_timer_is_not_activity(room, therapist, client_user, login_as, settings):
+    """Re-checks by the server do not keep an idle login session alive; heartbeats do."""
+    from accounts.login_session import LAST_SEEN_KEY
+
+    settings.SIGNALING_RECHECK_SECONDS = 0.2
+    host, _, guest, _, guest_client = await admitted_pair(room, therapist, client_user, login_as)
+
+    def last_seen():
+        return guest_client.session.get(LAST_SEEN_KEY)
+
+    def set_last_seen(value):
+        session = guest_client.session
+        session[LAST_SEEN_KEY] = value
+        session.save()
+
+    import time as clock
+
+    earlier = int(clock.time()) - 30
+    await sync_to_async(set_last_seen)(earlier)
+    await asyncio.sleep(0.8)  # several server re-checks
+    assert await sync_to_async(last_seen)() == earlier
+    await guest.disconnect()
+    await host.disconnect()
