@@ -59,8 +59,11 @@ def test_it_refuses_an_earlier_step_once_a_later_one_was_used(therapist):
 
 @pytest.mark.parametrize("offset_seconds", [-30, 30])
 def test_it_accepts_one_step_of_clock_drift(therapist, offset_seconds):
+    client = password_only_session(therapist)
+    if time.time() % 30 > 25:  # so that no step boundary passes between making the code and checking it
+        time.sleep(30 - time.time() % 30 + 0.1)
     code = totp_code(therapist.totp_secret, at=time.time() + offset_seconds)
-    assert password_only_session(therapist).post("/mfa/", {"code": code}).status_code == 302
+    assert client.post("/mfa/", {"code": code}).status_code == 302
 
 
 @pytest.mark.parametrize("offset_seconds", [-90, 90])
