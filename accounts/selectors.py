@@ -153,3 +153,8 @@ def pending_invitations_count(*, user: User) -> int:
         .filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
         .count()
     )
+
+
+def practice_ids() -> list[int]:
+    """Every practice's id: the audit trail verifies all their lanes, with events or without."""
+    return list(Practice.objects.values_list("pk", flat=True))

@@ -88,6 +88,18 @@ def writer_memory() -> WriterMemory:
     return memory
 
 
+def lanes_open(practice_id: int | None, using: str | None = None) -> None:
+    """Create the heads of all of a practice's lanes (at zero), once: from then on the set of
+    chains to verify is known without reading the events, and a lane that goes missing is
+    reported. Called when a practice is created; harmless when they exist."""
+    using = using or router.db_for_write(AuditChainHead)
+    first = chain_of(practice_id)
+    AuditChainHead.objects.using(using).bulk_create(
+        [AuditChainHead(chain=first + lane, seq=0, mac=GENESIS_MAC, digest=GENESIS_MAC) for lane in range(LANES)],
+        ignore_conflicts=True,
+    )
+
+
 def _lock_head(practice_id: int | None, using: str) -> AuditChainHead:
     """Lock the head of a free lane of this practice, starting from this thread's own lane
     (so concurrent writers spread out, and a lone writer stays on lane 0)."""
@@ -99,20 +111,15 @@ def _lock_head(practice_id: int | None, using: str) -> AuditChainHead:
         if head is not None:
             return head
         if not heads.exists():
-            # First event of this practice: create its lane heads, tolerating a concurrent creator.
-            AuditChainHead.objects.using(using).bulk_create(
-                [AuditChainHead(chain=first + lane, seq=0, mac=GENESIS_MAC) for lane in range(LANES)],
-                ignore_conflicts=True,
-            )
+            # Lanes not opened yet (a practice made before they were): open them now.
+            lanes_open(practice_id, using)
             head = rotated.select_for_update(skip_locked=True).first()
             if head is not None:
                 return head
         # Every lane is busy: wait for this thread's own.
         return heads.select_for_update().get(chain=first + writer_memory().slot())
     # SQLite takes one writer at a time anyway: lane 0 only.
-    AuditChainHead.objects.using(using).bulk_create(
-        [AuditChainHead(chain=first, seq=0, mac=GENESIS_MAC)], ignore_conflicts=True
-    )
+    lanes_open(practice_id, using)
     return AuditChainHead.objects.using(using).get(chain=first)
 
 

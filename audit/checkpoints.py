@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC
 
@@ -12,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.models import AuditChainHead, AuditCheckpoint
-from teletherapy.keyring import keyring
+from teletherapy.keyring import KeyRingError, keyring
 
 
 def _private_key(key_id: str | None = None) -> tuple[str, Ed25519PrivateKey]:
@@ -23,13 +24,31 @@ def _private_key(key_id: str | None = None) -> tuple[str, Ed25519PrivateKey]:
     return key.key_id, Ed25519PrivateKey.from_private_bytes(key.secret)
 
 
+def verifying_key(key_id: str | None = None) -> Ed25519PublicKey:
+    """The key that verifies checkpoints: from the signing key if this process holds it, else
+    from its public half (AUDIT_SIGNING_PUBLIC_KEYS, where a separate signer holds the key)."""
+    ring = keyring()
+    if key_id is None and ring.signing_public and not ring.has("signing"):
+        key_id = next(iter(ring.signing_public))
+    if key_id is not None and key_id in ring.signing_public:
+        return Ed25519PublicKey.from_public_bytes(ring.signing_public[key_id])
+    return _private_key(key_id)[1].public_key()
+
+
 def public_key_pem(key_id: str | None = None) -> str:
-    _, private = _private_key(key_id)
     return (
-        private.public_key()
+        verifying_key(key_id)
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )
+
+
+def public_key_raw(key_id: str | None = None) -> str:
+    """The public key as AUDIT_SIGNING_PUBLIC_KEYS takes it (``id:base64``)."""
+    ring = keyring()
+    key_id = key_id or ring.current("signing").key_id
+    raw = verifying_key(key_id).public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return f"{key_id}:{base64.b64encode(raw).decode()}"
 
 
 def checkpoint_message(*, chain: int, seq: int, head_mac: str, head_digest: str, created_at: str, key_id: str) -> bytes:
@@ -63,8 +82,8 @@ def _stamp(checkpoint: AuditCheckpoint) -> str:
 def checkpoint_verify(checkpoint: AuditCheckpoint, public_key: Ed25519PublicKey | None = None) -> bool:
     if public_key is None:
         try:
-            public_key = _private_key(checkpoint.key_id)[1].public_key()
-        except LookupError:
+            public_key = verifying_key(checkpoint.key_id)
+        except (LookupError, KeyRingError):
             return False
     message = checkpoint_message(
         chain=checkpoint.chain,

@@ -225,6 +225,7 @@ class FlagRule(models.TextChoices):
     REPEATED_DENIALS = "repeated_denials", "Was refused repeatedly"
     OUTSIDE_HOURS = "outside_hours", "Opened records outside practice hours"
     VERIFICATION_FAILED = "verification_failed", "The audit log failed verification"
+    WITNESS_UNREACHABLE = "witness_unreachable", "The off-host audit witness could not be reached"
 
 
 class AuditFlag(models.Model):
@@ -254,3 +255,34 @@ class AuditFlagAcknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"acknowledgement of {self.flag_id}"
+
+
+class WitnessLane(models.Model):
+    """How far one chain has been delivered to the off-host witness (audit/witness.py).
+
+    Moved forward only after the witness acknowledged a batch, so delivery is at-least-once: a
+    batch cut off by an outage is sent again, whole, when the witness returns."""
+
+    chain = models.BigIntegerField(primary_key=True)
+    event_seq = models.BigIntegerField(default=0, help_text="Events up to this one were delivered.")
+    checkpoint_seq = models.BigIntegerField(default=0, help_text="The newest checkpoint delivered.")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"chain {self.chain} witnessed to #{self.event_seq}"
+
+
+class WitnessOutage(models.Model):
+    """A time the witness could not be reached; open until a delivery succeeds again."""
+
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=1)
+    last_error = models.CharField(max_length=300, blank=True)
+    alerted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"witness outage from {self.started_at:%Y-%m-%d %H:%M}"

@@ -5,6 +5,19 @@ from celery import shared_task
 
 @shared_task
 def audit_checkpoints_create() -> int:
+    """Sign the moved heads, and send the checkpoints to the witness at once."""
     from audit.checkpoints import checkpoints_create
+    from audit.witness import witness_ship
 
-    return len(checkpoints_create())
+    made = checkpoints_create()
+    if made:
+        witness_ship()
+    return len(made)
+
+
+@shared_task
+def audit_witness_ship() -> int:
+    """Deliver what the witness has not acknowledged yet (events and checkpoints)."""
+    from audit.witness import witness_ship
+
+    return witness_ship().events

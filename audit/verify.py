@@ -8,16 +8,17 @@ import json
 import multiprocessing
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC
 
 from django.db import connection, connections
+from django.db.models import Max
 
 from audit.canonical import CONTENT_FIELDS, canonical_bytes
 from audit.content import compute_mac
-from audit.models import GENESIS_MAC, AuditChainHead, AuditCheckpoint, AuditEvent
+from audit.models import GENESIS_MAC, LANES, AuditChainHead, AuditCheckpoint, AuditEvent, chain_of
 from teletherapy.keyring import keyring
 
 MODIFIED = "modified"  # an event's content no longer matches its MAC
@@ -55,8 +56,32 @@ class ChainReport:
         return self.events / self.seconds if self.seconds else float("inf")
 
 
+MISSING = "missing"  # a lane whose head (and so its events) is gone
+
+# Where the practices come from (registered by the accounts app at start-up): every practice has
+# all its lanes, whether or not any event remains in them.
+_practice_sources: list[Callable[[], Iterable[int]]] = []
+
+
+def practices_from(source: Callable[[], Iterable[int]]) -> None:
+    if source not in _practice_sources:
+        _practice_sources.append(source)
+
+
+def expected_chains() -> set[int]:
+    """Chains that must exist, known without reading the events: the system lanes and every
+    lane of every practice."""
+    practices = {0}
+    for source in _practice_sources:
+        practices.update(source())
+    return {chain_of(practice, lane) for practice in practices for lane in range(LANES)}
+
+
 def chains() -> list[int]:
-    return list(AuditEvent.objects.order_by().values_list("chain", flat=True).distinct()) or []
+    """Every chain to verify: those that must exist, those with a head, and any that holds events."""
+    heads = set(AuditChainHead.objects.values_list("chain", flat=True))
+    with_events = set(AuditEvent.objects.order_by().values_list("chain", flat=True).distinct())
+    return sorted(expected_chains() | heads | with_events)
 
 
 def _mac_ok(event: AuditEvent) -> bool:
@@ -184,6 +209,15 @@ def _verify_range(*, chain: int, since: int, until: int | None) -> ChainReport:
         expected_prev = GENESIS_MAC
     head = AuditChainHead.objects.filter(chain=chain).first()
     head_seq = head.seq if head is not None else None
+    if head is None:
+        started_at = AuditEvent.objects.filter(chain=chain).order_by("seq").values_list("seq", flat=True).first()
+        where = f"; its events start at #{started_at}" if started_at is not None else ""
+        return ChainReport(
+            chain=chain,
+            events=0,
+            seconds=time.perf_counter() - started,
+            problem=Problem(1, MISSING, f"the head of chain {chain} is missing{where}"),
+        )
     ring = keyring()
     secrets: dict[str, bytes | None] = {}
     names = CONTENT_FIELDS
@@ -244,3 +278,47 @@ def _against_checkpoint(chain: int, *, last_seq: int) -> Problem | None:
     if not hmac.compare_digest(mac or "", checkpoint.head_mac):
         return Problem(checkpoint.seq, MODIFIED, f"event #{checkpoint.seq} differs from the one the checkpoint signed")
     return None
+
+
+def incremental_start(chain: int) -> AuditCheckpoint | None:
+    """The checkpoint a routine run starts from: the newest one delivered to the witness (or,
+    with no witness configured, the newest one signed)."""
+    from audit.models import WitnessLane
+    from audit.witness import configured_witness
+
+    checkpoints = AuditCheckpoint.objects.filter(chain=chain)
+    if configured_witness() is not None:
+        witnessed = WitnessLane.objects.filter(chain=chain).values_list("checkpoint_seq", flat=True).first() or 0
+        checkpoints = checkpoints.filter(seq__lte=witnessed)
+    return checkpoints.order_by("-seq").first()
+
+
+def verify_chain_from(*, chain: int, start: AuditCheckpoint | None = None, since: int | None = None) -> ChainReport:
+    """Check a chain from a trusted position on: O(new events) for a routine run.
+
+    ``start`` is a signed checkpoint (its event must still carry the signed MAC); ``since`` a
+    position the caller has already pinned (the witness's newest). Without either, the whole
+    chain is checked."""
+    from audit.checkpoints import checkpoint_verify
+
+    if start is not None:
+        began = time.perf_counter()
+
+        def failed(problem: Problem) -> ChainReport:
+            return ChainReport(chain=chain, events=0, seconds=time.perf_counter() - began, problem=problem)
+
+        if not checkpoint_verify(start):
+            return failed(
+                Problem(start.seq, MODIFIED, f"the checkpoint at #{start.seq} does not carry a valid signature")
+            )
+        mac = AuditEvent.objects.filter(chain=chain, seq=start.seq).values_list("mac", flat=True).first()
+        if mac is None:
+            last = AuditEvent.objects.filter(chain=chain, seq__lt=start.seq).aggregate(last=Max("seq"))["last"] or 0
+            detail = f"the signed checkpoint vouches for #{start.seq}; the log ends at #{last}"
+            return failed(Problem(last + 1, TRUNCATED, detail))
+        if not hmac.compare_digest(mac, start.head_mac):
+            return failed(
+                Problem(start.seq, MODIFIED, f"event #{start.seq} differs from the one the checkpoint signed")
+            )
+        since = start.seq + 1
+    return verify_chain(chain=chain, since=since or 1)

@@ -18,13 +18,14 @@ def audit_anomalies_detect() -> int:
 
 
 @shared_task
-def audit_verify_all() -> int:
-    """Verify every chain; on a failure, tell the admins of that practice (or all admins for chain 0)."""
-    from audit.verify import chains, verify_chain
+def audit_verify_all(full: bool = False) -> int:
+    """Verify every chain (from its newest witnessed checkpoint, or from the first event when
+    ``full``); on a failure, tell the admins of that practice (or all admins for chain 0)."""
+    from audit.verify import chains, incremental_start, verify_chain, verify_chain_from
 
     failures = 0
     for chain in chains():
-        report = verify_chain(chain=chain)
+        report = verify_chain(chain=chain) if full else verify_chain_from(chain=chain, start=incremental_start(chain))
         if report.intact:
             continue
         failures += 1

@@ -2,7 +2,8 @@
 PostgreSQL TRUNCATE too). Installed by migrations for the audit trail and for consent records.
 
 Tests that must flush the database (live-server and threaded tests) lift the guards around the
-flush only, through ``guards_lifted``; nothing in the application calls that.
+flush only, through ``guards_lifted``, connected as the owner; nothing in the application calls
+that, and the runtime role, owning no table, could not.
 """
 
 from __future__ import annotations
@@ -62,6 +63,94 @@ def _remove_statements(vendor: str, table: str) -> list[str]:
     raise RuntimeError(f"No append-only guard for the {vendor} backend.")
 
 
+# Tables whose rows may only move forward (the audit chain heads): a row starts at zero and each
+# UPDATE advances it by exactly one position, to an event that exists with that MAC and follows
+# the previous head. Nothing deletes or truncates them.
+HEAD_TABLES = ("audit_auditchainhead",)
+_GENESIS = "0" * 64
+_PG_HEAD_FUNCTIONS = [
+    f"""CREATE OR REPLACE FUNCTION audit_head_forward_only() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            IF NEW.seq <> 0 OR NEW.mac <> '{_GENESIS}' OR NEW.digest <> '{_GENESIS}' THEN
+                RAISE EXCEPTION 'a new audit chain head starts at zero'
+                    USING ERRCODE = 'insufficient_privilege';
+            END IF;
+            RETURN NEW;
+        ELSIF TG_OP = 'UPDATE' THEN
+            IF NEW.chain <> OLD.chain OR NEW.seq <> OLD.seq + 1 THEN
+                RAISE EXCEPTION 'audit chain % head may only move forward by one append (#% to #% refused)',
+                    OLD.chain, OLD.seq, NEW.seq USING ERRCODE = 'insufficient_privilege';
+            END IF;
+            RETURN NEW;
+        END IF;
+        RAISE EXCEPTION '% of an audit chain head refused', TG_OP USING ERRCODE = 'insufficient_privilege';
+    END $$""",
+    # After the statement (so an append that moves the head and inserts its event in one
+    # statement is seen whole): the head must name an event that follows the previous head.
+    """CREATE OR REPLACE FUNCTION audit_head_names_event() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        IF NOT EXISTS (
+            SELECT 1 FROM audit_auditevent
+            WHERE chain = NEW.chain AND seq = NEW.seq AND mac = NEW.mac AND prev_mac = OLD.mac
+        ) THEN
+            RAISE EXCEPTION 'audit chain % head #% names no appended event', NEW.chain, NEW.seq
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        RETURN NULL;
+    END $$""",
+]
+
+
+def _head_install_statements(vendor: str, table: str) -> list[str]:
+    if vendor == "sqlite":
+        # The embedded store appends by moving the head first, so only the order is guarded.
+        return [
+            f"CREATE TRIGGER IF NOT EXISTS {table}_forward_only BEFORE UPDATE ON {table} "
+            "WHEN NEW.chain <> OLD.chain OR NEW.seq <> OLD.seq + 1 "
+            f"BEGIN SELECT RAISE(ABORT, '{table} may only move forward'); END",
+            f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} rows cannot be deleted'); END",
+        ]
+    if vendor == "postgresql":
+        return [
+            *_PG_HEAD_FUNCTIONS,
+            _PG_FUNCTION,
+            *_head_remove_statements(vendor, table),
+            f"CREATE TRIGGER {table}_forward_only BEFORE INSERT OR UPDATE OR DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION audit_head_forward_only()",
+            f"CREATE CONSTRAINT TRIGGER {table}_names_event AFTER UPDATE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION audit_head_names_event()",
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION append_only_refuse()",
+        ]
+    raise RuntimeError(f"No head guard for the {vendor} backend.")
+
+
+def _head_remove_statements(vendor: str, table: str) -> list[str]:
+    if vendor == "sqlite":
+        return [f"DROP TRIGGER IF EXISTS {table}_forward_only", f"DROP TRIGGER IF EXISTS {table}_no_delete"]
+    return [
+        f"DROP TRIGGER IF EXISTS {table}_forward_only ON {table}",
+        f"DROP TRIGGER IF EXISTS {table}_names_event ON {table}",
+        f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
+    ]
+
+
+def install_head_guard(connection: BaseDatabaseWrapper, table: str) -> None:
+    with connection.cursor() as cursor:
+        for statement in _head_install_statements(connection.vendor, table):
+            cursor.execute(statement)
+
+
+def remove_head_guard(connection: BaseDatabaseWrapper, table: str) -> None:
+    with connection.cursor() as cursor:
+        for statement in _head_remove_statements(connection.vendor, table):
+            cursor.execute(statement)
+
+
 def install_guards(connection: BaseDatabaseWrapper, table: str) -> None:
     with connection.cursor() as cursor:
         for statement in _install_statements(connection.vendor, table):
@@ -75,13 +164,17 @@ def remove_guards(connection: BaseDatabaseWrapper, table: str) -> None:
 
 
 @contextmanager
-def guards_lifted(connection: BaseDatabaseWrapper, tables: Iterable[str] = GUARDED_TABLES) -> Iterator[None]:
+def guards_lifted(
+    connection: BaseDatabaseWrapper, tables: Iterable[str] = GUARDED_TABLES + HEAD_TABLES
+) -> Iterator[None]:
+    """Lift the guards of these tables for a while: the owner's power, which migrations and the
+    tests' own clean-up use (the runtime role owns no table and cannot)."""
     existing = set(connection.introspection.table_names())
     present = [t for t in tables if t in existing]
     for table in present:
-        remove_guards(connection, table)
+        (remove_head_guard if table in HEAD_TABLES else remove_guards)(connection, table)
     try:
         yield
     finally:
         for table in present:
-            install_guards(connection, table)
+            (install_head_guard if table in HEAD_TABLES else install_guards)(connection, table)

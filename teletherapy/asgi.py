@@ -12,6 +12,10 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from sessions.routing import websocket_urlpatterns  # noqa: E402
+from teletherapy.dbroles import refuse_unsafe_roles_in_production  # noqa: E402
+
+# A production process must not run as a database role that could rewrite the audit trail.
+refuse_unsafe_roles_in_production()
 
 # Everything loaded so far lives as long as the process: take it out of the garbage collector's
 # view, so full collections stay short and do not stall requests (measured in benchmarks/).

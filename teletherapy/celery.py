@@ -1,9 +1,18 @@
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "teletherapy.settings")
 
 app = Celery("teletherapy")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _refuse_unsafe_roles(**kwargs: object) -> None:
+    """A worker or beat in production must not run as a role that could rewrite the audit trail."""
+    from teletherapy.dbroles import refuse_unsafe_roles_in_production
+
+    refuse_unsafe_roles_in_production()

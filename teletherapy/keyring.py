@@ -133,8 +133,17 @@ def load_key_file(path: Path) -> dict[str, list[dict[str, str]]]:
 class KeyRing:
     def __init__(self, config: dict[str, list[dict[str, str]]]) -> None:
         self._keys: dict[str, list[Key]] = {}
+        # The public halves of signing keys kept on another host (a separate signer): with them
+        # this process verifies checkpoints but cannot sign one.
+        self.signing_public: dict[str, bytes] = {}
+        for entry in config.get("signing_public") or []:
+            public = _decode_key(str(entry.get("id", "")), str(entry.get("key", "")))
+            self.signing_public[public.key_id] = public.secret
         for purpose in PURPOSES:
             entries = config.get(purpose) or []
+            if not entries and purpose == "signing" and self.signing_public:
+                self._keys[purpose] = []
+                continue
             if not entries:
                 raise KeyRingError(f"The key ring has no {purpose!r} key ({ENV_NAMES[purpose]}).")
             keys = [_decode_key(str(e.get("id", "")), str(e.get("key", ""))) for e in entries]
@@ -155,7 +164,15 @@ class KeyRing:
         return cipher
 
     def current(self, purpose: str) -> Key:
+        if not self._keys[purpose]:
+            raise KeyRingError(
+                f"This process holds no {purpose!r} key ({ENV_NAMES[purpose]}): "
+                "checkpoints are signed by the separate signer."
+            )
         return self._keys[purpose][0]
+
+    def has(self, purpose: str) -> bool:
+        return bool(self._keys[purpose])
 
     def get(self, purpose: str, key_id: str) -> Key | None:
         for key in self._keys[purpose]:

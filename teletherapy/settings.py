@@ -55,8 +55,15 @@ def _keyring_config() -> dict[str, list[dict[str, str]]]:
     if key_file:
         return load_key_file(Path(key_file))
     from_env = {purpose: envstr(name) for purpose, name in ENV_NAMES.items()}
+    # With the signing key kept by a separate signer, this process gets only its public half.
+    public = envstr("AUDIT_SIGNING_PUBLIC_KEYS")
     if any(from_env.values()):
-        return {purpose: parse_key_list(require(ENV_NAMES[purpose], raw)) for purpose, raw in from_env.items()}
+        config = {}
+        for purpose, raw in from_env.items():
+            signed_elsewhere = purpose == "signing" and public and not raw
+            config[purpose] = [] if signed_elsewhere else parse_key_list(require(ENV_NAMES[purpose], raw))
+        config["signing_public"] = parse_key_list(public or "")
+        return config
     if PRODUCTION:
         require("FIELD_ENCRYPTION_KEYS (or KEYRING_FILE)", None)
     local = DATA_DIR / "keyring.json"
@@ -129,6 +136,10 @@ DATABASE_URL = envstr("DATABASE_URL")
 if PRODUCTION:
     require("DATABASE_URL", DATABASE_URL)
 
+# The owner's URLs, used by `migrate` only (teletherapy/dbroles.py); DATABASE_URL and
+# PSYCHOTHERAPY_DATABASE_URL name the runtime role, which owns nothing and may not change the
+# append-only tables.
+MIGRATION_DATABASES: dict[str, dict[str, Any]] = {}
 if DATABASE_URL:
     _conn_max_age = envint("DB_CONN_MAX_AGE", 60)
     _default: dict[str, Any] = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=_conn_max_age))
@@ -139,6 +150,15 @@ if DATABASE_URL:
         _psychotherapy = dict(_default)
         _psychotherapy["NAME"] = f"{_default['NAME']}_psychotherapy"
     DATABASES: dict[str, dict[str, Any]] = {"default": _default, "psychotherapy": _psychotherapy}
+    for _alias, _variable in (
+        ("default", "MIGRATION_DATABASE_URL"),
+        ("psychotherapy", "PSYCHOTHERAPY_MIGRATION_DATABASE_URL"),
+    ):
+        _owner_url = envstr(_variable)
+        if _owner_url:
+            MIGRATION_DATABASES[_alias] = dict(dj_database_url.parse(_owner_url))
+    if "default" in MIGRATION_DATABASES and "psychotherapy" not in MIGRATION_DATABASES and not _psy_url:
+        MIGRATION_DATABASES["psychotherapy"] = MIGRATION_DATABASES["default"]
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -160,6 +180,8 @@ else:
         "psychotherapy": _sqlite("psychotherapy.sqlite3"),
     }
 
+# The runtime role of each database, as configured (tests and `migrate` may switch credentials).
+RUNTIME_DATABASE_USERS = {alias: db.get("USER", "") for alias, db in DATABASES.items()}
 DATABASE_ROUTERS = ["teletherapy.routers.PsychotherapyRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -195,10 +217,26 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.tasks.audit_checkpoints_create",
         "schedule": 60 * envint("AUDIT_CHECKPOINT_MINUTES", 5),
     },
+    "audit-witness": {"task": "audit.tasks.audit_witness_ship", "schedule": envint("AUDIT_WITNESS_SECONDS", 10)},
+    "audit-verify-full": {
+        "task": "review.tasks.audit_verify_all",
+        "schedule": 24 * 60 * 60 * envint("AUDIT_FULL_VERIFY_DAYS", 7),
+        "kwargs": {"full": True},
+    },
     "audit-anomalies": {"task": "review.tasks.audit_anomalies_detect", "schedule": 15 * 60},
     "audit-verify": {"task": "review.tasks.audit_verify_all", "schedule": 60 * 60 * envint("AUDIT_VERIFY_HOURS", 6)},
     "session-reminders": {"task": "sessions.tasks.reminders_send_due", "schedule": 5 * 60},
 }
+
+# The off-host witness of the audit trail (audit/witness.py): syslog over TLS.
+AUDIT_WITNESS_URL = envstr("AUDIT_WITNESS_URL", "") or ""
+AUDIT_WITNESS_CA_FILE = envstr("AUDIT_WITNESS_CA_FILE", "") or ""
+AUDIT_WITNESS_CERT_FILE = envstr("AUDIT_WITNESS_CERT_FILE", "") or ""
+AUDIT_WITNESS_KEY_FILE = envstr("AUDIT_WITNESS_KEY_FILE", "") or ""
+AUDIT_WITNESS_HOSTNAME = envstr("AUDIT_WITNESS_HOSTNAME", "") or ""
+AUDIT_WITNESS_ALERT_MINUTES = envint("AUDIT_WITNESS_ALERT_MINUTES", 15)
+AUDIT_WITNESS_BATCH = envint("AUDIT_WITNESS_BATCH", 2000)
+AUDIT_WITNESS_TIMEOUT_SECONDS = envint("AUDIT_WITNESS_TIMEOUT_SECONDS", 10)
 
 # Accounts and authentication -----------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
