@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -276,13 +276,20 @@ def consent_withdraw(
         raise ConsentError("Keep the reason under 1,000 characters.", field="reason")
     if "\x00" in reason:
         raise ConsentError("The reason contains a character that cannot be stored.", field="reason")
+    already = ConsentError("This consent has already been withdrawn.", code="already_withdrawn")
     with transaction.atomic():
-        locked = ConsentSignature.objects.select_for_update().get(pk=signature.pk)
+        # Signatures are append-only (the runtime role may not even lock one): two withdrawals at
+        # once are told apart by the one-to-one constraint instead.
+        locked = ConsentSignature.objects.get(pk=signature.pk)
         if ConsentWithdrawal.objects.filter(signature=locked).exists():
-            raise ConsentError("This consent has already been withdrawn.", code="already_withdrawn")
-        withdrawal = ConsentWithdrawal.objects.create(
-            signature=locked, withdrawn_by=actor, reason=reason or None, **_request_meta(request)
-        )
+            raise already
+        try:
+            with transaction.atomic():
+                withdrawal = ConsentWithdrawal.objects.create(
+                    signature=locked, withdrawn_by=actor, reason=reason or None, **_request_meta(request)
+                )
+        except IntegrityError:
+            raise already from None
         audit_record(
             action=Action.CONSENT_WITHDRAW,
             actor=actor,

@@ -5,10 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian's chromium for the browser tests and coturn for the TURN relay test.
+# Debian's chromium for the browser tests, coturn for the TURN relay test, and rsyslog with its
+# TLS driver as the audit trail's off-host witness.
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
+command -v rsyslogd >/dev/null 2>&1 || missing+=(rsyslog)
+dpkg -s rsyslog-gnutls >/dev/null 2>&1 || missing+=(rsyslog-gnutls)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then
     echo "==> Installing Debian's ${missing[*]} for the tests"
@@ -34,8 +37,29 @@ PY
 
 unset DJANGO_ENV
 if answers 127.0.0.1 5432; then
-  export DATABASE_URL="postgres://postgres@127.0.0.1:5432/teletherapy"
-  echo "==> Database: PostgreSQL at 127.0.0.1:5432"
+  # Two roles, as in production: the owner creates, migrates and drops the test databases; the
+  # suite runs as the runtime role, which owns nothing and may only read and add to the
+  # append-only tables (teletherapy/dbroles.py).
+  psql -q -h 127.0.0.1 -U postgres -d postgres -v ON_ERROR_STOP=1 <<'SQL'
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'teletherapy_owner') THEN
+    CREATE ROLE teletherapy_owner LOGIN CREATEDB;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'teletherapy_app') THEN
+    CREATE ROLE teletherapy_app LOGIN;
+  END IF;
+END $$;
+ALTER ROLE teletherapy_app NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
+ALTER ROLE teletherapy_owner NOSUPERUSER CREATEDB NOCREATEROLE NOBYPASSRLS;
+SQL
+  # Test databases left by an interrupted run of another owner are dropped first.
+  for stale in test_teletherapy test_teletherapy_psychotherapy; do
+    psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $stale WITH (FORCE)"
+  done
+  export DATABASE_URL="postgres://teletherapy_app@127.0.0.1:5432/teletherapy"
+  export MIGRATION_DATABASE_URL="postgres://teletherapy_owner@127.0.0.1:5432/teletherapy"
+  echo "==> Database: PostgreSQL at 127.0.0.1:5432 (runtime role teletherapy_app, owner teletherapy_owner)"
 else
   unset DATABASE_URL
   echo "==> Database: SQLite (PostgreSQL did not answer at 127.0.0.1:5432)"
@@ -52,7 +76,7 @@ export CHROMIUM_PATH="${CHROMIUM_PATH:-$(command -v chromium)}"
 echo "==> Lint"
 .venv/bin/ruff check .
 echo "==> Migrations are complete"
-env -u DATABASE_URL -u REDIS_URL DATA_DIR="$(mktemp -d)" "$py" manage.py makemigrations --check --dry-run
+env -u DATABASE_URL -u MIGRATION_DATABASE_URL -u REDIS_URL DATA_DIR="$(mktemp -d)" "$py" manage.py makemigrations --check --dry-run
 echo "==> Type check"
 .venv/bin/mypy .
 echo "==> Layers (import-linter: an upward import or an import circle fails the run)"
@@ -63,5 +87,5 @@ echo "==> Test suite"
 
 if [ -n "${DATABASE_URL:-}" ]; then
   echo "==> Embedded-default smoke tests (SQLite, in-memory layer, eager Celery)"
-  env -u DATABASE_URL -u REDIS_URL .venv/bin/pytest -m "embedded and not postgres and not redis" -p no:cacheprovider
+  env -u DATABASE_URL -u MIGRATION_DATABASE_URL -u REDIS_URL .venv/bin/pytest -m "embedded and not postgres and not redis" -p no:cacheprovider
 fi

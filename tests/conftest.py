@@ -8,7 +8,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import pytest
 from django.db import connections
@@ -20,6 +20,7 @@ from accounts.login_session import AUTH_AT_KEY, DEVICE_SESSION_KEY, LAST_SEEN_KE
 from accounts.models import GuardianLink, Practice, Role, RoleGrant, TOTPDevice, User
 from accounts.rules import REAUTH_SESSION_KEY
 from teletherapy.appendonly import guards_lifted
+from teletherapy.dbroles import connected_as, migration_settings, runtime_role
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PASSWORD = "Correct-horse-battery-9"
@@ -42,37 +43,115 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = 1
 
 
-# Flushing the database between transactional tests would trip the audit table's append-only
-# triggers; lift them around the flush only.
+@contextmanager
+def as_owner(*aliases: str) -> Iterator[None]:
+    """Connect these databases (all by default) as the owner for a while, as `migrate` does: what
+    the runtime role the tests run as may not do (lift a trigger, alter a table, flush). Only
+    between transactions: each connection is closed first. A no-op without an owner URL
+    (SQLite, or PostgreSQL with one role)."""
+    with ExitStack() as stack:
+        for alias in aliases or tuple(connections):
+            stack.enter_context(connected_as(alias, migration_settings(alias)))
+        yield
+
+
+def _credentials(alias: str, owner: bool) -> None:
+    connection = connections[alias]
+    if owner:
+        credentials = migration_settings(alias)
+    else:
+        credentials = {**(migration_settings(alias) or {}), **_runtime_credentials[alias]}
+    if credentials:
+        connection.close()
+        connection.settings_dict.update({key: credentials.get(key) for key in ("USER", "PASSWORD", "HOST", "PORT")})
+
+
+_runtime_credentials = {
+    alias: {key: connections[alias].settings_dict.get(key) for key in ("USER", "PASSWORD", "HOST", "PORT")}
+    for alias in connections
+}
+
+
+# Flushing the database between transactional tests truncates the append-only tables: the owner
+# does it, with their triggers lifted around the flush only.
 _original_teardown = TransactionTestCase._fixture_teardown
 
 
-def _teardown_with_guards_lifted(self: TransactionTestCase) -> None:
-    with guards_lifted(connections["default"]):
+def _teardown_as_owner(self: TransactionTestCase) -> None:
+    from audit.append import lanes_open
+
+    with as_owner(), guards_lifted(connections["default"]):
         _original_teardown(self)
+    lanes_open(None)  # the system lanes a migration opened, as on a new database
 
 
-TransactionTestCase._fixture_teardown = _teardown_with_guards_lifted
+TransactionTestCase._fixture_teardown = _teardown_as_owner
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """The owner creates and migrates the test databases (and drops them at the end)."""
+    for alias in connections:
+        _credentials(alias, owner=True)
 
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None) -> object:
-    """pytest-django's database set-up, plus one thing before the test databases are dropped:
-    async tests run sync code (consumers, async views) in asgiref's shared thread, whose
-    database connections nothing else closes."""
+    """pytest-django's database set-up; then the tests run as the runtime role. Before the test
+    databases are dropped: async tests run sync code (consumers, async views) in asgiref's shared
+    thread, whose database connections nothing else closes; then the owner takes over again."""
+    for alias in connections:
+        _credentials(alias, owner=False)
     yield
     import asyncio
 
     from asgiref.sync import sync_to_async
-    from django.db import connections
 
     asyncio.run(sync_to_async(connections.close_all)())
+    for alias in connections:
+        _credentials(alias, owner=True)
+
+
+def tamper_as_owner(*statements: tuple[str, list] | str) -> None:
+    """What someone holding the owner's credentials can do: lift the guards and change the log.
+    The test must be transactional (the owner's connection is a new one)."""
+    with as_owner(), guards_lifted(connections["default"]), connections["default"].cursor() as cursor:
+        for statement in statements:
+            sql, params = (statement, []) if isinstance(statement, str) else statement
+            cursor.execute(sql, params)
+
+
+def owner_cursor_sql(*statements: str) -> None:
+    """Run statements on a connection of the owner's own, outside the test's transaction."""
+    import psycopg
+
+    connection = connections["default"]
+    owner = migration_settings("default") or {}
+    with psycopg.connect(
+        host=owner.get("HOST") or connection.settings_dict["HOST"],
+        port=owner.get("PORT") or connection.settings_dict["PORT"],
+        user=owner.get("USER") or connection.settings_dict["USER"],
+        password=owner.get("PASSWORD") or None,
+        dbname=connection.settings_dict["NAME"],
+        autocommit=True,
+    ) as raw:
+        for statement in statements:
+            raw.execute(statement)
 
 
 @contextmanager
 def audit_table_away() -> Iterator[None]:
     """A realistic audit failure: the table the events go to is not there (disk, permissions,
-    a migration gone wrong)."""
+    a migration gone wrong). With two roles the owner takes the runtime role's right to add to it
+    (the runtime role could not rename a table)."""
+    if connections["default"].vendor == "postgresql" and migration_settings("default"):
+        role = connections["default"].ops.quote_name(runtime_role("default"))
+        owner_cursor_sql(f"REVOKE INSERT ON audit_auditevent FROM {role}")
+        try:
+            yield
+        finally:
+            owner_cursor_sql(f"GRANT INSERT ON audit_auditevent TO {role}")
+        return
     with connections["default"].cursor() as cursor:
         cursor.execute("ALTER TABLE audit_auditevent RENAME TO audit_auditevent_away")
     try:

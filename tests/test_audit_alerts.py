@@ -70,12 +70,12 @@ def test_access_outside_practice_hours_is_flagged(therapist, practice, noon, cli
     assert [f.rule for f in flags] == [FlagRule.OUTSIDE_HOURS] and "03:00" in flags[0].summary
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_verification_failure_is_flagged(therapist, admin):
-    from teletherapy.appendonly import guards_lifted
+    from tests.conftest import tamper_as_owner
 
     audit_record(action=Action.CHART_VIEW, actor=therapist, subject_client_id=1)
-    with guards_lifted(connection), connection.cursor() as cursor:
-        cursor.execute("UPDATE audit_auditevent SET outcome = 'denied'")
+    tamper_as_owner("UPDATE audit_auditevent SET outcome = 'denied'")
     from review.tasks import audit_verify_all
 
     audit_verify_all()

@@ -11,7 +11,7 @@ from audit.content import MASK
 from audit.models import LANES, Action, AuditEvent, Outcome, chain_of
 from audit.selectors import audit_chain_verify
 from audit.services import audit_record
-from teletherapy.appendonly import guards_lifted
+from tests.conftest import tamper_as_owner
 
 
 def _events(n: int, actor) -> list[AuditEvent]:
@@ -66,21 +66,19 @@ def test_each_event_links_to_the_one_before(therapist):
 
 
 @pytest.mark.embedded
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_verification_finds_a_changed_event(therapist):
     _events(3, therapist)
-    with guards_lifted(connection), connection.cursor() as cursor:
-        cursor.execute("UPDATE audit_auditevent SET actor_id = 999 WHERE seq = 2")
+    tamper_as_owner("UPDATE audit_auditevent SET actor_id = 999 WHERE seq = 2")
     report = audit_chain_verify(chain=chain_of(therapist.practice_id))
     assert not report.intact and report.first_broken_seq == 2
 
 
 @pytest.mark.embedded
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_verification_finds_a_removed_event(therapist):
     _events(3, therapist)
-    with guards_lifted(connection), connection.cursor() as cursor:
-        cursor.execute("DELETE FROM audit_auditevent WHERE seq = 2")
+    tamper_as_owner("DELETE FROM audit_auditevent WHERE seq = 2")
     report = audit_chain_verify(chain=chain_of(therapist.practice_id))
     assert not report.intact and report.first_broken_seq == 2 and report.problem.kind == "deleted"
 

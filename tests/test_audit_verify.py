@@ -10,9 +10,10 @@ from django.db import connection
 
 from audit.models import Action, AuditEvent, chain_of
 from audit.services import audit_record
-from teletherapy.appendonly import guards_lifted
+from tests.conftest import tamper_as_owner
 
-pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
+# Transactional: the tampering runs on the owner's own connection, as an attacker's would.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]
 
 
 @pytest.fixture
@@ -23,9 +24,7 @@ def chain(therapist) -> int:
 
 
 def tamper(*statements: tuple[str, list]) -> None:
-    with guards_lifted(connection), connection.cursor() as cursor:
-        for sql, params in statements:
-            cursor.execute(sql, params)
+    tamper_as_owner(*statements)
 
 
 def run_verify(chain: int) -> tuple[int, str]:

@@ -27,6 +27,7 @@ def daphne(port: int, log_path, **extra_env: str):
         f"{connection.settings_dict['PORT']}/{connection.settings_dict['NAME']}"
     )
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("MIGRATION_DATABASE_URL", None)  # it serves, as the runtime role; it does not migrate
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [str(ROOT / ".venv/bin/daphne"), "-b", "127.0.0.1", "-p", str(port), "teletherapy.asgi:application"],
