@@ -389,7 +389,7 @@ def witness_compare(record: WitnessRecord) -> tuple[list[WitnessProblem], dict[i
             problems.append(
                 WitnessProblem(chain, seq, "rewritten", f"event #{seq} differs from the one the witness saw")
             )
-        start[chain] = seq + 1
+        start[chain] = seq  # from the pinned event itself: its content must still match its MAC
     return problems, start
 
 

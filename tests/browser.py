@@ -45,8 +45,7 @@ def embedded_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k
-        not in {"DATABASE_URL", "MIGRATION_DATABASE_URL", "REDIS_URL", "DJANGO_ENV", "DJANGO_SETTINGS_MODULE"}
+        if k not in {"DATABASE_URL", "MIGRATION_DATABASE_URL", "REDIS_URL", "DJANGO_ENV", "DJANGO_SETTINGS_MODULE"}
     }
     env.update({"DATA_DIR": str(data_dir), **extra})
     return env

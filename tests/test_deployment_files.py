@@ -26,13 +26,15 @@ def _command(service: dict) -> list[str]:
 
 
 def test_it_describes_the_real_deployment(compose):
-    assert set(compose["services"]) == {"db", "psychotherapy-db", "redis", "web", "worker", "beat", "coturn"}
+    assert set(compose["services"]) == {
+        *("db", "psychotherapy-db", "redis", "migrate", "web", "signer", "worker", "beat", "coturn")
+    }
 
 
 def test_the_app_services_build_this_project_and_set_every_production_setting(compose):
     settings_source = (ROOT / "teletherapy" / "settings.py").read_text()
     required = set(re.findall(r'require\("([A-Z_]+)"', settings_source)) | {"FIELD_ENCRYPTION_KEYS"}
-    for name in ("web", "worker", "beat"):
+    for name in ("migrate", "web", "signer", "worker", "beat"):
         service = compose["services"][name]
         assert service["build"] == "."
         env = service["environment"]
@@ -42,9 +44,11 @@ def test_the_app_services_build_this_project_and_set_every_production_setting(co
 
 
 def test_the_web_service_runs_daphne_on_the_asgi_app_after_migrating(compose):
+    migrate = " ".join(_command(compose["services"]["migrate"]))
+    assert "migrate --noinput" in migrate and "migrate --database psychotherapy" in migrate
+    assert compose["services"]["web"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     words = _command(compose["services"]["web"])
     script = " ".join(words)
-    assert "migrate --noinput" in script and "migrate --database psychotherapy" in script
     target = re.search(r"daphne .* (\S+:\S+)", script).group(1)
     module, attribute = target.split(":")
     assert hasattr(importlib.import_module(module), attribute)
@@ -103,3 +107,20 @@ def test_the_dockerfile_copies_every_app_and_runs_daphne():
     assert "-c constraints.txt" in dockerfile
     assert '"teletherapy.asgi:application"' in dockerfile
     assert "USER app" in dockerfile
+
+
+def test_only_migrate_holds_the_owners_urls_and_only_the_signer_the_signing_key(compose):
+    services = compose["services"]
+    for name in ("web", "signer", "worker", "beat"):
+        env = services[name]["environment"]
+        assert "MIGRATION_DATABASE_URL" not in env and "PSYCHOTHERAPY_MIGRATION_DATABASE_URL" not in env, name
+        assert env["DATABASE_URL"].startswith("postgres://teletherapy_app:"), name
+        assert ("AUDIT_SIGNING_KEYS" in env) == (name == "signer"), name
+        assert "AUDIT_SIGNING_PUBLIC_KEYS" in env and env["AUDIT_WITNESS_URL"].startswith("${AUDIT_WITNESS_URL"), name
+    migrate = services["migrate"]["environment"]
+    assert migrate["MIGRATION_DATABASE_URL"].startswith("postgres://teletherapy_owner:")
+    assert migrate["PSYCHOTHERAPY_MIGRATION_DATABASE_URL"].startswith("postgres://teletherapy_owner:")
+    assert _command(services["signer"])[:4] == ["python", "manage.py", "audit_checkpoint", "--every"]
+    init = "./deploy/postgres/10-roles.sh:/docker-entrypoint-initdb.d/10-roles.sh:ro"
+    assert init in services["db"]["volumes"] and init in services["psychotherapy-db"]["volumes"]
+    assert (ROOT / "deploy/postgres/10-roles.sh").exists()

@@ -56,6 +56,7 @@ def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "BLIND_INDEX_KEYS": f"i1:{key()}",
         "AUDIT_SIGNING_KEYS": f"s1:{key()}",
         "DATA_DIR": str(tmp_path / "data"),
+        "AUDIT_WITNESS_URL": "syslog+tls://witness.example.org:6514",
     }
     env.update(overrides)
     return {k: v for k, v in env.items() if v != ""}
@@ -116,3 +117,24 @@ def test_the_seed_command_is_refused_in_production(tmp_path):
     assert manage(env, "migrate", "--noinput").returncode == 0
     result = manage(env, "seed_demo")
     assert result.returncode != 0 and "cannot be loaded in production" in result.stderr
+
+
+def test_the_deploy_check_warns_of_plain_transport_to_remote_services_and_a_missing_witness(tmp_path):
+    env = production_env(
+        tmp_path,
+        DATABASE_URL="postgres://teletherapy_app@db.internal.example.org:5432/teletherapy",
+        REDIS_URL="redis://cache.internal.example.org:6379/0",
+        AUDIT_WITNESS_URL="",
+    )
+    result = manage(env, "check", "--deploy")
+    output = result.stdout + result.stderr
+    for code in ("teletherapy.W001", "teletherapy.W002", "teletherapy.W003"):
+        assert code in output, output
+    assert "sslmode=verify-full" in output and "rediss://" in output and "AUDIT_WITNESS_URL" in output
+    secured = production_env(
+        tmp_path,
+        DATABASE_URL="postgres://teletherapy_app@db.internal.example.org:5432/teletherapy?sslmode=verify-full",
+        REDIS_URL="rediss://cache.internal.example.org:6379/0",
+    )
+    result = manage(secured, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr

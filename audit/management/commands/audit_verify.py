@@ -46,15 +46,13 @@ class Command(BaseCommand):
                 raise CommandError(f"Cannot read the witness file {options['witness']}: {error}") from None
             problems, pinned = witness_compare(record)
             wanted = set(selected)
-            for problem in problems:
-                if problem.chain not in wanted and options["chain"] is None and options["practice"] is None:
-                    wanted.add(problem.chain)
-                if problem.chain in wanted:
+            for found in problems:
+                if found.chain not in wanted and options["chain"] is None and options["practice"] is None:
+                    wanted.add(found.chain)
+                if found.chain in wanted:
                     failures += 1
                     self.stdout.write(
-                        self.style.ERROR(
-                            f"chain {problem.chain}: {problem.kind} at #{problem.seq} (witness): {problem.detail}"
-                        )
+                        self.style.ERROR(f"chain {found.chain}: {found.kind} at #{found.seq} (witness): {found.detail}")
                     )
             self.stdout.write(
                 f"Witness: {record.events} events and {len(record.checkpoints)} checkpoints read"

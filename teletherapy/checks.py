@@ -1,0 +1,63 @@
+"""Deployment checks (``manage.py check --deploy``): transport security to the databases, Redis
+and the audit witness."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import Tags, Warning, register
+
+
+def _local(host: str | None) -> bool:
+    if not host or host == "localhost" or host.startswith("/"):
+        return True  # a Unix socket, or this machine
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@register(Tags.security, deploy=True)
+def transport_checks(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    found = []
+    for alias, database in settings.DATABASES.items():
+        if "postgresql" not in database.get("ENGINE", "") or _local(database.get("HOST")):
+            continue
+        if database.get("OPTIONS", {}).get("sslmode") != "verify-full":
+            found.append(
+                Warning(
+                    f"The {alias!r} database at {database.get('HOST')} is reached without verified TLS.",
+                    hint="Add ?sslmode=verify-full&sslrootcert=/path/to/ca.pem to its URL.",
+                    id="teletherapy.W001",
+                )
+            )
+    redis = urlsplit(settings.REDIS_URL or "")
+    if settings.REDIS_URL and redis.scheme != "rediss" and not _local(redis.hostname):
+        found.append(
+            Warning(
+                f"Redis at {redis.hostname} is reached without TLS.",
+                hint="Use a rediss:// URL, with REDIS_CA_FILE naming the CA that signed the server's certificate.",
+                id="teletherapy.W002",
+            )
+        )
+    witness = settings.AUDIT_WITNESS_URL
+    if not witness:
+        found.append(
+            Warning(
+                "The audit trail has no off-host witness: someone who controls the database could rewrite it unseen.",
+                hint="Set AUDIT_WITNESS_URL=syslog+tls://collector:6514 (and AUDIT_WITNESS_CA_FILE).",
+                id="teletherapy.W003",
+            )
+        )
+    elif not witness.startswith("syslog+tls://"):
+        found.append(
+            Warning(
+                "The audit witness is reached without TLS.",
+                hint="Use syslog+tls://host:6514.",
+                id="teletherapy.W004",
+            )
+        )
+    return found
