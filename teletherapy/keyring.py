@@ -1,9 +1,10 @@
 """The key ring: versioned keys for field encryption and the audit chain.
 
 Keys never live in the database. They come from the environment (``FIELD_ENCRYPTION_KEYS``,
-``PSYCHOTHERAPY_ENCRYPTION_KEYS``, ``AUDIT_HMAC_KEYS``, ``BLIND_INDEX_KEYS``, and
-``AUDIT_SIGNING_KEYS`` holding Ed25519 seeds; each ``id:base64key[,id:base64key...]`` with the
-current key first, or the same names with ``_FILE``), or from a JSON key file (``KEYRING_FILE``).
+``PSYCHOTHERAPY_ENCRYPTION_KEYS``, ``AUDIT_HMAC_KEYS``, ``BLIND_INDEX_KEYS``,
+``AUDIT_SIGNING_KEYS`` holding Ed25519 seeds, and ``BACKUP_ENCRYPTION_KEYS`` for backups; each
+``id:base64key[,id:base64key...]`` with the current key first, or the same names with ``_FILE``),
+or from a JSON key file (``KEYRING_FILE``).
 The embedded default writes a local key file on first run.
 
 Sealed values look like ``tt1:<key id>:<base64(nonce || ciphertext+tag)>``; the key id lets
@@ -28,14 +29,18 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-PURPOSES = ("field", "psychotherapy", "audit", "index", "signing")
+PURPOSES = ("field", "psychotherapy", "audit", "index", "signing", "backup")
 ENV_NAMES = {
     "field": "FIELD_ENCRYPTION_KEYS",
     "psychotherapy": "PSYCHOTHERAPY_ENCRYPTION_KEYS",
     "audit": "AUDIT_HMAC_KEYS",
     "index": "BLIND_INDEX_KEYS",
     "signing": "AUDIT_SIGNING_KEYS",
+    "backup": "BACKUP_ENCRYPTION_KEYS",
 }
+# Needed only by the processes that use them: the backup key by `backup` and `restore` (it may
+# be given to them alone), the signing key by the signer.
+OPTIONAL_PURPOSES = ("backup",)
 TOKEN_PREFIX = "tt1"  # noqa: S105 - a format marker, not a secret
 NONCE_BYTES = 12
 KEY_BYTES = 32
@@ -141,7 +146,7 @@ class KeyRing:
             self.signing_public[public.key_id] = public.secret
         for purpose in PURPOSES:
             entries = config.get(purpose) or []
-            if not entries and purpose == "signing" and self.signing_public:
+            if not entries and (purpose in OPTIONAL_PURPOSES or (purpose == "signing" and self.signing_public)):
                 self._keys[purpose] = []
                 continue
             if not entries:
@@ -166,8 +171,8 @@ class KeyRing:
     def current(self, purpose: str) -> Key:
         if not self._keys[purpose]:
             raise KeyRingError(
-                f"This process holds no {purpose!r} key ({ENV_NAMES[purpose]}): "
-                "checkpoints are signed by the separate signer."
+                f"This process holds no {purpose!r} key: set {ENV_NAMES[purpose]}"
+                + (" (or leave checkpoints to the separate signer)." if purpose == "signing" else ".")
             )
         return self._keys[purpose][0]
 

@@ -16,7 +16,14 @@ import dj_database_url
 from csp.constants import NONE, SELF
 
 from teletherapy.env import envbool, envint, envlist, envstr, require
-from teletherapy.keyring import ENV_NAMES, complete_local_key_file, generate_key_file, load_key_file, parse_key_list
+from teletherapy.keyring import (
+    ENV_NAMES,
+    OPTIONAL_PURPOSES,
+    complete_local_key_file,
+    generate_key_file,
+    load_key_file,
+    parse_key_list,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DJANGO_ENV = (envstr("DJANGO_ENV", "development") or "development").lower()
@@ -60,8 +67,8 @@ def _keyring_config() -> dict[str, list[dict[str, str]]]:
     if any(from_env.values()):
         config = {}
         for purpose, raw in from_env.items():
-            signed_elsewhere = purpose == "signing" and public and not raw
-            config[purpose] = [] if signed_elsewhere else parse_key_list(require(ENV_NAMES[purpose], raw))
+            not_here = not raw and (purpose in OPTIONAL_PURPOSES or (purpose == "signing" and public))
+            config[purpose] = [] if not_here else parse_key_list(require(ENV_NAMES[purpose], raw))
         config["signing_public"] = parse_key_list(public or "")
         return config
     if PRODUCTION:
