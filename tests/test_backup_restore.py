@@ -49,7 +49,7 @@ for chart in ClientChart.objects.filter(care_team=therapist).order_by("pk"):
                                        body=f"My impressions of {chart.pk}: guarded, then open.", request=None)
     written["psychotherapy"][str(private.pk)] = private.body
 checkpoints_create()
-shipped = witness_ship()
+shipped = witness_ship()  # delivers when a witness is configured
 assert shipped.delivered, shipped.error
 written["events"] = AuditEvent.objects.count()
 print(json.dumps(written))
@@ -237,3 +237,30 @@ def test_a_backup_made_with_another_key_is_refused(drill, tmp_path):
     refused = drill.manage("restore", str(drill.backup), check=False, env=other)
     assert refused.returncode != 0 and "different backup key" in refused.stderr
     assert _tables(drill.databases[0]) == 0
+
+
+@pytest.mark.embedded
+def test_the_embedded_store_backs_up_online_and_restores(tmp_path):
+    """SQLite: the online backup API, while the files are in use; restored files replace none."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "MIGRATION_", "REDIS_URL", "DJANGO_"))
+    }
+    env.update(DATA_DIR=str(tmp_path / "data"), DJANGO_SETTINGS_MODULE="teletherapy.settings", PYTHONPATH=str(ROOT))
+
+    def run(*command: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert not check or result.returncode == 0, result.stdout + result.stderr
+        return result
+
+    run(sys.executable, "manage.py", "migrate", "--noinput")
+    run(sys.executable, "manage.py", "migrate", "--database", "psychotherapy", "--noinput")
+    written = json.loads(run(sys.executable, "-c", SEED).stdout.strip().splitlines()[-1])
+    run(sys.executable, "manage.py", "backup", str(tmp_path / "backup"))
+    for stored in (tmp_path / "data").glob("*.sqlite3*"):
+        stored.unlink()
+    restored = run(sys.executable, "manage.py", "restore", str(tmp_path / "backup"))
+    assert "heads match the manifest" in restored.stdout
+    found = json.loads(run(sys.executable, "-c", READ_BACK).stdout.strip().splitlines()[-1])
+    assert found["notes"] == written["notes"] and found["psychotherapy"] == written["psychotherapy"]
+    again = run(sys.executable, "manage.py", "restore", str(tmp_path / "backup"), check=False)
+    assert again.returncode != 0 and "is not empty" in again.stderr
