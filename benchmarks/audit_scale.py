@@ -69,6 +69,7 @@ def bulk_log(chain: int, practice_id: int, actor_id: int, clients: list[int]) ->
     from django.db import connection
 
     from audit.canonical import CONTENT_FIELDS, GENESIS, canonical_bytes, next_digest
+    from teletherapy.appendonly import guards_lifted
     from teletherapy.keyring import keyring
 
     key = keyring().current("audit")
@@ -95,11 +96,14 @@ def bulk_log(chain: int, practice_id: int, actor_id: int, clients: list[int]) ->
                 row[CONTENT_FIELDS.index("details")] = "{}"
                 copy.write_row([*row, mac])
                 prev_mac = mac
-        cursor.execute(
-            "INSERT INTO audit_auditchainhead (chain, seq, mac, digest) VALUES (%s, %s, %s, %s) "
-            "ON CONFLICT (chain) DO UPDATE SET seq = EXCLUDED.seq, mac = EXCLUDED.mac, digest = EXCLUDED.digest",
-            [chain, EVENTS, prev_mac, digest],
-        )
+        # The head jumps to the end in one step, which only the owner may do (the guard allows
+        # one append at a time): the benchmark runs as the owner.
+        with guards_lifted(connection, ["audit_auditchainhead"]):
+            cursor.execute(
+                "INSERT INTO audit_auditchainhead (chain, seq, mac, digest) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (chain) DO UPDATE SET seq = EXCLUDED.seq, mac = EXCLUDED.mac, digest = EXCLUDED.digest",
+                [chain, EVENTS, prev_mac, digest],
+            )
         cursor.execute("ANALYZE audit_auditevent")
 
 

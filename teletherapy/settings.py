@@ -9,6 +9,7 @@ fails closed: it refuses to start without the secrets and services a real deploy
 from __future__ import annotations
 
 import secrets
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -198,12 +199,26 @@ if PRODUCTION:
     require("REDIS_URL", REDIS_URL)
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # rediss:// is Redis over TLS, its certificate checked against REDIS_CA_FILE (or the system's CAs).
+    _redis_tls: dict[str, Any] = {}
+    if REDIS_URL.startswith("rediss://"):
+        _redis_tls = {"ssl_cert_reqs": "required", "ssl_ca_certs": envstr("REDIS_CA_FILE") or None}
+        CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_ca_certs": _redis_tls["ssl_ca_certs"]}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": dict(_redis_tls),
+        }
+    }
     # channels-redis's pub/sub layer, delivering locally when it can (teletherapy/channel_layers.py).
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "teletherapy.channel_layers.LocalFirstPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": envstr("CHANNEL_PREFIX", "teletherapy")},
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, **_redis_tls}],
+                "prefix": envstr("CHANNEL_PREFIX", "teletherapy"),
+            },
         }
     }
     CELERY_BROKER_URL = REDIS_URL

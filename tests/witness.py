@@ -36,13 +36,15 @@ def _name(common: str) -> x509.Name:
 def make_certificates(folder: Path, host: str = "127.0.0.1") -> dict[str, Path]:
     """A CA, and a server certificate it signed for ``host``: PEM files in ``folder``."""
     import ipaddress
+    import secrets
 
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = _name(f"Test CA {secrets.token_hex(4)}")
     ca = (
         x509.CertificateBuilder()
-        .subject_name(_name("Test witness CA"))
-        .issuer_name(_name("Test witness CA"))
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
