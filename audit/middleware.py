@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from audit.models import Action, Outcome
 from audit.services import AuditWriteError, audit_record
-from teletherapy.errors import ServiceError, error_response, service_error_response
+from teletherapy.errors import ServiceError, database_unavailable, error_response, service_error_response
 from teletherapy.keyring import CiphertextIntegrityError
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ class FailClosedMiddleware:
                     "Please try again shortly."
                 ),
             )
+        if isinstance(exception, DatabaseError):
+            return database_unavailable(request)
         if isinstance(exception, CiphertextIntegrityError):
             logger.error("Encrypted data failed its integrity check: %s", exception.reason)
             user = getattr(request, "user", None)

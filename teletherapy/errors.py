@@ -9,11 +9,14 @@ without this bottom layer importing the audit app.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
+
+logger = logging.getLogger(__name__)
 
 # The status of the codes services share; any other code is a 400. The one table for every app.
 _STATUS_OF_CODE = {
@@ -168,3 +171,23 @@ def service_error_response(request: HttpRequest, error: ServiceError) -> HttpRes
     if wants_json(request):
         return JsonResponse(error.body(), status=error.status)
     return error_response(request, status=error.status, code=error.code, detail=error.message)
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    """The database could not be reached or failed mid-request: nothing was shown or changed (the
+    request's transaction, and its audit event, rolled back together). Retry shortly."""
+    logger.error("Answered 503: the database is unavailable", exc_info=True)
+    detail = "The service is briefly unavailable. Nothing was shown or changed; please try again in a moment."
+    if wants_json(request):
+        response: HttpResponse = JsonResponse({"code": "database_unavailable", "detail": detail}, status=503)
+    else:
+        # No template, context processor or session: each of them would need the database.
+        response = HttpResponse(
+            "<!doctype html><html lang=en><meta charset=utf-8><title>Briefly unavailable</title>"
+            f"<main><h1>Briefly unavailable</h1><p>{detail}</p></main></html>",
+            status=503,
+            content_type="text/html; charset=utf-8",
+        )
+    response["Retry-After"] = "5"
+    response["Cache-Control"] = "no-store"
+    return response

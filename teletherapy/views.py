@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import sys
+
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
-from teletherapy.errors import error_response, report_denial
+from teletherapy.errors import database_unavailable, error_response, report_denial
 from teletherapy.markers import mfa_exempt
 
 
@@ -34,6 +37,10 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 @mfa_exempt
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls this while it handles the exception: a database that went away (restarted,
+    # unreachable) anywhere in the request, middleware included, is a 503 to retry, not a fault.
+    if isinstance(sys.exc_info()[1], DatabaseError):
+        return database_unavailable(request)
     return error_response(
         request,
         status=500,
