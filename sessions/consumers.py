@@ -29,6 +29,7 @@ from sessions.realtime import CloseCode, host_group, login_group, room_group, us
 from sessions.relay import Relay
 from sessions.socket_state import Peer
 from sessions.waiting_room import WaitingRoom
+from teletherapy.channel_layers import LAYER_ERRORS
 from teletherapy.context import AuditContext
 
 logger = logging.getLogger(__name__)
@@ -215,7 +216,13 @@ class SignalingConsumer(WaitingRoom, Relay, AsyncWebsocketConsumer):
             await self.error(exc.code, exc.detail)
             return
         handler = getattr(self, f"on_{message.type}")
-        await handler(message)
+        try:
+            await handler(message)
+        except LAYER_ERRORS as exc:
+            # Redis is away: this message could not be relayed. The socket stays open (the call's
+            # media does not need it); the client may send it again.
+            logger.warning("Signaling could not relay a %s message: %s", message.type, exc)
+            await self.error("signaling_unavailable", "Signaling is briefly unavailable; the call goes on.")
 
     async def recheck(self, *, activity: bool) -> bool:
         """Ask the gate again; close with its code if the socket may no longer stay open."""

@@ -4,6 +4,7 @@ candidates, one addressed peer at a time, never stored. A part of the signalling
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from channels.exceptions import ChannelFull
@@ -12,6 +13,9 @@ from audit.models import Action, Outcome
 from sessions.protocol import Message, encode
 from sessions.realtime import host_group, media_group
 from sessions.socket_state import Peer, SocketState
+from teletherapy.channel_layers import LAYER_ERRORS
+
+logger = logging.getLogger(__name__)
 
 
 class Relay(SocketState):
@@ -87,7 +91,11 @@ class Relay(SocketState):
         if self.entry is None or not self.joined or self.departed:
             return
         self.departed = True
-        gone = {"type": "signal.gone", "peer": self.peer_id}
-        await self.channel_layer.group_send(media_group(self.appointment_id), gone)
-        await self.channel_layer.group_send(host_group(self.appointment_id), gone)
+        # The audit event first: telling the others needs Redis, which may be away.
         await self.audit(Action.VIDEO_LEAVE, close_code=code)
+        gone = {"type": "signal.gone", "peer": self.peer_id}
+        try:
+            await self.channel_layer.group_send(media_group(self.appointment_id), gone)
+            await self.channel_layer.group_send(host_group(self.appointment_id), gone)
+        except LAYER_ERRORS as exc:
+            logger.warning("Could not tell the others that %s left: %s", self.peer_id, exc)

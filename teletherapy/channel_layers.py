@@ -13,6 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from channels_redis.pubsub import RedisPubSubChannelLayer
+from redis.exceptions import RedisError
+
+# What a channel layer operation raises while Redis is away (stopped, restarting, unreachable):
+# the socket stays open, media goes on peer to peer, and signaling resumes when Redis is back.
+LAYER_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
 
 
 class LocalFirstPubSubChannelLayer(RedisPubSubChannelLayer):

@@ -204,11 +204,20 @@ if REDIS_URL:
     if REDIS_URL.startswith("rediss://"):
         _redis_tls = {"ssl_cert_reqs": "required", "ssl_ca_certs": envstr("REDIS_CA_FILE") or None}
         CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_ca_certs": _redis_tls["ssl_ca_certs"]}
+    # A command on a connection Redis dropped (it restarted) reconnects and is sent again, a few
+    # times with a short backoff, instead of failing.
+    from redis.asyncio.retry import Retry as _AsyncRetry
+    from redis.backoff import ExponentialBackoff as _Backoff
+    from redis.exceptions import ConnectionError as _RedisConnectionError
+    from redis.exceptions import TimeoutError as _RedisTimeoutError
+    from redis.retry import Retry as _Retry
+
+    _retry_on = [_RedisConnectionError, _RedisTimeoutError]
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "OPTIONS": dict(_redis_tls),
+            "OPTIONS": {**_redis_tls, "retry": _Retry(_Backoff(cap=1.0, base=0.05), 3), "retry_on_error": _retry_on},
         }
     }
     # channels-redis's pub/sub layer, delivering locally when it can (teletherapy/channel_layers.py).
@@ -216,7 +225,14 @@ if REDIS_URL:
         "default": {
             "BACKEND": "teletherapy.channel_layers.LocalFirstPubSubChannelLayer",
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, **_redis_tls}],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        **_redis_tls,
+                        "retry": _AsyncRetry(_Backoff(cap=1.0, base=0.05), 3),
+                        "retry_on_error": _retry_on,
+                    }
+                ],
                 "prefix": envstr("CHANNEL_PREFIX", "teletherapy"),
             },
         }
