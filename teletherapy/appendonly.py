@@ -139,28 +139,26 @@ def _head_remove_statements(vendor: str, table: str) -> list[str]:
     ]
 
 
-def install_head_guard(connection: BaseDatabaseWrapper, table: str) -> None:
+def _execute(connection: BaseDatabaseWrapper, statements: list[str]) -> None:
     with connection.cursor() as cursor:
-        for statement in _head_install_statements(connection.vendor, table):
+        for statement in statements:
             cursor.execute(statement)
+
+
+def install_head_guard(connection: BaseDatabaseWrapper, table: str) -> None:
+    _execute(connection, _head_install_statements(connection.vendor, table))
 
 
 def remove_head_guard(connection: BaseDatabaseWrapper, table: str) -> None:
-    with connection.cursor() as cursor:
-        for statement in _head_remove_statements(connection.vendor, table):
-            cursor.execute(statement)
+    _execute(connection, _head_remove_statements(connection.vendor, table))
 
 
 def install_guards(connection: BaseDatabaseWrapper, table: str) -> None:
-    with connection.cursor() as cursor:
-        for statement in _install_statements(connection.vendor, table):
-            cursor.execute(statement)
+    _execute(connection, _install_statements(connection.vendor, table))
 
 
 def remove_guards(connection: BaseDatabaseWrapper, table: str) -> None:
-    with connection.cursor() as cursor:
-        for statement in _remove_statements(connection.vendor, table):
-            cursor.execute(statement)
+    _execute(connection, _remove_statements(connection.vendor, table))
 
 
 @contextmanager

@@ -15,14 +15,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.browser import free_port
+
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 AS_POSTGRES = ["runuser", "-u", "postgres", "--"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def can_run_own_servers() -> bool:
@@ -132,7 +128,10 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        wait_for_port(self.port) if "--tls-port" not in self.arguments else time.sleep(0.5)
+        if "--tls-port" in self.arguments:
+            wait_for_port(int(self.arguments[self.arguments.index("--tls-port") + 1]))
+        else:
+            wait_for_port(self.port)
 
     def stop(self) -> None:
         if self.process is not None:

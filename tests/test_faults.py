@@ -23,8 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import free_port
 from tests.conftest import PASSWORD, require_infrastructure, totp_code
-from tests.servers import PostgresCluster, RedisServer, can_run_own_servers, free_port, private_folder, wait_for_port
+from tests.servers import PostgresCluster, RedisServer, can_run_own_servers, private_folder, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

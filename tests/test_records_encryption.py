@@ -214,6 +214,6 @@ def test_an_old_local_key_file_gains_the_missing_keys(tmp_path):
     }
     path.write_text(json.dumps(old))
     data = complete_local_key_file(path)
-    assert set(data) == {"field", "psychotherapy", "audit", "index", "signing"}
+    assert set(data) == {"field", "psychotherapy", "audit", "index", "signing", "backup"}
     assert data["field"] == old["field"]
     assert json.loads(path.read_text())["index"]

@@ -10,17 +10,16 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.browser import free_port
 from tests.conftest import require_infrastructure
-from tests.witness import free_port, make_certificates
+from tests.servers import PostgresCluster, RedisServer, can_run_own_servers, private_folder
+from tests.witness import make_certificates
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 PROBE = r"""
 import json, django
@@ -52,58 +51,36 @@ print(json.dumps(found))
 
 @pytest.fixture(scope="module")
 def servers():
-    require_infrastructure("PostgreSQL 15 server binaries", (PG_BIN / "initdb").exists())
-    require_infrastructure("redis-server", bool(shutil.which("redis-server")))
-    require_infrastructure("runuser and the postgres user", bool(shutil.which("runuser")) and _postgres_user())
-    folder = Path(tempfile.mkdtemp(prefix="tls-servers-"))
-    folder.chmod(0o755)
+    require_infrastructure("initdb, runuser and redis-server (servers of the test's own)", can_run_own_servers())
+    folder = private_folder("tls-servers-")
     certificates = make_certificates(folder)
     other = folder / "other"
     other.mkdir()
     wrong_ca = make_certificates(other)["ca"]
     for path in (*certificates.values(), wrong_ca):
         shutil.chown(path, "postgres")
-    data, sockets = folder / "pgdata", folder / "sockets"
-    for owned in (data, sockets):
-        owned.mkdir(mode=0o700)
-        shutil.chown(owned, "postgres")
-    pg_port, redis_port = free_port(), free_port()
-    as_postgres = ["runuser", "-u", "postgres", "--"]
-    subprocess.run([*as_postgres, PG_BIN / "initdb", "-D", data, "-A", "trust", "-U", "postgres"], check=True,
-                   capture_output=True)  # fmt: skip
-    with open(data / "postgresql.conf", "a") as conf:
-        conf.write(
-            f"port = {pg_port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{sockets}'\n"
-            f"ssl = on\nssl_cert_file = '{certificates['cert']}'\nssl_key_file = '{certificates['key']}'\n"
-        )
-    subprocess.run([*as_postgres, PG_BIN / "pg_ctl", "-D", data, "-l", sockets / "pg.log", "-w", "start"], check=True,
-                   capture_output=True)  # fmt: skip
-    redis = subprocess.Popen(
-        [*as_postgres, shutil.which("redis-server"), "--port", "0", "--tls-port", str(redis_port),
-         "--bind", "127.0.0.1", "--tls-cert-file", str(certificates["cert"]),
-         "--tls-key-file", str(certificates["key"]), "--tls-ca-cert-file", str(certificates["ca"]),
-         "--tls-auth-clients", "no", "--save", "", "--appendonly", "no", "--dir", str(sockets)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    time.sleep(0.5)
+    cluster = PostgresCluster(
+        folder, settings=f"ssl = on\nssl_cert_file = '{certificates['cert']}'\nssl_key_file = '{certificates['key']}'"
+    )
+    cluster.init()
+    cluster.start()
+    redis_port = free_port()
+    redis = RedisServer(
+        folder,
+        port=0,
+        arguments=[
+            *("--tls-port", str(redis_port), "--tls-cert-file", str(certificates["cert"])),
+            *("--tls-key-file", str(certificates["key"]), "--tls-ca-cert-file", str(certificates["ca"])),
+            *("--tls-auth-clients", "no"),
+        ],
+    )
+    redis.start()
     try:
-        yield {"pg_port": pg_port, "redis_port": redis_port, "ca": certificates["ca"], "wrong_ca": wrong_ca,
+        yield {"pg_port": cluster.port, "redis_port": redis_port, "ca": certificates["ca"], "wrong_ca": wrong_ca,
                "folder": folder}  # fmt: skip
     finally:
-        redis.terminate()
-        redis.wait(timeout=10)
-        subprocess.run([*as_postgres, PG_BIN / "pg_ctl", "-D", data, "-m", "fast", "-w", "stop"], capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _postgres_user() -> bool:
-    import pwd
-
-    try:
-        pwd.getpwnam("postgres")
-    except KeyError:
-        return False
-    return True
+        redis.stop()
+        cluster.close()
 
 
 def _probe(servers, ca: Path, redis_ca: Path | None = None) -> subprocess.CompletedProcess:

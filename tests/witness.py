@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.browser import free_port
+
 RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
 GTLS_DRIVER = "lmnsd_gtls.so"
 
@@ -77,12 +79,6 @@ def make_certificates(folder: Path, host: str = "127.0.0.1") -> dict[str, Path]:
     )
     files["key"].chmod(0o600)
     return files
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
