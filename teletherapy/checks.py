@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import Tags, Warning, register
+from django.core.checks import Error, Tags, Warning, register
 
 
 def _local(host: str | None) -> bool:
@@ -60,4 +60,24 @@ def transport_checks(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
                 id="teletherapy.W004",
             )
         )
+    return found
+
+
+@register(Tags.database, deploy=True)
+def role_checks(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[Error]:
+    """``check --deploy --database default``: the runtime role could rewrite the audit trail."""
+    from django.db import connections
+
+    from teletherapy.dbroles import role_problems
+
+    found = []
+    for alias in databases or []:
+        for problem in role_problems(connections[alias]):
+            found.append(
+                Error(
+                    f"{alias}: {problem}.",
+                    hint="Connect as the runtime role; give the owner's URL to migrate only (MIGRATION_DATABASE_URL).",
+                    id="teletherapy.E001",
+                )
+            )
     return found

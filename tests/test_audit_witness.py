@@ -87,7 +87,7 @@ def test_events_and_checkpoints_are_delivered_as_metadata_only(witnessed, therap
     assert "intact" in output
 
 
-def test_an_outage_queues_alerts_and_catches_up(witnessed, therapist, settings):
+def test_an_outage_queues_alerts_and_catches_up(witnessed, therapist, admin, login_as, settings):
     rsyslog, already = witnessed
     chain = chain_of(therapist.practice_id)
     views(therapist, 2)
@@ -101,6 +101,8 @@ def test_an_outage_queues_alerts_and_catches_up(witnessed, therapist, settings):
     assert outage.alerted_at is not None
     flag = AuditFlag.objects.get(rule=FlagRule.WITNESS_UNREACHABLE, practice_id=therapist.practice_id)
     assert "unreachable" in flag.summary and "queued" in flag.summary
+    alerts = login_as(admin).get("/audit/alerts/").content.decode()
+    assert "off-host audit witness" in alerts and "unreachable" in alerts  # on the admins' Alerts page
     assert WitnessLane.objects.get(chain=chain).event_seq == 2  # nothing counted as delivered
     views(therapist, 1)
     assert not witness_ship().delivered

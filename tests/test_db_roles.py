@@ -149,3 +149,20 @@ def test_production_refuses_to_start_as_the_owner_and_says_what_to_fix(two_roles
 def test_production_starts_as_the_runtime_role(two_roles, tmp_path):
     started = _start(tmp_path, runtime_role("default"))
     assert started.returncode == 0, started.stderr
+
+
+def test_the_deploy_check_of_the_database_names_an_unsafe_role(two_roles, tmp_path):
+    def check(user: str) -> subprocess.CompletedProcess:
+        env = production_env(
+            tmp_path,
+            DATABASE_URL=_url("default", user),
+            PSYCHOTHERAPY_DATABASE_URL=_url("psychotherapy", user),
+        )
+        return subprocess.run(
+            [sys.executable, "manage.py", "check", "--deploy", "--database", "default"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    unsafe = check(migration_settings("default")["USER"])
+    assert unsafe.returncode != 0 and "teletherapy.E001" in unsafe.stderr and "owns the append-only" in unsafe.stderr
+    assert "teletherapy.E001" not in (check(runtime_role("default")).stderr)

@@ -17,6 +17,7 @@ from django.db import DatabaseError, close_old_connections
 
 from audit.checkpoints import checkpoints_create, public_key_pem, public_key_raw
 from audit.witness import witness_ship
+from teletherapy.dbroles import refuse_unsafe_roles_in_production
 from teletherapy.keyring import KeyRingError, keyring
 
 
@@ -41,6 +42,7 @@ class Command(BaseCommand):
             return
         if every < 1:
             raise CommandError("--every takes a number of seconds, at least 1.")
+        refuse_unsafe_roles_in_production()  # the signer runs as the runtime role too
         stopping = []
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
         self.stdout.write(f"Signing audit checkpoints every {every} s (stop with SIGTERM or Ctrl-C).")
