@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -41,20 +41,17 @@ class SocketState(AsyncWebsocketConsumer):
     my_groups: list[str]
     refused_signal_audited: bool
 
-    async def audit(self, action: Action, *, outcome: str = Outcome.ALLOWED, **details: Any) -> bool:
-        raise NotImplementedError
+    if TYPE_CHECKING:
+        # The steps the consumer defines (sessions.consumers), declared for the type checker only:
+        # at run time the parts find them on the consumer itself.
+        async def audit(self, action: Action, *, outcome: str = Outcome.ALLOWED, **details: Any) -> bool: ...
 
-    async def bye(self, code: CloseCode | int, reason: str, detail: str = "") -> None:
-        raise NotImplementedError
+        async def bye(self, code: CloseCode | int, reason: str, detail: str = "") -> None: ...
 
-    async def error(self, code: str, detail: str) -> None:
-        raise NotImplementedError
+        async def error(self, code: str, detail: str) -> None: ...
 
-    async def enter_media(self) -> None:
-        raise NotImplementedError
+        async def enter_media(self) -> None: ...
 
-    async def relay(self, message: Message) -> None:
-        raise NotImplementedError
+        async def relay(self, message: Message) -> None: ...
 
-    async def announce_waiting(self, target: str, *, group: bool) -> None:
-        raise NotImplementedError
+        async def announce_waiting(self, target: str, *, group: bool) -> None: ...
