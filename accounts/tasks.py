@@ -25,7 +25,9 @@ def send_invitation_email(invitation_id: str, sealed_token: str) -> None:
     if invitation is None or invitation.status != "pending":
         return
     token = keyring().unseal(sealed_token, purpose="field", aad=_aad(invitation_id))
-    link = (settings.SITE_URL or "").rstrip("/") + reverse("accounts:invitation_accept", args=[token])
+    site = (settings.SITE_URL or "").rstrip("/")
+    link = site + reverse("accounts:invitation_accept", args=[token])
+    facts = site + reverse("privacy:sheet", args=[invitation.practice.slug])
     send_mail(
         subject=f"{invitation.practice.name} invites you to its secure therapy platform",
         message=(
@@ -33,7 +35,9 @@ def send_invitation_email(invitation_id: str, sealed_token: str) -> None:
             f"{invitation.invited_by.full_name} at {invitation.practice.name} has invited you to join as "
             f"{invitation.get_role_display().lower()}.\n\n"
             f"Open this link to choose a password and set up two-step sign-in:\n{link}\n\n"
-            f"The link works once and expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC.\n"
+            f"The link works once and expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC.\n\n"
+            f"Before you start, you can read how {invitation.practice.name} protects your data, where it is "
+            f"kept and for how long:\n{facts}\n\n"
             "If you did not expect this, you can ignore this message.\n"
         ),
         from_email=settings.DEFAULT_FROM_EMAIL,

@@ -286,3 +286,30 @@ class WitnessOutage(models.Model):
 
     def __str__(self) -> str:
         return f"witness outage from {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class VerificationRun(models.Model):
+    """One verification of the audit trail (the beat task's, or ``audit_verify``'s). Append-only:
+    what the privacy fact sheet reports as the last check and its result."""
+
+    finished_at = models.DateTimeField()
+    full = models.BooleanField(default=False, help_text="Every event from the first, not only the new ones.")
+    chains = models.PositiveIntegerField()
+    events = models.BigIntegerField()
+    failed_chains = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-finished_at"]
+        indexes = [models.Index(fields=["finished_at"])]
+
+    def __str__(self) -> str:
+        return f"verification of {self.finished_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("Verification runs are append-only.")
+        super().save(*args, **kwargs)
+
+    @property
+    def intact(self) -> bool:
+        return not self.failed_chains

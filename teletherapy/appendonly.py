@@ -19,6 +19,8 @@ GUARDED_TABLES = (
     "audit_auditcheckpoint",
     "audit_auditflag",
     "audit_auditflagacknowledgement",
+    "audit_verificationrun",
+    "review_factchange",
     "consent_consentsignature",
     "consent_consentwithdrawal",
 )

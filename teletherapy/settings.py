@@ -261,6 +261,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 24 * 60 * 60 * envint("AUDIT_FULL_VERIFY_DAYS", 7),
         "kwargs": {"full": True},
     },
+    "privacy-facts": {"task": "review.tasks.facts_record_all", "schedule": 24 * 60 * 60},
     "audit-anomalies": {"task": "review.tasks.audit_anomalies_detect", "schedule": 15 * 60},
     "audit-verify": {"task": "review.tasks.audit_verify_all", "schedule": 60 * 60 * envint("AUDIT_VERIFY_HOURS", 6)},
     "session-reminders": {"task": "sessions.tasks.reminders_send_due", "schedule": 5 * 60},
@@ -275,6 +276,13 @@ AUDIT_WITNESS_HOSTNAME = envstr("AUDIT_WITNESS_HOSTNAME", "") or ""
 AUDIT_WITNESS_ALERT_MINUTES = envint("AUDIT_WITNESS_ALERT_MINUTES", 15)
 AUDIT_WITNESS_BATCH = envint("AUDIT_WITNESS_BATCH", 2000)
 AUDIT_WITNESS_TIMEOUT_SECONDS = envint("AUDIT_WITNESS_TIMEOUT_SECONDS", 10)
+
+# What the privacy fact sheet states about hosting and retention (review/factsheet.py): as the
+# operator gives them; the rest of the sheet is worked out from the system itself.
+HOSTING_PROVIDER = envstr("HOSTING_PROVIDER", "") or ""
+HOSTING_REGION = envstr("HOSTING_REGION", "") or ""
+AUDIT_RETENTION_YEARS = 6  # HIPAA's documentation retention; nothing deletes the audit trail
+RECORD_RETENTION_YEARS = envint("RECORD_RETENTION_YEARS", 0) or None
 
 # Accounts and authentication -----------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -17,6 +17,8 @@ urlpatterns = [
     path("api/v1/consent/", include("consent.api_urls")),
     path("api/v1/records/", include("records.api_urls")),
     path("api/v1/sessions/", include("sessions.api_urls")),
+    path("api/v1/privacy/", include("review.privacy_api_urls")),
+    path("privacy/", include("review.privacy_urls")),
     path("consent/", include("consent.urls")),
     path("records/", include("records.urls")),
     path("sessions/", include("sessions.urls")),

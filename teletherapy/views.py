@@ -19,8 +19,20 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     )
 
 
+def _caused_by_the_database(exception: BaseException | None) -> bool:
+    """A session that could not be saved because the database went away (Django reports it as
+    an interrupted session, a 400) is the database's fault, not the request's."""
+    while exception is not None:
+        if isinstance(exception, DatabaseError):
+            return True
+        exception = exception.__cause__ or exception.__context__
+    return False
+
+
 @mfa_exempt
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _caused_by_the_database(exception):
+        return database_unavailable(request)
     return error_response(request, status=400, code="bad_request", detail="The request could not be understood.")
 
 

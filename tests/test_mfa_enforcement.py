@@ -20,6 +20,10 @@ ALLOWLIST = {
     "accounts:mfa_enroll",
     "accounts:invitation_accept",
     "health",
+    # The privacy fact sheet is public on purpose: read before signing up (it holds no one's data).
+    "privacy:index",
+    "privacy:sheet",
+    "api-privacy",
 }
 
 SAMPLE = {"int": "1", "uuid": str(uuid.uuid4()), "str": "sample", "slug": "sample", "path": "sample"}

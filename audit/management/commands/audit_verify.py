@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
-from audit.models import LANES, chain_of
+from audit.models import LANES, VerificationRun, chain_of
 from audit.verify import ChainReport, chains, incremental_start, verify_chain, verify_chain_from
 from audit.witness import witness_compare, witness_read
 
@@ -38,6 +39,7 @@ class Command(BaseCommand):
             first = chain_of(options["practice"])
             selected = [c for c in selected if first <= c < first + LANES]
         failures = 0
+        failed_chains: set[int] = set()
         pinned: dict[int, int] = {}
         if options["witness"] is not None:
             try:
@@ -51,6 +53,7 @@ class Command(BaseCommand):
                     wanted.add(found.chain)
                 if found.chain in wanted:
                     failures += 1
+                    failed_chains.add(found.chain)
                     self.stdout.write(
                         self.style.ERROR(f"chain {found.chain}: {found.kind} at #{found.seq} (witness): {found.detail}")
                     )
@@ -70,11 +73,20 @@ class Command(BaseCommand):
                 self.stdout.write(f"chain {chain}: {report.events} events intact ({report.rate:,.0f} events/s)")
             else:
                 failures += 1
+                failed_chains.add(chain)
                 problem = report.problem
                 assert problem is not None
                 self.stdout.write(
                     self.style.ERROR(f"chain {chain}: {problem.kind} at #{problem.seq}: {problem.detail}")
                 )
+        if options["chain"] is None and options["practice"] is None and options["since"] is None:
+            VerificationRun.objects.create(
+                finished_at=timezone.now(),
+                full=bool(options["full"]),
+                chains=len(selected),
+                events=total,
+                failed_chains=sorted(failed_chains),
+            )
         if failures:
             raise CommandError(f"{failures} problem(s) found: the audit trail failed verification.")
         scope = "all events" if options["full"] or options["since"] else "events since the newest witnessed checkpoint"

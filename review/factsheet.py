@@ -1,0 +1,324 @@
+"""The privacy and security fact sheet of a practice, computed from the running system.
+
+Every statement is worked out from the settings and the database at the moment it is shown, so
+it changes when they change; nobody types it. Each time the sheet is computed (when it is shown,
+and daily by beat), a fact whose value differs from the last one recorded is appended to
+``FactChange`` with the date: the sheet's "what changed and when".
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Practice
+from audit.models import LANES, Action, AuditEvent, VerificationRun, WitnessLane, chain_of
+from review.models import FactChange
+from teletherapy.keyring import keyring
+
+SECTIONS = (
+    ("sign_in", "Signing in"),
+    ("encryption", "Encryption"),
+    ("storage", "Where the data is kept"),
+    ("video", "Video sessions"),
+    ("audit", "Who saw what: the audit trail"),
+    ("retention", "How long things are kept"),
+    ("ai", "Artificial intelligence"),
+    ("psychotherapy", "Psychotherapy notes"),
+)
+# Software that would send data to an AI service if it were installed on this server.
+AI_DISTRIBUTIONS = (
+    "openai", "anthropic", "google-generativeai", "google-genai", "cohere", "mistralai", "groq",
+    "langchain", "llama-index", "transformers", "huggingface-hub", "replicate", "ollama",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Fact:
+    key: str
+    section: str
+    label: str
+    value: str  # the statement; a change of it is recorded
+    detail: str = ""  # how it is worked out, or what it means; not compared
+
+
+def _day(moment: Any) -> str:
+    return timezone.localtime(moment).strftime("%-d %B %Y")
+
+
+def _hosts(urls: list[str]) -> list[str]:
+    hosts = []
+    for url in urls:
+        host = urlsplit(url.replace("turn:", "turn://", 1).replace("turns:", "turns://", 1)).hostname
+        if host and host not in hosts:
+            hosts.append(host)
+    return hosts
+
+
+def _sign_in() -> list[Fact]:
+    enforced = "accounts.middleware.MFAEnforcementMiddleware" in settings.MIDDLEWARE
+    kinds = ["an authenticator app (a 6-digit code that changes every 30 seconds)", "a one-time backup code"]
+    idle = settings.SESSION_IDLE_TIMEOUT_SECONDS
+    longest = settings.SESSION_ABSOLUTE_LIFETIME_SECONDS
+    return [
+        Fact(
+            "sign_in.second_factor",
+            "sign_in",
+            "Second factor",
+            "Required for every account, staff and clients alike, at every sign-in" if enforced else "Not required",
+        ),
+        Fact("sign_in.factor_kinds", "sign_in", "Kinds of second factor", "; ".join(kinds).capitalize()),
+        Fact(
+            "sign_in.lockout",
+            "sign_in",
+            "Guessing passwords",
+            f"After {settings.LOCKOUT_THRESHOLD} failed attempts an account is locked for a growing time",
+        ),
+        Fact(
+            "sign_in.session",
+            "sign_in",
+            "Signing out",
+            f"After {idle // 60} minutes without activity, and after {longest // 3600} hours at most",
+        ),
+    ]
+
+
+def _encryption() -> list[Fact]:
+    from records.rotation import encrypted_models
+
+    ring = keyring()
+    sealed = sorted({str(model._meta.verbose_name_plural) for model, _ in encrypted_models()})
+    last_rotation = (
+        AuditEvent.objects.filter(action=Action.KEY_ROTATION, details__stage="finished")
+        .order_by("-occurred_at")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
+    database_tls = all(
+        database.get("OPTIONS", {}).get("sslmode") == "verify-full"
+        or not database.get("HOST")
+        or database.get("HOST") in ("localhost", "127.0.0.1", "::1")
+        for database in settings.DATABASES.values()
+    )
+    https = settings.PRODUCTION and getattr(settings, "SECURE_HSTS_SECONDS", 0) > 0
+    return [
+        Fact(
+            "encryption.at_rest",
+            "encryption",
+            "Stored data",
+            f"Sealed with AES-256-GCM, each value bound to its record, under keys kept outside the database "
+            f"(current keys {ring.current('field').key_id} and {ring.current('psychotherapy').key_id})",
+            detail=f"Sealed: {', '.join(sealed)}.",
+        ),
+        Fact(
+            "encryption.rotated",
+            "encryption",
+            "Keys last changed",
+            f"All stored data re-encrypted under new keys on {_day(last_rotation)}"
+            if last_rotation
+            else "Not changed since this server was set up",
+        ),
+        Fact(
+            "encryption.in_transit",
+            "encryption",
+            "On the network",
+            ("Browsers reach this server over HTTPS only" if https else "This is a test server, not served over HTTPS")
+            + (
+                "; the server reaches its databases over verified TLS or on the same machine"
+                if database_tls
+                else "; a database is reached without TLS"
+            ),
+        ),
+    ]
+
+
+def _storage() -> list[Fact]:
+    provider = getattr(settings, "HOSTING_PROVIDER", "") or ""
+    region = getattr(settings, "HOSTING_REGION", "") or ""
+    if provider or region:
+        where = f"{provider or 'A provider not named'}, {region or 'region not named'}"
+    else:
+        where = "Not stated by whoever runs this server"
+    engines = {str(db.get("ENGINE", "")).rsplit(".", 1)[-1] for db in settings.DATABASES.values()}
+    kind = "PostgreSQL" if engines == {"postgresql"} else "SQLite files" if engines == {"sqlite3"} else "databases"
+    backups = "Sealed with AES-256-GCM under a key of their own" if keyring().has("backup") else "No backup key here"
+    return [
+        Fact("storage.hosting", "storage", "Hosting provider and region", where, detail="As stated by the operator."),
+        Fact(
+            "storage.databases",
+            "storage",
+            "Databases",
+            f"Two separate {kind}: one for the record, one for psychotherapy notes",
+        ),
+        Fact("storage.backups", "storage", "Backups", backups),
+    ]
+
+
+def _video(practice: Practice) -> list[Fact]:
+    from sessions.policy import policy_for
+
+    relay_hosts = _hosts(list(settings.ICE_TURN_URLS))
+    policy = policy_for(practice.pk)
+    if policy.relay_only and relay_hosts:
+        relay = (
+            f"Always through the practice's relay at {', '.join(relay_hosts)}: no participant sees another's address"
+        )
+    elif relay_hosts:
+        relay = (
+            "Directly between the participants when their networks allow; "
+            f"otherwise through the relay at {', '.join(relay_hosts)}"
+        )
+    else:
+        relay = "Directly between the participants; no relay is configured"
+    return [
+        Fact(
+            "video.media",
+            "video",
+            "Sound and picture",
+            "Go from one participant's browser to the other's, encrypted with DTLS-SRTP; "
+            "this server never receives them",
+        ),
+        Fact(
+            "video.relay", "video", "Route", relay, detail="A relay passes the encrypted media on without opening it."
+        ),
+        Fact(
+            "video.recording",
+            "video",
+            "Recording",
+            "Sessions are never recorded: the platform has no way to record one",
+            detail="Kept of a session: when it was, who joined and left.",
+        ),
+    ]
+
+
+def _audit(practice: Practice) -> list[Fact]:
+    run = VerificationRun.objects.order_by("-finished_at").first()
+    first, last = chain_of(practice.pk), chain_of(practice.pk, LANES - 1)
+    if run is None:
+        verification = "Not checked yet"
+    elif any(first <= chain <= last for chain in run.failed_chains):
+        verification = f"Last checked on {_day(run.finished_at)}: a problem was found, and the practice alerted"
+    else:
+        verification = f"Last checked on {_day(run.finished_at)}: intact"
+    witness_host = urlsplit(getattr(settings, "AUDIT_WITNESS_URL", "") or "").hostname
+    delivered = (
+        WitnessLane.objects.filter(chain__gte=first, chain__lte=last, checkpoint_seq__gt=0)
+        .order_by("-delivered_at")
+        .values_list("delivered_at", flat=True)
+        .first()
+    )
+    if witness_host:
+        witness = f"Copied as it is written to a separate log server ({witness_host})" + (
+            f"; the last signed checkpoint reached it on {_day(delivered)}" if delivered else ""
+        )
+    else:
+        witness = "Not copied to a separate log server"
+    return [
+        Fact(
+            "audit.what",
+            "audit",
+            "What is recorded",
+            "Every opening of a record, every sign-in and every change, in a log that cannot be changed unseen; "
+            "clients can see who opened their record",
+        ),
+        Fact("audit.verification", "audit", "Checked", verification),
+        Fact("audit.witness", "audit", "Copy off this server", witness),
+    ]
+
+
+def _retention() -> list[Fact]:
+    years = int(getattr(settings, "AUDIT_RETENTION_YEARS", 6))
+    records = getattr(settings, "RECORD_RETENTION_YEARS", None)
+    return [
+        Fact("retention.audit", "retention", "The audit trail", f"At least {years} years; nothing deletes it"),
+        Fact(
+            "retention.records",
+            "retention",
+            "Clinical records",
+            f"At least {records} years"
+            if records
+            else "As long as the law where the practice works requires; the platform deletes none",
+        ),
+        Fact(
+            "retention.sign_in",
+            "retention",
+            "Signed-in sessions",
+            f"Ended after {settings.SESSION_ABSOLUTE_LIFETIME_SECONDS // 3600} hours at most, then removed",
+        ),
+    ]
+
+
+def _ai() -> list[Fact]:
+    installed = {(dist.metadata["Name"] or "").lower() for dist in importlib.metadata.distributions()}
+    present = sorted(name for name in AI_DISTRIBUTIONS if name in installed)
+    value = (
+        f"Software for AI services is installed on this server: {', '.join(present)}"
+        if present
+        else "No AI service processes client data: none is configured or installed on this server"
+    )
+    return [Fact("ai.services", "ai", "AI services", value)]
+
+
+def _psychotherapy() -> list[Fact]:
+    main, apart = settings.DATABASES["default"], settings.DATABASES.get("psychotherapy", {})
+    own_server = (apart.get("HOST"), apart.get("PORT")) != (main.get("HOST"), main.get("PORT"))
+    where = "on a database server of their own" if own_server and apart.get("HOST") else "in a database of their own"
+    return [
+        Fact(
+            "psychotherapy.kept_apart",
+            "psychotherapy",
+            "Kept apart",
+            f"Stored {where}, under keys of their own; only the therapist who wrote one can read it; "
+            "never part of a record copy or the client's portal",
+        )
+    ]
+
+
+def practice_facts(practice: Practice) -> list[Fact]:
+    return [
+        *_sign_in(),
+        *_encryption(),
+        *_storage(),
+        *_video(practice),
+        *_audit(practice),
+        *_retention(),
+        *_ai(),
+        *_psychotherapy(),
+    ]
+
+
+def facts_record(practice: Practice, facts: list[Fact] | None = None) -> list[FactChange]:
+    """Append a change for every fact whose value differs from the last one recorded."""
+    facts = facts if facts is not None else practice_facts(practice)
+    with transaction.atomic():
+        Practice.objects.select_for_update().filter(pk=practice.pk).first()  # one recorder at a time
+        latest: dict[str, str] = {}
+        for key, value in (
+            FactChange.objects.filter(practice_id=practice.pk).order_by("changed_at", "id").values_list("key", "value")
+        ):
+            latest[key] = value
+        now = timezone.now()
+        made = [
+            FactChange(
+                practice_id=practice.pk,
+                key=fact.key,
+                label=fact.label,
+                value=fact.value,
+                previous=latest.get(fact.key, ""),
+                changed_at=now,
+            )
+            for fact in facts
+            if latest.get(fact.key) != fact.value
+        ]
+        FactChange.objects.bulk_create(made)
+    return made
+
+
+def sections_of(facts: list[Fact]) -> list[tuple[str, list[Fact]]]:
+    return [(title, [f for f in facts if f.section == key]) for key, title in SECTIONS]

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from review import privacy
+
+app_name = "privacy"
+
+urlpatterns = [
+    path("", privacy.index_view, name="index"),
+    path("<slug:slug>/", privacy.sheet_view, name="sheet"),
+]
