@@ -32,6 +32,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             nav.append(("audit:console", "Audit log"))
             nav.append(("audit:flags", "Alerts"))
             nav.append(("sessions:policy", "Session settings"))
+            nav.append(("vendors:list", "Vendors"))
         nav.append(("accounts:security", "Security"))
     return {
         "nav_items": nav,

@@ -82,6 +82,8 @@ class Action(models.TextChoices):
     AUDIT_EXPORT = "audit.export", "Exported the audit log"
     AUDIT_CLIENT_REPORT = "audit.client_report", "Printed a client's access report"
     AUDIT_FLAG_ACKNOWLEDGE = "audit.flag_acknowledge", "Acknowledged an alert"
+    VENDOR_CHANGE = "practice.vendor_change", "Changed the vendor and BAA register"
+    VENDOR_DOCUMENT_VIEW = "practice.vendor_document_view", "Opened a signed BAA"
     ACCESS_DENIED = "access.denied", "Was refused access"
     INTEGRITY_FAILURE = "data.integrity_failure", "Found altered encrypted data"
 

@@ -28,6 +28,7 @@ SECTIONS = (
     ("storage", "Where the data is kept"),
     ("video", "Video sessions"),
     ("audit", "Who saw what: the audit trail"),
+    ("vendors", "Companies that handle client data"),
     ("retention", "How long things are kept"),
     ("ai", "Artificial intelligence"),
     ("psychotherapy", "Psychotherapy notes"),
@@ -49,7 +50,9 @@ class Fact:
 
 
 def _day(moment: Any) -> str:
-    return timezone.localtime(moment).strftime("%-d %B %Y")
+    """A date, or the day of a moment, as people write it: 1 December 2026."""
+    day = timezone.localtime(moment).date() if hasattr(moment, "hour") else moment
+    return f"{day.day} {day:%B %Y}"
 
 
 def _hosts(urls: list[str]) -> list[str]:
@@ -232,6 +235,33 @@ def _audit(practice: Practice) -> list[Fact]:
     ]
 
 
+def _vendors(practice: Practice) -> list[Fact]:
+    from review.models import Vendor
+
+    facts = []
+    for vendor in Vendor.objects.filter(practice=practice).order_by("name"):
+        state = vendor.baa_state()
+        if state == "none":
+            baa = "no signed Business Associate Agreement on file"
+        elif state == "expired":
+            baa = f"its Business Associate Agreement expired on {_day(vendor.baa_expires_on)}"
+        else:
+            until = f", valid until {_day(vendor.baa_expires_on)}" if vendor.baa_expires_on else ""
+            baa = f"Business Associate Agreement signed on {_day(vendor.baa_signed_on)}{until}"
+        where = f"; data kept in {vendor.data_location}" if vendor.data_location else ""
+        facts.append(
+            Fact(
+                f"vendors.{vendor.pk}",
+                "vendors",
+                vendor.name,
+                f"{vendor.service}, handling {vendor.data_touched.lower()}{where}; {baa}",
+            )
+        )
+    if not facts:
+        facts.append(Fact("vendors.none", "vendors", "Vendors", "None recorded by the practice"))
+    return facts
+
+
 def _retention() -> list[Fact]:
     years = int(getattr(settings, "AUDIT_RETENTION_YEARS", 6))
     records = getattr(settings, "RECORD_RETENTION_YEARS", None)
@@ -287,6 +317,7 @@ def practice_facts(practice: Practice) -> list[Fact]:
         *_storage(),
         *_video(practice),
         *_audit(practice),
+        *_vendors(practice),
         *_retention(),
         *_ai(),
         *_psychotherapy(),

@@ -20,6 +20,7 @@ from accounts.selectors import (
 from accounts.types import AuthedRequest
 from consent.selectors import consent_todo_for
 from records.selectors import recent_emergency_accesses
+from review.vendors import vendors_needing_attention
 from sessions.selectors import appointments_upcoming_for
 
 
@@ -37,6 +38,7 @@ def dashboard_view(request: AuthedRequest) -> HttpResponse:
     if context["is_admin"]:
         context["members"] = practice_members(practice=user.practice)
         context["emergency_accesses"] = recent_emergency_accesses(user=user)
+        context["vendors_attention"] = vendors_needing_attention(user.practice_id)
     if context["is_admin"] or context["is_therapist"]:
         context["invitations"] = invitations_visible_to(user=user)[:10]
     if context["is_therapist"]:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.db import models
+from django.utils import timezone
+
+from teletherapy.fields import EncryptedTextField
 
 
 class FactChange(models.Model):
@@ -33,3 +37,55 @@ class FactChange(models.Model):
     @property
     def first_statement(self) -> bool:
         return not self.previous
+
+
+class Vendor(models.Model):
+    """A company whose service handles the practice's client data, and its Business Associate
+    Agreement. The signed agreement itself is kept sealed at rest."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="vendors")
+    name = models.CharField(max_length=200)
+    service = models.CharField(max_length=200, help_text="What it does for the practice.")
+    data_touched = models.CharField(max_length=300, help_text="Which client data it handles.")
+    data_location = models.CharField(max_length=200, blank=True, help_text="Where it keeps or handles the data.")
+    baa_signed_on = models.DateField(null=True, blank=True)
+    baa_expires_on = models.DateField(null=True, blank=True)
+    # The signed agreement (base64 of the uploaded file), sealed and bound to this vendor.
+    baa_document = EncryptedTextField(blank=True, default="")
+    baa_document_name = models.CharField(max_length=200, blank=True)
+    baa_document_type = models.CharField(max_length=100, blank=True)
+    baa_document_size = models.PositiveIntegerField(default=0)
+    baa_document_sha256 = models.CharField(max_length=64, blank=True)
+    from_configuration = models.CharField(
+        max_length=64, blank=True, help_text="The platform component it was added from, if any."
+    )
+    reminded_for = models.DateField(null=True, blank=True, help_text="The expiry date a reminder went out for.")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "from_configuration"],
+                condition=~models.Q(from_configuration=""),
+                name="one_vendor_per_component",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def baa_state(self, today: Any = None) -> str:
+        """'signed', 'expiring' (within 30 days), 'expired' or 'none'."""
+        today = today or timezone.localdate()
+        if self.baa_signed_on is None:
+            return "none"
+        if self.baa_expires_on is None:
+            return "signed"
+        if self.baa_expires_on < today:
+            return "expired"
+        if (self.baa_expires_on - today).days <= 30:
+            return "expiring"
+        return "signed"

@@ -66,3 +66,11 @@ def facts_record_all() -> int:
     from review.factsheet import facts_record
 
     return sum(len(facts_record(practice)) for practice in Practice.objects.all())
+
+
+@shared_task
+def vendors_remind_expiring() -> int:
+    """Tell a practice's admins, once, about a BAA that expires within 30 days."""
+    from review.vendors import vendors_remind
+
+    return vendors_remind()

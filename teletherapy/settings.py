@@ -262,6 +262,7 @@ CELERY_BEAT_SCHEDULE = {
         "kwargs": {"full": True},
     },
     "privacy-facts": {"task": "review.tasks.facts_record_all", "schedule": 24 * 60 * 60},
+    "vendor-reminders": {"task": "review.tasks.vendors_remind_expiring", "schedule": 24 * 60 * 60},
     "audit-anomalies": {"task": "review.tasks.audit_anomalies_detect", "schedule": 15 * 60},
     "audit-verify": {"task": "review.tasks.audit_verify_all", "schedule": 60 * 60 * envint("AUDIT_VERIFY_HOURS", 6)},
     "session-reminders": {"task": "sessions.tasks.reminders_send_due", "schedule": 5 * 60},

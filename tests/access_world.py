@@ -149,6 +149,19 @@ def build() -> tuple[Subject, Subject]:
         summary="Opened 30 different charts in one hour (limit 25).",
         created_at=timezone.now(),
     )
+    from review.models import Vendor
+
+    vendor = Vendor.objects.create(
+        practice=practice,
+        name="Example Hosting",
+        service="Hosting",
+        data_touched="Everything",
+        baa_signed_on=timezone.localdate() - timedelta(days=30),
+        baa_document=base64.b64encode(b"%PDF-1.4 signed").decode(),
+        baa_document_name="baa.pdf",
+        baa_document_type="application/pdf",
+        baa_document_size=15,
+    )
     invitation = Invitation.objects.create(
         practice=practice,
         email="new-client@example.org",
@@ -236,6 +249,8 @@ def build() -> tuple[Subject, Subject]:
                     "appointment_id": appointment.pk,
                     "invitation_id": invitation.pk,
                     "flag_id": flag.pk,
+                    "vendor_id": vendor.pk,
+                    "slug": practice.slug,
                     "event_id": event.pk,
                     "version_id": version.pk,
                     "document_id": version.document_id,

@@ -86,7 +86,11 @@ EXEMPT_PAGES = {
     "accounts:mfa",
     "accounts:mfa_enroll",
     "accounts:invitation_accept",
+    # Public on purpose, read before signing up (tests/test_factsheet.py).
+    "privacy:index",
+    "privacy:sheet",
 }
+VENDOR = (("name", "Example Mail"), ("service", "E-mail"), ("data_touched", "Addresses"))
 PAGES: dict[tuple[str, str], Rule] = {
     ("home:dashboard", "get"): R(EVERYONE),
     ("accounts:security", "get"): R(EVERYONE),
@@ -163,6 +167,11 @@ PAGES: dict[tuple[str, str], Rule] = {
     ("audit:event", "get"): R(ADMINS),
     ("audit:export", "get"): R(ADMINS),
     ("audit:client_report", "get"): R(ADMINS, reads=True),
+    ("vendors:list", "get"): R(ADMINS),
+    ("vendors:list", "post"): R(ADMINS, body=(("add", "1"), *VENDOR)),
+    ("vendors:detail", "get"): R(ADMINS),
+    ("vendors:detail", "post"): R(ADMINS, body=VENDOR),
+    ("vendors:document", "get"): R(ADMINS),
 }
 
 # API operations: (path template, method) -> rule.
@@ -234,6 +243,12 @@ API: dict[tuple[str, str], Rule] = {
         IN_THE_CALL, body=(("location", "US-NY"), ("private_device", True))
     ),
     ("/api/v1/sessions/{appointment_id}/ice-servers/", "get"): R(IN_THE_CALL),
+    ("/api/v1/privacy/{slug}/", "get"): R(EVERYONE),
+    ("/api/v1/vendors/", "get"): R(ADMINS),
+    ("/api/v1/vendors/", "post"): R(ADMINS, body=VENDOR),
+    ("/api/v1/vendors/{vendor_id}/", "get"): R(ADMINS),
+    ("/api/v1/vendors/{vendor_id}/", "put"): R(ADMINS, body=VENDOR),
+    ("/api/v1/vendors/{vendor_id}/baa/", "put"): R(ADMINS),
 }
 # Paths whose {note_id} is a psychotherapy note's.
 PSYCHOTHERAPY_PATHS = {"/api/v1/records/psychotherapy-notes/{note_id}/"}
