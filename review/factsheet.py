@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from accounts.models import Practice
 from audit.models import LANES, Action, AuditEvent, VerificationRun, WitnessLane, chain_of
-from review.models import FactChange
+from review.models import FactChange, FactChangeReconsent
+from teletherapy.errors import Conflict, NotVisible, ServiceError
 from teletherapy.keyring import keyring
 
 SECTIONS = (
@@ -353,3 +354,47 @@ def facts_record(practice: Practice, facts: list[Fact] | None = None) -> list[Fa
 
 def sections_of(facts: list[Fact]) -> list[tuple[str, list[Fact]]]:
     return [(title, [f for f in facts if f.section == key]) for key, title in SECTIONS]
+
+
+def fact_change_reconsent(*, actor: Any, change_id: object, site: str, request: Any) -> FactChangeReconsent:
+    """Republish the practice's privacy notice with this change, requiring clients to consent
+    again (the consent app's own re-consent flow), and keep that it was asked."""
+    from consent.models import ConsentDocument, ConsentKind, VersionStatus
+    from consent.services import consent_draft_create, consent_draft_update, consent_publish
+
+    if not actor.has_role("admin"):
+        raise NotVisible("review.factchange", change_id)
+    change = FactChange.objects.filter(practice_id=actor.practice_id, pk=_int(change_id)).first()
+    if change is None:
+        raise NotVisible("review.factchange", change_id)
+    if FactChangeReconsent.objects.filter(change=change).exists():
+        raise Conflict("Clients were already asked to consent again for this change.")
+    document = ConsentDocument.objects.filter(practice_id=actor.practice_id, kind=ConsentKind.PRIVACY).first()
+    if document is None:
+        raise ServiceError("The practice has no privacy notice to republish.", field="document")
+    if document.versions.filter(status=VersionStatus.DRAFT).exists():
+        raise Conflict("The privacy notice has a draft in progress: publish or finish it first.")
+    with transaction.atomic():
+        draft = consent_draft_create(actor=actor, document=document, request=request)
+        sheet = f"{site}/privacy/{actor.practice.slug}/"
+        paragraph = (
+            f"\n\nChanged on {_day(change.changed_at)}: {change.label}. It is now: {change.value}."
+            + (f" It was: {change.previous}." if change.previous else "")
+            + f" The privacy and security facts, worked out from the platform itself: {sheet}"
+        )
+        draft = consent_draft_update(actor=actor, version=draft, body=draft.body + paragraph, request=request)
+        published = consent_publish(actor=actor, version=draft, requires_reconsent=True, request=request)
+        return FactChangeReconsent.objects.create(
+            change=change,
+            version_id=published.pk,
+            version_number=published.number,
+            admin_id=actor.pk,
+            asked_at=timezone.now(),
+        )
+
+
+def _int(value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0

@@ -89,3 +89,17 @@ class Vendor(models.Model):
         if (self.baa_expires_on - today).days <= 30:
             return "expiring"
         return "signed"
+
+
+class FactChangeReconsent(models.Model):
+    """An admin judged a change of the fact sheet to need the clients' consent again: the privacy
+    notice was republished with it, requiring re-consent. Append-only."""
+
+    change = models.OneToOneField(FactChange, on_delete=models.PROTECT, related_name="reconsent")
+    version_id = models.UUIDField(help_text="The privacy notice version published for it.")
+    version_number = models.PositiveIntegerField()
+    admin_id = models.BigIntegerField()
+    asked_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"re-consent for {self.change_id}"

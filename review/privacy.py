@@ -3,10 +3,12 @@ same facts as JSON, readable before anyone signs up."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.decorators import method_decorator
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -14,9 +16,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Practice
-from review.factsheet import facts_record, practice_facts, sections_of
+from accounts.models import Practice, Role
+from accounts.rules import is_mfa_verified, mfa_required
+from accounts.types import AuthedRequest
+from review.factsheet import fact_change_reconsent, facts_record, practice_facts, sections_of
 from review.models import FactChange
+from teletherapy.errors import NotVisible, ServiceError, error_text
 from teletherapy.markers import mfa_exempt
 
 CHANGES_SHOWN = 100
@@ -30,7 +35,7 @@ def _sheet(practice: Practice) -> dict[str, object]:
     # The first statement of every fact at publication is one line ("first published"); what
     # came after, a new fact included, is listed one by one.
     after = history.exclude(previous="", changed_at=published) if published is not None else history
-    changes = list(after.order_by("-changed_at", "-id")[:CHANGES_SHOWN])
+    changes = list(after.select_related("reconsent").order_by("-changed_at", "-id")[:CHANGES_SHOWN])
     return {
         "practice": practice,
         "facts": facts,
@@ -56,7 +61,33 @@ def sheet_view(request: HttpRequest, slug: str) -> HttpResponse:
     practice = get_object_or_404(Practice, slug=slug)
     context = _sheet(practice)
     context["print_view"] = request.GET.get("print") == "1"
+    user = request.user
+    context["manages"] = (
+        is_mfa_verified(request) and user.has_role(Role.ADMIN) and user.practice_id == practice.pk  # type: ignore[union-attr]
+    )
     return render(request, "privacy/sheet.html", context)
+
+
+@mfa_required
+@require_POST
+def reconsent_view(request: AuthedRequest, slug: str, change_id: int) -> HttpResponse:
+    """An admin asks the practice's clients to consent again because of this change."""
+    if request.user.practice.slug != slug:
+        raise NotVisible("review.factchange", change_id)
+    try:
+        asked = fact_change_reconsent(
+            actor=request.user, change_id=change_id, site=(settings.SITE_URL or "").rstrip("/"), request=request
+        )
+    except ServiceError as error:
+        if isinstance(error, NotVisible):
+            raise
+        messages.error(request, error_text(request, error))
+    else:
+        messages.success(
+            request,
+            f"Published version {asked.version_number} of the privacy notice; clients will be asked to sign it.",
+        )
+    return redirect("privacy:sheet", slug=slug)
 
 
 class FactSerializer(serializers.Serializer):

@@ -21,6 +21,7 @@ GUARDED_TABLES = (
     "audit_auditflagacknowledgement",
     "audit_verificationrun",
     "review_factchange",
+    "review_factchangereconsent",
     "consent_consentsignature",
     "consent_consentwithdrawal",
 )

@@ -149,7 +149,16 @@ def build() -> tuple[Subject, Subject]:
         summary="Opened 30 different charts in one hour (limit 25).",
         created_at=timezone.now(),
     )
-    from review.models import Vendor
+    from review.models import FactChange, Vendor
+
+    change = FactChange.objects.create(
+        practice_id=practice.pk,
+        key="video.relay",
+        label="Route",
+        value="Always through the relay",
+        previous="Directly between the participants",
+        changed_at=timezone.now(),
+    )
 
     vendor = Vendor.objects.create(
         practice=practice,
@@ -250,6 +259,7 @@ def build() -> tuple[Subject, Subject]:
                     "invitation_id": invitation.pk,
                     "flag_id": flag.pk,
                     "vendor_id": vendor.pk,
+                    "change_id": change.pk,
                     "slug": practice.slug,
                     "event_id": event.pk,
                     "version_id": version.pk,

@@ -172,6 +172,7 @@ PAGES: dict[tuple[str, str], Rule] = {
     ("vendors:detail", "get"): R(ADMINS),
     ("vendors:detail", "post"): R(ADMINS, body=VENDOR),
     ("vendors:document", "get"): R(ADMINS),
+    ("privacy:reconsent", "post"): R(ADMINS),
 }
 
 # API operations: (path template, method) -> rule.

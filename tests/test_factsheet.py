@@ -119,3 +119,32 @@ def test_the_invitation_email_links_to_the_sheet(admin, practice, settings, djan
     with django_capture_on_commit_callbacks(execute=True):
         invitation_send(actor=admin, request=None, email="new.colleague@example.org", role="therapist")
     assert f"https://therapy.example.org/privacy/{practice.slug}/" in mail.outbox[-1].body
+
+
+def test_an_admin_asks_clients_to_consent_again_for_a_change(
+    client, login_as, admin, therapist, practice, consent_docs
+):
+    from consent.models import ConsentKind, ConsentVersion, VersionStatus
+
+    sheet(client, practice)
+    SessionPolicy.objects.update_or_create(practice=practice, defaults={"relay_only": True})
+    with override_settings(ICE_TURN_URLS=["turn:relay.example.org:3478"]):
+        sheet(client, practice)
+    change = FactChange.objects.filter(practice_id=practice.pk).exclude(previous="").get(key="video.relay")
+    url = f"/privacy/{practice.slug}/changes/{change.pk}/reconsent/"
+    assert "Ask clients to consent again" not in sheet(login_as(therapist), practice)
+    assert login_as(therapist).post(url).status_code == 404
+    staff = login_as(admin)
+    assert "Ask clients to consent again" in staff.get(f"/privacy/{practice.slug}/").content.decode()
+    assert staff.post(url).status_code == 302
+    published = ConsentVersion.objects.get(
+        document__practice=practice, document__kind=ConsentKind.PRIVACY, status=VersionStatus.PUBLISHED
+    )
+    assert published.requires_reconsent and "It is now: Always through" in published.body
+    assert f"/privacy/{practice.slug}/" in published.body
+    assert "Clients were asked to consent again on" in sheet(client, practice)
+    again = staff.post(url, follow=True).content.decode()
+    assert "already asked" in again
+    assert (
+        ConsentVersion.objects.filter(document__kind=ConsentKind.PRIVACY, status=VersionStatus.PUBLISHED).count() == 1
+    )
