@@ -26,6 +26,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             nav.append(("consent:caseload", "Client consent"))
         if user.has_role(Role.ADMIN, Role.THERAPIST):
             nav.append(("accounts:invitations", "Invitations"))
+            nav.append(("training:mine", "Training"))
         if user.has_role(Role.ADMIN):
             nav.append(("accounts:members", "Members"))
             nav.append(("consent:documents", "Consent documents"))
@@ -33,6 +34,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             nav.append(("audit:flags", "Alerts"))
             nav.append(("sessions:policy", "Session settings"))
             nav.append(("vendors:list", "Vendors"))
+            nav.append(("training:admin", "Staff training"))
         nav.append(("accounts:security", "Security"))
     return {
         "nav_items": nav,

@@ -84,6 +84,8 @@ class Action(models.TextChoices):
     AUDIT_FLAG_ACKNOWLEDGE = "audit.flag_acknowledge", "Acknowledged an alert"
     VENDOR_CHANGE = "practice.vendor_change", "Changed the vendor and BAA register"
     VENDOR_DOCUMENT_VIEW = "practice.vendor_document_view", "Opened a signed BAA"
+    TRAINING_PUBLISH = "practice.training_publish", "Published a training module"
+    TRAINING_ATTEST = "practice.training_attest", "Attested to a training module"
     ACCESS_DENIED = "access.denied", "Was refused access"
     INTEGRITY_FAILURE = "data.integrity_failure", "Found altered encrypted data"
 

@@ -22,7 +22,8 @@ from records.models import (
     PsychotherapyNote,
     RecordExport,
 )
-from teletherapy.errors import NotVisible
+from teletherapy.errors import NotAllowed, NotVisible
+from teletherapy.gates import clinical_refusal
 
 
 class Access(enum.Enum):
@@ -98,11 +99,23 @@ def chart_reach(*, user: User, chart_id: object, need: Need) -> tuple[ClientChar
     return chart, access
 
 
+def clinical_gate(*, user: User, access: Access, target_type: str, target_id: object) -> None:
+    """A therapist whom a gate of the practice keeps out of clinical data (training not attested,
+    where the practice blocks) is refused, with the reason; everyone else passes."""
+    if access not in (Access.CARE_TEAM, Access.EMERGENCY):
+        return
+    reason = clinical_refusal(user)
+    if reason:
+        raise NotAllowed(reason, target_type=target_type, target_id=target_id, code="training_required")
+
+
 def chart_get_for_user(*, user: User, chart_id: object, need: Need) -> tuple[ClientChart, Access]:
     """The door to a chart: the chart and how the user reaches it, or NotVisible."""
     found = chart_reach(user=user, chart_id=chart_id, need=need)
     if found is None:
         raise NotVisible("records.clientchart", chart_id)
+    if need is Need.CLINICAL:
+        clinical_gate(user=user, access=found[1], target_type="records.clientchart", target_id=chart_id)
     return found
 
 
@@ -151,6 +164,7 @@ def note_get_for_user(*, user: User, note_id: object, write: bool = False) -> tu
     access = found[1]
     if not notes_visible(chart=note.chart, access=access).filter(pk=note.pk).exists():
         raise NotVisible("records.progressnote", note_id)
+    clinical_gate(user=user, access=access, target_type="records.progressnote", target_id=note_id)
     return note, access
 
 
@@ -160,6 +174,7 @@ def assessment_get_for_user(*, user: User, assessment_id: object) -> tuple[Asses
     found = chart_reach(user=user, chart_id=assessment.chart_id, need=Need.CLINICAL) if assessment else None
     if assessment is None or found is None:
         raise NotVisible("records.assessment", assessment_id)
+    clinical_gate(user=user, access=found[1], target_type="records.assessment", target_id=assessment_id)
     return assessment, found[1]
 
 
@@ -182,6 +197,7 @@ def psychotherapy_note_get_for_author(*, user: User, note_id: object) -> tuple[P
     found = chart_reach(user=user, chart_id=note.chart_id, need=Need.CLINICAL) if note else None
     if note is None or found is None or found[1] not in PSYCHOTHERAPY_WRITERS:
         raise NotVisible("records.psychotherapynote", note_id)
+    clinical_gate(user=user, access=found[1], target_type="records.psychotherapynote", target_id=note_id)
     return note, found[0]
 
 

@@ -8,3 +8,9 @@ class ReviewConfig(AppConfig):
     name = "review"
     label = "review"
     verbose_name = "Review"
+
+    def ready(self) -> None:
+        from review.training import training_refusal
+        from teletherapy.gates import on_clinical_access
+
+        on_clinical_access(training_refusal)

@@ -20,6 +20,7 @@ from accounts.selectors import (
 from accounts.types import AuthedRequest
 from consent.selectors import consent_todo_for
 from records.selectors import recent_emergency_accesses
+from review.training import staff_overdue, standing_of
 from review.vendors import vendors_needing_attention
 from sessions.selectors import appointments_upcoming_for
 
@@ -39,8 +40,10 @@ def dashboard_view(request: AuthedRequest) -> HttpResponse:
         context["members"] = practice_members(practice=user.practice)
         context["emergency_accesses"] = recent_emergency_accesses(user=user)
         context["vendors_attention"] = vendors_needing_attention(user.practice_id)
+        context["training_overdue"] = staff_overdue(user.practice_id)
     if context["is_admin"] or context["is_therapist"]:
         context["invitations"] = invitations_visible_to(user=user)[:10]
+    context["training_due"] = [s for s in standing_of(user) if s.state != "done"]
     if context["is_therapist"]:
         context["clients"] = clients_of_care_team(therapist=user).filter(is_active=True)
     if context["is_guardian"]:

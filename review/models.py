@@ -103,3 +103,67 @@ class FactChangeReconsent(models.Model):
 
     def __str__(self) -> str:
         return f"re-consent for {self.change_id}"
+
+
+class TrainingEnforcement(models.TextChoices):
+    WARN = "warn", "Remind them, and show it on the admins' home page"
+    BLOCK = "block", "Keep them out of clinical records until they attest"
+
+
+class TrainingPolicy(models.Model):
+    practice = models.OneToOneField("accounts.Practice", on_delete=models.CASCADE, related_name="training_policy")
+    enforcement = models.CharField(max_length=8, choices=TrainingEnforcement.choices, default=TrainingEnforcement.WARN)
+    grace_days = models.PositiveSmallIntegerField(default=30, help_text="Days new staff have for a new module.")
+
+    def __str__(self) -> str:
+        return f"training policy of {self.practice_id}"
+
+
+class TrainingModule(models.Model):
+    """A workforce training text, versioned like a consent document."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="training_modules")
+    title = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class TrainingVersion(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    module = models.ForeignKey(TrainingModule, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    body = models.TextField()
+    body_sha256 = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, default="draft")  # draft, published, superseded
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["module", "-number"]
+        constraints = [models.UniqueConstraint(fields=["module", "number"], name="training_version_number")]
+
+    def __str__(self) -> str:
+        return f"{self.module_id} v{self.number}"
+
+
+class TrainingAttestation(models.Model):
+    """A staff member read this version and said so. Append-only."""
+
+    version = models.ForeignKey(TrainingVersion, on_delete=models.PROTECT, related_name="attestations")
+    user_id = models.BigIntegerField()
+    practice_id = models.BigIntegerField()
+    typed_name = models.CharField(max_length=150)
+    attested_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-attested_at"]
+        indexes = [models.Index(fields=["user_id", "attested_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} attested {self.version_id}"

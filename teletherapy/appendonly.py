@@ -22,6 +22,7 @@ GUARDED_TABLES = (
     "audit_verificationrun",
     "review_factchange",
     "review_factchangereconsent",
+    "review_trainingattestation",
     "consent_consentsignature",
     "consent_consentwithdrawal",
 )

@@ -149,7 +149,13 @@ def build() -> tuple[Subject, Subject]:
         summary="Opened 30 different charts in one hour (limit 25).",
         created_at=timezone.now(),
     )
-    from review.models import FactChange, Vendor
+    from review.models import FactChange, TrainingModule, TrainingVersion, Vendor
+
+    module = TrainingModule.objects.create(practice=practice, title="Privacy basics")
+    course = TrainingVersion.objects.create(
+        module=module, number=1, body="Lock your screen.", body_sha256="0" * 64, status="published",
+        published_at=timezone.now(),
+    )  # fmt: skip
 
     change = FactChange.objects.create(
         practice_id=practice.pk,
@@ -260,6 +266,8 @@ def build() -> tuple[Subject, Subject]:
                     "flag_id": flag.pk,
                     "vendor_id": vendor.pk,
                     "change_id": change.pk,
+                    "module_id": module.pk,
+                    "training_version_id": course.pk,
                     "slug": practice.slug,
                     "event_id": event.pk,
                     "version_id": version.pk,

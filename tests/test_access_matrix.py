@@ -173,6 +173,13 @@ PAGES: dict[tuple[str, str], Rule] = {
     ("vendors:detail", "post"): R(ADMINS, body=VENDOR),
     ("vendors:document", "get"): R(ADMINS),
     ("privacy:reconsent", "post"): R(ADMINS),
+    ("training:mine", "get"): R(STAFF),
+    ("training:attest", "get"): R(STAFF - {OUTSIDER}),
+    ("training:attest", "post"): R(STAFF - {OUTSIDER}, body=(("typed_name", "Somebody Else"),)),
+    ("training:admin", "get"): R(ADMINS),
+    ("training:admin", "post"): R(ADMINS, body=(("enforcement", "warn"), ("grace_days", "30"))),
+    ("training:module", "get"): R(ADMINS),
+    ("training:module", "post"): R(ADMINS, body=(("title", "Privacy basics"), ("body", "Lock it."))),
 }
 
 # API operations: (path template, method) -> rule.
@@ -250,6 +257,10 @@ API: dict[tuple[str, str], Rule] = {
     ("/api/v1/vendors/{vendor_id}/", "get"): R(ADMINS),
     ("/api/v1/vendors/{vendor_id}/", "put"): R(ADMINS, body=VENDOR),
     ("/api/v1/vendors/{vendor_id}/baa/", "put"): R(ADMINS),
+    ("/api/v1/training/", "get"): R(STAFF),
+    ("/api/v1/training/{training_version_id}/attest/", "post"): R(
+        STAFF - {OUTSIDER}, body=(("typed_name", "Somebody Else"),)
+    ),
 }
 # Paths whose {note_id} is a psychotherapy note's.
 PSYCHOTHERAPY_PATHS = {"/api/v1/records/psychotherapy-notes/{note_id}/"}

@@ -33,6 +33,7 @@ from records.selectors import (
 )
 from records.views.base import audit_read, refused, results_of
 from teletherapy.errors import NotAllowed, error_text
+from teletherapy.gates import clinical_refusal
 from teletherapy.pagination import paginate
 
 
@@ -62,6 +63,9 @@ def chart_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
         raise refused(request, "records.clientchart", chart_id)
     chart, access = found
     clinical = access in (Access.CARE_TEAM, Access.EMERGENCY)
+    # The same gate the doors ask (teletherapy/gates.py): kept out, the page shows the summary only.
+    held_back = clinical_refusal(request.user) if clinical else None
+    clinical = clinical and held_back is None
     chart_form = ChartForm(
         request.POST or None,
         initial={
@@ -91,6 +95,7 @@ def chart_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
         "chart": chart,
         "access": access.value,
         "clinical": clinical,
+        "held_back": held_back,
         "care_team": access is Access.CARE_TEAM,
         "chart_form": chart_form,
         "notes": notes_page.items if notes_page else [],
@@ -98,7 +103,7 @@ def chart_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
         "assessments": results_of(chart.assessments.all()) if clinical else [],
         "billing": chart.billing.all(),
         "psychotherapy_notes": psychotherapy_notes_of_author(user=request.user, chart=chart)
-        if access is Access.CARE_TEAM
+        if access is Access.CARE_TEAM and clinical
         else [],
         "new_note_form": NewNoteForm(),
         "assign_form": AssignForm(),
