@@ -35,6 +35,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             nav.append(("sessions:policy", "Session settings"))
             nav.append(("vendors:list", "Vendors"))
             nav.append(("training:admin", "Staff training"))
+            nav.append(("risk:list", "Risk analysis"))
         nav.append(("accounts:security", "Security"))
     return {
         "nav_items": nav,

@@ -86,6 +86,7 @@ class Action(models.TextChoices):
     VENDOR_DOCUMENT_VIEW = "practice.vendor_document_view", "Opened a signed BAA"
     TRAINING_PUBLISH = "practice.training_publish", "Published a training module"
     TRAINING_ATTEST = "practice.training_attest", "Attested to a training module"
+    RISK_ANALYSIS_FINAL = "practice.risk_analysis_final", "Signed off a security risk analysis"
     ACCESS_DENIED = "access.denied", "Was refused access"
     INTEGRITY_FAILURE = "data.integrity_failure", "Found altered encrypted data"
 

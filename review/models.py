@@ -167,3 +167,70 @@ class TrainingAttestation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} attested {self.version_id}"
+
+
+class RiskAssessment(models.Model):
+    """One version of the practice's security risk analysis (45 CFR 164.308(a)(1)(ii)(A)). A
+    draft while it is worked on; final once an admin signs it off, with its report kept."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="risk_assessments")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    finalized_at = models.DateTimeField(null=True, blank=True)
+    finalized_by_id = models.BigIntegerField(null=True, blank=True)
+    report_pdf = models.TextField(blank=True, help_text="The signed-off report (base64 PDF).")
+    report_sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [models.UniqueConstraint(fields=["practice", "number"], name="risk_assessment_number")]
+
+    def __str__(self) -> str:
+        return f"risk analysis {self.number} of {self.practice_id}"
+
+    @property
+    def final(self) -> bool:
+        return self.finalized_at is not None
+
+
+class RiskAsset(models.Model):
+    assessment = models.ForeignKey(RiskAssessment, on_delete=models.CASCADE, related_name="assets")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=100)
+    location = models.CharField(max_length=200, blank=True)
+    from_configuration = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["kind", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RiskItem(models.Model):
+    """A threat, how likely and how bad it is, and what the practice does about it: a line of
+    the risk register."""
+
+    assessment = models.ForeignKey(RiskAssessment, on_delete=models.CASCADE, related_name="risks")
+    threat = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    likelihood = models.PositiveSmallIntegerField(default=3, help_text="1 (rare) to 5 (almost certain).")
+    impact = models.PositiveSmallIntegerField(default=3, help_text="1 (negligible) to 5 (severe).")
+    owner_id = models.BigIntegerField(null=True, blank=True)
+    plan = models.TextField(blank=True)
+    due_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["threat"]
+
+    def __str__(self) -> str:
+        return self.threat
+
+    @property
+    def score(self) -> int:
+        return self.likelihood * self.impact
+
+    @property
+    def level(self) -> str:
+        return "high" if self.score >= 15 else "medium" if self.score >= 8 else "low"

@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/v1/training/", include("review.training_api_urls")),
     path("privacy/", include("review.privacy_urls")),
     path("practice/vendors/", include("review.vendor_urls")),
+    path("practice/risk/", include("review.risk_urls")),
     path("", include("review.training_urls")),
     path("consent/", include("consent.urls")),
     path("records/", include("records.urls")),

@@ -149,7 +149,11 @@ def build() -> tuple[Subject, Subject]:
         summary="Opened 30 different charts in one hour (limit 25).",
         created_at=timezone.now(),
     )
-    from review.models import FactChange, TrainingModule, TrainingVersion, Vendor
+    from review.models import FactChange, RiskAssessment, TrainingModule, TrainingVersion, Vendor
+
+    analysis = RiskAssessment.objects.create(
+        practice=practice, number=1, finalized_at=timezone.now(), report_pdf=base64.b64encode(b"%PDF-1.4").decode()
+    )
 
     module = TrainingModule.objects.create(practice=practice, title="Privacy basics")
     course = TrainingVersion.objects.create(
@@ -267,6 +271,7 @@ def build() -> tuple[Subject, Subject]:
                     "vendor_id": vendor.pk,
                     "change_id": change.pk,
                     "module_id": module.pk,
+                    "analysis_id": analysis.pk,
                     "training_version_id": course.pk,
                     "slug": practice.slug,
                     "event_id": event.pk,
