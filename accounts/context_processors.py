@@ -26,6 +26,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             nav.append(("consent:caseload", "Client consent"))
         if user.has_role(Role.ADMIN, Role.THERAPIST):
             nav.append(("accounts:invitations", "Invitations"))
+        if user.has_role(Role.THERAPIST):
             nav.append(("training:mine", "Training"))
         if user.has_role(Role.ADMIN):
             nav.append(("accounts:members", "Members"))
@@ -33,9 +34,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             nav.append(("audit:console", "Audit log"))
             nav.append(("audit:flags", "Alerts"))
             nav.append(("sessions:policy", "Session settings"))
-            nav.append(("vendors:list", "Vendors"))
-            nav.append(("training:admin", "Staff training"))
-            nav.append(("risk:list", "Risk analysis"))
+            nav.append(("safeguards:overview", "Safeguards"))
         nav.append(("accounts:security", "Security"))
     return {
         "nav_items": nav,

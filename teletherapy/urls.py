@@ -23,6 +23,7 @@ urlpatterns = [
     path("privacy/", include("review.privacy_urls")),
     path("practice/vendors/", include("review.vendor_urls")),
     path("practice/risk/", include("review.risk_urls")),
+    path("practice/safeguards/", include("review.safeguards_urls")),
     path("", include("review.training_urls")),
     path("consent/", include("consent.urls")),
     path("records/", include("records.urls")),

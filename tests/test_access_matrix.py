@@ -180,6 +180,7 @@ PAGES: dict[tuple[str, str], Rule] = {
     ("training:admin", "post"): R(ADMINS, body=(("enforcement", "warn"), ("grace_days", "30"))),
     ("training:module", "get"): R(ADMINS),
     ("training:module", "post"): R(ADMINS, body=(("title", "Privacy basics"), ("body", "Lock it."))),
+    ("safeguards:overview", "get"): R(ADMINS),
     ("risk:list", "get"): R(ADMINS),
     ("risk:list", "post"): R(ADMINS),
     ("risk:detail", "get"): R(ADMINS),

@@ -279,7 +279,7 @@ def test_markdown_with_script_renders_inert(login_as, admin, client_user, consen
     ("role", "expected"),
     [
         ("client", ["Home", "Sessions", "My record", "Who opened it", "Consent", "Security"]),
-        ("therapist", ["Home", "Sessions", "Charts", "Client consent", "Invitations", "Security"]),
+        ("therapist", ["Home", "Sessions", "Charts", "Client consent", "Invitations", "Training", "Security"]),
         (
             "admin",
             [
@@ -292,6 +292,7 @@ def test_markdown_with_script_renders_inert(login_as, admin, client_user, consen
                 "Audit log",
                 "Alerts",
                 "Session settings",
+                "Safeguards",
                 "Security",
             ],
         ),

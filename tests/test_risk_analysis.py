@@ -94,3 +94,10 @@ def test_only_the_practices_admins_see_it(login_as, staff, therapist, stranger):
     assert login_as(therapist).get(f"/practice/risk/{assessment.pk}/").status_code == 404
     assert login_as(stranger).get(f"/practice/risk/{assessment.pk}/").status_code == 404
     assert login_as(stranger).get(f"/practice/risk/{assessment.pk}/report.pdf").status_code == 404
+
+
+def test_the_safeguards_page_gathers_what_needs_attention(staff, login_as, therapist):
+    html = staff.get("/practice/safeguards/").content.decode()
+    assert "Privacy and security facts" in html and "None signed off yet" in html
+    assert "/practice/vendors/" in html and "/practice/training/" in html and "/practice/risk/" in html
+    assert login_as(therapist).get("/practice/safeguards/").status_code == 404

@@ -1,0 +1,34 @@
+"""The practice's own safeguards at a glance (admins): the privacy fact sheet, vendors and BAAs,
+staff training and the security risk analysis, each with what needs attention."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from accounts.models import Role
+from accounts.rules import mfa_required
+from accounts.types import AuthedRequest
+from review.models import TrainingModule, Vendor
+from review.risk import review_due, review_overdue
+from review.training import staff_overdue
+from review.vendors import vendors_needing_attention
+from teletherapy.errors import NotVisible
+
+
+@mfa_required
+@require_GET
+def safeguards_view(request: AuthedRequest) -> HttpResponse:
+    if not request.user.has_role(Role.ADMIN):
+        raise NotVisible("review.safeguards", "")
+    practice_id = request.user.practice_id
+    context = {
+        "vendors": Vendor.objects.filter(practice_id=practice_id).count(),
+        "vendors_attention": vendors_needing_attention(practice_id),
+        "modules": TrainingModule.objects.filter(practice_id=practice_id).count(),
+        "training_overdue": staff_overdue(practice_id),
+        "risk_due": review_due(practice_id),
+        "risk_overdue": review_overdue(practice_id),
+    }
+    return render(request, "safeguards.html", context)
