@@ -61,7 +61,8 @@ def configured_components() -> list[Component]:
         host = str(settings.DATABASES[alias].get("HOST") or "")
         if host and host not in ("localhost", "127.0.0.1", "::1"):
             found.append(Component(f"database:{alias}", host, label, data, host))
-    if getattr(settings, "EMAIL_HOST", ""):
+    smtp = str(getattr(settings, "EMAIL_BACKEND", "")).endswith("smtp.EmailBackend")
+    if smtp and getattr(settings, "EMAIL_HOST", "") not in ("", "localhost", "127.0.0.1", "::1"):
         found.append(
             Component("email", str(settings.EMAIL_HOST), "E-mail delivery", "Names and e-mail addresses, reminders")
         )

@@ -28,7 +28,11 @@ def start(staff) -> RiskAssessment:
     return RiskAssessment.objects.order_by("-number").first()
 
 
-@override_settings(AUDIT_WITNESS_URL="syslog+tls://collector.example.org:6514", EMAIL_HOST="smtp.example.org")
+@override_settings(
+    AUDIT_WITNESS_URL="syslog+tls://collector.example.org:6514",
+    EMAIL_HOST="smtp.example.org",
+    EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+)
 def test_a_first_analysis_starts_from_the_configuration_and_the_starting_threats(staff, practice):
     assert review_overdue(practice.pk)
     assert "No analysis has been signed off yet" in staff.get("/practice/risk/").content.decode()

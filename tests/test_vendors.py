@@ -123,7 +123,11 @@ def test_a_reminder_goes_once_before_expiry(login_as, admin):
     assert mail.outbox[0].to == [admin.email] and "Acme Mail" in mail.outbox[0].subject
 
 
-@override_settings(EMAIL_HOST="smtp.mailer.example", ICE_TURN_URLS=["turns:relay.example.org:5349?transport=tcp"])
+@override_settings(
+    EMAIL_HOST="smtp.mailer.example",
+    EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+    ICE_TURN_URLS=["turns:relay.example.org:5349?transport=tcp"],
+)
 def test_the_platforms_own_components_are_offered_from_the_configuration(login_as, admin):
     client = login_as(admin)
     page = client.get("/practice/vendors/").content.decode()
