@@ -23,6 +23,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from audit.models import Action
 from audit.services import audit_record
+from review.inputs import clean_text
 from review.models import RiskAssessment, RiskAsset, RiskItem
 from review.vendors import configured_components
 from teletherapy.errors import Conflict, NotVisible, ServiceError
@@ -134,15 +135,7 @@ def _open(assessment: RiskAssessment) -> None:
 
 
 def _text(value: object, field: str, *, required: bool = False) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        raise ServiceError("This is needed.", field=field)
-    limit = LIMITS.get(field, 200)
-    if len(text) > limit:
-        raise ServiceError(f"Keep it under {limit:,} characters.", field=field)
-    if "\x00" in text:
-        raise ServiceError("That contains a character that cannot be stored.", field=field)
-    return text
+    return clean_text(value, field=field, limit=LIMITS.get(field, 200), required=required)
 
 
 def asset_add(*, actor: User, assessment: RiskAssessment, name: object, kind: object, location: object) -> RiskAsset:

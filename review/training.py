@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from audit.models import Action
 from audit.services import audit_record
+from review.inputs import clean_text
 from review.models import TrainingAttestation, TrainingEnforcement, TrainingModule, TrainingPolicy, TrainingVersion
 from teletherapy.errors import Conflict, NotVisible, ServiceError
 
@@ -49,14 +50,7 @@ def _admin(user: User) -> None:
 
 
 def _text(value: object, *, field: str, limit: int) -> str:
-    text = str(value or "").strip()
-    if not text:
-        raise ServiceError("This is needed.", field=field)
-    if len(text) > limit:
-        raise ServiceError(f"Keep it under {limit:,} characters.", field=field)
-    if "\x00" in text:
-        raise ServiceError("That contains a character that cannot be stored.", field=field)
-    return text
+    return clean_text(value, field=field, limit=limit, required=True)
 
 
 def module_create(*, actor: User, title: object, body: object, request: Any) -> TrainingVersion:

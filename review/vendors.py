@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from audit.models import Action
 from audit.services import audit_record
+from review.inputs import clean_text
 from review.models import Vendor
 from teletherapy.context import AuditContext
 from teletherapy.errors import NotVisible, ServiceError
@@ -100,15 +101,7 @@ def _admin(user: User) -> None:
 def _clean(fields: dict[str, Any]) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     for name, limit in LIMITS.items():
-        value = str(fields.get(name) or "").strip()
-        if "\x00" in value:
-            raise ServiceError("That contains a character that cannot be stored.", field=name)
-        if len(value) > limit:
-            raise ServiceError(f"Keep it under {limit} characters.", field=name)
-        clean[name] = value
-    for name in ("name", "service", "data_touched"):
-        if not clean[name]:
-            raise ServiceError("This is needed.", field=name)
+        clean[name] = clean_text(fields.get(name), field=name, limit=limit, required=name != "data_location")
     for name in ("baa_signed_on", "baa_expires_on"):
         given = fields.get(name)
         if given in (None, ""):
