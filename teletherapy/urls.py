@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/v1/privacy/", include("review.privacy_api_urls")),
     path("api/v1/vendors/", include("review.vendor_api_urls")),
     path("api/v1/training/", include("review.training_api_urls")),
+    path("api/v1/risk-analyses/", include("review.risk_api_urls")),
     path("privacy/", include("review.privacy_urls")),
     path("practice/vendors/", include("review.vendor_urls")),
     path("practice/risk/", include("review.risk_urls")),

@@ -264,6 +264,9 @@ API: dict[tuple[str, str], Rule] = {
     ("/api/v1/vendors/{vendor_id}/", "put"): R(ADMINS, body=VENDOR),
     ("/api/v1/vendors/{vendor_id}/baa/", "put"): R(ADMINS),
     ("/api/v1/training/", "get"): R(STAFF),
+    ("/api/v1/risk-analyses/", "get"): R(ADMINS),
+    ("/api/v1/risk-analyses/{analysis_id}/", "get"): R(ADMINS),
+    ("/api/v1/risk-analyses/{analysis_id}/", "post"): R(ADMINS, body=(("threat", "A flood"),)),
     ("/api/v1/training/{training_version_id}/attest/", "post"): R(
         STAFF - {OUTSIDER}, body=(("typed_name", "Somebody Else"),)
     ),

@@ -105,3 +105,22 @@ def test_the_safeguards_page_gathers_what_needs_attention(staff, login_as, thera
     assert "Privacy and security facts" in html and "None signed off yet" in html
     assert "/practice/vendors/" in html and "/practice/training/" in html and "/practice/risk/" in html
     assert login_as(therapist).get("/practice/safeguards/").status_code == 404
+
+
+def test_the_api_lists_and_shows_an_analysis_and_takes_a_threat(staff, login_as, therapist):
+    assessment = start(staff)
+    [listed] = staff.get("/api/v1/risk-analyses/").json()
+    assert listed["number"] == 1 and listed["final"] is False
+    detail = staff.get(f"/api/v1/risk-analyses/{assessment.pk}/").json()
+    assert len(detail["risks"]) == len(STARTING_THREATS) and detail["assets"]
+    made = staff.post(
+        f"/api/v1/risk-analyses/{assessment.pk}/",
+        {"threat": "A flood in the office", "likelihood": 2, "impact": 5},
+        content_type="application/json",
+    )
+    assert made.status_code == 201 and made.json()["score"] == 10 and made.json()["level"] == "medium"
+    bad = staff.post(
+        f"/api/v1/risk-analyses/{assessment.pk}/", {"threat": "x", "impact": 9}, content_type="application/json"
+    )
+    assert bad.status_code == 400
+    assert login_as(therapist).get(f"/api/v1/risk-analyses/{assessment.pk}/").status_code == 404
