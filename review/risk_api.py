@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from accounts.api import VerifiedAPIView
 from accounts.models import Role
 from review import risk
-from review.models import RiskAssessment, RiskItem
+from review.models import RiskAssessment, RiskAsset, RiskItem
 from teletherapy.errors import NotVisible
 
 
@@ -25,7 +25,14 @@ class RiskItemSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AssessmentSerializer(serializers.ModelSerializer):
+class RiskAssetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RiskAsset
+        fields = ["name", "kind", "location", "from_configuration"]
+        read_only_fields = fields
+
+
+class RiskAnalysisSerializer(serializers.ModelSerializer):
     final = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -34,16 +41,13 @@ class AssessmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AssessmentDetailSerializer(AssessmentSerializer):
-    assets = serializers.SerializerMethodField()
+class RiskAnalysisDetailSerializer(RiskAnalysisSerializer):
+    assets = RiskAssetSerializer(many=True, read_only=True)
     risks = RiskItemSerializer(many=True, read_only=True)
 
-    class Meta(AssessmentSerializer.Meta):
-        fields = [*AssessmentSerializer.Meta.fields, "assets", "risks"]
+    class Meta(RiskAnalysisSerializer.Meta):
+        fields = [*RiskAnalysisSerializer.Meta.fields, "assets", "risks"]
         read_only_fields = fields
-
-    def get_assets(self, assessment: RiskAssessment) -> list[dict[str, object]]:
-        return [{"name": a.name, "kind": a.kind, "location": a.location} for a in assessment.assets.all()]
 
 
 class RiskInput(serializers.Serializer):
@@ -57,21 +61,21 @@ class RiskInput(serializers.Serializer):
 
 
 class RiskAnalysisListView(VerifiedAPIView):
-    @extend_schema(responses=AssessmentSerializer(many=True))
+    @extend_schema(responses=RiskAnalysisSerializer(many=True))
     def get(self, request: Request) -> Response:
         user = self.actor(request)
         if not user.has_role(Role.ADMIN):
             raise NotVisible("review.riskassessment", "")
         return Response(
-            AssessmentSerializer(RiskAssessment.objects.filter(practice_id=user.practice_id), many=True).data
+            RiskAnalysisSerializer(RiskAssessment.objects.filter(practice_id=user.practice_id), many=True).data
         )
 
 
 class RiskAnalysisDetailView(VerifiedAPIView):
-    @extend_schema(responses=AssessmentDetailSerializer)
+    @extend_schema(responses=RiskAnalysisDetailSerializer)
     def get(self, request: Request, analysis_id: str) -> Response:
         assessment = risk.assessment_get_for_admin(user=self.actor(request), assessment_id=analysis_id)
-        return Response(AssessmentDetailSerializer(assessment).data)
+        return Response(RiskAnalysisDetailSerializer(assessment).data)
 
     @extend_schema(request=RiskInput, responses={201: RiskItemSerializer})
     def post(self, request: Request, analysis_id: str) -> Response:
