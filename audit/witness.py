@@ -36,6 +36,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from audit.checkpoints import checkpoint_export
@@ -188,17 +190,23 @@ class ShipResult:
 
 def _pending(limit: int) -> Iterator[tuple[int, int, list[bytes], int, int]]:
     """Per chain with something new: (chain, frames counted, frames, last event seq, last checkpoint seq)."""
-    lanes = {lane.chain: lane for lane in WitnessLane.objects.all()}
-    budget = limit
-    for head in AuditChainHead.objects.filter(seq__gt=0).order_by("chain"):
-        lane = lanes.get(head.chain)
-        done_events = lane.event_seq if lane else 0
-        done_checkpoints = lane.checkpoint_seq if lane else 0
-        newest_checkpoint = (
-            AuditCheckpoint.objects.filter(chain=head.chain).order_by("-seq").values_list("seq", flat=True).first() or 0
+    # One query finds the chains with something new: their head beyond what was delivered, or a
+    # checkpoint newer than the last one delivered.
+    lane = WitnessLane.objects.filter(chain=OuterRef("chain"))
+    newest = AuditCheckpoint.objects.filter(chain=OuterRef("chain")).order_by("-seq").values("seq")[:1]
+    moved = (
+        AuditChainHead.objects.filter(seq__gt=0)
+        .annotate(
+            done_events=Coalesce(Subquery(lane.values("event_seq")), Value(0)),
+            done_checkpoints=Coalesce(Subquery(lane.values("checkpoint_seq")), Value(0)),
+            newest_checkpoint=Coalesce(Subquery(newest), Value(0)),
         )
-        if head.seq <= done_events and newest_checkpoint <= done_checkpoints:
-            continue
+        .filter(Q(seq__gt=F("done_events")) | Q(newest_checkpoint__gt=F("done_checkpoints")))
+        .order_by("chain")
+    )
+    budget = limit
+    for head in moved:
+        done_events, done_checkpoints = head.done_events, head.done_checkpoints
         events = list(AuditEvent.objects.filter(chain=head.chain, seq__gt=done_events).order_by("seq")[:budget])
         last_event = events[-1].seq if events else done_events
         checkpoints = list(

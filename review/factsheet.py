@@ -8,6 +8,7 @@ and daily by beat), a fact whose value differs from the last one recorded is app
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 from dataclasses import dataclass
 from typing import Any
@@ -218,7 +219,8 @@ def _audit(practice: Practice) -> list[Fact]:
         .first()
     )
     if witness_host:
-        witness = f"Copied as it is written to a separate log server ({witness_host})" + (
+        # The collector's name stays off this public page: nobody needs it to judge the safeguard.
+        witness = "Copied as it is written to a separate log server" + (
             f"; the last signed checkpoint reached it on {_day(delivered)}" if delivered else ""
         )
     else:
@@ -285,8 +287,14 @@ def _retention() -> list[Fact]:
     ]
 
 
+@functools.cache
+def _installed() -> frozenset[str]:
+    """The Python distributions installed here (they do not change while the process runs)."""
+    return frozenset((dist.metadata["Name"] or "").lower() for dist in importlib.metadata.distributions())
+
+
 def _ai() -> list[Fact]:
-    installed = {(dist.metadata["Name"] or "").lower() for dist in importlib.metadata.distributions()}
+    installed = _installed()
     present = sorted(name for name in AI_DISTRIBUTIONS if name in installed)
     value = (
         f"Software for AI services is installed on this server: {', '.join(present)}"
