@@ -13,7 +13,6 @@ import base64
 import datetime as dt
 import hashlib
 import io
-import uuid
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +22,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from audit.models import Action
 from audit.services import audit_record
+from review.doors import admin_only, found_in
 from review.inputs import clean_text
 from review.models import RiskAssessment, RiskAsset, RiskItem
 from review.vendors import configured_components
@@ -45,20 +45,12 @@ LIMITS = {"threat": 200, "description": 2000, "plan": 2000}
 
 
 def _admin(user: User) -> None:
-    if not user.has_role(Role.ADMIN):
-        raise NotVisible("review.riskassessment", "")
+    admin_only(user, "review.riskassessment")
 
 
 def assessment_get_for_admin(*, user: User, assessment_id: object) -> RiskAssessment:
     _admin(user)
-    try:
-        key = uuid.UUID(str(assessment_id))
-    except ValueError:
-        raise NotVisible("review.riskassessment", assessment_id) from None
-    found = RiskAssessment.objects.filter(pk=key, practice_id=user.practice_id).first()
-    if found is None:
-        raise NotVisible("review.riskassessment", assessment_id)
-    return found
+    return found_in(RiskAssessment.objects.filter(practice_id=user.practice_id), assessment_id, "review.riskassessment")
 
 
 def inventory_from_configuration() -> list[tuple[str, str, str]]:

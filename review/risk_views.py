@@ -13,19 +13,15 @@ from accounts.models import Role, User
 from accounts.rules import mfa_required
 from accounts.types import AuthedRequest
 from review import risk
+from review.doors import admin_only
 from review.models import RiskAssessment, RiskItem
 from teletherapy.errors import NotVisible, ServiceError, error_text
-
-
-def _admin_only(request: AuthedRequest) -> None:
-    if not request.user.has_role(Role.ADMIN):
-        raise NotVisible("review.riskassessment", "")
 
 
 @mfa_required
 @require_http_methods(["GET", "POST"])
 def risk_list_view(request: AuthedRequest) -> HttpResponse:
-    _admin_only(request)
+    admin_only(request.user, "review.riskassessment")
     if request.method == "POST":
         try:
             started = risk.assessment_start(actor=request.user, request=request)

@@ -7,21 +7,19 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from accounts.models import Role
 from accounts.rules import mfa_required
 from accounts.types import AuthedRequest
+from review.doors import admin_only
 from review.models import TrainingModule, Vendor
 from review.risk import review_due, review_overdue
 from review.training import staff_overdue
 from review.vendors import vendors_needing_attention
-from teletherapy.errors import NotVisible
 
 
 @mfa_required
 @require_GET
 def safeguards_view(request: AuthedRequest) -> HttpResponse:
-    if not request.user.has_role(Role.ADMIN):
-        raise NotVisible("review.safeguards", "")
+    admin_only(request.user, "review.safeguards")
     practice_id = request.user.practice_id
     context = {
         "vendors": Vendor.objects.filter(practice_id=practice_id).count(),

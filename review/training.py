@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +16,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from audit.models import Action
 from audit.services import audit_record
+from review.doors import admin_only, found_in
 from review.inputs import clean_text
 from review.models import TrainingAttestation, TrainingEnforcement, TrainingModule, TrainingPolicy, TrainingVersion
 from teletherapy.errors import Conflict, NotVisible, ServiceError
@@ -45,8 +45,7 @@ def is_staff(user: User) -> bool:
 
 
 def _admin(user: User) -> None:
-    if not user.has_role(Role.ADMIN):
-        raise NotVisible("review.trainingmodule", "")
+    admin_only(user, "review.trainingmodule")
 
 
 def _text(value: object, *, field: str, limit: int) -> str:
@@ -67,14 +66,7 @@ def module_create(*, actor: User, title: object, body: object, request: Any) -> 
 
 def module_get_for_admin(*, user: User, module_id: object) -> TrainingModule:
     _admin(user)
-    try:
-        key = uuid.UUID(str(module_id))
-    except ValueError:
-        raise NotVisible("review.trainingmodule", module_id) from None
-    module = TrainingModule.objects.filter(pk=key, practice_id=user.practice_id).first()
-    if module is None:
-        raise NotVisible("review.trainingmodule", module_id)
-    return module
+    return found_in(TrainingModule.objects.filter(practice_id=user.practice_id), module_id, "review.trainingmodule")
 
 
 def draft_save(*, actor: User, module: TrainingModule, body: object, request: Any) -> TrainingVersion:
@@ -121,14 +113,7 @@ def current_versions(practice_id: int) -> QuerySet[TrainingVersion]:
 def version_get_for_staff(*, user: User, version_id: object) -> TrainingVersion:
     if not is_staff(user):
         raise NotVisible("review.trainingversion", version_id)
-    try:
-        key = uuid.UUID(str(version_id))
-    except ValueError:
-        raise NotVisible("review.trainingversion", version_id) from None
-    version = current_versions(user.practice_id).filter(pk=key).first()
-    if version is None:
-        raise NotVisible("review.trainingversion", version_id)
-    return version
+    return found_in(current_versions(user.practice_id), version_id, "review.trainingversion")
 
 
 def attest(*, actor: User, version: TrainingVersion, typed_name: object, request: Any) -> TrainingAttestation:

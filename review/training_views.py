@@ -13,6 +13,7 @@ from accounts.models import User
 from accounts.rules import mfa_required
 from accounts.types import AuthedRequest
 from review import training
+from review.doors import admin_only
 from review.models import TrainingAttestation, TrainingEnforcement, TrainingModule
 from teletherapy.errors import NotVisible, ServiceError, error_text
 
@@ -65,8 +66,7 @@ def attest_view(request: AuthedRequest, training_version_id: str) -> HttpRespons
 @mfa_required
 @require_http_methods(["GET", "POST"])
 def admin_view(request: AuthedRequest) -> HttpResponse:
-    if not request.user.has_role("admin"):
-        raise NotVisible("review.trainingmodule", "")
+    admin_only(request.user, "review.trainingmodule")
     policy = training.policy_of(request.user.practice_id)
     module_form = ModuleForm(request.POST if "title" in request.POST else None)
     policy_form = PolicyForm(

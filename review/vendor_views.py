@@ -13,12 +13,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.forms import AccessibleForm
-from accounts.models import Role
 from accounts.rules import mfa_required
 from accounts.types import AuthedRequest
 from review import vendors
+from review.doors import admin_only
 from review.models import Vendor
-from teletherapy.errors import NotVisible, ServiceError, error_text
+from teletherapy.errors import ServiceError, error_text
 
 
 class VendorForm(AccessibleForm):
@@ -37,11 +37,6 @@ class VendorForm(AccessibleForm):
         label="Signed BAA (PDF, up to 10 MB)",
         widget=forms.ClearableFileInput(attrs={"accept": "application/pdf"}),
     )
-
-
-def _admin_only(request: AuthedRequest) -> None:
-    if not request.user.has_role(Role.ADMIN):
-        raise NotVisible("review.vendor", "")
 
 
 def _save(request: AuthedRequest, form: VendorForm, vendor: Vendor | None) -> Vendor | None:
@@ -65,7 +60,7 @@ def _save(request: AuthedRequest, form: VendorForm, vendor: Vendor | None) -> Ve
 @mfa_required
 @require_http_methods(["GET", "POST"])
 def vendors_view(request: AuthedRequest) -> HttpResponse:
-    _admin_only(request)
+    admin_only(request.user, "review.vendor")
     practice_id = request.user.practice_id
     form = VendorForm(request.POST or None, request.FILES or None) if request.POST.get("add") else VendorForm()
     if request.method == "POST":

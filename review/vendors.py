@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +19,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from audit.models import Action
 from audit.services import audit_record
+from review.doors import admin_only, found_in
 from review.inputs import clean_text
 from review.models import Vendor
 from teletherapy.context import AuditContext
@@ -83,19 +83,12 @@ def components_not_registered(practice_id: int) -> list[Component]:
 
 def vendor_get_for_admin(*, user: User, vendor_id: object) -> Vendor:
     """The door to a vendor record: an admin of its practice, or NotVisible."""
-    try:
-        key = uuid.UUID(str(vendor_id))
-    except ValueError:
-        raise NotVisible("review.vendor", vendor_id) from None
-    vendor = Vendor.objects.filter(practice_id=user.practice_id, pk=key).first() if user.has_role(Role.ADMIN) else None
-    if vendor is None:
-        raise NotVisible("review.vendor", vendor_id)
-    return vendor
+    _admin(user)
+    return found_in(Vendor.objects.filter(practice_id=user.practice_id), vendor_id, "review.vendor")
 
 
 def _admin(user: User) -> None:
-    if not user.has_role(Role.ADMIN):
-        raise NotVisible("review.vendor", "")
+    admin_only(user, "review.vendor")
 
 
 def _clean(fields: dict[str, Any]) -> dict[str, Any]:

@@ -180,3 +180,19 @@ def guards_lifted(
     finally:
         for table in present:
             (install_head_guard if table in HEAD_TABLES else install_guards)(connection, table)
+
+
+def guards_operation(*tables: str) -> object:
+    """The migration operation that installs these tables' append-only guards (and removes them
+    when the migration is reversed), on the main database."""
+    from django.db import migrations
+
+    def install(apps: object, schema_editor: object) -> None:
+        for table in tables:
+            install_guards(schema_editor.connection, table)  # type: ignore[attr-defined]
+
+    def remove(apps: object, schema_editor: object) -> None:
+        for table in tables:
+            remove_guards(schema_editor.connection, table)  # type: ignore[attr-defined]
+
+    return migrations.RunPython(install, remove, hints={"target_db": "default"})

@@ -2,15 +2,7 @@
 
 from django.db import migrations, models
 
-from teletherapy.appendonly import install_guards, remove_guards
-
-
-def install(apps, schema_editor):
-    install_guards(schema_editor.connection, "review_factchange")
-
-
-def remove(apps, schema_editor):
-    remove_guards(schema_editor.connection, "review_factchange")
+from teletherapy.appendonly import guards_operation
 
 
 class Migration(migrations.Migration):
@@ -37,5 +29,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(install, remove, hints={"target_db": "default"}),
+        guards_operation("review_factchange"),
     ]

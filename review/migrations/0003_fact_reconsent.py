@@ -3,15 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from teletherapy.appendonly import install_guards, remove_guards
-
-
-def install(apps, schema_editor):
-    install_guards(schema_editor.connection, "review_factchangereconsent")
-
-
-def remove(apps, schema_editor):
-    remove_guards(schema_editor.connection, "review_factchangereconsent")
+from teletherapy.appendonly import guards_operation
 
 
 class Migration(migrations.Migration):
@@ -36,5 +28,5 @@ class Migration(migrations.Migration):
                 ),
             ],
         ),
-        migrations.RunPython(install, remove, hints={"target_db": "default"}),
+        guards_operation("review_factchangereconsent"),
     ]

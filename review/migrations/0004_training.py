@@ -5,15 +5,7 @@ import django.utils.timezone
 import uuid
 from django.db import migrations, models
 
-from teletherapy.appendonly import install_guards, remove_guards
-
-
-def install(apps, schema_editor):
-    install_guards(schema_editor.connection, "review_trainingattestation")
-
-
-def remove(apps, schema_editor):
-    remove_guards(schema_editor.connection, "review_trainingattestation")
+from teletherapy.appendonly import guards_operation
 
 
 class Migration(migrations.Migration):
@@ -121,5 +113,5 @@ class Migration(migrations.Migration):
             model_name="trainingattestation",
             index=models.Index(fields=["user_id", "attested_at"], name="review_trai_user_id_626cdc_idx"),
         ),
-        migrations.RunPython(install, remove, hints={"target_db": "default"}),
+        guards_operation("review_trainingattestation"),
     ]
