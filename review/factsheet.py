@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.models import Practice
 from audit.models import LANES, Action, AuditEvent, VerificationRun, WitnessLane, chain_of
+from review.inputs import hosts_of
 from review.models import FactChange, FactChangeReconsent
 from teletherapy.errors import Conflict, NotVisible, ServiceError
 from teletherapy.keyring import keyring
@@ -55,15 +56,6 @@ def _day(moment: Any) -> str:
     """A date, or the day of a moment, as people write it: 1 December 2026."""
     day = timezone.localtime(moment).date() if hasattr(moment, "hour") else moment
     return f"{day.day} {day:%B %Y}"
-
-
-def _hosts(urls: list[str]) -> list[str]:
-    hosts = []
-    for url in urls:
-        host = urlsplit(url.replace("turn:", "turn://", 1).replace("turns:", "turns://", 1)).hostname
-        if host and host not in hosts:
-            hosts.append(host)
-    return hosts
 
 
 def _sign_in() -> list[Fact]:
@@ -168,7 +160,7 @@ def _storage() -> list[Fact]:
 def _video(practice: Practice) -> list[Fact]:
     from sessions.policy import policy_for
 
-    relay_hosts = _hosts(list(settings.ICE_TURN_URLS))
+    relay_hosts = hosts_of(list(settings.ICE_TURN_URLS))
     policy = policy_for(practice.pk)
     if policy.relay_only and relay_hosts:
         relay = (

@@ -3,6 +3,8 @@ risk register): one rule for all of them."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from teletherapy.errors import ServiceError
 
 
@@ -17,3 +19,17 @@ def clean_text(value: object, *, field: str, limit: int, required: bool = False)
     if "\x00" in text:
         raise ServiceError("That contains a character that cannot be stored.", field=field)
     return text
+
+
+def host_of(url: str) -> str:
+    """The host an address names, TURN's ``turn:host:port`` form included; empty if none."""
+    for scheme in ("turns:", "turn:", "stun:"):
+        if url.startswith(scheme) and not url.startswith(scheme + "//"):
+            url = scheme + "//" + url[len(scheme) :]
+            break
+    return urlsplit(url).hostname or ""
+
+
+def hosts_of(urls: list[str]) -> list[str]:
+    """The distinct hosts of these addresses, in order."""
+    return list(dict.fromkeys(host for host in map(host_of, urls) if host))

@@ -9,7 +9,6 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -20,7 +19,7 @@ from accounts.models import Role, User
 from audit.models import Action
 from audit.services import audit_record
 from review.doors import admin_only, found_in
-from review.inputs import clean_text
+from review.inputs import clean_text, host_of, hosts_of
 from review.models import Vendor
 from teletherapy.context import AuditContext
 from teletherapy.errors import NotVisible, ServiceError
@@ -39,10 +38,6 @@ class Component:
     service: str
     data_touched: str
     data_location: str = ""
-
-
-def _host(url: str) -> str:
-    return urlsplit(url.replace("turn:", "turn://", 1).replace("turns:", "turns://", 1)).hostname or ""
 
 
 def configured_components() -> list[Component]:
@@ -67,10 +62,10 @@ def configured_components() -> list[Component]:
         found.append(
             Component("email", str(settings.EMAIL_HOST), "E-mail delivery", "Names and e-mail addresses, reminders")
         )
-    turn = sorted({_host(url) for url in getattr(settings, "ICE_TURN_URLS", []) if _host(url)})
+    turn = sorted(hosts_of(list(getattr(settings, "ICE_TURN_URLS", []))))
     if turn:
         found.append(Component("turn", ", ".join(turn), "Video relay (TURN)", "Encrypted session media, passed on"))
-    witness = _host(getattr(settings, "AUDIT_WITNESS_URL", "") or "")
+    witness = host_of(getattr(settings, "AUDIT_WITNESS_URL", "") or "")
     if witness:
         found.append(Component("witness", witness, "Off-host audit witness", "Audit metadata: who opened which record"))
     return found
