@@ -35,6 +35,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             nav.append(("audit:flags", "Alerts"))
             nav.append(("sessions:policy", "Session settings"))
             nav.append(("safeguards:overview", "Safeguards"))
+        nav.append(("incidents:list", "Incidents" if user.has_role(Role.ADMIN) else "Report a concern"))
         nav.append(("accounts:security", "Security"))
     return {
         "nav_items": nav,

@@ -87,6 +87,13 @@ class Action(models.TextChoices):
     TRAINING_PUBLISH = "practice.training_publish", "Published a training module"
     TRAINING_ATTEST = "practice.training_attest", "Attested to a training module"
     RISK_ANALYSIS_FINAL = "practice.risk_analysis_final", "Signed off a security risk analysis"
+    INCIDENT_REPORT = "incident.report", "Reported a privacy concern"
+    INCIDENT_VIEW = "incident.view", "Opened a privacy incident"
+    INCIDENT_UPDATE = "incident.update", "Worked on a privacy incident"
+    INCIDENT_AFFECTED = "incident.affected", "Listed someone as affected by a privacy incident"
+    INCIDENT_NOTICE = "incident.notice", "Sent or recorded a breach notice"
+    INCIDENT_LOG_EXPORT = "incident.log_export", "Exported the yearly breach log"
+    DEVICE_LOST = "auth.device_lost", "Reported a lost or stolen device"
     ACCESS_DENIED = "access.denied", "Was refused access"
     INTEGRITY_FAILURE = "data.integrity_failure", "Found altered encrypted data"
 

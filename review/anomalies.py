@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Practice
 from audit.models import Action, AlertRules, AuditEvent, AuditFlag, FlagRule, Outcome, practice_of_chain
+from review.incidents import incident_from_flag
 
 RECORD_READS = [
     Action.CHART_VIEW, Action.NOTE_VIEW, Action.NOTE_LIST, Action.ASSESSMENT_VIEW, Action.BILLING_VIEW,
@@ -29,7 +30,7 @@ def _flag(
 ) -> AuditFlag | None:
     try:
         with transaction.atomic():
-            return AuditFlag.objects.create(
+            flag = AuditFlag.objects.create(
                 practice_id=practice_id,
                 rule=rule,
                 key=key[:128],
@@ -40,6 +41,8 @@ def _flag(
             )
     except IntegrityError:
         return None  # already flagged
+    incident_from_flag(flag)
+    return flag
 
 
 def detect(*, now: datetime | None = None, hours: int = 2) -> list[AuditFlag]:

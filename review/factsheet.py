@@ -8,6 +8,7 @@ and daily by beat), a fact whose value differs from the last one recorded is app
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import importlib.metadata
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from django.utils import timezone
 
 from accounts.models import Practice
 from audit.models import LANES, Action, AuditEvent, VerificationRun, WitnessLane, chain_of
+from review.incidents import breaches_notified_since
 from review.inputs import hosts_of
 from review.models import FactChange, FactChangeReconsent
 from teletherapy.errors import Conflict, NotVisible, ServiceError
@@ -35,6 +37,7 @@ SECTIONS = (
     ("retention", "How long things are kept"),
     ("ai", "Artificial intelligence"),
     ("psychotherapy", "Psychotherapy notes"),
+    ("concerns", "If something goes wrong"),
 )
 # Software that would send data to an AI service if it were installed on this server.
 AI_DISTRIBUTIONS = (
@@ -311,6 +314,34 @@ def _psychotherapy() -> list[Fact]:
     ]
 
 
+def _concerns(practice: Practice) -> list[Fact]:
+    year_ago = timezone.now() - dt.timedelta(days=365)
+    notified = breaches_notified_since(practice.pk, year_ago)
+    return [
+        Fact(
+            "concerns.report",
+            "concerns",
+            "How to report a concern",
+            "Sign in and choose \u201cReport a concern\u201d: it reaches only the practice's admins, you get an "
+            "acknowledgement and can follow it there; a lost phone or computer is reported there too, which "
+            "signs you out everywhere else at once",
+        ),
+        Fact(
+            "concerns.notice",
+            "concerns",
+            "If a breach affects you",
+            "You are told in writing within 60 days of its discovery, with what happened, what was involved and "
+            "what to do; incident records are kept at least six years and never edited",
+        ),
+        Fact(
+            "concerns.breaches",
+            "concerns",
+            "Breaches in the last 12 months",
+            f"{notified} that needed notice" if notified else "None that needed notice",
+        ),
+    ]
+
+
 def practice_facts(practice: Practice) -> list[Fact]:
     return [
         *_sign_in(),
@@ -322,6 +353,7 @@ def practice_facts(practice: Practice) -> list[Fact]:
         *_retention(),
         *_ai(),
         *_psychotherapy(),
+        *_concerns(practice),
     ]
 
 

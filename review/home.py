@@ -20,6 +20,7 @@ from accounts.selectors import (
 from accounts.types import AuthedRequest
 from consent.selectors import consent_todo_for
 from records.selectors import recent_emergency_accesses
+from review.incidents import incidents_needing_attention
 from review.risk import review_due, review_overdue
 from review.training import staff_overdue, standing_of
 from review.vendors import vendors_needing_attention
@@ -44,6 +45,7 @@ def dashboard_view(request: AuthedRequest) -> HttpResponse:
         context["training_overdue"] = staff_overdue(user.practice_id)
         context["risk_review_due"] = review_due(user.practice_id)
         context["risk_review_overdue"] = review_overdue(user.practice_id)
+        context["incidents_attention"] = incidents_needing_attention(user.practice_id)
     if context["is_admin"] or context["is_therapist"]:
         context["invitations"] = invitations_visible_to(user=user)[:10]
     context["training_due"] = [s for s in standing_of(user) if s.state != "done"]

@@ -234,3 +234,92 @@ class RiskItem(models.Model):
     @property
     def level(self) -> str:
         return "high" if self.score >= 15 else "medium" if self.score >= 8 else "low"
+
+
+class IncidentSource(models.TextChoices):
+    CLIENT = "client", "Reported by a client or guardian"
+    STAFF = "staff", "Reported by staff"
+    ANOMALY = "anomaly", "An anomaly alert"
+    VERIFICATION = "verification", "A failed audit verification"
+    LOST_DEVICE = "lost_device", "A lost or stolen device"
+
+
+class Incident(models.Model):
+    """A suspected privacy incident (45 CFR 164.400-414), as first reported. Never changed: what
+    happens to it afterwards (triage, who was affected, notices, closing and reopening) is
+    appended as entries."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.PROTECT, related_name="incidents")
+    number = models.PositiveIntegerField()
+    source = models.CharField(max_length=16, choices=IncidentSource.choices)
+    reported_at = models.DateTimeField()
+    reporter = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="incidents_reported"
+    )
+    reporter_role = models.CharField(max_length=16, blank=True)
+    flag_id = models.BigIntegerField(null=True, blank=True, help_text="The alert it was opened from.")
+    happened_on = models.DateField(null=True, blank=True, help_text="When it happened, as the reporter says.")
+    # What the reporter wrote, which may be about a client: sealed, bound to this incident.
+    summary = EncryptedTextField()
+
+    class Meta:
+        ordering = ["-reported_at"]
+        constraints = [models.UniqueConstraint(fields=["practice", "number"], name="incident_number")]
+        indexes = [models.Index(fields=["reporter", "reported_at"])]
+
+    def __str__(self) -> str:
+        return f"incident {self.number} of {self.practice_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("Incidents are append-only: add an entry instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError("Incidents are append-only and kept for at least six years.")
+
+
+class EntryKind(models.TextChoices):
+    ACKNOWLEDGED = "acknowledged", "Report received"
+    MESSAGE = "message", "Message"
+    TRIAGE = "triage", "Triage"
+    AFFECTED = "affected", "Affected person"
+    LETTER = "letter", "Notice letter"
+    DELAY = "delay", "Law-enforcement delay"
+    NOTICE = "notice", "Notice sent"
+    REMINDER = "reminder", "Deadline reminder"
+    CLOSED = "closed", "Closed"
+    REOPENED = "reopened", "Reopened"
+
+
+class IncidentEntry(models.Model):
+    """One step in an incident's life. Append-only: the incident's state is what its entries add
+    up to, and its history is all of them (review/incidents.py folds them)."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(max_length=16, choices=EntryKind.choices)
+    at = models.DateTimeField()
+    by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="incident_entries"
+    )
+    # Dates, choices and counts; nothing a client wrote or anything about their health.
+    data = models.JSONField(default=dict, blank=True)
+    # Free text (reasons, messages, a letter), sealed and bound to the incident.
+    text = EncryptedTextField(blank=True, default="", aad_field="incident_id")
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["incident", "kind", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.incident_id} at {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("Incident entries are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError("Incident entries are append-only and kept for at least six years.")

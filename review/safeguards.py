@@ -1,5 +1,5 @@
 """The practice's own safeguards at a glance (admins): the privacy fact sheet, vendors and BAAs,
-staff training and the security risk analysis, each with what needs attention."""
+staff training, the security risk analysis and privacy incidents, each with what needs attention."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from django.views.decorators.http import require_GET
 from accounts.rules import mfa_required
 from accounts.types import AuthedRequest
 from review.doors import admin_only
-from review.models import TrainingModule, Vendor
+from review.incidents import incidents_needing_attention
+from review.models import Incident, TrainingModule, Vendor
 from review.risk import review_due, review_overdue
 from review.training import staff_overdue
 from review.vendors import vendors_needing_attention
@@ -28,5 +29,7 @@ def safeguards_view(request: AuthedRequest) -> HttpResponse:
         "training_overdue": staff_overdue(practice_id),
         "risk_due": review_due(practice_id),
         "risk_overdue": review_overdue(practice_id),
+        "incidents": Incident.objects.filter(practice_id=practice_id).count(),
+        "incidents_attention": incidents_needing_attention(practice_id),
     }
     return render(request, "safeguards.html", context)

@@ -23,6 +23,8 @@ GUARDED_TABLES = (
     "review_factchange",
     "review_factchangereconsent",
     "review_trainingattestation",
+    "review_incident",
+    "review_incidententry",
     "consent_consentsignature",
     "consent_consentwithdrawal",
 )

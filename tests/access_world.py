@@ -28,6 +28,7 @@ from records.services import (
     note_sign,
     psychotherapy_note_write,
 )
+from review.incidents import affected_add, incident_report
 from sessions.services import appointment_schedule, check_in_record
 from tests.conftest import PASSWORD, verified_session
 
@@ -251,6 +252,8 @@ def build() -> tuple[Subject, Subject]:
             actor=team, chart=chart, access=Access.CARE_TEAM, body="Only mine.", request=None
         )
         export = export_request(actor=client, chart=chart, access=Access.CLIENT, request=None)
+        incident = incident_report(actor=client, summary="Someone saw my screen.", request=None)
+        affected_add(incident, [client.pk], by=None, found_by="The reporter")
         event = AuditEvent.objects.filter(subject_client_id=client.pk).latest("id")
         version = current_version(practice_id=practice.pk, kind="telehealth")
         subjects.append(
@@ -273,6 +276,9 @@ def build() -> tuple[Subject, Subject]:
                     "module_id": module.pk,
                     "analysis_id": analysis.pk,
                     "training_version_id": course.pk,
+                    "incident_id": incident.pk,
+                    "today": timezone.localdate().isoformat(),
+                    "tomorrow": (timezone.localdate() + timedelta(days=1)).isoformat(),
                     "slug": practice.slug,
                     "event_id": event.pk,
                     "version_id": version.pk,

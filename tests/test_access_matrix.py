@@ -65,6 +65,7 @@ ACTS_FOR = frozenset({SELF, GUARDIAN})
 IN_THE_CALL = frozenset({SELF, PARTNER, TEAM})
 ON_THE_SCHEDULE = IN_THE_CALL | {GUARDIAN}
 ONLY_SELF = frozenset({SELF})
+REPORTER = ONLY_SELF | ADMINS
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,16 @@ PAGES: dict[tuple[str, str], Rule] = {
     ("risk:detail", "get"): R(ADMINS),
     ("risk:detail", "post"): R(ADMINS, body=(("threat", "A flood in the office"),)),
     ("risk:report", "get"): R(ADMINS),
+    ("incidents:list", "get"): R(EVERYONE),
+    ("incidents:new", "get"): R(EVERYONE),
+    ("incidents:new", "post"): R(EVERYONE, body=(("summary", "A letter went to the wrong house."),)),
+    ("incidents:lost_device", "get"): R(EVERYONE),
+    ("incidents:lost_device", "post"): R(EVERYONE, body=(("description", "My phone."), ("lost_on", "{today}"))),
+    ("incidents:log", "get"): R(ADMINS),
+    # An incident: its reporter (the client) and the admins; nobody else learns it exists.
+    ("incidents:detail", "get"): R(REPORTER, reads=True),
+    ("incidents:detail", "post"): R(REPORTER, body=(("action", "message"), ("text", "One more thing."))),
+    ("incidents:letters", "get"): R(ADMINS),
 }
 
 # API operations: (path template, method) -> rule.
@@ -267,6 +278,31 @@ API: dict[tuple[str, str], Rule] = {
     ("/api/v1/risk-analyses/", "get"): R(ADMINS),
     ("/api/v1/risk-analyses/{analysis_id}/", "get"): R(ADMINS),
     ("/api/v1/risk-analyses/{analysis_id}/", "post"): R(ADMINS, body=(("threat", "A flood"),)),
+    ("/api/v1/incidents/", "get"): R(EVERYONE),
+    ("/api/v1/incidents/", "post"): R(EVERYONE, body=(("summary", "A letter went to the wrong house."),)),
+    ("/api/v1/incidents/lost-device/", "post"): R(
+        EVERYONE, body=(("description", "My phone."), ("lost_on", "{today}"))
+    ),
+    ("/api/v1/incidents/log/", "get"): R(ADMINS),
+    ("/api/v1/incidents/{incident_id}/", "get"): R(REPORTER, reads=True),
+    ("/api/v1/incidents/{incident_id}/messages/", "post"): R(REPORTER, body=(("text", "One more thing."),)),
+    ("/api/v1/incidents/{incident_id}/triage/", "post"): R(
+        ADMINS, body=(("discovered_on", "{today}"), ("outcome", "notify"))
+    ),
+    ("/api/v1/incidents/{incident_id}/affected/", "post"): R(
+        ADMINS, body=(("how", "person"), ("person_id", "{client_id}"))
+    ),
+    ("/api/v1/incidents/{incident_id}/affected/", "put"): R(
+        ADMINS, body=(("person_id", "{client_id}"), ("residence", "US-NY"))
+    ),
+    ("/api/v1/incidents/{incident_id}/letter/", "put"): R(ADMINS, body=(("contact", "Call 1-800-555-0100."),)),
+    ("/api/v1/incidents/{incident_id}/delay/", "post"): R(
+        ADMINS, body=(("start", "{today}"), ("until", "{tomorrow}"), ("agency", "City police"))
+    ),
+    ("/api/v1/incidents/{incident_id}/notices/", "post"): R(
+        ADMINS, body=(("audience", "individual"), ("method", "post"))
+    ),
+    ("/api/v1/incidents/{incident_id}/status/", "post"): R(ADMINS, body=(("action", "close"), ("reason", "Done."))),
     ("/api/v1/training/{training_version_id}/attest/", "post"): R(
         STAFF - {OUTSIDER}, body=(("typed_name", "Somebody Else"),)
     ),

@@ -278,8 +278,11 @@ def test_markdown_with_script_renders_inert(login_as, admin, client_user, consen
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        ("client", ["Home", "Sessions", "My record", "Who opened it", "Consent", "Security"]),
-        ("therapist", ["Home", "Sessions", "Charts", "Client consent", "Invitations", "Training", "Security"]),
+        ("client", ["Home", "Sessions", "My record", "Who opened it", "Consent", "Report a concern", "Security"]),
+        (
+            "therapist",
+            ["Home", "Sessions", "Charts", "Client consent", "Invitations", "Training", "Report a concern", "Security"],
+        ),
         (
             "admin",
             [
@@ -293,6 +296,7 @@ def test_markdown_with_script_renders_inert(login_as, admin, client_user, consen
                 "Alerts",
                 "Session settings",
                 "Safeguards",
+                "Incidents",
                 "Security",
             ],
         ),
