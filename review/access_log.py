@@ -29,6 +29,9 @@ PLAIN_WORDS = {
     Action.CONSENT_SIGNATURE_VIEW: "viewed a consent form you signed",
     Action.CONSENT_REQUEST: "asked you to sign a consent form",
     Action.CONSENT_AGREEMENT_RECORD: "recorded an agreement with you",
+    Action.INCIDENT_VIEW: "read a privacy concern you reported",
+    Action.INCIDENT_AFFECTED: "looked at whether a privacy incident involved you",
+    Action.INCIDENT_NOTICE: "sent you a notice about a privacy incident",
     Action.ACCESS_DENIED: "was refused access to your record",
     Action.INTEGRITY_FAILURE: "hit data that failed its integrity check",
 }

@@ -619,6 +619,12 @@ def reporter_messages(state: IncidentState) -> list[dict[str, Any]]:
 # Working on it (admins) --------------------------------------------------------------------------
 
 
+def _lock(incident: Incident) -> None:
+    """Work on one incident at a time. Incidents are append-only (the runtime role may not take
+    a row lock on them), so the practice's row is the lock."""
+    Practice.objects.select_for_update().filter(pk=incident.practice_id).first()
+
+
 def _changeable(state: IncidentState) -> None:
     if state.status == "closed":
         raise Conflict("This incident is closed: reopen it first.")
@@ -660,7 +666,7 @@ def incident_triage(*, actor: User, incident: Incident, fields: dict[str, Any], 
     admin_only(actor, TARGET)
     today = timezone.localdate()
     with transaction.atomic():
-        Incident.objects.select_for_update().filter(pk=incident.pk).first()
+        _lock(incident)
         state = incident_state(incident)
         _changeable(state)
         discovered = _day(fields.get("discovered_on"), "discovered_on", required=True, not_after=today)
@@ -761,7 +767,7 @@ def incident_close(*, actor: User, incident: Incident, reason: object, request: 
     admin_only(actor, TARGET)
     why = _text(reason, "reason", required=True)
     with transaction.atomic():
-        Incident.objects.select_for_update().filter(pk=incident.pk).first()
+        _lock(incident)
         state = incident_state(incident)
         _changeable(state)
         if state.triage is None:
@@ -777,7 +783,7 @@ def incident_reopen(*, actor: User, incident: Incident, reason: object, request:
     admin_only(actor, TARGET)
     why = _text(reason, "reason", required=True)
     with transaction.atomic():
-        Incident.objects.select_for_update().filter(pk=incident.pk).first()
+        _lock(incident)
         if incident_state(incident).status != "closed":
             raise Conflict("Only a closed incident can be reopened.")
         _entry(incident, EntryKind.REOPENED, by=actor, text=why)
@@ -875,7 +881,7 @@ def affected_find(*, actor: User, incident: Incident, fields: dict[str, Any], re
     how = _choice(fields.get("how"), {"account": "", "vendor": "", "person": ""}, "how")
     practice_id = actor.practice_id
     with transaction.atomic():
-        Incident.objects.select_for_update().filter(pk=incident.pk).first()
+        _lock(incident)
         _changeable(incident_state(incident))
         if how == "person":
             person = _clients(practice_id).filter(pk=_int(fields.get("person_id"))).first()
@@ -906,7 +912,7 @@ def affected_set(*, actor: User, incident: Incident, fields: dict[str, Any], req
     the notice reaches them."""
     admin_only(actor, TARGET)
     with transaction.atomic():
-        Incident.objects.select_for_update().filter(pk=incident.pk).first()
+        _lock(incident)
         state = incident_state(incident)
         _changeable(state)
         current = state.people.get(_int(fields.get("person_id")))
@@ -1001,7 +1007,7 @@ def notices_send(*, actor: User, incident: Incident, method: object, person_ids:
     wanted = {_int(p) for p in person_ids} if person_ids else None
     sent = 0
     with transaction.atomic():
-        Incident.objects.select_for_update().filter(pk=incident.pk).first()
+        _lock(incident)
         state = incident_state(incident)
         _ready_to_notify(state)
         for person in state.unnotified:

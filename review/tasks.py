@@ -74,3 +74,11 @@ def vendors_remind_expiring() -> int:
     from review.vendors import vendors_remind
 
     return vendors_remind()
+
+
+@shared_task
+def incidents_remind_deadlines() -> int:
+    """Tell a practice's admins as each breach notice deadline comes close, and while it is overdue."""
+    from review.incidents import incidents_remind
+
+    return incidents_remind()

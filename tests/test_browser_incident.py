@@ -100,6 +100,11 @@ def test_one_incident_from_a_clients_report_to_notices_sent_and_closed(server, b
     admin.get_by_role("button", name="Close the incident").click()
     admin.get_by_role("heading", name=f"Incident {number} · Closed").wait_for()
     assert admin.get_by_role("button", name="Reopen the incident").is_visible()
+    # The admin's page reads on a phone too: nothing spills sideways.
+    admin.set_viewport_size({"width": 390, "height": 844})
+    assert admin.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    admin.get_by_role("link", name="Privacy incidents").click()
+    assert admin.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
     # The client sees the reply and that it is closed.
     client.goto(report_url)

@@ -476,3 +476,23 @@ def test_the_fact_sheet_says_how_to_report_a_concern_and_counts_breaches_notifie
     staff.post(url + "notices/", {"audience": "individual", "method": "post"}, content_type="application/json")
     assert "1 that needed notice" in client.get(f"/privacy/{practice.slug}/").content.decode()
     assert FactChange.objects.filter(key="concerns.breaches", value="1 that needed notice").exists()
+
+
+def test_the_reminders_run_daily_from_beat_and_the_client_sees_being_listed(
+    settings, login_as, make_user, admin, client_user
+):
+    from review.tasks import incidents_remind_deadlines
+
+    daily = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "review.tasks.incidents_remind_deadlines" in daily
+    with time_machine.travel(dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC), tick=False):
+        made = report(login_as(admin), "A spreadsheet of clients was left on a train.")
+        staff = login_as(admin)
+        url = f"/api/v1/incidents/{made['id']}/"
+        staff.post(url + "affected/", {"how": "person", "person_id": client_user.pk}, content_type="application/json")
+        staff.post(url + "triage/", {"discovered_on": "2026-04-17", "outcome": "notify"},
+                   content_type="application/json")  # fmt: skip
+        assert incidents_remind_deadlines.delay().get() == 1  # one day left for the people's notice
+        assert incidents_remind_deadlines.delay().get() == 0  # once per step
+        page = login_as(client_user).get("/audit/record-access/").content.decode()
+    assert "looked at whether a privacy incident involved you" in page and "Report a concern" in page
