@@ -248,6 +248,17 @@ class _IncidentView(VerifiedAPIView):
         data.is_valid(raise_exception=True)
         return dict(data.validated_data)
 
+    def act(
+        self, request: Request, incident_id: str, serializer: type[serializers.Serializer], service: Any
+    ) -> tuple[Incident, Any]:
+        """An admin's step: the door, the input checked, then ``service(actor, incident, fields, request)``."""
+        incident = self.admin_incident(request, incident_id)
+        fields = self.valid(serializer, request)
+        done = service(
+            actor=self.actor(request), incident=incident, fields=fields, request=self.django_request(request)
+        )
+        return incident, done
+
 
 class IncidentListView(_IncidentView):
     @extend_schema(responses=IncidentSummarySerializer(many=True))
@@ -319,11 +330,7 @@ class IncidentMessageView(_IncidentView):
 class IncidentTriageView(_IncidentView):
     @extend_schema(request=IncidentTriageInput, responses=IncidentAdminSerializer)
     def post(self, request: Request, incident_id: str) -> Response:
-        incident = self.admin_incident(request, incident_id)
-        data = self.valid(IncidentTriageInput, request)
-        incidents.incident_triage(
-            actor=self.actor(request), incident=incident, fields=data, request=self.django_request(request)
-        )
+        incident, _triage = self.act(request, incident_id, IncidentTriageInput, incidents.incident_triage)
         return self.answer(request, incident)
 
 
@@ -331,22 +338,14 @@ class IncidentAffectedView(_IncidentView):
     @extend_schema(request=AffectedFindInput, responses=AffectedFindResult)
     def post(self, request: Request, incident_id: str) -> Response:
         """Add people from the audit log (by account, by vendor) or one client by hand."""
-        incident = self.admin_incident(request, incident_id)
-        data = self.valid(AffectedFindInput, request)
-        added = incidents.affected_find(
-            actor=self.actor(request), incident=incident, fields=data, request=self.django_request(request)
-        )
+        incident, added = self.act(request, incident_id, AffectedFindInput, incidents.affected_find)
         people = [p.__dict__ for p in incidents.incident_state(incident).people.values()]
         return Response(AffectedFindResult({"added": added, "people": people}).data)
 
     @extend_schema(request=AffectedSetInput, responses=IncidentPersonSerializer)
     def put(self, request: Request, incident_id: str) -> Response:
         """Change one person on the list: off it (with the reason) or back, residence, notice method."""
-        incident = self.admin_incident(request, incident_id)
-        data = self.valid(AffectedSetInput, request)
-        person = incidents.affected_set(
-            actor=self.actor(request), incident=incident, fields=data, request=self.django_request(request)
-        )
+        _incident, person = self.act(request, incident_id, AffectedSetInput, incidents.affected_set)
         return Response(IncidentPersonSerializer(person.__dict__).data)
 
 
@@ -354,11 +353,7 @@ class IncidentLetterView(_IncidentView):
     @extend_schema(request=LetterInput, responses=LetterResult)
     def put(self, request: Request, incident_id: str) -> Response:
         """The notice letter's elements (164.404(c)); what is still missing is listed."""
-        incident = self.admin_incident(request, incident_id)
-        data = self.valid(LetterInput, request)
-        incidents.incident_letter(
-            actor=self.actor(request), incident=incident, fields=data, request=self.django_request(request)
-        )
+        incident, _letter = self.act(request, incident_id, LetterInput, incidents.incident_letter)
         state = incidents.incident_state(incident)
         return Response(LetterResult({"letter": state.letter, "missing": state.missing_letter_elements()}).data)
 
@@ -367,11 +362,7 @@ class IncidentDelayView(_IncidentView):
     @extend_schema(request=DelayInput, responses=IncidentAdminSerializer)
     def post(self, request: Request, incident_id: str) -> Response:
         """A law-enforcement delay (164.412): the deadlines move by the days it covers."""
-        incident = self.admin_incident(request, incident_id)
-        data = self.valid(DelayInput, request)
-        incidents.incident_delay(
-            actor=self.actor(request), incident=incident, fields=data, request=self.django_request(request)
-        )
+        incident, _delay = self.act(request, incident_id, DelayInput, incidents.incident_delay)
         return self.answer(request, incident)
 
 
@@ -398,10 +389,5 @@ class IncidentStatusView(_IncidentView):
     @extend_schema(request=StatusInput, responses=IncidentAdminSerializer)
     def post(self, request: Request, incident_id: str) -> Response:
         """Close it, or reopen a closed one: an entry each time, never an edit."""
-        incident = self.admin_incident(request, incident_id)
-        data = self.valid(StatusInput, request)
-        change = incidents.incident_close if data["action"] == "close" else incidents.incident_reopen
-        change(
-            actor=self.actor(request), incident=incident, reason=data["reason"], request=self.django_request(request)
-        )
+        incident, _state = self.act(request, incident_id, StatusInput, incidents.incident_status)
         return self.answer(request, incident)

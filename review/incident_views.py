@@ -29,8 +29,8 @@ ADMIN_ACTIONS = {
     "letter": lambda a, i, d, r: incidents.incident_letter(actor=a, incident=i, fields=d, request=r),
     "delay": lambda a, i, d, r: incidents.incident_delay(actor=a, incident=i, fields=d, request=r),
     "authority": lambda a, i, d, r: incidents.notice_record(actor=a, incident=i, fields=d, request=r),
-    "close": lambda a, i, d, r: incidents.incident_close(actor=a, incident=i, reason=d.get("reason"), request=r),
-    "reopen": lambda a, i, d, r: incidents.incident_reopen(actor=a, incident=i, reason=d.get("reason"), request=r),
+    "close": lambda a, i, d, r: incidents.incident_status(actor=a, incident=i, fields=d, request=r),
+    "reopen": lambda a, i, d, r: incidents.incident_status(actor=a, incident=i, fields=d, request=r),
 }
 DONE = {
     "triage": "Triage saved.",
@@ -63,60 +63,53 @@ def incident_list_view(request: AuthedRequest) -> HttpResponse:
     return render(request, "incidents/list.html", context)
 
 
-@mfa_required
-@require_http_methods(["GET", "POST"])
-def incident_new_view(request: AuthedRequest) -> HttpResponse:
+def _report_form(request: AuthedRequest, template: str, report: Any, **context: Any) -> HttpResponse:
+    """A reporting form: on a good POST, ``report()`` gives the incident and the message to show;
+    a bad one shows the form again with what was typed and the error."""
     error = None
     if request.method == "POST":
         try:
-            incident = incidents.incident_report(
-                actor=request.user,
-                summary=request.POST.get("summary"),
-                happened_on=request.POST.get("happened_on"),
-                request=request,
-            )
+            incident, said = report()
         except Denial:
             raise
         except ServiceError as problem:
             error = problem
         else:
-            messages.success(
-                request,
-                f"Thank you: your concern was received as number {incident.number}. We sent you an e-mail "
-                "acknowledgement, and you can follow it here.",
-            )
+            messages.success(request, said)
             return redirect("incidents:detail", incident_id=incident.pk)
-    context = {"error": error, "text": error_text(request, error) if error else "", "data": request.POST}
-    return render(request, "incidents/new.html", context)
+    shown = {"error": error, "text": error_text(request, error) if error else "", "data": request.POST, **context}
+    return render(request, template, shown)
+
+
+@mfa_required
+@require_http_methods(["GET", "POST"])
+def incident_new_view(request: AuthedRequest) -> HttpResponse:
+    def report() -> tuple[Any, str]:
+        incident = incidents.incident_report(
+            actor=request.user, summary=request.POST.get("summary"), happened_on=request.POST.get("happened_on"),
+            request=request,
+        )  # fmt: skip
+        return incident, (
+            f"Thank you: your concern was received as number {incident.number}. We sent you an e-mail "
+            "acknowledgement, and you can follow it here."
+        )
+
+    return _report_form(request, "incidents/new.html", report)
 
 
 @mfa_required
 @require_http_methods(["GET", "POST"])
 def lost_device_view(request: AuthedRequest) -> HttpResponse:
-    error = None
-    if request.method == "POST":
-        try:
-            incident, ended = incidents.device_lost(
-                request=request, description=request.POST.get("description"), lost_on=request.POST.get("lost_on")
-            )
-        except Denial:
-            raise
-        except ServiceError as problem:
-            error = problem
-        else:
-            messages.success(
-                request,
-                f"Done: {ended} other signed-in session{'s' if ended != 1 else ''} ended, and the practice was told "
-                f"(number {incident.number}). Change your password if the device could be opened.",
-            )
-            return redirect("incidents:detail", incident_id=incident.pk)
-    context = {
-        "error": error,
-        "text": error_text(request, error) if error else "",
-        "data": request.POST,
-        "today": timezone.localdate(),
-    }
-    return render(request, "incidents/lost_device.html", context)
+    def report() -> tuple[Any, str]:
+        incident, ended = incidents.device_lost(
+            request=request, description=request.POST.get("description"), lost_on=request.POST.get("lost_on")
+        )
+        return incident, (
+            f"Done: {ended} other signed-in session{'s' if ended != 1 else ''} ended, and the practice was told "
+            f"(number {incident.number}). Change your password if the device could be opened."
+        )
+
+    return _report_form(request, "incidents/lost_device.html", report, today=timezone.localdate())
 
 
 @mfa_required

@@ -763,6 +763,14 @@ def incident_letter(*, actor: User, incident: Incident, fields: dict[str, Any], 
     return letter
 
 
+def incident_status(*, actor: User, incident: Incident, fields: dict[str, Any], request: Any) -> IncidentState:
+    """Close it, or reopen a closed one (``fields["action"]``), with the reason."""
+    change = {"close": incident_close, "reopen": incident_reopen}.get(str(fields.get("action")))
+    if change is None:
+        raise ServiceError("Choose to close or to reopen it.", field="action")
+    return change(actor=actor, incident=incident, reason=fields.get("reason"), request=request)
+
+
 def incident_close(*, actor: User, incident: Incident, reason: object, request: Any) -> IncidentState:
     admin_only(actor, TARGET)
     why = _text(reason, "reason", required=True)
