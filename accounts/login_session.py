@@ -13,6 +13,17 @@ from accounts.selectors import device_for_persistent_id
 DEVICE_SESSION_KEY = "otp_device_id"
 AUTH_AT_KEY = "auth_at"
 LAST_SEEN_KEY = "last_seen"
+# The account (pk) this browser session may enroll a first second factor for: set when it
+# accepted the account's invitation, or opened a link sent to the account's e-mail address.
+ENROLL_GRANT_KEY = "enroll_grant"
+
+
+def grant_enrollment(session: Any, user: Any) -> None:
+    session[ENROLL_GRANT_KEY] = user.pk
+
+
+def may_enroll(session: Any, user: Any) -> bool:
+    return session is not None and session.get(ENROLL_GRANT_KEY) == user.pk
 
 
 def practice_zone(name: str) -> zoneinfo.ZoneInfo:

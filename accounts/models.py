@@ -19,6 +19,12 @@ class Practice(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
     time_zone = models.CharField(max_length=64, default="UTC")
     created_at = models.DateTimeField(default=timezone.now)
+    passkeys_required_for_staff = models.BooleanField(
+        default=False, help_text="Therapists and admins without a passkey are led to add one at sign-in."
+    )
+    passwordless_sign_in = models.BooleanField(
+        default=False, help_text="A passkey that verifies the person (PIN, fingerprint, face) stands for both steps."
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -184,6 +190,23 @@ class TOTPDevice(ThrottlingMixin, Device):
         return settings.OTP_THROTTLE_FACTOR
 
 
+class PasskeyDevice(Device):
+    """A passkey (WebAuthn credential). Only its public key is kept; the private key never leaves
+    the person's device. ``name`` (from Device) is what the person called it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    credential_id = models.CharField(max_length=1400, unique=True, help_text="base64url, as the browser gives it.")
+    public_key = models.TextField(help_text="COSE public key, base64url.")
+    sign_count = models.BigIntegerField(default=0)
+    transports = models.JSONField(default=list, blank=True)
+    backed_up = models.BooleanField(default=False, help_text="A synced passkey (on several of the person's devices).")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+
 class BackupCodeDevice(ThrottlingMixin, Device):
     """Single-use backup codes; each is stored as a keyed hash."""
 
@@ -204,6 +227,79 @@ class BackupCode(models.Model):
 
     def __str__(self) -> str:
         return f"backup code of {self.device_id} ({'used' if self.used_at else 'unused'})"
+
+
+class EnrollmentLink(models.Model):
+    """A single-use, short-lived link that proves control of the account's e-mail address, and
+    so lets a session with only the password enroll the account's first second factor."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"enrollment link of {self.user_id}"
+
+
+class RecoveryRequest(models.Model):
+    """Someone who lost every second factor and every backup code asks to set them up again.
+
+    Two admins other than the person are needed: one approves, having checked who they are outside
+    the platform; a second confirms. It takes effect a delay after that (24 hours by default),
+    during which the account's e-mail address is told and the person can cancel it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_requests")
+    requested_at = models.DateTimeField(default=timezone.now)
+    approved_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    # How the approver checked who it is (may name a phone number or a meeting): sealed.
+    identity_check = EncryptedTextField(blank=True, default="")
+    confirmed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    effective_at = models.DateTimeField(null=True, blank=True)
+    cancel_token_hash = models.CharField(max_length=64, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"recovery of {self.user_id} ({self.state})"
+
+    @property
+    def state(self) -> str:
+        if self.cancelled_at:
+            return "cancelled"
+        if self.completed_at:
+            return "completed"
+        if self.confirmed_at:
+            return "waiting"
+        if self.approved_at:
+            return "approved"
+        return "requested"
+
+    @property
+    def open(self) -> bool:
+        return self.state in ("requested", "approved", "waiting")
+
+
+class KnownBrowser(models.Model):
+    """A browser that has signed in to this account before (only a hash of its cookie is kept)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "token_hash"], name="known_browser_once")]
+
+    def __str__(self) -> str:
+        return f"browser of {self.user_id}"
 
 
 class UserSession(models.Model):

@@ -10,6 +10,7 @@ from accounts.models import (
     BackupCodeDevice,
     GuardianLink,
     Invitation,
+    PasskeyDevice,
     Practice,
     Role,
     TOTPDevice,
@@ -18,10 +19,10 @@ from accounts.models import (
 )
 from teletherapy.errors import NotVisible
 
-_DEVICE_MODELS = {m._meta.label_lower: m for m in (TOTPDevice, BackupCodeDevice)}
+_DEVICE_MODELS = {m._meta.label_lower: m for m in (TOTPDevice, BackupCodeDevice, PasskeyDevice)}
 
 
-def device_for_persistent_id(persistent_id: str) -> TOTPDevice | BackupCodeDevice | None:
+def device_for_persistent_id(persistent_id: str) -> TOTPDevice | BackupCodeDevice | PasskeyDevice | None:
     label, _, device_id = str(persistent_id).rpartition("/")
     model = _DEVICE_MODELS.get(label)
     if model is None:
@@ -48,7 +49,15 @@ def backup_codes_remaining(*, user: User) -> int:
 
 
 def user_has_confirmed_device(*, user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    """Whether the person has a second factor: an authenticator app or a passkey."""
+    return (
+        TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        or PasskeyDevice.objects.filter(user=user, confirmed=True).exists()
+    )
+
+
+def passkeys_of(*, user: User) -> QuerySet[PasskeyDevice]:
+    return PasskeyDevice.objects.filter(user=user, confirmed=True).order_by("created_at")
 
 
 def practice_members(*, practice: Practice) -> QuerySet[User]:

@@ -32,6 +32,9 @@ PLAIN_WORDS = {
     Action.INCIDENT_VIEW: "read a privacy concern you reported",
     Action.INCIDENT_AFFECTED: "looked at whether a privacy incident involved you",
     Action.INCIDENT_NOTICE: "sent you a notice about a privacy incident",
+    Action.RECOVERY_APPROVE: "approved resetting your account's second factors, having checked it was you",
+    Action.RECOVERY_CONFIRM: "confirmed resetting your account's second factors",
+    Action.RECOVERY_CANCEL: "stopped the reset of your account's second factors",
     Action.ACCESS_DENIED: "was refused access to your record",
     Action.INTEGRITY_FAILURE: "hit data that failed its integrity check",
 }

@@ -81,3 +81,28 @@ def role_checks(app_configs: Any = None, databases: Any = None, **kwargs: Any) -
                 )
             )
     return found
+
+
+@register(Tags.security, deploy=True)
+def passkey_checks(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """Passkeys are bound to SITE_URL: its host is their relying party, its origin the only one
+    accepted. It must be an https:// host name this server answers for."""
+    site = urlsplit(settings.SITE_URL or "")
+    found = []
+    if site.scheme != "https" or not site.hostname:
+        found.append(
+            Error(
+                f"SITE_URL ({settings.SITE_URL!r}) is not an https:// address: passkeys and links would not work.",
+                hint="Set SITE_URL=https://therapy.example.org, the address people open.",
+                id="teletherapy.E002",
+            )
+        )
+    elif site.hostname not in settings.ALLOWED_HOSTS and "*" not in settings.ALLOWED_HOSTS:
+        found.append(
+            Error(
+                f"SITE_URL's host {site.hostname!r} is not in ALLOWED_HOSTS: passkeys made for it could not be used.",
+                hint="Add it to ALLOWED_HOSTS, or correct SITE_URL.",
+                id="teletherapy.E003",
+            )
+        )
+    return found

@@ -263,6 +263,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "privacy-facts": {"task": "review.tasks.facts_record_all", "schedule": 24 * 60 * 60},
     "vendor-reminders": {"task": "review.tasks.vendors_remind_expiring", "schedule": 24 * 60 * 60},
+    "account-recoveries": {"task": "accounts.tasks.recoveries_carry_out", "schedule": 5 * 60},
     "incident-reminders": {"task": "review.tasks.incidents_remind_deadlines", "schedule": 24 * 60 * 60},
     "audit-anomalies": {"task": "review.tasks.audit_anomalies_detect", "schedule": 15 * 60},
     "audit-verify": {"task": "review.tasks.audit_verify_all", "schedule": 60 * 60 * envint("AUDIT_VERIFY_HOURS", 6)},
@@ -315,6 +316,8 @@ TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
 OTP_TOTP_TOLERANCE_STEPS = 1
 OTP_THROTTLE_FACTOR = envint("OTP_THROTTLE_FACTOR", 1)
 REAUTH_WINDOW_SECONDS = envint("REAUTH_WINDOW_SECONDS", 600)
+# How long a confirmed account recovery waits (the person is told and can cancel) before it acts.
+ACCOUNT_RECOVERY_DELAY_HOURS = envint("ACCOUNT_RECOVERY_DELAY_HOURS", 24)
 
 # Sessions live in the database so that losing Redis logs nobody out.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -411,7 +414,7 @@ if envstr("EMAIL_HOST"):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "no-reply@teletherapy.invalid")
-SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000")
+SITE_URL = envstr("SITE_URL", "http://localhost:8000")
 
 # Video sessions ------------------------------------------------------------------------------
 # Defaults for a practice that has not chosen its own (sessions.SessionPolicy).

@@ -12,7 +12,7 @@ from typing import Any
 from django.test import Client
 from django.utils import timezone
 
-from accounts.models import GuardianLink, Invitation, Practice, Role, RoleGrant, TOTPDevice, User
+from accounts.models import GuardianLink, Invitation, Practice, RecoveryRequest, Role, RoleGrant, TOTPDevice, User
 from audit.models import AuditEvent, AuditFlag
 from consent.selectors import current_version
 from consent.services import consent_defaults_seed, consent_sign
@@ -253,6 +253,7 @@ def build() -> tuple[Subject, Subject]:
         )
         export = export_request(actor=client, chart=chart, access=Access.CLIENT, request=None)
         incident = incident_report(actor=client, summary="Someone saw my screen.", request=None)
+        recovery = RecoveryRequest.objects.create(user=client)
         affected_add(incident, [client.pk], by=None, found_by="The reporter")
         event = AuditEvent.objects.filter(subject_client_id=client.pk).latest("id")
         version = current_version(practice_id=practice.pk, kind="telehealth")
@@ -277,6 +278,8 @@ def build() -> tuple[Subject, Subject]:
                     "analysis_id": analysis.pk,
                     "training_version_id": course.pk,
                     "incident_id": incident.pk,
+                    "recovery_id": recovery.pk,
+                    "device_id": "00000000-0000-4000-8000-000000000000",
                     "today": timezone.localdate().isoformat(),
                     "tomorrow": (timezone.localdate() + timedelta(days=1)).isoformat(),
                     "slug": practice.slug,

@@ -69,11 +69,11 @@ def wait_healthy(url: str, process: subprocess.Popen, *, seconds: float = 60, lo
 def embedded_server(data_dir: Path, **extra_env: str) -> Iterator[Server]:
     """Start the platform with the README's run command (scripts/run.sh) on a free port."""
     port = free_port()
-    env = embedded_env(data_dir, PORT=str(port), **extra_env)
+    url = f"http://localhost:{port}"  # a host name: passkeys refuse an IP address as the site's ID
+    env = embedded_env(data_dir, PORT=str(port), SITE_URL=url, **extra_env)
     log_path = data_dir / "run.log"
     log = open(log_path, "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(["bash", "scripts/run.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, process, seconds=600, log_path=log_path)
         yield Server(url=url, seed_output=log_path.read_text(), data_dir=data_dir)
@@ -104,17 +104,51 @@ def printed_secret(server: Server, email: str) -> str:
     return re.search(rf"{re.escape(local)}%40{re.escape(domain)}\?secret=([A-Z2-7]+)", server.seed_output).group(1)
 
 
-def first_sign_in(page: object, server: Server, email: str) -> list[str]:
-    """Password, then enroll the authenticator with a code computed from the printed secret."""
+def printed_link(server: Server, email: str) -> str:
+    """The set-up link the run command printed for a demo account (standing for its e-mail)."""
+    import re
+
+    return re.search(rf"{re.escape(email)}[^\n]*\n\s+set-up link: (\S+)", server.seed_output).group(1)
+
+
+def enrollment_page(page: object, server: Server, email: str) -> None:
+    """From the account's set-up link, through the password, to the enrolment page."""
+    page.goto(printed_link(server, email))
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("heading", name="Set up two-step sign-in").wait_for()
+
+
+def open_app_option(page: object) -> None:
+    """The authenticator app is the second choice on the enrolment page: open it."""
+    option = page.locator("#app-option")
+    if option.get_attribute("open") is None:
+        option.locator("summary").first.click()
+
+
+def confirm_codes_saved(page: object) -> list[str]:
+    codes = page.locator("#backup-codes code").all_text_contents()
+    page.get_by_label("I have saved my backup codes").check()
+    page.get_by_role("button", name="Continue").click()
+    return codes
+
+
+def enroll_app(page: object, server: Server, email: str) -> list[str]:
+    """On the enrolment page: the authenticator app, with a code from the printed secret."""
     from tests.conftest import totp_code
 
-    sign_in(page, server, email)
-    page.wait_for_url("**/mfa/enroll/**")
+    open_app_option(page)
     page.get_by_label("Code from your app").fill(totp_code(printed_secret(server, email)))
     page.get_by_role("button", name="Confirm and continue").click()
-    codes = page.locator("#backup-codes code").all_text_contents()
-    page.get_by_role("link", name="I have saved them, continue").click()
-    return codes
+    return confirm_codes_saved(page)
+
+
+def first_sign_in(page: object, server: Server, email: str) -> list[str]:
+    """The set-up link and the password, then enroll the authenticator with a code computed
+    from the printed secret."""
+    enrollment_page(page, server, email)
+    return enroll_app(page, server, email)
 
 
 def sign_in_again(page: object, server: Server, email: str) -> None:
@@ -127,9 +161,8 @@ def sign_in_again(page: object, server: Server, email: str) -> None:
     sign_in(page, server, email)
     page.wait_for_url("**/mfa/**")
     if "/mfa/enroll/" in page.url:
-        page.get_by_label("Code from your app").fill(totp_code(printed_secret(server, email)))
-        page.get_by_role("button", name="Confirm and continue").click()
-        page.get_by_role("link", name="I have saved them, continue").click()
+        page.goto(printed_link(server, email))  # the session knows the password; the link proves the e-mail
+        enroll_app(page, server, email)
         return
     for _attempt in range(3):
         page.get_by_label("Code").fill(totp_code(printed_secret(server, email), at=time.time() + 30))

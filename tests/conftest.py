@@ -302,6 +302,27 @@ def password_only_session(user: User) -> Client:
     return client
 
 
+def totp_secret_of(page: str) -> str:
+    """The authenticator key an enrolment page shows (in groups of four, for reading aloud)."""
+    import re
+
+    shown = re.search(r'id="totp-secret"[^>]*>(.*?)</code>', page, re.S).group(1)
+    return re.sub(r"<[^>]+>|\s", "", shown)
+
+
+def enrolling_session(user: User) -> Client:
+    """A password-only session that opened the set-up link sent to the account's e-mail address,
+    so it may enroll the first second factor (a password alone may not)."""
+    from urllib.parse import urlsplit
+
+    from accounts.services.enrollment import enrollment_link_create
+
+    client = password_only_session(user)
+    response = client.get(urlsplit(enrollment_link_create(user=user)).path)
+    assert response.status_code == 302, response
+    return client
+
+
 @pytest.fixture
 def consent_docs(practice: Practice) -> dict[str, object]:
     """The practice's default documents, published as version 1, by kind."""

@@ -87,6 +87,10 @@ EXEMPT_PAGES = {
     "accounts:mfa",
     "accounts:mfa_enroll",
     "accounts:invitation_accept",
+    "accounts:enroll_link",
+    "accounts:passkey_options",
+    "accounts:recovery",
+    "accounts:recovery_cancel",
     # Public on purpose, read before signing up (tests/test_factsheet.py).
     "privacy:index",
     "privacy:sheet",
@@ -100,6 +104,15 @@ PAGES: dict[tuple[str, str], Rule] = {
     ("accounts:reauth", "get"): R(EVERYONE),
     ("accounts:mfa_replace", "get"): R(EVERYONE),
     ("accounts:backup_codes", "get"): R(EVERYONE),
+    ("accounts:passkey_add", "get"): R(EVERYONE),
+    ("accounts:passkey_add", "post"): R(EVERYONE, body=(("code", "000000"),)),
+    ("accounts:passkey_remove", "get"): R(EVERYONE),
+    ("accounts:passkey_remove", "post"): R(EVERYONE),
+    ("accounts:sign_in_policy", "post"): R(ADMINS, body=(("passkeys_required_for_staff", "1"),)),
+    ("accounts:recoveries", "get"): R(ADMINS),
+    ("accounts:recoveries", "post"): R(
+        ADMINS, body=(("action", "approve"), ("recovery", "{recovery_id}"), ("identity_check", "Called them"))
+    ),
     ("accounts:session_status", "get"): R(EVERYONE),
     ("accounts:session_keepalive", "post"): R(EVERYONE),
     ("accounts:invitations", "get"): R(STAFF),

@@ -7,7 +7,7 @@ from django.test import Client
 
 from accounts.models import Invitation, User
 from audit.models import AuditEvent
-from tests.conftest import PASSWORD, password_only_session
+from tests.conftest import PASSWORD, enrolling_session, password_only_session
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
@@ -44,7 +44,7 @@ def test_mfa_form(therapist, value, settings):
 @pytest.mark.parametrize("value", NASTY)
 def test_enroll_form(make_user, value):
     user = make_user("client", mfa=False)
-    response = password_only_session(user).post("/mfa/enroll/", {"code": value})
+    response = enrolling_session(user).post("/mfa/enroll/", {"code": value})
     assert response.status_code == 200
     assert b'class="error"' in response.content
 

@@ -19,6 +19,15 @@ ALLOWLIST = {
     "accounts:mfa",
     "accounts:mfa_enroll",
     "accounts:invitation_accept",
+    # The link sent to the account's e-mail (it needs the password first, then proves the address).
+    "accounts:enroll_link",
+    # A passkey's challenge: for the second step, passwordless sign-in and first enrolment, each
+    # allowed only to the session that may take that step.
+    "accounts:passkey_options",
+    # Recovery: asked for before the second step (it is what was lost), and cancelled from the
+    # link sent to the account's e-mail address.
+    "accounts:recovery",
+    "accounts:recovery_cancel",
     "health",
     # The privacy fact sheet is public on purpose: read before signing up (it holds no one's data).
     "privacy:index",

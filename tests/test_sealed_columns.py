@@ -36,6 +36,13 @@ PLAIN_ALLOWED = {
     "accounts.User.time_zone": "an IANA zone name",
     "accounts.User.password": "an Argon2 hash",
     "accounts.Invitation.token_hash": "a SHA-256 digest",
+    "accounts.EnrollmentLink.token_hash": "a SHA-256 digest",
+    "accounts.KnownBrowser.token_hash": "a SHA-256 digest",
+    "accounts.RecoveryRequest.cancel_token_hash": "a SHA-256 digest",
+    # A passkey's public half and its id: public by design (the private key never leaves the device).
+    "accounts.PasskeyDevice.credential_id": "a credential id the browser sends in the clear",
+    "accounts.PasskeyDevice.public_key": "a public key",
+    "accounts.PasskeyDevice.name": "what the person called their device, shown to them to tell passkeys apart",
     "accounts.LoginThrottle.key": "the e-mail or address being throttled",
     "accounts.TOTPDevice.name": "a fixed device label",
     "accounts.BackupCodeDevice.name": "a fixed device label",

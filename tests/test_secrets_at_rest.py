@@ -9,7 +9,7 @@ from django.db import connection
 
 from accounts.models import TOTPDevice
 from teletherapy.keyring import CiphertextIntegrityError
-from tests.conftest import password_only_session
+from tests.conftest import enrolling_session, totp_secret_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
@@ -27,9 +27,9 @@ def _dump_all_text() -> str:
 
 def test_enrollment_leaves_no_plain_secret_or_code_in_the_database(make_user):
     user = make_user("client", mfa=False)
-    client = password_only_session(user)
+    client = enrolling_session(user)
     page = client.get("/mfa/enroll/").content.decode()
-    secret = re.search(r'id="totp-secret" class="secret">([A-Z2-7]+)<', page).group(1)
+    secret = totp_secret_of(page)
     from tests.conftest import totp_code
 
     result = client.post("/mfa/enroll/", {"code": totp_code(secret)}).content.decode()

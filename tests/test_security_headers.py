@@ -48,6 +48,7 @@ def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "DJANGO_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(64),
         "ALLOWED_HOSTS": "therapy.example.org",
+        "SITE_URL": "https://therapy.example.org",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'prod.sqlite3'}",
         "REDIS_URL": "redis://127.0.0.1:6379/15",
         "FIELD_ENCRYPTION_KEYS": f"f1:{key()}",
@@ -138,3 +139,12 @@ def test_the_deploy_check_warns_of_plain_transport_to_remote_services_and_a_miss
     )
     result = manage(secured, "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("site", "error"),
+    [("http://therapy.example.org", "teletherapy.E002"), ("https://elsewhere.example.org", "teletherapy.E003")],
+)
+def test_the_deploy_check_refuses_a_site_url_passkeys_cannot_use(tmp_path, site, error):
+    result = manage(production_env(tmp_path, SITE_URL=site), "check", "--deploy")
+    assert result.returncode != 0 and error in result.stdout + result.stderr

@@ -9,7 +9,7 @@ from django.test import Client
 
 from accounts.models import BackupCode
 from audit.models import Action, AuditEvent, chain_of
-from tests.conftest import PASSWORD, password_only_session, totp_code
+from tests.conftest import PASSWORD, enrolling_session, password_only_session, totp_code, totp_secret_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
@@ -106,7 +106,7 @@ def test_changing_mfa_needs_recent_reauthentication(login_as, therapist):
 def test_replacing_the_authenticator_ends_the_other_sessions(login_as, therapist):
     me, elsewhere = login_as(therapist), login_as(therapist)
     page = me.get("/account/mfa/replace/").content.decode()
-    secret = re.search(r'id="totp-secret" class="secret">([A-Z2-7]+)<', page).group(1)
+    secret = totp_secret_of(page)
     result = me.post("/account/mfa/replace/", {"code": totp_code(secret)})
     assert result.status_code == 200 and b"backup codes" in result.content
     assert elsewhere.get("/").status_code == 302
@@ -118,10 +118,8 @@ def test_replacing_the_authenticator_ends_the_other_sessions(login_as, therapist
 
 def test_backup_codes_are_single_use_and_can_be_regenerated(make_user):
     user = make_user("client", mfa=False)
-    client = password_only_session(user)
-    secret = re.search(
-        r'id="totp-secret" class="secret">([A-Z2-7]+)<', client.get("/mfa/enroll/").content.decode()
-    ).group(1)
+    client = enrolling_session(user)
+    secret = totp_secret_of(client.get("/mfa/enroll/").content.decode())
     codes = re.findall(
         r"<code>([a-z0-9-]{11})</code>", client.post("/mfa/enroll/", {"code": totp_code(secret)}).content.decode()
     )

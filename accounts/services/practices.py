@@ -9,6 +9,9 @@ from django.db import transaction
 
 from accounts.models import Practice, Role, RoleGrant, User
 from accounts.signals import practice_created
+from audit.models import Action
+from audit.services import audit_record
+from teletherapy.errors import NotVisible
 
 
 @transaction.atomic
@@ -37,3 +40,25 @@ def user_create(
             raise ValueError(f"Unknown role {role!r}")
         RoleGrant.objects.create(user=user, role=role, granted_by=granted_by)
     return user
+
+
+def sign_in_policy_set(
+    *, actor: User, request: object, passkeys_required_for_staff: bool, passwordless: bool
+) -> Practice:
+    """The practice's sign-in policy (admins): passkeys for staff, and passwordless sign-in."""
+
+    if not actor.has_role(Role.ADMIN):
+        raise NotVisible("accounts.practice", actor.practice_id)
+    with transaction.atomic():
+        practice = Practice.objects.select_for_update().get(pk=actor.practice_id)
+        before = {"passkeys_required_for_staff": practice.passkeys_required_for_staff,
+                  "passwordless_sign_in": practice.passwordless_sign_in}  # fmt: skip
+        practice.passkeys_required_for_staff = passkeys_required_for_staff
+        practice.passwordless_sign_in = passwordless
+        practice.save(update_fields=["passkeys_required_for_staff", "passwordless_sign_in"])
+        after = {"passkeys_required_for_staff": passkeys_required_for_staff, "passwordless_sign_in": passwordless}
+        audit_record(
+            action=Action.SIGN_IN_POLICY_CHANGE, actor=actor, request=request, target=practice,  # type: ignore[arg-type]
+            details={"before": before, "after": after},
+        )  # fmt: skip
+    return practice

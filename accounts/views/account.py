@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import services
@@ -16,24 +17,32 @@ from accounts.login_session import AUTH_AT_KEY, LAST_SEEN_KEY
 from accounts.rules import mfa_required, reauth_required, safe_next
 from accounts.selectors import (
     backup_codes_remaining,
+    passkeys_of,
     sessions_of,
     totp_device_confirmed,
 )
+from accounts.services import passkeys
 from accounts.types import AuthedRequest
-from accounts.views.auth import _enroll
+from accounts.views.auth import _enroll, backup_codes_page
+from teletherapy.errors import ServiceError, error_text
+
+
+def _security_context(request: AuthedRequest, **extra: object) -> dict[str, object]:
+    return {
+        "device": totp_device_confirmed(user=request.user),
+        "passkeys": passkeys_of(user=request.user),
+        "backup_codes_left": backup_codes_remaining(user=request.user),
+        "sessions": sessions_of(user=request.user),
+        "current_key": request.session.session_key,
+        "password_form": PasswordChangeForm(user=request.user),
+        **extra,
+    }
 
 
 @mfa_required
 @require_GET
 def security_view(request: AuthedRequest) -> HttpResponse:
-    context = {
-        "device": totp_device_confirmed(user=request.user),
-        "backup_codes_left": backup_codes_remaining(user=request.user),
-        "sessions": sessions_of(user=request.user),
-        "current_key": request.session.session_key,
-        "password_form": PasswordChangeForm(user=request.user),
-    }
-    return render(request, "accounts/security.html", context)
+    return render(request, "accounts/security.html", _security_context(request))
 
 
 @mfa_required
@@ -44,14 +53,7 @@ def password_change_view(request: AuthedRequest) -> HttpResponse:
         services.password_change(request=request, new_password=form.cleaned_data["new_password"])
         messages.success(request, "Your password has changed. Every other session has been signed out.")
         return redirect("accounts:security")
-    context = {
-        "device": totp_device_confirmed(user=request.user),
-        "backup_codes_left": backup_codes_remaining(user=request.user),
-        "sessions": sessions_of(user=request.user),
-        "current_key": request.session.session_key,
-        "password_form": form,
-    }
-    return render(request, "accounts/security.html", context, status=400)
+    return render(request, "accounts/security.html", _security_context(request, password_form=form), status=400)
 
 
 @mfa_required
@@ -65,6 +67,16 @@ def sessions_revoke_others_view(request: AuthedRequest) -> HttpResponse:
 @mfa_required
 @require_http_methods(["GET", "POST"])
 def reauth_view(request: AuthedRequest) -> HttpResponse:
+    if request.method == "POST" and request.POST.get("credential"):
+        try:
+            passkeys.passkey_reauthenticate(request=request, credential=request.POST["credential"])
+        except services.LoginRefused as refused:
+            messages.error(request, refused.message)
+        except ServiceError as error:
+            messages.error(request, error_text(request, error))
+        else:
+            return redirect(safe_next(request, default="accounts:security"))
+        return redirect(request.get_full_path())
     form = ReauthForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -79,7 +91,12 @@ def reauth_view(request: AuthedRequest) -> HttpResponse:
             if ok:
                 return redirect(safe_next(request, default="accounts:security"))
             form.add_error(None, "That did not match. Try your password again, or a current code.")
-    return render(request, "accounts/reauth.html", {"form": form, "next": request.GET.get("next", "")}, status=status)
+    context = {
+        "form": form,
+        "next": request.GET.get("next", ""),
+        "has_passkey": passkeys_of(user=request.user).exists(),
+    }
+    return render(request, "accounts/reauth.html", context, status=status)
 
 
 @reauth_required
@@ -90,10 +107,41 @@ def mfa_replace_view(request: AuthedRequest) -> HttpResponse:
 
 @reauth_required
 @require_http_methods(["GET", "POST"])
+def passkey_add_view(request: AuthedRequest) -> HttpResponse:
+    """Add a passkey (the practice may ask this of staff at sign-in)."""
+    if request.method == "POST":
+        if not request.POST.get("credential"):
+            messages.error(request, "The browser did not send a passkey. Try again.")
+            return redirect(request.get_full_path())
+        return _enroll(request, template="accounts/passkey_add.html")
+    context = {"required": request.GET.get("required") == "1", "next": request.GET.get("next", "")}
+    return render(request, "accounts/passkey_add.html", context)
+
+
+@reauth_required
+@require_http_methods(["GET", "POST"])
+def passkey_remove_view(request: AuthedRequest, device_id: str) -> HttpResponse:
+    device = passkeys_of(user=request.user).filter(pk=passkeys.as_uuid(device_id)).first()
+    if device is None:
+        messages.error(request, "There is no such passkey.")
+        return redirect("accounts:security")
+    if request.method == "POST":
+        try:
+            passkeys.passkey_remove(request=request, device_id=device.pk)
+        except ServiceError as error:
+            messages.error(request, error_text(request, error))
+        else:
+            messages.success(request, f"The passkey {device.name!r} was removed.")
+        return redirect("accounts:security")
+    return render(request, "accounts/passkey_remove.html", {"device": device})
+
+
+@reauth_required
+@require_http_methods(["GET", "POST"])
 def backup_codes_regenerate_view(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST":
         codes = services.backup_codes_regenerate(request=request)
-        return render(request, "accounts/backup_codes.html", {"codes": codes, "next": "/account/security/"})
+        return backup_codes_page(request, codes, next_url=reverse("accounts:security"))
     return render(request, "accounts/backup_codes_confirm.html")
 
 

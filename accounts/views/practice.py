@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services
 from accounts.forms import InvitationForm, RoleChangeForm
-from accounts.models import Role
+from accounts.models import PasskeyDevice, Role
 from accounts.rules import role_required
 from accounts.selectors import (
     invitation_get_for_user,
@@ -19,9 +19,11 @@ from accounts.selectors import (
     member_get_for_admin,
     practice_members,
 )
+from accounts.services import recovery
 from accounts.services.invitations import roles_invitable_by
+from accounts.services.practices import sign_in_policy_set
 from accounts.types import AuthedRequest
-from teletherapy.errors import error_text
+from teletherapy.errors import Denial, ServiceError, error_text
 from teletherapy.pagination import paginate
 
 
@@ -75,11 +77,29 @@ def invitation_revoke_view(request: AuthedRequest, invitation_id: uuid.UUID) -> 
 @role_required(Role.ADMIN)
 def members_view(request: AuthedRequest) -> HttpResponse:
     page = paginate(request, practice_members(practice=request.user.practice), key="full_name")
-    return render(
-        request,
-        "accounts/members.html",
-        {"members": page.items, "page": page, "role_form": RoleChangeForm()},
+    members = list(page.items)
+    with_passkey = set(PasskeyDevice.objects.filter(user__in=members).values_list("user_id", flat=True))
+    context = {
+        "members": members,
+        "page": page,
+        "role_form": RoleChangeForm(),
+        "with_passkey": with_passkey,
+        "practice": request.user.practice,
+    }
+    return render(request, "accounts/members.html", context)
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def sign_in_policy_view(request: AuthedRequest) -> HttpResponse:
+    sign_in_policy_set(
+        actor=request.user,
+        request=request,
+        passkeys_required_for_staff=request.POST.get("passkeys_required_for_staff") == "1",
+        passwordless=request.POST.get("passwordless_sign_in") == "1",
     )
+    messages.success(request, "The sign-in policy was saved.")
+    return redirect("accounts:members")
 
 
 @role_required(Role.ADMIN)
@@ -116,3 +136,34 @@ def member_deactivate_view(request: AuthedRequest, user_id: int) -> HttpResponse
     else:
         messages.success(request, f"{member} can no longer sign in; their sessions have ended.")
     return redirect("accounts:members")
+
+
+RECOVERY_ACTIONS = {
+    "approve": lambda a, r, d, q: recovery.recovery_approve(
+        admin=a, recovery_id=r, identity_check=d.get("identity_check"), request=q
+    ),
+    "confirm": lambda a, r, d, q: recovery.recovery_confirm(admin=a, recovery_id=r, request=q),
+    "withdraw": lambda a, r, d, q: recovery.recovery_withdraw(admin=a, recovery_id=r, request=q),
+}
+
+
+@role_required(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def recoveries_view(request: AuthedRequest) -> HttpResponse:
+    """Account recoveries: two admins, neither the person, then a delay the person can cancel."""
+    if request.method == "POST":
+        act = RECOVERY_ACTIONS.get(request.POST.get("action", ""))
+        try:
+            if act is None:
+                raise ServiceError("Choose what to do.", field="action")
+            act(request.user, request.POST.get("recovery"), request.POST, request)
+        except Denial:
+            raise
+        except ServiceError as error:
+            messages.error(request, error_text(request, error))
+        else:
+            messages.success(request, "Saved.")
+        return redirect("accounts:recoveries")
+    recovery.recoveries_complete()
+    found = recovery.recoveries_for_admin(admin=request.user)[:100]
+    return render(request, "accounts/recoveries.html", {"recoveries": found})

@@ -13,6 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import GuardianLink, Practice, Role, TOTPDevice, User
+from accounts.selectors import user_has_confirmed_device
+from accounts.services.enrollment import enrollment_link_create
 from accounts.services.mfa import totp_provisioning_uri
 from accounts.services.practices import practice_create, user_create
 from records.services import chart_create
@@ -124,7 +126,11 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("\nDemo practice: Riverside Counselling"))
         self.stdout.write(f"Every demo account's password: {DEMO_PASSWORD}")
         self.stdout.write(
-            "At first sign-in each account enrolls its authenticator; add it to an app with the URI below.\n"
+            "Each account sets up its second factor once, from its set-up link below (it stands for the e-mail a\n"
+            "new account is sent; each works once, for a day). Open it in Chromium, sign in with the password, and\n"
+            "choose a passkey: a phone nearby, this computer's screen lock, or, for trying it out, Chromium's own\n"
+            "(DevTools > More tools > WebAuthn > Enable virtual authenticator environment > Add). Or add the\n"
+            "authenticator app URI below to an app and enter its code.\n"
         )
         for email, _name, roles in PEOPLE:
             user = User.objects.get(email=email)
@@ -132,7 +138,10 @@ class Command(BaseCommand):
             role = ", ".join(str(r.label) for r in roles)
             note = f" ({NOTES[email]})" if email in NOTES else ""
             self.stdout.write(f"  {role:<15} {email}{note}")
-            if device is not None and not device.confirmed:
-                self.stdout.write(f"                  {totp_provisioning_uri(device)}")
-            elif device is not None:
-                self.stdout.write("                  authenticator already enrolled")
+            if not user_has_confirmed_device(user=user):
+                link = enrollment_link_create(user=user, lifetime=timedelta(days=1))
+                self.stdout.write(f"                  set-up link: {link}")
+                if device is not None and not device.confirmed:
+                    self.stdout.write(f"                  {totp_provisioning_uri(device)}")
+            else:
+                self.stdout.write("                  second factor already set up")
