@@ -46,6 +46,18 @@ def password_then_passkey(page, server) -> None:
     page.get_by_role("button", name="Use my passkey").click()
 
 
+SOCKET = """async (url) => await new Promise((resolve) => {
+  const socket = new WebSocket(url);
+  socket.onmessage = (event) => { const data = JSON.parse(event.data); if (data.type === "bye") resolve(data.code); };
+  socket.onclose = (event) => resolve(event.code);
+})"""
+
+
+def socket_answer(page, server) -> int:
+    url = server.url.replace("http://", "ws://") + "/ws/sessions/00000000-0000-4000-8000-000000000000/"
+    return page.evaluate(SOCKET, url)
+
+
 def sign_out(page) -> None:
     page.get_by_role("button", name="Sign out", exact=True).click()
     page.wait_for_url("**/login/")
@@ -90,8 +102,18 @@ def test_from_an_invitation_to_a_passkey_on_a_phone_and_what_it_then_does(server
 
     # Signing in with it.
     sign_out(page)
-    password_then_passkey(page, server)
+    page.goto(f"{server.url}/login/")
+    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Use my passkey").wait_for()
+    assert socket_answer(page, server) == 4402  # the password alone
+    page.get_by_role("button", name="Use my passkey").click()
     page.get_by_role("heading", name="Welcome, Robin Phone").wait_for()
+
+    # The video socket takes the passkey-verified session: it gets past sign-in and the second
+    # factor, to "no such session" (4404), where a password-only session stops at 4402.
+    assert socket_answer(page, server) == 4404
 
     # Re-authenticating with it, then Security lists it.
     page.goto(f"{server.url}/account/reauth/?next=/account/security/")

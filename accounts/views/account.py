@@ -23,7 +23,7 @@ from accounts.selectors import (
 )
 from accounts.services import passkeys
 from accounts.types import AuthedRequest
-from accounts.views.auth import _enroll, backup_codes_page
+from accounts.views.auth import _enroll, backup_codes_page, passkey_answer
 from teletherapy.errors import ServiceError, error_text
 
 
@@ -68,15 +68,10 @@ def sessions_revoke_others_view(request: AuthedRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def reauth_view(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST" and request.POST.get("credential"):
-        try:
-            passkeys.passkey_reauthenticate(request=request, credential=request.POST["credential"])
-        except services.LoginRefused as refused:
-            messages.error(request, refused.message)
-        except ServiceError as error:
-            messages.error(request, error_text(request, error))
-        else:
-            return redirect(safe_next(request, default="accounts:security"))
-        return redirect(request.get_full_path())
+        return passkey_answer(
+            request, passkeys.passkey_reauthenticate,
+            done=lambda: redirect(safe_next(request, default="accounts:security")), back=request.get_full_path(),
+        )  # fmt: skip
     form = ReauthForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import cast
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from django.contrib import messages
@@ -31,6 +31,20 @@ from accounts.services import enrollment, notices, passkeys, recovery
 from accounts.signals import sign_in_destination
 from accounts.types import AuthedRequest
 from teletherapy.errors import ServiceError, error_text
+
+
+def passkey_answer(request: HttpRequest, use: Any, *, done: Any, back: str) -> HttpResponse:
+    """A form's passkey answer, given to ``use(request=, credential=)``: ``done()`` on success;
+    otherwise back to ``back`` with the reason shown."""
+    try:
+        use(request=request, credential=request.POST["credential"])
+    except services.LoginRefused as refused:
+        messages.error(request, refused.message)
+    except ServiceError as error:
+        messages.error(request, error_text(request, error))
+    else:
+        return cast(HttpResponse, done())
+    return redirect(back)
 
 
 def _signed_in(request: AuthedRequest, response: HttpResponse) -> HttpResponse:
@@ -71,16 +85,12 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if is_mfa_verified(request):
         return redirect(safe_next(request))
     if request.method == "POST" and request.POST.get("credential"):
-        try:
-            passkeys.passkey_sign_in(request=request, credential=request.POST["credential"])
-        except services.LoginRefused as refused:
-            messages.error(request, refused.message)
-        except ServiceError as error:
-            messages.error(request, error_text(request, error))
-        else:
-            signed_in = cast(AuthedRequest, request)
-            return _signed_in(signed_in, redirect(after_sign_in_url(signed_in)))
-        return redirect(f"{reverse('accounts:login')}?{urlencode({'next': safe_next(request)})}")
+        signed_in = cast(AuthedRequest, request)
+        return passkey_answer(
+            request, passkeys.passkey_sign_in,
+            done=lambda: _signed_in(signed_in, redirect(after_sign_in_url(signed_in))),
+            back=f"{reverse('accounts:login')}?{urlencode({'next': safe_next(request)})}",
+        )  # fmt: skip
     form = LoginForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -112,15 +122,10 @@ def mfa_view(request: AuthedRequest) -> HttpResponse:
     if not user_has_confirmed_device(user=request.user):
         return redirect(f"{reverse('accounts:mfa_enroll')}?{urlencode({'next': safe_next(request)})}")
     if request.method == "POST" and request.POST.get("credential"):
-        try:
-            passkeys.passkey_verify(request=request, credential=request.POST["credential"])
-        except services.LoginRefused as refused:
-            messages.error(request, refused.message)
-        except ServiceError as error:
-            messages.error(request, error_text(request, error))
-        else:
-            return _signed_in(request, redirect(after_sign_in_url(request)))
-        return redirect(f"{reverse('accounts:mfa')}?{urlencode({'next': safe_next(request)})}")
+        return passkey_answer(
+            request, passkeys.passkey_verify, done=lambda: _signed_in(request, redirect(after_sign_in_url(request))),
+            back=f"{reverse('accounts:mfa')}?{urlencode({'next': safe_next(request)})}",
+        )  # fmt: skip
     form = CodeForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
