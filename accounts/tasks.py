@@ -74,11 +74,3 @@ def throttles_forget_old() -> int:
         Q(locked_until__isnull=True) | Q(locked_until__lt=timezone.now()),
     ).delete()
     return deleted
-
-
-@shared_task
-def recoveries_carry_out() -> int:
-    """Account recoveries whose delay is over take effect (the old second factors go)."""
-    from accounts.services.recovery import recoveries_complete
-
-    return recoveries_complete()

@@ -82,3 +82,11 @@ def incidents_remind_deadlines() -> int:
     from review.incidents import incidents_remind
 
     return incidents_remind()
+
+
+@shared_task
+def account_recoveries_carry_out() -> int:
+    """Account recoveries whose delay is over take effect (the old second factors go)."""
+    from accounts.services.recovery import recoveries_complete
+
+    return recoveries_complete()

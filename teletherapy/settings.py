@@ -263,7 +263,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "privacy-facts": {"task": "review.tasks.facts_record_all", "schedule": 24 * 60 * 60},
     "vendor-reminders": {"task": "review.tasks.vendors_remind_expiring", "schedule": 24 * 60 * 60},
-    "account-recoveries": {"task": "accounts.tasks.recoveries_carry_out", "schedule": 5 * 60},
+    "account-recoveries": {"task": "review.tasks.account_recoveries_carry_out", "schedule": 5 * 60},
     "incident-reminders": {"task": "review.tasks.incidents_remind_deadlines", "schedule": 24 * 60 * 60},
     "audit-anomalies": {"task": "review.tasks.audit_anomalies_detect", "schedule": 15 * 60},
     "audit-verify": {"task": "review.tasks.audit_verify_all", "schedule": 60 * 60 * envint("AUDIT_VERIFY_HOURS", 6)},
