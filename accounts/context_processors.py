@@ -40,6 +40,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     return {
         "nav_items": nav,
         "mfa_verified": verified,
+        "presence": bool(verified and user is not None and user.has_role(Role.THERAPIST)),
         "idle_timeout_seconds": settings.SESSION_IDLE_TIMEOUT_SECONDS,
         "idle_warning_seconds": settings.SESSION_IDLE_WARNING_SECONDS,
     }

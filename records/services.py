@@ -31,6 +31,8 @@ from records.models import (
     RecordExport,
 )
 from records.selectors import PSYCHOTHERAPY_WRITERS, Access
+from records.signals import questionnaire_needs_attention
+from records.tasks import safety_alert_notify
 from teletherapy.errors import ServiceError
 from teletherapy.keyring import keyring
 
@@ -311,7 +313,16 @@ def assessment_submit(
         locked.completed_at = timezone.now()
         locked.save(update_fields=["answers", "result", "completed_at"])
         _audit(Action.ASSESSMENT_SUBMIT, actor=actor, request=request, target=locked, client_id=locked.chart.client_id)
+        if result.self_harm_alert:
+            chart = locked.chart
+            transaction.on_commit(lambda: _needs_attention(chart, str(locked.pk)))
     return result
+
+
+def _needs_attention(chart: ClientChart, assessment_id: str) -> None:
+    """The care team hears at once: on their open pages, and by an e-mail that says nothing clinical."""
+    questionnaire_needs_attention.send(sender=ClientChart, chart=chart)
+    safety_alert_notify.delay(assessment_id)
 
 
 # Billing -------------------------------------------------------------------------------------

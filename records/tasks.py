@@ -8,6 +8,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -41,6 +42,27 @@ def emergency_access_notify(access_id: str) -> int:
             recipient_list=admins,
         )
     return len(admins)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def safety_alert_notify(assessment_id: str) -> int:
+    """Tell the client's care team that a questionnaire needs their attention: only that, and a
+    link (no name, no answer, no score: e-mail can be read by others)."""
+    from records.models import Assessment
+
+    assessment = Assessment.objects.select_related("chart").filter(pk=assessment_id).first()
+    if assessment is None:
+        return 0
+    team = list(assessment.chart.care_team.filter(is_active=True).values_list("email", flat=True))
+    link = (settings.SITE_URL or "").rstrip("/") + reverse("records:chart", args=[assessment.chart_id])
+    if team:
+        send_mail(
+            subject="A questionnaire needs your attention",
+            message=f"A questionnaire needs your attention. Open it on the platform:\n\n{link}\n",
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=team,
+        )
+    return len(team)
 
 
 # Higher layers add their part of a client's copy here at start-up (sessions: the appointments).

@@ -304,6 +304,13 @@ class SignalingConsumer(WaitingRoom, Relay, AsyncWebsocketConsumer):
             "signed_out": "You were signed out.",
             "deactivated": "Your account was deactivated.",
         }
+        if self.entry is not None and self.entry.role == "therapist":
+            # The one who did it is told in their own words, not as if someone else had.
+            details |= {
+                "ended": "You ended the session for everyone.",
+                "cancelled": "You cancelled this session.",
+                "rescheduled": "You moved this session to another time.",
+            }
         await self.bye(event["code"], event["reason"], details.get(event["reason"], ""))
 
     async def signal_replace(self, event: dict[str, Any]) -> None:

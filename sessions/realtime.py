@@ -65,6 +65,16 @@ def login_group(session_key: str) -> str:
     return "login." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
 
 
+def presence_group(user_id: int) -> str:
+    """A therapist's presence sockets (sessions.presence): who is waiting, on any page."""
+    return f"presence.{int(user_id)}"
+
+
+def presence_changed(therapist_id: int) -> None:
+    """Tell a therapist's open pages their waiting list changed (after the transaction commits)."""
+    push(presence_group(therapist_id), {"type": "presence.changed"})
+
+
 def push(group: str, message: dict[str, Any]) -> None:
     """Send to a group once the surrounding transaction has committed (at once outside one)."""
 

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from accounts.signals import login_sessions_ended
 from consent.signals import consent_withdrawn
+from records.signals import questionnaire_needs_attention
 from sessions.models import Appointment, AppointmentStatus
-from sessions.realtime import CloseCode, close_group, login_group, room_group, user_group
+from sessions.realtime import CloseCode, close_group, login_group, presence_group, push, room_group, user_group
 
 
 @receiver(user_logged_out)
@@ -38,3 +39,13 @@ def close_on_consent_withdrawn(sender: Any, client: Any, kind: str, **kwargs: An
     ).values_list("pk", flat=True)
     for appointment_id in rooms:
         close_group(room_group(appointment_id), CloseCode.CONSENT_MISSING, "consent_withdrawn")
+
+
+@receiver(questionnaire_needs_attention)
+def alert_the_care_team(sender: Any, chart: Any, **kwargs: Any) -> None:
+    """Each therapist on the care team sees it at once on any open page (sessions.presence)."""
+    from django.urls import reverse
+
+    url = reverse("records:chart", args=[chart.pk])
+    for therapist_id in chart.care_team.filter(is_active=True).values_list("pk", flat=True):
+        push(presence_group(therapist_id), {"type": "presence.alert", "url": url})

@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import clients_of_care_team
-from sessions.models import Appointment, AppointmentStatus
+from sessions.models import Admission, Appointment, AppointmentStatus, CheckIn
+from sessions.policy import join_window, local_time, policy_for
 from teletherapy.errors import NotVisible
 
 
@@ -61,3 +66,35 @@ def appointments_for_export(client: User) -> list[dict[str, object]]:
         {"starts_at": a.starts_at.isoformat(), "kind": a.kind, "status": a.status}
         for a in Appointment.objects.filter(participants__client=client)
     ]
+
+
+def waiting_for(therapist: User) -> list[dict[str, Any]]:
+    """The therapist's open sessions with a client checked in and not admitted, soonest first."""
+    now = timezone.now()
+    admitted = Admission.objects.filter(appointment=OuterRef("appointment"), user=OuterRef("user"), revoked_at=None)
+    checked_in = CheckIn.objects.filter(appointment=OuterRef("pk")).exclude(Exists(admitted))
+    candidates = (
+        Appointment.objects.filter(
+            therapist=therapist,
+            status=AppointmentStatus.SCHEDULED,
+            starts_at__lte=now + timedelta(hours=2),
+            ends_at__gte=now - timedelta(hours=2),
+        )
+        .filter(Exists(checked_in))
+        .order_by("starts_at")
+    )
+    policy = policy_for(therapist.practice_id)
+    found = []
+    for appointment in candidates:
+        if not join_window(appointment, policy=policy, now=now).is_open:
+            continue
+        starts = local_time(appointment.starts_at, therapist)
+        found.append(
+            {
+                "appointment": str(appointment.pk),
+                "time": f"{starts:%-I:%M}" if starts.minute else f"{starts:%-I}:00",
+                "starts_at": appointment.starts_at.isoformat(),
+                "url": reverse("sessions:join", args=[appointment.pk]),
+            }
+        )
+    return found

@@ -26,7 +26,7 @@ from sessions.models import (
     TherapistLicense,
 )
 from sessions.policy import join_window, policy_for
-from sessions.realtime import CloseCode, close_group, room_group
+from sessions.realtime import CloseCode, close_group, presence_changed, room_group
 from sessions.regions import REGION_NAMES
 from sessions.tasks import appointment_notify
 from teletherapy.errors import ServiceError
@@ -199,6 +199,7 @@ def appointment_reschedule(
         # Anyone already in the room for the old time is let go.
         if not join_window(locked).is_open:
             close_group(room_group(locked.pk), CloseCode.APPOINTMENT_OVER, "rescheduled")
+            presence_changed(locked.therapist_id)
     return locked
 
 
@@ -211,6 +212,7 @@ def appointment_cancel(*, therapist: User, appointment: Appointment, request: Ht
         audit_record(action=Action.APPOINTMENT_CANCEL, actor=therapist, request=request, target=locked)
         _notify_clients(locked, "cancelled")
         close_group(room_group(locked.pk), CloseCode.APPOINTMENT_OVER, "cancelled")
+        presence_changed(locked.therapist_id)
     return locked
 
 
@@ -223,6 +225,7 @@ def appointment_end(*, therapist: User, appointment: Appointment, request: HttpR
         locked.save(update_fields=["status", "closed_at"])
         audit_record(action=Action.VIDEO_END, actor=therapist, request=request, target=locked)
         close_group(room_group(locked.pk), CloseCode.APPOINTMENT_OVER, "ended")
+        presence_changed(locked.therapist_id)
     return locked
 
 
@@ -275,6 +278,7 @@ def check_in_record(
             code="location_blocked",
             field="location",
         )
+    presence_changed(appointment.therapist_id)
     return check_in
 
 
@@ -296,6 +300,7 @@ def admission_grant(*, therapist: User, appointment: Appointment, user_id: int) 
             target=appointment,
             details={"admitted": user_id, "channel": "websocket"},
         )
+        presence_changed(appointment.therapist_id)
 
 
 def admission_revoke(*, therapist: User, appointment: Appointment, user_id: int) -> None:
@@ -309,6 +314,7 @@ def admission_revoke(*, therapist: User, appointment: Appointment, user_id: int)
             target=appointment,
             details={"removed": user_id, "channel": "websocket"},
         )
+        presence_changed(appointment.therapist_id)
 
 
 def time_zone_set(*, user: User, zone: str) -> None:

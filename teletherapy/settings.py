@@ -316,6 +316,9 @@ TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
 OTP_TOTP_TOLERANCE_STEPS = 1
 OTP_THROTTLE_FACTOR = envint("OTP_THROTTLE_FACTOR", 1)
 REAUTH_WINDOW_SECONDS = envint("REAUTH_WINDOW_SECONDS", 600)
+# A local crisis line shown to a client whose questionnaire says they may be at risk, beside 988.
+CRISIS_LOCAL_LINE_NAME = envstr("CRISIS_LOCAL_LINE_NAME", "")
+CRISIS_LOCAL_LINE_NUMBER = envstr("CRISIS_LOCAL_LINE_NUMBER", "")
 # How long a confirmed account recovery waits (the person is told and can cancel) before it acts.
 ACCOUNT_RECOVERY_DELAY_HOURS = envint("ACCOUNT_RECOVERY_DELAY_HOURS", 24)
 

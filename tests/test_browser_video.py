@@ -3,6 +3,7 @@ confirms the privacy checklist and waits; the therapist admits them; they talk, 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,12 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     sign_consent(client, "Consent to telehealth technology", "Morgan Reyes")
     client.wait_for_url("**/consent/")
 
+    therapist_context = browser.new_context()
+    therapist = therapist_context.new_page()
+    therapist_problems = _watch(therapist)
+    sign_in_again(therapist, server, "therapist2@riverside.example")
+    therapist.goto(f"{server.url}/records/charts/")
+
     client.goto(f"{server.url}/sessions/")
     client.get_by_role("link", name="Join").click()
     client.wait_for_url("**/join/")
@@ -59,12 +66,16 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     client.wait_for_selector("#waiting-message", state="visible")
     client.screenshot(path=str(ARTIFACTS / "video-waiting.png"), full_page=True)
 
-    therapist_context = browser.new_context()
-    therapist = therapist_context.new_page()
-    therapist_problems = _watch(therapist)
-    sign_in_again(therapist, server, "therapist2@riverside.example")
-    therapist.goto(f"{server.url}/sessions/")
-    therapist.get_by_role("link", name="Join").click()
+    # The therapist is on another page when Morgan checks in: a banner and a count tell her at once.
+    banner = therapist.locator("#presence-banner")
+    banner.wait_for(state="visible", timeout=15_000)
+    assert re.fullmatch(
+        r"A client is waiting for your \d{1,2}:\d\d session\.", therapist.locator("#presence-text").inner_text()
+    )
+    assert "Morgan" not in banner.inner_text()
+    assert therapist.locator('nav a[href="/sessions/"] .count').inner_text() == "1"
+    therapist.get_by_role("link", name="Open the session").click()
+    therapist.wait_for_url("**/join/")
     therapist.wait_for_selector("#devices[data-state='ok']")
     therapist.get_by_role("button", name="Open the session").click()
     entry = therapist.locator("#waiting-list li", has_text="Morgan Reyes")
@@ -111,9 +122,13 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     assert int(therapist.locator(".tile[data-peer]").get_attribute("data-frames-decoded")) > frames_before + 10
 
     client.get_by_role("button", name="Hang up").click()
-    client.get_by_text("You left the session.").wait_for()
+    client.locator("#ended-text", has_text="You left the session.").wait_for()
     therapist.get_by_text("Morgan Reyes left the call.").wait_for()
     assert not therapist.locator(".tile[data-peer]").count()
+    # A way back in while the session is open; focus moves to what happened.
+    assert client.evaluate("document.activeElement.id") == "ended-h"
+    client.get_by_role("link", name="Rejoin").click()
+    client.wait_for_selector("#devices[data-state='ok']")
     assert not [p for p in client_problems + therapist_problems if "Content Security Policy" in p]
     client_context.close()
     therapist_context.close()

@@ -72,7 +72,8 @@ def test_a_client_fills_an_assigned_phq9_and_the_therapist_sees_the_alert(login_
     assert f"/records/assessments/{assessment.pk}/".encode() in portal.get("/records/portal/").content
     answers = {f"item{i}": "1" for i in range(1, 10)}
     response = portal.post(f"/records/assessments/{assessment.pk}/", answers)
-    assert response.status_code == 302
+    # Item 9 above 0: the client is shown where to get help now, on the page that took the answers.
+    assert response.status_code == 200 and b'href="tel:988"' in response.content
     assessment.refresh_from_db()
     assert assessment.completed_at and assessment.result.startswith("{")
     raw = Assessment.objects.values_list("result", flat=True).get()

@@ -324,8 +324,10 @@ async def test_sockets_close_when_what_let_them_in_ends(room, therapist, client_
 async def test_the_therapist_ends_the_session_for_everyone(room, therapist, client_user, login_as):
     host, _, guest, _, guest_client = await admitted_pair(room, therapist, client_user, login_as)
     await send(host, "end")
-    assert (await expect_closed(guest, CloseCode.APPOINTMENT_OVER))["reason"] == "ended"
-    await expect_closed(host, CloseCode.APPOINTMENT_OVER)
+    told = await expect_closed(guest, CloseCode.APPOINTMENT_OVER)
+    assert told["reason"] == "ended" and told["detail"] == "Your therapist ended the session."
+    # The therapist who ended it is told so in their own words.
+    assert (await expect_closed(host, CloseCode.APPOINTMENT_OVER))["detail"] == "You ended the session for everyone."
     assert (await sync_to_async(Appointment.objects.get)(pk=room.pk)).status == AppointmentStatus.ENDED
     late = await open_socket(room.pk, guest_client)
     assert (await expect_closed(late, CloseCode.APPOINTMENT_OVER))["reason"] == "ended"

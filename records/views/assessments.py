@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -58,6 +59,11 @@ def billing_add_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
     return redirect("records:chart", chart.pk)
 
 
+def _local_line() -> tuple[str, str] | None:
+    name, number = settings.CRISIS_LOCAL_LINE_NAME, settings.CRISIS_LOCAL_LINE_NUMBER
+    return (name or "Local crisis line", number) if number else None
+
+
 @role_required(Role.CLIENT)
 @require_http_methods(["GET", "POST"])
 def assessment_view(request: AuthedRequest, assessment_id: str) -> HttpResponse:
@@ -72,13 +78,16 @@ def assessment_view(request: AuthedRequest, assessment_id: str) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.assessment_submit(
+                result = services.assessment_submit(
                     actor=request.user, assessment=assessment, answers=form.answers(), request=request
                 )
             except services.RecordError as error:
                 form.add_error(None, error_text(request, error))
                 status = 400
             else:
+                if result.self_harm_alert:
+                    # Said at once, on this page: help now, whatever the hour.
+                    return render(request, "records/crisis.html", {"local_line": _local_line()})
                 messages.success(request, "Thank you. Your therapist will go through it with you.")
                 return redirect("records:portal")
         else:

@@ -156,13 +156,25 @@ async function handle(message) {
     case "bye":
       finished = true;
       teardown();
-      say(message.detail || "The session has ended.", message.code === 4003 ? "" : "warning");
+      say("");
       document.body.dataset.callEnded = message.reason;
+      showEnded(message);
       break;
     case "error":
       if (message.code !== "rate_limited") console.warn("signaling:", message.code, message.detail);
       break;
   }
+}
+
+// After the call: what happened, in words for this side, and a way back in while it is open.
+const REJOINABLE = new Set(["left", "replaced", "removed"]);
+function showEnded(message) {
+  const box = $("ended");
+  if (!box) return;
+  $("ended-text").textContent = message.detail || "The session has ended.";
+  $("rejoin").hidden = !REJOINABLE.has(message.reason);
+  box.hidden = false;
+  $("ended-h").focus();
 }
 
 function showCall() {
