@@ -104,6 +104,10 @@ class SignalingConsumer(WaitingRoom, Relay, AsyncWebsocketConsumer):
             appointment_id=self.appointment_id, user_id=user.pk
         )
         self.admitted = bool(admitted)
+        if self.admitted and decision.role != "therapist":
+            await database_sync_to_async(services.admission_returned)(
+                appointment_id=self.appointment_id, user_id=user.pk
+            )
         self.watcher = asyncio.create_task(self.watch())
         await self.send(
             encode(

@@ -152,6 +152,9 @@ class Admission(models.Model):
     admitted_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     admitted_at = models.DateTimeField(default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    departed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Their socket went away; back within the grace period, they are let in."
+    )
 
     class Meta:
         indexes = [models.Index(fields=["appointment", "user"])]

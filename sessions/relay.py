@@ -7,9 +7,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull
 
 from audit.models import Action, Outcome
+from sessions import services
 from sessions.protocol import Message, encode
 from sessions.realtime import host_group, media_group
 from sessions.socket_state import Peer, SocketState
@@ -93,6 +95,10 @@ class Relay(SocketState):
         self.departed = True
         # The audit event first: telling the others needs Redis, which may be away.
         await self.audit(Action.VIDEO_LEAVE, close_code=code)
+        if self.admitted and self.entry.role != "therapist":
+            await database_sync_to_async(services.admission_departed)(
+                appointment_id=self.appointment_id, user_id=self.entry.user.pk
+            )
         gone = {"type": "signal.gone", "peer": self.peer_id}
         try:
             await self.channel_layer.group_send(media_group(self.appointment_id), gone)

@@ -7,7 +7,9 @@ import zoneinfo
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -286,8 +288,32 @@ def check_in_latest(*, user_id: int, appointment_id: uuid.UUID | str) -> CheckIn
     return CheckIn.objects.filter(appointment_id=appointment_id, user_id=user_id).order_by("-created_at").first()
 
 
+def rejoin_grace() -> timedelta:
+    return timedelta(seconds=int(getattr(settings, "SIGNALING_REJOIN_GRACE_SECONDS", 120)))
+
+
 def admission_active(*, appointment_id: uuid.UUID | str, user_id: int) -> bool:
-    return Admission.objects.filter(appointment_id=appointment_id, user_id=user_id, revoked_at__isnull=True).exists()
+    """Admitted, not removed, and either still connected or gone for less than the grace period
+    (a dropped network, a reload): then they come straight back without being admitted again."""
+    return (
+        Admission.objects.filter(appointment_id=appointment_id, user_id=user_id, revoked_at__isnull=True)
+        .filter(Q(departed_at__isnull=True) | Q(departed_at__gte=timezone.now() - rejoin_grace()))
+        .exists()
+    )
+
+
+def admission_departed(*, appointment_id: uuid.UUID | str, user_id: int) -> None:
+    """Their socket went away: the grace period starts."""
+    Admission.objects.filter(
+        appointment_id=appointment_id, user_id=user_id, revoked_at__isnull=True, departed_at__isnull=True
+    ).update(departed_at=timezone.now())
+
+
+def admission_returned(*, appointment_id: uuid.UUID | str, user_id: int) -> None:
+    """Back within the grace period: connected again."""
+    Admission.objects.filter(appointment_id=appointment_id, user_id=user_id, revoked_at__isnull=True).update(
+        departed_at=None
+    )
 
 
 def admission_grant(*, therapist: User, appointment: Appointment, user_id: int) -> None:

@@ -24,7 +24,7 @@ _FEATURES = (
     "payment",
     "usb",
 )
-_MEDIA_FEATURES = {"autoplay", "camera", "microphone"}
+_MEDIA_FEATURES = {"autoplay", "camera", "display-capture", "microphone"}  # screen share in a call
 _DENY_ALL = ", ".join(f"{name}=()" for name in _FEATURES)
 _MEDIA_ONLY = ", ".join(f"{name}=(self)" if name in _MEDIA_FEATURES else f"{name}=()" for name in _FEATURES)
 

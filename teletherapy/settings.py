@@ -432,6 +432,9 @@ if PRODUCTION and ICE_TURN_URLS:
     require("TURN_SHARED_SECRET", TURN_SHARED_SECRET)
 # Signaling: at most this many messages per second per connection (burst: SIGNALING_BURST).
 SIGNALING_RATE = envint("SIGNALING_RATE", 40)
+# An admitted participant whose socket drops (a network blip, a reload) and comes back within
+# this many seconds is let straight back in; later, the therapist admits them again.
+SIGNALING_REJOIN_GRACE_SECONDS = envint("SIGNALING_REJOIN_GRACE_SECONDS", 120)
 # How often an open socket is re-checked by the server (0: the heartbeat interval, 5 to 20 s).
 SIGNALING_RECHECK_SECONDS = envint("SIGNALING_RECHECK_SECONDS", 0)
 SIGNALING_BURST = envint("SIGNALING_BURST", 120)

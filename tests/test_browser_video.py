@@ -26,6 +26,14 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     client_context = browser.new_context()
     client = client_context.new_page()
     client_problems = _watch(client)
+    # Morgan's signaling socket passes through the test, which can cut it as a network would.
+    sockets = []
+
+    def through(route):
+        route.connect_to_server()
+        sockets.append(route)
+
+    client.route_web_socket(re.compile(r"/ws/sessions/"), through)
     sign_in_again(client, server, "morgan@riverside.example")
 
     # Morgan has signed nothing yet: joining leads to both consents first.
@@ -89,21 +97,77 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
         # Decoded video frames are counted by the page from getStats (no eval under the CSP).
         page.wait_for_selector(".tile[data-peer]:not([data-frames-decoded='0'])", timeout=30_000)
         assert int(page.locator(".tile[data-peer]").get_attribute("data-frames-decoded")) > 0
-        page.wait_for_selector(".security-code[data-code]")
+        page.wait_for_selector(".security-code[data-code]", state="attached")
+    # The call fills the screen: the set-up cards and the site's header are gone, the other side
+    # is large, and every control is in view without scrolling.
+    viewport = therapist.viewport_size
+    assert not therapist.locator("header.top").is_visible() and not therapist.locator("#devices").is_visible()
+    remote = therapist.locator(".tile[data-peer]").bounding_box()
+    assert remote["width"] > 0.6 * viewport["width"]
+    for control in ("#mute", "#camera-toggle", "#share", "#chat-toggle", "#code-toggle", "#hangup", "#end"):
+        box = therapist.locator(control).bounding_box()
+        assert box and box["y"] + box["height"] <= viewport["height"], control
+    # The security code is one tap away.
+    therapist.get_by_role("button", name="Security code").click()
+    assert therapist.locator(".tile[data-peer] .security-code").is_visible()
+    therapist.get_by_role("button", name="Security code").click()
+    # On a phone, the same: the other side fills the screen, the controls in a bar at the bottom.
+    client.set_viewport_size({"width": 390, "height": 844})
+    assert client.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    hangup = client.locator("#hangup").bounding_box()
+    assert hangup["y"] + hangup["height"] <= 844
+    client.screenshot(path=str(ARTIFACTS / "video-call-phone.png"))
+    client.set_viewport_size({"width": 1280, "height": 720})
     codes = {p.locator(".security-code").get_attribute("data-code") for p in (client, therapist)}
     assert len(codes) == 1 and len(codes.pop()) == 7
     assert therapist.locator(".tile[data-peer] .state").text_content() == "Connected"
 
+    # Each side sees the other's state: muted, camera off (a name instead of a black tile),
+    # sharing the screen (Chromium's fake capture).
+    seen = therapist.locator(".tile[data-peer]")
     mute = client.locator("#mute")
     mute.click()
     assert mute.get_attribute("aria-pressed") == "true" and mute.text_content() == "Unmute"
+    seen.locator(".badge-muted", has_text="Muted").wait_for()
     camera = client.locator("#camera-toggle")
     camera.click()
     assert camera.get_attribute("aria-pressed") == "true" and camera.text_content() == "Turn camera on"
+    therapist.wait_for_selector(".tile[data-peer][data-camera='off']")
+    assert "Camera off" in seen.locator(".badges").inner_text()
     camera.click()
+    mute.click()
+    therapist.wait_for_selector(".tile[data-peer][data-camera='on'][data-muted='false']")
+    client.get_by_role("button", name="Share screen").click()
+    client.wait_for_selector("#share[aria-pressed='true']")
+    seen.locator(".badge-sharing", has_text="Sharing their screen").wait_for()
+    client.get_by_role("button", name="Stop sharing").click()
+    therapist.wait_for_selector(".tile[data-peer] .badges:not(:has(.badge-sharing))", state="attached")
 
+    # Audio only, by choice: the other side is told, and stops sending video to this side too.
+    client.get_by_role("button", name="Audio only").click()
+    seen.locator(".badge-audioOnly", has_text="Audio only").wait_for()
+    therapist.wait_for_selector(".tile[data-peer][data-camera='off']")
+    arriving = client.locator(".tile[data-peer]")
+    client.wait_for_timeout(1500)
+    before = int(arriving.get_attribute("data-frames-decoded"))
+    client.wait_for_timeout(2000)
+    assert int(arriving.get_attribute("data-frames-decoded")) <= before + 2
+    client.get_by_role("button", name="Back to video").click()
+    therapist.wait_for_selector(".tile[data-peer][data-camera='on']")
+    for _ in range(50):
+        if int(arriving.get_attribute("data-frames-decoded")) > before + 10:
+            break
+        client.wait_for_timeout(200)
+    assert int(arriving.get_attribute("data-frames-decoded")) > before + 10
+    client.get_by_role("button", name="Low bandwidth").click()
+    seen.locator(".badge-lowBandwidth", has_text="Low bandwidth").wait_for()
+    client.get_by_role("button", name="Low bandwidth").click()
+
+    # Chat in a side panel; a message arriving while it is closed is counted on the button.
+    client.get_by_role("button", name="Chat").click()
     client.get_by_label("Message").fill("Hello from Morgan")
     client.get_by_role("button", name="Send").click()
+    therapist.get_by_role("button", name="Chat (1 new)").click()
     therapist.locator("#chat-log li", has_text="Hello from Morgan").wait_for()
     therapist.screenshot(path=str(ARTIFACTS / "video-call-therapist.png"), full_page=True)
 
@@ -120,6 +184,15 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
             break
         therapist.wait_for_timeout(200)
     assert int(therapist.locator(".tile[data-peer]").get_attribute("data-frames-decoded")) > frames_before + 10
+
+    # The signaling connection drops: Morgan's page reconnects on its own and, within the grace
+    # period, goes straight back into the call without being admitted again.
+    sockets[-1].close(code=4999, reason="network gone")
+    client.wait_for_selector("body[data-reconnections='1']", timeout=30_000)
+    assert len(sockets) >= 2
+    for page in (client, therapist):
+        page.wait_for_selector(".tile[data-peer][data-state='connected']", timeout=30_000)
+    assert not therapist.locator("#waiting-list li").count()
 
     client.get_by_role("button", name="Hang up").click()
     client.locator("#ended-text", has_text="You left the session.").wait_for()

@@ -60,7 +60,7 @@ def test_a_call_survives_redis_going_down_and_coming_back(ready_room, client_use
         page.get_by_role("button", name=f"Admit {client_user.full_name}").click(timeout=30_000)
         page.wait_for_selector(".tile[data-state='connected']", timeout=30_000)
         page.wait_for_selector(".tile[data-peer]:not([data-frames-decoded='0'])", timeout=30_000)
-        page.locator("#chat-log li", has_text="Hello from aiortc").wait_for(timeout=30_000)
+        page.locator("#chat-log li", has_text="Hello from aiortc").wait_for(state="attached", timeout=30_000)
 
         redis.stop()
         before = _frames(page)

@@ -24,6 +24,7 @@ def test_the_login_page_carries_a_strict_policy(client):
     assert response["Referrer-Policy"] == "same-origin"
     assert response["X-Frame-Options"] == "DENY"
     assert "camera=()" in response["Permissions-Policy"] and "microphone=()" in response["Permissions-Policy"]
+    assert "display-capture=()" in response["Permissions-Policy"]
 
 
 def test_authenticated_pages_are_never_cached(login_as, therapist):

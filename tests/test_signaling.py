@@ -397,3 +397,24 @@ async def test_joining_again_from_another_tab_replaces_the_old_socket(room, ther
     assert (await expect_closed(first, CloseCode.REPLACED))["reason"] == "replaced"
     await second.disconnect()
     await host.disconnect()
+
+
+async def test_a_dropped_client_comes_straight_back_within_the_grace_period(
+    room, therapist, client_user, login_as, settings
+):
+    host, _, guest, _, guest_client = await admitted_pair(room, therapist, client_user, login_as)
+    await guest.disconnect(code=1006)  # the network went away, not a hang-up
+    assert (await receive_type(host, "peer-left"))["type"] == "peer-left"
+    back = await open_socket(room.pk, guest_client)
+    welcome = await receive(back)
+    assert welcome["state"] == "admitted"  # no second admission needed
+    await send(back, "join")
+    await receive_type(host, "peer-joined")
+    await back.disconnect(code=1006)
+    await receive_type(host, "peer-left")
+    # After the grace period, the therapist admits them again.
+    settings.SIGNALING_REJOIN_GRACE_SECONDS = 0
+    late = await open_socket(room.pk, guest_client)
+    assert (await receive(late))["state"] == "waiting"
+    for socket in (late, host):
+        await socket.disconnect()

@@ -3,6 +3,8 @@
 import { attachChat, addChatLine } from "./call/chat.js";
 import { fillDevicePickers, stopLevel, watchLevel } from "./call/devices.js";
 import { $, config, csrf, say } from "./call/dom.js";
+import { attachState, judgeQuality, myState, setMyState, whenTheyWish } from "./call/peer_state.js";
+import { enterCallScreen, leaveCallScreen } from "./call/screen.js";
 import { runConnectionTest } from "./call/connection_test.js";
 import { certificatePrints, securityCode } from "./call/security_code.js";
 
@@ -107,17 +109,31 @@ function send(type, fields = {}) {
   if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ v: 1, type, ...fields }));
 }
 
+// If the signaling socket drops (a network blip), try again with backoff: within the server's
+// grace period an admitted participant comes straight back in. The calls are set up afresh.
+const RECONNECT_FOR_MS = 150000;
+let retryDelay = 1000;
+let droppedAt = 0;
+
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   socket = new WebSocket(`${scheme}://${location.host}${config.socket}`);
   socket.addEventListener("message", (event) => handle(JSON.parse(event.data)));
   socket.addEventListener("close", () => {
     clearInterval(heartbeat);
-    if (!finished) {
+    if (finished) return;
+    droppedAt ||= Date.now();
+    if (Date.now() - droppedAt > RECONNECT_FOR_MS) {
       finished = true;
       teardown();
       say("The connection to the session was lost. Reload the page to join again.", "warning");
+      return;
     }
+    for (const id of [...peers.keys()]) removePeer(id, false);
+    document.body.dataset.reconnecting = "true";
+    say("Reconnecting…", "warning");
+    setTimeout(connect, retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 15000);
   });
 }
 
@@ -128,6 +144,18 @@ async function handle(message) {
       iceConfig = message.ice;
       heartbeat = setInterval(() => send("ping", { t: Date.now() }), message.heartbeat * 1000);
       send("join");
+      if (droppedAt) {
+        // Back after a drop: straight into the call within the grace period, else the waiting room.
+        droppedAt = 0;
+        retryDelay = 1000;
+        delete document.body.dataset.reconnecting;
+        document.body.dataset.reconnections = String(Number(document.body.dataset.reconnections || 0) + 1);
+        say(message.state === "admitted" ? "Reconnected." : "");
+        if (message.state !== "admitted") {
+          $("call").hidden = true;
+          $("waiting").hidden = false;
+        }
+      }
       if (message.state === "admitted") showCall();
       break;
     case "admitted":
@@ -178,9 +206,12 @@ function showEnded(message) {
 }
 
 function showCall() {
+  const entering = $("call").hidden;
   $("waiting").hidden = config.role !== "therapist";
   $("call").hidden = false;
+  enterCallScreen();
   say("");
+  if (entering) $("mute").focus({ preventScroll: true }); // admitted: the controls are where the keyboard is
 }
 
 // The therapist's waiting room ----------------------------------------------------------------
@@ -237,6 +268,7 @@ function makeTile(peer, info) {
   tile.className = "tile";
   tile.dataset.peer = info.peer;
   tile.dataset.framesDecoded = "0";
+  tile.dataset.name = info.name;
   const video = document.createElement("video");
   video.autoplay = true;
   video.playsInline = true;
@@ -251,7 +283,10 @@ function makeTile(peer, info) {
   const code = document.createElement("p");
   code.className = "security-code";
   code.title = "Read this aloud: if you both see the same code, nobody is in the middle of your call.";
-  tile.append(video, name, state, code);
+  const badges = document.createElement("p");
+  badges.className = "badges";
+  badges.setAttribute("aria-live", "polite");
+  tile.append(video, name, state, badges, code);
   // When the first frame from this peer is on screen (for the indicator and for measuring).
   video.requestVideoFrameCallback?.(() => {
     tile.dataset.firstFrameAt = String(Math.round(performance.timeOrigin + performance.now()));
@@ -297,12 +332,15 @@ function addPeer(info) {
   pc.addEventListener("iceconnectionstatechange", () => {
     if (pc.iceConnectionState === "failed") restartIce(peer);
   });
-  pc.addEventListener("datachannel", (event) => attachChat(peer, event.channel));
+  pc.addEventListener("datachannel", (event) =>
+    event.channel.label === "state" ? attachState(peer, event.channel) : attachChat(peer, event.channel),
+  );
 
   if (!info.polite) {
     // The newcomer offers: tracks and the chat channel go in the first offer.
     localStream.getTracks().forEach((t) => pc.addTrack(t, localStream));
     attachChat(peer, pc.createDataChannel("chat"));
+    attachState(peer, pc.createDataChannel("state"));
   }
   say(`${info.name} joined.`);
 }
@@ -313,6 +351,7 @@ function onState(id, peer) {
   peer.tile.dataset.state = state;
   if (state === "connected") {
     peer.tile.dataset.connectedAt ||= String(Math.round(performance.timeOrigin + performance.now()));
+    tuneVideo(peer);
     showSecurityCode(peer);
   }
   if (state === "disconnected") {
@@ -393,10 +432,12 @@ setInterval(async () => {
     for (const report of reports.values()) {
       if (report.type === "inbound-rtp" && report.kind === "video") {
         peer.tile.dataset.framesDecoded = String(report.framesDecoded || 0);
+        judgeQuality(peer, report);
       }
       if (report.type === "transport" && report.selectedCandidatePairId) {
         // Whether media goes through the TURN relay (no IP address exchanged) or directly.
         const pair = reports.get(report.selectedCandidatePairId);
+        if (pair) judgeBandwidth(pair.availableOutgoingBitrate);
         const local = pair && reports.get(pair.localCandidateId);
         if (local) {
           const relayed = local.candidateType === "relay";
@@ -415,6 +456,7 @@ $("mute").addEventListener("click", (event) => {
   localStream.getAudioTracks().forEach((t) => (t.enabled = !muted));
   event.currentTarget.setAttribute("aria-pressed", String(muted));
   event.currentTarget.textContent = muted ? "Unmute" : "Mute";
+  setMyState({ muted });
 });
 
 $("camera-toggle").addEventListener("click", (event) => {
@@ -422,6 +464,107 @@ $("camera-toggle").addEventListener("click", (event) => {
   localStream.getVideoTracks().forEach((t) => (t.enabled = !off));
   event.currentTarget.setAttribute("aria-pressed", String(off));
   event.currentTarget.textContent = off ? "Turn camera on" : "Turn camera off";
+  setMyState({ camera: !off });
+});
+
+// Audio only and low bandwidth: what this side sends, set on each video sender (setParameters),
+// and the other side stops sending video to someone who chose audio only.
+const LOW = { maxBitrate: 150_000, maxFramerate: 10, scaleResolutionDownBy: 4 };
+async function tuneVideo(peer) {
+  const theirs = peer.tile.state || {};
+  for (const sender of peer.pc.getSenders()) {
+    if (sender.track?.kind !== "video") continue;
+    const parameters = sender.getParameters();
+    if (!parameters.encodings?.length) continue;
+    const off = myState().audioOnly || theirs.audioOnly;
+    for (const encoding of parameters.encodings) {
+      encoding.active = !off;
+      if (myState().lowBandwidth || theirs.lowBandwidth) Object.assign(encoding, LOW);
+      else {
+        delete encoding.maxBitrate;
+        delete encoding.maxFramerate;
+        encoding.scaleResolutionDownBy = 1;
+      }
+    }
+    await sender.setParameters(parameters).catch(() => {});
+  }
+}
+whenTheyWish((peer) => tuneVideo(peer));
+function tuneAll() {
+  for (const peer of peers.values()) tuneVideo(peer);
+}
+
+$("audio-only").addEventListener("click", (event) => {
+  const on = event.currentTarget.getAttribute("aria-pressed") !== "true";
+  event.currentTarget.setAttribute("aria-pressed", String(on));
+  event.currentTarget.textContent = on ? "Back to video" : "Audio only";
+  $("weak-offer").hidden = true;
+  setMyState({ audioOnly: on });
+  tuneAll();
+});
+$("low-bandwidth").addEventListener("click", (event) => {
+  const on = event.currentTarget.getAttribute("aria-pressed") !== "true";
+  event.currentTarget.setAttribute("aria-pressed", String(on));
+  setMyState({ lowBandwidth: on });
+  tuneAll();
+});
+$("weak-accept").addEventListener("click", () => {
+  if ($("audio-only").getAttribute("aria-pressed") !== "true") $("audio-only").click();
+});
+$("weak-dismiss").addEventListener("click", () => {
+  $("weak-offer").hidden = true;
+  weakDismissed = true;
+});
+
+// Offered by itself: when the measured outgoing bandwidth stays under 200 kbit/s for 10 seconds.
+let weakSince = 0;
+let weakDismissed = false;
+function judgeBandwidth(availableOutgoingBitrate) {
+  if (!availableOutgoingBitrate || myState().audioOnly || weakDismissed) return;
+  if (availableOutgoingBitrate >= 200_000) {
+    weakSince = 0;
+    return;
+  }
+  weakSince ||= Date.now();
+  if (Date.now() - weakSince > 10_000) $("weak-offer").hidden = false;
+}
+
+// Screen share: the camera's place in every call is taken by the screen, and given back.
+let screenTrack = null;
+async function replaceVideo(track) {
+  for (const peer of peers.values()) {
+    const sender = peer.pc.getSenders().find((s) => s.track?.kind === "video" || s.track === null);
+    if (sender) await sender.replaceTrack(track);
+  }
+}
+async function stopSharing() {
+  if (!screenTrack) return;
+  screenTrack.stop();
+  screenTrack = null;
+  await replaceVideo(localStream.getVideoTracks()[0] || null);
+  $("self-view").srcObject = localStream;
+  $("share").setAttribute("aria-pressed", "false");
+  $("share").textContent = "Share screen";
+  setMyState({ sharing: false });
+}
+if (!navigator.mediaDevices?.getDisplayMedia) $("share").hidden = true;
+$("share").addEventListener("click", async () => {
+  if (screenTrack) {
+    await stopSharing();
+    return;
+  }
+  try {
+    const display = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    screenTrack = display.getVideoTracks()[0];
+  } catch {
+    return; // they chose not to share
+  }
+  screenTrack.addEventListener("ended", stopSharing);
+  await replaceVideo(screenTrack);
+  $("self-view").srcObject = new MediaStream([screenTrack]);
+  $("share").setAttribute("aria-pressed", "true");
+  $("share").textContent = "Stop sharing";
+  setMyState({ sharing: true });
 });
 
 $("hangup").addEventListener("click", () => {
@@ -434,6 +577,7 @@ $("end")?.addEventListener("click", () => {
 
 function teardown() {
   clearInterval(heartbeat);
+  leaveCallScreen();
   for (const id of [...peers.keys()]) removePeer(id, false);
   localStream?.getTracks().forEach((t) => t.stop());
   stopLevel();

@@ -9,6 +9,14 @@ export function attachChat(peer, channel) {
 }
 
 export function addChatLine(who, text) {
+  const panel = $("chat-panel");
+  const toggle = $("chat-toggle");
+  if (panel?.hidden && toggle && who !== "You") {
+    // Closed: the Chat button counts what arrived.
+    const unread = Number(toggle.dataset.unread || 0) + 1;
+    toggle.dataset.unread = String(unread);
+    toggle.textContent = `Chat (${unread} new)`;
+  }
   const item = document.createElement("li");
   const name = document.createElement("strong");
   name.textContent = `${who}: `;
