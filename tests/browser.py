@@ -189,3 +189,15 @@ def sign_consent(page: object, title: str, name: str) -> None:
     page.get_by_label("Type your full name to sign").fill(name)
     page.get_by_label("I have read this document and I understand it.").check()
     page.get_by_role("button", name=f"Sign {title.lower()}").click()
+
+
+def serious_violations(page: object) -> list[str]:
+    """What axe-core finds of serious or critical impact on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page).response["violations"]
+    return [
+        f"{v['id']}: {v['help']} ({', '.join(n['target'][0] for n in v['nodes'][:3])})"
+        for v in found
+        if v.get("impact") in ("serious", "critical")
+    ]

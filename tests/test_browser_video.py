@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import sign_consent, sign_in_again
+from tests.browser import serious_violations, sign_consent, sign_in_again
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -72,6 +72,7 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     client.get_by_label("Where are you right now?").select_option("US-NY")
     client.get_by_role("button", name="Go to the waiting room").click()
     client.wait_for_selector("#waiting-message", state="visible")
+    problems = {"waiting room": serious_violations(client)}
     client.screenshot(path=str(ARTIFACTS / "video-waiting.png"), full_page=True)
 
     # The therapist is on another page when Morgan checks in: a banner and a count tell her at once.
@@ -107,6 +108,8 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     for control in ("#mute", "#camera-toggle", "#share", "#chat-toggle", "#code-toggle", "#hangup", "#end"):
         box = therapist.locator(control).bounding_box()
         assert box and box["y"] + box["height"] <= viewport["height"], control
+    problems["in the call (therapist)"] = serious_violations(therapist)
+    problems["in the call (client)"] = serious_violations(client)
     # The security code is one tap away.
     therapist.get_by_role("button", name="Security code").click()
     assert therapist.locator(".tile[data-peer] .security-code").is_visible()
@@ -200,6 +203,8 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     assert not therapist.locator(".tile[data-peer]").count()
     # A way back in while the session is open; focus moves to what happened.
     assert client.evaluate("document.activeElement.id") == "ended-h"
+    problems["ended"] = serious_violations(client)
+    assert not any(problems.values()), problems  # axe-core: nothing serious or critical in any state
     client.get_by_role("link", name="Rejoin").click()
     client.wait_for_selector("#devices[data-state='ok']")
     assert not [p for p in client_problems + therapist_problems if "Content Security Policy" in p]
