@@ -146,6 +146,18 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     client.get_by_role("button", name="Stop sharing").click()
     therapist.wait_for_selector(".tile[data-peer] .badges:not(:has(.badge-sharing))", state="attached")
 
+    # Camera and microphone can be changed inside the call (Chromium's fake devices), and what the
+    # person chose stays: a muted microphone stays muted on the new one.
+    mute.click()
+    client.get_by_role("button", name="Devices").click()
+    microphones = client.locator("#call-microphone option")
+    assert microphones.count() >= 1 and client.locator("#call-camera option").count() >= 1
+    client.locator("#call-microphone").select_option(index=microphones.count() - 1)
+    client.wait_for_timeout(500)
+    assert client.evaluate("document.getElementById('self-view').srcObject.getAudioTracks()[0].enabled") is False
+    client.get_by_role("button", name="Close").first.click()
+    mute.click()
+
     # Audio only, by choice: the other side is told, and stops sending video to this side too.
     client.get_by_role("button", name="Audio only").click()
     seen.locator(".badge-audioOnly", has_text="Audio only").wait_for()

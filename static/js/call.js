@@ -27,6 +27,9 @@ async function openDevices() {
   };
   try {
     const stream = await navigator.mediaDevices.getUserMedia(constraints);
+    // A switch in the middle of a call keeps what the person chose: muted stays muted.
+    stream.getAudioTracks().forEach((t) => (t.enabled = $("mute").getAttribute("aria-pressed") !== "true"));
+    stream.getVideoTracks().forEach((t) => (t.enabled = $("camera-toggle").getAttribute("aria-pressed") !== "true"));
     localStream?.getTracks().forEach((t) => t.stop());
     localStream = stream;
     $("preview").srcObject = stream;
@@ -51,6 +54,46 @@ async function openDevices() {
 
 $("camera").addEventListener("change", openDevices);
 $("microphone").addEventListener("change", openDevices);
+
+// The same choices inside the call, and the speaker where the browser lets a page choose it.
+async function fillCallDevices() {
+  for (const [inCall, setUp] of [["call-camera", "camera"], ["call-microphone", "microphone"]]) {
+    $(inCall).replaceChildren(...[...$(setUp).options].map((o) => new Option(o.text, o.value)));
+    $(inCall).value = $(setUp).value;
+  }
+  const canChoose = typeof HTMLMediaElement.prototype.setSinkId === "function";
+  const speakers = canChoose
+    ? (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === "audiooutput")
+    : [];
+  $("call-speaker-field").hidden = !speakers.length;
+  $("call-speaker").replaceChildren(
+    ...speakers.map((d, i) => new Option(d.label || `Speaker ${i + 1}`, d.deviceId)),
+  );
+}
+$("devices-toggle").addEventListener("click", async (event) => {
+  const panel = $("devices-panel");
+  if (panel.hidden) await fillCallDevices();
+  panel.hidden = !panel.hidden;
+  event.currentTarget.setAttribute("aria-expanded", String(!panel.hidden));
+  if (!panel.hidden) $("call-camera").focus();
+});
+$("devices-close").addEventListener("click", () => {
+  $("devices-panel").hidden = true;
+  $("devices-toggle").setAttribute("aria-expanded", "false");
+  $("devices-toggle").focus();
+});
+for (const [inCall, setUp] of [["call-camera", "camera"], ["call-microphone", "microphone"]]) {
+  $(inCall).addEventListener("change", async () => {
+    $(setUp).value = $(inCall).value;
+    await openDevices();
+  });
+}
+$("call-speaker").addEventListener("change", async () => {
+  for (const video of document.querySelectorAll(".tile[data-peer] video")) {
+    await video.setSinkId($("call-speaker").value).catch(() => {});
+  }
+  document.body.dataset.speaker = $("call-speaker").value;
+});
 
 // 2. Connection test (call/connection_test.js) -------------------------------------------------
 
