@@ -5,13 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian's chromium for the browser tests, coturn for the TURN relay test, and rsyslog with its
-# TLS driver as the audit trail's off-host witness.
+# Debian's chromium for the browser tests, coturn for the TURN relay tests, rsyslog with its TLS
+# driver as the audit trail's off-host witness, and nftables to make a call's link lossy.
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
 command -v rsyslogd >/dev/null 2>&1 || missing+=(rsyslog)
 dpkg -s rsyslog-gnutls >/dev/null 2>&1 || missing+=(rsyslog-gnutls)
+command -v nft >/dev/null 2>&1 || missing+=(nftables)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then
     echo "==> Installing Debian's ${missing[*]} for the tests"

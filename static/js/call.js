@@ -477,6 +477,9 @@ setInterval(async () => {
         peer.tile.dataset.framesDecoded = String(report.framesDecoded || 0);
         judgeQuality(peer, report);
       }
+      if (report.type === "inbound-rtp" && report.kind === "audio") {
+        peer.tile.dataset.audioPackets = String(report.packetsReceived || 0);
+      }
       if (report.type === "transport" && report.selectedCandidatePairId) {
         // Whether media goes through the TURN relay (no IP address exchanged) or directly.
         const pair = reports.get(report.selectedCandidatePairId);
