@@ -14,6 +14,15 @@ pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
+def until(page, predicate: str, seconds: float = 10) -> None:
+    """Poll a condition in the page (wait_for_function would need eval, which the CSP refuses)."""
+    for _ in range(int(seconds * 10)):
+        if page.evaluate(predicate):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(predicate)
+
+
 def _watch(page) -> list[str]:
     problems: list[str] = []
     page.on("pageerror", lambda e: problems.append(str(e)))
@@ -110,6 +119,18 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
         assert box and box["y"] + box["height"] <= viewport["height"], control
     problems["in the call (therapist)"] = serious_violations(therapist)
     problems["in the call (client)"] = serious_violations(client)
+    # Your own view moves to another corner at a tap; full screen and picture in picture.
+    therapist.get_by_role("button", name="Move your own view to another corner").click()
+    assert therapist.locator(".tile.self").get_attribute("data-corner") == "bottom-left"
+    therapist.get_by_role("button", name="Full screen").click()
+    until(therapist, "() => document.fullscreenElement?.id === 'call'")
+    therapist.get_by_role("button", name="Full screen").click()
+    until(therapist, "() => !document.fullscreenElement")
+    if therapist.get_by_role("button", name="Picture in picture").is_visible():
+        therapist.get_by_role("button", name="Picture in picture").click()
+        until(therapist, "() => document.pictureInPictureElement !== null")
+        therapist.get_by_role("button", name="Picture in picture").click()
+        until(therapist, "() => document.pictureInPictureElement === null")
     # The security code is one tap away.
     therapist.get_by_role("button", name="Security code").click()
     assert therapist.locator(".tile[data-peer] .security-code").is_visible()
@@ -219,6 +240,20 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     assert not any(problems.values()), problems  # axe-core: nothing serious or critical in any state
     client.get_by_role("link", name="Rejoin").click()
     client.wait_for_selector("#devices[data-state='ok']")
+    # Back within the grace period: straight into the call, with no second admission.
+    client.get_by_label("I am on a personal device").check()
+    client.get_by_label("I am on a private, password-protected network").check()
+    client.get_by_label("I am somewhere private").check()
+    client.get_by_label("Where are you right now?").select_option("US-NY")
+    client.get_by_role("button", name="Go to the waiting room").click()
+    for page in (client, therapist):
+        page.wait_for_selector(".tile[data-peer][data-state='connected']", timeout=30_000)
+    # The therapist ends it for everyone: each side is told in its own words, and nobody rejoins.
+    therapist.once("dialog", lambda dialog: dialog.accept())
+    therapist.get_by_role("button", name="End for everyone").click()
+    therapist.locator("#ended-text", has_text="You ended the session for everyone.").wait_for()
+    client.locator("#ended-text", has_text="Your therapist ended the session.").wait_for()
+    assert not client.get_by_role("link", name="Rejoin").is_visible()
     assert not [p for p in client_problems + therapist_problems if "Content Security Policy" in p]
     client_context.close()
     therapist_context.close()
