@@ -9,44 +9,18 @@ Measured and printed: the time to connect, to recover from the outage, and to of
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
-from contextlib import contextmanager
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
-from tests.browser import CHROMIUM_FLAGS, ROOT, chromium_path, free_port, wait_healthy
+from tests.browser import CHROMIUM_FLAGS, chromium_path, free_port
 from tests.conftest import require_infrastructure
 from tests.netns import can_make_namespaces, chromium_in, client_link, lossy, secure_origin_flag, squeezed
 from tests.test_video_calls import ready_room  # noqa: F401 - the same prepared session
+from tests.webrtc import daphne
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.redis, pytest.mark.browser]
-
-
-@contextmanager
-def daphne_on(address: str, port: int, log_path):
-    env = dict(os.environ, ALLOWED_HOSTS=f"{address},127.0.0.1,localhost")
-    env["DATABASE_URL"] = (
-        f"postgres://{connection.settings_dict['USER']}@{connection.settings_dict['HOST']}:"
-        f"{connection.settings_dict['PORT']}/{connection.settings_dict['NAME']}"
-    )
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    env.pop("MIGRATION_DATABASE_URL", None)
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [str(ROOT / ".venv/bin/daphne"), "-b", address, "-p", str(port), "teletherapy.asgi:application"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        url = f"http://{address}:{port}"
-        try:
-            wait_healthy(url, process, log_path=log_path)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
 
 
 def frames(page) -> int:
@@ -71,7 +45,7 @@ def test_a_call_survives_loss_an_outage_and_a_thin_link(ready_room, tmp_path):  
     timings: dict[str, float] = {}
     with client_link() as link:
         wrapper = chromium_in(link, chromium_path(), tmp_path)
-        with daphne_on(link.host_ip, free_port(), tmp_path / "daphne.log") as url, sync_playwright() as playwright:
+        with daphne(free_port(), tmp_path / "daphne.log", address=link.host_ip) as url, sync_playwright() as playwright:
             flags = [*CHROMIUM_FLAGS, secure_origin_flag(url)]
             here = playwright.chromium.launch(executable_path=chromium_path(), args=flags)
             there = playwright.chromium.launch(executable_path=str(wrapper), args=flags)

@@ -19,9 +19,12 @@ from tests.browser import ROOT, wait_healthy
 
 
 @contextmanager
-def daphne(port: int, log_path, **extra_env: str):
-    """A daphne process of this project on the test database (PostgreSQL), as in production."""
+def daphne(port: int, log_path, address: str = "127.0.0.1", **extra_env: str):
+    """A daphne process of this project on the test database (PostgreSQL), as in production,
+    serving ``address`` (loopback, or a veth link's end for calls on impaired links)."""
     env = dict(os.environ, **extra_env)
+    if address != "127.0.0.1":
+        env["ALLOWED_HOSTS"] = f"{address},127.0.0.1,localhost"
     env["DATABASE_URL"] = (
         f"postgres://{connection.settings_dict['USER']}@{connection.settings_dict['HOST']}:"
         f"{connection.settings_dict['PORT']}/{connection.settings_dict['NAME']}"
@@ -30,13 +33,13 @@ def daphne(port: int, log_path, **extra_env: str):
     env.pop("MIGRATION_DATABASE_URL", None)  # it serves, as the runtime role; it does not migrate
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [str(ROOT / ".venv/bin/daphne"), "-b", "127.0.0.1", "-p", str(port), "teletherapy.asgi:application"],
+            [str(ROOT / ".venv/bin/daphne"), "-b", address, "-p", str(port), "teletherapy.asgi:application"],
             cwd=ROOT,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        url = f"http://127.0.0.1:{port}"
+        url = f"http://{address}:{port}"
         try:
             wait_healthy(url, process, log_path=log_path)
             yield url
