@@ -30,7 +30,24 @@ from audit.models import GENESIS_MAC, LANES, AuditChainHead, AuditEvent, chain_o
 
 
 class AuditWriteError(Exception):
-    """The audit event could not be written; the access it records must not go ahead."""
+    """The audit event could not be written; the access it records must not go ahead.
+
+    ``database_away`` says the database itself was lost under the write (a restart, a failover,
+    nothing listening), rather than the audit table refusing it.
+    """
+
+    def __init__(self, message: str, *, database_away: bool = False) -> None:
+        super().__init__(message)
+        self.database_away = database_away
+
+
+def _refused(message: str, using: str, cause: BaseException) -> AuditWriteError:
+    connection = connections[using]
+    raw = connection.connection
+    lost = raw is None or bool(getattr(raw, "broken", False)) or getattr(raw, "closed", False) is True
+    # SQLSTATE class 08 (connection exception) and 57P (the server shutting down or restarting).
+    sqlstate = getattr(cause.__cause__, "sqlstate", None) or ""
+    return AuditWriteError(message, database_away=lost or sqlstate.startswith(("08", "57P")))
 
 
 try:  # the driver's own non-blocking steps, for an append that overlaps the caller's work
@@ -141,7 +158,7 @@ def append(event: AuditEvent, secret: bytes) -> None:
             if not (known and _append_known_head(event, secret, using)):
                 _append_locked(event, secret, using, event.practice_id)
     except DatabaseError as exc:
-        raise AuditWriteError(f"audit event {event.action} could not be written") from exc
+        raise _refused(f"audit event {event.action} could not be written", using, exc) from exc
 
 
 def _seal(event: AuditEvent, *, chain: int, seq: int, prev_mac: str, secret: bytes) -> None:
@@ -269,7 +286,7 @@ class _InFlight:
             if quiet:
                 logger.exception("An audit append sent before a failed read did not complete")
                 return False
-            raise AuditWriteError(f"audit event {self.event.action} could not be written") from exc
+            raise _refused(f"audit event {self.event.action} could not be written", self.using, exc) from exc
 
 
 def send_ahead(event: AuditEvent, secret: bytes) -> _InFlight | None:
@@ -297,7 +314,7 @@ def send_ahead(event: AuditEvent, secret: bytes) -> _InFlight | None:
             raw.wait(psycopg_generators.send(raw.pgconn))
     except DatabaseError as exc:
         connection.errors_occurred = True
-        raise AuditWriteError(f"audit event {event.action} could not be sent") from exc
+        raise _refused(f"audit event {event.action} could not be sent", using, exc) from exc
     return _InFlight(event, using, new_digest)
 
 

@@ -36,6 +36,10 @@ class FailClosedMiddleware:
         if isinstance(exception, ServiceError):
             return service_error_response(request, exception)
         if isinstance(exception, AuditWriteError):
+            if exception.database_away:
+                # Not the audit trail's own failure: the database went away under the request
+                # (a restart, a failover), and everything else the request needed went with it.
+                return database_unavailable(request)
             logger.error("Refused a request because its audit event could not be written: %s", exception)
             return error_response(
                 request,

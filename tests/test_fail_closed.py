@@ -47,3 +47,36 @@ def test_the_api_answers_with_a_json_error(login_as, admin, audit_table_unwritab
     from accounts.models import Invitation
 
     assert not Invitation.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_audit_write_that_finds_the_database_gone_says_so(postgres, therapist, rf):
+    """The audit trail is not at fault when the database itself went away under the request (a
+    restart, a failover): the answer is the database's 503, not the audit trail's."""
+    import psycopg
+    from django.db import connection
+
+    from audit.middleware import FailClosedMiddleware
+    from audit.models import Action
+    from audit.services import AuditWriteError, audit_record
+
+    therapist.role_names()  # known before the database goes: only the audit write is left to fail
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    settings_dict = connection.settings_dict
+    with psycopg.connect(
+        host=settings_dict["HOST"], port=settings_dict["PORT"], user="postgres", dbname="postgres", autocommit=True
+    ) as superuser:
+        superuser.execute("SELECT pg_terminate_backend(%s)", [pid])
+    request = rf.get("/api/v1/accounts/me/", HTTP_ACCEPT="application/json")
+    try:
+        with pytest.raises(AuditWriteError) as refused:
+            audit_record(action=Action.LOGIN_SUCCESS, actor=therapist, target=therapist)
+        answer = FailClosedMiddleware(lambda request: None).process_exception(request, refused.value)
+        assert answer is not None and answer.status_code == 503
+        assert answer["Content-Type"] == "application/json"
+        assert b'"database_unavailable"' in answer.content
+    finally:
+        connection.close()
