@@ -484,6 +484,9 @@ setInterval(async () => {
         // Whether media goes through the TURN relay (no IP address exchanged) or directly.
         const pair = reports.get(report.selectedCandidatePairId);
         if (pair) judgeBandwidth(pair.availableOutgoingBitrate);
+        if (pair && pair.currentRoundTripTime !== undefined) {
+          peer.tile.dataset.rtt = String(Math.round(pair.currentRoundTripTime * 1000));
+        }
         const local = pair && reports.get(pair.localCandidateId);
         if (local) {
           const relayed = local.candidateType === "relay";
