@@ -30,15 +30,172 @@ def _watch(page) -> list[str]:
     return problems
 
 
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 3}
+
+
+def press(page, name: str) -> None:
+    """A tap on a phone, a click elsewhere: as the person would, through More where the control
+    is in its sheet."""
+    touch = page.evaluate("() => navigator.maxTouchPoints > 0")
+    button = page.get_by_role("button", name=name, exact=True)
+    more = page.locator("#more-toggle")
+    if not button.is_visible() and more.is_visible():
+        more.tap() if touch else more.click()
+        button.wait_for(state="visible")
+    button.tap() if touch else button.click()
+
+
+def _in_reach(page, controls) -> list[str]:
+    viewport = page.viewport_size
+    boxes: list[tuple[str, dict]] = []
+    for control in controls:
+        box = control.bounding_box()
+        name = control.inner_text()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"] + 1, name
+        assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"] + 1, name
+        assert box["height"] >= 32 and box["width"] >= 32, name  # big enough for a finger
+        for other, seen in boxes:
+            overlap_x = min(box["x"] + box["width"], seen["x"] + seen["width"]) - max(box["x"], seen["x"])
+            overlap_y = min(box["y"] + box["height"], seen["y"] + seen["height"]) - max(box["y"], seen["y"])
+            assert overlap_x <= 1 or overlap_y <= 1, (name, other)
+        boxes.append((name, box))
+    return [name for name, _ in boxes]
+
+
+def controls_in_reach(page, *, phone: bool) -> None:
+    """The call fills the screen with nothing to scroll: the other side large, and every control
+    inside the viewport, none covering another. On a phone the bar is one row and the rest are
+    one tap away, in More's sheet."""
+    viewport = page.viewport_size
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+    remote = page.locator(".tile[data-peer]").bounding_box()
+    assert remote["width"] >= 0.6 * viewport["width"] and remote["height"] >= 0.6 * viewport["height"], remote
+    bar = _in_reach(page, page.locator(".controls > button:visible").all())
+    more = page.locator("#more-toggle")
+    assert more.is_visible() == phone
+    if not phone:
+        assert len(bar + _in_reach(page, page.locator(".more-controls > button:visible").all())) >= 12
+        return
+    rows = {round(page.locator(f".controls > button:visible >> nth={i}").bounding_box()["y"]) for i in range(len(bar))}
+    assert len(rows) == 1, "the bar wraps"
+    assert bar[-1] == "Hang up" and {"Mute", "Turn camera off", "Chat", "More"} <= set(bar), bar
+    more.tap()
+    assert more.get_attribute("aria-expanded") == "true"
+    sheet = _in_reach(page, page.locator(".more-controls > button:visible").all())
+    assert len(bar + sheet) >= 12, bar + sheet
+    assert page.evaluate("() => document.activeElement.id") == "audio-only"
+    page.keyboard.press("Escape")
+    assert not page.locator("#audio-only").is_visible()
+    assert page.evaluate("() => document.activeElement.id") == "more-toggle"
+
+
+def walk_controls(actor, observer, greeting: str) -> None:
+    """Every control of the call screen, pressed by ``actor``; what the other side is shown."""
+    seen = observer.locator(".tile[data-peer]")
+    mute = actor.locator("#mute")
+    press(actor, "Mute")
+    assert mute.get_attribute("aria-pressed") == "true" and mute.text_content() == "Unmute"
+    seen.locator(".badge-muted", has_text="Muted").wait_for()
+    camera = actor.locator("#camera-toggle")
+    press(actor, "Turn camera off")
+    assert camera.get_attribute("aria-pressed") == "true" and camera.text_content() == "Turn camera on"
+    # A name instead of a black tile.
+    observer.wait_for_selector(".tile[data-peer][data-camera='off']")
+    assert "Camera off" in seen.locator(".badges").inner_text()
+    press(actor, "Turn camera on")
+    press(actor, "Unmute")
+    observer.wait_for_selector(".tile[data-peer][data-camera='on'][data-muted='false']")
+    # Sharing the screen (Chromium's fake capture).
+    press(actor, "Share screen")
+    actor.wait_for_selector("#share[aria-pressed='true']", state="attached")
+    seen.locator(".badge-sharing", has_text="Sharing their screen").wait_for()
+    press(actor, "Stop sharing")
+    observer.wait_for_selector(".tile[data-peer] .badges:not(:has(.badge-sharing))", state="attached")
+
+    # Camera and microphone can be changed inside the call (Chromium's fake devices), and what the
+    # person chose stays: a muted microphone stays muted on the new one.
+    press(actor, "Mute")
+    press(actor, "Devices")
+    panel = actor.locator("#devices-panel")
+    panel.wait_for(state="visible")
+    assert actor.locator("#devices-toggle").get_attribute("aria-expanded") == "true"
+    box, viewport = panel.bounding_box(), actor.viewport_size
+    assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"] + 1
+    microphones = actor.locator("#call-microphone option")
+    assert microphones.count() >= 1 and actor.locator("#call-camera option").count() >= 1
+    actor.locator("#call-microphone").select_option(index=microphones.count() - 1)
+    actor.wait_for_timeout(500)
+    assert actor.evaluate("document.getElementById('self-view').srcObject.getAudioTracks()[0].enabled") is False
+    actor.locator("#devices-close").click()
+    assert not panel.is_visible()
+    press(actor, "Unmute")
+
+    # Audio only, by choice: the other side is told, and stops sending video to this side too.
+    press(actor, "Audio only")
+    seen.locator(".badge-audioOnly", has_text="Audio only").wait_for()
+    observer.wait_for_selector(".tile[data-peer][data-camera='off']")
+    arriving = actor.locator(".tile[data-peer]")
+    actor.wait_for_timeout(1500)
+    before = int(arriving.get_attribute("data-frames-decoded"))
+    actor.wait_for_timeout(2000)
+    assert int(arriving.get_attribute("data-frames-decoded")) <= before + 2
+    press(actor, "Back to video")
+    observer.wait_for_selector(".tile[data-peer][data-camera='on']")
+    for _ in range(50):
+        if int(arriving.get_attribute("data-frames-decoded")) > before + 10:
+            break
+        actor.wait_for_timeout(200)
+    assert int(arriving.get_attribute("data-frames-decoded")) > before + 10
+    press(actor, "Low bandwidth")
+    seen.locator(".badge-lowBandwidth", has_text="Low bandwidth").wait_for()
+    press(actor, "Low bandwidth")
+    observer.wait_for_selector(".tile[data-peer] .badges:not(:has(.badge-lowBandwidth))", state="attached")
+
+    # Chat in a side panel (a sheet from the bottom on a phone); a message arriving while it is
+    # closed is counted on the other side's button.
+    press(actor, "Chat")
+    sheet, viewport = actor.locator("#chat-panel").bounding_box(), actor.viewport_size
+    assert sheet["x"] >= 0 and sheet["x"] + sheet["width"] <= viewport["width"] + 1
+    assert sheet["y"] + sheet["height"] <= viewport["height"] + 1
+    actor.get_by_label("Message").fill(greeting)
+    actor.get_by_role("button", name="Send").click()
+    observer.get_by_role("button", name=re.compile(r"^Chat \(1 new\)$")).click()
+    observer.locator("#chat-log li", has_text=greeting).wait_for()
+    observer.locator("#chat-close").click()
+    actor.locator("#chat-close").click()
+
+    # Your own view moves to another corner at a tap; full screen and picture in picture.
+    corner = actor.locator(".tile.self").get_attribute("data-corner")
+    press(actor, "Move your own view to another corner")
+    assert actor.locator(".tile.self").get_attribute("data-corner") != corner
+    press(actor, "Full screen")
+    until(actor, "() => document.fullscreenElement?.id === 'call'")
+    press(actor, "Full screen")
+    until(actor, "() => !document.fullscreenElement")
+    if actor.get_by_role("button", name="Picture in picture").is_visible():
+        press(actor, "Picture in picture")
+        until(actor, "() => document.pictureInPictureElement !== null")
+        press(actor, "Picture in picture")
+        until(actor, "() => document.pictureInPictureElement === null")
+    # The security code is one tap away.
+    press(actor, "Security code")
+    assert actor.locator(".tile[data-peer] .security-code").is_visible()
+    press(actor, "Security code")
+    assert not actor.locator(".tile[data-peer] .security-code").is_visible()
+
+
 def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     ARTIFACTS.mkdir(exist_ok=True)
-    client_context = browser.new_context()
+    client_context = browser.new_context(**PHONE)  # Morgan joins from a phone
     client = client_context.new_page()
     client_problems = _watch(client)
     # Morgan's signaling socket passes through the test, which can cut it as a network would.
-    sockets = []
+    sockets, held, unreachable = [], [], []
 
     def through(route):
+        if unreachable:  # opens here, but nothing behind it answers
+            held.append(route)
+            return
         route.connect_to_server()
         sockets.append(route)
 
@@ -109,102 +266,30 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
         assert int(page.locator(".tile[data-peer]").get_attribute("data-frames-decoded")) > 0
         page.wait_for_selector(".security-code[data-code]", state="attached")
     # The call fills the screen: the set-up cards and the site's header are gone, the other side
-    # is large, and every control is in view without scrolling.
-    viewport = therapist.viewport_size
+    # is large, and every control is in view, none covering another. The therapist is at a
+    # desk, Morgan on a phone (portrait, then landscape).
     assert not therapist.locator("header.top").is_visible() and not therapist.locator("#devices").is_visible()
-    remote = therapist.locator(".tile[data-peer]").bounding_box()
-    assert remote["width"] > 0.6 * viewport["width"]
-    for control in ("#mute", "#camera-toggle", "#share", "#chat-toggle", "#code-toggle", "#hangup", "#end"):
-        box = therapist.locator(control).bounding_box()
-        assert box and box["y"] + box["height"] <= viewport["height"], control
-    problems["in the call (therapist)"] = serious_violations(therapist)
-    problems["in the call (client)"] = serious_violations(client)
-    # Your own view moves to another corner at a tap; full screen and picture in picture.
-    therapist.get_by_role("button", name="Move your own view to another corner").click()
-    assert therapist.locator(".tile.self").get_attribute("data-corner") == "bottom-left"
-    therapist.get_by_role("button", name="Full screen").click()
-    until(therapist, "() => document.fullscreenElement?.id === 'call'")
-    therapist.get_by_role("button", name="Full screen").click()
-    until(therapist, "() => !document.fullscreenElement")
-    if therapist.get_by_role("button", name="Picture in picture").is_visible():
-        therapist.get_by_role("button", name="Picture in picture").click()
-        until(therapist, "() => document.pictureInPictureElement !== null")
-        therapist.get_by_role("button", name="Picture in picture").click()
-        until(therapist, "() => document.pictureInPictureElement === null")
-    # The security code is one tap away.
-    therapist.get_by_role("button", name="Security code").click()
-    assert therapist.locator(".tile[data-peer] .security-code").is_visible()
-    therapist.get_by_role("button", name="Security code").click()
-    # On a phone, the same: the other side fills the screen, the controls in a bar at the bottom.
-    client.set_viewport_size({"width": 390, "height": 844})
-    assert client.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-    hangup = client.locator("#hangup").bounding_box()
-    assert hangup["y"] + hangup["height"] <= 844
+    assert not client.locator("header.top").is_visible() and not client.locator("#devices").is_visible()
+    controls_in_reach(therapist, phone=False)
+    controls_in_reach(client, phone=True)
     client.screenshot(path=str(ARTIFACTS / "video-call-phone.png"))
-    client.set_viewport_size({"width": 1280, "height": 720})
+    client.set_viewport_size({"width": 844, "height": 390})
+    controls_in_reach(client, phone=True)
+    client.locator("#more-toggle").tap()
+    client.screenshot(path=str(ARTIFACTS / "video-call-phone-more.png"))
+    problems["in the call, More open (client, phone)"] = serious_violations(client)
+    client.locator("#more-toggle").tap()
+    client.screenshot(path=str(ARTIFACTS / "video-call-phone-landscape.png"))
+    client.set_viewport_size(PHONE["viewport"])
+    problems["in the call (therapist)"] = serious_violations(therapist)
+    problems["in the call (client, phone)"] = serious_violations(client)
     codes = {p.locator(".security-code").get_attribute("data-code") for p in (client, therapist)}
     assert len(codes) == 1 and len(codes.pop()) == 7
     assert therapist.locator(".tile[data-peer] .state").text_content() == "Connected"
 
-    # Each side sees the other's state: muted, camera off (a name instead of a black tile),
-    # sharing the screen (Chromium's fake capture).
-    seen = therapist.locator(".tile[data-peer]")
-    mute = client.locator("#mute")
-    mute.click()
-    assert mute.get_attribute("aria-pressed") == "true" and mute.text_content() == "Unmute"
-    seen.locator(".badge-muted", has_text="Muted").wait_for()
-    camera = client.locator("#camera-toggle")
-    camera.click()
-    assert camera.get_attribute("aria-pressed") == "true" and camera.text_content() == "Turn camera on"
-    therapist.wait_for_selector(".tile[data-peer][data-camera='off']")
-    assert "Camera off" in seen.locator(".badges").inner_text()
-    camera.click()
-    mute.click()
-    therapist.wait_for_selector(".tile[data-peer][data-camera='on'][data-muted='false']")
-    client.get_by_role("button", name="Share screen").click()
-    client.wait_for_selector("#share[aria-pressed='true']")
-    seen.locator(".badge-sharing", has_text="Sharing their screen").wait_for()
-    client.get_by_role("button", name="Stop sharing").click()
-    therapist.wait_for_selector(".tile[data-peer] .badges:not(:has(.badge-sharing))", state="attached")
-
-    # Camera and microphone can be changed inside the call (Chromium's fake devices), and what the
-    # person chose stays: a muted microphone stays muted on the new one.
-    mute.click()
-    client.get_by_role("button", name="Devices").click()
-    microphones = client.locator("#call-microphone option")
-    assert microphones.count() >= 1 and client.locator("#call-camera option").count() >= 1
-    client.locator("#call-microphone").select_option(index=microphones.count() - 1)
-    client.wait_for_timeout(500)
-    assert client.evaluate("document.getElementById('self-view').srcObject.getAudioTracks()[0].enabled") is False
-    client.get_by_role("button", name="Close").first.click()
-    mute.click()
-
-    # Audio only, by choice: the other side is told, and stops sending video to this side too.
-    client.get_by_role("button", name="Audio only").click()
-    seen.locator(".badge-audioOnly", has_text="Audio only").wait_for()
-    therapist.wait_for_selector(".tile[data-peer][data-camera='off']")
-    arriving = client.locator(".tile[data-peer]")
-    client.wait_for_timeout(1500)
-    before = int(arriving.get_attribute("data-frames-decoded"))
-    client.wait_for_timeout(2000)
-    assert int(arriving.get_attribute("data-frames-decoded")) <= before + 2
-    client.get_by_role("button", name="Back to video").click()
-    therapist.wait_for_selector(".tile[data-peer][data-camera='on']")
-    for _ in range(50):
-        if int(arriving.get_attribute("data-frames-decoded")) > before + 10:
-            break
-        client.wait_for_timeout(200)
-    assert int(arriving.get_attribute("data-frames-decoded")) > before + 10
-    client.get_by_role("button", name="Low bandwidth").click()
-    seen.locator(".badge-lowBandwidth", has_text="Low bandwidth").wait_for()
-    client.get_by_role("button", name="Low bandwidth").click()
-
-    # Chat in a side panel; a message arriving while it is closed is counted on the button.
-    client.get_by_role("button", name="Chat").click()
-    client.get_by_label("Message").fill("Hello from Morgan")
-    client.get_by_role("button", name="Send").click()
-    therapist.get_by_role("button", name="Chat (1 new)").click()
-    therapist.locator("#chat-log li", has_text="Hello from Morgan").wait_for()
+    # Every control, each side in turn, and what the other side is shown of it.
+    walk_controls(therapist, client, "Hello from Dr. Santos")
+    walk_controls(client, therapist, "Hello from Morgan")
     therapist.screenshot(path=str(ARTIFACTS / "video-call-therapist.png"), full_page=True)
 
     # The network comes back after a change: the side that offered restarts ICE, renegotiating
@@ -223,7 +308,19 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
 
     # The signaling connection drops: Morgan's page reconnects on its own and, within the grace
     # period, goes straight back into the call without being admitted again.
+    unreachable.append(True)
     sockets[-1].close(code=4999, reason="network gone")
+    client.wait_for_selector("body[data-reconnecting='true']")
+    client.locator("#call-status", has_text="Reconnecting").wait_for()
+    until(client, "() => document.querySelector('#call-status').getAttribute('aria-live') === 'polite'")
+    for _ in range(100):
+        if held:
+            break
+        client.wait_for_timeout(100)
+    assert held, "the page did not try to connect again"
+    problems["reconnecting (client, phone)"] = serious_violations(client)
+    unreachable.clear()
+    held[-1].close(code=1006, reason="still gone")
     client.wait_for_selector("body[data-reconnections='1']", timeout=30_000)
     assert len(sockets) >= 2
     for page in (client, therapist):

@@ -70,11 +70,12 @@ async function fillCallDevices() {
     ...speakers.map((d, i) => new Option(d.label || `Speaker ${i + 1}`, d.deviceId)),
   );
 }
-$("devices-toggle").addEventListener("click", async (event) => {
+$("devices-toggle").addEventListener("click", async () => {
+  // Not event.currentTarget: it is null once the listener has awaited.
   const panel = $("devices-panel");
   if (panel.hidden) await fillCallDevices();
   panel.hidden = !panel.hidden;
-  event.currentTarget.setAttribute("aria-expanded", String(!panel.hidden));
+  $("devices-toggle").setAttribute("aria-expanded", String(!panel.hidden));
   if (!panel.hidden) $("call-camera").focus();
 });
 $("devices-close").addEventListener("click", () => {

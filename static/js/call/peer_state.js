@@ -30,6 +30,7 @@ export function showTheirState(tile, state) {
   tile.dataset.muted = String(Boolean(state.muted));
   tile.dataset.camera = state.camera === false || state.audioOnly ? "off" : "on";
   tile.dataset.audioOnly = String(Boolean(state.audioOnly));
+  tile.dataset.sharing = String(Boolean(state.sharing));
   const badges = tile.querySelector(".badges");
   badges.replaceChildren();
   for (const [key, value, label] of BADGES) {

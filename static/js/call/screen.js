@@ -31,6 +31,26 @@ function toggle(button, open) {
   button.setAttribute("aria-expanded", String(open));
 }
 
+// More (on a phone): the controls that do not fit the bar, in a sheet above it. It closes after
+// one of them is used, on Escape (focus back on More), or on a second tap of More.
+function showMore(open, { refocus = false } = {}) {
+  const controls = document.querySelector("#call .controls");
+  if (open) controls.dataset.more = "open";
+  else delete controls.dataset.more;
+  toggle($("more-toggle"), open);
+  if (open) $("more-controls").querySelector("button:not([hidden])")?.focus();
+  if (refocus) $("more-toggle").focus();
+}
+$("more-toggle").addEventListener("click", () => {
+  showMore($("more-toggle").getAttribute("aria-expanded") !== "true");
+});
+$("more-controls").addEventListener("click", (event) => {
+  if (event.target.closest("button") && $("more-toggle").getAttribute("aria-expanded") === "true") showMore(false);
+});
+$("more-controls").addEventListener("keydown", (event) => {
+  if (event.key === "Escape") showMore(false, { refocus: true });
+});
+
 // Chat: a side panel on a desktop, a sheet on a phone.
 $("chat-toggle").addEventListener("click", (event) => {
   const panel = $("chat-panel");
