@@ -13,11 +13,21 @@ from channels.exceptions import ChannelFull
 from audit.models import Action, Outcome
 from sessions import services
 from sessions.protocol import Message, encode
-from sessions.realtime import host_group, media_group
+from sessions.realtime import CloseCode, host_group, media_group
 from sessions.socket_state import Peer, SocketState
 from teletherapy.channel_layers import LAYER_ERRORS
 
 logger = logging.getLogger(__name__)
+
+# A socket closed by the browser on purpose: the page was closed, reloaded or left.
+GOODBYES = {1000, 1001}
+CLOSE_CODES = {int(code) for code in CloseCode}
+
+
+def dropped(code: int) -> bool:
+    """Whether a close code means the connection broke rather than someone leaving or being told
+    to go (each of the app's own codes names a reason)."""
+    return code not in GOODBYES and code not in CLOSE_CODES
 
 
 class Relay(SocketState):
@@ -82,7 +92,9 @@ class Relay(SocketState):
 
     async def signal_gone(self, event: dict[str, Any]) -> None:
         if self.peers.pop(event["peer"], None) is not None:
-            await self.send(encode("peer-left", peer=event["peer"]))
+            away = event.get("reconnecting", False)
+            extra = {"reconnecting": True, "grace": event.get("grace", 0)} if away else {}
+            await self.send(encode("peer-left", peer=event["peer"], **extra))
         if self.waiting.pop(event["peer"], None) is not None:
             await self.send(encode("waiting-gone", peer=event["peer"]))
 
@@ -99,7 +111,11 @@ class Relay(SocketState):
             await database_sync_to_async(services.admission_departed)(
                 appointment_id=self.appointment_id, user_id=self.entry.user.pk
             )
-        gone = {"type": "signal.gone", "peer": self.peer_id}
+        gone: dict[str, Any] = {"type": "signal.gone", "peer": self.peer_id}
+        if self.admitted and dropped(code):
+            # Not a goodbye: the connection broke. The others are told the peer is reconnecting,
+            # and for how long it may come straight back in.
+            gone |= {"reconnecting": True, "grace": int(services.rejoin_grace().total_seconds())}
         try:
             await self.channel_layer.group_send(media_group(self.appointment_id), gone)
             await self.channel_layer.group_send(host_group(self.appointment_id), gone)

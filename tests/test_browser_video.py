@@ -319,9 +319,15 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
         client.wait_for_timeout(100)
     assert held, "the page did not try to connect again"
     problems["reconnecting (client, phone)"] = serious_violations(client)
+    # The therapist sees Morgan's place kept, marked as reconnecting, not a departure.
+    therapist.locator(".tile.away", has_text="Reconnecting").wait_for()
+    therapist.locator("#call-status", has_text="Morgan Reyes is reconnecting").wait_for()
+    problems["other side reconnecting (therapist)"] = serious_violations(therapist)
     unreachable.clear()
-    held[-1].close(code=1006, reason="still gone")
+    held[-1].close(code=4999, reason="still gone")
     client.wait_for_selector("body[data-reconnections='1']", timeout=30_000)
+    therapist.locator("#call-status", has_text="Morgan Reyes is back.").wait_for()
+    assert not therapist.locator(".tile.away").count()
     assert len(sockets) >= 2
     for page in (client, therapist):
         page.wait_for_selector(".tile[data-peer][data-state='connected']", timeout=30_000)

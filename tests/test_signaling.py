@@ -72,7 +72,8 @@ async def test_waiting_room_admission_and_relay(room, therapist, client_user, lo
 
     await send(guest, "leave")
     await expect_closed(guest, CloseCode.LEFT)
-    assert (await receive_type(host, "peer-left"))["peer"] == guest_welcome["peer"]
+    left = await receive_type(host, "peer-left")
+    assert left["peer"] == guest_welcome["peer"] and "reconnecting" not in left  # a goodbye
     await host.disconnect()
 
     def trail():
@@ -404,7 +405,9 @@ async def test_a_dropped_client_comes_straight_back_within_the_grace_period(
 ):
     host, _, guest, _, guest_client = await admitted_pair(room, therapist, client_user, login_as)
     await guest.disconnect(code=1006)  # the network went away, not a hang-up
-    assert (await receive_type(host, "peer-left"))["type"] == "peer-left"
+    # The therapist is told the client is reconnecting, and for how long they may come back.
+    left = await receive_type(host, "peer-left")
+    assert left["reconnecting"] is True and left["grace"] == settings.SIGNALING_REJOIN_GRACE_SECONDS
     back = await open_socket(room.pk, guest_client)
     welcome = await receive(back)
     assert welcome["state"] == "admitted"  # no second admission needed

@@ -174,6 +174,7 @@ function connect() {
       return;
     }
     for (const id of [...peers.keys()]) removePeer(id, false);
+    for (const place of [...awayPlaces.values()]) place.cancel();
     document.body.dataset.reconnecting = "true";
     say("Reconnecting…", "warning");
     setTimeout(connect, retryDelay);
@@ -216,7 +217,8 @@ async function handle(message) {
       addPeer(message);
       break;
     case "peer-left":
-      removePeer(message.peer, true);
+      if (message.reconnecting) holdPlace(message.peer, message.grace);
+      else removePeer(message.peer, true);
       break;
     case "offer":
     case "answer":
@@ -349,11 +351,12 @@ function makeTile(peer, info) {
 
 function addPeer(info) {
   removePeer(info.peer, false);
+  const returned = placeReturned(info);
   const pc = new RTCPeerConnection({
     iceServers: iceConfig.iceServers,
     iceTransportPolicy: iceConfig.iceTransportPolicy,
   });
-  const peer = { pc, polite: info.polite, name: info.name, makingOffer: false, ignoreOffer: false, chat: null };
+  const peer = { pc, polite: info.polite, name: info.name, role: info.role, makingOffer: false, ignoreOffer: false, chat: null };
   peer.tile = makeTile(peer, info);
   peers.set(info.peer, peer);
   const remote = new MediaStream();
@@ -386,7 +389,7 @@ function addPeer(info) {
     attachChat(peer, pc.createDataChannel("chat"));
     attachState(peer, pc.createDataChannel("state"));
   }
-  say(`${info.name} joined.`);
+  if (!returned) say(`${info.name} joined.`);
 }
 
 function onState(id, peer) {
@@ -446,6 +449,44 @@ async function onCandidate(message) {
   } catch (error) {
     if (!peer.ignoreOffer) console.warn("candidate refused", error);
   }
+}
+
+// Someone whose connection broke keeps a place on screen, marked as reconnecting, until they
+// are back (a new peer of the same name and role) or the grace period is over.
+const awayPlaces = new Map();
+function holdPlace(id, graceSeconds) {
+  const peer = peers.get(id);
+  if (!peer) return;
+  const key = `${peer.role}:${peer.name}`;
+  removePeer(id, false);
+  awayPlaces.get(key)?.cancel();
+  const place = document.createElement("div");
+  place.className = "tile away";
+  place.dataset.away = key;
+  place.dataset.name = peer.name;
+  place.dataset.camera = "off";
+  const name = document.createElement("p");
+  name.className = "tile-name";
+  name.textContent = peer.name;
+  const state = document.createElement("p");
+  state.className = "state";
+  state.textContent = "Reconnecting…";
+  place.append(name, state);
+  $("tiles").append(place);
+  say(`${peer.name} is reconnecting…`, "warning");
+  const timer = setTimeout(() => {
+    place.remove();
+    awayPlaces.delete(key);
+    say(`${peer.name} left the call.`);
+  }, Math.max(graceSeconds, 5) * 1000);
+  awayPlaces.set(key, { cancel: () => (clearTimeout(timer), place.remove(), awayPlaces.delete(key)) });
+}
+function placeReturned(info) {
+  const place = awayPlaces.get(`${info.role}:${info.name}`);
+  if (!place) return false;
+  place.cancel();
+  say(`${info.name} is back.`);
+  return true;
 }
 
 function removePeer(id, announce) {
@@ -629,6 +670,7 @@ function teardown() {
   clearInterval(heartbeat);
   leaveCallScreen();
   for (const id of [...peers.keys()]) removePeer(id, false);
+  for (const place of [...awayPlaces.values()]) place.cancel();
   localStream?.getTracks().forEach((t) => t.stop());
   stopLevel();
   $("call").hidden = true;
