@@ -15,7 +15,14 @@ from django.db.models import QuerySet
 from accounts import selectors as accounts_selectors
 from accounts.models import Practice, Role, User
 from accounts.selectors import clients_of_care_team, guardian_acts_for, on_care_team_of, people_acted_for
-from consent.models import ConsentDocument, ConsentKind, ConsentSignature, ConsentVersion, VersionStatus
+from consent.models import (
+    ConsentDocument,
+    ConsentKind,
+    ConsentSignature,
+    ConsentVersion,
+    ConsentWithdrawal,
+    VersionStatus,
+)
 from teletherapy.errors import NotVisible
 
 
@@ -233,3 +240,9 @@ def consent_todo_for(*, user: User) -> list[tuple[object, list[MissingConsent]]]
             if mine:
                 todo.append((appointment, mine))
     return todo
+
+
+def consent_withdrawn(*, client: User, kind: str) -> bool:
+    """Whether the client's last signature of ``kind`` was withdrawn (rather than never given)."""
+    last = ConsentSignature.objects.filter(on_behalf_of=client, kind=kind).order_by("-signed_at").first()
+    return last is not None and ConsentWithdrawal.objects.filter(signature=last).exists()

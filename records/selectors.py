@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import enum
 import uuid
+from datetime import timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -228,3 +230,74 @@ def is_valid_id(value: object) -> bool:
     except (ValueError, ValidationError):
         return False
     return True
+
+
+# Work queues for the home page ------------------------------------------------------------------
+
+
+_BEFORE = timedelta(microseconds=1)  # "never looked" is before anything was answered
+
+
+def drafts_to_sign(*, author: User) -> QuerySet[ProgressNote]:
+    """The author's own unsigned notes, on charts they are still on the care team of, oldest first."""
+    return (
+        ProgressNote.objects.filter(author=author, signed_at=None, chart__care_team=author)
+        .select_related("chart__client")
+        .order_by("created_at")
+    )
+
+
+def questionnaires_unopened(*, user: User, days: int = 60, limit: int = 20) -> list[tuple[Assessment, bool]]:
+    """Questionnaires completed on the user's care-team charts since the user last opened that
+    chart (the audit trail knows who opened what), each with whether it needs attention now (PHQ-9
+    item 9 above 0), those first, then the newest.
+
+    No audit event: nothing of the answers or the score is shown, only that it needs attention,
+    which the care team was already told when it came in.
+    """
+    import json
+
+    from audit.models import Action, AuditEvent
+
+    completed = list(
+        Assessment.objects.filter(chart__care_team=user, completed_at__gte=timezone.now() - timedelta(days=days))
+        .select_related("chart__client")
+        .order_by("-completed_at")[: limit * 3]
+    )
+    # A chart's questionnaires are read on the chart (the page, or the API's list of them).
+    views = AuditEvent.objects.filter(
+        actor_id=user.pk,
+        action__in=[Action.CHART_VIEW, Action.ASSESSMENT_VIEW],
+        subject_client_id__in={a.chart.client_id for a in completed},
+    ).values_list("subject_client_id", "occurred_at")
+    last_look: dict[int | None, Any] = {}
+    for client_id, occurred_at in views:
+        last_look[client_id] = max(occurred_at, last_look.get(client_id, occurred_at))
+    unopened = [
+        a for a in completed if a.chart.client_id not in last_look or last_look[a.chart.client_id] < a.completed_at
+    ]
+    unopened = unopened[:limit]
+
+    def attention(assessment: Assessment) -> bool:
+        try:
+            return bool(json.loads(assessment.result or "{}").get("self_harm_alert"))
+        except ValueError:
+            return False
+
+    found = [(assessment, attention(assessment)) for assessment in unopened]
+    found.sort(key=lambda pair: (not pair[1], -pair[0].completed_at.timestamp()))  # type: ignore[union-attr]
+    return found
+
+
+def questionnaires_to_answer(*, client: User) -> QuerySet[Assessment]:
+    return Assessment.objects.filter(chart__client=client, completed_at=None).order_by("assigned_at")
+
+
+def notes_shared_with(*, client: User, limit: int = 5) -> QuerySet[ProgressNote]:
+    """Signed notes the client's therapists chose to share with them, newest first (their dates
+    and authors, for the home page; reading one is audited on the record page)."""
+    return (
+        ProgressNote.objects.filter(chart__client=client, signed_at__isnull=False, shared_at__isnull=False)
+        .select_related("author")
+        .order_by("-shared_at")[:limit]
+    )

@@ -197,7 +197,7 @@ def _video(practice: Practice) -> list[Fact]:
     ]
 
 
-def _audit(practice: Practice) -> list[Fact]:
+def audit_facts(practice: Practice) -> list[Fact]:
     run = VerificationRun.objects.order_by("-finished_at").first()
     first, last = chain_of(practice.pk), chain_of(practice.pk, LANES - 1)
     if run is None:
@@ -348,7 +348,7 @@ def practice_facts(practice: Practice) -> list[Fact]:
         *_encryption(),
         *_storage(),
         *_video(practice),
-        *_audit(practice),
+        *audit_facts(practice),
         *_vendors(practice),
         *_retention(),
         *_ai(),
