@@ -4,9 +4,17 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.urls import reverse
 
 from accounts.models import Role
 from accounts.rules import is_mfa_verified
+
+
+def _placed(request: HttpRequest, name: str) -> tuple[str, bool]:
+    """The item's address, and whether the page shown is it or one under it."""
+    url = reverse(name)
+    path = request.path
+    return url, path == url or (url != "/" and path.startswith(url) and not url.endswith("/mine/"))
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -24,21 +32,20 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             nav.append(("records:charts", "Charts"))
         if user.has_role(Role.THERAPIST):
             nav.append(("consent:caseload", "Client consent"))
-        if user.has_role(Role.ADMIN, Role.THERAPIST):
-            nav.append(("accounts:invitations", "Invitations"))
         if user.has_role(Role.THERAPIST):
+            # An admin invites from Members; the audit log leads to its alerts.
+            nav.append(("accounts:invitations", "Invitations"))
             nav.append(("training:mine", "Training"))
         if user.has_role(Role.ADMIN):
             nav.append(("accounts:members", "Members"))
-            nav.append(("consent:documents", "Consent documents"))
+            nav.append(("consent:documents", "Consent forms"))
             nav.append(("audit:console", "Audit log"))
-            nav.append(("audit:flags", "Alerts"))
-            nav.append(("sessions:policy", "Session settings"))
+            nav.append(("sessions:policy", "Settings"))
             nav.append(("safeguards:overview", "Safeguards"))
         nav.append(("incidents:list", "Incidents" if user.has_role(Role.ADMIN) else "Report a concern"))
         nav.append(("accounts:security", "Security"))
     return {
-        "nav_items": nav,
+        "nav_items": [(name, label, *_placed(request, name)) for name, label in nav],
         "mfa_verified": verified,
         "presence": bool(verified and user is not None and user.has_role(Role.THERAPIST)),
         "idle_timeout_seconds": settings.SESSION_IDLE_TIMEOUT_SECONDS,

@@ -124,27 +124,26 @@ def therapist_day(user: User, now: datetime | None = None) -> list[DaySession]:
 @dataclass
 class ConsentGap:
     client: User
-    label: str
-    withdrawn: bool
-    before: datetime  # the first session it holds up
+    missing: list[str]  # the forms never signed
+    withdrawn: list[str]  # the forms signed, then withdrawn
+    before: datetime  # the first session they hold up
 
 
 def consent_gaps(user: User, now: datetime | None = None) -> list[ConsentGap]:
-    """Consents missing or withdrawn for the therapist's sessions in the next two weeks, once per
-    client and form (the first session each holds up)."""
+    """Consents missing or withdrawn for the therapist's sessions in the next two weeks: one line
+    per client, under the first session they hold up; withdrawals first."""
     now = now or timezone.now()
-    gaps: dict[tuple[int, str], ConsentGap] = {}
+    gaps: dict[int, ConsentGap] = {}
+    seen: set[tuple[int, str]] = set()
     upcoming = appointments_upcoming_for(user=user).filter(therapist=user, starts_at__lt=now + CONSENT_AHEAD)
     for appointment in upcoming:
         for missing in consent_missing_for(appointment, user).missing:
-            key = (missing.client.pk, missing.kind)
-            if key not in gaps:
-                gaps[key] = ConsentGap(
-                    client=missing.client,
-                    label=missing.label,
-                    withdrawn=consent_withdrawn(client=missing.client, kind=missing.kind),
-                    before=appointment.starts_at,
-                )
+            if (missing.client.pk, missing.kind) in seen:
+                continue
+            seen.add((missing.client.pk, missing.kind))
+            gap = gaps.setdefault(missing.client.pk, ConsentGap(missing.client, [], [], appointment.starts_at))
+            withdrawn = consent_withdrawn(client=missing.client, kind=missing.kind)
+            (gap.withdrawn if withdrawn else gap.missing).append(missing.label.lower())
     return sorted(gaps.values(), key=lambda gap: (not gap.withdrawn, gap.before))
 
 

@@ -1,3 +1,26 @@
+// The navigation on a phone: behind a Menu button (without JavaScript it is simply shown).
+{
+  const header = document.querySelector("header.top");
+  const toggle = header?.querySelector(".menu-toggle");
+  if (toggle) {
+    toggle.hidden = false;
+    header.classList.add("menu-ready");
+    toggle.addEventListener("click", () => {
+      const open = header.dataset.menu !== "open";
+      if (open) header.dataset.menu = "open";
+      else delete header.dataset.menu;
+      toggle.setAttribute("aria-expanded", String(open));
+    });
+    header.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && header.dataset.menu === "open") {
+        delete header.dataset.menu;
+        toggle.setAttribute("aria-expanded", "false");
+        toggle.focus();
+      }
+    });
+  }
+}
+
 // Idle logoff warning. The server ends the session after the idle timeout no matter what;
 // this only tells the person shortly before, and lets them stay signed in.
 const body = document.body;

@@ -1,0 +1,79 @@
+"""In Chromium, each role's home page on the demo practice's real data, at desktop and phone
+sizes: what each person looks for first is there and in view, nothing spills sideways, axe-core
+finds nothing serious, and a screenshot of each is left in test-artifacts/ to look at."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.browser import serious_violations, sign_in_again
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+# Who signs in, and the heading of what they look for first.
+ROLES = {
+    "therapist": ("therapist@riverside.example", "Today and tomorrow"),
+    "client": ("sam@riverside.example", "Your next session"),
+    "guardian": ("parent@riverside.example", "Casey Nguyen's next session"),
+    "admin": ("admin@riverside.example", "Your practice"),
+}
+SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+
+
+def test_each_roles_home_page_at_desktop_and_phone_sizes(server, browser):
+    ARTIFACTS.mkdir(exist_ok=True)
+    problems: dict[str, list[str]] = {}
+    for role, (email, first) in ROLES.items():
+        context = browser.new_context(viewport=SIZES["desktop"])
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+        sign_in_again(page, server, email)
+        page.goto(f"{server.url}/")
+        for size, viewport in SIZES.items():
+            page.set_viewport_size(viewport)
+            heading = page.get_by_role("heading", name=first, exact=True)
+            heading.wait_for()
+            # The first thing they look for is on the first screen, under the greeting.
+            box = heading.bounding_box()
+            assert box and box["y"] < viewport["height"], (role, size, box)
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), (role, size)
+            page.screenshot(path=str(ARTIFACTS / f"home-{role}-{size}.png"), full_page=True)
+            problems[f"{role} at {size}"] = serious_violations(page)
+            links = page.locator("#main-nav a")
+            menu = page.get_by_role("button", name="Menu")
+            if size == "desktop":
+                # The navigation is one line, with the page shown marked.
+                assert not menu.is_visible()
+                rows = {round(box["y"]) for box in (link.bounding_box() for link in links.all())}
+                assert len(rows) == 1, (role, rows)
+            else:
+                # On a phone it is behind Menu, which opens it and says so.
+                assert menu.is_visible() and not links.first.is_visible()
+                menu.click()
+                assert menu.get_attribute("aria-expanded") == "true" and links.first.is_visible()
+                problems[f"{role} at {size}, menu open"] = serious_violations(page)
+                page.keyboard.press("Escape")
+                assert not links.first.is_visible()
+            assert page.locator('#main-nav a[aria-current="page"]').inner_text() == "Home"
+        if role == "therapist":
+            # Dr. Okafor's sessions tomorrow, each with the client's readiness and no one else's clients.
+            today = page.locator("#today")
+            assert today.get_by_text("Sam Rivera, Alex Rivera").is_visible()
+            assert today.locator(".readiness li").first.inner_text().startswith("Sam Rivera: ")
+            assert "Morgan Reyes" not in page.locator("#caseload").inner_text()  # Dr. Santos's client
+        if role == "client":
+            # Sam's next session is the couple's, and the forms left are listed once each.
+            assert "couple session with Dr. Theo Okafor" in page.locator("#next-session").inner_text()
+            items = page.locator("#next-session .todo-list li").all_inner_texts()
+            assert items and len(items) == len(set(items)), items
+        if role == "guardian":
+            assert page.locator(".next-session").count() == 1  # Casey only
+        if role == "admin":
+            assert page.locator("#audit-standing").get_by_text("Checked:").is_visible()
+        assert not errors, errors
+        context.close()
+    assert not any(problems.values()), problems
