@@ -21,6 +21,7 @@ from consent.selectors import (
     agreement_access_check,
     consent_access,
     consent_clients_of,
+    consent_withdrawn,
     required_kinds,
     signature_get_for_user,
     signature_in_force,
@@ -110,7 +111,15 @@ def status_rows_read(*, user: User, request: HttpRequest) -> tuple[list[dict[str
                 cells.append({"kind": kind, "applies": False})
                 continue
             in_force = signature_in_force(client=client, kind=kind)
-            cells.append({"kind": kind, "applies": True, "in_force": in_force})
+            cells.append(
+                {
+                    "kind": kind,
+                    "applies": True,
+                    "in_force": in_force,
+                    "by_guardian": in_force is not None and in_force.signer_id != client.pk,
+                    "withdrawn": in_force is None and consent_withdrawn(client=client, kind=kind),
+                }
+            )
         rows.append({"client": client, "cells": cells})
     audit_record(
         action=Action.CONSENT_STATUS_VIEW,

@@ -246,3 +246,8 @@ def consent_withdrawn(*, client: User, kind: str) -> bool:
     """Whether the client's last signature of ``kind`` was withdrawn (rather than never given)."""
     last = ConsentSignature.objects.filter(on_behalf_of=client, kind=kind).order_by("-signed_at").first()
     return last is not None and ConsentWithdrawal.objects.filter(signature=last).exists()
+
+
+# The login session's note of the session whose Join sent someone to sign (sessions.views), so
+# that signing leads back to it (consent.views.after_signing).
+AFTER_CONSENT = "consent.after_signing"

@@ -20,6 +20,7 @@ from consent.forms import AgreementForm, DraftForm, PublishForm, RequestForm, Si
 from consent.markdown import render_markdown
 from consent.models import ConsentDocument, ConsentKind, ConsentVersion, VersionStatus
 from consent.selectors import (
+    AFTER_CONSENT,
     ConsentAccess,
     agreement_access_check,
     consent_access,
@@ -34,6 +35,25 @@ from consent.selectors import (
     signatures_visible_to,
 )
 from teletherapy.errors import NotVisible, error_text
+
+
+def after_signing(request: AuthedRequest) -> HttpResponse:
+    """Where a signature leads: the next form the session that sent the person here still needs,
+    then back to that session's Join; else the next form any session needs; else their forms."""
+    back = request.session.get(AFTER_CONSENT) or {}
+    todo = [
+        (str(getattr(appointment, "pk", "")), sign_url(item.version, item.client))
+        for appointment, items in consent_todo_for(user=request.user)
+        for item in items
+        if item.version is not None
+    ]
+    for appointment_id, url in todo:
+        if appointment_id == back.get("appointment"):
+            return redirect(url)
+    if back:
+        del request.session[AFTER_CONSENT]
+        return redirect(back["url"])
+    return redirect(todo[0][1] if todo else "consent:mine")
 
 
 def sign_url(version: ConsentVersion, client: User) -> str:
@@ -135,11 +155,7 @@ def sign_view(request: AuthedRequest, version_id: str) -> HttpResponse:
             messages.success(
                 request, f"Signed: {version.document.title}." if created else "You had already signed this version."
             )
-            for _appointment, missing in consent_todo_for(user=request.user):
-                for item in missing:
-                    if item.version is not None:
-                        return redirect(sign_url(item.version, item.client))
-            return redirect("consent:mine")
+            return after_signing(request)
     elif request.method == "POST":
         status = 400
     context = {

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Role, User
 from accounts.rules import mfa_required, role_required
 from accounts.types import AuthedRequest
-from consent.selectors import consent_missing_for
+from consent.selectors import AFTER_CONSENT, consent_missing_for
 from sessions import services
 from sessions.forms import LicensesForm, PolicyForm, ScheduleForm, TimeZoneForm, WhenForm
 from sessions.gate import appointment_for_participant
@@ -167,6 +167,8 @@ def join_view(request: AuthedRequest, appointment_id: str) -> HttpResponse:
     if not gate.ready:
         if any(m.can_sign for m in gate.missing):
             messages.warning(request, "Please review and sign the consent this session needs before joining.")
+            # Once signed, back here (consent.views.after_signing).
+            request.session[AFTER_CONSENT] = {"appointment": str(appointment.pk), "url": request.path}
             return redirect("consent:mine")
         return render(request, "sessions/closed.html", {"appointment": appointment, "consent_missing": gate.missing})
     check_in = services.check_in_latest(user_id=user.pk, appointment_id=appointment.pk)

@@ -308,3 +308,18 @@ def test_the_navigation_fits_the_role(login_as, make_user, role, expected):
     assert re.findall(r'<a href="[^"]+"[^>]*>([^<]+)</a>', nav) == expected
     # The page shown is marked, and only it.
     assert re.findall(r'<a href="([^"]+)" aria-current="page">', nav) == ["/"]
+
+
+def test_the_consent_grid_says_withdrawn_and_signed_by_guardian_where_true(
+    login_as, therapist, client_user, guardian, chart, consent_docs
+):
+    from consent.services import consent_withdraw
+
+    # Casey is a minor: the guardian signs for them, and that is what the grid says.
+    sign(guardian, "guardian", for_=client_user)
+    telehealth = sign(guardian, "telehealth", for_=client_user)
+    page = login_as(therapist).get("/consent/caseload/").content.decode()
+    assert "v1 signed by guardian" in page and "withdrawn" not in page
+    consent_withdraw(actor=guardian, signature=telehealth, reason="", request=None)
+    page = login_as(therapist).get("/consent/caseload/").content.decode()
+    assert "withdrawn" in page
