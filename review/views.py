@@ -26,8 +26,11 @@ from teletherapy.pagination import paginate
 def record_access_view(request: AuthedRequest) -> HttpResponse:
     """Who opened my record (or, for a guardian, the minor's)."""
     user = request.user
-    client_id = request.GET.get("client") or str(user.pk)
     people = people_acted_for(user=user)
+    if not people and not request.GET.get("client"):  # a guardian with no minor in their care (yet)
+        return render(request, "audit/record_access.html", {"client": None, "people": [], "entries": []})
+    # Their own record first; a guardian who is not a client themself, their first ward's.
+    client_id = request.GET.get("client") or str(people[0].pk)
     client = next((p for p in people if str(p.pk) == client_id), None)
     if client is None:
         raise NotVisible("accounts.user", client_id)

@@ -50,6 +50,16 @@ def test_a_guardian_sees_the_minors_log(login_as, guardian, client_user, therapi
     login_as(therapist).get(f"/records/charts/{chart.pk}/")
     page = login_as(guardian).get(f"/audit/record-access/?client={client_user.pk}").content.decode()
     assert "Theo Therapist" in page and "opened your chart" in page
+    # From the navigation (no client named): the minor's log, since the guardian has none of their own.
+    page = login_as(guardian).get("/audit/record-access/").content.decode()
+    assert "Who opened Casey Client's record" in page and "Theo Therapist" in page
+
+
+def test_a_guardian_with_no_minor_in_their_care_is_told_so(login_as, make_user):
+    from accounts.models import Role
+
+    response = login_as(make_user(Role.GUARDIAN)).get("/audit/record-access/")
+    assert response.status_code == 200 and "There is no record to show yet" in response.content.decode()
 
 
 def test_therapists_and_admins_have_no_such_page(login_as, therapist, admin):
