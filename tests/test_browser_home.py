@@ -23,6 +23,37 @@ ROLES = {
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 
 
+def _luminance(rgb: str) -> float:
+    channels = [int(c) / 255 for c in rgb[rgb.index("(") + 1 : rgb.index(")")].split(",")[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def focus_ring_contrast(page, selector: str) -> float:
+    """The focused element's outline against the background it sits on (WCAG 1.4.11)."""
+    page.locator(selector).first.focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")  # focus by keyboard, so that :focus-visible applies
+    ring, ground = page.evaluate(
+        """() => {
+            const el = document.activeElement;
+            let parent = el.parentElement, ground = "rgb(255, 255, 255)";
+            while (parent) {
+                const bg = getComputedStyle(parent).backgroundColor;
+                if (bg && !bg.startsWith("rgba(0, 0, 0, 0)") && bg !== "transparent") { ground = bg; break; }
+                parent = parent.parentElement;
+            }
+            return [getComputedStyle(el).outlineColor, ground];
+        }"""
+    )
+    return contrast(ring, ground)
+
+
 def test_each_roles_home_page_at_desktop_and_phone_sizes(server, browser):
     ARTIFACTS.mkdir(exist_ok=True)
     problems: dict[str, list[str]] = {}
@@ -59,6 +90,9 @@ def test_each_roles_home_page_at_desktop_and_phone_sizes(server, browser):
                 page.keyboard.press("Escape")
                 assert not links.first.is_visible()
             assert page.locator('#main-nav a[aria-current="page"]').inner_text() == "Home"
+        page.set_viewport_size(SIZES["desktop"])
+        assert focus_ring_contrast(page, "#main-nav a") >= 3, role
+        assert focus_ring_contrast(page, "main a") >= 3, role
         if role == "therapist":
             # Dr. Okafor's sessions tomorrow, each with the client's readiness and no one else's clients.
             today = page.locator("#today")

@@ -210,7 +210,7 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     sign_consent(client, "Consent to treatment", "Morgan Reyes")
     client.wait_for_url("**/consent/versions/**/sign/**")
     sign_consent(client, "Consent to telehealth technology", "Morgan Reyes")
-    client.wait_for_url("**/consent/")
+    client.wait_for_url("**/join/")  # signed, back to where Join left off
 
     therapist_context = browser.new_context()
     therapist = therapist_context.new_page()
@@ -218,9 +218,6 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     sign_in_again(therapist, server, "therapist2@riverside.example")
     therapist.goto(f"{server.url}/records/charts/")
 
-    client.goto(f"{server.url}/sessions/")
-    client.get_by_role("link", name="Join").click()
-    client.wait_for_url("**/join/")
     # Device check: the preview plays and the pickers list the fake devices.
     client.wait_for_selector("#devices[data-state='ok']")
     assert client.locator("#camera option").count() >= 1 and client.locator("#microphone option").count() >= 1
@@ -231,7 +228,22 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
         "#test-result"
     ).text_content()
     assert int(client.locator("#test-result").get_attribute("data-rtt")) >= 0
-    # The privacy checklist and where Morgan is.
+    # The privacy checklist and where Morgan is: each box beside its label, and an error that
+    # goes once it is put right.
+    for box_id in ("private-device", "private-network", "private-space"):
+        box, label = client.evaluate(
+            """(id) => [document.getElementById(id), document.querySelector(`label[for='${id}']`)].map((el) => {
+                const r = el.getBoundingClientRect();
+                return { x: r.x, y: r.y, width: r.width, height: r.height };
+            })""",
+            box_id,
+        )  # both at once: the page above may still be settling
+        assert box["x"] + box["width"] <= label["x"] and abs(box["y"] - label["y"]) < label["height"], (box, label)
+    client.get_by_role("button", name="Go to the waiting room").click()
+    client.locator("#check-in-error", has_text="Choose where you are.").wait_for()
+    client.get_by_label("Where are you right now?").select_option("US-NY")
+    client.locator("#check-in-error").wait_for(state="hidden")
+    assert client.get_by_label("Where are you right now?").get_attribute("aria-invalid") is None
     client.get_by_label("I am on a personal device").check()
     client.get_by_label("I am on a private, password-protected network").check()
     client.get_by_label("I am somewhere private").check()

@@ -146,7 +146,15 @@ async function enter() {
   connect();
 }
 
-if (config.role === "client") $("check-in-form").addEventListener("submit", checkIn);
+if (config.role === "client") {
+  $("check-in-form").addEventListener("submit", checkIn);
+  // The error goes as soon as it is put right.
+  $("location").addEventListener("change", () => {
+    if (!$("location").value) return;
+    $("location").removeAttribute("aria-invalid");
+    $("check-in-error").hidden = true;
+  });
+}
 else $("enter").addEventListener("click", enter);
 
 function send(type, fields = {}) {
