@@ -118,6 +118,8 @@ def test_a_call_survives_loss_an_outage_and_a_thin_link(ready_room, tmp_path):  
             squeezed_at = time.monotonic()
             client.locator("#weak-offer").wait_for(state="visible", timeout=60_000)
             timings["offer_audio_only"] = time.monotonic() - squeezed_at
+            # The therapist is shown that the client's connection is poor (from getStats).
+            therapist.locator(".tile[data-peer] .badge-poor", has_text="Poor connection").wait_for(timeout=30_000)
             client.locator("#weak-accept").click()
             therapist.locator(".tile[data-peer] .badge-audioOnly").wait_for(timeout=15_000)
             assert keeps_arriving(therapist, audio_packets, seconds=6, at_least=50)

@@ -619,13 +619,18 @@ $("weak-dismiss").addEventListener("click", () => {
 let weakSince = 0;
 let weakDismissed = false;
 function judgeBandwidth(availableOutgoingBitrate) {
-  if (!availableOutgoingBitrate || myState().audioOnly || weakDismissed) return;
+  if (!availableOutgoingBitrate) return;
   if (availableOutgoingBitrate >= 200_000) {
     weakSince = 0;
+    if (myState().weakLink) setMyState({ weakLink: false });
     return;
   }
   weakSince ||= Date.now();
-  if (Date.now() - weakSince > 10_000) $("weak-offer").hidden = false;
+  if (Date.now() - weakSince <= 10_000) return;
+  // Weak for ten seconds: the other side is told (their "Poor connection"), and this side is
+  // offered audio only, once.
+  if (!myState().weakLink) setMyState({ weakLink: true });
+  if (!myState().audioOnly && !weakDismissed) $("weak-offer").hidden = false;
 }
 
 // Screen share: the camera's place in every call is taken by the screen, and given back.

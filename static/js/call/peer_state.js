@@ -41,7 +41,8 @@ export function showTheirState(tile, state) {
       badges.append(badge);
     }
   }
-  if (tile.dataset.quality === "poor") {
+  // Poor: what this side measures of their media, or their own word that their link is weak.
+  if (tile.dataset.quality === "poor" || state.weakLink) {
     const badge = document.createElement("span");
     badge.className = "badge badge-poor";
     badge.textContent = "Poor connection";
