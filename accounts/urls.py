@@ -31,6 +31,8 @@ urlpatterns = [
     path("practice/members/", practice.members_view, name="members"),
     path("practice/sign-in-policy/", practice.sign_in_policy_view, name="sign_in_policy"),
     path("practice/recoveries/", practice.recoveries_view, name="recoveries"),
+    path("practice/members/<int:user_id>/", practice.member_view, name="member"),
     path("practice/members/<int:user_id>/role/", practice.member_role_view, name="member_role"),
+    path("practice/members/<int:user_id>/reactivate/", practice.member_reactivate_view, name="member_reactivate"),
     path("practice/members/<int:user_id>/deactivate/", practice.member_deactivate_view, name="member_deactivate"),
 ]

@@ -276,6 +276,19 @@ def note_share(*, actor: User, note: ProgressNote, request: HttpRequest | None) 
     return locked
 
 
+def note_unshare(*, actor: User, note: ProgressNote, request: HttpRequest | None) -> ProgressNote:
+    """Undo sharing: the client (and a guardian) can no longer read the note from now on; the
+    record of who shared it, and of their reading it, stays in the audit trail."""
+    with transaction.atomic():
+        locked = ProgressNote.objects.select_for_update().get(pk=note.pk)
+        if locked.shared_at is None:
+            raise RecordError("This note is not shared.", code="not_shared")
+        locked.shared_at = None
+        locked.save(update_fields=["shared_at"])
+        _audit(Action.NOTE_UNSHARE, actor=actor, request=request, target=locked, client_id=locked.chart.client_id)
+    return locked
+
+
 # Assessments -------------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("notes/<uuid:note_id>/", views.note_view, name="note"),
     path("notes/<uuid:note_id>/sign/", views.note_sign_view, name="note_sign"),
     path("notes/<uuid:note_id>/share/", views.note_share_view, name="note_share"),
+    path("notes/<uuid:note_id>/unshare/", views.note_unshare_view, name="note_unshare"),
     path("notes/<uuid:note_id>/addenda/", views.note_addendum_view, name="note_addendum"),
     path("psychotherapy-notes/<uuid:note_id>/", views.psychotherapy_note_view, name="psychotherapy_note"),
     path("portal/", views.portal_view, name="portal"),

@@ -20,6 +20,7 @@ PLAIN_WORDS = {
     Action.NOTE_SIGN: "signed a session note",
     Action.NOTE_ADDENDUM: "added to a session note",
     Action.NOTE_SHARE: "shared a session note with you",
+    Action.NOTE_UNSHARE: "stopped sharing a session note with you",
     Action.ASSESSMENT_ASSIGN: "asked you to fill in a questionnaire",
     Action.ASSESSMENT_VIEW: "looked at your questionnaires",
     Action.BILLING_VIEW: "looked at your billing",

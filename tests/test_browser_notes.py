@@ -26,9 +26,16 @@ def test_a_note_goes_from_the_therapist_to_the_client(server, browser):
     page.get_by_label("Plan").fill("Practise daily; review in two weeks.")
     page.get_by_role("button", name="Save draft").click()
     page.get_by_role("button", name="Sign and lock").click()
+    # Asked first, told what it does: the same button confirms.
+    page.get_by_role("heading", name="Sign and lock this note?").wait_for()
+    assert page.get_by_text("lock it: from now on it cannot be edited").is_visible()
+    page.get_by_role("button", name="Sign and lock").click()
     assert page.get_by_text("Signed. The note is now locked").is_visible()
     page.get_by_role("button", name="Share with the client").click()
+    page.get_by_role("heading", name="Share this note with the client?").wait_for()
+    page.get_by_role("button", name="Share with the client").click()
     assert page.get_by_text("Shared: the client can read this note").is_visible()
+    assert page.get_by_role("button", name="Stop sharing with the client").is_visible()
     page.screenshot(path=str(ARTIFACTS / "note-signed.png"), full_page=True)
     therapist_context.close()
 

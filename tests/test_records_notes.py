@@ -43,11 +43,14 @@ def test_a_stale_edit_gets_409_and_loses_nothing(login_as, therapist, chart):
     assert '"plan": "Plan A"' in note.body and note.version == 2
 
 
+CONFIRMED = {"confirmed": "yes"}
+
+
 def test_signing_locks_the_note(login_as, therapist, chart):
     client = login_as(therapist)
     _new_note(client, chart)
     note = ProgressNote.objects.get()
-    assert client.post(f"/records/notes/{note.pk}/sign/").status_code == 302
+    assert client.post(f"/records/notes/{note.pk}/sign/", CONFIRMED).status_code == 302
     edit = client.post(f"/records/notes/{note.pk}/", {**SOAP, "plan": "Changed", "version": 2})
     assert edit.status_code == 409 and b"addendum" in edit.content
     note.refresh_from_db()
@@ -64,7 +67,7 @@ def test_after_signing_only_signed_addenda(login_as, therapist, chart):
     note = ProgressNote.objects.get()
     early = client.post(f"/records/notes/{note.pk}/addenda/", {"body": "Too early"})
     assert early.status_code == 302 and not NoteAddendum.objects.exists()
-    client.post(f"/records/notes/{note.pk}/sign/")
+    client.post(f"/records/notes/{note.pk}/sign/", CONFIRMED)
     client.post(f"/records/notes/{note.pk}/addenda/", {"body": "Client called to clarify the sleep pattern."})
     addendum = NoteAddendum.objects.get()
     assert addendum.signed_at and addendum.author == therapist
@@ -77,11 +80,11 @@ def test_a_shared_signed_note_appears_in_the_client_portal(login_as, therapist, 
     note = ProgressNote.objects.get()
     portal = login_as(client_user)
     assert portal.get(f"/records/notes/{note.pk}/").status_code == 404  # draft: not the client's to see
-    assert client.post(f"/records/notes/{note.pk}/share/").status_code == 302
+    assert client.post(f"/records/notes/{note.pk}/share/", CONFIRMED).status_code == 302
     note.refresh_from_db()
     assert note.shared_at is None  # sharing needs a signature first
-    client.post(f"/records/notes/{note.pk}/sign/")
-    client.post(f"/records/notes/{note.pk}/share/")
+    client.post(f"/records/notes/{note.pk}/sign/", CONFIRMED)
+    client.post(f"/records/notes/{note.pk}/share/", CONFIRMED)
     assert str(note.pk) in portal.get("/records/portal/").content.decode()
     page = portal.get(f"/records/notes/{note.pk}/")
     assert page.status_code == 200 and b"Reports poor sleep." in page.content

@@ -26,7 +26,9 @@ def test_a_user_sees_their_sessions_and_signs_out_the_others(login_as, therapist
 
 def test_deactivation_ends_every_session(login_as, admin, therapist):
     victim = login_as(therapist)
-    assert login_as(admin).post(f"/practice/members/{therapist.pk}/deactivate/").status_code == 302
+    assert (
+        login_as(admin).post(f"/practice/members/{therapist.pk}/deactivate/", {"confirmed": "yes"}).status_code == 302
+    )
     assert victim.get("/").status_code == 302
     assert Client().post("/login/", {"email": therapist.email, "password": PASSWORD}).status_code == 200
     assert AuditEvent.objects.filter(action=Action.DEACTIVATION, target_id=str(therapist.pk)).exists()

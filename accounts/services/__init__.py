@@ -17,7 +17,7 @@ from accounts.services.invitations import (
     invitation_revoke,
     invitation_send,
 )
-from accounts.services.members import MemberError, role_change, user_deactivate
+from accounts.services.members import MemberError, role_change, user_deactivate, user_reactivate
 from accounts.services.mfa import (
     MFAError,
     backup_codes_regenerate,
@@ -54,4 +54,5 @@ __all__ = [
     "totp_provisioning_uri",
     "totp_qr_svg",
     "user_deactivate",
+    "user_reactivate",
 ]

@@ -64,3 +64,15 @@ def user_deactivate(*, actor: User, request: HttpRequest | None, user: User) -> 
         user.save(update_fields=["is_active"])
         audit_record(action=Action.DEACTIVATION, actor=actor, request=request, target=user)
         sessions_end_for_user(user=user, actor=actor, request=request, reason="deactivated")
+
+
+def user_reactivate(*, actor: User, request: HttpRequest | None, user: User) -> None:
+    """Undo a deactivation: the person may sign in again (with the factors they had; every login
+    session ended when they were deactivated)."""
+    _check_admin_over(actor, user)
+    if user.is_active:
+        raise MemberError(f"{user} is already active.")
+    with transaction.atomic():
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+        audit_record(action=Action.REACTIVATION, actor=actor, request=request, target=user)

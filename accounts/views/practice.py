@@ -7,6 +7,7 @@ import uuid
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services
@@ -17,14 +18,19 @@ from accounts.selectors import (
     invitation_get_for_user,
     invitations_visible_to,
     member_get_for_admin,
+    passkeys_of,
     practice_members,
+    user_has_confirmed_device,
 )
 from accounts.services import recovery
 from accounts.services.invitations import roles_invitable_by
 from accounts.services.practices import sign_in_policy_set
 from accounts.types import AuthedRequest
+from teletherapy.confirm import ask, confirmed
 from teletherapy.errors import Denial, ServiceError, error_text
 from teletherapy.pagination import paginate
+
+GRANTABLE_ROLES_ORDERED = (Role.CLIENT, Role.THERAPIST, Role.ADMIN)
 
 
 def _clients(request: AuthedRequest):
@@ -103,39 +109,81 @@ def sign_in_policy_view(request: AuthedRequest) -> HttpResponse:
 
 
 @role_required(Role.ADMIN)
+@require_http_methods(["GET"])
+def member_view(request: AuthedRequest, user_id: int) -> HttpResponse:
+    """One member: their roles (each granted or revoked here), how they sign in, and whether they
+    may sign in at all (deactivate, or reactivate)."""
+    member = member_get_for_admin(admin=request.user, user_id=user_id)
+    roles = set(member.role_names())
+    context = {
+        "member": member,
+        "roles": [(str(role), role.label, str(role) in roles) for role in GRANTABLE_ROLES_ORDERED],
+        "guardian": "guardian" in roles,
+        "second_factor": user_has_confirmed_device(user=member),
+        "passkeys": passkeys_of(user=member).count(),
+        "themself": member.pk == request.user.pk,
+    }
+    return render(request, "accounts/member.html", context)
+
+
+@role_required(Role.ADMIN)
 @require_POST
 def member_role_view(request: AuthedRequest, user_id: int) -> HttpResponse:
     member = member_get_for_admin(admin=request.user, user_id=user_id)
     form = RoleChangeForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a role and whether to grant or revoke it.")
-        return redirect("accounts:members")
+        return redirect("accounts:member", member.pk)
+    grant = form.cleaned_data["change"] == "grant"
+    label = Role(form.cleaned_data["role"]).label.lower()
     try:
         services.role_change(
-            actor=request.user,
-            request=request,
-            user=member,
-            role=form.cleaned_data["role"],
-            grant=form.cleaned_data["change"] == "grant",
+            actor=request.user, request=request, user=member, role=form.cleaned_data["role"], grant=grant
         )
     except services.MemberError as error:
         messages.error(request, error_text(request, error))
     else:
-        messages.success(request, f"Roles of {member} updated.")
-    return redirect("accounts:members")
+        messages.success(request, f"{member} is {'now' if grant else 'no longer'} a {label}.")
+    return redirect("accounts:member", member.pk)
 
 
 @role_required(Role.ADMIN)
 @require_POST
 def member_deactivate_view(request: AuthedRequest, user_id: int) -> HttpResponse:
     member = member_get_for_admin(admin=request.user, user_id=user_id)
+    if not confirmed(request):
+        return ask(
+            request,
+            title=f"Deactivate {member}?",
+            consequences=[
+                f"stop {member} signing in, from now on;",
+                "end every session they are signed in to, on every device, and close their video calls;",
+                "keep their account, records and audit trail as they are.",
+            ],
+            button="Deactivate",
+            back=reverse("accounts:member", args=[member.pk]),
+            undo="You can reactivate the account later from this member's page.",
+        )
     try:
         services.user_deactivate(actor=request.user, request=request, user=member)
     except services.MemberError as error:
         messages.error(request, error_text(request, error))
     else:
         messages.success(request, f"{member} can no longer sign in; their sessions have ended.")
-    return redirect("accounts:members")
+    return redirect("accounts:member", member.pk)
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def member_reactivate_view(request: AuthedRequest, user_id: int) -> HttpResponse:
+    member = member_get_for_admin(admin=request.user, user_id=user_id)
+    try:
+        services.user_reactivate(actor=request.user, request=request, user=member)
+    except services.MemberError as error:
+        messages.error(request, error_text(request, error))
+    else:
+        messages.success(request, f"{member} can sign in again.")
+    return redirect("accounts:member", member.pk)
 
 
 RECOVERY_ACTIONS = {

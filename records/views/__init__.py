@@ -2,7 +2,14 @@
 
 from records.views.assessments import assessment_assign_view, assessment_view, billing_add_view
 from records.views.charts import chart_view, charts_view, emergency_view
-from records.views.notes import note_addendum_view, note_new_view, note_share_view, note_sign_view, note_view
+from records.views.notes import (
+    note_addendum_view,
+    note_new_view,
+    note_share_view,
+    note_sign_view,
+    note_unshare_view,
+    note_view,
+)
 from records.views.portal import export_new_view, export_view, portal_view
 from records.views.psychotherapy import psychotherapy_new_view, psychotherapy_note_view
 
@@ -19,6 +26,7 @@ __all__ = [
     "note_new_view",
     "note_share_view",
     "note_sign_view",
+    "note_unshare_view",
     "note_view",
     "portal_view",
     "psychotherapy_new_view",

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Role
@@ -26,6 +27,7 @@ from records.selectors import (
     note_get_for_user,
 )
 from records.views.base import audit_read, chart_or_refuse, refused
+from teletherapy.confirm import ask, confirmed
 from teletherapy.errors import Conflict, error_text
 
 
@@ -136,13 +138,48 @@ def _note_step(request: AuthedRequest, note_id: str, step: Callable[..., object]
 @role_required(Role.THERAPIST)
 @require_POST
 def note_sign_view(request: AuthedRequest, note_id: str) -> HttpResponse:
+    if not confirmed(request):
+        _note_action(request, note_id)  # the door first: nobody is asked about a note they cannot reach
+        return ask(
+            request,
+            title="Sign and lock this note?",
+            consequences=[
+                "sign the note in your name, with today's date and time;",
+                "lock it: from now on it cannot be edited, only added to with signed addenda.",
+            ],
+            button="Sign and lock",
+            back=reverse("records:note", args=[note_id]),
+            danger=False,
+        )
     return _note_step(request, note_id, services.note_sign, "Signed. The note is now locked; changes go in addenda.")
 
 
 @role_required(Role.THERAPIST)
 @require_POST
 def note_share_view(request: AuthedRequest, note_id: str) -> HttpResponse:
+    if not confirmed(request):
+        note = _note_action(request, note_id)
+        return ask(
+            request,
+            title="Share this note with the client?",
+            consequences=[
+                f"let {note.chart.client.full_name} read this note in their portal, and download it with their record;",
+                "let a guardian read it too, where the chart allows guardians to read shared notes.",
+            ],
+            button="Share with the client",
+            back=reverse("records:note", args=[note_id]),
+            undo="You can stop sharing it later; what they read meanwhile stays in their access log.",
+            danger=False,
+        )
     return _note_step(request, note_id, services.note_share, "Shared: the client can read this note in their portal.")
+
+
+@role_required(Role.THERAPIST)
+@require_POST
+def note_unshare_view(request: AuthedRequest, note_id: str) -> HttpResponse:
+    return _note_step(
+        request, note_id, services.note_unshare, "No longer shared: the client cannot read this note from now on."
+    )
 
 
 @role_required(Role.THERAPIST)
