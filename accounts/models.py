@@ -11,6 +11,22 @@ from django_otp.models import Device, ThrottlingMixin
 
 from teletherapy.fields import EncryptedTextField
 
+# The currencies a practice may bill in (ISO 4217), with how an amount is written.
+CURRENCIES = {
+    "USD": ("US dollar", "$"),
+    "CAD": ("Canadian dollar", "CA$"),
+    "GBP": ("Pound sterling", "£"),
+    "EUR": ("Euro", "€"),
+    "AUD": ("Australian dollar", "A$"),
+    "NZD": ("New Zealand dollar", "NZ$"),
+    "CHF": ("Swiss franc", "CHF "),
+    "SEK": ("Swedish krona", "SEK "),
+    "NOK": ("Norwegian krone", "NOK "),
+    "DKK": ("Danish krone", "DKK "),
+    "ZAR": ("South African rand", "R"),
+    "INR": ("Indian rupee", "₹"),
+}
+
 
 class Practice(models.Model):
     """The tenant: every object belongs to exactly one practice."""
@@ -24,6 +40,12 @@ class Practice(models.Model):
     )
     passwordless_sign_in = models.BooleanField(
         default=False, help_text="A passkey that verifies the person (PIN, fingerprint, face) stands for both steps."
+    )
+    currency = models.CharField(
+        max_length=3,
+        choices=[(code, f"{name} ({code})") for code, (name, _symbol) in CURRENCIES.items()],
+        default="USD",
+        help_text="What fees are charged in (ISO 4217).",
     )
 
     def __str__(self) -> str:

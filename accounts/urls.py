@@ -30,6 +30,7 @@ urlpatterns = [
     ),
     path("practice/members/", practice.members_view, name="members"),
     path("practice/sign-in-policy/", practice.sign_in_policy_view, name="sign_in_policy"),
+    path("practice/currency/", practice.practice_currency_view, name="practice_currency"),
     path("practice/recoveries/", practice.recoveries_view, name="recoveries"),
     path("practice/members/<int:user_id>/", practice.member_view, name="member"),
     path("practice/members/<int:user_id>/role/", practice.member_role_view, name="member_role"),

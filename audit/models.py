@@ -33,6 +33,7 @@ class Action(models.TextChoices):
     ENROLL_LINK_SENT = "mfa.enroll_link_sent", "Was sent a link to set up their second factor"
     ENROLL_LINK_USED = "mfa.enroll_link_used", "Opened the link to set up their second factor"
     SIGN_IN_POLICY_CHANGE = "accounts.sign_in_policy", "Changed the practice's sign-in policy"
+    PRACTICE_SETTINGS_CHANGE = "accounts.practice_settings", "Changed the practice's settings"
     RECOVERY_REQUEST = "accounts.recovery_request", "Asked to recover their account"
     RECOVERY_APPROVE = "accounts.recovery_approve", "Approved an account recovery, having checked identity"
     RECOVERY_CONFIRM = "accounts.recovery_confirm", "Confirmed an account recovery (the second admin)"

@@ -17,6 +17,7 @@ from accounts.selectors import guardian_acts_for
 from records.models import (
     Assessment,
     BillingRecord,
+    BillingStatus,
     ClientChart,
     EmergencyAccess,
     NoteAddendum,
@@ -147,6 +148,15 @@ def notes_visible(*, chart: ClientChart, access: Access) -> QuerySet[ProgressNot
     return notes
 
 
+def billing_visible(*, chart: ClientChart, access: Access) -> QuerySet[BillingRecord]:
+    """A chart's charges as this reader may see them: a draft is the practice's work in progress,
+    not yet a charge, so a client or guardian sees it only once submitted."""
+    charges = BillingRecord.objects.filter(chart_id=chart.pk)
+    if access in (Access.CLIENT, Access.GUARDIAN):
+        return charges.exclude(status=BillingStatus.DRAFT)
+    return charges
+
+
 def addenda_visible(*, chart: ClientChart, access: Access) -> QuerySet[NoteAddendum]:
     """The addenda of the notes notes_visible gives, oldest first: one join on the chart, cheaper
     than listing the notes' keys."""
@@ -184,7 +194,7 @@ def billing_get_for_user(*, user: User, billing_id: object) -> tuple[BillingReco
     pk = _uuid(billing_id)
     record = BillingRecord.objects.filter(pk=pk).first() if pk else None
     found = chart_reach(user=user, chart_id=record.chart_id, need=Need.BILLING) if record else None
-    if record is None or found is None:
+    if record is None or found is None or not billing_visible(chart=found[0], access=found[1]).filter(pk=record.pk):
         raise NotVisible("records.billingrecord", billing_id)
     return record, found[1]
 

@@ -71,7 +71,7 @@ EXPORT_SECTIONS: dict[str, Callable[[Any], list[dict[str, object]]]] = {}
 
 def _export_contents(export: RecordExport, *, progress: Callable[[int], None]) -> dict[str, object]:
     from consent.models import ConsentSignature
-    from records.selectors import Access
+    from records.selectors import Access, billing_visible
 
     chart = export.chart
     access = Access.CLIENT if export.requested_by_id == chart.client_id else Access.GUARDIAN
@@ -123,7 +123,7 @@ def _export_contents(export: RecordExport, *, progress: Callable[[int], None]) -
             "fee": str(b.fee),
             "status": b.status,
         }
-        for b in chart.billing.all()
+        for b in billing_visible(chart=chart, access=access)
     ]
     progress(75)
     for name, section in EXPORT_SECTIONS.items():

@@ -21,6 +21,7 @@ from records.selectors import Access
 from records.services import (
     assessment_assign,
     billing_create,
+    billing_set_status,
     chart_create,
     export_request,
     note_create,
@@ -247,6 +248,10 @@ def build() -> tuple[Subject, Subject]:
             diagnosis_codes=["F41.1"],
             fee="150",
             request=None,
+        )
+        # Submitted, so the client's side has a charge to see (a draft is the practice's alone).
+        billing = billing_set_status(
+            actor=team, record=billing, access=Access.CARE_TEAM, status="submitted", request=None
         )
         psy = psychotherapy_note_write(
             actor=team, chart=chart, access=Access.CARE_TEAM, body="Only mine.", request=None

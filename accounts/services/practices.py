@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 
-from accounts.models import Practice, Role, RoleGrant, User
+from accounts.models import CURRENCIES, Practice, Role, RoleGrant, User
 from accounts.signals import practice_created
 from audit.models import Action
 from audit.services import audit_record
-from teletherapy.errors import NotVisible
+from teletherapy.errors import NotVisible, ServiceError
 
 
 @transaction.atomic
@@ -60,5 +60,24 @@ def sign_in_policy_set(
         audit_record(
             action=Action.SIGN_IN_POLICY_CHANGE, actor=actor, request=request, target=practice,  # type: ignore[arg-type]
             details={"before": before, "after": after},
+        )  # fmt: skip
+    return practice
+
+
+def practice_currency_set(*, actor: User, request: object, currency: str) -> Practice:
+    """What the practice bills in (admins). Amounts already recorded keep their numbers; they are
+    shown in the new currency from now on, so set it before the first charge."""
+    if not actor.has_role(Role.ADMIN):
+        raise NotVisible("accounts.practice", actor.practice_id)
+    if currency not in CURRENCIES:
+        raise ServiceError("Choose a currency from the list.", field="currency")
+    with transaction.atomic():
+        practice = Practice.objects.select_for_update().get(pk=actor.practice_id)
+        before = practice.currency
+        practice.currency = currency
+        practice.save(update_fields=["currency"])
+        audit_record(
+            action=Action.PRACTICE_SETTINGS_CHANGE, actor=actor, request=request, target=practice,  # type: ignore[arg-type]
+            details={"currency": {"before": before, "after": currency}},
         )  # fmt: skip
     return practice

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services
 from accounts.forms import InvitationForm, RoleChangeForm
-from accounts.models import PasskeyDevice, Role
+from accounts.models import PasskeyDevice, Practice, Role
 from accounts.rules import role_required
 from accounts.selectors import (
     invitation_get_for_user,
@@ -24,7 +24,7 @@ from accounts.selectors import (
 )
 from accounts.services import recovery
 from accounts.services.invitations import roles_invitable_by
-from accounts.services.practices import sign_in_policy_set
+from accounts.services.practices import practice_currency_set, sign_in_policy_set
 from accounts.types import AuthedRequest
 from teletherapy.confirm import ask, confirmed
 from teletherapy.errors import Denial, ServiceError, error_text
@@ -91,8 +91,21 @@ def members_view(request: AuthedRequest) -> HttpResponse:
         "role_form": RoleChangeForm(),
         "with_passkey": with_passkey,
         "practice": request.user.practice,
+        "currencies": Practice._meta.get_field("currency").choices,
     }
     return render(request, "accounts/members.html", context)
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def practice_currency_view(request: AuthedRequest) -> HttpResponse:
+    try:
+        practice = practice_currency_set(actor=request.user, request=request, currency=request.POST.get("currency", ""))
+    except ServiceError as error:
+        messages.error(request, error_text(request, error))
+    else:
+        messages.success(request, f"Fees are now shown in {practice.get_currency_display()}.")
+    return redirect("accounts:members")
 
 
 @role_required(Role.ADMIN)

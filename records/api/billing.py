@@ -16,6 +16,7 @@ from records.models import BillingRecord
 from records.selectors import (
     Need,
     billing_get_for_user,
+    billing_visible,
 )
 from teletherapy.pagination import paginate
 
@@ -42,7 +43,7 @@ class BillingListView(RecordsView):
     @extend_schema(responses=BillingSerializer(many=True))
     def get(self, request: Request, chart_id: uuid.UUID) -> Response:
         chart, access = self.chart(request, chart_id, Need.BILLING)
-        page = paginate(request, chart.billing.all(), key="-service_date")
+        page = paginate(request, billing_visible(chart=chart, access=access), key="-service_date")
         self.read(request, Action.BILLING_VIEW, chart, chart, access, count=len(page.items))
         return page.response(BillingSerializer(page.items, many=True).data)
 

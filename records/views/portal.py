@@ -23,6 +23,7 @@ from records.reads import export_download
 from records.selectors import (
     Access,
     Need,
+    billing_visible,
     chart_for_client,
     chart_reach,
     export_get_for_user,
@@ -50,7 +51,7 @@ def portal_view(request: AuthedRequest) -> HttpResponse:
                 "clinical": clinical,
                 "notes": notes_visible(chart=chart, access=access) if clinical else [],
                 "assessments": results_of(chart.assessments.all()) if clinical else [],
-                "billing": chart.billing.all(),
+                "billing": billing_visible(chart=chart, access=access),
                 "exports": chart.exports.filter(requested_by=request.user)[:3],
             }
         )
