@@ -17,6 +17,7 @@ from audit.models import Action, AuditEvent, Outcome
 from audit.services import audit_record
 from review.access_log import record_access_for
 from review.console import action_choices, events_for_admin, page_of, parse_filters, people_of, shown
+from review.sentences import sentence
 from teletherapy.errors import NotVisible, error_text
 from teletherapy.pagination import paginate
 
@@ -49,11 +50,13 @@ EXPORT_COLUMNS = [
     "seq",
     "occurred_at",
     "actor_id",
+    "actor_name",
     "actor_role",
     "action",
     "target_type",
     "target_id",
     "subject_client_id",
+    "subject_client_name",
     "outcome",
     "flagged",
     "ip_address",
@@ -88,7 +91,9 @@ def console_view(request: AuthedRequest) -> HttpResponse:
     )
     people = people_of(admin=request.user)
     context = {
-        "events": [(e, people.get(e.actor_id or 0), people.get(e.subject_client_id or 0)) for e in events],
+        "events": [
+            (e, people.get(e.actor_id or 0), people.get(e.subject_client_id or 0), sentence(e, people)) for e in events
+        ],
         "more": more,
         "filters": filters,
         "query": filters.as_query(),
@@ -144,10 +149,18 @@ def console_export_view(request: AuthedRequest, fmt: str) -> StreamingHttpRespon
         details={"format": fmt, "filters": json.dumps(filters.as_query())},
     )
 
+    people = people_of(admin=request.user)
+
+    def name_of(user_id: int | None) -> str:
+        person = people.get(user_id or 0)
+        return person.full_name if person else ""
+
     def rows() -> Iterator[dict[str, object]]:
         for stored in events.iterator(chunk_size=2000):
             event = shown(stored)
-            row = {name: getattr(event, name) for name in EXPORT_COLUMNS}
+            row = {name: getattr(event, name) for name in EXPORT_COLUMNS if hasattr(event, name)}
+            row["actor_name"] = name_of(event.actor_id)
+            row["subject_client_name"] = name_of(event.subject_client_id)
             row["occurred_at"] = event.occurred_at.isoformat()
             row["details"] = json.dumps(event.details, sort_keys=True)
             yield row

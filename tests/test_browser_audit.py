@@ -33,12 +33,18 @@ def test_an_admin_filters_by_client_and_exports_csv(server, browser):
     rows = page.locator("#events tbody tr")
     assert rows.count() >= 1
     assert all("Jordan Lee" in text for text in rows.all_text_contents())
-    assert "Opened a chart" in page.locator("#events").text_content()
+    # Events read as sentences, the raw codes one click away.
+    assert "opened Jordan Lee's chart" in page.locator("#events").text_content()
+    first = rows.first.locator("details")
+    assert not first.locator("code").is_visible()
+    first.locator("summary").click()
+    assert first.locator("code").is_visible()
     page.screenshot(path=str(ARTIFACTS / "audit-console.png"), full_page=True)
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Export CSV").click()
     path = download_info.value.path()
     rows_csv = list(csv.DictReader(io.StringIO(Path(path).read_text())))
     assert rows_csv and len({r["subject_client_id"] for r in rows_csv}) == 1
+    assert {r["subject_client_name"] for r in rows_csv} == {"Jordan Lee"} and any(r["actor_name"] for r in rows_csv)
     assert "records.chart_view" in {r["action"] for r in rows_csv}
     context.close()
