@@ -9,6 +9,7 @@ from accounts.types import AuthedRequest
 from audit.models import Action
 from records.models import ClientChart
 from records.reads import chart_for, record_read
+from records.scoring import ANSWER_CHOICES, ITEMS
 from records.selectors import Access, Need
 from teletherapy.errors import NotVisible
 
@@ -30,10 +31,17 @@ def audit_read(
 
 
 def results_of(assessments: Any) -> list[dict[str, Any]]:
+    """Each assessment with its result and, once answered, each question with its answer."""
+    choices = dict(ANSWER_CHOICES)
     rows = []
     for assessment in assessments:
         result = json.loads(assessment.result) if assessment.result else None
-        rows.append({"assessment": assessment, "result": result})
+        given = json.loads(assessment.answers) if assessment.answers else []
+        answers = [
+            {"number": i + 1, "question": question, "value": value, "answer": choices.get(value, str(value))}
+            for i, (question, value) in enumerate(zip(ITEMS.get(assessment.kind, []), given, strict=False))
+        ]
+        rows.append({"assessment": assessment, "result": result, "answers": answers})
     return rows
 
 

@@ -31,6 +31,7 @@ from records.selectors import (
     notes_visible,
     psychotherapy_notes_of_author,
 )
+from records.trends import trends_of
 from records.views.base import audit_read, refused, results_of
 from teletherapy.errors import NotAllowed, error_text
 from teletherapy.gates import clinical_refusal
@@ -91,6 +92,7 @@ def chart_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
     sections = ["summary", "billing"] + (["notes", "assessments"] if clinical else [])
     notes_page = paginate(request, notes_visible(chart=chart, access=access), key="-created_at") if clinical else None
     audit_read(request, Action.CHART_VIEW, chart, chart, access, sections=",".join(sections))
+    assessments = results_of(chart.assessments.all()) if clinical else []
     context = {
         "chart": chart,
         "access": access.value,
@@ -100,7 +102,8 @@ def chart_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
         "chart_form": chart_form,
         "notes": notes_page.items if notes_page else [],
         "page": notes_page,
-        "assessments": results_of(chart.assessments.all()) if clinical else [],
+        "assessments": assessments,
+        "trends": trends_of(assessments),
         "billing": chart.billing.all(),
         "psychotherapy_notes": psychotherapy_notes_of_author(user=request.user, chart=chart)
         if access is Access.CARE_TEAM and clinical
