@@ -33,6 +33,7 @@ def test_one_incident_from_a_clients_report_to_notices_sent_and_closed(server, b
     client = phone.new_page()
     watch(client, problems)
     sign_in_again(client, server, "sam@riverside.example")
+    client.get_by_role("button", name="Menu").click()  # on a phone the navigation is behind Menu
     client.get_by_role("link", name="Report a concern").first.click()
     client.get_by_role("heading", name="Your privacy concerns").wait_for()
     assert client.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
