@@ -16,7 +16,6 @@ from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import transaction
 
@@ -25,6 +24,7 @@ from audit.services import AuditWriteError, audit_record
 from sessions import gate, services
 from sessions.ice import ice_config
 from sessions.protocol import Message, ProtocolError, encode, parse
+from sessions.quiet_socket import QuietSocket
 from sessions.realtime import CloseCode, host_group, login_group, room_group, user_group
 from sessions.relay import Relay
 from sessions.socket_state import Peer
@@ -46,7 +46,7 @@ def recheck_seconds() -> float:
     return max(0.2, float(configured) if configured else float(heartbeat_seconds()))
 
 
-class SignalingConsumer(WaitingRoom, Relay, AsyncWebsocketConsumer):
+class SignalingConsumer(WaitingRoom, Relay, QuietSocket):
     """The door (connect: sessions.gate), the checks while open, and the protocol's dispatch; the
     waiting room and the relay are its two parts (sessions.waiting_room, sessions.relay)."""
 
@@ -330,7 +330,7 @@ class SignalingConsumer(WaitingRoom, Relay, AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
 
 
-class NoSuchSocket(AsyncWebsocketConsumer):
+class NoSuchSocket(QuietSocket):
     """Any other WebSocket path: a clear close code instead of a dropped connection."""
 
     async def connect(self) -> None:

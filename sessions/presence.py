@@ -14,18 +14,18 @@ import asyncio
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 
 from accounts.models import Role, User
 from sessions import gate
 from sessions.protocol import encode
+from sessions.quiet_socket import QuietSocket
 from sessions.realtime import CloseCode, login_group, presence_group
 from sessions.selectors import waiting_for
 
 RECHECK_SECONDS = 30
 
 
-class PresenceConsumer(AsyncWebsocketConsumer):
+class PresenceConsumer(QuietSocket):
     async def connect(self) -> None:
         self.user: User | None = None
         self.groups_joined: list[str] = []

@@ -6,11 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from channels.generic.websocket import AsyncWebsocketConsumer
-
 from audit.models import Action, Outcome
 from sessions import gate
 from sessions.protocol import Message
+from sessions.quiet_socket import QuietSocket
 from sessions.realtime import CloseCode
 from teletherapy.context import AuditContext
 
@@ -25,7 +24,7 @@ class Peer:
     role: str
 
 
-class SocketState(AsyncWebsocketConsumer):
+class SocketState(QuietSocket):
     """The state every part reads, and the steps every part may take (defined by the consumer)."""
 
     peer_id: str

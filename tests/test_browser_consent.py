@@ -32,7 +32,7 @@ def test_a_new_client_is_led_through_dual_consent_and_can_withdraw(server, page)
     assert "Signed" in row.locator(".status").text_content()
 
     page.goto(f"{server.url}/")
-    assert not page.locator(".todo").count()
+    assert not page.locator("#next-session .todo-list").count()
 
     page.goto(f"{server.url}/consent/")
     page.locator("tr[data-kind='telehealth']").get_by_role("link", name="View signed copy").click()
@@ -44,7 +44,7 @@ def test_a_new_client_is_led_through_dual_consent_and_can_withdraw(server, page)
     assert "Withdrawn" in page.locator("tr[data-kind='telehealth'] .status").text_content()
 
     page.goto(f"{server.url}/")
-    todo = page.locator(".todo")
+    todo = page.locator("#next-session .todo-list")
     assert todo.is_visible()
     assert "Consent to telehealth technology" in todo.text_content()
     assert "Consent to treatment" not in todo.text_content()
