@@ -375,3 +375,6 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     assert not [p for p in client_problems + therapist_problems if "Content Security Policy" in p]
     client_context.close()
     therapist_context.close()
+    # Hang-ups, drops and an end for everyone: sockets closing normally leave no traceback.
+    log = (server.data_dir / "run.log").read_text(errors="replace")
+    assert "Traceback" not in log, log[log.index("Traceback") - 300 : log.index("Traceback") + 3000]
