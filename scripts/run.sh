@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Set up and run the platform on the embedded default (SQLite, in-memory channel layer,
-# eager Celery, console e-mail) with the demo practice loaded, at http://localhost:8000 (passkeys
-# need a host name, not an address).
+# Set up and run the platform on the embedded default (SQLite, in-memory channel layer, a Celery
+# worker and beat on a folder broker, console e-mail) with the demo practice loaded, at
+# http://localhost:8000 (passkeys need a host name, not an address).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 unset DATABASE_URL REDIS_URL DJANGO_ENV
@@ -14,6 +14,27 @@ $py manage.py migrate --noinput
 $py manage.py migrate --database psychotherapy --noinput
 $py manage.py seed_demo
 
+# The periodic work production runs on Celery beat (reminders, checkpoints, verification, the
+# anomaly rules) runs here too: a real worker and beat, through a broker that is a folder under
+# data/. Ctrl-C (or the end of this script) stops all three.
+export CELERY_TASK_ALWAYS_EAGER=0
+data_dir="${DATA_DIR:-data}"
+mkdir -p "$data_dir"
+children=()
+stop() {
+  trap - INT TERM EXIT
+  for pid in "${children[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+.venv/bin/celery -A teletherapy worker --pool solo --loglevel INFO --without-gossip --without-mingle &
+children+=($!)
+.venv/bin/celery -A teletherapy beat --loglevel INFO --schedule "$data_dir/celerybeat-schedule" &
+children+=($!)
+
 echo
 echo "Serving on ${SITE_URL}/  (Ctrl-C to stop)"
-exec .venv/bin/daphne -b 127.0.0.1 -p "$port" teletherapy.asgi:application
+.venv/bin/daphne -b 127.0.0.1 -p "$port" teletherapy.asgi:application &
+children+=($!)
+wait -n "${children[@]}"
+echo "One of the platform's processes stopped; stopping the others." >&2

@@ -242,8 +242,22 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    CELERY_BROKER_URL = "memory://"
-    CELERY_TASK_ALWAYS_EAGER = True
+    # The embedded default runs a real worker and beat beside daphne (scripts/run.sh), through a
+    # broker that is only a folder; elsewhere without Redis (tests), tasks run in the request.
+    CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", True)
+    if CELERY_TASK_ALWAYS_EAGER:
+        CELERY_BROKER_URL = "memory://"
+    else:
+        _broker = DATA_DIR / "broker"
+        for _folder in ("queue", "processed"):
+            (_broker / _folder).mkdir(parents=True, exist_ok=True)
+        CELERY_BROKER_URL = "filesystem://"
+        CELERY_BROKER_TRANSPORT_OPTIONS = {
+            "data_folder_in": str(_broker / "queue"),
+            "data_folder_out": str(_broker / "queue"),
+            "processed_folder": str(_broker / "processed"),
+            "store_processed": False,
+        }
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"

@@ -102,3 +102,51 @@ def test_psychotherapy_models_are_routed_to_their_own_database():
     assert router.db_for_write(Apart) == "psychotherapy" and router.db_for_read(Apart) == "psychotherapy"
     assert router.db_for_write(Main) == "default"
     assert router.allow_relation(Apart(), Main()) is False
+
+
+def group_members(group: int) -> list[str]:
+    return subprocess.run(["ps", "-o", "pid=", "-g", str(group)], capture_output=True, text=True).stdout.split()
+
+
+def test_the_run_command_runs_the_schedule_on_a_real_worker_and_beat_and_ctrl_c_stops_all(tmp_path):
+    """`make run` runs the periodic work production runs on beat, on a real Celery worker through
+    a broker that is a folder (not tasks run in the request), and Ctrl-C stops all of it."""
+    import os
+    import re
+    import signal
+    import time
+
+    from tests.browser import free_port, wait_healthy
+
+    port = free_port()
+    env = embedded_env(tmp_path, PORT=str(port), SITE_URL=f"http://localhost:{port}", AUDIT_WITNESS_SECONDS="1")
+    log_path = tmp_path / "run.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            ["bash", "scripts/run.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            wait_healthy(f"http://localhost:{port}", process, seconds=300, log_path=log_path)
+            deadline = time.monotonic() + 60
+            done = r"Task audit\.tasks\.audit_witness_ship\[[^\]]+\] succeeded"
+            while not re.search(done, log_path.read_text(errors="replace")):
+                assert time.monotonic() < deadline, log_path.read_text(errors="replace")[-3000:]
+                time.sleep(0.5)
+            text = log_path.read_text(errors="replace")
+            assert "beat: Starting" in text and "Sending due task audit-witness" in text
+            assert "celery@" in text and "Traceback" not in text
+            assert (tmp_path / "broker" / "queue").is_dir()  # the broker is a folder of the data directory
+            assert len(group_members(process.pid)) >= 4  # the script, daphne, the worker and beat
+        finally:
+            os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the terminal reaches the whole group
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                raise
+        deadline = time.monotonic() + 15
+        while subprocess.run(
+            ["ps", "-o", "pid=", "-g", str(process.pid)], capture_output=True, text=True
+        ).stdout.strip():
+            assert time.monotonic() < deadline, "a process of the platform outlived Ctrl-C"
+            time.sleep(0.3)
