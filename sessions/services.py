@@ -27,7 +27,7 @@ from sessions.models import (
     SessionPolicy,
     TherapistLicense,
 )
-from sessions.policy import join_window, policy_for
+from sessions.policy import join_window, local_time, policy_for
 from sessions.realtime import CloseCode, close_group, presence_changed, room_group
 from sessions.regions import REGION_NAMES
 from sessions.tasks import appointment_notify
@@ -117,6 +117,29 @@ def _check_time(starts_at: datetime, minutes: int) -> None:
         raise AppointmentError("Schedule at most a year ahead.", field="starts_at")
 
 
+def _check_free(therapist: User, starts_at: datetime, ends_at: datetime, *, moving: Appointment | None = None) -> None:
+    """A therapist is in one session at a time: refuse a time that overlaps another scheduled
+    session of theirs (back to back is fine). Called inside the transaction, after the
+    therapist's row is locked, so two at once cannot both take the same hour."""
+    others = Appointment.objects.filter(
+        therapist=therapist, status=AppointmentStatus.SCHEDULED, starts_at__lt=ends_at, ends_at__gt=starts_at
+    )
+    if moving is not None:
+        others = others.exclude(pk=moving.pk)
+    clash = others.order_by("starts_at").first()
+    if clash is not None:
+        begins, ends = local_time(clash.starts_at, therapist), local_time(clash.ends_at, therapist)
+        raise AppointmentError(
+            f"You already have a session then, {begins:%A %-d %B} from {begins:%H:%M} to {ends:%H:%M}.",
+            field="starts_at",
+            code="overlap",
+        )
+
+
+def _lock_therapist(therapist: User) -> None:
+    User.objects.select_for_update().filter(pk=therapist.pk).first()
+
+
 def _caseload_ids(therapist: User) -> set[int]:
     return set(clients_of_care_team(therapist=therapist).values_list("pk", flat=True))
 
@@ -148,6 +171,8 @@ def appointment_schedule(
         raise AppointmentError("You can schedule only clients on your caseload.", field="clients")
     _check_time(starts_at, minutes)
     with transaction.atomic():
+        _lock_therapist(therapist)
+        _check_free(therapist, starts_at, starts_at + timedelta(minutes=minutes))
         appointment = Appointment.objects.create(
             practice_id=therapist.practice_id,
             therapist=therapist,
@@ -184,7 +209,9 @@ def appointment_reschedule(
 ) -> Appointment:
     _check_time(starts_at, minutes)
     with transaction.atomic():
+        _lock_therapist(therapist)
         locked = _lock_own(therapist, appointment)
+        _check_free(therapist, starts_at, starts_at + timedelta(minutes=minutes), moving=locked)
         was = locked.starts_at
         locked.starts_at = starts_at
         locked.ends_at = starts_at + timedelta(minutes=minutes)

@@ -131,8 +131,11 @@ def build() -> tuple[Subject, Subject]:
     minor_signature = sign(guardian, "telehealth", minor)
 
     soon = timezone.now() + timedelta(minutes=5)
-    couple = appointment_schedule(therapist=team, clients=[adult, partner], kind="couple", starts_at=soon)
-    alone = appointment_schedule(therapist=team, clients=[minor], kind="individual", starts_at=soon)
+    # Back to back (a therapist is in one session at a time), both open to join now.
+    couple = appointment_schedule(therapist=team, clients=[adult, partner], kind="couple", starts_at=soon, minutes=10)
+    alone = appointment_schedule(
+        therapist=team, clients=[minor], kind="individual", starts_at=soon + timedelta(minutes=10)
+    )
     for client, appointment in ((adult, couple), (partner, couple), (minor, alone)):
         check_in_record(
             user=client,

@@ -90,6 +90,34 @@ def test_bad_scheduling_input_gets_a_clear_error(therapist, caseload, login_as, 
     assert not Appointment.objects.exists()
 
 
+def test_a_therapists_overlapping_sessions_are_refused(therapist, caseload, colleague, client_user, login_as):
+    browser = login_as(therapist)
+    first = (timezone.now() + timedelta(days=3)).replace(second=0, microsecond=0)
+
+    def book(at, minutes=50):
+        data = {"kind": "individual", "clients": [caseload.pk], "starts_at": local_input(at), "minutes": minutes}
+        return browser.post("/sessions/new/", data)
+
+    assert book(first).status_code == 302
+    clash = book(first + timedelta(minutes=30))
+    assert clash.status_code == 400 and "You already have a session then" in clash.content.decode()
+    assert Appointment.objects.filter(therapist=therapist).count() == 1
+    assert book(first + timedelta(minutes=50)).status_code == 302  # back to back is fine
+    second = Appointment.objects.filter(therapist=therapist).order_by("starts_at").last()
+    moved = browser.post(
+        f"/sessions/{second.pk}/", {"starts_at": local_input(first + timedelta(minutes=10)), "minutes": 30}
+    )
+    assert moved.status_code == 400 and "You already have a session then" in moved.content.decode()
+    second.refresh_from_db()
+    assert second.starts_at == first + timedelta(minutes=50)
+    # Another therapist's hour is theirs to fill.
+    from records.models import ClientChart
+
+    ClientChart.objects.get(client=client_user).care_team.add(colleague)
+    data = {"kind": "individual", "clients": [client_user.pk], "starts_at": local_input(first), "minutes": 50}
+    assert login_as(colleague).post("/sessions/new/", data).status_code == 302
+
+
 def test_only_clients_on_the_caseload_can_be_scheduled(therapist, make_user, login_as):
     outsider = make_user("client")
     browser = login_as(therapist)
