@@ -10,6 +10,7 @@ from accounts.forms import AccessibleForm
 from accounts.models import User
 from sessions.models import AppointmentKind
 from sessions.regions import REGIONS
+from sessions.zones import real_zones
 
 
 class WhenForm(AccessibleForm):
@@ -64,13 +65,19 @@ class PolicyForm(AccessibleForm):
     )
 
 
-def zone_choices() -> list[tuple[str, str]]:
-    import zoneinfo
-
-    return [("", "The practice's time zone")] + [
-        (z, z.replace("_", " ")) for z in sorted(zoneinfo.available_timezones())
-    ]
-
-
 class TimeZoneForm(AccessibleForm):
-    zone = forms.ChoiceField(label="Show times in", choices=zone_choices, required=False)
+    """A searchable field (a datalist of real zones, the practice's and the device's first);
+    empty means the practice's zone."""
+
+    zone = forms.CharField(
+        label="Show times in",
+        required=False,
+        max_length=64,
+        widget=forms.TextInput(attrs={"list": "zone-list", "autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def clean_zone(self) -> str:
+        zone = self.cleaned_data["zone"].strip().replace(" ", "_")
+        if zone and zone not in real_zones():
+            raise forms.ValidationError("Choose a place from the list, such as America/New_York or Europe/London.")
+        return zone

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-import zoneinfo
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
@@ -31,6 +30,7 @@ from sessions.policy import join_window, local_time, policy_for
 from sessions.realtime import CloseCode, close_group, presence_changed, room_group
 from sessions.regions import REGION_NAMES
 from sessions.tasks import appointment_notify
+from sessions.zones import real_zones
 from teletherapy.errors import ServiceError
 
 CLIENTS_PER_KIND = {AppointmentKind.INDIVIDUAL: (1, 1), AppointmentKind.COUPLE: (2, 2), AppointmentKind.FAMILY: (2, 3)}
@@ -372,7 +372,7 @@ def admission_revoke(*, therapist: User, appointment: Appointment, user_id: int)
 
 def time_zone_set(*, user: User, zone: str) -> None:
     """Show times in this zone; an empty value means the practice's zone."""
-    if zone and zone not in zoneinfo.available_timezones():
+    if zone and zone not in real_zones():
         raise AppointmentError("Choose a time zone from the list.", field="zone")
     user.time_zone = zone
     user.save(update_fields=["time_zone"])

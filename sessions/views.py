@@ -23,6 +23,7 @@ from sessions.gate import appointment_for_participant
 from sessions.models import Appointment, TherapistLicense
 from sessions.regions import REGIONS
 from sessions.selectors import appointments_schedule_for, caseload_of
+from sessions.zones import real_zones
 from teletherapy.errors import NotVisible, error_text
 from teletherapy.middleware import allow_media
 from teletherapy.pagination import paginate
@@ -64,6 +65,8 @@ def list_view(request: AuthedRequest) -> HttpResponse:
             "is_admin": user.has_role(Role.ADMIN),
             "zone": user.zone_name,
             "zone_form": TimeZoneForm(initial={"zone": user.time_zone}),
+            "practice_zone": user.practice.time_zone,
+            "zones": [z for z in real_zones() if z != user.practice.time_zone],
         },
     )
 

@@ -290,9 +290,19 @@ def test_times_show_in_each_persons_zone(schedule, client_user, therapist, login
     assert client_user.time_zone == "Asia/Tokyo"
     tokyo = timezone.localtime(appointment.starts_at, timezone=__import__("zoneinfo").ZoneInfo("Asia/Tokyo"))
     assert f"{tokyo:%H:%M}" in browser.get("/sessions/").content.decode()
-    assert browser.post("/sessions/time-zone/", {"zone": "Mars/Olympus"}).status_code == 302
+    for bad in ("Mars/Olympus", "Zulu", "W-SU", "localtime", "Etc/GMT+5", "US/Pacific"):
+        assert browser.post("/sessions/time-zone/", {"zone": bad}).status_code == 302
+        client_user.refresh_from_db()
+        assert client_user.time_zone == "Asia/Tokyo", bad  # not a real place: nothing changes
+    # Typed as a person would, with a space: found all the same.
+    browser.post("/sessions/time-zone/", {"zone": "America/New York"})
     client_user.refresh_from_db()
-    assert client_user.time_zone == "Asia/Tokyo"  # a bad value changes nothing
+    assert client_user.time_zone == "America/New_York"
+    # The choices: the practice's zone first, then real places only.
+    page = browser.get("/sessions/").content.decode()
+    options = re.findall(r'<option value="([^"]+)"', page[page.index('<datalist id="zone-list">') :])
+    assert options[0] == client_user.practice.time_zone and "Europe/Berlin" in options
+    assert not {"Zulu", "W-SU", "localtime", "Etc/GMT+5", "US/Pacific", "posixrules"} & set(options)
 
 
 def test_an_admin_sees_the_practice_schedule_but_cannot_join(
