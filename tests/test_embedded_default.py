@@ -80,6 +80,22 @@ def test_the_seed_command_prints_every_login_and_can_run_twice(tmp_path):
     )
     assert sessions.stdout.strip().splitlines()[-1] == "1"
     assert second.stdout.count("otpauth://totp/") == 9
+    # Dr. Okafor's sessions fall in working hours of the practice's zone.
+    hours = (
+        "import zoneinfo; from sessions.models import Appointment; "
+        "zone = zoneinfo.ZoneInfo('America/New_York'); "
+        "print(sorted(a.starts_at.astimezone(zone).hour for a in "
+        "Appointment.objects.filter(therapist__email='therapist@riverside.example')))"
+    )
+    found = subprocess.run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", hours],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert found.stdout.strip().splitlines()[-1] == "[10, 13, 15]"
 
 
 @isolate_apps("records")

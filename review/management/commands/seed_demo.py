@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import secrets
-from datetime import timedelta
+import zoneinfo
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -85,11 +86,14 @@ class Command(BaseCommand):
             second = users["therapist2@riverside.example"]
             team = {"jordan": [therapist, second], "morgan": [second]}.get(email.split("@")[0], [therapist])
             chart_create(actor=None, client=users[email], therapists=team, is_minor=email.startswith("casey"))
-        tomorrow = (timezone.now() + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+        # Tomorrow in working hours, in the practice's own zone: 10:00, 13:00 and 15:00.
+        zone = zoneinfo.ZoneInfo(practice.time_zone)
+        day = (timezone.now().astimezone(zone) + timedelta(days=1)).date()
+        tomorrow = datetime.combine(day, time(10, 0), tzinfo=zone)
         plan = [
             ("couple", ["sam@riverside.example", "alex@riverside.example"], 0),
-            ("individual", ["jordan@riverside.example"], 2),
-            ("individual", ["casey@riverside.example"], 4),
+            ("individual", ["jordan@riverside.example"], 3),
+            ("individual", ["casey@riverside.example"], 5),
         ]
         for kind, emails, hours in plan:
             appointment_schedule(
