@@ -49,6 +49,7 @@ class Action(models.TextChoices):
     APPOINTMENT_SCHEDULE = "sessions.schedule", "Scheduled a session"
     APPOINTMENT_RESCHEDULE = "sessions.reschedule", "Rescheduled a session"
     APPOINTMENT_CANCEL = "sessions.cancel", "Cancelled a session"
+    CALENDAR_FEED_CHANGE = "sessions.calendar_feed", "Made, renewed or turned off their calendar feed"
     SESSION_POLICY_CHANGE = "sessions.policy_change", "Changed the practice's session settings"
     LICENSES_CHANGE = "sessions.licenses_change", "Changed where they are licensed"
     VIDEO_CHECK_IN = "video.check_in", "Completed the pre-session check"

@@ -161,3 +161,16 @@ class Admission(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} admitted to {self.appointment_id}"
+
+
+class CalendarFeed(models.Model):
+    """A therapist's private calendar feed (iCalendar): times and an opaque link per session,
+    never a client's name. Only a digest of its secret is kept; renewing it makes a new one and
+    the old address stops working."""
+
+    therapist = models.OneToOneField("accounts.User", on_delete=models.CASCADE, related_name="calendar_feed")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"calendar feed of {self.therapist_id}"

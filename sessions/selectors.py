@@ -98,3 +98,14 @@ def waiting_for(therapist: User) -> list[dict[str, Any]]:
             }
         )
     return found
+
+
+def appointments_between(*, user: User, starts: Any, ends: Any) -> QuerySet[Appointment]:
+    """Scheduled sessions starting in [starts, ends): an admin's whole practice (times and
+    people, nothing clinical, as on the Sessions page), a therapist's own."""
+    found = Appointment.objects.filter(
+        practice_id=user.practice_id, status=AppointmentStatus.SCHEDULED, starts_at__gte=starts, starts_at__lt=ends
+    )
+    if not user.has_role("admin"):
+        found = found.filter(therapist=user)
+    return found.select_related("therapist").prefetch_related("participants__client").order_by("starts_at")

@@ -3,28 +3,31 @@
 from __future__ import annotations
 
 import json
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.login_session import practice_zone
 from accounts.models import Role, User
 from accounts.rules import mfa_required, role_required
 from accounts.types import AuthedRequest
 from consent.selectors import AFTER_CONSENT, consent_missing_for
-from sessions import services
+from sessions import feed, services
 from sessions.forms import LicensesForm, PolicyForm, ScheduleForm, TimeZoneForm, WhenForm
 from sessions.gate import appointment_for_participant
-from sessions.models import Appointment, TherapistLicense
+from sessions.models import Appointment, CalendarFeed, TherapistLicense
 from sessions.regions import REGIONS
-from sessions.selectors import appointments_schedule_for, caseload_of
+from sessions.selectors import appointments_between, appointments_schedule_for, caseload_of
 from sessions.zones import real_zones
 from teletherapy.errors import NotVisible, error_text
+from teletherapy.markers import mfa_exempt
 from teletherapy.middleware import allow_media
 from teletherapy.pagination import paginate
 
@@ -62,6 +65,7 @@ def list_view(request: AuthedRequest) -> HttpResponse:
             "rows": rows,
             "page": page,
             "is_therapist": user.has_role(Role.THERAPIST),
+            "feed": CalendarFeed.objects.filter(therapist=user).first(),
             "is_admin": user.has_role(Role.ADMIN),
             "zone": user.zone_name,
             "zone_form": TimeZoneForm(initial={"zone": user.time_zone}),
@@ -237,3 +241,69 @@ def policy_view(request: AuthedRequest) -> HttpResponse:
     return render(
         request, "sessions/policy.html", {"form": form, "turn_ready": turn_ready}, status=400 if form.errors else 200
     )
+
+
+@mfa_exempt  # a calendar app fetches it: the secret address is the credential, and it holds no names
+@require_GET
+def feed_view(request: HttpRequest, token: str) -> HttpResponse:
+    response = HttpResponse(feed.feed_for_token(token), content_type="text/calendar; charset=utf-8")
+    response["Cache-Control"] = "no-store"
+    response["X-Robots-Tag"] = "noindex"
+    response["Content-Disposition"] = 'inline; filename="sessions.ics"'
+    return response
+
+
+@role_required(Role.THERAPIST)
+@require_POST
+def feed_manage_view(request: AuthedRequest) -> HttpResponse:
+    if request.POST.get("action") == "stop":
+        feed.feed_stop(therapist=request.user, request=request)
+        messages.success(request, "Your calendar feed is off; its address no longer works.")
+        return redirect("sessions:list")
+    url = feed.feed_renew(therapist=request.user, request=request)
+    return render(request, "sessions/feed.html", {"url": url})
+
+
+FIRST_HOUR, LAST_HOUR = 7, 21  # the calendar's day, in the viewer's zone; earlier or later sessions sit at its edges
+
+
+@role_required(Role.THERAPIST, Role.ADMIN)
+@require_GET
+def calendar_view(request: AuthedRequest) -> HttpResponse:
+    """A week of sessions in the viewer's time zone, Monday to Sunday."""
+    zone = practice_zone(request.user.zone_name)
+    today = timezone.now().astimezone(zone).date()
+    try:
+        asked = date.fromisoformat(request.GET.get("week", "")) if request.GET.get("week") else today
+    except ValueError:
+        asked = today
+    monday = asked - timedelta(days=asked.weekday())
+    starts = datetime.combine(monday, time(0, 0), tzinfo=zone)
+    days = [monday + timedelta(days=i) for i in range(7)]
+    placed: dict[date, list[dict[str, Any]]] = {day: [] for day in days}
+    for appointment in appointments_between(user=request.user, starts=starts, ends=starts + timedelta(days=7)):
+        begins, ends = appointment.starts_at.astimezone(zone), appointment.ends_at.astimezone(zone)
+        first = max(0, (begins.hour - FIRST_HOUR) * 4 + begins.minute // 15)
+        length = max(1, round((ends - begins).total_seconds() / 900))
+        first = min(first, (LAST_HOUR - FIRST_HOUR) * 4 - 1)
+        placed[begins.date()].append(
+            {
+                "appointment": appointment,
+                "begins": begins,
+                "ends": ends,
+                "row": first + 2,
+                "span": min(length, (LAST_HOUR - FIRST_HOUR) * 4 - first),
+                "who": ", ".join(p.client.full_name for p in appointment.participants.all()),
+                "own": appointment.therapist_id == request.user.pk,
+            }
+        )
+    context = {
+        "days": [(day, placed[day], day == today) for day in days],
+        "hours": [(hour, (hour - FIRST_HOUR) * 4 + 2) for hour in range(FIRST_HOUR, LAST_HOUR)],
+        "previous": (monday - timedelta(days=7)).isoformat(),
+        "next": (monday + timedelta(days=7)).isoformat(),
+        "this_week": monday <= today < monday + timedelta(days=7),
+        "zone": request.user.zone_name.replace("_", " "),
+        "practice_wide": request.user.has_role(Role.ADMIN),
+    }
+    return render(request, "sessions/calendar.html", context)

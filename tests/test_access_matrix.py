@@ -91,6 +91,8 @@ EXEMPT_PAGES = {
     "accounts:passkey_options",
     "accounts:recovery",
     "accounts:recovery_cancel",
+    # A calendar app's fetch: the secret address is the credential (tests/test_calendar.py).
+    "sessions:feed",
     # Public on purpose, read before signing up (tests/test_factsheet.py).
     "privacy:index",
     "privacy:sheet",
@@ -122,6 +124,8 @@ PAGES: dict[tuple[str, str], Rule] = {
     ("accounts:members", "get"): R(ADMINS),
     ("accounts:member_role", "post"): R(ADMINS, body=(("role", "therapist"), ("change", "grant"))),
     ("accounts:member", "get"): R(ADMINS),
+    ("sessions:calendar", "get"): R(STAFF),
+    ("sessions:feed_manage", "post"): R(THERAPISTS),
     ("accounts:member_deactivate", "post"): R(ADMINS, body=(("confirmed", "yes"),)),
     ("accounts:member_reactivate", "post"): R(ADMINS),
     ("consent:mine", "get"): R(CLIENTS_AND_GUARDIANS),

@@ -29,6 +29,9 @@ ALLOWLIST = {
     "accounts:recovery",
     "accounts:recovery_cancel",
     "health",
+    # A calendar app's fetch of a therapist's feed: the secret address is the credential, and the
+    # feed holds times and opaque links only (sessions.feed).
+    "sessions:feed",
     # The privacy fact sheet is public on purpose: read before signing up (it holds no one's data).
     "privacy:index",
     "privacy:sheet",

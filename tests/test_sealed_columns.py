@@ -39,6 +39,7 @@ PLAIN_ALLOWED = {
     "accounts.EnrollmentLink.token_hash": "a SHA-256 digest",
     "accounts.KnownBrowser.token_hash": "a SHA-256 digest",
     "accounts.RecoveryRequest.cancel_token_hash": "a SHA-256 digest",
+    "video.CalendarFeed.token_hash": "a SHA-256 digest",
     # A passkey's public half and its id: public by design (the private key never leaves the device).
     "accounts.PasskeyDevice.credential_id": "a credential id the browser sends in the clear",
     "accounts.PasskeyDevice.public_key": "a public key",
