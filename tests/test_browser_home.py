@@ -111,6 +111,17 @@ def test_each_roles_home_page_at_desktop_and_phone_sizes(server, browser):
             assert page.locator(".next-session").count() == 1  # Casey only
         if role == "admin":
             assert page.locator("#audit-standing").get_by_text("Checked:").is_visible()
+            # The practice's week: Dr. Okafor's three sessions tomorrow, at both sizes.
+            tomorrow = page.evaluate("() => new Date(Date.now() + 864e5).toISOString().slice(0, 10)")
+            page.goto(f"{server.url}/sessions/calendar/?week={tomorrow}")
+            for size, viewport in SIZES.items():
+                page.set_viewport_size(viewport)
+                page.get_by_role("heading", name="The practice's week").wait_for()
+                assert page.locator(".week .slot").count() >= 3
+                assert page.locator(".week .slot", has_text="Sam Rivera, Alex Rivera").is_visible()
+                assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), size
+                page.screenshot(path=str(ARTIFACTS / f"calendar-admin-{size}.png"), full_page=True)
+                problems[f"calendar at {size}"] = serious_violations(page)
         assert not errors, errors
         context.close()
     assert not any(problems.values()), problems
