@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.forms import AccessibleForm
 from accounts.models import User
-from sessions.models import AppointmentKind
+from sessions.models import AppointmentKind, Repeat
 from sessions.regions import REGIONS
 from sessions.zones import real_zones
 
@@ -33,11 +33,42 @@ class ScheduleForm(WhenForm):
         label="Clients", queryset=User.objects.none(), widget=forms.CheckboxSelectMultiple
     )
 
-    field_order = ["kind", "clients", "starts_at", "minutes"]
+    repeat = forms.ChoiceField(label="Repeats", choices=[("", "Does not repeat"), *Repeat.choices], required=False)
+    count = forms.IntegerField(
+        label="Number of sessions (for a repeating session)", min_value=2, max_value=52, required=False
+    )
+    until = forms.DateField(
+        label="Or until (for a repeating session)",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d"],
+    )
+
+    field_order = ["kind", "clients", "starts_at", "minutes", "repeat", "count", "until"]
 
     def __init__(self, *args: Any, caseload: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["clients"].queryset = caseload  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("repeat"):
+            if data.get("count") is None and data.get("until") is None:
+                self.add_error("count", "Say how many sessions, or until when.")
+            elif data.get("count") is not None and data.get("until") is not None:
+                self.add_error("until", "Give the number of sessions or an end date, not both.")
+        return data
+
+
+class ScopeForm(AccessibleForm):
+    """For a session that repeats: this one only, or this one and every later one."""
+
+    scope = forms.ChoiceField(
+        label="Which sessions",
+        choices=[("this", "Only this session"), ("onward", "This and every later session of the series")],
+        initial="this",
+        widget=forms.RadioSelect,
+    )
 
 
 class LicensesForm(AccessibleForm):

@@ -26,6 +26,26 @@ class AppointmentStatus(models.TextChoices):
     ENDED = "ended", "Ended"
 
 
+class Repeat(models.TextChoices):
+    WEEKLY = "weekly", "Every week"
+    BIWEEKLY = "biweekly", "Every other week"
+    MONTHLY = "monthly", "Every month"
+
+
+class AppointmentSeries(models.Model):
+    """Sessions that repeat: each occurrence is an Appointment of its own (its own reminder, its
+    own room), and they can be moved or cancelled one at a time or from one onward."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.PROTECT, related_name="+")
+    therapist = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    repeat = models.CharField(max_length=16, choices=Repeat.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.repeat} series {self.id}"
+
+
 class Appointment(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     practice = models.ForeignKey("accounts.Practice", on_delete=models.PROTECT, related_name="appointments")
@@ -38,6 +58,9 @@ class Appointment(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    series = models.ForeignKey(
+        AppointmentSeries, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
+    )
 
     class Meta:
         ordering = ["starts_at"]

@@ -20,7 +20,7 @@ from accounts.rules import mfa_required, role_required
 from accounts.types import AuthedRequest
 from consent.selectors import AFTER_CONSENT, consent_missing_for
 from sessions import feed, services
-from sessions.forms import LicensesForm, PolicyForm, ScheduleForm, TimeZoneForm, WhenForm
+from sessions.forms import LicensesForm, PolicyForm, ScheduleForm, ScopeForm, TimeZoneForm, WhenForm
 from sessions.gate import appointment_for_participant
 from sessions.models import Appointment, CalendarFeed, TherapistLicense
 from sessions.regions import REGIONS
@@ -95,19 +95,28 @@ def schedule_view(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST":
         status = 400
         if form.is_valid():
+            data = form.cleaned_data
+            common = {
+                "therapist": request.user,
+                "clients": list(data["clients"]),
+                "kind": data["kind"],
+                "starts_at": form.starts(),
+                "minutes": data["minutes"],
+                "request": request,
+            }
             try:
-                services.appointment_schedule(
-                    therapist=request.user,
-                    clients=list(form.cleaned_data["clients"]),
-                    kind=form.cleaned_data["kind"],
-                    starts_at=form.starts(),
-                    minutes=form.cleaned_data["minutes"],
-                    request=request,
-                )
+                if data.get("repeat"):
+                    made = services.series_schedule(
+                        **common, repeat=data["repeat"], count=data.get("count"), until=data.get("until")
+                    )
+                    done = f"{len(made)} sessions scheduled. Your clients were e-mailed the first time."
+                else:
+                    services.appointment_schedule(**common)
+                    done = "Session scheduled. Your clients were e-mailed the time."
             except services.AppointmentError as exc:
                 _form_error(request, form, exc)
             else:
-                messages.success(request, "Session scheduled. Your clients were e-mailed the time.")
+                messages.success(request, done)
                 return redirect("sessions:list")
     return render(request, "sessions/schedule.html", {"form": form}, status=status)
 
@@ -120,41 +129,57 @@ def detail_view(request: AuthedRequest, appointment_id: str) -> HttpResponse:
     form = WhenForm(
         request.POST or None, initial={"starts_at": local.strftime("%Y-%m-%dT%H:%M"), "minutes": appointment.minutes}
     )
+    scope = ScopeForm(request.POST or None, prefix="move")
     status = 200
     if request.method == "POST":
         status = 400
+        onward = appointment.series_id is not None and scope.is_valid() and scope.cleaned_data["scope"] == "onward"
         if form.is_valid():
+            change = {"starts_at": form.starts(), "minutes": form.cleaned_data["minutes"], "request": request}
             try:
-                services.appointment_reschedule(
-                    therapist=request.user,
-                    appointment=appointment,
-                    starts_at=form.starts(),
-                    minutes=form.cleaned_data["minutes"],
-                    request=request,
-                )
+                if onward:
+                    moved = services.series_reschedule_onward(therapist=request.user, appointment=appointment, **change)
+                    done = f"{len(moved)} sessions moved. Your clients were e-mailed the new time."
+                else:
+                    services.appointment_reschedule(therapist=request.user, appointment=appointment, **change)
+                    done = "Session moved. Your clients were e-mailed the new time."
             except services.AppointmentError as exc:
                 _form_error(request, form, exc)
             else:
-                messages.success(request, "Session moved. Your clients were e-mailed the new time.")
+                messages.success(request, done)
                 return redirect("sessions:list")
-    return render(
-        request,
-        "sessions/detail.html",
-        {"appointment": appointment, "form": form, "window": services.join_window(appointment)},
-        status=status,
-    )
+    context = {
+        "appointment": appointment,
+        "form": form,
+        "scope": scope if appointment.series_id else None,
+        "cancel_scope": ScopeForm(prefix="cancel") if appointment.series_id else None,
+        "later": Appointment.objects.filter(
+            series_id=appointment.series_id, status="scheduled", starts_at__gt=appointment.starts_at
+        ).count()
+        if appointment.series_id
+        else 0,
+        "window": services.join_window(appointment),
+    }
+    return render(request, "sessions/detail.html", context, status=status)
 
 
 @role_required(Role.THERAPIST)
 @require_POST
 def cancel_view(request: AuthedRequest, appointment_id: str) -> HttpResponse:
     appointment = _own_appointment(request, appointment_id)
+    scope = ScopeForm(request.POST, prefix="cancel")
+    onward = appointment.series_id is not None and scope.is_valid() and scope.cleaned_data["scope"] == "onward"
     try:
-        services.appointment_cancel(therapist=request.user, appointment=appointment, request=request)
+        if onward:
+            count = services.series_cancel_onward(therapist=request.user, appointment=appointment, request=request)
+            done = f"{count} sessions cancelled. Your clients were told by e-mail."
+        else:
+            services.appointment_cancel(therapist=request.user, appointment=appointment, request=request)
+            done = "Session cancelled. Your clients were told by e-mail."
     except services.AppointmentError as exc:
         messages.error(request, error_text(request, exc))
     else:
-        messages.success(request, "Session cancelled. Your clients were told by e-mail.")
+        messages.success(request, done)
     return redirect("sessions:list")
 
 
