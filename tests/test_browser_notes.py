@@ -47,4 +47,15 @@ def test_a_note_goes_from_the_therapist_to_the_client(server, browser):
     assert page.get_by_text(SUBJECTIVE).is_visible()
     assert not page.get_by_role("button", name="Sign and lock").count()
     page.screenshot(path=str(ARTIFACTS / "note-in-portal.png"), full_page=True)
+    # Jordan's own copy of the record, as a PDF: prepared (by the worker), downloaded, read.
+    page.goto(f"{server.url}/records/portal/")
+    page.get_by_role("button", name="Prepare a copy").first.click()
+    page.locator("#export-links").wait_for(state="visible", timeout=60_000)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download as a PDF").click()
+    from tests.test_records_export import pdf_text
+
+    text = pdf_text(Path(download.value.path()).read_bytes())
+    assert "The record of Jordan Lee" in text and "Progress notes" in text
+    assert SUBJECTIVE.split()[0] in text and "self_harm_alert" not in text
     client_context.close()

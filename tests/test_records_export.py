@@ -49,8 +49,53 @@ def test_a_client_downloads_json_and_html(login_as, therapist, client_user, char
     html = client.get(f"/records/exports/{export.pk}/?format=html")
     assert html["Content-Disposition"].startswith("attachment;") and b"Walk daily" in html.content
     assert b"<script" not in html.content
+    # A document people read: sections and plain labels, not field names and braces.
+    page = html.content.decode()
+    assert "<h2>Progress notes</h2>" in page and "<h4>Plan</h4>" in page and "SOAP" in page
+    assert "{" not in page.split("</style>")[1] and "signed_at" not in page and "self_harm_alert" not in page
+    pdf = client.get(f"/records/exports/{export.pk}/?format=pdf")
+    assert pdf["Content-Type"] == "application/pdf" and pdf["Content-Disposition"].endswith('.pdf"')
+    text = pdf_text(pdf.content)
+    assert "The record of Casey Client" in text and "Progress notes" in text and "Walk daily" in text
+    assert "Unsigned idea" not in text and "signed_at" not in text
     stages = list(AuditEvent.objects.filter(action=Action.RECORD_EXPORT).values_list("details", flat=True))
-    assert [s["stage"] for s in stages] == ["requested", "built", "downloaded", "downloaded"]
+    assert [s["stage"] for s in stages] == ["requested", "built", "downloaded", "downloaded", "downloaded"]
+    assert stages[-1]["format"] == "pdf"
+
+
+def pdf_text(content: bytes) -> str:
+    """The PDF opened as a reader would, its text taken out page by page."""
+    import io
+
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(content))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_the_readable_copy_speaks_plainly_of_questionnaires_billing_and_times(
+    login_as, therapist, client_user, chart, django_capture_on_commit_callbacks
+):
+    from records.services import assessment_assign, assessment_submit, billing_create, billing_set_status
+
+    assessment = assessment_assign(actor=therapist, chart=chart, access=Access.CARE_TEAM, kind="phq9", request=None)
+    assessment_submit(actor=client_user, assessment=assessment, answers=[2, 2, 2, 1, 1, 1, 1, 1, 1], request=None)
+    charge = billing_create(
+        actor=therapist, chart=chart, access=Access.CARE_TEAM, service_date="2026-11-20", cpt_code="90837",
+        diagnosis_codes=["F41.1"], fee="1250", request=None,
+    )  # fmt: skip
+    billing_set_status(actor=therapist, record=charge, access=Access.CARE_TEAM, status="submitted", request=None)
+    client_user.time_zone = "Asia/Tokyo"
+    client_user.save(update_fields=["time_zone"])
+    client = login_as(client_user)
+    export = _request(client, chart, django_capture_on_commit_callbacks)
+    for fmt in ("html", "pdf"):
+        body = client.get(f"/records/exports/{export.pk}/?format={fmt}").content
+        text = pdf_text(body) if fmt == "pdf" else body.decode()
+        assert "PHQ-9 (depression)" in text and "12 (moderate)" in text, fmt
+        assert "self_harm_alert" not in text and "True" not in text, fmt  # no internal flags
+        assert "$1,250.00" in text and "Submitted" in text and "20 November 2026" in text, fmt
+        assert "JST" in text, fmt  # times in the reader's own zone
 
 
 def test_the_page_shows_progress_until_ready(login_as, client_user, chart):

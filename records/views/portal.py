@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from django.contrib import messages
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.login_session import practice_zone
 from accounts.models import Role
 from accounts.rules import mfa_required, role_required
 from accounts.selectors import people_acted_for
 from accounts.types import AuthedRequest
 from audit.models import Action
 from records import services
+from records.document import as_html, as_pdf, readable
 from records.models import ExportStatus
 from records.reads import export_download
 from records.selectors import (
@@ -78,49 +76,19 @@ def export_view(request: AuthedRequest, export_id: str) -> HttpResponse:
     wanted = request.GET.get("format")
     if request.headers.get("Accept") == "application/json" and not wanted:
         return JsonResponse({"status": export.status, "progress": export.progress})
-    if wanted in ("json", "html") and export.status == ExportStatus.READY:
+    if wanted in ("json", "html", "pdf") and export.status == ExportStatus.READY:
         export, contents = export_download(user=request.user, export_id=export_id, context=request, format=wanted)
         if wanted == "json":
             response = HttpResponse(export.payload, content_type="application/json")
         else:
-            response = HttpResponse(_export_html(contents), content_type="text/html; charset=utf-8")
+            zone = practice_zone(request.user.zone_name)
+            document = readable(contents, zone=zone, currency=request.user.practice.currency)
+            if wanted == "pdf":
+                response = HttpResponse(as_pdf(document), content_type="application/pdf")
+            else:
+                response = HttpResponse(as_html(document), content_type="text/html; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="my-record-{export.created_at:%Y%m%d}.{wanted}"'
         return response
     return render(
         request, "records/export.html", {"export": export, "status_url": reverse("records:export", args=[export.pk])}
-    )
-
-
-def _export_html(data: dict[str, Any]) -> str:
-    """A plain, self-contained page of the export, readable in any browser without scripts."""
-
-    def section(title: str, body: str) -> str:
-        return f"<h2>{escape(title)}</h2>{body}"
-
-    def rows(items: list[dict[str, Any]]) -> str:
-        if not items:
-            return "<p>None.</p>"
-        parts = []
-        for item in items:
-            fields = "".join(
-                f"<dt>{escape(k)}</dt><dd>{escape(json.dumps(v, indent=1) if isinstance(v, dict | list) else v)}</dd>"
-                for k, v in item.items()
-            )
-            parts.append(f"<dl>{fields}</dl>")
-        return "".join(parts)
-
-    body = [
-        f"<h1>Record of {escape(data['client']['name'])}</h1>",
-        f"<p>Generated {escape(data['generated_at'])}. {escape(data['note'])}</p>",
-        section("Details", rows([data["chart"]])),
-        section("Progress notes", rows(data["progress_notes"])),
-        section("Assessments", rows(data["assessments"])),
-        section("Billing", rows(data["billing"])),
-        section("Appointments", rows(data["appointments"])),
-        section("Consent signatures", rows(data["consent_signatures"])),
-    ]
-    return (
-        "<!doctype html><html lang=en><meta charset=utf-8><title>My record</title><body>"
-        + "".join(body)
-        + "</body></html>"
     )
