@@ -6,13 +6,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian's chromium for the browser tests, coturn for the TURN relay tests, rsyslog with its TLS
-# driver as the audit trail's off-host witness, and nftables to make a call's link lossy.
+# driver as the audit trail's off-host witness, nftables to make a call's link lossy, and npm for
+# the pinned axe-core the browser tests check accessibility with.
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
 command -v rsyslogd >/dev/null 2>&1 || missing+=(rsyslog)
 dpkg -s rsyslog-gnutls >/dev/null 2>&1 || missing+=(rsyslog-gnutls)
 command -v nft >/dev/null 2>&1 || missing+=(nftables)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then
     echo "==> Installing Debian's ${missing[*]} for the tests"
@@ -26,6 +28,13 @@ fi
 
 scripts/bootstrap.sh dev
 py=.venv/bin/python
+# axe-core for the browser tests' accessibility checks, at the version package-lock.json pins.
+lock="$(sha256sum package-lock.json | cut -c1-16)"
+if [ "$(cat node_modules/.installed-from 2>/dev/null)" != "$lock" ]; then
+  echo "==> Installing the browser tests' axe-core (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock" > node_modules/.installed-from
+fi
 
 answers() { "$py" - "$1" "$2" <<'PY'
 import socket, sys

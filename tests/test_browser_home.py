@@ -125,3 +125,13 @@ def test_each_roles_home_page_at_desktop_and_phone_sizes(server, browser):
         assert not errors, errors
         context.close()
     assert not any(problems.values()), problems
+
+
+def test_the_accessibility_check_finds_what_it_should(browser):
+    """axe-core, as the tests run it, does report a serious problem when there is one."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_content('<html lang="en"><title>t</title><main><img src="x.png"><button></button></main></html>')
+    found = serious_violations(page)
+    assert any(v.startswith("image-alt") for v in found) and any(v.startswith("button-name") for v in found), found
+    context.close()
