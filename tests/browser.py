@@ -166,15 +166,17 @@ def sign_in_again(page: object, server: Server, email: str) -> None:
         page.goto(printed_link(server, email))  # the session knows the password; the link proves the e-mail
         enroll_app(page, server, email)
         return
-    for _attempt in range(3):
+    said = []
+    for _attempt in range(4):
         page.get_by_label("Code").fill(totp_code(printed_secret(server, email), at=time.time() + 30))
-        page.get_by_role("button", name="Verify").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Verify").click()
         if "/mfa/" not in page.url:
             return
+        said.append(page.locator("main").inner_text()[:300])
         # Another test used that step's code moments ago (codes are single-use): wait for the next.
         time.sleep(30 - time.time() % 30 + 1)
-    raise AssertionError(f"could not complete the second step for {email}")
+    raise AssertionError(f"could not complete the second step for {email}: {said}")
 
 
 # Browser tests share one server for the session, so each demo account belongs to the tests
@@ -203,11 +205,47 @@ def serious_violations(page: object) -> list[str]:
     require_infrastructure("axe-core (npm ci)", AXE.is_file())
     if not page.evaluate("() => typeof window.axe === 'object'"):  # type: ignore[attr-defined]
         page.evaluate(AXE.read_text(encoding="utf-8"))  # type: ignore[attr-defined]
+    # One run at a time in a page (axe refuses a second): each waits for the one before.
     found = page.evaluate(  # type: ignore[attr-defined]
-        "async () => (await axe.run(document, { resultTypes: ['violations'] })).violations"
+        """async () => {
+            const mine = (window.__axeTurn || Promise.resolve())
+                .catch(() => null)
+                .then(() => axe.run(document, { resultTypes: ['violations'] }));
+            window.__axeTurn = mine;
+            return (await mine).violations;
+        }"""
     )
     return [
         f"{v['id']}: {v['help']} ({', '.join(n['target'][0] for n in v['nodes'][:3])})"
         for v in found
         if v.get("impact") in ("serious", "critical")
     ]
+
+
+class AccessibilityWatch:
+    """Every page a browser test opens is checked with axe-core each time it loads, whatever the
+    test does with it; a test fails on a serious or critical finding in any page state it
+    visited (the conftest's browser fixture attaches it, an autouse fixture asserts)."""
+
+    def __init__(self) -> None:
+        self.found: dict[str, list[str]] = {}
+
+    def attach(self, context: object) -> None:
+        context.on("page", self._watch)  # type: ignore[attr-defined]
+
+    def _watch(self, page: object) -> None:
+        page.on("load", lambda loaded: self._check(loaded))  # type: ignore[attr-defined]
+
+    def _check(self, page: object) -> None:
+        url = page.url  # type: ignore[attr-defined]
+        if not url.startswith("http"):
+            return
+        try:
+            problems = serious_violations(page)
+        except Exception:  # it moved on (navigated, closed) while being checked
+            return
+        if problems:
+            self.found[url.split("?")[0]] = problems
+
+
+WATCH = AccessibilityWatch()

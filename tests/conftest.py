@@ -342,14 +342,20 @@ def schedule(therapist: User) -> Callable[..., object]:
 
     from sessions.services import appointment_schedule
 
-    def make(*clients: User, kind: str = "individual", in_hours: float = 24) -> object:
+    def make(
+        *clients: User, kind: str = "individual", in_hours: float = 24, minutes: int = 50, by: User | None = None
+    ) -> object:
+        """A session ``in_hours`` from now; ``by`` another therapist (a therapist's own sessions
+        may not overlap, so a second room at the same time needs a second therapist)."""
         from records.models import ClientChart
 
+        host = by or therapist
         for client in clients:  # a therapist schedules only clients on their caseload
             chart, _ = ClientChart.objects.get_or_create(client=client, defaults={"practice_id": client.practice_id})
-            chart.care_team.add(therapist)
+            chart.care_team.add(host)
+        starts_at = timezone.now() + timedelta(hours=in_hours)
         return appointment_schedule(
-            therapist=therapist, clients=list(clients), kind=kind, starts_at=timezone.now() + timedelta(hours=in_hours)
+            therapist=host, clients=list(clients), kind=kind, starts_at=starts_at, minutes=minutes
         )
 
     return make
@@ -399,10 +405,34 @@ def browser() -> object:
     require_infrastructure("Chromium", bool(path))
     from playwright.sync_api import sync_playwright
 
+    from tests.browser import WATCH
+
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
+        opened = launched.new_context
+
+        def new_context(*args: object, **kwargs: object) -> object:
+            context = opened(*args, **kwargs)
+            WATCH.attach(context)
+            return context
+
+        launched.new_context = new_context  # type: ignore[method-assign]
         yield launched
         launched.close()
+
+
+@pytest.fixture(autouse=True)
+def _accessible_pages(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A browser test fails on a serious or critical axe-core finding in any page it loaded."""
+    if request.node.get_closest_marker("browser") is None:
+        yield
+        return
+    from tests.browser import WATCH
+
+    WATCH.found.clear()
+    yield
+    found, WATCH.found = dict(WATCH.found), {}
+    assert not found, f"axe-core found serious problems: {found}"
 
 
 @pytest.fixture

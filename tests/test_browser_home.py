@@ -122,6 +122,21 @@ def test_each_roles_home_page_at_desktop_and_phone_sizes(server, browser):
                 assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), size
                 page.screenshot(path=str(ARTIFACTS / f"calendar-admin-{size}.png"), full_page=True)
                 problems[f"calendar at {size}"] = serious_violations(page)
+            # Deactivating an account asks first and says what will happen; reactivating undoes it.
+            page.set_viewport_size(SIZES["desktop"])
+            page.get_by_role("link", name="Members", exact=True).click()
+            page.get_by_role("link", name="Casey Nguyen", exact=True).click()
+            page.get_by_role("button", name="Deactivate…").click()
+            page.get_by_role("heading", name="Deactivate Casey Nguyen?").wait_for()
+            assert page.get_by_text("end every session they are signed in to").is_visible()
+            problems["deactivation asked"] = serious_violations(page)
+            page.get_by_role("button", name="Deactivate", exact=True).click()
+            page.get_by_text("Casey Nguyen can no longer sign in").wait_for()
+            assert page.get_by_text("deactivated", exact=True).is_visible()
+            page.get_by_role("button", name="Reactivate").click()
+            page.get_by_text("Casey Nguyen can sign in again.").wait_for()
+            page.screenshot(path=str(ARTIFACTS / "member-page.png"), full_page=True)
+            page.goto(f"{server.url}/")
         assert not errors, errors
         context.close()
     assert not any(problems.values()), problems

@@ -186,6 +186,12 @@ def walk_controls(actor, observer, greeting: str) -> None:
 
 def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     ARTIFACTS.mkdir(exist_ok=True)
+    # Dr. Santos signs in first (her second step may wait for a fresh code), then stays on another page.
+    therapist_context = browser.new_context()
+    therapist = therapist_context.new_page()
+    therapist_problems = _watch(therapist)
+    sign_in_again(therapist, server, "therapist2@riverside.example")
+    therapist.goto(f"{server.url}/records/charts/")
     client_context = browser.new_context(**PHONE)  # Morgan joins from a phone
     client = client_context.new_page()
     client_problems = _watch(client)
@@ -211,12 +217,6 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     client.wait_for_url("**/consent/versions/**/sign/**")
     sign_consent(client, "Consent to telehealth technology", "Morgan Reyes")
     client.wait_for_url("**/join/")  # signed, back to where Join left off
-
-    therapist_context = browser.new_context()
-    therapist = therapist_context.new_page()
-    therapist_problems = _watch(therapist)
-    sign_in_again(therapist, server, "therapist2@riverside.example")
-    therapist.goto(f"{server.url}/records/charts/")
 
     # Device check: the preview plays and the pickers list the fake devices.
     client.wait_for_selector("#devices[data-state='ok']")

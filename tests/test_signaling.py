@@ -12,6 +12,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from sessions.models import Admission, Appointment, AppointmentStatus, SessionPolicy
 from sessions.realtime import CloseCode
+from sessions.services import licenses_set
 from tests.conftest import check_in, password_only_session, sign, sign_for_video
 from tests.signaling import (
     OFFER_SDP,
@@ -147,9 +148,9 @@ async def test_outside_the_window_missing_consent_and_check_in(
     await sync_to_async(sign_for_video)(early, unchecked)
     tomorrow = await sync_to_async(schedule)(early, in_hours=24)
     await sync_to_async(check_in)(early, tomorrow)
-    no_consent = await sync_to_async(schedule)(unsigned, in_hours=0.05)
+    no_consent = await sync_to_async(schedule)(unsigned, in_hours=0.05, minutes=10)
     await sync_to_async(check_in)(unsigned, no_consent)
-    no_check_in = await sync_to_async(schedule)(unchecked, in_hours=0.05)
+    no_check_in = await sync_to_async(schedule)(unchecked, in_hours=0.05 + 10 / 60, minutes=10)  # back to back
 
     for user, appointment, code, reason in [
         (early, tomorrow, CloseCode.OUTSIDE_WINDOW, "window_early"),
@@ -239,13 +240,14 @@ async def test_bad_messages_get_errors_and_the_socket_stays_usable(room, therapi
 
 
 async def test_a_flood_is_cut_off_without_disturbing_another_room(
-    room, therapist, client_user, make_user, schedule, login_as, settings
+    room, therapist, colleague, client_user, make_user, schedule, login_as, settings
 ):
     settings.SIGNALING_RATE = 5
     settings.SIGNALING_BURST = 20
     other_client = await sync_to_async(make_user)("client")
     await sync_to_async(sign_for_video)(other_client)
-    other_room = await sync_to_async(schedule)(other_client, in_hours=0.05)
+    await sync_to_async(licenses_set)(therapist=colleague, regions=["US-NY"], request=None)
+    other_room = await sync_to_async(schedule)(other_client, in_hours=0.05, by=colleague)
     await sync_to_async(check_in)(other_client, other_room)
     bystander, _, _ = await client_waiting(other_room, other_client, login_as)
 
@@ -334,13 +336,16 @@ async def test_the_therapist_ends_the_session_for_everyone(room, therapist, clie
     assert (await expect_closed(late, CloseCode.APPOINTMENT_OVER))["reason"] == "ended"
 
 
-async def test_a_peer_of_another_room_cannot_be_addressed(room, therapist, client_user, make_user, schedule, login_as):
+async def test_a_peer_of_another_room_cannot_be_addressed(
+    room, therapist, colleague, client_user, make_user, schedule, login_as
+):
     host, _, guest, _, _ = await admitted_pair(room, therapist, client_user, login_as)
     other_client = await sync_to_async(make_user)("client")
     await sync_to_async(sign_for_video)(other_client)
-    other_room = await sync_to_async(schedule)(other_client, in_hours=0.05)
+    await sync_to_async(licenses_set)(therapist=colleague, regions=["US-NY"], request=None)
+    other_room = await sync_to_async(schedule)(other_client, in_hours=0.05, by=colleague)
     await sync_to_async(check_in)(other_client, other_room)
-    other_host, other_host_welcome = await therapist_in(other_room, therapist, login_as)
+    other_host, other_host_welcome = await therapist_in(other_room, colleague, login_as)
     await send(guest, "offer", to=other_host_welcome["peer"], sdp=OFFER_SDP)
     assert (await receive_type(guest, "error"))["code"] == "unknown_peer"
     assert await other_host.receive_nothing(timeout=0.2)
