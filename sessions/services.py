@@ -295,6 +295,13 @@ def series_schedule(
     return made
 
 
+def _move(appointment: Appointment, starts_at: datetime, minutes: int) -> None:
+    """A new time, and so a reminder still to send."""
+    appointment.starts_at, appointment.ends_at = starts_at, starts_at + timedelta(minutes=minutes)
+    appointment.reminder_sent_at = None
+    appointment.save(update_fields=["starts_at", "ends_at", "reminder_sent_at"])
+
+
 def _onward(appointment: Appointment) -> list[Appointment]:
     """This occurrence and every later scheduled one of its series, locked, in order."""
     return list(
@@ -334,8 +341,7 @@ def series_reschedule_onward(
         for target in targets:
             _check_free(therapist, target, target + timedelta(minutes=minutes), also=ids)
         for item, target in zip(moving, targets, strict=True):
-            item.starts_at, item.ends_at, item.reminder_sent_at = target, target + timedelta(minutes=minutes), None
-            item.save(update_fields=["starts_at", "ends_at", "reminder_sent_at"])
+            _move(item, target, minutes)
         audit_record(
             action=Action.APPOINTMENT_RESCHEDULE,
             actor=therapist,
@@ -394,10 +400,7 @@ def appointment_reschedule(
         locked = _lock_own(therapist, appointment)
         _check_free(therapist, starts_at, starts_at + timedelta(minutes=minutes), moving=locked)
         was = locked.starts_at
-        locked.starts_at = starts_at
-        locked.ends_at = starts_at + timedelta(minutes=minutes)
-        locked.reminder_sent_at = None
-        locked.save(update_fields=["starts_at", "ends_at", "reminder_sent_at"])
+        _move(locked, starts_at, minutes)
         audit_record(
             action=Action.APPOINTMENT_RESCHEDULE,
             actor=therapist,

@@ -49,6 +49,19 @@ def test_with_nothing_set_it_runs_on_sqlite_memory_and_eager_tasks(tmp_path):
     assert oct((tmp_path / "keyring.json").stat().st_mode & 0o777) == "0o600"
 
 
+def shell(env: dict[str, str], code: str) -> str:
+    """What ``manage.py shell -c`` prints last, run in the given environment."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
 def test_the_seed_command_prints_every_login_and_can_run_twice(tmp_path):
     env = embedded_env(tmp_path)
     subprocess.run(
@@ -70,15 +83,7 @@ def test_the_seed_command_prints_every_login_and_can_run_twice(tmp_path):
         "from sessions.models import Appointment; "
         "print(Appointment.objects.filter(participants__client__email='morgan@riverside.example').count())"
     )
-    sessions = subprocess.run(
-        [sys.executable, "manage.py", "shell", "--no-imports", "-c", count],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    assert sessions.stdout.strip().splitlines()[-1] == "1"
+    assert shell(env, count) == "1"
     assert second.stdout.count("otpauth://totp/") == 9
     # Dr. Okafor's sessions fall in working hours of the practice's zone.
     hours = (
@@ -87,15 +92,7 @@ def test_the_seed_command_prints_every_login_and_can_run_twice(tmp_path):
         "print(sorted(a.starts_at.astimezone(zone).hour for a in "
         "Appointment.objects.filter(therapist__email='therapist@riverside.example')))"
     )
-    found = subprocess.run(
-        [sys.executable, "manage.py", "shell", "--no-imports", "-c", hours],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    assert found.stdout.strip().splitlines()[-1] == "[10, 13, 15]"
+    assert shell(env, hours) == "[10, 13, 15]"
 
 
 @isolate_apps("records")
