@@ -4,6 +4,7 @@ and audited once as a refusal)."""
 from __future__ import annotations
 
 import enum
+import json
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.selectors import guardian_acts_for
+from audit.models import Action, AuditEvent
 from records.models import (
     Assessment,
     BillingRecord,
@@ -265,10 +267,6 @@ def questionnaires_unopened(*, user: User, days: int = 60, limit: int = 20) -> l
     No audit event: nothing of the answers or the score is shown, only that it needs attention,
     which the care team was already told when it came in.
     """
-    import json
-
-    from audit.models import Action, AuditEvent
-
     completed = list(
         Assessment.objects.filter(chart__care_team=user, completed_at__gte=timezone.now() - timedelta(days=days))
         .select_related("chart__client")

@@ -25,7 +25,3 @@ def real_zones() -> tuple[str, ...]:
             return tuple(sorted((named & available) | {"UTC"}))
     # No table here: the Area/City names, which leaves out the old aliases all the same.
     return tuple(sorted({z for z in available if z.startswith(AREAS)} | {"UTC"}))
-
-
-def zone_label(zone: str) -> str:
-    return zone.replace("_", " ")

@@ -11,7 +11,7 @@ from audit.models import Action
 from audit.services import audit_record
 from teletherapy.errors import ServiceError
 
-GRANTABLE_ROLES = {Role.CLIENT, Role.THERAPIST, Role.ADMIN}
+GRANTABLE_ROLES = (Role.CLIENT, Role.THERAPIST, Role.ADMIN)  # in the order a member's page lists them
 
 
 MemberError = ServiceError  # one error channel: teletherapy.errors

@@ -24,13 +24,12 @@ from accounts.selectors import (
 )
 from accounts.services import recovery
 from accounts.services.invitations import roles_invitable_by
+from accounts.services.members import GRANTABLE_ROLES
 from accounts.services.practices import practice_currency_set, sign_in_policy_set
 from accounts.types import AuthedRequest
 from teletherapy.confirm import ask, confirmed
 from teletherapy.errors import Denial, ServiceError, error_text
 from teletherapy.pagination import paginate
-
-GRANTABLE_ROLES_ORDERED = (Role.CLIENT, Role.THERAPIST, Role.ADMIN)
 
 
 def _clients(request: AuthedRequest):
@@ -130,7 +129,7 @@ def member_view(request: AuthedRequest, user_id: int) -> HttpResponse:
     roles = set(member.role_names())
     context = {
         "member": member,
-        "roles": [(str(role), role.label, str(role) in roles) for role in GRANTABLE_ROLES_ORDERED],
+        "roles": [(str(role), role.label, str(role) in roles) for role in GRANTABLE_ROLES],
         "guardian": "guardian" in roles,
         "second_factor": user_has_confirmed_device(user=member),
         "passkeys": passkeys_of(user=member).count(),
