@@ -88,9 +88,13 @@ def readable(data: dict[str, Any], *, zone: tzinfo, currency: str) -> Document:
     )
     notes = []
     for note in data.get("progress_notes", []):
+        facts = [("Written as", _choice(NoteTemplate, note.get("template")))]
+        if note.get("minutes"):
+            facts.append(("Length", f"{note['minutes']} minutes"))
+        facts.append(("Signed", _when(note.get("signed_at"), zone)))
         entry = Entry(
-            f"Progress note, signed {_when(note.get('signed_at'), zone)}",
-            facts=[("Written as", _choice(NoteTemplate, note.get("template")))],
+            f"Session of {_day(note.get('service_date'))}" if note.get("service_date") else "Progress note",
+            facts=facts,
             passages=[(_label(k), str(v)) for k, v in (note.get("sections") or {}).items() if str(v).strip()],
         )
         for addendum in note.get("addenda", []):

@@ -6,16 +6,40 @@ from django import forms
 
 from accounts.forms import AccessibleForm
 from records import scoring
+from records.documented import DocumentedSession
 from records.models import AssessmentKind, NoteTemplate
 from records.services import TEMPLATE_SECTIONS
 
 
 class NoteForm(AccessibleForm):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    session = forms.ChoiceField(
+        label="Session this note documents",
+        required=False,
+        help_text="Its date becomes the date of service, and its length the note's length.",
+    )
+    service_date = forms.DateField(
+        label="Date of service",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Leave empty to use the session's date, or today.",
+    )
+    minutes = forms.IntegerField(
+        label="Length (minutes)",
+        required=False,
+        min_value=1,
+        max_value=600,
+        help_text="Leave empty to use the session's length.",
+    )
 
-    def __init__(self, *args: Any, template: str, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, template: str, sessions: list[DocumentedSession] | tuple[()] = (), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.template = template
+        choice = self.fields["session"]
+        assert isinstance(choice, forms.ChoiceField)
+        choice.choices = [("", "Not linked to a session")] + [(str(s.id), str(s)) for s in sessions]
         for name in TEMPLATE_SECTIONS[NoteTemplate(template)]:
             self.fields[name] = forms.CharField(
                 label=name.title(), required=False, max_length=20_000, widget=forms.Textarea(attrs={"rows": 5})
@@ -23,6 +47,14 @@ class NoteForm(AccessibleForm):
 
     def sections(self) -> dict[str, str]:
         return {name: self.cleaned_data.get(name, "") for name in TEMPLATE_SECTIONS[NoteTemplate(self.template)]}
+
+    def service(self) -> dict[str, object]:
+        """The session, date of service and length, as the note services take them."""
+        return {
+            "session_id": self.cleaned_data.get("session") or None,
+            "service_date": self.cleaned_data.get("service_date"),
+            "minutes": self.cleaned_data.get("minutes"),
+        }
 
 
 class NewNoteForm(AccessibleForm):

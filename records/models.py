@@ -66,6 +66,11 @@ class ProgressNote(models.Model):
     chart = models.ForeignKey(ClientChart, on_delete=models.PROTECT, related_name="notes")
     author = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     template = models.CharField(max_length=8, choices=NoteTemplate.choices)
+    service_date = models.DateField(default=timezone.localdate, help_text="The day the care was given.")
+    session_id = models.UUIDField(
+        null=True, blank=True, db_index=True, help_text="The session this note documents (a video.Appointment)."
+    )
+    minutes = models.PositiveSmallIntegerField(null=True, blank=True, help_text="How long the session lasted.")
     body = EncryptedTextField(help_text="Sections as JSON.")
     version = models.PositiveIntegerField(default=1, help_text="Bumped on every save; a stale edit is refused.")
     created_at = models.DateTimeField(default=timezone.now)

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import re
+import uuid
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -18,6 +19,7 @@ from accounts.models import Role, User
 from audit.models import Action
 from audit.services import audit_record
 from records import scoring
+from records.documented import session_documented
 from records.models import (
     Assessment,
     BillingRecord,
@@ -43,6 +45,7 @@ TEMPLATE_SECTIONS = {
 }
 MAX_SECTION_CHARS = 20_000
 MAX_TEXT_CHARS = 50_000
+MAX_SESSION_MINUTES = 600
 EMERGENCY_MINUTES = 60
 EMERGENCY_REASON_MIN = 20
 ICD10_PATTERN = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-TV-Z]{1,4})?$")
@@ -203,14 +206,75 @@ def _sections(template: str, sections: object) -> str:
     return json.dumps(clean)
 
 
+def _service(
+    *, chart: ClientChart, author: User, session_id: object, service_date: object, minutes: object
+) -> tuple[date, uuid.UUID | None, int | None]:
+    """The date of service, the session documented and its length, checked together: a session
+    must be one the author held with this client, and its date is the date of service."""
+    session = None
+    if session_id not in (None, ""):
+        session = session_documented(client=chart.client, therapist=author, session_id=session_id)
+        if session is None:
+            raise RecordError("Choose one of this client's sessions with you that has begun.", field="session")
+    day: date | None
+    if service_date in (None, ""):
+        day = session.service_date if session else timezone.localdate()
+    elif isinstance(service_date, date):
+        day = service_date
+    else:
+        try:
+            day = date.fromisoformat(str(service_date))
+        except ValueError:
+            raise RecordError("Give the date of service as YYYY-MM-DD.", field="service_date") from None
+    if day > timezone.localdate():
+        raise RecordError("The date of service cannot be in the future.", field="service_date")
+    if day.year < 1900:
+        raise RecordError("Check the year of the date of service.", field="service_date")
+    if session is not None and day != session.service_date:
+        raise RecordError(
+            f"The session was on {session.service_date:%Y-%m-%d}; that is the date of service.", field="service_date"
+        )
+    length: int | None
+    if minutes in (None, ""):
+        length = session.minutes if session else None
+    else:
+        try:
+            length = int(str(minutes))
+        except ValueError:
+            raise RecordError("Give the length in whole minutes.", field="minutes") from None
+        if not 1 <= length <= MAX_SESSION_MINUTES:
+            raise RecordError(f"The length is 1 to {MAX_SESSION_MINUTES} minutes.", field="minutes")
+    return day, (session.id if session else None), length
+
+
 def note_create(
-    *, actor: User, chart: ClientChart, access: Access, template: str, sections: object, request: HttpRequest | None
+    *,
+    actor: User,
+    chart: ClientChart,
+    access: Access,
+    template: str,
+    sections: object,
+    request: HttpRequest | None,
+    session_id: object = None,
+    service_date: object = None,
+    minutes: object = None,
 ) -> ProgressNote:
     if access is not Access.CARE_TEAM:
         raise RecordError("Only the care team writes notes.", code="not_allowed")
     body = _sections(template, sections)
+    day, session, length = _service(
+        chart=chart, author=actor, session_id=session_id, service_date=service_date, minutes=minutes
+    )
     with transaction.atomic():
-        note = ProgressNote(chart=chart, author=actor, template=template, body=body)
+        note = ProgressNote(
+            chart=chart,
+            author=actor,
+            template=template,
+            body=body,
+            service_date=day,
+            session_id=session,
+            minutes=length,
+        )
         note.save()
         audit_record(
             action=Action.NOTE_CREATE, actor=actor, request=request, target=note, subject_client_id=chart.client_id
@@ -219,9 +283,22 @@ def note_create(
 
 
 def note_update(
-    *, actor: User, note: ProgressNote, sections: object, expected_version: int, request: HttpRequest | None
+    *,
+    actor: User,
+    note: ProgressNote,
+    sections: object,
+    expected_version: int,
+    request: HttpRequest | None,
+    session_id: object = None,
+    service_date: object = None,
+    minutes: object = None,
 ) -> ProgressNote:
+    """Save a draft. The date of service, session and length are what the caller sends (an empty
+    session unlinks it); callers that change only the text pass the note's own values."""
     body = _sections(note.template, sections)
+    day, session, length = _service(
+        chart=note.chart, author=actor, session_id=session_id, service_date=service_date, minutes=minutes
+    )
     with transaction.atomic():
         locked = ProgressNote.objects.select_for_update().get(pk=note.pk)
         if locked.signed_at is not None:
@@ -231,9 +308,10 @@ def note_update(
         if locked.author_id != actor.pk:
             raise RecordError("Only the author edits a draft note.", code="not_allowed")
         locked.body = body
+        locked.service_date, locked.session_id, locked.minutes = day, session, length
         locked.version += 1
         locked.updated_at = timezone.now()
-        locked.save(update_fields=["body", "version", "updated_at"])
+        locked.save(update_fields=["body", "service_date", "session_id", "minutes", "version", "updated_at"])
         _audit(Action.NOTE_UPDATE, actor=actor, request=request, target=locked, client_id=locked.chart.client_id)
     return locked
 

@@ -95,6 +95,8 @@ def _export_contents(export: RecordExport, *, progress: Callable[[int], None]) -
             notes.append(
                 {
                     "template": note.template,
+                    "service_date": note.service_date.isoformat(),
+                    "minutes": note.minutes,
                     "signed_at": note.signed_at.isoformat() if note.signed_at else None,
                     "sections": json.loads(note.body),
                     "addenda": [{"signed_at": a.signed_at.isoformat(), "text": a.body} for a in note.addenda.all()],

@@ -32,6 +32,7 @@ from accounts.selectors import (
 from accounts.types import AuthedRequest
 from audit.models import AuditFlag
 from consent.selectors import consent_missing_for, consent_todo_for, consent_withdrawn
+from records.models import ProgressNote
 from records.selectors import (
     drafts_to_sign,
     notes_shared_with,
@@ -147,6 +148,39 @@ def consent_gaps(user: User, now: datetime | None = None) -> list[ConsentGap]:
     return sorted(gaps.values(), key=lambda gap: (not gap.withdrawn, gap.before))
 
 
+WRITE_UP_BACK = timedelta(days=14)
+
+
+@dataclass
+class WriteUp:
+    appointment: Appointment
+    client: User
+    chart_id: Any
+
+
+def sessions_to_write_up(user: User, now: datetime | None = None) -> list[WriteUp]:
+    """The therapist's sessions of the last two weeks that have begun, for each client on whose
+    care team they still are, with no progress note linked to that session yet: newest first."""
+    now = now or timezone.now()
+    appointments = list(
+        Appointment.objects.filter(therapist=user, starts_at__lte=now, starts_at__gte=now - WRITE_UP_BACK)
+        .exclude(status=AppointmentStatus.CANCELLED)
+        .prefetch_related("participants__client__chart__care_team")
+        .order_by("-starts_at")
+    )
+    written = set(
+        ProgressNote.objects.filter(session_id__in=[a.pk for a in appointments]).values_list("session_id", "chart_id")
+    )
+    found = []
+    for appointment in appointments:
+        for participant in appointment.participants.all():
+            chart = getattr(participant.client, "chart", None)
+            if chart is None or user not in chart.care_team.all() or (appointment.pk, chart.pk) in written:
+                continue
+            found.append(WriteUp(appointment=appointment, client=participant.client, chart_id=chart.pk))
+    return found
+
+
 # A client's or a guardian's next session ---------------------------------------------------------
 
 
@@ -253,6 +287,7 @@ def dashboard_view(request: AuthedRequest) -> HttpResponse:
             "day": therapist_day(user),
             "waiting": waiting_for(user),
             "drafts": list(drafts_to_sign(author=user)[:10]),
+            "write_ups": sessions_to_write_up(user)[:10],
             "questionnaires": questionnaires_unopened(user=user),
             "consent_gaps": consent_gaps(user),
             "caseload": caseload_of(user).select_related("chart").order_by("full_name"),

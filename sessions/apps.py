@@ -10,9 +10,11 @@ class VideoSessionsConfig(AppConfig):
 
     def ready(self) -> None:
         from consent.selectors import upcoming_source_register
+        from records.documented import session_source_register
         from records.tasks import EXPORT_SECTIONS
         from sessions import receivers  # noqa: F401 - connects the signal receivers
-        from sessions.selectors import appointments_for_export, appointments_upcoming_for
+        from sessions.selectors import appointments_for_export, appointments_upcoming_for, sessions_held
 
         upcoming_source_register(appointments_upcoming_for)
         EXPORT_SECTIONS["appointments"] = appointments_for_export
+        session_source_register(sessions_held)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import clients_of_care_team
+from records.documented import DocumentedSession
 from sessions.models import Admission, Appointment, AppointmentStatus, CheckIn
 from sessions.policy import join_window, local_time, policy_for
 from teletherapy.errors import NotVisible
@@ -58,6 +60,33 @@ def appointments_schedule_for(*, user: User) -> QuerySet[Appointment]:
             .order_by("starts_at")
         )
     return appointments_upcoming_for(user=user)
+
+
+# Notes document sessions that have begun; a quarter-year back is what the note form offers.
+DOCUMENT_BACK = timedelta(days=92)
+
+
+def sessions_held(*, client: User, therapist: User, session_id: uuid.UUID | None = None) -> list[DocumentedSession]:
+    """The client's sessions with this therapist that have begun and were not cancelled, newest first
+    (or the one with ``session_id``): what a progress note can document."""
+    held = (
+        Appointment.objects.filter(
+            practice_id=therapist.practice_id,
+            therapist=therapist,
+            participants__client=client,
+            starts_at__lte=timezone.now(),
+        )
+        .exclude(status=AppointmentStatus.CANCELLED)
+        .order_by("-starts_at")
+    )
+    if session_id is not None:
+        held = held.filter(pk=session_id)
+    else:
+        held = held.filter(starts_at__gte=timezone.now() - DOCUMENT_BACK)
+    return [
+        DocumentedSession(id=a.pk, starts_at=a.starts_at, minutes=a.minutes, kind=a.get_kind_display())
+        for a in held[:60]
+    ]
 
 
 def appointments_for_export(client: User) -> list[dict[str, object]]:

@@ -31,6 +31,7 @@ from teletherapy.pagination import paginate
 class NoteSerializer(serializers.ModelSerializer):
     chart = serializers.UUIDField(source="chart_id", read_only=True)
     author = serializers.IntegerField(source="author_id", read_only=True)
+    session = serializers.UUIDField(source="session_id", read_only=True, allow_null=True)
     sections = serializers.SerializerMethodField()
     addenda = serializers.SerializerMethodField()
 
@@ -41,6 +42,9 @@ class NoteSerializer(serializers.ModelSerializer):
             "chart",
             "author",
             "template",
+            "service_date",
+            "session",
+            "minutes",
             "sections",
             "version",
             "created_at",
@@ -62,6 +66,22 @@ class NoteInput(serializers.Serializer):
     template = serializers.CharField(max_length=8, required=False)
     sections = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=20_000))
     version = serializers.IntegerField(required=False, min_value=0)
+    session = serializers.UUIDField(required=False, allow_null=True)
+    service_date = serializers.DateField(required=False, allow_null=True)
+    minutes = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=600)
+
+
+def _service(data: dict[str, Any], note: ProgressNote | None = None) -> dict[str, object]:
+    """The note's session, date of service and length from the input; on an edit, what is not
+    sent stays as it was."""
+    keep: dict[str, object] = (
+        {"session": note.session_id, "service_date": note.service_date, "minutes": note.minutes} if note else {}
+    )
+    return {
+        "session_id": data.get("session", keep.get("session")),
+        "service_date": data.get("service_date", keep.get("service_date")),
+        "minutes": data.get("minutes", keep.get("minutes")),
+    }
 
 
 class NoteListView(RecordsView):
@@ -96,6 +116,7 @@ class NoteListView(RecordsView):
             template=data.get("template", ""),
             sections=data["sections"],
             request=self.django_request(request),
+            **_service(data),
         )
         return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
@@ -125,6 +146,7 @@ class NoteDetailView(RecordsView):
             sections=data["sections"],
             expected_version=data["version"],
             request=self.django_request(request),
+            **_service(data, note),
         )
         return Response(NoteSerializer(note).data)
 

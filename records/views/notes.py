@@ -16,11 +16,12 @@ from accounts.rules import role_required
 from accounts.types import AuthedRequest
 from audit.models import Action
 from records import services
+from records.documented import session_documented, sessions_to_document
 from records.forms import (
     AddendumForm,
     NoteForm,
 )
-from records.models import NoteTemplate, ProgressNote
+from records.models import ClientChart, NoteTemplate, ProgressNote
 from records.selectors import (
     Access,
     Need,
@@ -29,6 +30,21 @@ from records.selectors import (
 from records.views.base import audit_read, chart_or_refuse, refused
 from teletherapy.confirm import ask, confirmed
 from teletherapy.errors import Conflict, error_text
+
+
+def _sessions_offered(request: AuthedRequest, chart: ClientChart, note: ProgressNote | None = None) -> list:
+    """The sessions the author can link the note to; a draft's own session stays on offer."""
+    author = note.author if note is not None else request.user
+    offered = sessions_to_document(client=chart.client, therapist=author)
+    if note is not None and note.session_id and all(s.id != note.session_id for s in offered):
+        linked = session_documented(client=chart.client, therapist=author, session_id=note.session_id)
+        if linked is not None:
+            offered.append(linked)
+    return offered
+
+
+def _service_error(request: AuthedRequest, form: NoteForm, error: services.RecordError) -> None:
+    form.add_error(error.field if error.field in form.fields else None, error_text(request, error))
 
 
 @role_required(Role.THERAPIST)
@@ -40,7 +56,14 @@ def note_new_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
     template = request.GET.get("template") or request.POST.get("template") or NoteTemplate.SOAP
     if template not in NoteTemplate.values:
         template = NoteTemplate.SOAP
-    form = NoteForm(request.POST or None, template=template)
+    offered = _sessions_offered(request, chart)
+    chosen = request.GET.get("session", "")
+    form = NoteForm(
+        request.POST or None,
+        template=template,
+        sessions=offered,
+        initial={"session": chosen if any(str(s.id) == chosen for s in offered) else ""},
+    )
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
@@ -51,9 +74,10 @@ def note_new_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
                 template=template,
                 sections=form.sections(),
                 request=request,
+                **form.service(),
             )
         except services.RecordError as error:
-            form.add_error(None, error_text(request, error))
+            _service_error(request, form, error)
             status = 400
         else:
             messages.success(request, "Draft saved.")
@@ -75,7 +99,14 @@ def note_view(request: AuthedRequest, note_id: str) -> HttpResponse:
     form = NoteForm(
         request.POST if request.method == "POST" else None,
         template=note.template,
-        initial={**sections, "version": note.version},
+        sessions=_sessions_offered(request, chart, note) if editable else [],
+        initial={
+            **sections,
+            "version": note.version,
+            "session": str(note.session_id or ""),
+            "service_date": note.service_date,
+            "minutes": note.minutes,
+        },
     )
     status = 200
     if request.method == "POST":
@@ -91,12 +122,13 @@ def note_view(request: AuthedRequest, note_id: str) -> HttpResponse:
                     sections=form.sections(),
                     expected_version=form.cleaned_data.get("version") or 0,
                     request=request,
+                    **form.service(),
                 )
             except services.NoteConflict as conflict:
                 form.add_error(None, conflict.message)
                 status = 409
             except services.RecordError as error:
-                form.add_error(None, error_text(request, error))
+                _service_error(request, form, error)
                 status = 400
             else:
                 messages.success(request, "Draft saved.")
@@ -107,6 +139,9 @@ def note_view(request: AuthedRequest, note_id: str) -> HttpResponse:
     addenda = list(note.addenda.select_related("author"))
     context = {
         "note": note,
+        "session": session_documented(client=chart.client, therapist=note.author, session_id=note.session_id)
+        if note.session_id
+        else None,
         "chart": chart,
         "sections": sections,
         "editable": editable,
