@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from accounts.models import Role
 from accounts.rules import is_mfa_verified
+from accounts.selectors import practice_logo_digest
 
 
 def _placed(request: HttpRequest, name: str) -> tuple[str, bool]:
@@ -47,6 +48,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     return {
         "nav_items": [(name, label, *_placed(request, name)) for name, label in nav],
         "mfa_verified": verified,
+        "practice_logo": practice_logo_digest(practice_id=user.practice_id) if verified and user is not None else None,
         "presence": bool(verified and user is not None and user.has_role(Role.THERAPIST)),
         "idle_timeout_seconds": settings.SESSION_IDLE_TIMEOUT_SECONDS,
         "idle_warning_seconds": settings.SESSION_IDLE_WARNING_SECONDS,

@@ -52,6 +52,22 @@ class Practice(models.Model):
         return self.name
 
 
+class PracticeLogo(models.Model):
+    """The practice's logo, shown in the page header to its members. Kept as the PNG the upload was
+    redrawn into (never the uploaded bytes), so it travels with the database and its backups."""
+
+    practice = models.OneToOneField(Practice, on_delete=models.CASCADE, related_name="logo")
+    image = models.BinaryField()
+    digest = models.CharField(max_length=64, help_text="SHA-256 of the PNG: its address changes with it.")
+    width = models.PositiveSmallIntegerField()
+    height = models.PositiveSmallIntegerField()
+    uploaded_by = models.ForeignKey("accounts.User", null=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"logo of practice {self.practice_id}"
+
+
 class Role(models.TextChoices):
     CLIENT = "client", "Client"
     THERAPIST = "therapist", "Therapist"

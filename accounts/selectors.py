@@ -12,6 +12,7 @@ from accounts.models import (
     Invitation,
     PasskeyDevice,
     Practice,
+    PracticeLogo,
     Role,
     TOTPDevice,
     User,
@@ -167,3 +168,17 @@ def pending_invitations_count(*, user: User) -> int:
 def practice_ids() -> list[int]:
     """Every practice's id: the audit trail verifies all their lanes, with events or without."""
     return list(Practice.objects.values_list("pk", flat=True))
+
+
+def practice_logo_digest(*, practice_id: int) -> str | None:
+    """The address part of the practice's logo, if it has one (the header asks on every page)."""
+    return PracticeLogo.objects.filter(practice_id=practice_id).values_list("digest", flat=True).first()
+
+
+def practice_logo_of(*, user: User, digest: str) -> PracticeLogo:
+    """The logo of the user's own practice at this address, or NotVisible (another practice's, or
+    an address an older logo had)."""
+    logo = PracticeLogo.objects.filter(practice_id=user.practice_id, digest=digest).first()
+    if logo is None:
+        raise NotVisible("accounts.practicelogo", digest)
+    return logo

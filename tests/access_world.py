@@ -12,7 +12,17 @@ from typing import Any
 from django.test import Client
 from django.utils import timezone
 
-from accounts.models import GuardianLink, Invitation, Practice, RecoveryRequest, Role, RoleGrant, TOTPDevice, User
+from accounts.models import (
+    GuardianLink,
+    Invitation,
+    Practice,
+    PracticeLogo,
+    RecoveryRequest,
+    Role,
+    RoleGrant,
+    TOTPDevice,
+    User,
+)
 from audit.models import AuditEvent, AuditFlag
 from consent.selectors import current_version
 from consent.services import consent_defaults_seed, consent_sign
@@ -186,6 +196,7 @@ def build() -> tuple[Subject, Subject]:
         baa_document_type="application/pdf",
         baa_document_size=15,
     )
+    logo = PracticeLogo.objects.create(practice=practice, image=b"png", digest="ab" * 32, width=1, height=1)
     invitation = Invitation.objects.create(
         practice=practice,
         email="new-client@example.org",
@@ -279,6 +290,7 @@ def build() -> tuple[Subject, Subject]:
                     "signature_id": signature.pk,
                     "appointment_id": appointment.pk,
                     "invitation_id": invitation.pk,
+                    "digest": logo.digest,
                     "flag_id": flag.pk,
                     "vendor_id": vendor.pk,
                     "change_id": change.pk,

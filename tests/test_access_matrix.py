@@ -112,6 +112,9 @@ PAGES: dict[tuple[str, str], Rule] = {
     ("accounts:passkey_remove", "post"): R(EVERYONE),
     ("accounts:sign_in_policy", "post"): R(ADMINS, body=(("passkeys_required_for_staff", "1"),)),
     ("accounts:practice_currency", "post"): R(ADMINS, body=(("currency", "EUR"),)),
+    ("accounts:practice_logo", "post"): R(ADMINS),
+    ("accounts:practice_logo_remove", "post"): R(ADMINS),
+    ("accounts:practice_logo_image", "get"): R(EVERYONE - {OUTSIDER}),
     ("accounts:recoveries", "get"): R(ADMINS),
     ("accounts:recoveries", "post"): R(
         ADMINS, body=(("action", "approve"), ("recovery", "{recovery_id}"), ("identity_check", "Called them"))

@@ -20,6 +20,8 @@ ROLES = {
     "client": ("sam@riverside.example", "Your next session"),
     "guardian": ("parent@riverside.example", "Casey Nguyen's next session"),
     "admin": ("admin@riverside.example", "Your practice"),
+    # An admin who also sees clients: both sets of links, on one line at 1280 px.
+    "admin-therapist": ("director@riverside.example", "Today and tomorrow"),
 }
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 
@@ -73,6 +75,11 @@ def test_each_roles_home_page_at_desktop_and_phone_sizes(server, browser):
             box = heading.bounding_box()
             assert box and box["y"] < viewport["height"], (role, size, box)
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), (role, size)
+            # The practice's logo (the demo admin uploaded one) sits beside its name, drawn.
+            logo = page.locator("header .brand img.logo")
+            assert logo.is_visible() and page.evaluate(
+                "() => document.querySelector('header .brand img.logo').naturalWidth"
+            ), (role, size)
             page.screenshot(path=str(ARTIFACTS / f"home-{role}-{size}.png"), full_page=True)
             problems[f"{role} at {size}"] = serious_violations(page)
             links = page.locator("#main-nav a")
@@ -109,6 +116,9 @@ def test_each_roles_home_page_at_desktop_and_phone_sizes(server, browser):
             assert items and len(items) == len(set(items)), items
         if role == "guardian":
             assert page.locator(".next-session").count() == 1  # Casey only
+        if role == "admin-therapist":
+            assert page.get_by_role("heading", name="Your practice").is_visible()
+            assert page.get_by_role("heading", name="Sessions without a note").is_visible()
         if role == "admin":
             assert page.locator("#audit-standing").get_by_text("Checked:").is_visible()
             # The practice's week: Dr. Okafor's three sessions tomorrow, at both sizes.

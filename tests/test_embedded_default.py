@@ -70,9 +70,10 @@ def test_the_seed_command_prints_every_login_and_can_run_twice(tmp_path):
     first = subprocess.run(
         [sys.executable, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     )
-    for email in ("admin@", "therapist@", "therapist2@", "sam@", "alex@", "jordan@", "casey@", "morgan@", "parent@"):
+    people = ("admin@", "director@", "therapist@", "therapist2@", "sam@", "alex@", "jordan@", "casey@", "morgan@")
+    for email in (*people, "parent@"):
         assert f"{email}riverside.example" in first.stdout
-    assert first.stdout.count("otpauth://totp/") == 9
+    assert first.stdout.count("otpauth://totp/") == 10
     assert "Subject:" not in first.stdout  # the demo sends nobody e-mail
     second = subprocess.run(
         [sys.executable, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
@@ -84,7 +85,7 @@ def test_the_seed_command_prints_every_login_and_can_run_twice(tmp_path):
         "print(Appointment.objects.filter(participants__client__email='morgan@riverside.example').count())"
     )
     assert shell(env, count) == "1"
-    assert second.stdout.count("otpauth://totp/") == 9
+    assert second.stdout.count("otpauth://totp/") == 10
     # Dr. Okafor's sessions fall in working hours of the practice's zone.
     hours = (
         "import zoneinfo; from sessions.models import Appointment; "

@@ -23,6 +23,7 @@ PLAIN_ALLOWED = {
     "audit.WitnessOutage.last_error": "a network error message",
     # Names and addresses people are known by: needed to sign in, to address e-mail, to list members.
     "accounts.Practice.name": "the practice's own name",
+    "accounts.PracticeLogo.digest": "the hash of the practice's logo, which is its address",
     "accounts.User.email": "the sign-in address",
     "accounts.User.full_name": "a name",
     "accounts.Invitation.email": "an address to send the invitation to",

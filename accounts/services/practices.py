@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
+import warnings
 from collections.abc import Sequence
 
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
+from django.utils import timezone
+from PIL import Image, UnidentifiedImageError
 
-from accounts.models import CURRENCIES, Practice, Role, RoleGrant, User
+from accounts.models import CURRENCIES, Practice, PracticeLogo, Role, RoleGrant, User
 from accounts.signals import practice_created
 from audit.models import Action
 from audit.services import audit_record
@@ -78,6 +83,92 @@ def practice_currency_set(*, actor: User, request: object, currency: str) -> Pra
         practice.save(update_fields=["currency"])
         audit_record(
             action=Action.PRACTICE_SETTINGS_CHANGE, actor=actor, request=request, target=practice,  # type: ignore[arg-type]
-            details={"currency": {"before": before, "after": currency}},
+            details={"currency_before": before, "currency_after": currency},
         )  # fmt: skip
     return practice
+
+
+# The practice's logo ----------------------------------------------------------------------------
+
+LOGO_MAX_BYTES = 2 * 1024 * 1024
+LOGO_MAX_PIXELS = 40_000_000  # what is decoded at most, whatever the file claims
+LOGO_BOX = (480, 160)  # twice the header's size, for sharp screens
+LOGO_MIN_SIDE = 16
+LOGO_FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "WEBP": "WebP", "GIF": "GIF"}
+
+
+def _logo_redrawn(data: bytes) -> Image.Image:
+    """Decode the upload and draw it afresh: only pixels travel on, never the file's own bytes,
+    metadata or scripts. Anything that is not a readable raster image is refused."""
+    unreadable = ServiceError(
+        "That file is not an image that can be read. Upload a PNG, JPEG, WebP or GIF.", field="logo"
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                if probe.format not in LOGO_FORMATS:
+                    raise unreadable
+                if probe.width * probe.height > LOGO_MAX_PIXELS:
+                    raise ServiceError("The image is too large to use as a logo; scale it down first.", field="logo")
+                if min(probe.width, probe.height) < LOGO_MIN_SIDE:
+                    raise ServiceError(
+                        f"The image is too small to read: at least {LOGO_MIN_SIDE} pixels each way.", field="logo"
+                    )
+                image = probe.convert("RGBA")  # the first frame of an animation
+    except ServiceError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning, OSError,
+            ValueError, SyntaxError, EOFError):  # fmt: skip
+        raise unreadable from None
+    image.thumbnail(LOGO_BOX)  # only ever shrinks, keeping the proportions
+    return image
+
+
+def practice_logo_set(*, actor: User, request: object, data: bytes) -> PracticeLogo:
+    """Set the practice's logo from an uploaded image (admins)."""
+    if not actor.has_role(Role.ADMIN):
+        raise NotVisible("accounts.practice", actor.practice_id)
+    if not data:
+        raise ServiceError("Choose an image file to upload.", field="logo")
+    if len(data) > LOGO_MAX_BYTES:
+        raise ServiceError("The file is over 2 MB. Upload a smaller image.", field="logo")
+    image = _logo_redrawn(data)
+    out = io.BytesIO()
+    image.save(out, "PNG", optimize=True)
+    png = out.getvalue()
+    with transaction.atomic():
+        practice = Practice.objects.select_for_update().get(pk=actor.practice_id)
+        before = PracticeLogo.objects.filter(practice=practice).values_list("digest", flat=True).first()
+        logo, _ = PracticeLogo.objects.update_or_create(
+            practice=practice,
+            defaults={
+                "image": png,
+                "digest": hashlib.sha256(png).hexdigest(),
+                "width": image.width,
+                "height": image.height,
+                "uploaded_by": actor,
+                "uploaded_at": timezone.now(),
+            },
+        )
+        audit_record(
+            action=Action.PRACTICE_SETTINGS_CHANGE, actor=actor, request=request, target=practice,  # type: ignore[arg-type]
+            details={"logo_before": before, "logo_after": logo.digest},
+        )  # fmt: skip
+    return logo
+
+
+def practice_logo_remove(*, actor: User, request: object) -> None:
+    """Take the logo down (admins): the header shows the practice's name alone again."""
+    if not actor.has_role(Role.ADMIN):
+        raise NotVisible("accounts.practice", actor.practice_id)
+    with transaction.atomic():
+        practice = Practice.objects.select_for_update().get(pk=actor.practice_id)
+        before = PracticeLogo.objects.filter(practice=practice).values_list("digest", flat=True).first()
+        if before is None:
+            raise ServiceError("The practice has no logo to remove.", code="no_logo")
+        PracticeLogo.objects.filter(practice=practice).delete()
+        audit_record(
+            action=Action.PRACTICE_SETTINGS_CHANGE, actor=actor, request=request, target=practice,  # type: ignore[arg-type]
+            details={"logo_before": before, "logo_after": None},
+        )  # fmt: skip

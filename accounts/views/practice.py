@@ -8,24 +8,33 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import services
 from accounts.forms import InvitationForm, RoleChangeForm
 from accounts.models import PasskeyDevice, Practice, Role
-from accounts.rules import role_required
+from accounts.rules import mfa_required, role_required
 from accounts.selectors import (
     invitation_get_for_user,
     invitations_visible_to,
     member_get_for_admin,
     passkeys_of,
+    practice_logo_digest,
+    practice_logo_of,
     practice_members,
     user_has_confirmed_device,
 )
 from accounts.services import recovery
 from accounts.services.invitations import roles_invitable_by
 from accounts.services.members import GRANTABLE_ROLES
-from accounts.services.practices import practice_currency_set, sign_in_policy_set
+from accounts.services.practices import (
+    LOGO_FORMATS,
+    LOGO_MAX_BYTES,
+    practice_currency_set,
+    practice_logo_remove,
+    practice_logo_set,
+    sign_in_policy_set,
+)
 from accounts.types import AuthedRequest
 from teletherapy.confirm import ask, confirmed
 from teletherapy.errors import Denial, ServiceError, error_text
@@ -91,6 +100,8 @@ def members_view(request: AuthedRequest) -> HttpResponse:
         "with_passkey": with_passkey,
         "practice": request.user.practice,
         "currencies": Practice._meta.get_field("currency").choices,
+        "logo": practice_logo_digest(practice_id=request.user.practice_id),
+        "logo_formats": ", ".join(LOGO_FORMATS.values()),
     }
     return render(request, "accounts/members.html", context)
 
@@ -105,6 +116,45 @@ def practice_currency_view(request: AuthedRequest) -> HttpResponse:
     else:
         messages.success(request, f"Fees are now shown in {practice.get_currency_display()}.")
     return redirect("accounts:members")
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def practice_logo_view(request: AuthedRequest) -> HttpResponse:
+    upload = request.FILES.get("logo")
+    try:
+        if upload is not None and upload.size is not None and upload.size > LOGO_MAX_BYTES:
+            raise ServiceError("The file is over 2 MB. Upload a smaller image.", field="logo")  # not read at all
+        practice_logo_set(actor=request.user, request=request, data=upload.read() if upload is not None else b"")
+    except ServiceError as error:
+        messages.error(request, error_text(request, error))
+    else:
+        messages.success(request, "The logo was saved. It shows at the top of every page for the practice's members.")
+    return redirect(reverse("accounts:members") + "#logo-h")
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def practice_logo_remove_view(request: AuthedRequest) -> HttpResponse:
+    try:
+        practice_logo_remove(actor=request.user, request=request)
+    except ServiceError as error:
+        messages.error(request, error_text(request, error))
+    else:
+        messages.success(request, "The logo was removed. Pages show the practice's name alone.")
+    return redirect(reverse("accounts:members") + "#logo-h")
+
+
+@mfa_required
+@require_GET
+def practice_logo_image_view(request: AuthedRequest, digest: str) -> HttpResponse:
+    """The logo, for members of its own practice. Like every signed-in page it is not kept in the
+    browser's cache: on a shared computer, a cached logo would tell whose practice was visited.
+    The address carries the image's hash, so a new logo never shows an old one."""
+    logo = practice_logo_of(user=request.user, digest=digest)
+    response = HttpResponse(bytes(logo.image), content_type="image/png")
+    response["Content-Disposition"] = 'inline; filename="logo.png"'
+    return response
 
 
 @role_required(Role.ADMIN)

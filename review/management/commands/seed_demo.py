@@ -17,14 +17,34 @@ from accounts.models import GuardianLink, Practice, Role, TOTPDevice, User
 from accounts.selectors import user_has_confirmed_device
 from accounts.services.enrollment import enrollment_link_create
 from accounts.services.mfa import totp_provisioning_uri
-from accounts.services.practices import practice_create, user_create
+from accounts.services.practices import practice_create, practice_logo_set, user_create
 from records.services import chart_create
 from sessions.services import appointment_schedule, licenses_set
+
+
+def _demo_logo() -> bytes:
+    """A river under a sun, drawn here: the demo practice's logo, as an admin would upload one."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (240, 240), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((8, 8, 232, 232), fill=(16, 94, 110, 255))
+    draw.ellipse((78, 40, 162, 124), fill=(246, 196, 83, 255))
+    for top in (128, 164):
+        draw.arc((24, top, 124, top + 40), 200, 340, fill=(255, 255, 255, 255), width=10)
+        draw.arc((116, top, 216, top + 40), 20, 160, fill=(255, 255, 255, 255), width=10)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
 
 DEMO_SLUG = "riverside-demo"
 DEMO_PASSWORD = "Riverside-demo-2026"  # noqa: S105 - printed for people trying the demo
 PEOPLE = [
     ("admin@riverside.example", "Avery Admin", [Role.ADMIN]),
+    ("director@riverside.example", "Dr. Lena Park", [Role.ADMIN, Role.THERAPIST]),
     ("therapist@riverside.example", "Dr. Theo Okafor", [Role.THERAPIST]),
     ("therapist2@riverside.example", "Dr. Mina Santos", [Role.THERAPIST]),
     ("sam@riverside.example", "Sam Rivera", [Role.CLIENT]),
@@ -35,6 +55,7 @@ PEOPLE = [
     ("parent@riverside.example", "Pat Nguyen", [Role.GUARDIAN]),
 ]
 NOTES = {
+    "director@riverside.example": "clinical director: an admin who also sees clients",
     "sam@riverside.example": "couple, with Alex",
     "alex@riverside.example": "couple, with Sam",
     "jordan@riverside.example": "individual adult client",
@@ -105,6 +126,7 @@ class Command(BaseCommand):
             )
         licenses_set(therapist=therapist, regions=["US-NY", "US-NJ", "US-CT"], request=None)
         licenses_set(therapist=users["therapist2@riverside.example"], regions=["US-NY"], request=None)
+        practice_logo_set(actor=users["admin@riverside.example"], request=None, data=_demo_logo())
 
     def _session_open_now(self) -> None:
         """Morgan always has a session with Dr. Santos open to join, so a call can be tried at once."""
