@@ -102,6 +102,45 @@ class NoteAddendum(models.Model):
         return f"addendum to {self.note_id}"
 
 
+class DocumentKind(models.TextChoices):
+    """What an upload may be, decided from its content (never its name or declared type)."""
+
+    PDF = "pdf", "PDF document"
+    PNG = "png", "PNG image"
+    JPEG = "jpeg", "JPEG image"
+    WEBP = "webp", "WebP image"
+
+
+class ChartDocument(models.Model):
+    """A file on a chart: a prior record, an insurance card, a worksheet. The bytes are sealed
+    with the key ring before they reach the store (``stored_as``); the sealed stream's header
+    names this document and chart, so a file moved to another record does not open there.
+    Removing one hides it and keeps it, like a note."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    chart = models.ForeignKey(ClientChart, on_delete=models.PROTECT, related_name="documents")
+    uploaded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    name = EncryptedTextField(help_text="The file's name as uploaded (sealed: names say things).")
+    kind = models.CharField(max_length=8, choices=DocumentKind.choices)
+    size = models.PositiveBigIntegerField(help_text="Bytes, as stored after checks (metadata stripped).")
+    sha256 = models.CharField(max_length=64, help_text="Of the stored plaintext, to check a download.")
+    stored_as = models.CharField(max_length=200, unique=True)
+    shared_with_client = models.BooleanField(
+        default=True, help_text="Whether the client (and a guardian the chart allows) sees it."
+    )
+    scanned = models.BooleanField(default=False, help_text="Whether a virus scanner passed it.")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+        indexes = [models.Index(fields=["chart", "uploaded_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} document {self.id}"
+
+
 class BillingStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     SUBMITTED = "submitted", "Submitted"

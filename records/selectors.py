@@ -20,6 +20,7 @@ from records.models import (
     Assessment,
     BillingRecord,
     BillingStatus,
+    ChartDocument,
     ClientChart,
     EmergencyAccess,
     NoteAddendum,
@@ -180,6 +181,40 @@ def note_get_for_user(*, user: User, note_id: object, write: bool = False) -> tu
         raise NotVisible("records.progressnote", note_id)
     clinical_gate(user=user, access=access, target_type="records.progressnote", target_id=note_id)
     return note, access
+
+
+# Documents: the care team sees every one on the chart; the client, and a guardian the chart
+# allows, see those shared with the client (all they uploaded themselves are). Removed ones are
+# kept, and shown to nobody.
+DOCUMENT_UPLOADERS = frozenset({Access.CARE_TEAM, Access.CLIENT, Access.GUARDIAN})
+
+
+def documents_visible(*, chart: ClientChart, access: Access) -> QuerySet[ChartDocument]:
+    documents = ChartDocument.objects.filter(chart_id=chart.pk, removed_at=None).select_related("uploaded_by")
+    if access in (Access.CLIENT, Access.GUARDIAN):
+        return documents.filter(shared_with_client=True)
+    if access in (Access.CARE_TEAM, Access.EMERGENCY):
+        return documents
+    return documents.none()
+
+
+def document_get_for_user(
+    *, user: User, document_id: object, remove: bool = False
+) -> tuple[ChartDocument, ClientChart, Access]:
+    """A document the user may download (``remove``: take down: its uploader, or the care team),
+    or NotVisible."""
+    pk = _uuid(document_id)
+    document = ChartDocument.objects.filter(pk=pk).first() if pk else None
+    found = chart_reach(user=user, chart_id=document.chart_id, need=Need.CLINICAL) if document else None
+    if document is None or found is None:
+        raise NotVisible("records.chartdocument", document_id)
+    chart, access = found
+    if not documents_visible(chart=chart, access=access).filter(pk=document.pk).exists():
+        raise NotVisible("records.chartdocument", document_id)
+    if remove and not (access is Access.CARE_TEAM or document.uploaded_by_id == user.pk):
+        raise NotVisible("records.chartdocument", document_id)
+    clinical_gate(user=user, access=access, target_type="records.chartdocument", target_id=document_id)
+    return document, chart, access
 
 
 def assessment_get_for_user(*, user: User, assessment_id: object) -> tuple[Assessment, Access]:

@@ -24,6 +24,7 @@ from records.models import (
     Assessment,
     BillingRecord,
     BillingStatus,
+    ChartDocument,
     ClientChart,
     EmergencyAccess,
     NoteAddendum,
@@ -32,7 +33,7 @@ from records.models import (
     PsychotherapyNote,
     RecordExport,
 )
-from records.selectors import PSYCHOTHERAPY_WRITERS, Access
+from records.selectors import DOCUMENT_UPLOADERS, PSYCHOTHERAPY_WRITERS, Access
 from records.signals import questionnaire_needs_attention
 from records.tasks import safety_alert_notify
 from teletherapy.errors import ServiceError
@@ -583,3 +584,86 @@ def export_request(*, actor: User, chart: ClientChart, access: Access, request: 
 
         transaction.on_commit(lambda: record_export_build.delay(str(export.pk)))
     return export
+
+
+# Documents ------------------------------------------------------------------------------------
+
+
+def document_upload(
+    *,
+    actor: User,
+    chart: ClientChart,
+    access: Access,
+    upload: object,
+    shared_with_client: bool = True,
+    request: HttpRequest | None,
+) -> ChartDocument:
+    """Check an upload (records.files), seal it into the store and file it on the chart. A refusal
+    stores nothing, and is audited with its reason (a virus found is something admins should see)."""
+    from records import files
+
+    if access not in DOCUMENT_UPLOADERS:
+        raise RecordError("Only the care team, the client or their guardian adds documents.", code="not_allowed")
+    if upload is None:
+        raise RecordError("Choose a file to upload.", field="file")
+    try:
+        checked = files.check_upload(upload)
+    except files.DocumentRefused as refusal:
+        audit_record(
+            action=Action.DOCUMENT_REFUSED,
+            actor=actor,
+            request=request,
+            target=chart,
+            subject_client_id=chart.client_id,
+            details={"reason": refusal.code},
+        )
+        raise
+    document = ChartDocument(
+        chart=chart,
+        uploaded_by=actor,
+        name=checked.name,
+        kind=checked.kind,
+        size=checked.size,
+        sha256=checked.sha256,
+        scanned=checked.scanned,
+        # What a client or guardian adds is theirs to see; the care team chooses.
+        shared_with_client=bool(shared_with_client) or access is not Access.CARE_TEAM,
+    )
+    try:
+        document.stored_as = files.store(checked, document_id=document.pk, chart_id=chart.pk)
+    finally:
+        checked.plain.close()
+    try:
+        with transaction.atomic():
+            document.save()
+            audit_record(
+                action=Action.DOCUMENT_UPLOAD,
+                actor=actor,
+                request=request,
+                target=document,
+                subject_client_id=chart.client_id,
+                details={"kind": checked.kind, "size": checked.size, "scanned": checked.scanned},
+            )
+    except BaseException:
+        files.unstore(document.stored_as)  # no row, no file
+        raise
+    return document
+
+
+def document_remove(*, actor: User, document: ChartDocument, request: HttpRequest | None) -> ChartDocument:
+    """Take a document out of view. It is kept, with who removed it and when, like a signed note."""
+    with transaction.atomic():
+        locked = ChartDocument.objects.select_for_update().get(pk=document.pk)
+        if locked.removed_at is not None:
+            raise RecordError("This document was removed already.", code="removed")
+        locked.removed_at = timezone.now()
+        locked.removed_by = actor
+        locked.save(update_fields=["removed_at", "removed_by"])
+        audit_record(
+            action=Action.DOCUMENT_REMOVE,
+            actor=actor,
+            request=request,
+            target=locked,
+            subject_client_id=locked.chart.client_id,
+        )
+    return locked

@@ -40,6 +40,9 @@ _NARROWER = {
     ("progress notes, assessments, intake", "guardian of this minor"): "as the client, if the chart allows",
     ("consent status", "admin (even if also a therapist)"): "status only",
     ("psychotherapy notes", "care team"): "their author only",
+    ("documents (uploads)", "the client"): "those shared with them, and their own",
+    ("documents (uploads)", "guardian of this minor"): "as the client, if the chart allows",
+    ("documents (uploads)", "emergency access"): "read only",
 }
 
 
@@ -54,6 +57,9 @@ def rows() -> list[tuple[str, list[str]]]:
         "billing (diagnosis codes)": Need.BILLING,
     }
     table = [(name, _row(name, {_RECORD_COLUMN[a] for a in ALLOWED[need]})) for name, need in records.items()]
+    # Documents go through the clinical door; who may add one is DOCUMENT_UPLOADERS.
+    readers = {_RECORD_COLUMN[a] for a in ALLOWED[Need.CLINICAL]}
+    table.append(("documents (uploads)", _row("documents (uploads)", readers)))
     table.append(
         ("psychotherapy notes", _row("psychotherapy notes", {_RECORD_COLUMN[a] for a in PSYCHOTHERAPY_WRITERS}))
     )

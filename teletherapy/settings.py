@@ -433,6 +433,46 @@ else:
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "no-reply@teletherapy.invalid")
 SITE_URL = envstr("SITE_URL", "http://localhost:8000")
 
+# Documents: uploads to a chart ---------------------------------------------------------------
+# Files are sealed with the key ring before they reach the store, which holds ciphertext only:
+# the local disk by default, or an S3-compatible bucket (pip install '.[s3]'). The key never
+# leaves this process.
+DOCUMENT_MAX_BYTES = envint("DOCUMENT_MAX_BYTES", 20 * 1024 * 1024)
+DOCUMENT_STORE = (envstr("DOCUMENT_STORE", "local") or "local").lower()
+if DOCUMENT_STORE == "s3":
+    _documents_storage: dict[str, Any] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": require("DOCUMENT_S3_BUCKET", envstr("DOCUMENT_S3_BUCKET")),
+            "endpoint_url": envstr("DOCUMENT_S3_ENDPOINT_URL") or None,
+            "region_name": envstr("DOCUMENT_S3_REGION") or None,
+            "default_acl": None,
+            "file_overwrite": False,
+            "querystring_auth": True,  # never public: files are fetched by this process only
+        },
+    }
+elif DOCUMENT_STORE == "local":
+    _documents_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(Path(envstr("DOCUMENTS_DIR") or DATA_DIR / "documents"))},
+    }
+else:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("DOCUMENT_STORE is 'local' or 's3'.")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "documents": _documents_storage,
+}
+# ClamAV's daemon scans every upload: a Unix socket path, or host:port. In production an upload
+# is refused while no scanner is configured or it does not answer; the embedded default accepts
+# files unscanned when none is configured, and says so on the upload form.
+CLAMD_SOCKET = envstr("CLAMD_SOCKET") or ""
+CLAMD_ADDRESS = envstr("CLAMD_ADDRESS") or ""
+CLAMD_TIMEOUT_SECONDS = envint("CLAMD_TIMEOUT_SECONDS", 60)
+DOCUMENT_SCAN_REQUIRED = envbool("DOCUMENT_SCAN_REQUIRED", PRODUCTION)
+
 # Video sessions ------------------------------------------------------------------------------
 # Defaults for a practice that has not chosen its own (sessions.SessionPolicy).
 VIDEO_JOIN_BEFORE_MINUTES = envint("VIDEO_JOIN_BEFORE_MINUTES", 15)

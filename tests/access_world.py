@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
@@ -33,6 +34,7 @@ from records.services import (
     billing_create,
     billing_set_status,
     chart_create,
+    document_upload,
     export_request,
     note_create,
     note_share,
@@ -271,6 +273,14 @@ def build() -> tuple[Subject, Subject]:
             actor=team, chart=chart, access=Access.CARE_TEAM, body="Only mine.", request=None
         )
         export = export_request(actor=client, chart=chart, access=Access.CLIENT, request=None)
+        document = document_upload(
+            actor=team,
+            chart=chart,
+            access=Access.CARE_TEAM,
+            upload=SimpleUploadedFile("letter.pdf", b"%PDF-1.4\n% A letter.\n%%EOF\n"),
+            shared_with_client=True,
+            request=None,
+        )
         incident = incident_report(actor=client, summary="Someone saw my screen.", request=None)
         recovery = RecoveryRequest.objects.create(user=client)
         affected_add(incident, [client.pk], by=None, found_by="The reporter")
@@ -287,6 +297,7 @@ def build() -> tuple[Subject, Subject]:
                     "billing_id": billing.pk,
                     "psychotherapy_note_id": psy.pk,
                     "export_id": export.pk,
+                    "chart_document_id": document.pk,
                     "signature_id": signature.pk,
                     "appointment_id": appointment.pk,
                     "invitation_id": invitation.pk,

@@ -9,6 +9,8 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import connections
@@ -170,6 +172,67 @@ def eager_celery() -> object:
     app.conf.task_always_eager = True
     yield app
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _document_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Uploaded documents go to a store of the test session's own, not the data folder."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    root = tmp_path_factory.mktemp("documents")
+    storages = {**settings.STORAGES, "documents": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                                                   "OPTIONS": {"location": str(root)}}}  # fmt: skip
+    with override_settings(STORAGES=storages):
+        yield root
+
+
+# The EICAR test file's signature, as a body signature: found wherever it sits in a file. The
+# whole database clamd runs with in the tests: nothing is downloaded.
+EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+
+@pytest.fixture(scope="session")
+def clamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real clamd (Debian's clamav-daemon) on a socket of its own; yields the socket's path."""
+    import shutil
+    import subprocess
+
+    binary = shutil.which("clamd") or ("/usr/sbin/clamd" if Path("/usr/sbin/clamd").exists() else None)
+    require_infrastructure("clamd (clamav-daemon)", binary is not None)
+    home = tmp_path_factory.mktemp("clamd")
+    (home / "db").mkdir()
+    (home / "db" / "test.ndb").write_text(f"Eicar-Test-Signature:0:*:{EICAR.hex()}\n")
+    socket_path = home / "clamd.sock"
+    (home / "clamd.conf").write_text(
+        f"LocalSocket {socket_path}\nDatabaseDirectory {home / 'db'}\nForeground yes\n"
+        f"LogFile {home / 'clamd.log'}\nTemporaryDirectory {home}\nStreamMaxLength 64M\n"
+    )
+    process = subprocess.Popen(
+        [str(binary), "-c", str(home / "clamd.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
+    deadline = time.monotonic() + 60
+    while not socket_path.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(
+                f"clamd did not start: {(home / 'clamd.log').read_text() if (home / 'clamd.log').exists() else ''}"
+            )
+        time.sleep(0.2)
+    try:
+        yield str(socket_path)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.fixture
+def scanning(clamd: str, settings: Any) -> str:
+    """Uploads are scanned by the real clamd, and must be (as in production)."""
+    settings.CLAMD_SOCKET = clamd
+    settings.CLAMD_ADDRESS = ""
+    settings.DOCUMENT_SCAN_REQUIRED = True
+    return clamd
 
 
 @pytest.fixture

@@ -173,6 +173,11 @@ PAGES: dict[tuple[str, str], Rule] = {
     ("records:assessment", "get"): R(ONLY_SELF),
     ("records:assessment", "post"): R(ONLY_SELF),
     ("records:export", "get"): R(ONLY_SELF),
+    # Documents: the care team, the client and a guardian the chart allows add them (emergency
+    # access only reads); the one in the world is the care team's, shared with the client.
+    ("records:document_upload", "post"): R(frozenset({SELF, TEAM, GUARDIAN})),
+    ("records:document", "get"): R(CLINICAL, reads=True),
+    ("records:document_remove", "post"): R(ONLY_TEAM, body=(("confirmed", "yes"),)),
     ("sessions:list", "get"): R(EVERYONE),
     ("sessions:time_zone", "post"): R(EVERYONE, body=(("time_zone", "Europe/Paris"),)),
     ("sessions:schedule", "get"): R(THERAPISTS),

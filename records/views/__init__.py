@@ -2,6 +2,7 @@
 
 from records.views.assessments import assessment_assign_view, assessment_view, billing_add_view
 from records.views.charts import chart_view, charts_view, emergency_view
+from records.views.documents import document_download_view, document_remove_view, document_upload_view
 from records.views.notes import (
     note_addendum_view,
     note_new_view,
@@ -19,6 +20,9 @@ __all__ = [
     "billing_add_view",
     "chart_view",
     "charts_view",
+    "document_download_view",
+    "document_remove_view",
+    "document_upload_view",
     "emergency_view",
     "export_new_view",
     "export_view",

@@ -30,6 +30,16 @@ def audit_read(
     )
 
 
+def upload_context() -> dict[str, Any]:
+    """What an upload form says: the limits, and whether files are scanned for viruses here."""
+    from django.conf import settings
+
+    from records.files import max_megabytes
+    from teletherapy import scanner
+
+    return {"max_mb": max_megabytes(), "scanned": scanner.configured() or settings.DOCUMENT_SCAN_REQUIRED}
+
+
 def results_of(assessments: Any) -> list[dict[str, Any]]:
     """Each assessment with its result and, once answered, each question with its answer."""
     choices = dict(ANSWER_CHOICES)

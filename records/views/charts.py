@@ -23,16 +23,18 @@ from records.forms import (
 )
 from records.models import ClientChart
 from records.selectors import (
+    DOCUMENT_UPLOADERS,
     Access,
     Need,
     chart_reach,
     charts_for_therapist,
     charts_outside_care_team,
+    documents_visible,
     notes_visible,
     psychotherapy_notes_of_author,
 )
 from records.trends import trends_of
-from records.views.base import audit_read, refused, results_of
+from records.views.base import audit_read, refused, results_of, upload_context
 from teletherapy.errors import NotAllowed, error_text
 from teletherapy.gates import clinical_refusal
 from teletherapy.pagination import paginate
@@ -89,7 +91,7 @@ def chart_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
             messages.success(request, "Chart updated.")
             return redirect("records:chart", chart.pk)
         status = 400
-    sections = ["summary", "billing"] + (["notes", "assessments"] if clinical else [])
+    sections = ["summary", "billing"] + (["notes", "assessments", "documents"] if clinical else [])
     notes_page = paginate(request, notes_visible(chart=chart, access=access), key="-created_at") if clinical else None
     audit_read(request, Action.CHART_VIEW, chart, chart, access, sections=",".join(sections))
     assessments = results_of(chart.assessments.all()) if clinical else []
@@ -105,6 +107,9 @@ def chart_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
         "assessments": assessments,
         "trends": trends_of(assessments),
         "billing": chart.billing.all(),
+        "documents": documents_visible(chart=chart, access=access) if clinical else [],
+        "can_upload": clinical and access in DOCUMENT_UPLOADERS,
+        "upload": upload_context(),
         "psychotherapy_notes": psychotherapy_notes_of_author(user=request.user, chart=chart)
         if access is Access.CARE_TEAM and clinical
         else [],

@@ -24,10 +24,11 @@ from records.selectors import (
     billing_visible,
     chart_for_client,
     chart_reach,
+    documents_visible,
     export_get_for_user,
     notes_visible,
 )
-from records.views.base import audit_read, chart_or_refuse, results_of
+from records.views.base import audit_read, chart_or_refuse, results_of, upload_context
 from teletherapy.errors import error_text
 
 
@@ -51,10 +52,14 @@ def portal_view(request: AuthedRequest) -> HttpResponse:
                 "assessments": results_of(chart.assessments.all()) if clinical else [],
                 "billing": billing_visible(chart=chart, access=access),
                 "exports": chart.exports.filter(requested_by=request.user)[:3],
+                "documents": documents_visible(chart=chart, access=access) if clinical else [],
+                "documents_id": f"documents-{chart.pk}",
             }
         )
-        audit_read(request, Action.CHART_VIEW, chart, chart, access, sections="portal")
-    return render(request, "records/portal.html", {"entries": entries})
+        audit_read(
+            request, Action.CHART_VIEW, chart, chart, access, sections="portal,documents" if clinical else "portal"
+        )
+    return render(request, "records/portal.html", {"entries": entries, "upload": upload_context()})
 
 
 @role_required(Role.CLIENT, Role.GUARDIAN)
