@@ -46,6 +46,7 @@ def main() -> None:
     from django.test import Client
     from django.test.utils import override_settings
     from django.urls import include, path
+    from django.utils import timezone
     from rest_framework import serializers
     from rest_framework.response import Response
 
@@ -67,6 +68,9 @@ def main() -> None:
         chart = models.ForeignKey(ClientChart, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
         author = models.ForeignKey(User, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
         template = models.CharField(max_length=8)
+        service_date = models.DateField(default=timezone.localdate)
+        session_id = models.UUIDField(null=True)
+        minutes = models.PositiveSmallIntegerField(null=True)
         body = models.TextField()
         version = models.PositiveIntegerField(default=1)
         created_at = models.DateTimeField()
@@ -184,7 +188,6 @@ def main() -> None:
     ]
     sys.modules["bench_urls"] = urlconf
 
-    from django.utils import timezone
 
     from accounts.models import Practice, RoleGrant, TOTPDevice
     from records.selectors import Access

@@ -38,3 +38,9 @@ def test_the_audit_append_benchmark_verifies_the_chain_it_wrote(tmp_path):
     printed = _run("audit_append.py", tmp_path, BENCH_EVENTS="20")
     assert "backend: sqlite, events: 20" in printed
     assert "verify whole chain:" in printed
+
+
+def test_the_documents_benchmark_moves_a_20_mib_file_both_ways(tmp_path):
+    printed = _run("documents.py", tmp_path, BENCH_ROUNDS="1")
+    assert "20 MiB PDF, 1 rounds" in printed
+    assert "upload time ratio, ours / plain:" in printed and "download time ratio, ours / plain:" in printed
