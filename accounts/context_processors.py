@@ -25,6 +25,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if verified and user is not None:
         nav.append(("home:dashboard", "Home"))
         nav.append(("sessions:list", "Sessions"))
+        if user.has_role(Role.CLIENT, Role.GUARDIAN, Role.THERAPIST):
+            nav.append(("messaging:list", "Messages"))
         if user.has_role(Role.CLIENT, Role.GUARDIAN):
             nav.append(("records:portal", "My record"))
             nav.append(("audit:record_access", "Who opened it"))
@@ -34,8 +36,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         if user.has_role(Role.THERAPIST):
             nav.append(("consent:caseload", "Client consent"))
         if user.has_role(Role.THERAPIST):
-            # An admin invites from Members; the audit log leads to its alerts.
-            nav.append(("accounts:invitations", "Invitations"))
+            # An admin (a therapist who is one too) invites from Members; the audit log leads to its alerts.
+            if not user.has_role(Role.ADMIN):
+                nav.append(("accounts:invitations", "Invitations"))
             nav.append(("training:mine", "Training"))
         if user.has_role(Role.ADMIN):
             nav.append(("accounts:members", "Members"))

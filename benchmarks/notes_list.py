@@ -188,7 +188,6 @@ def main() -> None:
     ]
     sys.modules["bench_urls"] = urlconf
 
-
     from accounts.models import Practice, RoleGrant, TOTPDevice
     from records.selectors import Access
     from records.services import chart_create, note_create, note_sign

@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "audit.apps.AuditConfig",
     "consent.apps.ConsentConfig",
     "records.apps.RecordsConfig",
+    "messaging.apps.MessagingConfig",
     "sessions.apps.VideoSessionsConfig",
     "review.apps.ReviewConfig",
 ]

@@ -30,6 +30,7 @@ urlpatterns = [
     path("", include("review.training_urls")),
     path("consent/", include("consent.urls")),
     path("records/", include("records.urls")),
+    path("messages/", include("messaging.urls")),
     path("sessions/", include("sessions.urls")),
     path("audit/", include("review.urls")),
     path("", include("review.home_urls")),

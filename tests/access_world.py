@@ -27,6 +27,8 @@ from accounts.models import (
 from audit.models import AuditEvent, AuditFlag
 from consent.selectors import current_version
 from consent.services import consent_defaults_seed, consent_sign
+from messaging.selectors import Reach
+from messaging.services import conversation_start, message_send
 from records.models import EmergencyAccess
 from records.selectors import Access
 from records.services import (
@@ -273,6 +275,15 @@ def build() -> tuple[Subject, Subject]:
             actor=team, chart=chart, access=Access.CARE_TEAM, body="Only mine.", request=None
         )
         export = export_request(actor=client, chart=chart, access=Access.CLIENT, request=None)
+        conversation = conversation_start(actor=client, clients=[client], therapist=team, request=None)
+        message = message_send(
+            actor=client,
+            conversation=conversation,
+            reach=Reach.CLIENT,
+            body="A question before Tuesday.",
+            upload=SimpleUploadedFile("homework.pdf", b"%PDF-1.4\n% Homework.\n%%EOF\n"),
+            request=None,
+        )
         document = document_upload(
             actor=team,
             chart=chart,
@@ -318,6 +329,9 @@ def build() -> tuple[Subject, Subject]:
                     "version_id": version.pk,
                     "document_id": version.document_id,
                     "client_id": client.pk,
+                    "team_id": team.pk,
+                    "conversation_id": conversation.pk,
+                    "message_id": message.pk,
                     "user_id": client.pk,
                     "fmt": "csv",
                     "token": "not-a-real-token",

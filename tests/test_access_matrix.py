@@ -178,6 +178,17 @@ PAGES: dict[tuple[str, str], Rule] = {
     ("records:document_upload", "post"): R(frozenset({SELF, TEAM, GUARDIAN})),
     ("records:document", "get"): R(CLINICAL, reads=True),
     ("records:document_remove", "post"): R(ONLY_TEAM, body=(("confirmed", "yes"),)),
+    # Messages: the subject's individual conversation with the care team, which a partner never
+    # reads; a guardian where the minor's chart allows. The message in it is the client's.
+    ("messaging:list", "get"): R(EVERYONE),
+    ("messaging:start", "post"): R(
+        frozenset({SELF, TEAM, GUARDIAN}), body=(("client", "{client_id}"), ("therapist", "{team_id}"))
+    ),
+    ("messaging:conversation", "get"): R(frozenset({SELF, TEAM, GUARDIAN}), reads=True),
+    ("messaging:send", "post"): R(frozenset({SELF, TEAM, GUARDIAN}), body=(("body", "Hello."),)),
+    ("messaging:edit", "post"): R(ONLY_SELF, body=(("body", "Corrected."),)),
+    ("messaging:retract", "post"): R(ONLY_SELF),
+    ("messaging:attachment", "get"): R(frozenset({SELF, TEAM, GUARDIAN}), reads=True),
     ("sessions:list", "get"): R(EVERYONE),
     ("sessions:time_zone", "post"): R(EVERYONE, body=(("time_zone", "Europe/Paris"),)),
     ("sessions:schedule", "get"): R(THERAPISTS),

@@ -280,10 +280,23 @@ def test_markdown_with_script_renders_inert(login_as, admin, client_user, consen
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        ("client", ["Home", "Sessions", "My record", "Who opened it", "Consent", "Report a concern", "Security"]),
+        (
+            "client",
+            ["Home", "Sessions", "Messages", "My record", "Who opened it", "Consent", "Report a concern", "Security"],
+        ),
         (
             "therapist",
-            ["Home", "Sessions", "Charts", "Client consent", "Invitations", "Training", "Report a concern", "Security"],
+            [
+                "Home",
+                "Sessions",
+                "Messages",
+                "Charts",
+                "Client consent",
+                "Invitations",
+                "Training",
+                "Report a concern",
+                "Security",
+            ],
         ),
         (
             "admin",

@@ -62,6 +62,7 @@ def test_a_client_uploads_and_the_care_team_downloads_it(
     login_as, therapist, client_user, chart, scanning, _document_store
 ):
     client = login_as(client_user)
+    before = set(stored_files(_document_store))
     response = post_file(client, chart, PDF, "referral.pdf")
     assert "referral.pdf was added to the record" in said(response)
     document = ChartDocument.objects.get()
@@ -72,7 +73,7 @@ def test_a_client_uploads_and_the_care_team_downloads_it(
         True,
     )
     # On disk: sealed, with nothing of the file, its name or whose it is readable.
-    (path,) = stored_files(_document_store)
+    (path,) = set(stored_files(_document_store)) - before
     raw = path.read_bytes()
     assert raw.startswith(MAGIC) and b"Adeyemi" not in raw and b"referral" not in raw
     assert str(document.pk) not in str(path) and str(document.pk.hex) not in str(path)

@@ -24,6 +24,8 @@ PLAIN_ALLOWED = {
     # Names and addresses people are known by: needed to sign in, to address e-mail, to list members.
     "accounts.Practice.name": "the practice's own name",
     "accounts.PracticeLogo.digest": "the hash of the practice's logo, which is its address",
+    "records.ChartDocument.sha256": "the hash of a document's checked bytes, to check a download",
+    "records.ChartDocument.stored_as": "a random name in the document store, which says nothing of whose file it is",
     "accounts.User.email": "the sign-in address",
     "accounts.User.full_name": "a name",
     "accounts.Invitation.email": "an address to send the invitation to",

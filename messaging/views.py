@@ -1,0 +1,219 @@
+"""Secure messages: the list of one's conversations, a conversation, and what is done in it."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from django.conf import settings
+from django.contrib import messages as flash
+from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import Role, User
+from accounts.rules import mfa_required, role_required
+from accounts.selectors import clients_of_care_team, wards_of
+from accounts.types import AuthedRequest
+from audit.models import Action
+from messaging import services
+from messaging.models import ConversationKind, MemberRole, Message
+from messaging.selectors import (
+    Reach,
+    addressable_therapists,
+    conversation_get_for_user,
+    conversations_of,
+    message_get_for_user,
+)
+from records import files
+from records.models import ChartDocument, DocumentKind
+from records.reads import record_read
+from records.selectors import Access
+from teletherapy.errors import NotVisible, ServiceError, error_text
+
+WRITERS = (Role.CLIENT, Role.GUARDIAN, Role.THERAPIST)
+
+
+def _crisis_line() -> tuple[str, str] | None:
+    name, number = settings.CRISIS_LOCAL_LINE_NAME, settings.CRISIS_LOCAL_LINE_NUMBER
+    return (name, number) if name and number else None
+
+
+@mfa_required
+@require_GET
+def list_view(request: AuthedRequest) -> HttpResponse:
+    user = request.user
+    context = {
+        "conversations": [
+            {
+                "conversation": c,
+                "unread": n,
+                "with": ", ".join(m.user.full_name for m in c.members.all() if m.user_id != user.pk),
+            }
+            for c, n in conversations_of(user=user)
+        ],
+        "therapists": addressable_therapists(client=user) if user.has_role(Role.CLIENT) else [],
+        "wards": [
+            (ward, addressable_therapists(client=ward))
+            for ward in wards_of(guardian=user).filter(chart__guardian_sees_notes=True)
+        ]
+        if user.has_role(Role.GUARDIAN)
+        else [],
+        "caseload": clients_of_care_team(therapist=user).order_by("full_name")
+        if user.has_role(Role.THERAPIST) and not user.has_role(Role.ADMIN)
+        else [],
+        "local_line": _crisis_line(),
+    }
+    return render(request, "messaging/list.html", context)
+
+
+@role_required(*WRITERS)
+@require_POST
+def start_view(request: AuthedRequest) -> HttpResponse:
+    ids = [v for v in request.POST.getlist("client") if v.isdigit()]
+    clients = list(User.objects.filter(pk__in=ids, practice_id=request.user.practice_id)) if ids else []
+    if not clients and request.user.has_role(Role.CLIENT):
+        clients = [request.user]
+    therapist_id = request.POST.get("therapist", "")
+    therapist = (
+        User.objects.filter(pk=therapist_id, practice_id=request.user.practice_id).first()
+        if therapist_id.isdigit()
+        else None
+    )
+    if ids and len(clients) != len(set(ids)):
+        raise NotVisible("accounts.user", ",".join(ids))
+    try:
+        conversation = services.conversation_start(
+            actor=request.user, clients=clients, therapist=therapist, request=request
+        )
+    except ServiceError as error:
+        if isinstance(error, NotVisible):
+            raise
+        flash.error(request, error_text(request, error))
+        return redirect("messaging:list")
+    return redirect("messaging:conversation", conversation.pk)
+
+
+@role_required(*WRITERS)
+@require_GET
+def conversation_view(request: AuthedRequest, conversation_id: str) -> HttpResponse:
+    conversation, reach = conversation_get_for_user(user=request.user, conversation_id=conversation_id)
+    members = list(conversation.members.select_related("user"))
+    thread = list(conversation.messages.select_related("sender"))
+    services.conversation_read(user=request.user, conversation=conversation, reach=reach, request=request)
+    now = timezone.now()
+    rows = []
+    for message in thread:
+        seen_by = [
+            m.user.full_name
+            for m in members
+            if m.user_id not in (message.sender_id, request.user.pk)
+            and m.last_read_at
+            and m.last_read_at >= message.sent_at
+        ]
+        rows.append(
+            {
+                "message": message,
+                "mine": message.sender_id == request.user.pk,
+                "editable": message.sender_id == request.user.pk
+                and message.retracted_at is None
+                and now - message.sent_at <= services.EDIT_WINDOW,
+                "seen_by": seen_by,
+            }
+        )
+    context = {
+        "conversation": conversation,
+        "joint": conversation.kind == ConversationKind.JOINT,
+        "others": [m.user for m in members if m.user_id != request.user.pk],
+        "rows": rows,
+        "local_line": _crisis_line(),
+        "upload": {"max_mb": files.max_megabytes()},
+        "max_chars": services.MAX_MESSAGE_CHARS,
+    }
+    return render(request, "messaging/conversation.html", context)
+
+
+@role_required(*WRITERS)
+@require_POST
+def send_view(request: AuthedRequest, conversation_id: str) -> HttpResponse:
+    conversation, reach = conversation_get_for_user(user=request.user, conversation_id=conversation_id)
+    try:
+        services.message_send(
+            actor=request.user,
+            conversation=conversation,
+            reach=reach,
+            body=request.POST.get("body", ""),
+            upload=request.FILES.get("attachment"),
+            request=request,
+        )
+    except ServiceError as error:
+        if isinstance(error, NotVisible):
+            raise
+        flash.error(request, f"Not sent: {error_text(request, error)}")
+    else:
+        flash.success(request, "Sent.")
+    return redirect(reverse("messaging:conversation", args=[conversation.pk]) + "#send-h")
+
+
+@role_required(*WRITERS)
+@require_POST
+def edit_view(request: AuthedRequest, message_id: str) -> HttpResponse:
+    message, _reach = message_get_for_user(user=request.user, message_id=message_id, own=True)
+    try:
+        services.message_edit(actor=request.user, message=message, body=request.POST.get("body", ""), request=request)
+    except ServiceError as error:
+        if isinstance(error, NotVisible):
+            raise
+        flash.error(request, error_text(request, error))
+    else:
+        flash.success(request, "Corrected. The others see that it was edited.")
+    return redirect("messaging:conversation", message.conversation_id)
+
+
+@role_required(*WRITERS)
+@require_POST
+def retract_view(request: AuthedRequest, message_id: str) -> HttpResponse:
+    message, _reach = message_get_for_user(user=request.user, message_id=message_id, own=True)
+    try:
+        services.message_retract(actor=request.user, message=message, request=request)
+    except ServiceError as error:
+        if isinstance(error, NotVisible):
+            raise
+        flash.error(request, error_text(request, error))
+    else:
+        flash.success(request, "Retracted. The others see that a message was retracted; the record keeps it.")
+    return redirect("messaging:conversation", message.conversation_id)
+
+
+@role_required(*WRITERS)
+@require_GET
+def attachment_view(request: AuthedRequest, message_id: str) -> HttpResponseBase:
+    """A message's attachment, for whoever reaches the conversation (a partner in a joint one
+    too), through the documents' own checks; audited as a download from the chart it is on."""
+    message, reach = message_get_for_user(user=request.user, message_id=message_id)
+    document = (
+        ChartDocument.objects.filter(pk=message.attachment_id, removed_at=None).select_related("chart").first()
+        if message.attachment_id
+        else None
+    )
+    if document is None or message.retracted_at is not None:
+        raise NotVisible("messaging.message", message_id)
+    try:
+        chunks = files.open_document(document)
+    except files.DocumentDamaged:
+        return HttpResponse("This attachment does not open: the stored file was changed.", status=409)
+    access = {Reach.CLIENT: Access.CLIENT, Reach.GUARDIAN: Access.GUARDIAN, Reach.THERAPIST: Access.CARE_TEAM}[reach]
+    record_read(
+        actor=request.user, context=request, action=Action.DOCUMENT_DOWNLOAD, target=document, chart=document.chart,
+        access=access,
+    )  # fmt: skip
+    response = StreamingHttpResponse(chunks, content_type=files.CONTENT_TYPES[DocumentKind(document.kind)])
+    response["Content-Length"] = str(document.size)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(document.name)}"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'; frame-ancestors 'none'"
+    return response
+
+
+__all__ = ["MemberRole", "Message"]
