@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from django.conf import settings
 from django.contrib import messages as flash
-from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,7 +16,7 @@ from accounts.selectors import clients_of_care_team, wards_of
 from accounts.types import AuthedRequest
 from audit.models import Action
 from messaging import services
-from messaging.models import ConversationKind, MemberRole, Message
+from messaging.models import ConversationKind
 from messaging.selectors import (
     Reach,
     addressable_therapists,
@@ -27,7 +25,7 @@ from messaging.selectors import (
     message_get_for_user,
 )
 from records import files
-from records.models import ChartDocument, DocumentKind
+from records.models import ChartDocument
 from records.reads import record_read
 from records.selectors import Access
 from teletherapy.errors import NotVisible, ServiceError, error_text
@@ -200,7 +198,7 @@ def attachment_view(request: AuthedRequest, message_id: str) -> HttpResponseBase
     if document is None or message.retracted_at is not None:
         raise NotVisible("messaging.message", message_id)
     try:
-        chunks = files.open_document(document)
+        response = files.download_response(document)
     except files.DocumentDamaged:
         return HttpResponse("This attachment does not open: the stored file was changed.", status=409)
     access = {Reach.CLIENT: Access.CLIENT, Reach.GUARDIAN: Access.GUARDIAN, Reach.THERAPIST: Access.CARE_TEAM}[reach]
@@ -208,12 +206,4 @@ def attachment_view(request: AuthedRequest, message_id: str) -> HttpResponseBase
         actor=request.user, context=request, action=Action.DOCUMENT_DOWNLOAD, target=document, chart=document.chart,
         access=access,
     )  # fmt: skip
-    response = StreamingHttpResponse(chunks, content_type=files.CONTENT_TYPES[DocumentKind(document.kind)])
-    response["Content-Length"] = str(document.size)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(document.name)}"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'; frame-ancestors 'none'"
     return response
-
-
-__all__ = ["MemberRole", "Message"]

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from django.contrib import messages
-from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -15,15 +13,13 @@ from accounts.rules import role_required
 from accounts.types import AuthedRequest
 from audit.models import Action
 from records import files, services
-from records.models import ClientChart, DocumentKind
+from records.models import ClientChart
 from records.selectors import DOCUMENT_UPLOADERS, Access, Need, document_get_for_user
 from records.views.base import audit_read, chart_or_refuse
 from teletherapy.confirm import ask, confirmed
 from teletherapy.errors import NotAllowed, error_text
 
 ANYONE_WITH_A_CHART = (Role.THERAPIST, Role.CLIENT, Role.GUARDIAN)
-# An uploaded file is never a page of this site: no scripts, no plugins, no same-origin anything.
-DOWNLOAD_CSP = "sandbox; default-src 'none'; frame-ancestors 'none'"
 
 
 def _back(chart: ClientChart, access: Access) -> str:
@@ -63,7 +59,7 @@ def document_upload_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
 def document_download_view(request: AuthedRequest, chart_document_id: str) -> HttpResponseBase:
     document, chart, access = document_get_for_user(user=request.user, document_id=chart_document_id)
     try:
-        chunks = files.open_document(document)
+        response = files.download_response(document)
     except files.DocumentDamaged:
         return HttpResponse(
             "This document does not open: the stored file was changed, or belongs to another record. "
@@ -72,12 +68,6 @@ def document_download_view(request: AuthedRequest, chart_document_id: str) -> Ht
             content_type="text/plain; charset=utf-8",
         )
     audit_read(request, Action.DOCUMENT_DOWNLOAD, document, chart, access)
-    response = StreamingHttpResponse(chunks, content_type=files.CONTENT_TYPES[DocumentKind(document.kind)])
-    response["Content-Length"] = str(document.size)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(document.name)}"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = DOWNLOAD_CSP
-    response["Cross-Origin-Resource-Policy"] = "same-origin"
     return response
 
 
