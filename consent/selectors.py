@@ -251,3 +251,9 @@ def consent_withdrawn(*, client: User, kind: str) -> bool:
 # The login session's note of the session whose Join sent someone to sign (sessions.views), so
 # that signing leads back to it (consent.views.after_signing).
 AFTER_CONSENT = "consent.after_signing"
+
+
+def next_session_start(*, client: User) -> Any:
+    """When the client's next session begins (from the registered sources), or None."""
+    starts = [a.starts_at for source in _UPCOMING for a in list(source(user=client))[:5]]
+    return min(starts) if starts else None

@@ -6,7 +6,6 @@ gets NotVisible (a 404, audited once)."""
 from __future__ import annotations
 
 import enum
-import uuid
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -16,19 +15,13 @@ from accounts.selectors import guardian_acts_for
 from messaging.models import Conversation, ConversationKind, MemberRole, Message
 from records.selectors import Access, chart_access
 from teletherapy.errors import NotVisible
+from teletherapy.ids import as_uuid as _uuid
 
 
 class Reach(enum.Enum):
     CLIENT = "client"
     THERAPIST = "therapist"
     GUARDIAN = "guardian"
-
-
-def _uuid(value: object) -> uuid.UUID | None:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        return None
 
 
 def clients_of(conversation: Conversation) -> list[User]:

@@ -30,6 +30,7 @@ from records.models import (
 )
 from teletherapy.errors import NotAllowed, NotVisible
 from teletherapy.gates import clinical_refusal
+from teletherapy.ids import as_uuid as _uuid
 
 
 class Access(enum.Enum):
@@ -57,13 +58,6 @@ ALLOWED = {
 
 # Psychotherapy notes: the care team writes them, and only their author ever reads one again.
 PSYCHOTHERAPY_WRITERS = frozenset({Access.CARE_TEAM})
-
-
-def _uuid(value: object) -> uuid.UUID | None:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        return None
 
 
 def emergency_access_active(*, user: User, chart: ClientChart) -> EmergencyAccess | None:

@@ -31,7 +31,8 @@ from accounts.selectors import (
 )
 from accounts.types import AuthedRequest
 from audit.models import AuditFlag
-from consent.selectors import consent_missing_for, consent_todo_for, consent_withdrawn
+from consent.selectors import consent_missing_for, consent_todo_for, consent_withdrawn, next_session_start
+from intake.selectors import packets_outstanding_for, packets_to_fill, progress
 from records.models import ProgressNote
 from records.selectors import (
     drafts_to_sign,
@@ -254,6 +255,16 @@ def open_flags(admin: User) -> int:
     return AuditFlag.objects.filter(practice_id=admin.practice_id, acknowledgement__isnull=True).count()
 
 
+def intake_outstanding(user: User) -> list[dict[str, Any]]:
+    """Intake packets the therapist's clients have not signed yet, with how far they got."""
+    rows = []
+    for packet in packets_outstanding_for(therapist=user)[:10]:
+        done, total = progress(packet)
+        rows.append({"packet": packet, "done": done, "total": total,
+                     "before": next_session_start(client=packet.chart.client)})  # fmt: skip
+    return rows
+
+
 @mfa_required
 @require_GET
 def dashboard_view(request: AuthedRequest) -> HttpResponse:
@@ -290,6 +301,7 @@ def dashboard_view(request: AuthedRequest) -> HttpResponse:
             "write_ups": sessions_to_write_up(user)[:10],
             "questionnaires": questionnaires_unopened(user=user),
             "consent_gaps": consent_gaps(user),
+            "packets_outstanding": intake_outstanding(user),
             "caseload": caseload_of(user).select_related("chart").order_by("full_name"),
         }
     elif context["is_admin"]:
@@ -301,8 +313,10 @@ def dashboard_view(request: AuthedRequest) -> HttpResponse:
             "later": list(upcoming[1:4]),
             "todo": todo_once(user),
             "to_answer": list(questionnaires_to_answer(client=user)),
+            "packets": [p for p in packets_to_fill(user=user) if p.chart.client_id == user.pk],
             "shared_notes": list(notes_shared_with(client=user)),
         }
     if context["is_guardian"]:
         context["wards"] = ward_sessions(user)
+        context["ward_packets"] = [p for p in packets_to_fill(user=user) if p.chart.client_id != user.pk]
     return render(request, "accounts/dashboard.html", context)

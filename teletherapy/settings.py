@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "consent.apps.ConsentConfig",
     "records.apps.RecordsConfig",
     "messaging.apps.MessagingConfig",
+    "intake.apps.IntakeConfig",
     "sessions.apps.VideoSessionsConfig",
     "review.apps.ReviewConfig",
 ]
@@ -283,6 +284,7 @@ CELERY_BEAT_SCHEDULE = {
     "audit-anomalies": {"task": "review.tasks.audit_anomalies_detect", "schedule": 15 * 60},
     "audit-verify": {"task": "review.tasks.audit_verify_all", "schedule": 60 * 60 * envint("AUDIT_VERIFY_HOURS", 6)},
     "session-reminders": {"task": "sessions.tasks.reminders_send_due", "schedule": 5 * 60},
+    "intake-reminders": {"task": "intake.tasks.intake_reminders_send", "schedule": 6 * 60 * 60},
 }
 
 # The off-host witness of the audit trail (audit/witness.py): syslog over TLS.

@@ -31,6 +31,7 @@ urlpatterns = [
     path("consent/", include("consent.urls")),
     path("records/", include("records.urls")),
     path("messages/", include("messaging.urls")),
+    path("intake/", include("intake.urls")),
     path("sessions/", include("sessions.urls")),
     path("audit/", include("review.urls")),
     path("", include("review.home_urls")),

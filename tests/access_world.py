@@ -27,6 +27,9 @@ from accounts.models import (
 from audit.models import AuditEvent, AuditFlag
 from consent.selectors import current_version
 from consent.services import consent_defaults_seed, consent_sign
+from intake import services as intake
+from intake.models import FormPurpose, IntakeForm
+from intake.selectors import PacketReach
 from messaging.selectors import Reach
 from messaging.services import conversation_start, message_send
 from records.models import EmergencyAccess
@@ -93,6 +96,8 @@ def build() -> tuple[Subject, Subject]:
     other = Practice.objects.create(name="Elsewhere Practice", slug=f"elsewhere-{secrets.token_hex(3)}")
     consent_defaults_seed(practice=practice)
     consent_defaults_seed(practice=other)
+    intake.forms_ready(practice=practice)
+    intake.forms_ready(practice=other)
 
     team = person(practice, Role.THERAPIST, "Tess Team")
     off = person(practice, Role.THERAPIST, "Otto Off")
@@ -200,6 +205,7 @@ def build() -> tuple[Subject, Subject]:
         baa_document_type="application/pdf",
         baa_document_size=15,
     )
+    form_draft = intake.form_create(actor=admin, title="Sleep diary", request=None)
     logo = PracticeLogo.objects.create(practice=practice, image=b"png", digest="ab" * 32, width=1, height=1)
     invitation = Invitation.objects.create(
         practice=practice,
@@ -292,6 +298,18 @@ def build() -> tuple[Subject, Subject]:
             shared_with_client=True,
             request=None,
         )
+        # An intake packet of the demographics form, filled in and signed by whoever fills it
+        # (the client; a minor's guardian), so its answers are filed.
+        demographics = IntakeForm.objects.get(practice=practice, purpose=FormPurpose.DEMOGRAPHICS)
+        packet = intake.packet_send(actor=team, chart=chart, access=Access.CARE_TEAM, form_ids=[str(demographics.pk)],
+                                    consent_kinds=[], questionnaires=[], request=None)  # fmt: skip
+        filler = people.get(GUARDIAN, client)
+        item = packet.items.get()
+        intake.item_save(actor=filler, item=item, reach=PacketReach.FILLER, finish=True, request=None, data={
+            "legal_name": client.full_name, "date_of_birth": "1990-01-01", "phone": "555-0101",
+            "contact_by": "E-mail", "voicemail": "yes"})  # fmt: skip
+        intake.packet_sign(actor=filler, packet=packet, reach=PacketReach.FILLER, typed_name=filler.full_name,
+                           request=None)  # fmt: skip
         incident = incident_report(actor=client, summary="Someone saw my screen.", request=None)
         recovery = RecoveryRequest.objects.create(user=client)
         affected_add(incident, [client.pk], by=None, found_by="The reporter")
@@ -332,6 +350,9 @@ def build() -> tuple[Subject, Subject]:
                     "team_id": team.pk,
                     "conversation_id": conversation.pk,
                     "message_id": message.pk,
+                    "packet_id": packet.pk,
+                    "packet_item_id": item.pk,
+                    "form_version_id": form_draft.pk,
                     "user_id": client.pk,
                     "fmt": "csv",
                     "token": "not-a-real-token",

@@ -189,6 +189,21 @@ PAGES: dict[tuple[str, str], Rule] = {
     ("messaging:edit", "post"): R(ONLY_SELF, body=(("body", "Corrected."),)),
     ("messaging:retract", "post"): R(ONLY_SELF),
     ("messaging:attachment", "get"): R(frozenset({SELF, TEAM, GUARDIAN}), reads=True),
+    # Intake: the practice's forms are the admins'; a packet is sent by the care team, filled in
+    # and signed by whoever acts for the client, and read once filed by the care team and under
+    # emergency access. The one in the world is signed, so its answers are filed.
+    ("intake:forms", "get"): R(ADMINS),
+    ("intake:forms", "post"): R(ADMINS, body=(("title", "Sleep diary"),)),
+    ("intake:form_version", "get"): R(ADMINS),
+    ("intake:form_version", "post"): R(ADMINS, body=(("action", "add"), ("label", "Hours slept"), ("kind", "text"))),
+    ("intake:send", "get"): R(ONLY_TEAM),
+    ("intake:send", "post"): R(ONLY_TEAM, body=(("questionnaires", "gad7"),)),
+    ("intake:packet", "get"): R(CLINICAL),
+    ("intake:sign", "post"): R(ACTS_FOR, body=(("typed_name", "Signer"),)),
+    ("intake:withdraw", "post"): R(ONLY_TEAM),
+    ("intake:item", "get"): R(CLINICAL, reads=True),
+    ("intake:item", "post"): R(ACTS_FOR, body=(("phone", "555-0102"),)),
+    ("intake:confirm", "post"): R(ONLY_TEAM),
     ("sessions:list", "get"): R(EVERYONE),
     ("sessions:time_zone", "post"): R(EVERYONE, body=(("time_zone", "Europe/Paris"),)),
     ("sessions:schedule", "get"): R(THERAPISTS),

@@ -16,7 +16,7 @@ from teletherapy.fields import EncryptedTextField
 
 pytestmark = [pytest.mark.embedded]
 
-PROJECT_APPS = {"accounts", "audit", "consent", "records", "video"}
+PROJECT_APPS = {"accounts", "audit", "consent", "records", "messaging", "intake", "video"}
 
 PLAIN_ALLOWED = {
     # The witness's connection error (host, port, the socket's message): about this server only.
@@ -33,6 +33,9 @@ PLAIN_ALLOWED = {
     "consent.ConsentSignature.typed_name": "a name, typed as the signature itself",
     "consent.ConsentDocument.title": "a document title",
     "consent.ConsentVersion.body": "the practice's published document text, the same for everyone",
+    "intake.IntakeForm.title": "the title of a practice's form, the same for everyone",
+    "intake.IntakeFormVersion.fields": "a practice's form questions (never the answers), the same for everyone",
+    "intake.IntakePacket.typed_name": "a name, typed as the signature itself",
     # Identifiers, digests and values the system makes, never typed by a person.
     "accounts.Practice.slug": "made from the practice name",
     "accounts.Practice.time_zone": "an IANA zone name",

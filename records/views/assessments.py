@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Role
@@ -23,6 +24,7 @@ from records.selectors import (
 )
 from records.views.base import chart_or_refuse, refused
 from teletherapy.errors import error_text
+from teletherapy.ids import as_uuid
 
 
 @role_required(Role.THERAPIST)
@@ -64,6 +66,12 @@ def _local_line() -> tuple[str, str] | None:
     return (name or "Local crisis line", number) if number else None
 
 
+def _back_to(request: AuthedRequest) -> str:
+    """Back to the intake packet the questionnaire was answered from, or to the record."""
+    packet = as_uuid(request.GET.get("packet"))
+    return f"/intake/{packet}/#steps" if packet else reverse("records:portal")
+
+
 @role_required(Role.CLIENT)
 @require_http_methods(["GET", "POST"])
 def assessment_view(request: AuthedRequest, assessment_id: str) -> HttpResponse:
@@ -89,7 +97,7 @@ def assessment_view(request: AuthedRequest, assessment_id: str) -> HttpResponse:
                     # Said at once, on this page: help now, whatever the hour.
                     return render(request, "records/crisis.html", {"local_line": _local_line()})
                 messages.success(request, "Thank you. Your therapist will go through it with you.")
-                return redirect("records:portal")
+                return redirect(_back_to(request))
         else:
             status = 400
     context = {"assessment": assessment, "form": form, "title": assessment.get_kind_display()}

@@ -22,6 +22,7 @@ from records.forms import (
     PsychotherapyNoteForm,
 )
 from records.models import ClientChart
+from records.panels import chart_panels
 from records.selectors import (
     DOCUMENT_UPLOADERS,
     Access,
@@ -113,6 +114,7 @@ def chart_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
         "psychotherapy_notes": psychotherapy_notes_of_author(user=request.user, chart=chart)
         if access is Access.CARE_TEAM and clinical
         else [],
+        "panels": chart_panels(user=request.user, chart=chart, access=access) if clinical else [],
         "new_note_form": NewNoteForm(),
         "assign_form": AssignForm(),
         "billing_form": BillingForm(),

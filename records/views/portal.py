@@ -17,6 +17,7 @@ from audit.models import Action
 from records import services
 from records.document import as_html, as_pdf, readable
 from records.models import ExportStatus
+from records.panels import portal_panels
 from records.reads import export_download
 from records.selectors import (
     Access,
@@ -54,6 +55,7 @@ def portal_view(request: AuthedRequest) -> HttpResponse:
                 "exports": chart.exports.filter(requested_by=request.user)[:3],
                 "documents": documents_visible(chart=chart, access=access) if clinical else [],
                 "documents_id": f"documents-{chart.pk}",
+                "panels": portal_panels(user=request.user, chart=chart, access=access),
             }
         )
         audit_read(
