@@ -18,7 +18,7 @@ from accounts.types import AuthedRequest
 from audit.models import Action
 from consent.markdown import render_markdown
 from consent.models import ConsentDocument
-from consent.selectors import current_version, next_session_start
+from consent.selectors import current_version, next_session_start, required_kinds, signature_in_force
 from intake import schema, services
 from intake.models import IntakeForm, ItemKind, PacketItem
 from intake.selectors import (
@@ -152,9 +152,12 @@ def send_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
             flash.success(request, f"Intake packet sent to {chart.client.full_name}. They have an e-mail with a link.")
             return redirect("intake:packet", packet.pk)
     chosen = request.POST if request.method == "POST" else None
-    from consent.selectors import required_kinds
-
-    needed = set(required_kinds(client=chart.client, joint=False))
+    # Ticked at first: the consents the client still needs in force to join a session.
+    needed = {
+        kind
+        for kind in required_kinds(client=chart.client, joint=False)
+        if signature_in_force(client=chart.client, kind=kind) is None
+    }
     context = {
         "chart": chart,
         "forms": [

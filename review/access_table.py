@@ -1,5 +1,6 @@
 """The access rules as a table (who sees what), generated from the sets the doors themselves read:
-records.selectors.ALLOWED and PSYCHOTHERAPY_WRITERS, consent.selectors.CONSENT_RULES. The README
+records.selectors.ALLOWED and PSYCHOTHERAPY_WRITERS, intake.selectors.REACH_OF_ACCESS,
+consent.selectors.CONSENT_RULES. The README
 carries its output between markers, and a test fails when the two differ.
 
 Print it with ``manage.py access_rules``.
@@ -8,6 +9,7 @@ Print it with ``manage.py access_rules``.
 from __future__ import annotations
 
 from consent.selectors import CONSENT_RULES, ConsentAccess
+from intake.selectors import REACH_OF_ACCESS
 from records.selectors import ALLOWED, PSYCHOTHERAPY_WRITERS, Access, Need
 
 COLUMNS = [
@@ -43,6 +45,10 @@ _NARROWER = {
     ("documents (uploads)", "the client"): "those shared with them, and their own",
     ("documents (uploads)", "guardian of this minor"): "as the client, if the chart allows",
     ("documents (uploads)", "emergency access"): "read only",
+    ("intake packets (answers)", "the client"): "fills in, signs, reads their own",
+    ("intake packets (answers)", "care team"): "sends; reads once signed",
+    ("intake packets (answers)", "emergency access"): "reads once signed",
+    ("intake packets (answers)", "guardian of this minor"): "fills in and signs for the minor",
 }
 
 
@@ -60,6 +66,9 @@ def rows() -> list[tuple[str, list[str]]]:
     # Documents go through the clinical door; who may add one is DOCUMENT_UPLOADERS.
     readers = {_RECORD_COLUMN[a] for a in ALLOWED[Need.CLINICAL]}
     table.append(("documents (uploads)", _row("documents (uploads)", readers)))
+    # Intake packets have their own door (intake.selectors.packet_get_for_user).
+    fillers_and_readers = {_RECORD_COLUMN[a] for a in REACH_OF_ACCESS}
+    table.append(("intake packets (answers)", _row("intake packets (answers)", fillers_and_readers)))
     table.append(
         ("psychotherapy notes", _row("psychotherapy notes", {_RECORD_COLUMN[a] for a in PSYCHOTHERAPY_WRITERS}))
     )

@@ -251,7 +251,7 @@ else:
         CELERY_BROKER_URL = "memory://"
     else:
         _broker = DATA_DIR / "broker"
-        for _folder in ("queue", "processed"):
+        for _folder in ("queue", "processed", "control"):
             (_broker / _folder).mkdir(parents=True, exist_ok=True)
         CELERY_BROKER_URL = "filesystem://"
         CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -259,6 +259,8 @@ else:
             "data_folder_out": str(_broker / "queue"),
             "processed_folder": str(_broker / "processed"),
             "store_processed": False,
+            # Its exchange tables too, rather than a "control" folder wherever the worker started.
+            "control_folder": str(_broker / "control"),
         }
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
