@@ -47,6 +47,10 @@ class Practice(models.Model):
         default="USD",
         help_text="What fees are charged in (ISO 4217).",
     )
+    # When messages are answered, in the practice's zone (accounts.office_hours); none set, none shown.
+    office_days = models.CharField(max_length=7, blank=True, default="", help_text="Weekdays, 0 = Monday.")
+    office_opens = models.TimeField(null=True, blank=True)
+    office_closes = models.TimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.name

@@ -31,6 +31,7 @@ urlpatterns = [
     path("practice/members/", practice.members_view, name="members"),
     path("practice/sign-in-policy/", practice.sign_in_policy_view, name="sign_in_policy"),
     path("practice/currency/", practice.practice_currency_view, name="practice_currency"),
+    path("practice/office-hours/", practice.practice_office_hours_view, name="practice_office_hours"),
     path("practice/logo/", practice.practice_logo_view, name="practice_logo"),
     path("practice/logo/remove/", practice.practice_logo_remove_view, name="practice_logo_remove"),
     path("practice/logo/<str:digest>.png", practice.practice_logo_image_view, name="practice_logo_image"),

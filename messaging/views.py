@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import zoneinfo
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib import messages as flash
 from django.http import HttpResponse, HttpResponseBase
@@ -11,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Role, User
+from accounts.office_hours import describe, next_opening
 from accounts.rules import mfa_required, role_required
 from accounts.selectors import clients_of_care_team, wards_of
 from accounts.types import AuthedRequest
@@ -38,6 +42,22 @@ def _crisis_line() -> tuple[str, str] | None:
     return (name, number) if name and number else None
 
 
+def sent_note(sender: User, now: datetime | None = None) -> str:
+    """What a client or guardian is told on sending: when to expect an answer, outside office hours."""
+    if sender.has_role(Role.THERAPIST) or sender.has_role(Role.ADMIN):
+        return "Sent."
+    practice = sender.practice
+    now = now or timezone.now()
+    opening = next_opening(practice, now)
+    if opening is None or opening == now:
+        return "Sent."
+    local = opening.astimezone(zoneinfo.ZoneInfo(practice.time_zone))
+    return (
+        f"Sent. The practice is closed now (office hours: {describe(practice)}); expect an answer after it "
+        f"opens on {local:%A %-d %B at %H:%M} ({practice.time_zone}). In a crisis, call or text 988."
+    )
+
+
 @mfa_required
 @require_GET
 def list_view(request: AuthedRequest) -> HttpResponse:
@@ -62,6 +82,7 @@ def list_view(request: AuthedRequest) -> HttpResponse:
         if user.has_role(Role.THERAPIST) and not user.has_role(Role.ADMIN)
         else [],
         "local_line": _crisis_line(),
+        "office_hours": describe(request.user.practice),
     }
     return render(request, "messaging/list.html", context)
 
@@ -126,6 +147,7 @@ def conversation_view(request: AuthedRequest, conversation_id: str) -> HttpRespo
         "others": [m.user for m in members if m.user_id != request.user.pk],
         "rows": rows,
         "local_line": _crisis_line(),
+        "office_hours": describe(request.user.practice),
         "upload": {"max_mb": files.max_megabytes()},
         "max_chars": services.MAX_MESSAGE_CHARS,
     }
@@ -150,7 +172,7 @@ def send_view(request: AuthedRequest, conversation_id: str) -> HttpResponse:
             raise
         flash.error(request, f"Not sent: {error_text(request, error)}")
     else:
-        flash.success(request, "Sent.")
+        flash.success(request, sent_note(request.user))
     return redirect(reverse("messaging:conversation", args=[conversation.pk]) + "#send-h")
 
 

@@ -112,6 +112,9 @@ PAGES: dict[tuple[str, str], Rule] = {
     ("accounts:passkey_remove", "post"): R(EVERYONE),
     ("accounts:sign_in_policy", "post"): R(ADMINS, body=(("passkeys_required_for_staff", "1"),)),
     ("accounts:practice_currency", "post"): R(ADMINS, body=(("currency", "EUR"),)),
+    ("accounts:practice_office_hours", "post"): R(
+        ADMINS, body=(("days", "0"), ("opens", "09:00"), ("closes", "17:00"))
+    ),
     ("accounts:practice_logo", "post"): R(ADMINS),
     ("accounts:practice_logo_remove", "post"): R(ADMINS),
     ("accounts:practice_logo_image", "get"): R(EVERYONE - {OUTSIDER}),

@@ -23,6 +23,7 @@ PLAIN_ALLOWED = {
     "audit.WitnessOutage.last_error": "a network error message",
     # Names and addresses people are known by: needed to sign in, to address e-mail, to list members.
     "accounts.Practice.name": "the practice's own name",
+    "accounts.Practice.office_days": "the weekdays the practice answers messages",
     "accounts.PracticeLogo.digest": "the hash of the practice's logo, which is its address",
     "records.ChartDocument.sha256": "the hash of a document's checked bytes, to check a download",
     "records.ChartDocument.stored_as": "a random name in the document store, which says nothing of whose file it is",

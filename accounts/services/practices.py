@@ -88,6 +88,37 @@ def practice_currency_set(*, actor: User, request: object, currency: str) -> Pra
     return practice
 
 
+def practice_office_hours_set(*, actor: User, request: object, days: list[str], opens: str, closes: str) -> Practice:
+    """When the practice answers messages (admins); no days at all clears them."""
+    from datetime import time
+
+    from accounts.office_hours import describe
+
+    if not actor.has_role(Role.ADMIN):
+        raise NotVisible("accounts.practice", actor.practice_id)
+    chosen = sorted({d for d in days if d in {"0", "1", "2", "3", "4", "5", "6"}})
+    if len(chosen) != len(set(days)):
+        raise ServiceError("Choose days of the week from the list.", field="days")
+    start = end = None
+    if chosen:
+        try:
+            start, end = time.fromisoformat(opens), time.fromisoformat(closes)
+        except (TypeError, ValueError):
+            raise ServiceError("Give opening and closing times as HH:MM.", field="opens") from None
+        if start >= end:
+            raise ServiceError("The practice closes after it opens.", field="closes")
+    with transaction.atomic():
+        practice = Practice.objects.select_for_update().get(pk=actor.practice_id)
+        before = describe(practice) or "none"
+        practice.office_days, practice.office_opens, practice.office_closes = "".join(chosen), start, end
+        practice.save(update_fields=["office_days", "office_opens", "office_closes"])
+        audit_record(
+            action=Action.PRACTICE_SETTINGS_CHANGE, actor=actor, request=request, target=practice,  # type: ignore[arg-type]
+            details={"office_hours_before": before, "office_hours_after": describe(practice) or "none"},
+        )  # fmt: skip
+    return practice
+
+
 # The practice's logo ----------------------------------------------------------------------------
 
 LOGO_MAX_BYTES = 2 * 1024 * 1024

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import services
 from accounts.forms import InvitationForm, RoleChangeForm
 from accounts.models import PasskeyDevice, Practice, Role
+from accounts.office_hours import DAY_NAMES, days_of, describe
 from accounts.rules import mfa_required, role_required
 from accounts.selectors import (
     invitation_get_for_user,
@@ -33,6 +34,7 @@ from accounts.services.practices import (
     practice_currency_set,
     practice_logo_remove,
     practice_logo_set,
+    practice_office_hours_set,
     sign_in_policy_set,
 )
 from accounts.types import AuthedRequest
@@ -101,6 +103,8 @@ def members_view(request: AuthedRequest) -> HttpResponse:
         "practice": request.user.practice,
         "currencies": Practice._meta.get_field("currency").choices,
         "logo": practice_logo_digest(practice_id=request.user.practice_id),
+        "weekdays": list(enumerate(DAY_NAMES)),
+        "office_days": days_of(request.user.practice),
         "logo_formats": ", ".join(LOGO_FORMATS.values()),
     }
     return render(request, "accounts/members.html", context)
@@ -115,6 +119,22 @@ def practice_currency_view(request: AuthedRequest) -> HttpResponse:
         messages.error(request, error_text(request, error))
     else:
         messages.success(request, f"Fees are now shown in {practice.get_currency_display()}.")
+    return redirect("accounts:members")
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def practice_office_hours_view(request: AuthedRequest) -> HttpResponse:
+    try:
+        practice = practice_office_hours_set(
+            actor=request.user, request=request, days=request.POST.getlist("days"),
+            opens=request.POST.get("opens", ""), closes=request.POST.get("closes", ""),
+        )  # fmt: skip
+    except ServiceError as error:
+        messages.error(request, error_text(request, error))
+    else:
+        hours = describe(practice)
+        messages.success(request, f"Office hours: {hours}." if hours else "Office hours cleared.")
     return redirect("accounts:members")
 
 
