@@ -85,6 +85,7 @@ class Action(models.TextChoices):
     MESSAGE_SEND = "messaging.send", "Sent a message"
     MESSAGE_EDIT = "messaging.edit", "Corrected a message"
     MESSAGE_RETRACT = "messaging.retract", "Retracted a message"
+    MESSAGE_FILE = "messaging.file", "Filed a message into a note"
     DOCUMENT_UPLOAD = "records.document_upload", "Uploaded a document"
     DOCUMENT_DOWNLOAD = "records.document_download", "Downloaded a document"
     DOCUMENT_REMOVE = "records.document_remove", "Removed a document from view"

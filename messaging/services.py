@@ -3,6 +3,7 @@ client of the conversation, since each is a subject of it). Notifications carry 
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,8 +18,9 @@ from audit.models import Action
 from audit.services import audit_record
 from messaging.models import Conversation, ConversationKind, ConversationMember, MemberRole, Message, MessageRevision
 from messaging.selectors import Reach, addressable_therapists, clients_of, writes_for
-from records.selectors import Access
-from records.services import document_upload
+from records.models import ProgressNote
+from records.selectors import Access, is_valid_id
+from records.services import document_upload, note_file_excerpt
 from teletherapy.errors import NotVisible, ServiceError
 
 MAX_MESSAGE_CHARS = 10_000
@@ -197,6 +199,40 @@ def message_retract(*, actor: User, message: Message, request: HttpRequest | Non
         locked.save(update_fields=["retracted_at"])
         _audit(Action.MESSAGE_RETRACT, actor=actor, request=request, conversation=locked.conversation, target=locked)
     return locked
+
+
+def message_file(
+    *, actor: User, message: Message, reach: Reach, client_id: object, note_id: object, request: HttpRequest | None
+) -> ProgressNote:
+    """A therapist files a message into the chart of a client of the conversation, as part of a
+    note of theirs: a new draft, a draft of theirs, or an addendum to a signed one of theirs. The
+    passage names who wrote it and when; the note's own service checks and audits the change."""
+    if reach is not Reach.THERAPIST:
+        raise ServiceError("Only the care team files messages into a chart.", code="not_allowed")
+    if message.retracted_at is not None:
+        raise ServiceError("A retracted message is not filed into a note.", code="retracted")
+    client = next((c for c in clients_of(message.conversation) if str(c.pk) == str(client_id)), None)
+    chart = getattr(client, "chart", None)
+    if client is None or chart is None or not writes_for(therapist=actor, client=client):
+        raise ServiceError("Choose a client of this conversation.", field="client")
+    note = None
+    if note_id not in (None, "", "new"):
+        note = ProgressNote.objects.filter(pk=str(note_id), chart=chart, author=actor).first() if is_valid_id(
+            note_id
+        ) else None  # fmt: skip
+        if note is None:
+            raise ServiceError("Choose one of your notes on this chart, or a new one.", field="note")
+    sent = timezone.localtime(message.sent_at, zoneinfo.ZoneInfo(chart.practice.time_zone))
+    excerpt = f"Secure message from {message.sender.full_name}, {sent:%Y-%m-%d %H:%M}:\n{message.body}"
+    if message.attachment_id:
+        excerpt += "\n(with an attachment, kept with the chart's documents)"
+    with transaction.atomic():
+        filed = note_file_excerpt(
+            actor=actor, chart=chart, access=Access.CARE_TEAM, note=note, excerpt=excerpt, request=request
+        )
+        _audit(Action.MESSAGE_FILE, actor=actor, request=request, conversation=message.conversation,
+               target=message, note=str(filed.pk))  # fmt: skip
+    return filed
 
 
 def conversation_read(*, user: User, conversation: Conversation, reach: Reach, request: HttpRequest | None) -> None:

@@ -12,4 +12,5 @@ urlpatterns = [
     path("m/<uuid:message_id>/edit/", views.edit_view, name="edit"),
     path("m/<uuid:message_id>/retract/", views.retract_view, name="retract"),
     path("m/<uuid:message_id>/attachment/", views.attachment_view, name="attachment"),
+    path("m/<uuid:message_id>/file/", views.file_view, name="file"),
 ]

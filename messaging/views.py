@@ -24,12 +24,13 @@ from messaging.models import ConversationKind
 from messaging.selectors import (
     Reach,
     addressable_therapists,
+    clients_of,
     conversation_get_for_user,
     conversations_of,
     message_get_for_user,
 )
 from records import files
-from records.models import ChartDocument
+from records.models import ChartDocument, ProgressNote
 from records.reads import record_read
 from records.selectors import Access
 from teletherapy.errors import NotVisible, ServiceError, error_text
@@ -150,8 +151,44 @@ def conversation_view(request: AuthedRequest, conversation_id: str) -> HttpRespo
         "office_hours": describe(request.user.practice),
         "upload": {"max_mb": files.max_megabytes()},
         "max_chars": services.MAX_MESSAGE_CHARS,
+        "file_into": _notes_to_file_into(request.user, conversation) if reach is Reach.THERAPIST else [],
     }
     return render(request, "messaging/conversation.html", context)
+
+
+def _notes_to_file_into(user: User, conversation: object) -> list[tuple[str, str]]:
+    """Where a therapist can file a message: a new note, or one of their recent notes, for each
+    client of the conversation (value "client:note")."""
+    options = []
+    for client in clients_of(conversation):  # type: ignore[arg-type]
+        chart = getattr(client, "chart", None)
+        if chart is None:
+            continue
+        options.append((f"{client.pk}:new", f"A new note for {client.full_name}"))
+        for note in ProgressNote.objects.filter(chart=chart, author=user).order_by("-created_at")[:5]:
+            state = "signed: as an addendum" if note.signed_at else "draft"
+            options.append(
+                (f"{client.pk}:{note.pk}", f"{client.full_name}: note of {note.service_date:%d %B %Y} ({state})")
+            )
+    return options
+
+
+@role_required(Role.THERAPIST)
+@require_POST
+def file_view(request: AuthedRequest, message_id: str) -> HttpResponse:
+    message, reach = message_get_for_user(user=request.user, message_id=message_id)
+    client_id, _, note_id = request.POST.get("into", "").partition(":")
+    try:
+        note = services.message_file(
+            actor=request.user, message=message, reach=reach, client_id=client_id, note_id=note_id, request=request
+        )
+    except ServiceError as error:
+        if isinstance(error, NotVisible):
+            raise
+        flash.error(request, f"Not filed: {error_text(request, error)}")
+        return redirect(reverse("messaging:conversation", args=[message.conversation_id]) + f"#m-{message.pk}")
+    flash.success(request, "The message is filed into the note.")
+    return redirect("records:note", note.pk)
 
 
 @role_required(*WRITERS)

@@ -317,6 +317,40 @@ def note_update(
     return locked
 
 
+def note_file_excerpt(
+    *,
+    actor: User,
+    chart: ClientChart,
+    access: Access,
+    note: ProgressNote | None,
+    excerpt: str,
+    request: HttpRequest | None,
+) -> ProgressNote:
+    """File a passage (a client's message, say) into the chart as part of a note of the actor's:
+    a new draft; the end of a draft's first section; or, a signed note being locked, an addendum.
+    Each path is the note's own service, so it is checked and audited as any edit is."""
+    if access is not Access.CARE_TEAM:
+        raise RecordError("Only the care team writes notes.", code="not_allowed")
+    if note is None:
+        first = TEMPLATE_SECTIONS[NoteTemplate.SOAP][0]
+        return note_create(
+            actor=actor, chart=chart, access=access, template=NoteTemplate.SOAP, sections={first: excerpt},
+            request=request,
+        )  # fmt: skip
+    if note.chart_id != chart.pk or note.author_id != actor.pk:
+        raise RecordError("File it into one of your own notes on this chart.", field="note")
+    if note.signed_at is not None:
+        note_addendum(actor=actor, note=note, body=excerpt, request=request)
+        return note
+    sections = json.loads(note.body)
+    first = TEMPLATE_SECTIONS[NoteTemplate(note.template)][0]
+    sections[first] = f"{sections.get(first, '').rstrip()}\n\n{excerpt}".strip()
+    return note_update(
+        actor=actor, note=note, sections=sections, expected_version=note.version, request=request,
+        session_id=note.session_id, service_date=note.service_date.isoformat(), minutes=note.minutes,
+    )  # fmt: skip
+
+
 def note_sign(*, actor: User, note: ProgressNote, request: HttpRequest | None) -> ProgressNote:
     with transaction.atomic():
         locked = ProgressNote.objects.select_for_update().get(pk=note.pk)

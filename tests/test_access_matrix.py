@@ -192,6 +192,7 @@ PAGES: dict[tuple[str, str], Rule] = {
     ("messaging:edit", "post"): R(ONLY_SELF, body=(("body", "Corrected."),)),
     ("messaging:retract", "post"): R(ONLY_SELF),
     ("messaging:attachment", "get"): R(frozenset({SELF, TEAM, GUARDIAN}), reads=True),
+    ("messaging:file", "post"): R(ONLY_TEAM, body=(("into", "{client_id}:new"),)),
     # Intake: the practice's forms are the admins'; a packet is sent by the care team, filled in
     # and signed by whoever acts for the client, and read once filed by the care team and under
     # emergency access. The one in the world is signed, so its answers are filed.

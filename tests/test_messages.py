@@ -6,6 +6,7 @@ show as such and stay in the record; attachments pass the documents' checks."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -233,3 +234,58 @@ def test_an_admin_who_is_also_a_therapist_reads_no_messages(login_as, make_user,
     conversation = start(client, therapist=therapist.pk)
     assert login_as(director).post("/messages/new/", {"client": client_user.pk}).status_code == 404
     assert login_as(director).get(f"/messages/{conversation.pk}/").status_code == 404
+
+
+def test_a_therapist_files_a_message_into_a_note(login_as, therapist, client_user, chart, couple):
+    from records.models import NoteAddendum, ProgressNote
+    from records.selectors import Access
+    from records.services import note_create, note_sign
+
+    client = login_as(client_user)
+    conversation = start(client, therapist=therapist.pk)
+    send(client, conversation, "Slept badly all week; the new routine is not working.")
+    message = Message.objects.get()
+    team = login_as(therapist)
+    page = team.get(f"/messages/{conversation.pk}/").content.decode()
+    assert f'value="{client_user.pk}:new"' in page
+    # Into a new draft note: the passage names who wrote it and when.
+    filed = team.post(f"/messages/m/{message.pk}/file/", {"into": f"{client_user.pk}:new"})
+    note = ProgressNote.objects.get(chart=chart)
+    assert filed["Location"] == f"/records/notes/{note.pk}/"
+    subjective = json.loads(note.body)["subjective"]
+    assert subjective.startswith("Secure message from Casey Client, ") and "new routine is not working" in subjective
+    assert AuditEvent.objects.filter(action=Action.MESSAGE_FILE, subject_client_id=client_user.pk).count() == 1
+    assert AuditEvent.objects.filter(action=Action.NOTE_CREATE, actor_id=therapist.pk).count() == 1
+    # Into that draft again: appended; into a signed note: an addendum, the note itself unchanged.
+    send(client, conversation, "Also: Tuesday works.")
+    second = Message.objects.latest("sent_at")
+    team.post(f"/messages/m/{second.pk}/file/", {"into": f"{client_user.pk}:{note.pk}"})
+    note.refresh_from_db()
+    assert (
+        "new routine" in json.loads(note.body)["subjective"] and "Tuesday works" in json.loads(note.body)["subjective"]
+    )
+    signed = note_create(actor=therapist, chart=chart, access=Access.CARE_TEAM, template="dap",
+                         sections={"data": "Seen."}, request=None)  # fmt: skip
+    note_sign(actor=therapist, note=signed, request=None)
+    team.post(f"/messages/m/{second.pk}/file/", {"into": f"{client_user.pk}:{signed.pk}"})
+    signed.refresh_from_db()
+    assert json.loads(signed.body) == {"data": "Seen.", "assessment": "", "plan": ""}
+    assert "Tuesday works" in NoteAddendum.objects.get(note=signed).body
+    # Refused: a retracted message, someone else's note, a client filing, a bad target.
+    client.post(f"/messages/m/{second.pk}/retract/")
+    refused = team.post(f"/messages/m/{second.pk}/file/", {"into": f"{client_user.pk}:new"}, follow=True)
+    assert "A retracted message is not filed" in said(refused)
+    other = ProgressNote.objects.count()
+    for into in (f"{client_user.pk}:00000000-0000-4000-8000-000000000000", "999999:new", "nonsense", ""):
+        response = team.post(f"/messages/m/{message.pk}/file/", {"into": into}, follow=True)
+        assert response.status_code == 200 and "Not filed" in said(response), into
+    assert ProgressNote.objects.count() == other
+    assert client.post(f"/messages/m/{message.pk}/file/", {"into": f"{client_user.pk}:new"}).status_code == 403
+    # A joint conversation's message goes into the chart of the partner the therapist chooses.
+    one, two = couple
+    joint = start(team, client=[one.pk, two.pk])
+    send(login_as(one), joint, "We argued again.")
+    shared = Message.objects.filter(conversation=joint).get()
+    team.post(f"/messages/m/{shared.pk}/file/", {"into": f"{two.pk}:new"})
+    assert ProgressNote.objects.filter(chart__client=two).count() == 1
+    assert not ProgressNote.objects.filter(chart__client=one).exists()
