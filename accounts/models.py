@@ -79,6 +79,11 @@ class Role(models.TextChoices):
     GUARDIAN = "guardian", "Guardian"
 
 
+# Whose pages keep a presence socket open (sessions.presence): everyone who writes messages hears
+# of new ones; therapists also hear who is waiting for a session.
+LIVE_ROLES = (Role.THERAPIST, Role.CLIENT, Role.GUARDIAN)
+
+
 class UserManager(BaseUserManager["User"]):
     def create_user(
         self, email: str, password: str | None, *, practice: Practice, full_name: str, **extra: Any

@@ -13,11 +13,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import Role, User
-from accounts.selectors import guardian_acts_for
+from accounts.selectors import guardian_acts_for, guardians_of
 from audit.models import Action
 from audit.services import audit_record
 from messaging.models import Conversation, ConversationKind, ConversationMember, MemberRole, Message, MessageRevision
-from messaging.selectors import Reach, addressable_therapists, clients_of, writes_for
+from messaging.selectors import Reach, addressable_therapists, clients_of, conversation_reach, writes_for
+from messaging.signals import message_arrived
 from records.models import ProgressNote
 from records.selectors import Access, is_valid_id
 from records.services import document_upload, note_file_excerpt
@@ -163,7 +164,23 @@ def message_send(
         ConversationMember.objects.filter(pk=member.pk).update(last_read_at=now)
         _audit(Action.MESSAGE_SEND, actor=actor, request=request, conversation=conversation, target=message)
         transaction.on_commit(lambda: _notify(conversation, actor))
+        transaction.on_commit(lambda: _arrived(message, actor))
     return message
+
+
+def _arrived(message: Message, sender: User) -> None:
+    """Tell the pages of everyone who reaches the conversation that something new is in it."""
+    conversation = message.conversation
+    people = {m.user for m in conversation.members.select_related("user")}
+    if conversation.kind == ConversationKind.INDIVIDUAL:
+        for client in clients_of(conversation):
+            people.update(guardians_of(client=client))
+    recipients = [
+        p.pk
+        for p in people
+        if p.pk != sender.pk and p.is_active and conversation_reach(user=p, conversation=conversation)
+    ]
+    message_arrived.send(sender=Message, conversation_id=conversation.pk, recipients=recipients)
 
 
 def message_edit(*, actor: User, message: Message, body: object, request: HttpRequest | None) -> Message:

@@ -1,4 +1,5 @@
-"""Presence: a therapist learns that a client is waiting, on whatever page of theirs is open.
+"""Presence: a therapist learns that a client is waiting, on whatever page of theirs is open; and
+anyone who writes messages learns that a conversation of theirs has something new.
 
 One socket per signed-in therapist page, at /ws/presence/, through the same door as the
 signaling socket (origin, sign-in, second factor, an unexpired login session; re-checked while
@@ -15,7 +16,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
-from accounts.models import Role, User
+from accounts.models import LIVE_ROLES, Role, User
 from sessions import gate
 from sessions.protocol import encode
 from sessions.quiet_socket import QuietSocket
@@ -54,8 +55,8 @@ class PresenceConsumer(QuietSocket):
         if session is None or user is None:
             return gate.Refusal(CloseCode.NOT_SIGNED_IN, "not_signed_in", "Sign in first.")
         refusal = gate.login_state(session, user)
-        if refusal is None and not user.has_role(Role.THERAPIST):
-            return gate.Refusal(CloseCode.NOT_FOUND, "not_therapist", "Only therapists hear who is waiting.")
+        if refusal is None and not any(user.has_role(r) for r in LIVE_ROLES):
+            return gate.Refusal(CloseCode.NOT_FOUND, "not_listening", "Nothing here is told to this account live.")
         return refusal
 
     async def _refuse(self, code: int, message: str) -> None:
@@ -64,6 +65,8 @@ class PresenceConsumer(QuietSocket):
 
     async def _send_list(self) -> None:
         assert self.user is not None
+        if not self.user.has_role(Role.THERAPIST):
+            return  # only therapists hear who is waiting
         waiting = await database_sync_to_async(waiting_for)(self.user)
         await self.send(encode("presence", waiting=waiting))
 
@@ -82,6 +85,11 @@ class PresenceConsumer(QuietSocket):
     async def presence_alert(self, event: dict[str, Any]) -> None:
         """A client's questionnaire needs attention: said without a name or an answer."""
         await self.send(encode("alert", text="A questionnaire needs your attention.", url=str(event.get("url", ""))))
+
+    async def message_arrived(self, event: dict[str, Any]) -> None:
+        """Something new in one of their conversations: which one, never who or what."""
+        conversation = str(event.get("conversation", ""))
+        await self.send(encode("message", conversation=conversation, url=f"/messages/{conversation}/"))
 
     async def signal_close(self, event: dict[str, Any]) -> None:
         await self._refuse(int(event.get("code", CloseCode.SIGNED_OUT)), str(event.get("reason", "")))

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.signals import login_sessions_ended
 from consent.signals import consent_withdrawn
+from messaging.signals import message_arrived
 from records.signals import questionnaire_needs_attention
 from sessions.models import Appointment, AppointmentStatus
 from sessions.realtime import CloseCode, close_group, login_group, presence_group, push, room_group, user_group
@@ -49,3 +50,10 @@ def alert_the_care_team(sender: Any, chart: Any, **kwargs: Any) -> None:
     url = reverse("records:chart", args=[chart.pk])
     for therapist_id in chart.care_team.filter(is_active=True).values_list("pk", flat=True):
         push(presence_group(therapist_id), {"type": "presence.alert", "url": url})
+
+
+@receiver(message_arrived)
+def tell_open_pages_of_a_message(sender: Any, conversation_id: Any, recipients: list[int], **kwargs: Any) -> None:
+    """Each recipient's open pages hear that a conversation has something new (never what)."""
+    for user_id in recipients:
+        push(presence_group(user_id), {"type": "message.arrived", "conversation": str(conversation_id)})

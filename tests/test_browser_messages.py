@@ -50,6 +50,10 @@ def test_messages_between_a_therapist_and_clients(server, browser):
     assert client.locator("#conversations li").count() >= 2
     client.goto(individual)
     assert client.get_by_text("Hello Jordan, how did the week go?").is_visible()
+    # The therapist has the conversation open: the reply appears there without a reload.
+    therapist.goto(individual)
+    therapist.wait_for_function("document.documentElement.dataset.live === 'connected'")
+    therapist.evaluate("window.stayedOnThePage = true")
     client.get_by_role("textbox", name="Message", exact=True).fill("Better, thanks. Here is what I filled in.")
     client.get_by_label("Attach a file (optional)").set_input_files(
         {"name": "mine.pdf", "mimeType": "application/pdf", "buffer": REPLY}
@@ -58,6 +62,17 @@ def test_messages_between_a_therapist_and_clients(server, browser):
     client.get_by_text("Sent.").wait_for()
     assert client.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     client.screenshot(path=str(ARTIFACTS / "messages-client-phone.png"), full_page=True)
+    therapist.locator("#thread").get_by_text("Better, thanks.").wait_for()
+    assert therapist.evaluate("window.stayedOnThePage === true")
+    # On another page, the client is told there is something new, and nothing of what.
+    client.goto(f"{server.url}/")
+    client.wait_for_function("document.documentElement.dataset.live === 'connected'")
+    therapist.get_by_role("textbox", name="Message", exact=True).fill("Thank you. See you on Tuesday.")
+    therapist.get_by_role("button", name="Send").click()
+    client.locator("#message-banner").wait_for(state="visible")
+    assert "You have a new message." in client.locator("#message-banner").inner_text()
+    assert "Tuesday" not in client.locator("#message-banner").inner_text()
+    assert client.locator('nav a[href="/messages/"] .count').inner_text() == "1"
     client.goto(joint)
     with client.expect_download() as download:
         client.get_by_role("link", name="Attachment").click()

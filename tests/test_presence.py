@@ -51,14 +51,14 @@ async def test_a_therapist_hears_who_is_waiting_on_any_page(room, therapist, cli
     await other.disconnect()
 
 
-@pytest.mark.parametrize("who", ["anonymous", "password_only", "client", "bad_origin"])
-async def test_the_presence_socket_has_the_signaling_door(room, therapist, client_user, login_as, who):
+@pytest.mark.parametrize("who", ["anonymous", "password_only", "admin", "bad_origin"])
+async def test_the_presence_socket_has_the_signaling_door(room, therapist, client_user, admin, login_as, who):
     if who == "anonymous":
         socket, code = await presence(None), 4401
     elif who == "password_only":
         socket, code = await presence(await sync_to_async(password_only_session)(therapist)), 4402
-    elif who == "client":
-        socket, code = await presence(await sync_to_async(login_as)(client_user)), 4404
+    elif who == "admin":  # nothing is told live to an account that only administers
+        socket, code = await presence(await sync_to_async(login_as)(admin)), 4404
     else:
         socket, code = await presence(await sync_to_async(login_as)(therapist), origin="http://evil.example"), 4403
     bye = await receive(socket)
@@ -112,3 +112,35 @@ async def test_a_questionnaire_that_needs_attention_reaches_the_care_team_at_onc
     assert await socket.receive_nothing(timeout=0.5) and len(mail.outbox) == 1
     await socket.disconnect()
     await other.disconnect()
+
+
+async def test_a_new_message_reaches_the_open_pages_of_those_in_the_conversation(
+    chart, therapist, client_user, login_as, make_user
+):
+    from messaging.selectors import Reach
+    from messaging.services import conversation_start, message_send
+
+    conversation = await sync_to_async(conversation_start)(
+        actor=client_user, clients=[client_user], therapist=therapist, request=None
+    )
+    team = await presence(await sync_to_async(login_as)(therapist))
+    await receive(team)  # the waiting list: nobody
+    client = await presence(await sync_to_async(login_as)(client_user))
+    outsider = await sync_to_async(make_user)(Role.CLIENT, name="Other Client")
+    other = await presence(await sync_to_async(login_as)(outsider))
+    assert await nothing_arrives(client)  # a client has no waiting list
+    await sync_to_async(message_send)(
+        actor=client_user, conversation=conversation, reach=Reach.CLIENT, body="Running late today.", request=None
+    )
+    arrived = await receive(team)
+    assert arrived == {"v": 1, "type": "message", "conversation": str(conversation.pk),
+                       "url": f"/messages/{conversation.pk}/"}  # fmt: skip
+    assert await nothing_arrives(client)  # not to the sender
+    assert await nothing_arrives(other)  # nor to anyone outside it
+    await sync_to_async(message_send)(
+        actor=therapist, conversation=conversation, reach=Reach.THERAPIST, body="No problem.", request=None
+    )
+    heard = await receive(client)
+    assert heard["type"] == "message" and "No problem" not in str(heard) and therapist.full_name not in str(heard)
+    for socket in (team, client, other):
+        await socket.disconnect()

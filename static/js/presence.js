@@ -1,7 +1,44 @@
 // Presence: on every page of a therapist's, tell them at once when a client is waiting for one
 // of their sessions (a banner, a count on Sessions, a sound and, if allowed, a desktop
 // notification). Only times are shown, never who: a screen can be seen by others.
+// On every page of anyone who writes messages, a new message in one of their conversations shows
+// at once: in the conversation itself when it is open, else as a notice and a count on Messages.
 const banner = document.getElementById("presence-banner");
+const messageBanner = document.getElementById("message-banner");
+let unseen = 0;
+
+const messageArrived = async (data) => {
+  if (location.pathname === data.url) {
+    // The conversation is open: show the thread as it now is (opening it again is the read).
+    const response = await fetch(data.url, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html").getElementById("thread");
+    const thread = document.getElementById("thread");
+    if (fresh && thread) thread.replaceChildren(...fresh.childNodes);
+    return;
+  }
+  unseen += 1;
+  const link = document.querySelector('nav a[href="/messages/"]');
+  if (link) {
+    let badge = link.querySelector(".count");
+    if (!badge) {
+      badge = document.createElement("span");
+      badge.className = "count";
+      link.append(" ", badge);
+    }
+    badge.textContent = String(unseen);
+    badge.setAttribute("aria-label", `${unseen} new`);
+  }
+  if (messageBanner) {
+    document.getElementById("message-open").href = data.url;
+    messageBanner.hidden = false;
+  }
+};
+
+let handle = (data) => {
+  if (data.type === "message") messageArrived(data);
+};
+
 if (banner) {
   const text = document.getElementById("presence-text");
   const open = document.getElementById("presence-open");
@@ -9,7 +46,6 @@ if (banner) {
   const sessionsLink = document.querySelector('nav a[href="/sessions/"]');
   const known = new Set();
   let first = true;
-  let delay = 1000;
 
   const beep = () => {
     try {
@@ -70,32 +106,42 @@ if (banner) {
     ask.hidden = true;
   });
 
-  const connect = () => {
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${location.host}/ws/presence/`);
-    socket.addEventListener("message", (event) => {
-      const data = JSON.parse(event.data);
-      if (data.type === "alert") {
-        const box = document.getElementById("presence-alert");
-        document.getElementById("presence-alert-text").textContent = data.text;
-        document.getElementById("presence-alert-open").href = data.url;
-        box.hidden = false;
-        beep();
-        if ("Notification" in window && Notification.permission === "granted") new Notification(data.text);
-        return;
-      }
-      if (data.type !== "presence") return;
-      delay = 1000;
-      show(data.waiting);
-      for (const w of data.waiting) known.add(w.appointment);
-      first = false;
-    });
-    socket.addEventListener("close", (event) => {
-      // Refused or signed out: the page itself will say so. Anything else: try again, backing off.
-      if (event.code >= 4000) return;
-      setTimeout(connect, delay);
-      delay = Math.min(delay * 2, 30000);
-    });
+  handle = (data) => {
+    if (data.type === "message") {
+      messageArrived(data);
+      return;
+    }
+    if (data.type === "alert") {
+      const box = document.getElementById("presence-alert");
+      document.getElementById("presence-alert-text").textContent = data.text;
+      document.getElementById("presence-alert-open").href = data.url;
+      box.hidden = false;
+      beep();
+      if ("Notification" in window && Notification.permission === "granted") new Notification(data.text);
+      return;
+    }
+    if (data.type !== "presence") return;
+    show(data.waiting);
+    for (const w of data.waiting) known.add(w.appointment);
+    first = false;
   };
-  connect();
 }
+
+let delay = 1000;
+const connect = () => {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/ws/presence/`);
+  socket.addEventListener("open", () => {
+    delay = 1000;
+    document.documentElement.dataset.live = "connected";
+  });
+  socket.addEventListener("message", (event) => handle(JSON.parse(event.data)));
+  socket.addEventListener("close", (event) => {
+    delete document.documentElement.dataset.live;
+    // Refused or signed out: the page itself will say so. Anything else: try again, backing off.
+    if (event.code >= 4000) return;
+    setTimeout(connect, delay);
+    delay = Math.min(delay * 2, 30000);
+  });
+};
+connect();
