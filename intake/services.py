@@ -268,7 +268,9 @@ def item_save(
     if reach is not PacketReach.FILLER:
         raise ServiceError("Only the person it was sent to fills in a packet.", code="not_allowed")
     with transaction.atomic():
-        locked = PacketItem.objects.select_for_update().select_related("packet", "form_version").get(pk=item.pk)
+        locked = (
+            PacketItem.objects.select_for_update(of=("self",)).select_related("packet", "form_version").get(pk=item.pk)
+        )
         _open(locked.packet)
         if locked.kind == ItemKind.FORM:
             checked = schema.check_answers(fields_of(locked), data, complete=finish)
