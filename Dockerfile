@@ -10,7 +10,10 @@ COPY accounts ./accounts
 COPY audit ./audit
 COPY consent ./consent
 COPY records ./records
+COPY intake ./intake
+COPY messaging ./messaging
 COPY sessions ./sessions
+COPY review ./review
 COPY templates ./templates
 COPY static ./static
 COPY manage.py ./

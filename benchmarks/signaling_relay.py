@@ -16,6 +16,9 @@ Needs PostgreSQL and Redis (the production configuration):
     REDIS_URL=redis://127.0.0.1:6379/12 .venv/bin/python benchmarks/signaling_relay.py
 
 (The database is dropped and recreated.) BENCH_ROOMS sets the number of rooms (default 200).
+BENCH_PROCESSES=2 spreads the sockets over two daphne processes in turn, so the two peers of a
+room often meet through Redis. BENCH_PROXY=1 instead runs one daphne process and then two behind
+HAProxy on the deployment's configuration, which hashes each room onto one process.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -343,21 +347,10 @@ def show(name: str, result: dict) -> None:
         )
 
 
-def main() -> None:
-    if len(sys.argv) == 3 and sys.argv[1] == "--baseline-server":
-        baseline_server(int(sys.argv[2]))
-        return
-    if not os.environ.get("DATABASE_URL", "").startswith("postgres") or not REDIS_URL:
-        sys.exit("Set DATABASE_URL (PostgreSQL) and REDIS_URL: this benchmark measures the production configuration.")
-    ids, therapist_key, client_key = prepare_platform(ROOMS)
-    os.environ["REDIS_URL"] = REDIS_URL  # the shared set-up code drops it for the other benchmarks
-    import redis
-
-    redis.Redis.from_url(REDIS_URL).flushdb()
-
-    ports, baseline_port = [free_port() for _ in range(PROCESSES)], free_port()
+def start_daphnes(count: int) -> tuple[list[int], list[subprocess.Popen]]:
+    ports = [free_port() for _ in range(count)]
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    platforms = [
+    processes = [
         subprocess.Popen(  # noqa: S603 - our own daphne
             [str(ROOT / ".venv/bin/daphne"), "-b", "127.0.0.1", "-p", str(port), "teletherapy.asgi:application"],
             cwd=ROOT,
@@ -367,31 +360,87 @@ def main() -> None:
         )
         for port in ports
     ]
+    for port, process in zip(ports, processes, strict=True):
+        wait_healthy(f"http://127.0.0.1:{port}", process)
+    return ports, processes
+
+
+def start_haproxy(ports: list[int]) -> tuple[int, subprocess.Popen]:
+    """HAProxy on the deployment's configuration (deploy/haproxy/haproxy.cfg) in front of these
+    daphne processes; with one, both of its server lines point at it."""
+    port = free_port()
+    servers = [f"127.0.0.1:{p}" for p in (ports * 2)[:2]]
+    env = dict(os.environ, PROXY_BIND=f"127.0.0.1:{port}", WEB_1=servers[0], WEB_2=servers[1])
+    config = ROOT / "deploy" / "haproxy" / "haproxy.cfg"
+    binary = shutil.which("haproxy") or sys.exit("Install Debian's haproxy for BENCH_PROXY.")
+    process = subprocess.Popen(  # noqa: S603 - Debian's haproxy
+        [binary, "-db", "-f", str(config)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    wait_healthy(f"http://127.0.0.1:{port}", process)
+    return port, process
+
+
+def run_platform(count: int, proxy: bool, ids: list[str], therapist_key: str, client_key: str) -> dict:
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    ports, processes = start_daphnes(count)
+    if proxy:
+        proxy_port, haproxy = start_haproxy(ports)
+        processes.append(haproxy)
+        ports = [proxy_port]
+    try:
+        time.sleep(1)
+
+        async def go() -> dict:
+            return await measure(await platform_rooms(ports, ids, therapist_key, client_key))
+
+        return asyncio.run(go())
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(10)
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--baseline-server":
+        baseline_server(int(sys.argv[2]))
+        return
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres") or not REDIS_URL:
+        sys.exit("Set DATABASE_URL (PostgreSQL) and REDIS_URL: this benchmark measures the production configuration.")
+    ids, therapist_key, client_key = prepare_platform(ROOMS)
+    os.environ["REDIS_URL"] = REDIS_URL  # the shared set-up code drops it for the other benchmarks
+
+    baseline_port = free_port()
     baseline = subprocess.Popen(  # noqa: S603 - this file, as the baseline server
         [sys.executable, __file__, "--baseline-server", str(baseline_port)], cwd=ROOT, stderr=subprocess.DEVNULL
     )
     try:
-        for port, platform in zip(ports, platforms, strict=True):
-            wait_healthy(f"http://127.0.0.1:{port}", platform)
         time.sleep(1)
 
-        async def both() -> tuple[dict, dict]:
-            rooms = await baseline_rooms(baseline_port, ROOMS)
-            base = await measure(rooms)
-            rooms = await platform_rooms(ports, ids, therapist_key, client_key)
-            real = await measure(rooms)
-            return base, real
+        async def base_run() -> dict:
+            return await measure(await baseline_rooms(baseline_port, ROOMS))
 
-        base, real = asyncio.run(both())
+        base = asyncio.run(base_run())
     finally:
-        for process in [*platforms, baseline]:
-            process.terminate()
-            process.wait(10)
-    print(
-        f"{ROOMS} rooms of two peers, {2 * (CANDIDATES + 1)} messages per room per phase; "
-        f"{PROCESSES} daphne process(es)"
-    )
+        baseline.terminate()
+        baseline.wait(10)
+    print(f"{ROOMS} rooms of two peers, {2 * (CANDIDATES + 1)} messages per room per phase")
     show("websockets relay (baseline)", base)
+    if os.environ.get("BENCH_PROXY"):
+        # Behind HAProxy, as deployed: one process, then two, the rooms hashed on the appointment.
+        one = run_platform(1, True, ids, therapist_key, client_key)
+        two = run_platform(2, True, ids, therapist_key, client_key)
+        show("HAProxy + 1 daphne", one)
+        show("HAProxy + 2 daphne", two)
+        scale = two["burst"]["msgs_per_s"] / one["burst"]["msgs_per_s"]
+        raw = two["burst"]["msgs_per_s"] / base["burst"]["msgs_per_s"]
+        print(f"burst throughput, 2 processes / 1 process behind HAProxy: {scale:.2f}x (goal >= 1.0x)")
+        print(f"burst throughput, 2 processes behind HAProxy / baseline: {raw:.1%} (aim: 75%)")
+        print(f"crowded p99 with 2 processes: {two['crowded']['p99_ms']:.1f} ms (goal < 20 ms)")
+        return
+    real = run_platform(PROCESSES, False, ids, therapist_key, client_key)
+    print(f"{PROCESSES} daphne process(es), sockets spread over them in turn")
     show("daphne + channels-redis", real)
     ratio = real["burst"]["msgs_per_s"] / base["burst"]["msgs_per_s"]
     print(f"burst throughput ratio (platform / baseline): {ratio:.1%}")

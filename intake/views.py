@@ -208,7 +208,7 @@ def packet_view(request: AuthedRequest, packet_id: str) -> HttpResponse:
         "done": done,
         "total": total,
         "ready": all(r["done"] or not r["answers_here"] for r in rows),
-        "has_consents": any(r["item"].kind == ItemKind.CONSENT for r in rows),
+        "has_consents": any(item.kind == ItemKind.CONSENT for item in items_of(packet)),
         "next_session": next_session_start(client=packet.chart.client),
         "for_self": request.user.pk == packet.chart.client_id,
     }

@@ -249,3 +249,12 @@ class AccessibilityWatch:
 
 
 WATCH = AccessibilityWatch()
+
+
+def until(page, predicate: str, seconds: float = 10) -> None:
+    """Poll a condition in the page (wait_for_function would need eval, which the CSP refuses)."""
+    for _ in range(int(seconds * 10)):
+        if page.evaluate(predicate):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(predicate)

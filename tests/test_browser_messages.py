@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import sign_in_again
+from tests.browser import sign_in_again, until
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -52,7 +52,7 @@ def test_messages_between_a_therapist_and_clients(server, browser):
     assert client.get_by_text("Hello Jordan, how did the week go?").is_visible()
     # The therapist has the conversation open: the reply appears there without a reload.
     therapist.goto(individual)
-    therapist.wait_for_function("document.documentElement.dataset.live === 'connected'")
+    until(therapist, "() => document.documentElement.dataset.live === 'connected'")
     therapist.evaluate("window.stayedOnThePage = true")
     client.get_by_role("textbox", name="Message", exact=True).fill("Better, thanks. Here is what I filled in.")
     client.get_by_label("Attach a file (optional)").set_input_files(
@@ -66,7 +66,7 @@ def test_messages_between_a_therapist_and_clients(server, browser):
     assert therapist.evaluate("window.stayedOnThePage === true")
     # On another page, the client is told there is something new, and nothing of what.
     client.goto(f"{server.url}/")
-    client.wait_for_function("document.documentElement.dataset.live === 'connected'")
+    until(client, "() => document.documentElement.dataset.live === 'connected'")
     therapist.get_by_role("textbox", name="Message", exact=True).fill("Thank you. See you on Tuesday.")
     therapist.get_by_role("button", name="Send").click()
     client.locator("#message-banner").wait_for(state="visible")

@@ -8,19 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import serious_violations, sign_consent, sign_in_again
+from tests.browser import serious_violations, sign_consent, sign_in_again, until
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-
-
-def until(page, predicate: str, seconds: float = 10) -> None:
-    """Poll a condition in the page (wait_for_function would need eval, which the CSP refuses)."""
-    for _ in range(int(seconds * 10)):
-        if page.evaluate(predicate):
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError(predicate)
 
 
 def _watch(page) -> list[str]:
@@ -321,6 +312,7 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
 
     # The signaling connection drops: Morgan's page reconnects on its own and, within the grace
     # period, goes straight back into the call without being admitted again.
+    ufrag_kept = therapist.locator(".tile[data-peer]").get_attribute("data-remote-ufrag")
     unreachable.append(True)
     sockets[-1].close(code=4999, reason="network gone")
     client.wait_for_selector("body[data-reconnecting='true']")
@@ -341,6 +333,11 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     client.wait_for_selector("body[data-reconnections='1']", timeout=30_000)
     therapist.locator("#call-status", has_text="Morgan Reyes is back.").wait_for()
     assert not therapist.locator(".tile.away").count()
+    # Media never depended on the signaling socket: both sides kept the same connection (the same
+    # ICE session, nothing renegotiated) and took it up again under Morgan's new peer id.
+    assert therapist.locator(".tile[data-peer]").count() == 1
+    assert therapist.locator(".tile[data-peer]").get_attribute("data-remote-ufrag") == ufrag_kept
+    assert therapist.locator(".tile[data-peer]").get_attribute("data-state") == "connected"
     assert len(sockets) >= 2
     for page in (client, therapist):
         page.wait_for_selector(".tile[data-peer][data-state='connected']", timeout=30_000)

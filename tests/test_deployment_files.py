@@ -27,14 +27,34 @@ def _command(service: dict) -> list[str]:
 
 def test_it_describes_the_real_deployment(compose):
     assert set(compose["services"]) == {
-        *("db", "psychotherapy-db", "redis", "migrate", "web", "signer", "worker", "beat", "coturn")
+        *("db", "psychotherapy-db", "redis", "migrate", "web1", "web2", "proxy", "signer", "worker", "beat"),
+        "coturn",
     }
+
+
+WEB = ("web1", "web2")
+
+
+def test_haproxy_fronts_every_daphne_process_with_the_tested_configuration(compose):
+    """The proxy runs deploy/haproxy/haproxy.cfg (the one tests/test_scale_out.py starts), with a
+    server for each web service, and holds the port the TLS proxy in front sends to."""
+    proxy = compose["services"]["proxy"]
+    assert proxy["image"].startswith("haproxy:")
+    assert "./deploy/haproxy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro" in proxy["volumes"]
+    assert proxy["ports"] == ["127.0.0.1:8000:8000"] and proxy["environment"]["PROXY_BIND"] == "0.0.0.0:8000"
+    config = (ROOT / "deploy" / "haproxy" / "haproxy.cfg").read_text()
+    variables = set(re.findall(r'server \w+ "\$\{(\w+)\}"', config))
+    assert variables == {"WEB_1", "WEB_2"} and set(proxy["depends_on"]) == set(WEB)
+    assert {proxy["environment"][v] for v in variables} == {f"{name}:8000" for name in WEB}
+    assert "balance uri" in config and "hash-type consistent" in config and "path_beg /ws/sessions/" in config
+    for name in WEB:
+        assert "ports" not in compose["services"][name]  # reached only through the proxy
 
 
 def test_the_app_services_build_this_project_and_set_every_production_setting(compose):
     settings_source = (ROOT / "teletherapy" / "settings.py").read_text()
     required = set(re.findall(r'require\("([A-Z_]+)"', settings_source)) | {"FIELD_ENCRYPTION_KEYS"}
-    for name in ("migrate", "web", "signer", "worker", "beat"):
+    for name in ("migrate", *WEB, "signer", "worker", "beat"):
         service = compose["services"][name]
         assert service["build"] == "."
         env = service["environment"]
@@ -46,8 +66,9 @@ def test_the_app_services_build_this_project_and_set_every_production_setting(co
 def test_the_web_service_runs_daphne_on_the_asgi_app_after_migrating(compose):
     migrate = " ".join(_command(compose["services"]["migrate"]))
     assert "migrate --noinput" in migrate and "migrate --database psychotherapy" in migrate
-    assert compose["services"]["web"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
-    words = _command(compose["services"]["web"])
+    for name in WEB:
+        assert compose["services"][name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    words = _command(compose["services"]["web1"])
     script = " ".join(words)
     target = re.search(r"daphne .* (\S+:\S+)", script).group(1)
     module, attribute = target.split(":")
@@ -70,7 +91,7 @@ def test_worker_and_beat_run_this_celery_app(compose):
 
 
 def test_the_psychotherapy_notes_have_their_own_database_server(compose):
-    env = compose["services"]["web"]["environment"]
+    env = compose["services"]["web1"]["environment"]
     assert "@psychotherapy-db:" in env["PSYCHOTHERAPY_DATABASE_URL"]
     assert "@db:" in env["DATABASE_URL"]
 
@@ -102,8 +123,12 @@ def test_coturn_uses_short_lived_credentials_and_refuses_private_peers(compose):
 
 def test_the_dockerfile_copies_every_app_and_runs_daphne():
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for folder in ("teletherapy", "accounts", "audit", "consent", "records", "sessions", "templates", "static"):
-        assert f"COPY {folder} ./{folder}" in dockerfile
+    from django.conf import settings
+
+    ours = [app.split(".")[0] for app in settings.INSTALLED_APPS if (ROOT / app.split(".")[0]).is_dir()]
+    assert {"teletherapy", "messaging", "intake", "review"} <= set(ours)
+    for folder in (*ours, "teletherapy", "templates", "static"):
+        assert f"COPY {folder} ./{folder}" in dockerfile, folder
     assert "-c constraints.txt" in dockerfile
     assert '"teletherapy.asgi:application"' in dockerfile
     assert "USER app" in dockerfile
@@ -111,7 +136,7 @@ def test_the_dockerfile_copies_every_app_and_runs_daphne():
 
 def test_only_migrate_holds_the_owners_urls_and_only_the_signer_the_signing_key(compose):
     services = compose["services"]
-    for name in ("web", "signer", "worker", "beat"):
+    for name in (*WEB, "signer", "worker", "beat"):
         env = services[name]["environment"]
         assert "MIGRATION_DATABASE_URL" not in env and "PSYCHOTHERAPY_MIGRATION_DATABASE_URL" not in env, name
         assert env["DATABASE_URL"].startswith("postgres://teletherapy_app:"), name

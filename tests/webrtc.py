@@ -17,6 +17,9 @@ from django.db import connection
 
 from tests.browser import ROOT, wait_healthy
 
+# The daphne processes started by daphne() and still running, by URL (a test may kill one).
+RUNNING: dict[str, subprocess.Popen] = {}
+
 
 @contextmanager
 def daphne(port: int, log_path, address: str = "127.0.0.1", **extra_env: str):
@@ -40,10 +43,12 @@ def daphne(port: int, log_path, address: str = "127.0.0.1", **extra_env: str):
             stderr=subprocess.STDOUT,
         )
         url = f"http://{address}:{port}"
+        RUNNING[url] = process
         try:
             wait_healthy(url, process, log_path=log_path)
             yield url
         finally:
+            RUNNING.pop(url, None)
             process.terminate()
             process.wait(timeout=10)
 
@@ -63,6 +68,7 @@ def security_code(local_sdp: str, remote_sdp: str) -> str:
 
 async def aiortc_client(url: str, appointment_id: str, cookie: str, result: dict) -> None:
     from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
 
     ws_url = url.replace("http://", "ws://") + f"/ws/sessions/{appointment_id}/"
     async with connect(ws_url, origin=url, additional_headers={"Cookie": cookie}) as socket:
@@ -120,5 +126,9 @@ async def aiortc_client(url: str, appointment_id: str, cookie: str, result: dict
         chat.send("Hello from aiortc")
         await asyncio.sleep(result.get("linger", 4))
         feeder.cancel()
-        await socket.send(json.dumps({"v": 1, "type": "leave"}))
+        result["connection_at_end"] = pc.connectionState
+        try:
+            await socket.send(json.dumps({"v": 1, "type": "leave"}))
+        except ConnectionClosed:  # its server went away during the call; the media did not
+            result["socket_lost"] = True
         await pc.close()

@@ -181,8 +181,9 @@ function connect() {
       say("The connection to the session was lost. Reload the page to join again.", "warning");
       return;
     }
-    for (const id of [...peers.keys()]) removePeer(id, false);
-    for (const place of [...awayPlaces.values()]) place.cancel();
+    // Media goes peer to peer: keep each connection while signaling comes back (on this
+    // process or, behind HAProxy, another), and pick it up again when the peer is announced.
+    for (const peer of peers.values()) keep(peer, RECONNECT_FOR_MS / 1000, false);
     document.body.dataset.reconnecting = "true";
     say("Reconnecting…", "warning");
     setTimeout(connect, retryDelay);
@@ -350,7 +351,7 @@ function makeTile(peer, info) {
     remove.type = "button";
     remove.className = "remove link";
     remove.textContent = `Remove ${info.name}`;
-    remove.addEventListener("click", () => send("remove", { peer: info.peer }));
+    remove.addEventListener("click", () => send("remove", { peer: peer.id }));
     tile.append(remove);
   }
   $("tiles").append(tile);
@@ -358,13 +359,16 @@ function makeTile(peer, info) {
 }
 
 function addPeer(info) {
+  // First a kept connection (the other side, or this one, lost its signaling socket; a side that
+  // did not keeps its peer id), then, failing that, a new one.
+  const returned = resume(info);
+  if (returned === "resumed") return;
   removePeer(info.peer, false);
-  const returned = placeReturned(info);
   const pc = new RTCPeerConnection({
     iceServers: iceConfig.iceServers,
     iceTransportPolicy: iceConfig.iceTransportPolicy,
   });
-  const peer = { pc, polite: info.polite, name: info.name, role: info.role, makingOffer: false, ignoreOffer: false, chat: null };
+  const peer = { id: info.peer, pc, polite: info.polite, name: info.name, role: info.role, makingOffer: false, ignoreOffer: false, chat: null };
   peer.tile = makeTile(peer, info);
   peers.set(info.peer, peer);
   const remote = new MediaStream();
@@ -372,18 +376,18 @@ function addPeer(info) {
 
   pc.addEventListener("track", (event) => remote.addTrack(event.track));
   pc.addEventListener("icecandidate", (event) =>
-    send("ice", { to: info.peer, candidate: event.candidate ? event.candidate.toJSON() : null }),
+    send("ice", { to: peer.id, candidate: event.candidate ? event.candidate.toJSON() : null }),
   );
   pc.addEventListener("negotiationneeded", async () => {
     try {
       peer.makingOffer = true;
       await pc.setLocalDescription();
-      send("offer", { to: info.peer, sdp: pc.localDescription.sdp });
+      send("offer", { to: peer.id, sdp: pc.localDescription.sdp });
     } finally {
       peer.makingOffer = false;
     }
   });
-  pc.addEventListener("connectionstatechange", () => onState(info.peer, peer));
+  pc.addEventListener("connectionstatechange", () => onState(peer.id, peer));
   pc.addEventListener("iceconnectionstatechange", () => {
     if (pc.iceConnectionState === "failed") restartIce(peer);
   });
@@ -402,7 +406,7 @@ function addPeer(info) {
 
 function onState(id, peer) {
   const state = peer.pc.connectionState;
-  peer.tile.querySelector(".state").textContent = STATE_TEXT[state] || state;
+  showState(peer, STATE_TEXT[state] || state);
   peer.tile.dataset.state = state;
   if (state === "connected") {
     peer.tile.dataset.connectedAt ||= String(Math.round(performance.timeOrigin + performance.now()));
@@ -430,8 +434,15 @@ window.addEventListener("online", () => {
 });
 
 async function onDescription(message) {
-  const peer = peers.get(message.from);
+  let peer = peers.get(message.from);
   if (!peer) return;
+  if (peer.resumed && message.type === "offer" && fingerprintOf(message.sdp) !== fingerprintOf(peer.pc.remoteDescription?.sdp)) {
+    // Not the connection we kept: the other side started afresh (a reload), so do we.
+    const info = { peer: message.from, name: peer.name, role: peer.role, polite: true };
+    removePeer(message.from, false);
+    addPeer(info);
+    peer = peers.get(message.from);
+  }
   const pc = peer.pc;
   const collision = message.type === "offer" && (peer.makingOffer || pc.signalingState !== "stable");
   peer.ignoreOffer = !peer.polite && collision;
@@ -459,47 +470,80 @@ async function onCandidate(message) {
   }
 }
 
-// Someone whose connection broke keeps a place on screen, marked as reconnecting, until they
-// are back (a new peer of the same name and role) or the grace period is over.
+// Someone whose signaling connection broke keeps their place, and their media connection (peer
+// to peer, it may well be fine), marked as reconnecting, until they are back (announced again,
+// under a new peer id, with the same name and role) or the grace period is over.
 const awayPlaces = new Map();
+const who = (p) => `${p.role}:${p.name}`;
+
+function keep(peer, graceSeconds, shown) {
+  const key = who(peer);
+  awayPlaces.get(key)?.cancel();
+  peer.kept = true;
+  if (shown) {
+    peer.tile.classList.add("away");
+    peer.tile.querySelector(".state").textContent = "Reconnecting…";
+    peer.away = true;
+    say(`${peer.name} is reconnecting…`, "warning");
+  }
+  const timer = setTimeout(() => {
+    awayPlaces.delete(key);
+    removePeer(peer.id, false);
+    if (shown) say(`${peer.name} left the call.`);
+  }, Math.max(graceSeconds, 5) * 1000);
+  awayPlaces.set(key, {
+    peer,
+    shown,
+    cancel: () => {
+      clearTimeout(timer);
+      awayPlaces.delete(key);
+      peer.kept = false;
+      peer.away = false;
+      peer.tile.classList.remove("away");
+    },
+  });
+}
+
+// A peer's connection state in words, except while they are away (that says "Reconnecting…").
+function showState(peer, text) {
+  if (!peer.away) peer.tile.querySelector(".state").textContent = text;
+}
+
 function holdPlace(id, graceSeconds) {
   const peer = peers.get(id);
-  if (!peer) return;
-  const key = `${peer.role}:${peer.name}`;
-  removePeer(id, false);
-  awayPlaces.get(key)?.cancel();
-  const place = document.createElement("div");
-  place.className = "tile away";
-  place.dataset.away = key;
-  place.dataset.name = peer.name;
-  place.dataset.camera = "off";
-  const name = document.createElement("p");
-  name.className = "tile-name";
-  name.textContent = peer.name;
-  const state = document.createElement("p");
-  state.className = "state";
-  state.textContent = "Reconnecting…";
-  place.append(name, state);
-  $("tiles").append(place);
-  say(`${peer.name} is reconnecting…`, "warning");
-  const timer = setTimeout(() => {
-    place.remove();
-    awayPlaces.delete(key);
-    say(`${peer.name} left the call.`);
-  }, Math.max(graceSeconds, 5) * 1000);
-  awayPlaces.set(key, { cancel: () => (clearTimeout(timer), place.remove(), awayPlaces.delete(key)) });
+  if (peer) keep(peer, graceSeconds, true);
 }
-function placeReturned(info) {
-  const place = awayPlaces.get(`${info.role}:${info.name}`);
-  if (!place) return false;
+
+// A peer announced again: if we kept their connection and it still carries media, it goes on
+// under the new id, with no renegotiation; otherwise it is replaced by a new one.
+const LIVE = new Set(["connected", "connecting", "disconnected"]);
+function resume(info) {
+  const place = awayPlaces.get(who(info));
+  if (!place) return "";
+  const { peer, shown } = place;
   place.cancel();
-  say(`${info.name} is back.`);
-  return true;
+  if (shown) say(`${info.name} is back.`);
+  if (!LIVE.has(peer.pc.connectionState)) {
+    removePeer(peer.id, false);
+    return "back";
+  }
+  peers.delete(peer.id);
+  peer.id = info.peer;
+  peer.resumed = true;
+  peer.tile.dataset.peer = info.peer;
+  peers.set(info.peer, peer);
+  onState(peer.id, peer);
+  return "resumed";
+}
+
+function fingerprintOf(sdp) {
+  return (sdp || "").match(/^a=fingerprint:\S+ (\S+)/m)?.[1] || "";
 }
 
 function removePeer(id, announce) {
   const peer = peers.get(id);
   if (!peer) return;
+  if (peer.kept) awayPlaces.get(who(peer))?.cancel();
   peer.pc.close();
   peer.tile.remove();
   peers.delete(id);
@@ -541,7 +585,7 @@ setInterval(async () => {
         if (local) {
           const relayed = local.candidateType === "relay";
           peer.tile.dataset.route = relayed ? "relay" : "direct";
-          peer.tile.querySelector(".state").textContent = relayed ? "Connected (through the relay)" : "Connected";
+          showState(peer, relayed ? "Connected (through the relay)" : "Connected");
         }
       }
     }
