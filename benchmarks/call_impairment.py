@@ -148,7 +148,7 @@ def main() -> None:
         sys.exit("Set DATABASE_URL (PostgreSQL) and REDIS_URL: this benchmark measures the production configuration.")
     if not can_make_namespaces():
         sys.exit("This needs root, ip, tc and nft (network namespaces).")
-    ids, therapist_key, client_key = prepare_platform(ROUNDS)
+    ids, hosts, client_key = prepare_platform(ROUNDS)
     os.environ["REDIS_URL"] = REDIS_URL
     platform: list[float] = []
     baseline: list[float] = []
@@ -172,7 +172,9 @@ def main() -> None:
                 there = playwright.chromium.launch(executable_path=str(wrapper), args=flags)
                 for appointment_id in ids:
                     baseline.append(baseline_round(here, there, url, link))
-                    platform.append(platform_round(here, there, url, appointment_id, therapist_key, client_key, link))
+                    platform.append(
+                        platform_round(here, there, url, appointment_id, hosts[appointment_id], client_key, link)
+                    )
                 here.close()
                 there.close()
         finally:

@@ -120,7 +120,7 @@ def main() -> None:
         sys.exit("Set DATABASE_URL (PostgreSQL) and REDIS_URL: this benchmark measures the production configuration.")
     # Each call its own appointment: a client back in the same one within the rejoin grace
     # period would go straight in, with no "Admit" to time.
-    ids, therapist_key, client_key = prepare_platform(ROUNDS * 2)
+    ids, hosts, client_key = prepare_platform(ROUNDS * 2)
     os.environ["REDIS_URL"] = REDIS_URL
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
@@ -144,8 +144,8 @@ def main() -> None:
             baseline_call(browser, url)  # warm-up: codecs, fake devices
             for desktop_id, phone_id in zip(ids[:ROUNDS], ids[ROUNDS:], strict=True):
                 baseline.append(baseline_call(browser, url))
-                platform.append(platform_call(browser, url, desktop_id, therapist_key, client_key))
-                phone.append(platform_call(browser, url, phone_id, therapist_key, client_key, phone=True))
+                platform.append(platform_call(browser, url, desktop_id, hosts[desktop_id], client_key))
+                phone.append(platform_call(browser, url, phone_id, hosts[phone_id], client_key, phone=True))
             browser.close()
     finally:
         server.terminate()
