@@ -235,7 +235,7 @@ def prepare_platform(count: int) -> tuple[list[str], dict[str, str], str]:
     therapists = [
         user_create(
             practice=practice, email=f"t{n}@bench.example", full_name=f"T{n}", password=password, roles=[Role.THERAPIST]
-        )  # fmt: skip
+        )
         for n in range(count)
     ]
     client = user_create(

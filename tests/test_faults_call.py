@@ -5,8 +5,6 @@ again once Redis is back, and the audit log misses nothing."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 from contextlib import ExitStack
 
@@ -18,7 +16,7 @@ from audit.verify import verify_chain
 from tests.browser import CHROMIUM_FLAGS, chromium_path, free_port
 from tests.servers import RedisServer, can_run_own_servers, private_folder
 from tests.test_video_calls import ready_room  # noqa: F401 - the fixture
-from tests.webrtc import aiortc_client, daphne
+from tests.webrtc import aiortc_in_thread, daphne
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.browser]
 
@@ -53,10 +51,7 @@ def test_a_call_survives_redis_going_down_and_coming_back(ready_room, client_use
 
         result: dict = {"linger": 16}
         cookie = f"{settings.SESSION_COOKIE_NAME}={client_key}"
-        worker = threading.Thread(
-            target=lambda: _run(aiortc_client(second, str(appointment.pk), cookie, result), result), daemon=True
-        )
-        worker.start()
+        worker = aiortc_in_thread(second, str(appointment.pk), cookie, result)
         page.get_by_role("button", name=f"Admit {client_user.full_name}").click(timeout=30_000)
         page.wait_for_selector(".tile[data-state='connected']", timeout=30_000)
         page.wait_for_selector(".tile[data-peer]:not([data-frames-decoded='0'])", timeout=30_000)
@@ -82,10 +77,3 @@ def test_a_call_survives_redis_going_down_and_coming_back(ready_room, client_use
     assert AuditEvent.objects.filter(action=Action.VIDEO_JOIN, actor_id=therapist.pk).exists()
     for chain in set(AuditEvent.objects.values_list("chain", flat=True)):
         assert verify_chain(chain=chain).intact
-
-
-def _run(coroutine, result: dict) -> None:
-    try:
-        asyncio.run(coroutine)
-    except BaseException as exc:  # reported by the main thread
-        result["error"] = repr(exc)

@@ -23,7 +23,7 @@ from django.conf import settings
 from tests.browser import CHROMIUM_FLAGS, ROOT, chromium_path, free_port, until, wait_healthy
 from tests.conftest import require_infrastructure
 from tests.test_video_calls import ready_room  # noqa: F401 - the fixture
-from tests.webrtc import RUNNING, aiortc_client, daphne
+from tests.webrtc import RUNNING, aiortc_in_thread, daphne
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.browser]
 CONFIG = ROOT / "deploy" / "haproxy" / "haproxy.cfg"
@@ -106,14 +106,7 @@ def test_a_call_survives_the_loss_of_its_daphne_process_behind_haproxy(
 
         result: dict = {"linger": 30}
 
-        def run() -> None:
-            try:
-                asyncio.run(aiortc_client(proxy, str(appointment.pk), cookie, result))
-            except BaseException as exc:  # reported by the main thread
-                result["error"] = repr(exc)
-
-        worker = threading.Thread(target=run, daemon=True)
-        worker.start()
+        worker = aiortc_in_thread(proxy, str(appointment.pk), cookie, result)
         page.get_by_role("button", name=f"Admit {client_user.full_name}").click(timeout=30_000)
         page.wait_for_selector(".tile[data-state='connected']", timeout=30_000)
         page.wait_for_selector(".tile[data-peer]:not([data-frames-decoded='0'])", timeout=30_000)

@@ -10,10 +10,8 @@ sharing PostgreSQL and Redis, as in production.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import subprocess
-import threading
 from contextlib import ExitStack, contextmanager
 
 import pytest
@@ -24,7 +22,7 @@ from sessions.models import SessionPolicy
 from sessions.services import check_in_record, licenses_set
 from tests.browser import CHROMIUM_FLAGS, chromium_path, free_port
 from tests.conftest import require_infrastructure, sign_for_video
-from tests.webrtc import aiortc_client, daphne
+from tests.webrtc import aiortc_in_thread, daphne
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.redis, pytest.mark.browser]
 TURN_SECRET = "turn-secret-for-tests"
@@ -70,14 +68,7 @@ def call(stack: ExitStack, therapist_url: str, client_url: str, room, client_use
     result: dict = {}
     cookie = f"{settings.SESSION_COOKIE_NAME}={client_key}"
 
-    def run() -> None:
-        try:
-            asyncio.run(aiortc_client(client_url, str(appointment.pk), cookie, result))
-        except BaseException as exc:  # reported by the main thread
-            result["error"] = repr(exc)
-
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
+    worker = aiortc_in_thread(client_url, str(appointment.pk), cookie, result)
     page.get_by_role("button", name=f"Admit {client_user.full_name}").click(timeout=30_000)
     page.wait_for_selector(".tile[data-state='connected']", timeout=30_000)
     page.wait_for_selector(".tile[data-peer]:not([data-frames-decoded='0'])", timeout=30_000)

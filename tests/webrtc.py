@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import subprocess
+import threading
 import time
 from contextlib import contextmanager
 
@@ -64,6 +65,21 @@ def security_code(local_sdp: str, remote_sdp: str) -> str:
     digest = hashlib.sha256("|".join(prints).encode()).digest()
     digits = f"{int.from_bytes(digest[:4], 'big') % 1_000_000:06d}"
     return f"{digits[:3]} {digits[3:]}"
+
+
+def aiortc_in_thread(url: str, appointment_id: str, cookie: str, result: dict) -> threading.Thread:
+    """aiortc_client in a thread of its own (the test's thread drives the browser); an exception
+    is left in ``result["error"]`` for the test to report."""
+
+    def run() -> None:
+        try:
+            asyncio.run(aiortc_client(url, appointment_id, cookie, result))
+        except BaseException as exc:  # reported by the main thread
+            result["error"] = repr(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    return worker
 
 
 async def aiortc_client(url: str, appointment_id: str, cookie: str, result: dict) -> None:

@@ -7,6 +7,23 @@ const banner = document.getElementById("presence-banner");
 const messageBanner = document.getElementById("message-banner");
 let unseen = 0;
 
+// A count beside a navigation link (none when zero), read out as "<n> <what>".
+const countOn = (link, n, what) => {
+  if (!link) return;
+  let badge = link.querySelector(".count");
+  if (!n) {
+    badge?.remove();
+    return;
+  }
+  if (!badge) {
+    badge = document.createElement("span");
+    badge.className = "count";
+    link.append(" ", badge);
+  }
+  badge.textContent = String(n);
+  badge.setAttribute("aria-label", `${n} ${what}`);
+};
+
 const messageArrived = async (data) => {
   if (location.pathname === data.url) {
     // The conversation is open: show the thread as it now is (opening it again is the read).
@@ -18,17 +35,7 @@ const messageArrived = async (data) => {
     return;
   }
   unseen += 1;
-  const link = document.querySelector('nav a[href="/messages/"]');
-  if (link) {
-    let badge = link.querySelector(".count");
-    if (!badge) {
-      badge = document.createElement("span");
-      badge.className = "count";
-      link.append(" ", badge);
-    }
-    badge.textContent = String(unseen);
-    badge.setAttribute("aria-label", `${unseen} new`);
-  }
+  countOn(document.querySelector('nav a[href="/messages/"]'), unseen, "new");
   if (messageBanner) {
     document.getElementById("message-open").href = data.url;
     messageBanner.hidden = false;
@@ -62,21 +69,7 @@ if (banner) {
     }
   };
 
-  const count = (n) => {
-    if (!sessionsLink) return;
-    let badge = sessionsLink.querySelector(".count");
-    if (!n) {
-      badge?.remove();
-      return;
-    }
-    if (!badge) {
-      badge = document.createElement("span");
-      badge.className = "count";
-      sessionsLink.append(" ", badge);
-    }
-    badge.textContent = String(n);
-    badge.setAttribute("aria-label", `${n} waiting`);
-  };
+  const count = (n) => countOn(sessionsLink, n, "waiting");
 
   const show = (waiting) => {
     const here = waiting.filter((w) => w.url !== location.pathname);
