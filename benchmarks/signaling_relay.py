@@ -19,6 +19,7 @@ Needs PostgreSQL and Redis (the production configuration):
 BENCH_PROCESSES=2 spreads the sockets over two daphne processes in turn, so the two peers of a
 room often meet through Redis. BENCH_PROXY=1 instead runs one daphne process and then two behind
 HAProxy on the deployment's configuration, which hashes each room onto one process.
+BENCH_PROFILE=<folder> runs each daphne process under cProfile and leaves its profile there.
 """
 
 from __future__ import annotations
@@ -359,9 +360,17 @@ def show(name: str, result: dict) -> None:
 def start_daphnes(count: int) -> tuple[list[int], list[subprocess.Popen]]:
     ports = [free_port() for _ in range(count)]
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    profile = os.environ.get("BENCH_PROFILE", "")  # a folder: each daphne runs under cProfile
+
+    def command(port: int) -> list[str]:
+        daphne = [str(ROOT / ".venv/bin/daphne"), "-b", "127.0.0.1", "-p", str(port), "teletherapy.asgi:application"]
+        if not profile:
+            return daphne
+        return [sys.executable, "-m", "cProfile", "-o", str(Path(profile) / f"daphne-{port}.prof"), *daphne]
+
     processes = [
         subprocess.Popen(  # noqa: S603 - our own daphne
-            [str(ROOT / ".venv/bin/daphne"), "-b", "127.0.0.1", "-p", str(port), "teletherapy.asgi:application"],
+            command(port),
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
