@@ -9,6 +9,9 @@ Django's test client, interleaved request by request so that drift affects them 
 
     .venv/bin/python benchmarks/notes_list.py
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/teletherapy_bench .venv/bin/python benchmarks/notes_list.py
+
+A chart of 1,000 notes (BENCH_DEEP_NOTES; 0 leaves it out) is then paged: its first page and its
+last are timed against the 50-note chart's page.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ os.environ.pop("REDIS_URL", None)
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "300"))
 NOTES = 50
+DEEP_NOTES = int(os.environ.get("BENCH_DEEP_NOTES", "1000"))  # 0: no long chart
 
 
 def main() -> None:
@@ -256,6 +260,33 @@ def main() -> None:
                 timings[name].append(time.perf_counter() - start)
                 assert response.status_code == 200
 
+    # A long chart: 1,000 sealed notes, paged 50 at a time. The first page and the last (the
+    # oldest notes, reached by following the signed cursors) are timed in turn, and against the
+    # 50-note chart's single page: the cost of a page should not grow with the chart.
+    deep_timings: dict[str, list[float]] = {"first": [], "last": [], "short": []}
+    last_page = max(DEEP_NOTES // NOTES, 1)
+    if DEEP_NOTES:
+        long_client = User.objects.create_user(f"d{stamp}@example.org", None, practice=practice, full_name="D")
+        RoleGrant.objects.create(user=long_client, role="client")
+        long_chart = chart_create(actor=None, client=long_client, therapists=[therapist])
+        for _ in range(DEEP_NOTES):
+            note = note_create(actor=therapist, chart=long_chart, access=Access.CARE_TEAM, template="soap",
+                               sections=sections, request=None)  # fmt: skip
+            note_sign(actor=therapist, note=note, request=None)
+        long_url = f"/api/v1/records/charts/{long_chart.pk}/notes/"
+        cursor_url = long_url
+        for _ in range(last_page - 1):
+            response = client.get(cursor_url)
+            cursor_url = f"{long_url}?cursor={response['X-Next-Cursor']}"
+        assert len(client.get(cursor_url).json()) == NOTES
+        pages = (("first", long_url), ("last", cursor_url), ("short", real_url))
+        for _ in range(max(REQUESTS // 3, 1)):
+            for name, url in pages:
+                start = time.perf_counter()
+                response = client.get(url)
+                deep_timings[name].append(time.perf_counter() - start)
+                assert response.status_code == 200
+
     def summary(values: list[float]) -> tuple[float, float, float]:
         ordered = sorted(values)
         p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
@@ -268,6 +299,14 @@ def main() -> None:
     print(f"real (sealed, audited):             {real[0]:7.1f} req/s  p50 {real[1]:6.2f} ms  p99 {real[2]:6.2f} ms")
     print(f"throughput ratio real/same endpoint: {real[0] / plain[0]:.1%} (goal: at least 85%)")
     print(f"throughput ratio real/lean endpoint: {real[0] / lean[0]:.1%}")
+    if DEEP_NOTES:
+        first, last, short = (summary(deep_timings[n]) for n in ("first", "last", "short"))
+        print(f"a chart of {DEEP_NOTES} notes, 50 a page (real endpoint):")
+        print(f"  first page:      p50 {first[1]:6.2f} ms  p99 {first[2]:6.2f} ms")
+        print(f"  page {last_page:<3}        p50 {last[1]:6.2f} ms  p99 {last[2]:6.2f} ms")
+        print(f"  a 50-note chart: p50 {short[1]:6.2f} ms  p99 {short[2]:6.2f} ms")
+        print(f"  page cost, page {last_page} / first: {last[1] / first[1]:.2f}x; first page / 50-note chart: "
+              f"{first[1] / short[1]:.2f}x (goal: about 1.0x both)")  # fmt: skip
 
 
 if __name__ == "__main__":

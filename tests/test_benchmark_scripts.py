@@ -28,8 +28,9 @@ def _run(script: str, tmp_path, **env: str) -> str:
 
 
 def test_the_notes_list_benchmark_compares_the_real_endpoint_with_both_baselines(tmp_path):
-    printed = _run("notes_list.py", tmp_path, BENCH_REQUESTS="3")
+    printed = _run("notes_list.py", tmp_path, BENCH_REQUESTS="3", BENCH_DEEP_NOTES="100")
     assert "backend: sqlite, 3 requests each, 50 notes" in printed
+    assert "a chart of 100 notes, 50 a page" in printed and "page cost, page 2 / first:" in printed
     assert "throughput ratio real/same endpoint:" in printed
     assert "throughput ratio real/lean endpoint:" in printed
 
