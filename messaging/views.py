@@ -30,9 +30,9 @@ from messaging.selectors import (
     message_get_for_user,
 )
 from records import files
-from records.models import ChartDocument, ProgressNote
+from records.models import ChartDocument
 from records.reads import record_read
-from records.selectors import Access
+from records.selectors import Access, notes_visible
 from teletherapy.errors import NotVisible, ServiceError, error_text
 
 WRITERS = (Role.CLIENT, Role.GUARDIAN, Role.THERAPIST)
@@ -41,6 +41,14 @@ WRITERS = (Role.CLIENT, Role.GUARDIAN, Role.THERAPIST)
 def _crisis_line() -> tuple[str, str] | None:
     name, number = settings.CRISIS_LOCAL_LINE_NAME, settings.CRISIS_LOCAL_LINE_NUMBER
     return (name, number) if name and number else None
+
+
+def _say_refusal(request: AuthedRequest, error: ServiceError, prefix: str = "") -> None:
+    """A refusal (404/403) stays one, answered and audited as such; anything else the service
+    refused is said on the page the person returns to."""
+    if isinstance(error, NotVisible):
+        raise error
+    flash.error(request, f"{prefix}: {error_text(request, error)}" if prefix else error_text(request, error))
 
 
 def sent_note(sender: User, now: datetime | None = None) -> str:
@@ -108,9 +116,7 @@ def start_view(request: AuthedRequest) -> HttpResponse:
             actor=request.user, clients=clients, therapist=therapist, request=request
         )
     except ServiceError as error:
-        if isinstance(error, NotVisible):
-            raise
-        flash.error(request, error_text(request, error))
+        _say_refusal(request, error)
         return redirect("messaging:list")
     return redirect("messaging:conversation", conversation.pk)
 
@@ -165,7 +171,7 @@ def _notes_to_file_into(user: User, conversation: object) -> list[tuple[str, str
         if chart is None:
             continue
         options.append((f"{client.pk}:new", f"A new note for {client.full_name}"))
-        for note in ProgressNote.objects.filter(chart=chart, author=user).order_by("-created_at")[:5]:
+        for note in notes_visible(chart=chart, access=Access.CARE_TEAM).filter(author=user)[:5]:
             state = "signed: as an addendum" if note.signed_at else "draft"
             options.append(
                 (f"{client.pk}:{note.pk}", f"{client.full_name}: note of {note.service_date:%d %B %Y} ({state})")
@@ -183,9 +189,7 @@ def file_view(request: AuthedRequest, message_id: str) -> HttpResponse:
             actor=request.user, message=message, reach=reach, client_id=client_id, note_id=note_id, request=request
         )
     except ServiceError as error:
-        if isinstance(error, NotVisible):
-            raise
-        flash.error(request, f"Not filed: {error_text(request, error)}")
+        _say_refusal(request, error, "Not filed")
         return redirect(reverse("messaging:conversation", args=[message.conversation_id]) + f"#m-{message.pk}")
     flash.success(request, "The message is filed into the note.")
     return redirect("records:note", note.pk)
@@ -205,9 +209,7 @@ def send_view(request: AuthedRequest, conversation_id: str) -> HttpResponse:
             request=request,
         )
     except ServiceError as error:
-        if isinstance(error, NotVisible):
-            raise
-        flash.error(request, f"Not sent: {error_text(request, error)}")
+        _say_refusal(request, error, "Not sent")
     else:
         flash.success(request, sent_note(request.user))
     return redirect(reverse("messaging:conversation", args=[conversation.pk]) + "#send-h")
@@ -220,9 +222,7 @@ def edit_view(request: AuthedRequest, message_id: str) -> HttpResponse:
     try:
         services.message_edit(actor=request.user, message=message, body=request.POST.get("body", ""), request=request)
     except ServiceError as error:
-        if isinstance(error, NotVisible):
-            raise
-        flash.error(request, error_text(request, error))
+        _say_refusal(request, error)
     else:
         flash.success(request, "Corrected. The others see that it was edited.")
     return redirect("messaging:conversation", message.conversation_id)
@@ -235,9 +235,7 @@ def retract_view(request: AuthedRequest, message_id: str) -> HttpResponse:
     try:
         services.message_retract(actor=request.user, message=message, request=request)
     except ServiceError as error:
-        if isinstance(error, NotVisible):
-            raise
-        flash.error(request, error_text(request, error))
+        _say_refusal(request, error)
     else:
         flash.success(request, "Retracted. The others see that a message was retracted; the record keeps it.")
     return redirect("messaging:conversation", message.conversation_id)
