@@ -11,7 +11,9 @@ Django's test client, interleaved request by request so that drift affects them 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/teletherapy_bench .venv/bin/python benchmarks/notes_list.py
 
 A chart of 1,000 notes (BENCH_DEEP_NOTES; 0 leaves it out) is then paged: its first page and its
-last are timed against the 50-note chart's page.
+last are timed against the 50-note chart's page. BENCH_PROFILE=<folder> then runs the real and
+the plaintext endpoint under cProfile in turn, prints where each spends its time and saves both
+profiles there.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ os.environ.pop("REDIS_URL", None)
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "300"))
 NOTES = 50
 DEEP_NOTES = int(os.environ.get("BENCH_DEEP_NOTES", "1000"))  # 0: no long chart
+PROFILE = os.environ.get("BENCH_PROFILE", "")  # a folder: profile both endpoints there
 
 
 def main() -> None:
@@ -259,6 +262,21 @@ def main() -> None:
                 response = client.get(url)
                 timings[name].append(time.perf_counter() - start)
                 assert response.status_code == 200
+        if PROFILE:  # where the real endpoint's extra time goes: each endpoint under cProfile in turn
+            import cProfile
+            import pstats
+
+            folder = Path(PROFILE)
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, url in endpoints[:2]:
+                profiler = cProfile.Profile()
+                profiler.enable()
+                for _ in range(REQUESTS):
+                    client.get(url)
+                profiler.disable()
+                profiler.dump_stats(folder / f"notes-{name}.prof")
+                print(f"\n{REQUESTS} requests to the {name} endpoint under cProfile ({folder / f'notes-{name}.prof'}):")
+                pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
 
     # A long chart: 1,000 sealed notes, paged 50 at a time. The first page and the last (the
     # oldest notes, reached by following the signed cursors) are timed in turn, and against the

@@ -71,7 +71,12 @@ async def load(spec: dict) -> dict:
             async with connect(
                 url, origin=spec["origin"], additional_headers=headers, max_queue=None, open_timeout=120
             ) as socket:
-                welcome = json.loads(await socket.recv()) if cookie else {"heartbeat": spec["heartbeat"]}
+                # A socket the server has not welcomed within a minute counts as not opened.
+                welcome = (
+                    json.loads(await asyncio.wait_for(socket.recv(), 60))
+                    if cookie
+                    else {"heartbeat": spec["heartbeat"]}
+                )
                 if cookie and welcome.get("type") != "welcome":
                     raise RuntimeError(welcome)
                 opened += 1

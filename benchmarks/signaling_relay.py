@@ -218,6 +218,7 @@ def prepare_platform(count: int) -> tuple[list[str], dict[str, str], str]:
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
     from django.core.management import call_command
+    from django.test import override_settings
     from django.utils import timezone
 
     from accounts.login_session import AUTH_AT_KEY, DEVICE_SESSION_KEY, LAST_SEEN_KEY
@@ -233,15 +234,22 @@ def prepare_platform(count: int) -> tuple[list[str], dict[str, str], str]:
     practice = practice_create(name="Bench practice", slug="bench")
     password = "Bench-password-2026"  # noqa: S105
     # A therapist for each room: a therapist's own sessions may not overlap, and these all begin at once.
-    therapists = [
-        user_create(
-            practice=practice, email=f"t{n}@bench.example", full_name=f"T{n}", password=password, roles=[Role.THERAPIST]
+    # Nobody signs in with these passwords (the login sessions are made below), so they are hashed
+    # with a fast hasher: thousands of Argon2 hashes would take most of the set-up's time.
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        therapists = [
+            user_create(
+                practice=practice,
+                email=f"t{n}@bench.example",
+                full_name=f"T{n}",
+                password=password,
+                roles=[Role.THERAPIST],
+            )
+            for n in range(count)
+        ]
+        client = user_create(
+            practice=practice, email="c@bench.example", full_name="C", password=password, roles=[Role.CLIENT]
         )
-        for n in range(count)
-    ]
-    client = user_create(
-        practice=practice, email="c@bench.example", full_name="C", password=password, roles=[Role.CLIENT]
-    )
     chart_create(actor=None, client=client, therapists=therapists)
     for kind in ("treatment", "telehealth"):
         version = current_version(practice_id=practice.pk, kind=kind)

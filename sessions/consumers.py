@@ -46,6 +46,17 @@ def recheck_seconds() -> float:
     return max(0.2, float(configured) if configured else float(heartbeat_seconds()))
 
 
+def activity_seconds() -> float:
+    """How often a heartbeat is re-checked and counted as activity: every heartbeat by default.
+    A practice that sets the server's re-checks further apart (to hold more sockets per process:
+    each check asks the database several times) has heartbeats checked as often, yet never less
+    often than a quarter of the idle timeout, so a call still keeps its login session alive."""
+    configured = getattr(settings, "SIGNALING_RECHECK_SECONDS", None)
+    if not configured:
+        return float(heartbeat_seconds())
+    return max(float(heartbeat_seconds()), min(float(configured), settings.SESSION_IDLE_TIMEOUT_SECONDS / 4))
+
+
 class SignalingConsumer(WaitingRoom, Relay, QuietSocket):
     """The door (connect: sessions.gate), the checks while open, and the protocol's dispatch; the
     waiting room and the relay are its two parts (sessions.waiting_room, sessions.relay)."""
@@ -75,7 +86,8 @@ class SignalingConsumer(WaitingRoom, Relay, QuietSocket):
         self.dropped = 0
         self.last_error_at = 0.0
         self.refused_signal_audited = False
-        self.last_check = time.monotonic()
+        self.last_check = self.last_activity = time.monotonic()
+        self.last_ping = 0.0
         self.watcher: asyncio.Task[None] | None = None
         self.rate = float(settings.SIGNALING_RATE)
         self.burst = float(settings.SIGNALING_BURST)
@@ -232,6 +244,7 @@ class SignalingConsumer(WaitingRoom, Relay, QuietSocket):
         """Ask the gate again; close with its code if the socket may no longer stay open."""
         if self.entry is None or self.closing:
             return False
+        self.last_check = time.monotonic()
         refusal = await database_sync_to_async(gate.still_allowed)(
             user_id=self.entry.user.pk,
             session_key=self._session_key(),
@@ -245,10 +258,19 @@ class SignalingConsumer(WaitingRoom, Relay, QuietSocket):
 
     async def watch(self) -> None:
         """The server's own timer: login lifetime, idle time, the join window and consent are
-        re-checked even when the client has stopped sending heartbeats."""
+        re-checked even when the client has stopped sending heartbeats. A check made for a
+        heartbeat counts, so a socket whose heartbeats flow is asked once per interval, not twice:
+        while they flow the timer leaves half an interval's slack for the next one, so a socket
+        whose heartbeats stop is checked again within one and a half intervals."""
         try:
             while not self.closing:
-                await asyncio.sleep(recheck_seconds())
+                interval = recheck_seconds()
+                if time.monotonic() - self.last_ping <= activity_seconds() * 1.5:
+                    interval *= 1.5
+                wait = self.last_check + interval - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                    continue
                 if not await self.recheck(activity=False):
                     return
         except asyncio.CancelledError:
@@ -258,13 +280,15 @@ class SignalingConsumer(WaitingRoom, Relay, QuietSocket):
             await self.bye(CloseCode.SIGNED_OUT, "check_failed", "The session could not be checked; join again.")
 
     async def on_ping(self, message: Message) -> None:
-        now = time.monotonic()
-        if now - self.last_check >= heartbeat_seconds():
-            # A heartbeat is activity during a call (it keeps the login session from idling out).
-            self.last_check = now
-            if not await self.recheck(activity=True):
-                return
+        # The answer says the server heard; it goes at once, so that a heartbeat's round trip
+        # never waits for a database check. The check follows, and may still close the socket
+        # before anything else this socket sends is relayed.
         await self.send(encode("pong", t=message.data.get("t")))
+        now = self.last_ping = time.monotonic()
+        if now - self.last_activity >= activity_seconds():
+            # A heartbeat is activity during a call (it keeps the login session from idling out).
+            self.last_activity = now
+            await self.recheck(activity=True)
 
     async def on_join(self, message: Message) -> None:
         entry = self.entry

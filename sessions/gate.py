@@ -152,7 +152,7 @@ def still_allowed(
     if not session_key:
         return Refusal(CloseCode.SIGNED_OUT, "signed_out", "You were signed out.")
     store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-    data = store.load()
+    data = dict(store.items())  # read once: the store keeps it, so recording activity reads nothing more
     user = User.objects.select_related("practice").filter(pk=user_id).first()
     if not data or str(data.get(SESSION_KEY)) != str(user_id) or user is None:
         return Refusal(CloseCode.SIGNED_OUT, "signed_out", "You were signed out.")

@@ -113,3 +113,48 @@ async def test_the_server_timer_is_not_activity(room, therapist, client_user, lo
     assert await sync_to_async(last_seen)() == earlier
     await guest.disconnect()
     await host.disconnect()
+
+
+async def test_a_socket_whose_heartbeats_flow_is_checked_once_per_interval(
+    room, therapist, client_user, login_as, settings, monkeypatch
+):
+    """The heartbeat's check counts for the server's timer too, and the answer does not wait for
+    it: a process holding thousands of sockets asks the database once per socket per interval."""
+    from sessions import gate
+
+    calls: list[bool] = []
+    real_check = gate.still_allowed
+
+    def counted(**kwargs):
+        if kwargs["user_id"] == client_user.pk:
+            calls.append(kwargs["activity"])
+        return real_check(**kwargs)
+
+    monkeypatch.setattr("sessions.consumers.heartbeat_seconds", lambda: 0.4)
+    monkeypatch.setattr("sessions.gate.still_allowed", counted)
+    settings.SIGNALING_RECHECK_SECONDS = 0.4
+    host, _, guest, _, _ = await admitted_pair(room, therapist, client_user, login_as)
+    calls.clear()
+    for n in range(24):  # 2.4 s of heartbeats, one every 0.1 s
+        await send(guest, "ping", t=n)
+        assert (await receive_type(guest, "pong"))["t"] == n
+        await asyncio.sleep(0.1)
+    heartbeat_checks, timer_checks = calls.count(True), calls.count(False)
+    # About six checks, made for heartbeats; the timer finds them recent (without that it would
+    # check about six more times), but for a race or two at the interval's edge.
+    assert 3 <= heartbeat_checks <= 8, calls
+    assert timer_checks <= 2, calls
+    await guest.disconnect()
+    await host.disconnect()
+
+
+def test_checks_set_apart_still_keep_a_call_from_idling_out(settings):
+    from sessions.consumers import activity_seconds, heartbeat_seconds
+
+    settings.SESSION_IDLE_TIMEOUT_SECONDS = 900
+    settings.SIGNALING_RECHECK_SECONDS = 0
+    assert activity_seconds() == heartbeat_seconds() == 20
+    settings.SIGNALING_RECHECK_SECONDS = 120
+    assert activity_seconds() == 120
+    settings.SIGNALING_RECHECK_SECONDS = 3600  # never so far apart that the login session idles out
+    assert activity_seconds() == 225
