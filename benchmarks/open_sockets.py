@@ -15,7 +15,8 @@ open, divided by their number.
 
 BENCH_SOCKETS sets how many (default 5000); BENCH_SECONDS how long the heartbeats run (60);
 BENCH_ARRIVALS how many sockets open per second (50: each passes the real door, which asks the
-database).
+database). SIGNALING_RECHECK_SECONDS reaches the daphne process as in deployment. BENCH_PROFILE=<folder>
+first times one socket's re-check in this process and prints its profile.
 """
 
 from __future__ import annotations
@@ -166,6 +167,52 @@ def prepare(count: int) -> list[tuple[str, str]]:
     return [(a, hosts[a]) for a in ids] + [(a, client_key) for a in ids]
 
 
+def stop(process: subprocess.Popen) -> None:
+    """A server still busy with thousands of sockets may not stop at once: then it is killed."""
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
+def profile_check(pair: tuple[str, str], count: int = 300) -> None:
+    """What one socket's re-check costs, in this process: the client's socket checked ``count``
+    times, timed and then under cProfile (BENCH_PROFILE names a folder for the profile)."""
+    import cProfile
+    import pstats
+
+    from django.contrib.auth import SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from sessions import gate
+
+    appointment_id, key = pair
+    user_id = int(SessionStore(key).load()[SESSION_KEY])
+
+    def check() -> None:
+        assert (
+            gate.still_allowed(user_id=user_id, session_key=key, appointment_id=appointment_id, activity=False) is None
+        )
+
+    check()
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _ in range(count):
+        check()
+    wall, cpu = (time.perf_counter() - wall) / count * 1000, (time.process_time() - cpu) / count * 1000
+    print(f"one re-check (gate.still_allowed): {wall:.2f} ms, of which {cpu:.2f} ms of this process's CPU")
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(count):
+        check()
+    profiler.disable()
+    folder = Path(os.environ["BENCH_PROFILE"])
+    folder.mkdir(parents=True, exist_ok=True)
+    profiler.dump_stats(folder / "recheck.prof")
+    pstats.Stats(profiler).sort_stats("cumtime").print_stats(25)
+
+
 def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--load":
         spec = json.loads(Path(sys.argv[2]).read_text())
@@ -179,6 +226,8 @@ def main() -> None:
         sys.exit("Set DATABASE_URL (PostgreSQL) and REDIS_URL: this benchmark measures the production configuration.")
     print(f"preparing {SOCKETS} sockets' sessions…", flush=True)
     pairs = prepare(SOCKETS)
+    if os.environ.get("BENCH_PROFILE"):
+        profile_check(pairs[-1])
     os.environ["REDIS_URL"] = redis_url  # the shared set-up code drops it for the other benchmarks
 
     # The baseline first, holding as many sockets.
@@ -194,8 +243,7 @@ def main() -> None:
         }
         base_result, base_held = run_load(spec, base.pid)
     finally:
-        base.terminate()
-        base.wait(10)
+        stop(base)
 
     from benchmarks.signaling_relay import start_daphnes
 
@@ -213,8 +261,7 @@ def main() -> None:
         real, real_held = run_load(spec, daphne.pid)
     finally:
         for process in processes:
-            process.terminate()
-            process.wait(10)
+            stop(process)
 
     def line(name: str, result: dict, idle_kib: int, held_kib: int) -> float:
         per = (held_kib - idle_kib) / max(result["opened"], 1)
