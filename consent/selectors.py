@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts import selectors as accounts_selectors
 from accounts.models import Practice, Role, User
@@ -63,23 +63,56 @@ def required_kinds(*, client: User, joint: bool) -> list[str]:
     return [str(k) for k in kinds]
 
 
+def current_versions(*, practice_id: int, kinds: Iterable[str]) -> dict[str, ConsentVersion | None]:
+    """``current_version`` of several kinds in one query: the same version of each."""
+    found: dict[str, ConsentVersion | None] = dict.fromkeys(kinds)
+    versions = ConsentVersion.objects.select_related("document").filter(
+        document__practice_id=practice_id, document__kind__in=list(found), status=VersionStatus.PUBLISHED
+    )
+    for version in versions:  # in the model's order, so the first of each kind is what .first() gives
+        if found[version.document.kind] is None:
+            found[version.document.kind] = version
+    return found
+
+
+def consents_in_force(
+    *, client: User, kinds: Iterable[str]
+) -> tuple[dict[str, ConsentVersion | None], dict[str, ConsentSignature | None]]:
+    """The current version of each of ``kinds``, and the client's signature that satisfies it, if
+    any: two queries whatever the number of kinds (the video gate asks this on every re-check)."""
+    versions = current_versions(practice_id=client.practice_id, kinds=kinds)
+    signatures: dict[str, ConsentSignature | None] = dict.fromkeys(versions)
+    wanted = Q()
+    kind_of: dict[int, str] = {}
+    for kind, version in versions.items():
+        if version is None:
+            continue
+        branch = Q(document_id=version.document_id, version_number__gte=version.valid_from_number or version.number)
+        if kind == ConsentKind.GUARDIAN:
+            # Only a current guardian's signature, and only while the client is a minor.
+            if not client_is_minor(client):
+                continue
+            branch &= Q(signer__wards__client=client)
+        kind_of[version.document_id] = kind
+        wanted |= branch
+    if not kind_of:
+        return versions, signatures
+    rows = (
+        ConsentSignature.objects.filter(on_behalf_of=client, withdrawal__isnull=True)
+        .filter(wanted)
+        .select_related("signer")
+        .order_by("-signed_at")
+    )
+    for signature in rows:  # newest first: the first of each kind is the one in force
+        kind = kind_of[signature.document_id]
+        if signatures[kind] is None:
+            signatures[kind] = signature
+    return versions, signatures
+
+
 def signature_in_force(*, client: User, kind: str) -> ConsentSignature | None:
     """The client's signature that satisfies the current version of ``kind``, if any."""
-    version = current_version(practice_id=client.practice_id, kind=kind)
-    if version is None:
-        return None
-    signatures = ConsentSignature.objects.filter(
-        on_behalf_of=client,
-        document=version.document,
-        version_number__gte=version.valid_from_number or version.number,
-        withdrawal__isnull=True,
-    ).select_related("signer")
-    if kind == ConsentKind.GUARDIAN:
-        # Only a current guardian's signature, and only while the client is a minor.
-        if not client_is_minor(client):
-            return None
-        signatures = signatures.filter(signer__wards__client=client)
-    return signatures.order_by("-signed_at").first()
+    return consents_in_force(client=client, kinds=[kind])[1][kind]
 
 
 @dataclass
@@ -114,9 +147,10 @@ def may_sign_for(*, signer: User, client: User, kind: str) -> bool:
 def consent_missing_for_clients(*, clients: list[User], joint: bool, participant: User) -> GateResult:
     result = GateResult()
     for client in clients:
-        for kind in required_kinds(client=client, joint=joint):
-            if signature_in_force(client=client, kind=kind) is None:
-                version = current_version(practice_id=client.practice_id, kind=kind)
+        versions, signatures = consents_in_force(client=client, kinds=required_kinds(client=client, joint=joint))
+        for kind, signature in signatures.items():
+            if signature is None:
+                version = versions[kind]
                 can_sign = version is not None and may_sign_for(signer=participant, client=client, kind=kind)
                 result.missing.append(MissingConsent(client=client, kind=kind, version=version, can_sign=can_sign))
     return result
