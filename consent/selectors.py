@@ -41,11 +41,7 @@ def guardian_of(guardian: User, client: User) -> bool:
 
 
 def current_version(*, practice_id: int, kind: str) -> ConsentVersion | None:
-    return (
-        ConsentVersion.objects.select_related("document")
-        .filter(document__practice_id=practice_id, document__kind=kind, status=VersionStatus.PUBLISHED)
-        .first()
-    )
+    return current_versions(practice_id=practice_id, kinds=[kind])[kind]
 
 
 def documents_of(*, practice: Practice) -> QuerySet[ConsentDocument]:
@@ -64,7 +60,7 @@ def required_kinds(*, client: User, joint: bool) -> list[str]:
 
 
 def current_versions(*, practice_id: int, kinds: Iterable[str]) -> dict[str, ConsentVersion | None]:
-    """``current_version`` of several kinds in one query: the same version of each."""
+    """The published version of each kind, in one query (the first in the model's order)."""
     found: dict[str, ConsentVersion | None] = dict.fromkeys(kinds)
     versions = ConsentVersion.objects.select_related("document").filter(
         document__practice_id=practice_id, document__kind__in=list(found), status=VersionStatus.PUBLISHED
