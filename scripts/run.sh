@@ -21,9 +21,29 @@ export CELERY_TASK_ALWAYS_EAGER=0
 data_dir="${DATA_DIR:-data}"
 mkdir -p "$data_dir"
 children=()
+running() {
+  local pid
+  for pid in "${children[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then return 0; fi
+  done
+  return 1
+}
 stop() {
   trap - INT TERM EXIT
+  local pid
   for pid in "${children[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  # A task the worker is running may finish first, for up to 10 s; what is still running then is
+  # killed (the periodic work runs again on its next turn), so Ctrl-C always stops everything.
+  for _ in $(seq 50); do
+    running || break
+    sleep 0.2
+  done
+  for pid in "${children[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "Process $pid did not stop within 10 s; killing it." >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
   wait 2>/dev/null || true
 }
 trap stop INT TERM EXIT

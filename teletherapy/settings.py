@@ -259,6 +259,9 @@ else:
             "data_folder_out": str(_broker / "queue"),
             "processed_folder": str(_broker / "processed"),
             "store_processed": False,
+            # How often the worker looks in the folder: a task starts, and Ctrl-C stops the worker,
+            # within a fraction of a second rather than a second or more.
+            "polling_interval": 0.2,
             # Its exchange tables too, rather than a "control" folder wherever the worker started.
             "control_folder": str(_broker / "control"),
         }

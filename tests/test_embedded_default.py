@@ -156,8 +156,14 @@ def test_the_run_command_runs_the_schedule_on_a_real_worker_and_beat_and_ctrl_c_
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
+                survivors = subprocess.run(
+                    ["ps", "-o", "pid=,args=", "-g", str(process.pid)], capture_output=True, text=True
+                ).stdout
                 os.killpg(process.pid, signal.SIGKILL)
-                raise
+                raise AssertionError(
+                    f"Ctrl-C did not stop the run command in 30 s; still running:\n{survivors}\n"
+                    + log_path.read_text(errors="replace")[-3000:]
+                ) from None
         deadline = time.monotonic() + 15
         while subprocess.run(
             ["ps", "-o", "pid=", "-g", str(process.pid)], capture_output=True, text=True
