@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import uuid
+from collections.abc import Callable
 from enum import IntEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
+_holding = threading.local()
 
 
 class CloseCode(IntEnum):
@@ -79,6 +83,10 @@ def push(group: str, message: dict[str, Any]) -> None:
     """Send to a group once the surrounding transaction has committed (at once outside one)."""
 
     def send() -> None:
+        held = getattr(_holding, "pushes", None)
+        if held is not None:
+            held.append((group, message))
+            return
         layer = get_channel_layer()
         if layer is None:
             return
@@ -88,6 +96,27 @@ def push(group: str, message: dict[str, Any]) -> None:
             logger.exception("Could not reach group %s", group)
 
     transaction.on_commit(send)
+
+
+def holding_pushes(func: Callable[..., T], /, *args: Any, **kwargs: Any) -> tuple[T, list[tuple[str, dict[str, Any]]]]:
+    """Run ``func`` (a service, in a worker thread) and hand back the pushes it made once committed
+    instead of sending them: a socket that calls it answers the person in front of it first, then
+    sends them with ``deliver``. A push committed after ``func`` returns goes out as usual."""
+    held: list[tuple[str, dict[str, Any]]] = []
+    _holding.pushes = held
+    try:
+        return func(*args, **kwargs), held
+    finally:
+        del _holding.pushes
+
+
+async def deliver(pushes: list[tuple[str, dict[str, Any]]]) -> None:
+    layer = get_channel_layer()
+    for group, message in pushes:
+        try:
+            await layer.group_send(group, message)
+        except Exception:  # committed already; a socket that misses this re-checks on its next ping
+            logger.exception("Could not reach group %s", group)
 
 
 def close_group(group: str, code: CloseCode, reason: str) -> None:

@@ -10,7 +10,7 @@ from channels.db import database_sync_to_async
 from audit.models import Action, Outcome
 from sessions import services
 from sessions.protocol import Message, encode
-from sessions.realtime import CloseCode, host_group
+from sessions.realtime import CloseCode, deliver, holding_pushes, host_group
 from sessions.regions import region_name
 from sessions.socket_state import MAX_PARTICIPANTS, Peer, SocketState
 
@@ -59,13 +59,18 @@ class WaitingRoom(SocketState):
         if len(self.peers) + 1 >= MAX_PARTICIPANTS:
             await self.error("room_full", f"A session has at most {MAX_PARTICIPANTS} participants.")
             return
-        await database_sync_to_async(services.admission_grant)(
-            therapist=self.entry.user, appointment=self.entry.appointment, user_id=waiting.user_id
+        # The one being admitted hears first; the therapist's other pages (presence) after.
+        _, pushes = await database_sync_to_async(holding_pushes)(
+            services.admission_grant,
+            therapist=self.entry.user,
+            appointment=self.entry.appointment,
+            user_id=waiting.user_id,
         )
         await self.channel_layer.send(waiting.channel, {"type": "signal.admitted"})
         await self.channel_layer.group_send(
             host_group(self.appointment_id), {"type": "signal.waiting_gone", "peer": message.data["peer"]}
         )
+        await deliver(pushes)
 
     async def on_remove(self, message: Message) -> None:
         if not await self.host_only():

@@ -261,6 +261,10 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     assert "New York" in entry.text_content() and "3 of 3" in entry.text_content()
     problems["waiting list (therapist)"] = serious_violations(therapist)
     assert not entry.locator(".license-warning").count()
+    # While Morgan waits, her page has the connection to whoever admits her ready, offer made.
+    client.wait_for_selector("body[data-prepared='ready']", state="attached")
+    prepared_ufrag = client.locator("body").get_attribute("data-prepared-ufrag")
+    assert prepared_ufrag
     therapist.get_by_role("button", name="Admit Morgan Reyes").click()
 
     for page in (client, therapist):
@@ -269,6 +273,9 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
         page.wait_for_selector(".tile[data-peer]:not([data-frames-decoded='0'])", timeout=30_000)
         assert int(page.locator(".tile[data-peer]").get_attribute("data-frames-decoded")) > 0
         page.wait_for_selector(".security-code[data-code]", state="attached")
+    # The offer Dr. Santos answered is the one Morgan's page made while waiting.
+    assert client.locator("body").get_attribute("data-prepared") == "used"
+    assert therapist.locator(".tile[data-peer]").get_attribute("data-remote-ufrag") == prepared_ufrag
     # The call fills the screen: the set-up cards and the site's header are gone, the other side
     # is large, and every control is in view, none covering another. The therapist is at a
     # desk, Morgan on a phone (portrait, then landscape).

@@ -144,3 +144,48 @@ async def test_a_new_message_reaches_the_open_pages_of_those_in_the_conversation
     assert heard["type"] == "message" and "No problem" not in str(heard) and therapist.full_name not in str(heard)
     for socket in (team, client, other):
         await socket.disconnect()
+
+
+async def test_an_admission_through_the_socket_reaches_the_therapists_other_pages_after_the_client(
+    room, therapist, client_user, login_as
+):
+    from tests.signaling import admitted_pair
+
+    pages = await presence(await sync_to_async(login_as)(therapist))
+    assert len((await receive(pages))["waiting"]) == 1
+    host, _, guest, _, _ = await admitted_pair(room, therapist, client_user, login_as)
+    # The push is held while the client is told, then sent: her other pages still hear it.
+    assert (await receive(pages))["waiting"] == []
+    for socket in (pages, host, guest):
+        await socket.disconnect()
+
+
+async def test_pushes_made_while_held_are_handed_back_and_sent_only_when_delivered():
+    import asyncio
+
+    from channels.db import database_sync_to_async
+    from channels.layers import get_channel_layer
+    from django.db import transaction
+
+    from sessions.realtime import deliver, holding_pushes, presence_changed, presence_group
+
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(presence_group(424242), channel)
+
+    def service() -> str:
+        with transaction.atomic():
+            presence_changed(424242)
+        return "done"
+
+    result, pushes = await database_sync_to_async(holding_pushes)(service)
+    assert result == "done" and pushes == [(presence_group(424242), {"type": "presence.changed"})]
+    await deliver(pushes)
+    assert await asyncio.wait_for(layer.receive(channel), 5) == {"type": "presence.changed"}
+    # Not held, a committed push goes at once, as before.
+    await database_sync_to_async(service)()
+    assert await asyncio.wait_for(layer.receive(channel), 5) == {"type": "presence.changed"}
+    # Two pushes made, two received: the held one did not also go out when it was committed.
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(layer.receive(channel), 0.5)
+    await layer.group_discard(presence_group(424242), channel)

@@ -15,6 +15,7 @@ let iceConfig = null;
 let heartbeat = null;
 let finished = false;
 const peers = new Map(); // peer id -> {pc, polite, name, tile, chat, makingOffer, ignoreOffer}
+let prepared = null; // while waiting to be admitted: the connection to whoever admits, offer made
 
 // 1. Devices ----------------------------------------------------------------------------------
 
@@ -38,6 +39,7 @@ async function openDevices() {
     $("devices-result").textContent = "Camera and microphone are working.";
     $("devices").dataset.state = "ok";
     watchLevel(stream);
+    if (prepared) prepare(); // its offer carries the tracks it was made with
     // Already in a call: switch what the others receive without renegotiating.
     for (const peer of peers.values()) {
       for (const sender of peer.pc.getSenders()) {
@@ -211,6 +213,7 @@ async function handle(message) {
         }
       }
       if (message.state === "admitted") showCall();
+      else prepare();
       break;
     case "admitted":
       showCall();
@@ -358,31 +361,32 @@ function makeTile(peer, info) {
   return tile;
 }
 
-function addPeer(info) {
-  // First a kept connection (the other side, or this one, lost its signaling socket; a side that
-  // did not keeps its peer id), then, failing that, a new one.
-  const returned = resume(info);
-  if (returned === "resumed") return;
-  removePeer(info.peer, false);
+// A connection with its listeners; its peer is known now, or (prepared) once admitted.
+function newPeer() {
   const pc = new RTCPeerConnection({
     iceServers: iceConfig.iceServers,
     iceTransportPolicy: iceConfig.iceTransportPolicy,
   });
-  const peer = { id: info.peer, pc, polite: info.polite, name: info.name, role: info.role, makingOffer: false, ignoreOffer: false, chat: null };
-  peer.tile = makeTile(peer, info);
-  peers.set(info.peer, peer);
   const remote = new MediaStream();
-  peer.tile.querySelector("video").srcObject = remote;
-
+  const peer = { id: null, pc, remote, makingOffer: false, ignoreOffer: false, chat: null, early: null };
   pc.addEventListener("track", (event) => remote.addTrack(event.track));
-  pc.addEventListener("icecandidate", (event) =>
-    send("ice", { to: peer.id, candidate: event.candidate ? event.candidate.toJSON() : null }),
-  );
+  pc.addEventListener("icecandidate", (event) => {
+    const candidate = event.candidate ? event.candidate.toJSON() : null;
+    if (peer.early) peer.early.push(candidate);
+    else send("ice", { to: peer.id, candidate });
+  });
   pc.addEventListener("negotiationneeded", async () => {
     try {
       peer.makingOffer = true;
       await pc.setLocalDescription();
-      send("offer", { to: peer.id, sdp: pc.localDescription.sdp });
+      if (peer.early) {
+        peer.offer = pc.localDescription.sdp;
+        if (peer === prepared) {
+          document.body.dataset.prepared = "ready";
+          document.body.dataset.preparedUfrag = peer.offer.match(/^a=ice-ufrag:(\S+)/m)?.[1] || "";
+        }
+        release(peer);
+      } else send("offer", { to: peer.id, sdp: pc.localDescription.sdp });
     } finally {
       peer.makingOffer = false;
     }
@@ -394,13 +398,52 @@ function addPeer(info) {
   pc.addEventListener("datachannel", (event) =>
     event.channel.label === "state" ? attachState(peer, event.channel) : attachChat(peer, event.channel),
   );
+  return peer;
+}
 
-  if (!info.polite) {
-    // The newcomer offers: tracks and the chat channel go in the first offer.
-    localStream.getTracks().forEach((t) => pc.addTrack(t, localStream));
-    attachChat(peer, pc.createDataChannel("chat"));
-    attachState(peer, pc.createDataChannel("state"));
-  }
+// The side that offers puts its tracks and the chat and state channels in the first offer.
+function offerMedia(peer) {
+  localStream.getTracks().forEach((t) => peer.pc.addTrack(t, localStream));
+  attachChat(peer, peer.pc.createDataChannel("chat"));
+  attachState(peer, peer.pc.createDataChannel("state"));
+}
+
+// While a client waits to be admitted, the connection to whoever admits them is made ready:
+// tracks added, offer made, candidates gathered. Nothing leaves the page until a peer is
+// announced; then the offer goes at once, with the candidates found so far.
+function prepare() {
+  prepared?.pc.close();
+  prepared = null;
+  if (!iceConfig || !localStream || finished) return;
+  prepared = newPeer();
+  prepared.early = [];
+  offerMedia(prepared);
+  document.body.dataset.prepared = "making";
+}
+
+function release(peer) {
+  if (!peer.id || !peer.offer || !peer.early) return;
+  send("offer", { to: peer.id, sdp: peer.offer });
+  for (const candidate of peer.early) send("ice", { to: peer.id, candidate });
+  peer.early = null;
+  document.body.dataset.prepared = "used";
+}
+
+function addPeer(info) {
+  // First a kept connection (the other side, or this one, lost its signaling socket; a side that
+  // did not keeps its peer id), then, failing that, the prepared one or a new one.
+  const returned = resume(info);
+  if (returned === "resumed") return;
+  removePeer(info.peer, false);
+  const ready = !info.polite && prepared;
+  if (ready) prepared = null;
+  const peer = ready || newPeer();
+  Object.assign(peer, { id: info.peer, polite: info.polite, name: info.name, role: info.role });
+  peer.tile = makeTile(peer, info);
+  peers.set(info.peer, peer);
+  peer.tile.querySelector("video").srcObject = peer.remote;
+  if (ready) release(peer);
+  else if (!info.polite) offerMedia(peer);
   if (!returned) say(`${info.name} joined.`);
 }
 
@@ -725,6 +768,8 @@ $("end")?.addEventListener("click", () => {
 
 function teardown() {
   clearInterval(heartbeat);
+  prepared?.pc.close();
+  prepared = null;
   leaveCallScreen();
   for (const id of [...peers.keys()]) removePeer(id, false);
   for (const place of [...awayPlaces.values()]) place.cancel();
