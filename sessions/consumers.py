@@ -317,7 +317,7 @@ class SignalingConsumer(WaitingRoom, Relay, QuietSocket):
     async def on_offer(self, message: Message) -> None:
         await self.relay(message)
 
-    on_answer = on_ice = on_offer
+    on_answer = on_ice = on_verify = on_offer
 
     async def on_leave(self, message: Message) -> None:
         await self.bye(CloseCode.LEFT, "left", "You left the session.")

@@ -1,8 +1,13 @@
 """The signaling protocol, version 1: typed JSON messages, each validated and bounded.
 
-From a browser: join, offer, answer, ice, leave, admit, remove, end, ping.
+From a browser: join, offer, answer, ice, verify, leave, admit, remove, end, ping.
 From the server: welcome, waiting, waiting-gone, admitted, peer-joined, peer-left, offer,
-answer, ice, pong, error, bye.
+answer, ice, verify, pong, error, bye.
+
+``verify`` carries the three steps of the security code's commitment between two peers (see
+static/js/call/security_code.js and the README's "The security code"): ``commit`` (a hash),
+then ``nonce`` and ``open`` (a certificate fingerprint and a nonce each). The server only checks
+their shape and relays them; it cannot compute a code.
 
 Offers and answers must negotiate DTLS: an SDP without a DTLS fingerprint for every media
 section, with an RTP profile that is not secured by DTLS, or with ``a=crypto`` (SDES keys,
@@ -30,13 +35,25 @@ FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "offer": (frozenset({"to", "sdp"}), frozenset()),
     "answer": (frozenset({"to", "sdp"}), frozenset()),
     "ice": (frozenset({"to", "candidate"}), frozenset()),
+    "verify": (frozenset({"to", "step"}), frozenset({"hash", "fingerprint", "nonce"})),
     "leave": (frozenset(), frozenset()),
     "admit": (frozenset({"peer"}), frozenset()),
     "remove": (frozenset({"peer"}), frozenset()),
     "end": (frozenset(), frozenset()),
     "ping": (frozenset(), frozenset({"t"})),
 }
-RELAYED = frozenset({"offer", "answer", "ice"})
+RELAYED = frozenset({"offer", "answer", "ice", "verify"})
+# What each step of a verify message carries, and the form of each field.
+VERIFY_STEPS: dict[str, frozenset[str]] = {
+    "commit": frozenset({"hash"}),
+    "nonce": frozenset({"fingerprint", "nonce"}),
+    "open": frozenset({"fingerprint", "nonce"}),
+}
+VERIFY_FIELDS = {
+    "hash": re.compile(r"[0-9a-f]{64}"),
+    "nonce": re.compile(r"[0-9a-f]{64}"),
+    "fingerprint": re.compile(r"[0-9A-F]{2}(:[0-9A-F]{2}){31}"),
+}
 CANDIDATE_KEYS = frozenset({"candidate", "sdpMid", "sdpMLineIndex", "usernameFragment"})
 
 
@@ -82,6 +99,8 @@ def parse(text: str) -> Message:
         check_sdp(data["sdp"])
     elif kind == "ice":
         check_candidate(data["candidate"])
+    elif kind == "verify":
+        check_verify(data)
     elif kind == "ping" and "t" in data:
         t = data["t"]
         if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t):
@@ -117,6 +136,19 @@ def check_sdp(sdp: object) -> None:
             raise ProtocolError("no_dtls", "Every media section must be secured with DTLS.")
         if not (session_fingerprint or has_fingerprint(block)):
             raise ProtocolError("no_fingerprint", "The description has no DTLS fingerprint.")
+
+
+def check_verify(data: dict[str, Any]) -> None:
+    step = data["step"]
+    if not isinstance(step, str) or step not in VERIFY_STEPS:
+        raise ProtocolError("bad_verify", "A verify step is commit, nonce or open.")
+    carried = set(data) & set(VERIFY_FIELDS)
+    if carried != VERIFY_STEPS[step]:
+        raise ProtocolError("bad_verify", f"A verify {step} carries: {', '.join(sorted(VERIFY_STEPS[step]))}.")
+    for field in carried:
+        value = data[field]
+        if not isinstance(value, str) or not VERIFY_FIELDS[field].fullmatch(value):
+            raise ProtocolError("bad_verify", f"The verify message's {field} is not valid.")
 
 
 def check_candidate(candidate: object) -> None:

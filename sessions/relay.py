@@ -19,6 +19,9 @@ from teletherapy.channel_layers import LAYER_ERRORS
 
 logger = logging.getLogger(__name__)
 
+# What a relayed message carries to its peer besides its type and who it is from.
+RELAYED_FIELDS = frozenset({"sdp", "candidate", "step", "hash", "fingerprint", "nonce"})
+
 # A socket closed by the browser on purpose: the page was closed, reloaded or left.
 GOODBYES = {1000, 1001}
 CLOSE_CODES = {int(code) for code in CloseCode}
@@ -62,7 +65,7 @@ class Relay(SocketState):
         if target is None:
             await self.error("unknown_peer", "That participant is not in this session.")
             return
-        body = {k: v for k, v in message.data.items() if k in ("sdp", "candidate")}
+        body = {k: v for k, v in message.data.items() if k in RELAYED_FIELDS}
         try:
             await self.channel_layer.send(
                 target.channel, {"type": "signal.relay", "from": self.peer_id, "kind": message.type, "body": body}

@@ -187,6 +187,35 @@ async def test_an_unlicensed_location_warns_or_blocks(room, therapist, client_us
     await host.disconnect()
 
 
+HASH = "0f" * 32
+PRINT = ":".join(["AB"] * 32)
+
+
+async def test_the_security_code_exchange_is_relayed_as_sent_and_nothing_more(room, therapist, client_user, login_as):
+    """The server carries each step of the commitment to the one peer it is addressed to, with
+    the sender's id and nothing else; it cannot compute a code from them."""
+    host, host_welcome, guest, guest_welcome, _ = await admitted_pair(room, therapist, client_user, login_as)
+    await send(guest, "verify", to=host_welcome["peer"], step="commit", hash=HASH)
+    assert await receive_type(host, "verify") == {
+        "v": 1,
+        "type": "verify",
+        "from": guest_welcome["peer"],
+        "step": "commit",
+        "hash": HASH,
+    }
+    await send(host, "verify", to=guest_welcome["peer"], step="nonce", fingerprint=PRINT, nonce=HASH)
+    assert await receive_type(guest, "verify") == {
+        "v": 1,
+        "type": "verify",
+        "from": host_welcome["peer"],
+        "step": "nonce",
+        "fingerprint": PRINT,
+        "nonce": HASH,
+    }
+    await guest.disconnect()
+    await host.disconnect()
+
+
 async def test_bad_messages_get_errors_and_the_socket_stays_usable(room, therapist, client_user, login_as):
     host, host_welcome, guest, _, _ = await admitted_pair(room, therapist, client_user, login_as)
     to = host_welcome["peer"]
@@ -222,6 +251,24 @@ async def test_bad_messages_get_errors_and_the_socket_stays_usable(room, therapi
         (json.dumps({"v": 1, "type": "offer", "to": "0123456789abcdef", "sdp": OFFER_SDP}), "unknown_peer"),
         (json.dumps({"v": 1, "type": "admit", "peer": to}), "not_allowed"),
         (json.dumps({"v": 1, "type": "end"}), "not_allowed"),
+        (json.dumps({"v": 1, "type": "verify", "to": to, "step": "shout"}), "bad_verify"),
+        (json.dumps({"v": 1, "type": "verify", "to": to, "step": "commit"}), "bad_verify"),
+        (json.dumps({"v": 1, "type": "verify", "to": to, "step": "commit", "hash": "ab" * 31}), "bad_verify"),
+        (json.dumps({"v": 1, "type": "verify", "to": to, "step": "commit", "hash": HASH, "nonce": HASH}), "bad_verify"),
+        (
+            json.dumps({"v": 1, "type": "verify", "to": to, "step": "open", "fingerprint": "AB", "nonce": HASH}),
+            "bad_verify",
+        ),
+        (
+            json.dumps({"v": 1, "type": "verify", "to": to, "step": "nonce", "fingerprint": PRINT, "nonce": 7}),
+            "bad_verify",
+        ),
+        (
+            json.dumps(
+                {"v": 1, "type": "verify", "to": to, "step": "open", "fingerprint": PRINT, "nonce": HASH, "sdp": "v=0"}
+            ),
+            "bad_message",
+        ),
     ]
     for text, code in cases:
         await guest.send_to(text_data=text)

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import os
+import secrets
 import subprocess
 import threading
 import time
@@ -59,12 +60,46 @@ def fingerprint(sdp: str) -> str:
     return line.split(" ")[1].strip().upper()
 
 
-def security_code(local_sdp: str, remote_sdp: str) -> str:
-    """The same derivation as static/js/call.js."""
-    prints = sorted([fingerprint(local_sdp), fingerprint(remote_sdp)])
-    digest = hashlib.sha256("|".join(prints).encode()).digest()
+def commitment(print_: str, nonce: str) -> str:
+    """The same as static/js/call/security_code.js."""
+    return hashlib.sha256(f"teletherapy-commit-v2|{print_}|{nonce}".encode()).hexdigest()
+
+
+def code_digits(digest: bytes) -> str:
     digits = f"{int.from_bytes(digest[:4], 'big') % 1_000_000:06d}"
     return f"{digits[:3]} {digits[3:]}"
+
+
+def security_code(offerer: tuple[str, str], answerer: tuple[str, str]) -> str:
+    """The same derivation as static/js/call/security_code.js: (fingerprint, nonce) of each side,
+    the offerer's first."""
+    text = f"teletherapy-code-v2|{offerer[0]}|{offerer[1]}|{answerer[0]}|{answerer[1]}"
+    return code_digits(hashlib.sha256(text.encode()).digest())
+
+
+class OffererExchange:
+    """The offering side of the security code's exchange, for a Python peer."""
+
+    def __init__(self, local_sdp: str) -> None:
+        self.mine = (fingerprint(local_sdp), secrets.token_hex(32))
+        self.code = ""
+        self.theirs = ""
+
+    def commit(self, to: str) -> dict:
+        return {"v": 1, "type": "verify", "to": to, "step": "commit", "hash": commitment(*self.mine)}
+
+    def on_nonce(self, message: dict) -> dict:
+        assert message["step"] == "nonce", message
+        self.theirs = message["fingerprint"]
+        self.code = security_code(self.mine, (message["fingerprint"], message["nonce"]))
+        return {
+            "v": 1,
+            "type": "verify",
+            "to": message["from"],
+            "step": "open",
+            "fingerprint": self.mine[0],
+            "nonce": self.mine[1],
+        }
 
 
 def aiortc_in_thread(url: str, appointment_id: str, cookie: str, result: dict) -> threading.Thread:
@@ -88,12 +123,16 @@ async def aiortc_client(url: str, appointment_id: str, cookie: str, result: dict
 
     ws_url = url.replace("http://", "ws://") + f"/ws/sessions/{appointment_id}/"
     async with connect(ws_url, origin=url, additional_headers={"Cookie": cookie}) as socket:
+        exchange: OffererExchange | None = None
 
         async def next_of(kind: str) -> dict:
             while True:
                 message = json.loads(await asyncio.wait_for(socket.recv(), 60))
                 if message["type"] == kind:
                     return message
+                if message["type"] == "verify" and exchange is not None:
+                    await socket.send(json.dumps(exchange.on_nonce(message)))
+                    continue
                 if message["type"] == "bye":
                     raise AssertionError(message)
                 result.setdefault("seen", []).append(message["type"])
@@ -114,6 +153,8 @@ async def aiortc_client(url: str, appointment_id: str, cookie: str, result: dict
         video = asyncio.get_running_loop().create_future()
         pc.on("track", lambda track: track.kind == "video" and not video.done() and video.set_result(track))
         await pc.setLocalDescription(await pc.createOffer())
+        exchange = OffererExchange(pc.localDescription.sdp)
+        await socket.send(json.dumps(exchange.commit(peer["peer"])))
         await socket.send(json.dumps({"v": 1, "type": "offer", "to": peer["peer"], "sdp": pc.localDescription.sdp}))
         answer = await next_of("answer")
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
@@ -136,7 +177,11 @@ async def aiortc_client(url: str, appointment_id: str, cookie: str, result: dict
         frame = await asyncio.wait_for((await asyncio.wait_for(video, 10)).recv(), 20)
         result["frame"] = (frame.width, frame.height)
         result["connection"] = pc.connectionState
-        result["code"] = security_code(pc.localDescription.sdp, pc.remoteDescription.sdp)
+        while not exchange.code:
+            await asyncio.sleep(0.05)
+        # The fingerprint the page revealed is the one its answer (and so its DTLS) carries.
+        assert exchange.theirs == fingerprint(pc.remoteDescription.sdp), exchange.theirs
+        result["code"] = exchange.code
         while chat.readyState != "open":
             await asyncio.sleep(0.05)
         chat.send("Hello from aiortc")

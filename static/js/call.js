@@ -6,7 +6,7 @@ import { $, config, csrf, say } from "./call/dom.js";
 import { attachState, judgeQuality, myState, setMyState, whenTheyWish } from "./call/peer_state.js";
 import { enterCallScreen, leaveCallScreen } from "./call/screen.js";
 import { runConnectionTest } from "./call/connection_test.js";
-import { certificatePrints, securityCode } from "./call/security_code.js";
+import { certificate, Exchange } from "./call/security_code.js";
 
 let localStream = null;
 let socket = null;
@@ -16,6 +16,7 @@ let heartbeat = null;
 let finished = false;
 const peers = new Map(); // peer id -> {pc, polite, name, tile, chat, makingOffer, ignoreOffer}
 let prepared = null; // while waiting to be admitted: the connection to whoever admits, offer made
+let myCertificate = null; // this page's DTLS certificate, the same for each of its connections
 
 // 1. Devices ----------------------------------------------------------------------------------
 
@@ -143,6 +144,7 @@ async function checkIn(event) {
 
 async function enter() {
   if (!localStream) await openDevices();
+  myCertificate = await certificate;
   $("check-in").hidden = true;
   $("waiting").hidden = false;
   connect();
@@ -238,6 +240,9 @@ async function handle(message) {
       break;
     case "ice":
       await onCandidate(message);
+      break;
+    case "verify":
+      await onVerify(message);
       break;
     case "bye":
       finished = true;
@@ -366,6 +371,7 @@ function newPeer() {
   const pc = new RTCPeerConnection({
     iceServers: iceConfig.iceServers,
     iceTransportPolicy: iceConfig.iceTransportPolicy,
+    certificates: [myCertificate],
   });
   const remote = new MediaStream();
   const peer = { id: null, pc, remote, makingOffer: false, ignoreOffer: false, chat: null, early: null };
@@ -378,7 +384,10 @@ function newPeer() {
   pc.addEventListener("negotiationneeded", async () => {
     try {
       peer.makingOffer = true;
+      // The first offer of a connection goes after the commitment to this page's certificate.
+      peer.exchange ||= new Exchange("offerer", verifier(peer));
       await pc.setLocalDescription();
+      if (peer.exchange.role === "offerer") await peer.exchange.prepare();
       if (peer.early) {
         peer.offer = pc.localDescription.sdp;
         if (peer === prepared) {
@@ -386,7 +395,10 @@ function newPeer() {
           document.body.dataset.preparedUfrag = peer.offer.match(/^a=ice-ufrag:(\S+)/m)?.[1] || "";
         }
         release(peer);
-      } else send("offer", { to: peer.id, sdp: pc.localDescription.sdp });
+      } else {
+        peer.exchange.commitOnce();
+        send("offer", { to: peer.id, sdp: pc.localDescription.sdp });
+      }
     } finally {
       peer.makingOffer = false;
     }
@@ -423,6 +435,7 @@ function prepare() {
 
 function release(peer) {
   if (!peer.id || !peer.offer || !peer.early) return;
+  peer.exchange.commitOnce();
   send("offer", { to: peer.id, sdp: peer.offer });
   for (const candidate of peer.early) send("ice", { to: peer.id, candidate });
   peer.early = null;
@@ -478,13 +491,16 @@ window.addEventListener("online", () => {
 
 async function onDescription(message) {
   let peer = peers.get(message.from);
-  if (!peer) return;
+  if (!peer || peer.insecure) return;
   if (peer.resumed && message.type === "offer" && fingerprintOf(message.sdp) !== fingerprintOf(peer.pc.remoteDescription?.sdp)) {
-    // Not the connection we kept: the other side started afresh (a reload), so do we.
+    // Not the connection we kept: the other side started afresh (a reload), so do we; the
+    // commitment it sent just before this offer is for the new connection.
     const info = { peer: message.from, name: peer.name, role: peer.role, polite: true };
+    const exchange = peer.exchange;
     removePeer(message.from, false);
     addPeer(info);
     peer = peers.get(message.from);
+    peer.exchange = exchange;
   }
   const pc = peer.pc;
   const collision = message.type === "offer" && (peer.makingOffer || pc.signalingState !== "stable");
@@ -505,7 +521,7 @@ async function onDescription(message) {
 
 async function onCandidate(message) {
   const peer = peers.get(message.from);
-  if (!peer) return;
+  if (!peer || peer.insecure) return;
   try {
     await peer.pc.addIceCandidate(message.candidate ?? null);
   } catch (error) {
@@ -593,19 +609,86 @@ function removePeer(id, announce) {
   if (announce) say(`${peer.name} left the call.`);
 }
 
+// The security code (call/security_code.js) -----------------------------------------------------
+
+function verifier(peer) {
+  return (step, fields) => send("verify", { to: peer.id, step, ...fields });
+}
+
+async function onVerify(message) {
+  const peer = peers.get(message.from);
+  if (!peer || peer.insecure) return;
+  // A commitment starts the exchange for a new connection of the other side's.
+  if (message.step === "commit") peer.exchange = new Exchange("answerer", verifier(peer));
+  if (!peer.exchange) return notSecure(peer, "the security check arrived out of order");
+  const problem = await peer.exchange.receive(message);
+  if (problem) return notSecure(peer, problem);
+  if (peer.exchange.code && peer.pc.connectionState === "connected") await showSecurityCode(peer);
+}
+
+// The codes last shown in this tab for this session, by person, to tell when one changes.
+const CODES_KEY = `security-codes:${config.socket}`;
+function shownCodes() {
+  try {
+    return JSON.parse(sessionStorage.getItem(CODES_KEY) || "{}");
+  } catch {
+    return {};
+  }
+}
+
 async function showSecurityCode(peer) {
-  const prints = await certificatePrints(peer.pc);
-  const code = await securityCode(prints);
+  const exchange = peer.exchange;
+  if (!exchange?.code || peer.insecure) return;
+  const problem = await exchange.check(peer.pc);
+  if (problem) return notSecure(peer, problem);
   const element = peer.tile.querySelector(".security-code");
-  element.textContent = `Security code: ${code}`;
-  element.dataset.code = code;
-  element.dataset.prints = prints.join(" ");
+  if (element.dataset.code === exchange.code) return;
+  const codes = shownCodes();
+  const before = codes[who(peer)];
+  element.dataset.code = exchange.code;
+  if (before && before !== exchange.code) {
+    element.textContent = `New security code: ${exchange.code}. Read it aloud again.`;
+    element.dataset.changed = "true";
+    say(`The security code with ${peer.name} changed. Read it aloud again.`, "warning");
+    // Shown over the call for half a minute; the Security code button shows it after that.
+    setTimeout(() => {
+      if (element.dataset.code !== exchange.code || !element.dataset.changed) return;
+      delete element.dataset.changed;
+      element.textContent = `Security code: ${exchange.code}`;
+    }, 30000);
+  } else element.textContent = `Security code: ${exchange.code}`;
+  codes[who(peer)] = exchange.code;
+  sessionStorage.setItem(CODES_KEY, JSON.stringify(codes));
+}
+
+// The connection cannot be trusted: it is closed (no media either way) and the person is told.
+function notSecure(peer, reason) {
+  if (peer.insecure) return;
+  peer.insecure = true;
+  peer.pc.close();
+  peer.tile.dataset.secure = "no";
+  peer.tile.dataset.state = "closed";
+  showState(peer, "Disconnected");
+  const element = peer.tile.querySelector(".security-code");
+  delete element.dataset.code;
+  delete element.dataset.changed;
+  element.dataset.reason = reason;
+  element.classList.add("not-secure");
+  element.setAttribute("role", "alert");
+  element.textContent =
+    `This call is not secure: something between you and ${peer.name} changed the connection. ` +
+    "Your camera and microphone are no longer sent to them. Hang up, and tell the practice.";
+  say(`This call is not secure. Your camera and microphone are no longer sent to ${peer.name}.`, "warning");
+  console.warn("security code:", reason);
 }
 
 // Frames decoded, for the indicator and for checking that video really arrives.
 setInterval(async () => {
   for (const peer of peers.values()) {
-    if (peer.pc.connectionState !== "connected") continue;
+    if (peer.insecure || peer.pc.connectionState !== "connected") continue;
+    // The certificates in use stay the ones revealed in the exchange.
+    if (peer.exchange?.code) await showSecurityCode(peer);
+    if (peer.insecure) continue;
     const stats = await peer.pc.getStats();
     const reports = new Map();
     stats.forEach((report) => reports.set(report.id, report));
