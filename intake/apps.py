@@ -9,11 +9,22 @@ class IntakeConfig(AppConfig):
 
     def ready(self) -> None:
         from intake import receivers  # noqa: F401 - connects the signal receivers
-        from intake.selectors import intake_for_export
+        from intake.selectors import intake_for_export, read_intake_form
         from intake.views import chart_panel, portal_panel
+        from records.copy import CopySection, register
         from records.panels import chart_panel_register, portal_panel_register
-        from records.tasks import EXPORT_SECTIONS
+        from records.selectors import Need
 
-        EXPORT_SECTIONS["intake_forms"] = intake_for_export
+        register(
+            CopySection(
+                "intake_forms",
+                "Intake forms",
+                Need.CLINICAL,
+                intake_for_export,
+                read_intake_form,
+                "No intake forms.",
+                30,
+            )
+        )
         chart_panel_register(chart_panel)
         portal_panel_register(portal_panel)

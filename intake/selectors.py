@@ -17,7 +17,8 @@ from accounts.models import User
 from accounts.selectors import wards_of
 from intake import schema
 from intake.models import IntakeForm, IntakeFormVersion, IntakePacket, ItemKind, PacketItem
-from records.selectors import Access, chart_access
+from records.document import Entry, when
+from records.selectors import Access, Need, chart_access, chart_reach, clinical_gate
 from teletherapy.errors import NotVisible
 from teletherapy.ids import as_uuid
 
@@ -51,6 +52,7 @@ def packet_get_for_user(
     found = packet_reach(user=user, packet=packet) if packet else None
     if packet is None or found is None or found[0] not in need:
         raise NotVisible("intake.intakepacket", packet_id)
+    clinical_gate(user=user, access=found[1], target_type="intake.intakepacket", target_id=packet_id)
     return packet, found[0], found[1]
 
 
@@ -71,6 +73,11 @@ def item_get_for_user(
         raise NotVisible("intake.packetitem", packet_item_id)
     if found[0] is not PacketReach.FILLER and item.filed_at is None:
         raise NotVisible("intake.packetitem", packet_item_id)
+    # Once filed, the answers are the chart's clinical content: read by the chart's own rule (a
+    # guardian only where the chart shares clinical content with guardians).
+    if item.filed_at is not None and chart_reach(user=user, chart_id=item.packet.chart_id, need=Need.CLINICAL) is None:
+        raise NotVisible("intake.packetitem", packet_item_id)
+    clinical_gate(user=user, access=found[1], target_type="intake.packetitem", target_id=packet_item_id)
     return item, found[0], found[1]
 
 
@@ -149,12 +156,13 @@ def packets_to_fill(*, user: User) -> list[IntakePacket]:
     return [p for p in candidates if (found := packet_reach(user=user, packet=p)) and found[0] is PacketReach.FILLER]
 
 
-def intake_for_export(client: User) -> list[dict[str, object]]:
-    """The forms filed into the client's chart, as their copy of the record lists them."""
+def intake_for_export(chart: Any, reader: User, access: Access) -> list[dict[str, object]]:
+    """The forms filed into the client's chart, as the copy of the record lists them (a section
+    the door gives only to those who reach the chart's clinical content)."""
     out: list[dict[str, object]] = []
-    items = PacketItem.objects.filter(
-        packet__chart__client=client, kind=ItemKind.FORM, filed_at__isnull=False
-    ).select_related("form_version__form")
+    items = PacketItem.objects.filter(packet__chart=chart, kind=ItemKind.FORM, filed_at__isnull=False).select_related(
+        "form_version__form"
+    )
     for item in items.order_by("filed_at"):
         answers = answers_of(item)
         out.append(
@@ -166,3 +174,8 @@ def intake_for_export(client: User) -> list[dict[str, object]]:
             }
         )
     return out
+
+
+def read_intake_form(item: dict[str, Any], zone: Any, currency: str) -> Entry:
+    answers = [(str(k), str(v)) for k, v in (item.get("answers") or {}).items()]
+    return Entry(f"{item.get('form')}, filed {when(item.get('filed_at'), zone)}", facts=answers)

@@ -8,7 +8,10 @@ class MessagingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from messaging.selectors import messages_for_export
-        from records.tasks import EXPORT_SECTIONS
+        from messaging.selectors import messages_for_export, read_message
+        from records.copy import CopySection, register
+        from records.selectors import Need
 
-        EXPORT_SECTIONS["messages"] = messages_for_export
+        register(
+            CopySection("messages", "Messages", Need.CLINICAL, messages_for_export, read_message, "No messages.", 40)
+        )

@@ -13,8 +13,10 @@ from django.db.models import Q, QuerySet
 from accounts.models import Role, User
 from accounts.selectors import guardian_acts_for
 from messaging.models import Conversation, ConversationKind, MemberRole, Message
-from records.selectors import Access, chart_access
+from records.document import Entry, label, when
+from records.selectors import Access, chart_access, clinical_gate
 from teletherapy.errors import NotVisible
+from teletherapy.gates import clinical_refusal
 from teletherapy.ids import as_uuid as _uuid
 
 
@@ -62,6 +64,7 @@ def conversation_get_for_user(*, user: User, conversation_id: object) -> tuple[C
     reach = conversation_reach(user=user, conversation=conversation) if conversation else None
     if conversation is None or reach is None:
         raise NotVisible("messaging.conversation", conversation_id)
+    gate(user=user, reach=reach, target_type="messaging.conversation", target_id=conversation_id)
     return conversation, reach
 
 
@@ -72,7 +75,15 @@ def message_get_for_user(*, user: User, message_id: object, own: bool = False) -
     reach = conversation_reach(user=user, conversation=message.conversation) if message else None
     if message is None or reach is None or (own and message.sender_id != user.pk):
         raise NotVisible("messaging.message", message_id)
+    gate(user=user, reach=reach, target_type="messaging.message", target_id=message_id)
     return message, reach
+
+
+def gate(*, user: User, reach: Reach, target_type: str, target_id: object) -> None:
+    """The clinical gate every clinical door asks (records.selectors.clinical_gate): a therapist
+    whom the practice keeps out of clinical data (training overdue, where it blocks) is refused."""
+    if reach is Reach.THERAPIST:
+        clinical_gate(user=user, access=Access.CARE_TEAM, target_type=target_type, target_id=target_id)
 
 
 def conversations_of(*, user: User) -> list[tuple[Conversation, int]]:
@@ -88,9 +99,11 @@ def conversations_of(*, user: User) -> list[tuple[Conversation, int]]:
         .prefetch_related("members__user")
         .order_by("-last_message_at")
     )
+    held_back = clinical_refusal(user) is not None
     found = []
     for conversation in candidates[:100]:
-        if conversation_reach(user=user, conversation=conversation) is None:
+        reach = conversation_reach(user=user, conversation=conversation)
+        if reach is None or (held_back and reach is Reach.THERAPIST):
             continue
         found.append((conversation, unread_count(conversation=conversation, user=user)))
     return found
@@ -121,13 +134,16 @@ def unread_total(*, user: User) -> int:
     return sum(count for _c, count in conversations_of(user=user))
 
 
-def messages_for_export(client: User) -> list[dict[str, object]]:
-    """The client's conversations, as their copy of the record lists them (retracted ones kept,
-    marked; a joint conversation's messages are the couple's record as much as each partner's)."""
+def messages_for_export(chart: Any, reader: User, access: Any) -> list[dict[str, object]]:
+    """The client's conversations that the reader reaches through this door, as the copy of the
+    record lists them (retracted ones kept, marked; a joint conversation's messages are the
+    couple's record as much as each partner's)."""
     out = []
-    conversations = Conversation.objects.filter(members__user=client, members__role=MemberRole.CLIENT)
-    for conversation in conversations:
-        for message in conversation.messages.select_related("sender"):
+    conversations = Conversation.objects.filter(members__user_id=chart.client_id, members__role=MemberRole.CLIENT)
+    for conversation in conversations.distinct().order_by("created_at"):
+        if conversation_reach(user=reader, conversation=conversation) is None:
+            continue
+        for message in conversation.messages.select_related("sender").order_by("sent_at"):
             out.append(
                 {
                     "conversation": str(conversation.pk),
@@ -140,6 +156,19 @@ def messages_for_export(client: User) -> list[dict[str, object]]:
                 }
             )
     return out
+
+
+def read_message(item: dict[str, Any], zone: Any, currency: str) -> Entry:
+    facts = [("Conversation", label(str(item.get("kind", ""))))]
+    if item.get("retracted"):
+        facts.append(("Retracted", "Its writer took it back; it stays in the record."))
+    if item.get("attachment"):
+        facts.append(("Attachment", "A file, listed under Documents."))
+    return Entry(
+        f"{item.get('from')}, {when(item.get('sent_at'), zone)}",
+        facts=facts,
+        passages=[("Message", str(item.get("text", "")))],
+    )
 
 
 def member_names(conversation: Conversation, *, besides: User | None = None) -> str:

@@ -13,8 +13,9 @@ from django.http import HttpRequest
 from accounts.models import User
 from audit.models import Action
 from audit.services import audit_record, audited
+from records.copy import SECTIONS
 from records.models import ClientChart, ExportStatus, RecordExport
-from records.selectors import Access, Need, chart_get_for_user, export_get_for_user
+from records.selectors import Access, Need, chart_get_for_user, chart_reach, export_get_for_user
 from teletherapy.context import AuditContext
 from teletherapy.errors import Conflict
 
@@ -65,6 +66,14 @@ def export_download(
     export = export_get_for_user(user=user, export_id=export_id)
     if export.status != ExportStatus.READY:
         raise Conflict("This copy is still being prepared.", code="not_ready")
+    contents = json.loads(export.payload)
+    # The door is asked again for every section the copy holds: one the reader no longer reaches
+    # (the chart's rule changed since it was built) makes the whole copy stale.
+    for key, section in SECTIONS.items():
+        if key in contents and chart_reach(user=user, chart_id=export.chart_id, need=section.need) is None:
+            raise Conflict(
+                "This copy holds parts of the record you can no longer open. Prepare a new copy.", code="stale_copy"
+            )
     audit_record(
         action=Action.RECORD_EXPORT,
         actor=user,
@@ -73,4 +82,4 @@ def export_download(
         subject_client_id=export.chart.client_id,
         details={"stage": "downloaded", "format": format},
     )
-    return export, json.loads(export.payload)
+    return export, contents

@@ -249,10 +249,11 @@ def psychotherapy_notes_of_author(*, user: User, chart: ClientChart) -> QuerySet
 
 
 def export_get_for_user(*, user: User, export_id: object) -> RecordExport:
-    """A copy of the record, for the person who asked for it only."""
+    """A copy of the record, for the person who asked for it, and only while they still reach the
+    chart (a guardian whose authority ended, a deactivated account: NotVisible)."""
     pk = _uuid(export_id)
     export = RecordExport.objects.select_related("chart").filter(pk=pk, requested_by=user).first() if pk else None
-    if export is None:
+    if export is None or chart_reach(user=user, chart_id=export.chart_id, need=Need.SUMMARY) is None:
         raise NotVisible("records.recordexport", export_id)
     return export
 

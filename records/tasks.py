@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -65,16 +64,11 @@ def safety_alert_notify(assessment_id: str) -> int:
     return len(team)
 
 
-# Higher layers add their part of a client's copy here at start-up (sessions: the appointments).
-EXPORT_SECTIONS: dict[str, Callable[[Any], list[dict[str, object]]]] = {}
-
-
 def _export_contents(export: RecordExport, *, progress: Callable[[int], None]) -> dict[str, object]:
-    from consent.models import ConsentSignature
-    from records.selectors import Access, billing_visible
+    """The copy as its reader may have it: each section through the door (records.copy)."""
+    from records.copy import copy_contents
 
     chart = export.chart
-    access = Access.CLIENT if export.requested_by_id == chart.client_id else Access.GUARDIAN
     data: dict[str, object] = {
         "generated_at": timezone.now().isoformat(),
         "client": {"name": chart.client.full_name, "email": chart.client.email},
@@ -88,58 +82,13 @@ def _export_contents(export: RecordExport, *, progress: Callable[[int], None]) -
         "note": "Psychotherapy notes are kept apart from this record and are not part of this copy.",
     }
     progress(20)
-    include_clinical = access is Access.CLIENT or chart.guardian_sees_notes
-    notes = []
-    if include_clinical:
-        for note in chart.notes.filter(signed_at__isnull=False).prefetch_related("addenda"):
-            notes.append(
-                {
-                    "template": note.template,
-                    "service_date": note.service_date.isoformat(),
-                    "minutes": note.minutes,
-                    "signed_at": note.signed_at.isoformat() if note.signed_at else None,
-                    "sections": json.loads(note.body),
-                    "addenda": [{"signed_at": a.signed_at.isoformat(), "text": a.body} for a in note.addenda.all()],
-                }
-            )
-    # Every signed note is included, shared or not: it is the client's record.
-    data["progress_notes"] = notes
-    progress(50)
-    data["assessments"] = (
-        [
-            {
-                "kind": a.kind,
-                "completed_at": a.completed_at.isoformat() if a.completed_at else None,
-                "result": json.loads(a.result),
-            }
-            for a in chart.assessments.filter(completed_at__isnull=False)
-        ]
-        if include_clinical
-        else []
-    )
-    data["billing"] = [
-        {
-            "service_date": b.service_date.isoformat(),
-            "cpt_code": b.cpt_code,
-            "diagnosis_codes": b.diagnosis_codes.split(","),
-            "fee": str(b.fee),
-            "status": b.status,
-        }
-        for b in billing_visible(chart=chart, access=access)
-    ]
-    progress(75)
-    for name, section in EXPORT_SECTIONS.items():
-        data[name] = section(chart.client)
-    data["consent_signatures"] = [
-        {"kind": s.kind, "version": s.version_number, "sha256": s.version_sha256, "signed_at": s.signed_at.isoformat()}
-        for s in ConsentSignature.objects.filter(on_behalf_of=chart.client)
-    ]
+    data.update(copy_contents(chart=chart, reader=export.requested_by))
     return data
 
 
 @shared_task
 def record_export_build(export_id: str) -> str:
-    export = RecordExport.objects.select_related("chart__client").filter(pk=export_id).first()
+    export = RecordExport.objects.select_related("chart__client", "requested_by").filter(pk=export_id).first()
     if export is None or export.status != ExportStatus.PENDING:
         return "skipped"
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import clients_of_care_team
+from records.document import Entry, label, when
 from records.documented import DocumentedSession
 from sessions.models import Admission, Appointment, AppointmentStatus, CheckIn
 from sessions.policy import join_window, local_time, policy_for
@@ -89,12 +90,17 @@ def sessions_held(*, client: User, therapist: User, session_id: uuid.UUID | None
     ]
 
 
-def appointments_for_export(client: User) -> list[dict[str, object]]:
-    """A client's sessions, as their copy of the record lists them."""
+def appointments_for_export(chart: Any, reader: User, access: Any) -> list[dict[str, object]]:
+    """A client's sessions, as the copy of their record lists them."""
     return [
         {"starts_at": a.starts_at.isoformat(), "kind": a.kind, "status": a.status}
-        for a in Appointment.objects.filter(participants__client=client)
+        for a in Appointment.objects.filter(participants__client_id=chart.client_id).order_by("starts_at")
     ]
+
+
+def read_appointment(item: dict[str, Any], zone: Any, currency: str) -> Entry:
+    facts = [("Kind", label(str(item.get("kind", "")))), ("Status", label(str(item.get("status", ""))))]
+    return Entry(when(item.get("starts_at"), zone), facts=facts)
 
 
 def waiting_for(therapist: User) -> list[dict[str, Any]]:

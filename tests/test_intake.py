@@ -155,8 +155,9 @@ def test_the_client_fills_in_saves_drafts_signs_and_the_answers_are_filed_sealed
     assert again.status_code == 409
     # The client's copy of the record carries the forms.
     from intake.selectors import intake_for_export
+    from records.selectors import Access
 
-    exported = intake_for_export(client_user)
+    exported = intake_for_export(sent.chart, client_user, Access.CLIENT)
     assert {e["form"] for e in exported} == {"About you", "Your history", "Emergency contact", "Insurance"}
     assert next(e for e in exported if e["form"] == "About you")["answers"]["Phone"] == "555-0142"
 

@@ -15,7 +15,8 @@ from accounts.selectors import people_acted_for
 from accounts.types import AuthedRequest
 from audit.models import Action
 from records import services
-from records.document import as_html, as_pdf, readable
+from records.copy import readable
+from records.document import as_html, as_pdf
 from records.models import ExportStatus
 from records.panels import portal_panels
 from records.reads import export_download
@@ -30,7 +31,7 @@ from records.selectors import (
     notes_visible,
 )
 from records.views.base import audit_read, chart_or_refuse, results_of, upload_context
-from teletherapy.errors import error_text
+from teletherapy.errors import Conflict, error_text
 
 
 @role_required(Role.CLIENT, Role.GUARDIAN)
@@ -84,7 +85,16 @@ def export_view(request: AuthedRequest, export_id: str) -> HttpResponse:
     if request.headers.get("Accept") == "application/json" and not wanted:
         return JsonResponse({"status": export.status, "progress": export.progress})
     if wanted in ("json", "html", "pdf") and export.status == ExportStatus.READY:
-        export, contents = export_download(user=request.user, export_id=export_id, context=request, format=wanted)
+        try:
+            export, contents = export_download(user=request.user, export_id=export_id, context=request, format=wanted)
+        except Conflict as stale:
+            messages.error(request, stale.message)
+            return render(
+                request,
+                "records/export.html",
+                {"export": export, "stale": True, "status_url": reverse("records:export", args=[export.pk])},
+                status=409,
+            )
         if wanted == "json":
             response = HttpResponse(export.payload, content_type="application/json")
         else:
