@@ -289,14 +289,29 @@ def drafts_to_sign(*, author: User) -> QuerySet[ProgressNote]:
     )
 
 
+def clinical_readers(*, chart: ClientChart) -> list[User]:
+    """Who a clinical alert about this chart goes to (home card, live push, e-mail): the members
+    of its care team who can open its clinical content now. Never an admin (who never reads
+    clinical content, whatever other roles the account holds), nor a therapist whom a gate keeps
+    out (training overdue, where the practice blocks)."""
+    return [
+        member
+        for member in chart.care_team.filter(is_active=True).order_by("pk")
+        if chart_access(user=member, chart=chart) is Access.CARE_TEAM and not clinical_refusal(member)
+    ]
+
+
 def questionnaires_unopened(*, user: User, days: int = 60, limit: int = 20) -> list[tuple[Assessment, bool]]:
     """Questionnaires completed on the user's care-team charts since the user last opened that
     chart (the audit trail knows who opened what), each with whether it needs attention now (PHQ-9
     item 9 above 0), those first, then the newest.
 
     No audit event: nothing of the answers or the score is shown, only that it needs attention,
-    which the care team was already told when it came in.
+    which the care team was already told when it came in. Nothing for an account that cannot
+    open the charts it would point to (clinical_readers).
     """
+    if user.has_role(Role.ADMIN) or clinical_refusal(user):
+        return []
     completed = list(
         Assessment.objects.filter(chart__care_team=user, completed_at__gte=timezone.now() - timedelta(days=days))
         .select_related("chart__client")

@@ -14,6 +14,7 @@ from accounts.models import Role, User
 from audit.models import Action
 from audit.services import audit_record
 from records.models import EmergencyAccess, ExportStatus, RecordExport
+from records.selectors import clinical_readers
 from teletherapy.context import AuditContext
 
 
@@ -52,7 +53,7 @@ def safety_alert_notify(assessment_id: str) -> int:
     assessment = Assessment.objects.select_related("chart").filter(pk=assessment_id).first()
     if assessment is None:
         return 0
-    team = list(assessment.chart.care_team.filter(is_active=True).values_list("email", flat=True))
+    team = [member.email for member in clinical_readers(chart=assessment.chart)]
     link = (settings.SITE_URL or "").rstrip("/") + reverse("records:chart", args=[assessment.chart_id])
     if team:
         send_mail(

@@ -54,8 +54,14 @@ class AccessEntry:
     outcome: str
 
 
-def record_access_for(*, client: User, before: int | None = None) -> tuple[list[AccessEntry], int | None]:
-    """Every access by someone else to this client's record, newest first, a page at a time."""
+def record_access_for(
+    *, client: User, reader: User | None = None, before: int | None = None
+) -> tuple[list[AccessEntry], int | None]:
+    """Every access by someone else to this client's record, newest first, a page at a time.
+
+    The reason given for emergency access is clinical content: it is shown only to a reader the
+    chart's door lets read clinical content (the client; a guardian only where the chart shares
+    clinical content with guardians)."""
     events = (
         AuditEvent.objects.filter(practice_id=client.practice_id, subject_client_id=client.pk, actor_id__isnull=False)
         .exclude(actor_id=client.pk)
@@ -70,7 +76,7 @@ def record_access_for(*, client: User, before: int | None = None) -> tuple[list[
     more = page[PAGE_SIZE].id if len(page) > PAGE_SIZE else None
     page = page[:PAGE_SIZE]
     names = dict(User.objects.filter(pk__in={e.actor_id for e in page}).values_list("pk", "full_name"))
-    reasons = _emergency_reasons(page)
+    reasons = _emergency_reasons(page) if _reads_clinical(reader or client, client) else {}
     entries = []
     for event in page:
         what = PLAIN_WORDS.get(Action(event.action), Action(event.action).label.lower())
@@ -95,3 +101,10 @@ def _emergency_reasons(events: list[AuditEvent]) -> dict[str, str]:
     ids = {e.details.get("emergency_access_id") for e in events if e.action == Action.EMERGENCY_ACCESS}
     ids.discard(None)
     return {str(a.pk): a.reason for a in EmergencyAccess.objects.filter(pk__in=ids)}
+
+
+def _reads_clinical(reader: User, client: User) -> bool:
+    from records.selectors import Need, chart_for_client, chart_reach
+
+    chart = chart_for_client(client=client)
+    return chart is not None and chart_reach(user=reader, chart_id=chart.pk, need=Need.CLINICAL) is not None

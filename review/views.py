@@ -36,7 +36,9 @@ def record_access_view(request: AuthedRequest) -> HttpResponse:
     if client is None:
         raise NotVisible("accounts.user", client_id)
     before = request.GET.get("before")
-    entries, more = record_access_for(client=client, before=int(before) if before and before.isdigit() else None)
+    entries, more = record_access_for(
+        client=client, reader=user, before=int(before) if before and before.isdigit() else None
+    )
     audit_record(
         action=Action.RECORD_ACCESS_LOG_VIEW, actor=user, request=request, target=client, subject_client_id=client.pk
     )

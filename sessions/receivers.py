@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.signals import login_sessions_ended
 from consent.signals import consent_withdrawn
 from messaging.signals import message_arrived
+from records.selectors import clinical_readers
 from records.signals import questionnaire_needs_attention
 from sessions.models import Appointment, AppointmentStatus
 from sessions.realtime import CloseCode, close_group, login_group, presence_group, push, room_group, user_group
@@ -44,12 +45,13 @@ def close_on_consent_withdrawn(sender: Any, client: Any, kind: str, **kwargs: An
 
 @receiver(questionnaire_needs_attention)
 def alert_the_care_team(sender: Any, chart: Any, **kwargs: Any) -> None:
-    """Each therapist on the care team sees it at once on any open page (sessions.presence)."""
+    """Each member of the care team who can open the chart sees it at once on any open page
+    (sessions.presence)."""
     from django.urls import reverse
 
     url = reverse("records:chart", args=[chart.pk])
-    for therapist_id in chart.care_team.filter(is_active=True).values_list("pk", flat=True):
-        push(presence_group(therapist_id), {"type": "presence.alert", "url": url})
+    for member in clinical_readers(chart=chart):
+        push(presence_group(member.pk), {"type": "presence.alert", "url": url})
 
 
 @receiver(message_arrived)

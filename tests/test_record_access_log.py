@@ -65,3 +65,20 @@ def test_a_guardian_with_no_minor_in_their_care_is_told_so(login_as, make_user):
 def test_therapists_and_admins_have_no_such_page(login_as, therapist, admin):
     assert login_as(therapist).get("/audit/record-access/").status_code == 403
     assert login_as(admin).get("/audit/record-access/").status_code == 403
+
+
+def test_a_guardian_sees_the_emergency_reason_only_where_the_chart_shares_clinical_content(
+    login_as, guardian, client_user, colleague, chart
+):
+    chart.is_minor = True
+    chart.save()
+    login_as(colleague).post(f"/records/charts/{chart.pk}/emergency/", {"reason": REASON})
+    parent = login_as(guardian)
+    page = parent.get(f"/audit/record-access/?client={client_user.pk}").content.decode()
+    assert "used emergency access" in page and "Cole Colleague" in page
+    assert REASON not in page and "Reason given" not in page
+    chart.guardian_sees_notes = True
+    chart.save()
+    assert REASON in parent.get(f"/audit/record-access/?client={client_user.pk}").content.decode()
+    # The client always reads it.
+    assert REASON in login_as(client_user).get("/audit/record-access/").content.decode()

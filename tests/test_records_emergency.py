@@ -76,3 +76,21 @@ def test_care_team_members_and_other_practices_cannot_use_it(login_as, therapist
         404,
     )
     assert not EmergencyAccess.objects.exists()
+
+
+def test_the_page_shows_what_the_api_shows_no_billing_under_emergency_access(login_as, therapist, colleague, chart):
+    from records.selectors import Access
+    from records.services import billing_create
+
+    billing_create(
+        actor=therapist, chart=chart, access=Access.CARE_TEAM, service_date="2026-11-20", cpt_code="90837",
+        diagnosis_codes=["F43.10"], fee="150", request=None,
+    )  # fmt: skip
+    client = login_as(colleague)
+    client.post(f"/records/charts/{chart.pk}/emergency/", {"reason": REASON})
+    assert client.get(f"/api/v1/records/charts/{chart.pk}/billing/").status_code in (403, 404)
+    page = client.get(f"/records/charts/{chart.pk}/").content.decode()
+    assert "F43.10" not in page and 'id="bill-h"' not in page
+    # The care team sees it on both.
+    assert "F43.10" in login_as(therapist).get(f"/records/charts/{chart.pk}/").content.decode()
+    assert login_as(therapist).get(f"/api/v1/records/charts/{chart.pk}/billing/").status_code == 200

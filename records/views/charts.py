@@ -24,9 +24,11 @@ from records.forms import (
 from records.models import ClientChart
 from records.panels import chart_panels
 from records.selectors import (
+    ALLOWED,
     DOCUMENT_UPLOADERS,
     Access,
     Need,
+    billing_visible,
     chart_reach,
     charts_for_therapist,
     charts_outside_care_team,
@@ -92,7 +94,13 @@ def chart_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
             messages.success(request, "Chart updated.")
             return redirect("records:chart", chart.pk)
         status = 400
-    sections = ["summary", "billing"] + (["notes", "assessments", "documents"] if clinical else [])
+    # Billing by the same rule as the API's (Need.BILLING): not under emergency access.
+    shows_billing = access in ALLOWED[Need.BILLING]
+    sections = (
+        ["summary"]
+        + (["billing"] if shows_billing else [])
+        + (["notes", "assessments", "documents"] if clinical else [])
+    )
     notes_page = paginate(request, notes_visible(chart=chart, access=access), key="-created_at") if clinical else None
     audit_read(request, Action.CHART_VIEW, chart, chart, access, sections=",".join(sections))
     assessments = results_of(chart.assessments.all()) if clinical else []
@@ -107,7 +115,8 @@ def chart_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
         "page": notes_page,
         "assessments": assessments,
         "trends": trends_of(assessments),
-        "billing": chart.billing.all(),
+        "shows_billing": shows_billing,
+        "billing": billing_visible(chart=chart, access=access) if shows_billing else [],
         "documents": documents_visible(chart=chart, access=access) if clinical else [],
         "can_upload": clinical and access in DOCUMENT_UPLOADERS,
         "upload": upload_context(),
