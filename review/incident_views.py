@@ -19,6 +19,7 @@ from accounts.types import AuthedRequest
 from review import incidents
 from review.models import IncidentSource, Vendor
 from sessions.regions import REGIONS
+from teletherapy.csv_cells import neutral_rows
 from teletherapy.errors import Denial, ServiceError, error_text
 
 # Admin actions on the incident page: the form's "action" -> what it does.
@@ -227,7 +228,7 @@ def yearly_log_view(request: AuthedRequest) -> HttpResponse:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(incidents.LOG_COLUMNS)
-    writer.writerows(rows)
+    writer.writerows(neutral_rows(rows))
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="breach-log-{int(year)}.csv"'
     response["Cache-Control"] = "no-store"

@@ -18,6 +18,7 @@ from audit.services import audit_record
 from review.access_log import record_access_for
 from review.console import action_choices, events_for_admin, page_of, parse_filters, people_of, shown
 from review.sentences import sentence
+from teletherapy.csv_cells import neutral_row
 from teletherapy.errors import NotVisible, error_text
 from teletherapy.pagination import paginate
 
@@ -173,7 +174,7 @@ def console_export_view(request: AuthedRequest, fmt: str) -> StreamingHttpRespon
         def csv_lines() -> Iterator[str]:
             yield writer.writeheader()
             for row in rows():
-                yield writer.writerow(row)
+                yield writer.writerow(neutral_row(row))
 
         response = StreamingHttpResponse(csv_lines(), content_type="text/csv; charset=utf-8")
     else:

@@ -13,6 +13,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from sessions.routing import websocket_urlpatterns  # noqa: E402
 from teletherapy.dbroles import refuse_unsafe_roles_in_production  # noqa: E402
+from teletherapy.log_redaction import redact_daphne_access_log  # noqa: E402
+
+# Tokens in paths (invitations, set-up links, calendar feeds) never reach the access log.
+redact_daphne_access_log()
 
 # A production process must not run as a database role that could rewrite the audit trail.
 refuse_unsafe_roles_in_production()

@@ -122,3 +122,17 @@ def test_another_practices_admin_sees_only_their_own_log(login_as, stranger, log
 
 def test_the_public_key_is_shown(login_as, admin, log):
     assert b"BEGIN PUBLIC KEY" in login_as(admin).get("/audit/console/").content
+
+
+def test_a_name_that_looks_like_a_formula_is_written_as_text_in_the_csv(login_as, admin, therapist, make_user):
+    """OWASP's CSV injection: a cell beginning with =, +, -, @, tab or carriage return is written
+    with a leading apostrophe, so a spreadsheet shows it instead of running it."""
+    names = ['=HYPERLINK("http://evil.example","Click")', "+1+1", "-2+3", "@SUM(A1)", "\tTab", "Plain Name"]
+    for name in names:
+        client = make_user("client", name=name)
+        audit_record(action=Action.CHART_VIEW, actor=therapist, subject_client_id=client.pk)
+    exported = b"".join(login_as(admin).get("/audit/console/export.csv").streaming_content).decode()
+    written = {row["subject_client_name"] for row in csv.DictReader(io.StringIO(exported))}
+    for name in names[:-1]:
+        assert "'" + name in written and name not in written, name
+    assert "Plain Name" in written
