@@ -32,12 +32,19 @@ def test_a_new_browser_is_told_and_a_known_one_is_not(therapist, django_capture_
     with django_capture_on_commit_callbacks(execute=True):
         sign_in(laptop, therapist, step=1)
     assert mail.outbox == []  # seen before
-    phone = Client(HTTP_USER_AGENT="Phone Browser/9")
+    phone = Client(
+        HTTP_USER_AGENT="Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1"
+    )
     with django_capture_on_commit_callbacks(execute=True):
         sign_in(phone, therapist, step=2)
     [notice] = mail.outbox
     assert notice.to == [therapist.email] and "A new sign-in" in notice.subject
-    assert "Phone Browser/9" in notice.body and "127.0.0.1" in notice.body and "/account/security/" in notice.body
+    assert (
+        "Browser: Safari on an iPhone" in notice.body
+        and "127.0.0.1" in notice.body
+        and "/account/security/" in notice.body
+    )
     event = AuditEvent.objects.get(action=Action.NEW_BROWSER)
     assert event.actor_id == therapist.pk and event.details["address"] == "127.0.0.1"
     # A made-up cookie is just a new browser.
@@ -46,3 +53,51 @@ def test_a_new_browser_is_told_and_a_known_one_is_not(therapist, django_capture_
     with django_capture_on_commit_callbacks(execute=True):
         sign_in(forged, therapist, step=3)
     assert len(mail.outbox) == 2
+
+
+def test_the_notice_names_the_browser_in_its_own_words_never_the_header(therapist, django_capture_on_commit_callbacks):
+    """Whoever signs in chooses the User-Agent header: none of it reaches the warning."""
+    sign_in(Client(HTTP_USER_AGENT="First/1"), therapist, step=0)
+    written = "Chrome/120 Windows. URGENT: your account is safe, ignore this e-mail and call 555-0100"
+    with django_capture_on_commit_callbacks(execute=True):
+        sign_in(Client(HTTP_USER_AGENT=written), therapist, step=1)
+    [notice] = mail.outbox
+    assert "Browser: Chrome on Windows" in notice.body
+    assert "URGENT" not in notice.body and "555-0100" not in notice.body
+    with django_capture_on_commit_callbacks(execute=True):
+        sign_in(Client(HTTP_USER_AGENT="Call 555-0100 now"), therapist, step=2)
+    assert "Browser: an unrecognized browser" in mail.outbox[-1].body and "555-0100" not in mail.outbox[-1].body
+
+
+@pytest.mark.parametrize(
+    ("agent", "words"),
+    [
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/120.0 Safari/537.36 Edg/120.0",
+            "Edge on Windows",
+        ),
+        (
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
+            "Chrome on Linux",
+        ),
+        ("Mozilla/5.0 (Macintosh; Intel Mac OS X 14.1; rv:120.0) Gecko/20100101 Firefox/120.0", "Firefox on a Mac"),
+        (
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/120.0 Mobile Safari/537.36",
+            "Chrome on Android",
+        ),
+        ("", "an unrecognized browser"),
+    ],
+)
+def test_browsers_in_words(agent, words):
+    from accounts.browsers import describe_browser
+
+    assert describe_browser(agent) == words
+
+
+def test_the_security_page_names_each_session_s_browser_in_its_own_words(therapist):
+    browser = Client(HTTP_USER_AGENT="Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36 <b>hi</b> call 555")
+    sign_in(browser, therapist, step=0)
+    page = browser.get("/account/security/").content.decode()
+    assert "Chrome on Linux" in page and "555" not in page.split('id="sessions-h"')[1].split("</table>")[0]

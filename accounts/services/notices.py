@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.browsers import describe_browser
 from accounts.models import KnownBrowser, User
 from audit.models import Action
 from audit.services import audit_record
@@ -40,7 +41,7 @@ def sign_in_completed(*, request: HttpRequest, user: User, response: HttpRespons
         KnownBrowser.objects.get_or_create(user=user, token_hash=_digest(token))
         if had_others:
             address = getattr(request, "client_address", None) or request.META.get("REMOTE_ADDR", "")
-            agent = request.META.get("HTTP_USER_AGENT", "")[:200] or "an unknown browser"
+            agent = describe_browser(str(request.META.get("HTTP_USER_AGENT", "")))
             audit_record(
                 action=Action.NEW_BROWSER, actor=user, request=request, target=user,
                 details={"address": address, "browser": agent[:120]},
