@@ -128,5 +128,12 @@ least six years after your last session); the access log is kept at least six ye
 ## Who sees it
 Your therapist and, where needed, their colleagues in this practice. Nobody else, unless you
 agree in writing or the law requires it.
+
+## If you have a concern
+Tell the practice: sign in and choose *Report a concern*; only the practice's admins read it,
+and you can follow what they do about it. You may also complain to the Office for Civil Rights
+of the U.S. Department of Health and Human Services, online through its OCR Complaint Portal, or
+by mail or e-mail. Nobody may hold a complaint against you, and filing one never affects your
+treatment.
 """,
 }

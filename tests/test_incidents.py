@@ -496,3 +496,15 @@ def test_the_reminders_run_daily_from_beat_and_the_client_sees_being_listed(
         assert incidents_remind_deadlines.delay().get() == 0  # once per step
         page = login_as(client_user).get("/audit/record-access/").content.decode()
     assert "looked at whether a privacy incident involved you" in page and "Report a concern" in page
+
+
+def test_a_client_is_told_how_to_complain_to_hhs_as_well(login_as, client_user, consent_docs):
+    """The report-a-concern page, the page of a concern and the privacy notice name OCR's portal."""
+    client = login_as(client_user)
+    for page in (
+        client.get("/incidents/new/"),
+        client.get(client.post("/incidents/new/", {"summary": "A letter."})["Location"]),
+    ):
+        text = page.content.decode()
+        assert "Office for Civil Rights" in text and "OCR Complaint Portal" in text, page
+    assert "OCR Complaint Portal" in consent_docs["privacy"].body
