@@ -28,13 +28,13 @@ from django.http import StreamingHttpResponse
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from records.models import ChartDocument, DocumentKind
-from teletherapy import scanner, sealed_stream
+from teletherapy import images, scanner, sealed_stream
 from teletherapy.errors import ServiceError
 from teletherapy.keyring import keyring
 
 PURPOSE = "field"
 READ = 1024 * 1024
-MAX_IMAGE_PIXELS = 50_000_000
+MAX_IMAGE_PIXELS = 40_000_000
 NAME_KINDS = {
     ".pdf": DocumentKind.PDF,
     ".png": DocumentKind.PNG,
@@ -117,6 +117,13 @@ def _scan(source: IO[bytes]) -> bool:
     return True
 
 
+def scan_bytes(content: bytes) -> bool:
+    """The same virus scan as a chart document's, for another upload held in memory (a vendor's
+    signed agreement): whether the scanner passed it; DocumentRefused for a virus, or for no
+    verdict where a scan is required."""
+    return _scan(io.BytesIO(content))
+
+
 def _clean_name(name: str, kind: DocumentKind) -> str:
     base = os.path.basename(name.replace("\\", "/")).strip()
     base = "".join(c for c in base if c.isprintable() and c not in '"<>:|?*')[:150].strip(". ") or "document"
@@ -159,11 +166,16 @@ def _redraw(source: IO[bytes], kind: DocumentKind) -> IO[bytes]:
                     raise unreadable
                 if image.width * image.height > MAX_IMAGE_PIXELS:
                     raise DocumentRefused(
-                        "The image has more pixels than a document needs (50 million at most). Scale it down.",
+                        "The image has more pixels than a document needs (40 million at most). Scale it down.",
                         code="too_large",
                     )
-                upright = ImageOps.exif_transpose(image)
-                upright.load()
+                with images.decoding(image.width * image.height):
+                    upright = ImageOps.exif_transpose(image)
+                    upright.load()
+    except images.DecodeBusy:
+        raise DocumentRefused(
+            "Too many large images are being checked right now. Try again in a minute.", code="busy"
+        ) from None
     except DocumentRefused:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning, OSError,
@@ -176,7 +188,7 @@ def _redraw(source: IO[bytes], kind: DocumentKind) -> IO[bytes]:
         options = {"quality": 92, "optimize": True}
     elif kind is DocumentKind.WEBP:
         options = {"quality": 90}
-    upright.save(out, IMAGE_FORMATS[kind], **options)  # no exif, icc or text chunks are passed on
+    images.pixels_only(upright).save(out, IMAGE_FORMATS[kind], **options)  # no comment, exif, icc, xmp or text
     return out
 
 

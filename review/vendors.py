@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from audit.models import Action
 from audit.services import audit_record
+from records.files import DocumentRefused, scan_bytes
 from review.doors import admin_only, found_in
 from review.inputs import clean_text, host_of, hosts_of
 from review.models import Vendor
@@ -170,6 +171,10 @@ def vendor_document_attach(
     kind = next((t for magic, t in DOCUMENT_TYPES.items() if content.startswith(magic)), None)
     if kind is None:
         raise ServiceError("Upload the signed agreement as a PDF.", field="document")
+    try:  # scanned like every other upload
+        scanned = scan_bytes(content)
+    except DocumentRefused as refusal:
+        raise ServiceError(refusal.message, code=refusal.code, field="document") from None
     with transaction.atomic():
         locked = Vendor.objects.select_for_update().get(pk=vendor.pk, practice_id=actor.practice_id)
         locked.baa_document = base64.b64encode(content).decode()
@@ -184,7 +189,12 @@ def vendor_document_attach(
             actor=actor,
             request=request,
             target=locked,
-            details={"change": "document", "vendor": locked.name, "sha256": locked.baa_document_sha256},
+            details={
+                "change": "document",
+                "vendor": locked.name,
+                "sha256": locked.baa_document_sha256,
+                "scanned": scanned,
+            },
         )
     return locked
 

@@ -269,3 +269,57 @@ def test_the_scanner_talks_to_clamd_over_its_own_protocol(clamd):
             capture_output=True,
         )
         assert b"FOUND" in checked.stdout
+
+
+def _with_text(kind: str) -> bytes:
+    """An image carrying words in every place its format keeps them besides its pixels."""
+    from PIL import PngImagePlugin
+
+    image = Image.new("RGB", (60, 40), "teal")
+    out = io.BytesIO()
+    if kind == "PNG":
+        info = PngImagePlugin.PngInfo()
+        info.add_text("Comment", "SECRET-PNG-TEXT")
+        info.add_itxt("XML:com.adobe.xmp", "SECRET-PNG-XMP")
+        image.save(out, "PNG", pnginfo=info, icc_profile=b"SECRET-ICC" * 20)
+    elif kind == "JPEG":
+        image.save(out, "JPEG", comment=b"SECRET-JPEG-COMMENT", xmp=b"SECRET-JPEG-XMP")
+    else:
+        image.save(out, "WEBP", xmp=b"SECRET-WEBP-XMP")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("kind", "name"), [("PNG", "a.png"), ("JPEG", "a.jpg"), ("WEBP", "a.webp")])
+def test_every_metadata_block_is_gone_once_stored(login_as, client_user, chart, scanning, kind, name):
+    client = login_as(client_user)
+    original = _with_text(kind)
+    assert b"SECRET-" in original
+    post_file(client, chart, original, name)
+    stored = download(client, ChartDocument.objects.get())
+    assert b"SECRET" not in stored and Image.open(io.BytesIO(stored)).size == (60, 40)
+
+
+def test_decoding_large_images_shares_a_budget_and_a_busy_server_says_so(
+    login_as, client_user, chart, scanning, settings
+):
+    """A few kilobytes can hold a huge image: what may be decoded at once is bounded per process,
+    and an upload with no room is refused as busy, storing nothing."""
+    from teletherapy import images
+
+    settings.IMAGE_DECODE_BUDGET_PIXELS = 30_000_000
+    settings.IMAGE_DECODE_WAIT_SECONDS = 0.2
+    big = io.BytesIO()
+    Image.new("1", (5_000, 5_000)).save(big, "PNG")  # 25 million pixels in about 3 KB
+    assert len(big.getvalue()) < 100_000
+    client = login_as(client_user)
+    with images.decoding(10_000_000):  # another upload being decoded
+        response = post_file(client, chart, big.getvalue(), "scan.png")
+        assert "Too many large images are being checked right now" in said(response)
+        assert not ChartDocument.objects.exists()
+    settings.IMAGE_DECODE_WAIT_SECONDS = 20
+    response = post_file(client, chart, big.getvalue(), "scan.png")
+    assert ChartDocument.objects.count() == 1, said(response)
+    # Over the per-image limit, whatever the budget: refused before decoding.
+    huge = io.BytesIO()
+    Image.new("1", (7_000, 7_000)).save(huge, "PNG")
+    assert "more pixels than a document needs" in said(post_file(client, chart, huge.getvalue(), "huge.png"))

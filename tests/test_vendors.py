@@ -165,3 +165,21 @@ def test_the_api_keeps_the_register_too(login_as, admin):
     )
     assert upload.status_code == 200 and upload.json()["has_document"] is True
     assert [v["name"] for v in client.get("/api/v1/vendors/").json()] == ["Cloud"]
+
+
+def test_the_signed_agreement_is_virus_scanned_like_every_upload(login_as, admin, practice, scanning):
+    from tests.conftest import EICAR
+
+    client = login_as(admin)
+    infected = PDF + EICAR
+    response = client.post(
+        "/practice/vendors/",
+        {"add": "1", "name": "Acme Mail", "service": "E-mail", "data_touched": "Names",
+         "document": SimpleUploadedFile("baa.pdf", infected, content_type="application/pdf")},
+    )  # fmt: skip
+    assert response.status_code == 400 and "virus scanner found" in response.content.decode()
+    assert not any(v.baa_document for v in Vendor.objects.filter(practice=practice))
+    clean = add(client, document=SimpleUploadedFile("baa.pdf", PDF, content_type="application/pdf"))
+    assert clean.status_code == 302
+    event = AuditEvent.objects.filter(action=Action.VENDOR_CHANGE, details__change="document").get()
+    assert event.details["scanned"] is True

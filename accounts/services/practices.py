@@ -16,6 +16,7 @@ from accounts.models import CURRENCIES, Practice, PracticeLogo, Role, RoleGrant,
 from accounts.signals import practice_created
 from audit.models import Action
 from audit.services import audit_record
+from teletherapy import images
 from teletherapy.errors import NotVisible, ServiceError
 
 
@@ -146,7 +147,12 @@ def _logo_redrawn(data: bytes) -> Image.Image:
                     raise ServiceError(
                         f"The image is too small to read: at least {LOGO_MIN_SIDE} pixels each way.", field="logo"
                     )
-                image = probe.convert("RGBA")  # the first frame of an animation
+                with images.decoding(probe.width * probe.height):
+                    image = images.pixels_only(probe.convert("RGBA"))  # the first frame of an animation
+    except images.DecodeBusy:
+        raise ServiceError(
+            "Too many large images are being read right now. Try again in a minute.", field="logo"
+        ) from None
     except ServiceError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning, OSError,
