@@ -26,7 +26,7 @@ _in_use = 0
 
 
 def budget() -> int:
-    return int(getattr(settings, "IMAGE_DECODE_BUDGET_PIXELS", 60_000_000))
+    return int(settings.IMAGE_DECODE_BUDGET_PIXELS)
 
 
 @contextmanager
@@ -36,7 +36,7 @@ def decoding(pixels: int) -> Iterator[None]:
     global _in_use
     if pixels > budget():
         raise DecodeBusy("larger than the whole budget")
-    wait = float(getattr(settings, "IMAGE_DECODE_WAIT_SECONDS", 20))
+    wait = float(settings.IMAGE_DECODE_WAIT_SECONDS)
     with _lock:
         if not _lock.wait_for(lambda: _in_use + pixels <= budget(), timeout=wait):
             raise DecodeBusy("no room within the wait")

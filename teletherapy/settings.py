@@ -446,6 +446,10 @@ SITE_URL = envstr("SITE_URL", "http://localhost:8000")
 # the local disk by default, or an S3-compatible bucket (pip install '.[s3]'). The key never
 # leaves this process.
 DOCUMENT_MAX_BYTES = envint("DOCUMENT_MAX_BYTES", 20 * 1024 * 1024)
+# Pixels of uploaded images one process decodes at once, and how long an upload waits for room
+# (teletherapy/images.py): about 4 bytes each as RGBA, so 60 million is about 240 MB.
+IMAGE_DECODE_BUDGET_PIXELS = envint("IMAGE_DECODE_BUDGET_PIXELS", 60_000_000)
+IMAGE_DECODE_WAIT_SECONDS = envint("IMAGE_DECODE_WAIT_SECONDS", 20)
 DOCUMENT_STORE = (envstr("DOCUMENT_STORE", "local") or "local").lower()
 if DOCUMENT_STORE == "s3":
     _documents_storage: dict[str, Any] = {
