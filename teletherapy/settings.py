@@ -335,7 +335,9 @@ LOCKOUT_FORGET_SECONDS = envint("LOCKOUT_FORGET_SECONDS", 24 * 3600)
 # How many reverse proxies in front of daphne append to X-Forwarded-For. With 0 the header is
 # ignored entirely, so a client cannot forge its own address.
 TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
-OTP_TOTP_TOLERANCE_STEPS = 1
+# How many 30-second steps either side of now an authenticator code is taken from (0 to 2): one
+# forgives a phone's clock a little and a code typed as it changes.
+OTP_TOTP_TOLERANCE_STEPS = max(0, min(2, envint("OTP_TOTP_TOLERANCE_STEPS", 1)))
 OTP_THROTTLE_FACTOR = envint("OTP_THROTTLE_FACTOR", 1)
 REAUTH_WINDOW_SECONDS = envint("REAUTH_WINDOW_SECONDS", 600)
 # A local crisis line shown to a client whose questionnaire says they may be at risk, beside 988.

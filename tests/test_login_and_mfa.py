@@ -129,3 +129,20 @@ def test_next_cannot_send_people_to_another_site(therapist):
     )
     response = client.post("/mfa/", {"code": totp_code(therapist.totp_secret), "next": "https://evil.example/"})
     assert response["Location"] == "/"
+
+
+def test_the_tolerance_is_the_configured_number_of_steps(therapist, settings):
+    """OTP_TOTP_TOLERANCE_STEPS decides: with 0 only the current step's code is taken, with 2 a
+    code from two steps away is."""
+    import time_machine
+
+    now = (time.time() // 30) * 30 + 10  # the middle of a step, frozen
+    with time_machine.travel(now, tick=False):
+        settings.OTP_TOTP_TOLERANCE_STEPS = 0
+        previous = totp_code(therapist.totp_secret, at=now - 30)
+        if previous != totp_code(therapist.totp_secret, at=now):
+            assert password_only_session(therapist).post("/mfa/", {"code": previous}).status_code == 200
+        TOTPDevice.objects.filter(user=therapist).update(throttling_failure_count=0, throttling_failure_timestamp=None)
+        settings.OTP_TOTP_TOLERANCE_STEPS = 2
+        two_away = totp_code(therapist.totp_secret, at=now - 60)
+        assert password_only_session(therapist).post("/mfa/", {"code": two_away}).status_code == 302

@@ -280,3 +280,20 @@ async def test_the_signaling_socket_accepts_a_passkey_verified_session(room, the
     welcome = await receive(socket)
     assert welcome["type"] == "welcome" and welcome["role"] == "therapist"
     await socket.disconnect()
+
+
+def test_a_locked_out_account_cannot_sign_in_with_a_passkey_either(make_user, practice, settings):
+    """Password guesses lock the account; a passkey does not walk around the lock."""
+    practice.passwordless_sign_in = True
+    practice.save()
+    user, key = with_passkey(make_user)
+    settings.LOCKOUT_THRESHOLD = 2
+    guesser = Client()
+    for _ in range(4):
+        guesser.post("/login/", {"email": user.email, "password": "not-the-password"})
+    browser = Client()
+    answered = use(browser, key, "/login/", "passwordless")
+    assert answered.status_code == 302 and browser.get("/").status_code == 302  # not signed in
+    assert AuditEvent.objects.filter(
+        action=Action.LOGIN_FAILURE, details__reason="locked", details__method="passkey"
+    ).exists()

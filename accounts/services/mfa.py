@@ -13,6 +13,7 @@ import qrcode
 import qrcode.image.svg
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_otp.oath import TOTP
@@ -69,7 +70,8 @@ def totp_qr_svg(uri: str) -> str:
 
 
 def _totp_check(device: TOTPDevice, code: str) -> bool:
-    """Check a code within one step either side, refusing any step already used (replay)."""
+    """Check a code within OTP_TOTP_TOLERANCE_STEPS steps either side (one by default), refusing any
+    step already used (replay)."""
     code = (code or "").strip().replace(" ", "")
     if not _TOTP_PATTERN.match(code):
         return False
@@ -78,7 +80,7 @@ def _totp_check(device: TOTPDevice, code: str) -> bool:
         return False
     key = base64.b32decode(device.secret)
     totp = TOTP(key, step=device.step, t0=0, digits=device.digits, drift=0)
-    if totp.verify(int(code), tolerance=1, min_t=device.last_t + 1):
+    if totp.verify(int(code), tolerance=settings.OTP_TOTP_TOLERANCE_STEPS, min_t=device.last_t + 1):
         device.last_t = totp.t()
         device.throttle_reset(commit=False)
         device.save(update_fields=["last_t", "throttling_failure_count", "throttling_failure_timestamp"])

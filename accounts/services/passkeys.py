@@ -334,6 +334,16 @@ def passkey_reauthenticate(*, request: AuthedRequest, credential: Any) -> None:
 def passkey_sign_in(*, request: Any, credential: Any) -> User:
     """Passwordless: a passkey that verified the person signs them in, if their practice allows it."""
     device = _check(request, purpose="passwordless", credential=credential, user=None)
+    # The same lockout as a password's: an account or address locked out is refused whatever the
+    # method, until the lock runs out.
+    locked = throttle_locked_until(email=device.user.email, ip=getattr(request, "client_address", None))
+    if locked:
+        with transaction.atomic():
+            audit_record(
+                action=Action.LOGIN_FAILURE, request=request, target=device.user, practice_id=device.user.practice_id,
+                outcome=Outcome.DENIED, details={"reason": "locked", "method": "passkey"},
+            )  # fmt: skip
+        raise LoginRefused(locked_message(locked), locked_until=locked)
     with transaction.atomic():
         user = device.user
         if not user.is_active or not user.practice.passwordless_sign_in:
