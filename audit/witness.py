@@ -43,6 +43,7 @@ from django.utils import timezone
 from audit.checkpoints import checkpoint_export
 from audit.content import event_content
 from audit.models import (
+    Action,
     AuditChainHead,
     AuditCheckpoint,
     AuditEvent,
@@ -96,10 +97,20 @@ def configured_witness() -> Witness | None:
 # Messages -------------------------------------------------------------------------------------
 
 
+# A psychotherapy note is its author's alone: the witness is told that one was written or read,
+# and by whom, never whose or which. Its MAC still commits to the whole event, so the witness
+# vouches for it all the same.
+PRIVATE_ACTIONS = frozenset({Action.PSYCHOTHERAPY_NOTE_VIEW.value, Action.PSYCHOTHERAPY_NOTE_WRITE.value})
+PRIVATE_TARGETS = frozenset({"records.psychotherapynote"})
+
+
 def event_message(event: AuditEvent) -> dict[str, Any]:
     """What the witness keeps of an event: the fields of its row (no clinical content is ever in
-    one), with its MAC."""
-    return {"kind": "event", **event_content(event), "mac": event.mac}
+    one), with its MAC; for a psychotherapy note's event, not whose note or which."""
+    content = event_content(event)
+    if content["action"] in PRIVATE_ACTIONS or content["target_type"] in PRIVATE_TARGETS:
+        content |= {"subject_client_id": None, "target_id": "", "details": {"withheld": "psychotherapy note"}}
+    return {"kind": "event", **content, "mac": event.mac}
 
 
 def checkpoint_message(checkpoint: AuditCheckpoint) -> dict[str, Any]:

@@ -174,3 +174,33 @@ def test_a_deleted_or_rewritten_lane_is_caught_by_the_witness(witnessed, therapi
     # Without the witness, the practice that is still there misses its lane too.
     code, output = verify()
     assert code == 1 and f"chain {other_chain}: missing" in output
+
+
+def test_a_psychotherapy_note_reaches_the_witness_without_whose_or_which(
+    witnessed, therapist, client_user, chart, login_as
+):
+    """The witness learns that a note was written and read, and by whom; never the client or the
+    note. Its MAC still covers the whole event, so the check against the witness holds."""
+    from records.models import PsychotherapyNote
+
+    rsyslog, already = witnessed
+    team = login_as(therapist)
+    team.post(f"/records/charts/{chart.pk}/psychotherapy-notes/", {"body": "Only mine."})
+    note = PsychotherapyNote.objects.using("psychotherapy").get()
+    team.get(f"/records/psychotherapy-notes/{note.pk}/")
+    team.get(f"/records/charts/{chart.pk}/")
+    witness_ship()
+    total = AuditEvent.objects.count() + AuditCheckpoint.objects.count()
+    lines = rsyslog.wait_for(already + AuditEvent.objects.count(), timeout=20)[already:]
+    bodies = [json.loads(line[line.index("{") :]) for line in lines]
+    private = [b for b in bodies if b.get("action", "").startswith("records.psychotherapy")]
+    assert len(private) == 2, [b.get("action") for b in bodies]
+    for body in private:
+        assert body["subject_client_id"] is None and body["target_id"] == "" and body["actor_id"] == therapist.pk
+        assert str(note.pk) not in json.dumps(body)
+    # Other events still name their client (a chart view is not a psychotherapy note).
+    assert any(b.get("subject_client_id") == client_user.pk for b in bodies)
+    assert total >= len(bodies)
+    # What the witness holds of them still pins the stored events: the same MACs.
+    for body in private:
+        assert AuditEvent.objects.get(chain=body["chain"], seq=body["seq"]).mac == body["mac"]

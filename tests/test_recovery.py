@@ -46,6 +46,11 @@ def test_two_admins_then_a_day_then_the_old_factors_are_gone(
         assert "Say how you checked" in act(first, recovery, "approve").content.decode()
         assert "Only an approved recovery" in act(second, recovery, "confirm").content.decode()
         act(first, recovery, "approve", identity_check="Called the number on file; she answered the questions.")
+        # Sealed in the request; the audit trail (and so the witness, exports, backups) says only
+        # that a check was recorded.
+        approved = AuditEvent.objects.get(action=Action.RECOVERY_APPROVE)
+        assert approved.details == {"identity_check": "recorded"}
+        assert "Called the number" in first.get("/practice/recoveries/").content.decode()
         assert "not the one who approved" in act(first, recovery, "confirm").content.decode()
         mail.outbox.clear()
         with django_capture_on_commit_callbacks(execute=True):

@@ -120,7 +120,9 @@ def recovery_approve(*, admin: User, recovery_id: object, identity_check: object
         found.save(update_fields=["approved_by", "approved_at", "identity_check"])
         audit_record(
             action=Action.RECOVERY_APPROVE, actor=admin, request=request, target=found,  # type: ignore[arg-type]
-            subject_client_id=_subject(found.user), details={"identity_check": how},
+            # What the admin wrote stays sealed in the request; the trail (and so the witness,
+            # exports and backups) says only that a check was recorded.
+            subject_client_id=_subject(found.user), details={"identity_check": "recorded"},
         )  # fmt: skip
     return found
 
