@@ -244,3 +244,19 @@ def test_a_practice_is_verified_across_its_lanes(chain, therapist):
         f"chain {chain}: 10 events intact" in out.getvalue()
         and "All 8 chain(s) intact (7 with nothing new)" in out.getvalue()
     )
+
+
+def test_a_change_to_an_old_event_is_found_within_a_day(chain, admin, settings):
+    """Changed with the owner's credentials before the newest signed checkpoint, an old event
+    passes the routine run (it checks only what is new); the full run finds it, and beat runs it
+    every day by default."""
+    from audit.tasks import audit_checkpoints_create
+    from review.tasks import audit_verify_all
+
+    assert audit_checkpoints_create() >= 1
+    for _ in range(3):
+        audit_record(action=Action.CHART_VIEW, actor=admin, subject_client_id=1)
+    tamper(("UPDATE audit_auditevent SET outcome = 'denied' WHERE chain = %s AND seq = 2", [chain]))
+    full = settings.CELERY_BEAT_SCHEDULE["audit-verify-full"]
+    assert full["schedule"] <= 24 * 60 * 60
+    assert audit_verify_all(**full["kwargs"]) == 1
