@@ -41,6 +41,9 @@ class Practice(models.Model):
     passwordless_sign_in = models.BooleanField(
         default=False, help_text="A passkey that verifies the person (PIN, fingerprint, face) stands for both steps."
     )
+    listed_publicly = models.BooleanField(
+        default=False, help_text="Whether this server's public index of fact sheets names the practice."
+    )
     currency = models.CharField(
         max_length=3,
         choices=[(code, f"{name} ({code})") for code, (name, _symbol) in CURRENCIES.items()],

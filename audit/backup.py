@@ -25,8 +25,10 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
-from audit.models import AuditChainHead, AuditEvent
+from audit.models import Action, AuditChainHead, AuditEvent
+from audit.services import audit_record
 from teletherapy import backups, sealed_stream
+from teletherapy.context import AuditContext
 from teletherapy.dbroles import connected_as, grants_apply, migration_settings, runtime_role
 from teletherapy.keyring import Key, KeyRingError, keyring
 
@@ -145,6 +147,12 @@ def backup_create(dest: Path, *, out: Any = sys.stdout) -> dict[str, Any]:
     body["seconds"] = round(time.monotonic() - started, 3)
     manifest = {**body, "mac": _manifest_mac(key, body)}
     (dest / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    # That a backup was made, and when (the fact sheet says so): never where it went.
+    audit_record(
+        action=Action.BACKUP_MADE,
+        request=AuditContext.background("command", "backup"),
+        details={"events": body["events"], "bytes": sum(f["bytes"] for f in body["files"].values())},
+    )
     return manifest
 
 

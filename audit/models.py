@@ -109,6 +109,7 @@ class Action(models.TextChoices):
     EMERGENCY_ACCESS = "records.emergency_access", "Used emergency access"
     RECORD_EXPORT = "records.export", "Exported a record"
     KEY_ROTATION = "records.key_rotation", "Re-encrypted data under new keys"
+    BACKUP_MADE = "audit.backup_made", "Made a sealed backup of both databases"
     RECORD_ACCESS_LOG_VIEW = "audit.record_access_view", "Looked at who opened a record"
     AUDIT_CONSOLE_VIEW = "audit.console_view", "Reviewed the audit log"
     AUDIT_EXPORT = "audit.export", "Exported the audit log"

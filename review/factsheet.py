@@ -61,9 +61,21 @@ def _day(moment: Any) -> str:
     return f"{day.day} {day:%B %Y}"
 
 
-def _sign_in() -> list[Fact]:
+def _sign_in(practice: Practice) -> list[Fact]:
+    from accounts.models import PasskeyDevice
+
     enforced = "accounts.middleware.MFAEnforcementMiddleware" in settings.MIDDLEWARE
-    kinds = ["an authenticator app (a 6-digit code that changes every 30 seconds)", "a one-time backup code"]
+    kinds = [
+        "a passkey (a phone, a security key or this device's screen lock)",
+        "an authenticator app (a 6-digit code that changes every 30 seconds)",
+        "a one-time backup code",
+    ]
+    in_use = PasskeyDevice.objects.filter(user__practice=practice).values("user").distinct().count()
+    rules = []
+    if practice.passkeys_required_for_staff:
+        rules.append("staff must sign in with a passkey")
+    if practice.passwordless_sign_in:
+        rules.append("a passkey that checks who holds it may sign someone in without their password")
     idle = settings.SESSION_IDLE_TIMEOUT_SECONDS
     longest = settings.SESSION_ABSOLUTE_LIFETIME_SECONDS
     return [
@@ -73,7 +85,13 @@ def _sign_in() -> list[Fact]:
             "Second factor",
             "Required for every account, staff and clients alike, at every sign-in" if enforced else "Not required",
         ),
-        Fact("sign_in.factor_kinds", "sign_in", "Kinds of second factor", "; ".join(kinds).capitalize()),
+        Fact(
+            "sign_in.factor_kinds",
+            "sign_in",
+            "Kinds of second factor",
+            "; ".join(kinds).capitalize() + (f". At this practice {' and '.join(rules)}" if rules else ""),
+            detail=f"Accounts of this practice with a passkey: {in_use}.",
+        ),
         Fact(
             "sign_in.lockout",
             "sign_in",
@@ -112,8 +130,8 @@ def _encryption() -> list[Fact]:
             "encryption.at_rest",
             "encryption",
             "Stored data",
-            f"Sealed with AES-256-GCM, each value bound to its record, under keys kept outside the database "
-            f"(current keys {ring.current('field').key_id} and {ring.current('psychotherapy').key_id})",
+            "Sealed with AES-256-GCM, each value bound to its record, under keys kept outside the database"
+            + ("" if ring.current("field") and ring.current("psychotherapy") else "; a key is missing"),
             detail=f"Sealed: {', '.join(sealed)}.",
         ),
         Fact(
@@ -147,7 +165,15 @@ def _storage() -> list[Fact]:
         where = "Not stated by whoever runs this server"
     engines = {str(db.get("ENGINE", "")).rsplit(".", 1)[-1] for db in settings.DATABASES.values()}
     kind = "PostgreSQL" if engines == {"postgresql"} else "SQLite files" if engines == {"sqlite3"} else "databases"
-    backups = "Sealed with AES-256-GCM under a key of their own" if keyring().has("backup") else "No backup key here"
+    last_backup = (
+        AuditEvent.objects.filter(action=Action.BACKUP_MADE)
+        .order_by("-occurred_at")
+        .values_list("occurred_at", flat=True)
+    ).first()
+    if last_backup is None:
+        backups = "No backup has been made on this server yet"
+    else:
+        backups = f"Last made on {_day(last_backup)}, sealed with AES-256-GCM under a key of their own"
     return [
         Fact("storage.hosting", "storage", "Hosting provider and region", where, detail="As stated by the operator."),
         Fact(
@@ -342,9 +368,41 @@ def _concerns(practice: Practice) -> list[Fact]:
     ]
 
 
+def internal_hosts() -> set[str]:
+    """Names of this server's own back-end machines (databases, cache, mail relay, the audit
+    witness): the public sheet never prints one. The video relay is not among them: browsers
+    reach it by name."""
+    from urllib.parse import urlsplit as split
+
+    hosts = {str(db.get("HOST") or "") for db in settings.DATABASES.values()}
+    hosts.add(str(getattr(settings, "EMAIL_HOST", "") or ""))
+    for url in (getattr(settings, "AUDIT_WITNESS_URL", ""), getattr(settings, "REDIS_URL", "")):
+        hosts.add(split(str(url or "")).hostname or "")
+    return {h for h in hosts if h and h not in ("localhost", "127.0.0.1", "::1")}
+
+
+def _public(facts: list[Fact]) -> list[Fact]:
+    """The sheet as published: an internal host named anywhere is said as "a server of the
+    practice's own" instead."""
+    hosts = sorted(internal_hosts(), key=len, reverse=True)
+    if not hosts:
+        return facts
+
+    def scrub(text: str) -> str:
+        for host in hosts:
+            text = text.replace(host, "a server of the practice's own")
+        return text
+
+    return [Fact(fact.key, fact.section, scrub(fact.label), scrub(fact.value), scrub(fact.detail)) for fact in facts]
+
+
 def practice_facts(practice: Practice) -> list[Fact]:
+    return _public(_unscrubbed_facts(practice))
+
+
+def _unscrubbed_facts(practice: Practice) -> list[Fact]:
     return [
-        *_sign_in(),
+        *_sign_in(practice),
         *_encryption(),
         *_storage(),
         *_video(practice),

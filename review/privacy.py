@@ -49,7 +49,9 @@ def _sheet(practice: Practice) -> dict[str, object]:
 @require_GET
 def index_view(request: HttpRequest) -> HttpResponse:
     """Which practice's sheet: the only one, or a list to choose from."""
-    practices = list(Practice.objects.order_by("name").only("name", "slug"))
+    # Only the practices that chose to be listed: a practice's sheet is public at its own address,
+    # but that it uses this server is its own to say.
+    practices = list(Practice.objects.filter(listed_publicly=True).order_by("name").only("name", "slug"))
     if len(practices) == 1:
         return redirect("privacy:sheet", slug=practices[0].slug)
     return render(request, "privacy/index.html", {"practices": practices})
@@ -66,6 +68,28 @@ def sheet_view(request: HttpRequest, slug: str) -> HttpResponse:
         is_mfa_verified(request) and user.has_role(Role.ADMIN) and user.practice_id == practice.pk  # type: ignore[union-attr]
     )
     return render(request, "privacy/sheet.html", context)
+
+
+@mfa_required
+@require_POST
+def listing_view(request: AuthedRequest, slug: str) -> HttpResponse:
+    """An admin chooses whether the server's public index names the practice (audited)."""
+    from audit.models import Action
+    from audit.services import audit_record
+
+    user = request.user
+    if user.practice.slug != slug or not user.has_role(Role.ADMIN):
+        raise NotVisible("accounts.practice", slug)
+    listed = request.POST.get("listed") == "1"
+    Practice.objects.filter(pk=user.practice_id).update(listed_publicly=listed)
+    audit_record(
+        action=Action.PRACTICE_SETTINGS_CHANGE, actor=user, request=request, target=user.practice,
+        details={"listed_publicly": listed},
+    )  # fmt: skip
+    messages.success(
+        request, "The practice is listed on this server's index." if listed else "The practice is no longer listed."
+    )
+    return redirect("privacy:sheet", slug=slug)
 
 
 @mfa_required

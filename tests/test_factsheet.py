@@ -4,6 +4,7 @@ its JSON and its list of changes follow, with no text edited by hand."""
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 
 import pytest
@@ -13,6 +14,7 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.test import override_settings
 
+from audit.models import Action, AuditEvent
 from review import factsheet
 from review.factsheet import facts_record, practice_facts
 from review.models import FactChange
@@ -44,10 +46,48 @@ def test_anyone_can_read_it_before_signing_up(client, practice):
     assert "print-view" in client.get(f"/privacy/{practice.slug}/?print=1").content.decode()
 
 
-def test_the_index_leads_to_the_practice(client, practice, other_practice):
+def test_the_index_names_only_the_practices_that_chose_to_be_listed(client, practice, other_practice, login_as, admin):
+    html = client.get("/privacy/").content.decode()
+    assert f"/privacy/{practice.slug}/" not in html and f"/privacy/{other_practice.slug}/" not in html
+    assert "/privacy/" in client.get("/login/").content.decode()
+    # The practice's admin lists it from its own sheet (audited); the other stays unnamed.
+    staff = login_as(admin)
+    assert "List the practice" in staff.get(f"/privacy/{practice.slug}/").content.decode()
+    staff.post(f"/privacy/{practice.slug}/listing/", {"listed": "1"})
+    listed = client.get("/privacy/")
+    assert listed.status_code == 302 and listed["Location"] == f"/privacy/{practice.slug}/"  # the only one listed
+    assert AuditEvent.objects.filter(action=Action.PRACTICE_SETTINGS_CHANGE, details__listed_publicly=True).exists()
+    type(other_practice).objects.filter(pk=other_practice.pk).update(listed_publicly=True)
     html = client.get("/privacy/").content.decode()
     assert f"/privacy/{practice.slug}/" in html and f"/privacy/{other_practice.slug}/" in html
-    assert "/privacy/" in client.get("/login/").content.decode()
+    # Nobody else can list or unlist it.
+    assert client.post(f"/privacy/{practice.slug}/listing/", {"listed": "0"}).status_code in (302, 403, 404)
+    assert type(practice).objects.get(pk=practice.pk).listed_publicly
+
+
+def test_the_sheet_is_worked_out_and_names_nothing_internal(client, practice, make_user, login_as, admin, settings):
+    """Passkeys in use are said; no backup made is said; the database, mail and witness servers
+    are never named, even once the admin registers the configured components as vendors."""
+    from accounts.models import PasskeyDevice
+
+    settings.DATABASES["default"]["HOST"] = "db-internal.clinic.lan"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "smtp-relay.clinic.lan"
+    settings.AUDIT_WITNESS_URL = "syslog+tls://audit-collector.clinic.lan:6514"
+    staff = login_as(admin)
+    page = staff.get("/practice/vendors/").content.decode()
+    assert "audit-collector.clinic.lan" in page  # the admin's own register knows them
+    for key in ("witness", "email", "database:default"):
+        staff.post("/practice/vendors/", {"component": key})
+    user = make_user("therapist")
+    PasskeyDevice.objects.create(user=user, name="Laptop", credential_id="eA", public_key="eQ", sign_count=0)
+    html = sheet(client, practice)
+    body = json.dumps(client.get(f"/api/v1/privacy/{practice.slug}/").json())
+    for text in (html, body):
+        for host in ("db-internal.clinic.lan", "smtp-relay.clinic.lan", "audit-collector.clinic.lan"):
+            assert host not in text, host
+        assert "a passkey" in text and "No backup has been made on this server yet" in text
+    assert "Accounts of this practice with a passkey: 1" in html
 
 
 def test_the_api_gives_the_same_facts_without_signing_in(client, practice):
@@ -85,9 +125,10 @@ def test_a_key_rotation_shows_with_its_date(client, practice, therapist, chart):
             html = sheet(client, practice)
         finally:
             reset_keyring_cache()
-    assert "re-encrypted under new keys on" in html and "fie-new" in html
+    # The date, never the keys' own names: nothing internal is published.
+    assert "re-encrypted under new keys on" in html and "fie-new" not in html and "psy-new" not in html
     keys = set(FactChange.objects.filter(practice_id=practice.pk).exclude(previous="").values_list("key", flat=True))
-    assert {"encryption.rotated", "encryption.at_rest"} <= keys
+    assert "encryption.rotated" in keys
 
 
 def test_hosting_verification_and_ai_are_worked_out_not_typed(client, practice, monkeypatch):
