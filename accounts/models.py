@@ -41,6 +41,9 @@ class Practice(models.Model):
     passwordless_sign_in = models.BooleanField(
         default=False, help_text="A passkey that verifies the person (PIN, fingerprint, face) stands for both steps."
     )
+    passkeys_required_since = models.DateTimeField(
+        null=True, blank=True, help_text="When the practice began to require passkeys of its staff."
+    )
     listed_publicly = models.BooleanField(
         default=False, help_text="Whether this server's public index of fact sheets names the practice."
     )

@@ -343,6 +343,9 @@ TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
 OTP_TOTP_TOLERANCE_STEPS = max(0, min(2, envint("OTP_TOTP_TOLERANCE_STEPS", 1)))
 OTP_THROTTLE_FACTOR = envint("OTP_THROTTLE_FACTOR", 1)
 REAUTH_WINDOW_SECONDS = envint("REAUTH_WINDOW_SECONDS", 600)
+# Where a practice requires passkeys of its staff: the days a staff member without one may still
+# sign in with an authenticator code (from when the requirement began, or they joined).
+PASSKEY_GRACE_DAYS = envint("PASSKEY_GRACE_DAYS", 7)
 # A local crisis line shown to a client whose questionnaire says they may be at risk, beside 988.
 CRISIS_LOCAL_LINE_NAME = envstr("CRISIS_LOCAL_LINE_NAME", "")
 CRISIS_LOCAL_LINE_NUMBER = envstr("CRISIS_LOCAL_LINE_NUMBER", "")

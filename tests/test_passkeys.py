@@ -297,3 +297,47 @@ def test_a_locked_out_account_cannot_sign_in_with_a_passkey_either(make_user, pr
     assert AuditEvent.objects.filter(
         action=Action.LOGIN_FAILURE, details__reason="locked", details__method="passkey"
     ).exists()
+
+
+def test_requiring_passkeys_of_staff_leaves_a_grace_period_then_only_a_passkey_signs_them_in(
+    login_as, admin, therapist, colleague, client_user, practice
+):
+    """Turned on by the admin: a therapist without a passkey still signs in with their app for
+    PASSKEY_GRACE_DAYS (and is led to add one); after that the app's code is refused and only a
+    passkey, or a backup code (the way back in), signs them in. Someone who has a passkey uses it
+    from the start. Clients are not concerned."""
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
+    login_as(admin).post("/practice/sign-in-policy/", {"passkeys_required_for_staff": "1"})
+    practice.refresh_from_db()
+    assert practice.passkeys_required_for_staff and practice.passkeys_required_since is not None
+    start = timezone.now()
+    with time_machine.travel(start + dt.timedelta(days=6), tick=False):
+        browser = password_only_session(therapist)
+        answered = browser.post("/mfa/", {"code": totp_code(therapist.totp_secret)})
+        assert answered["Location"].startswith("/account/passkeys/add/?required=1")
+        # The colleague adds one now.
+        key = passkey()
+        helped = password_only_session(colleague)
+        assert helped.post("/mfa/", {"code": totp_code(colleague.totp_secret)}).status_code == 302
+        enroll(helped, key, url="/account/passkeys/add/", name="Work laptop")
+        assert PasskeyDevice.objects.filter(user=colleague).exists()
+    with time_machine.travel(start + dt.timedelta(days=6, minutes=5), tick=False):
+        # Having a passkey, the colleague's app code is refused within the grace period too.
+        browser = password_only_session(colleague)
+        refused = browser.post("/mfa/", {"code": totp_code(colleague.totp_secret)})
+        assert refused.status_code == 200 and "signs its staff in with a passkey" in refused.content.decode()
+        assert use(browser, key, "/mfa/", "sign_in").status_code == 302
+        assert browser.get("/").status_code == 200
+    with time_machine.travel(start + dt.timedelta(days=8), tick=False):
+        browser = password_only_session(therapist)
+        refused = browser.post("/mfa/", {"code": totp_code(therapist.totp_secret)})
+        assert refused.status_code == 200 and "signs its staff in with a passkey" in refused.content.decode()
+        assert browser.get("/").status_code == 302  # not signed in
+        assert AuditEvent.objects.filter(action=Action.MFA_FAILURE, details__reason="passkey_required").exists()
+        # A client of the same practice: unchanged.
+        client = password_only_session(client_user)
+        assert client.post("/mfa/", {"code": totp_code(client_user.totp_secret)})["Location"] == "/"

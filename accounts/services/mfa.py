@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from datetime import datetime, timedelta
 from urllib.parse import quote, urlencode
 
 import qrcode
@@ -19,7 +20,7 @@ from django.utils import timezone
 from django_otp.oath import TOTP
 
 from accounts.login_session import DEVICE_SESSION_KEY
-from accounts.models import BackupCode, BackupCodeDevice, TOTPDevice, User
+from accounts.models import BackupCode, BackupCodeDevice, Role, TOTPDevice, User
 from accounts.rules import mark_reauthenticated
 from accounts.services.auth import (
     LoginRefused,
@@ -176,9 +177,41 @@ def _session_mark_verified(request: AuthedRequest, device: TOTPDevice | BackupCo
     mark_reauthenticated(request)
 
 
+def passkey_deadline(user: User) -> datetime | None:
+    """For staff of a practice that requires passkeys: from when an authenticator code no longer
+    signs them in (the end of their grace period: PASSKEY_GRACE_DAYS from when the practice began
+    to require passkeys, or from when they joined, whichever is later); None for everyone else."""
+    practice = user.practice
+    if not practice.passkeys_required_for_staff or not user.has_role(Role.THERAPIST, Role.ADMIN):
+        return None
+    since = practice.passkeys_required_since or user.date_joined
+    return max(since, user.date_joined) + timedelta(days=settings.PASSKEY_GRACE_DAYS)
+
+
+def passkey_only(user: User) -> bool:
+    """Whether only a passkey (or a backup code, the way back in) signs this person in: staff of a
+    practice that requires passkeys, once they have one or once their grace period is over."""
+    deadline = passkey_deadline(user)
+    if deadline is None:
+        return False
+    from accounts.models import PasskeyDevice
+
+    return timezone.now() >= deadline or PasskeyDevice.objects.filter(user=user).exists()
+
+
 def mfa_verify(*, request: AuthedRequest, code: str) -> TOTPDevice | BackupCodeDevice:
     user: User = request.user
     ip = getattr(request, "client_address", None)
+    if _TOTP_PATTERN.match((code or "").strip().replace(" ", "")) and passkey_only(user):
+        with transaction.atomic():
+            audit_record(
+                action=Action.MFA_FAILURE, actor=user, request=request, target=user, outcome=Outcome.DENIED,
+                details={"reason": "passkey_required"},
+            )  # fmt: skip
+        raise MFAError(
+            "Your practice signs its staff in with a passkey: use yours. If you have none or lost it, use a "
+            "backup code, then add a passkey; or ask an admin to recover your account."
+        )
     locked = throttle_locked_until(email=user.email, ip=ip)
     if locked:
         with transaction.atomic():

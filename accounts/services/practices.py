@@ -59,9 +59,13 @@ def sign_in_policy_set(
         practice = Practice.objects.select_for_update().get(pk=actor.practice_id)
         before = {"passkeys_required_for_staff": practice.passkeys_required_for_staff,
                   "passwordless_sign_in": practice.passwordless_sign_in}  # fmt: skip
+        if passkeys_required_for_staff and not practice.passkeys_required_for_staff:
+            practice.passkeys_required_since = timezone.now()  # staff without one have a grace period from now
+        elif not passkeys_required_for_staff:
+            practice.passkeys_required_since = None
         practice.passkeys_required_for_staff = passkeys_required_for_staff
         practice.passwordless_sign_in = passwordless
-        practice.save(update_fields=["passkeys_required_for_staff", "passwordless_sign_in"])
+        practice.save(update_fields=["passkeys_required_for_staff", "passkeys_required_since", "passwordless_sign_in"])
         after = {"passkeys_required_for_staff": passkeys_required_for_staff, "passwordless_sign_in": passwordless}
         audit_record(
             action=Action.SIGN_IN_POLICY_CHANGE, actor=actor, request=request, target=practice,  # type: ignore[arg-type]

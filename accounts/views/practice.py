@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -106,6 +107,7 @@ def members_view(request: AuthedRequest) -> HttpResponse:
         "weekdays": list(enumerate(DAY_NAMES)),
         "office_days": days_of(request.user.practice),
         "logo_formats": ", ".join(LOGO_FORMATS.values()),
+        "passkey_grace_days": settings.PASSKEY_GRACE_DAYS,
     }
     return render(request, "accounts/members.html", context)
 
