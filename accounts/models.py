@@ -111,6 +111,9 @@ class User(AbstractBaseUser):
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="members")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # A second admin's confirmation of a therapist account an admin made (accounts.duties).
+    staff_confirmed_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    staff_confirmed_at = models.DateTimeField(null=True, blank=True)
     # Empty: the practice's zone. Times are stored in UTC and shown in this zone.
     time_zone = models.CharField(max_length=64, blank=True, default="")
 

@@ -38,6 +38,7 @@ urlpatterns = [
     path("practice/recoveries/", practice.recoveries_view, name="recoveries"),
     path("practice/members/<int:user_id>/", practice.member_view, name="member"),
     path("practice/members/<int:user_id>/role/", practice.member_role_view, name="member_role"),
+    path("practice/members/<int:user_id>/confirm/", practice.member_confirm_view, name="member_confirm"),
     path("practice/members/<int:user_id>/reactivate/", practice.member_reactivate_view, name="member_reactivate"),
     path("practice/members/<int:user_id>/deactivate/", practice.member_deactivate_view, name="member_deactivate"),
 ]

@@ -44,6 +44,7 @@ class Action(models.TextChoices):
     INVITATION_ACCEPTED = "accounts.invitation_accepted", "Accepted an invitation"
     INVITATION_REVOKED = "accounts.invitation_revoked", "Revoked an invitation"
     ROLE_CHANGE = "accounts.role_change", "Changed a role"
+    STAFF_CONFIRM = "accounts.staff_confirm", "Confirmed a therapist account as a second admin"
     DEACTIVATION = "accounts.deactivate", "Deactivated an account"
     REACTIVATION = "accounts.reactivate", "Reactivated an account"
     APPOINTMENT_SCHEDULE = "sessions.schedule", "Scheduled a session"

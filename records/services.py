@@ -15,6 +15,7 @@ from django.db.models import Model
 from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.duties import confirmation_missing
 from accounts.models import Role, User
 from audit.models import Action
 from audit.services import audit_record
@@ -574,6 +575,12 @@ def emergency_access_start(
         )
     if chart.care_team.filter(pk=actor.pk).exists():
         raise RecordError("You are on this client's care team already.", code="not_needed")
+    if confirmation_missing(actor):
+        raise RecordError(
+            "A second admin of the practice must confirm your account before you can use emergency access. "
+            "Ask an admin other than the one who invited you.",
+            code="not_allowed",
+        )
     text = _clean_text(reason, field="reason", limit=1000, required=True).strip()
     if len(text) < EMERGENCY_REASON_MIN:
         raise RecordError(f"Explain the emergency in at least {EMERGENCY_REASON_MIN} characters.", field="reason")

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.duties import single_admin
 from accounts.models import Practice
 from audit.models import LANES, Action, AuditEvent, VerificationRun, WitnessLane, chain_of
 from review.incidents import breaches_notified_since
@@ -255,6 +256,19 @@ def audit_facts(practice: Practice) -> list[Fact]:
             "clients can see who opened their record",
         ),
         Fact("audit.verification", "audit", "Checked", verification),
+        Fact(
+            "audit.emergency",
+            "audit",
+            "Emergency access",
+            "A therapist outside a client's care team may open the chart for 60 minutes in an emergency, giving a "
+            "reason; it is flagged, the admins are told and the client sees it"
+            + (
+                ". This practice has a single admin, so a therapist account that admin makes can do this without "
+                "a second admin confirming the account"
+                if single_admin(practice.pk)
+                else ". A therapist account an admin makes can do this only once a second admin confirms it"
+            ),
+        ),
         Fact("audit.witness", "audit", "Copy off this server", witness),
     ]
 

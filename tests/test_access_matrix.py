@@ -134,6 +134,7 @@ PAGES: dict[tuple[str, str], Rule] = {
     ("sessions:feed_manage", "post"): R(THERAPISTS),
     ("accounts:member_deactivate", "post"): R(ADMINS, body=(("confirmed", "yes"),)),
     ("accounts:member_reactivate", "post"): R(ADMINS),
+    ("accounts:member_confirm", "post"): R(ADMINS),
     ("consent:mine", "get"): R(CLIENTS_AND_GUARDIANS),
     ("consent:sign", "get"): R(ACTS_FOR, query=(("for", "{client_id}"),)),
     ("consent:sign", "post"): R(
@@ -233,6 +234,7 @@ PAGES: dict[tuple[str, str], Rule] = {
     ("vendors:detail", "post"): R(ADMINS, body=VENDOR),
     ("vendors:document", "get"): R(ADMINS),
     ("privacy:reconsent", "post"): R(ADMINS),
+    ("privacy:listing", "post"): R(ADMINS, body=(("listed", "1"),)),
     ("training:mine", "get"): R(STAFF),
     ("training:attest", "get"): R(STAFF - {OUTSIDER}),
     ("training:attest", "post"): R(STAFF - {OUTSIDER}, body=(("typed_name", "Somebody Else"),)),

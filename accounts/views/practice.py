@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import services
+from accounts import duties, services
 from accounts.forms import InvitationForm, RoleChangeForm
 from accounts.models import PasskeyDevice, Practice, Role
 from accounts.office_hours import DAY_NAMES, days_of, describe
@@ -206,8 +206,24 @@ def member_view(request: AuthedRequest, user_id: int) -> HttpResponse:
         "second_factor": user_has_confirmed_device(user=member),
         "passkeys": passkeys_of(user=member).count(),
         "themself": member.pk == request.user.pk,
+        "awaiting_confirmation": member.has_role(Role.THERAPIST) and duties.confirmation_missing(member),
+        "can_confirm": duties.can_confirm(admin=request.user, member=member),
     }
     return render(request, "accounts/member.html", context)
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def member_confirm_view(request: AuthedRequest, user_id: int) -> HttpResponse:
+    """A second admin confirms a therapist account another admin made (accounts.duties)."""
+    member = member_get_for_admin(admin=request.user, user_id=user_id)
+    try:
+        duties.staff_confirm(admin=request.user, member=member, request=request)
+    except ServiceError as error:
+        messages.error(request, error_text(request, error))
+    else:
+        messages.success(request, f"{member.full_name} is confirmed: they may use emergency access.")
+    return redirect("accounts:member", member.pk)
 
 
 @role_required(Role.ADMIN)
