@@ -138,6 +138,7 @@ class IncidentTriageInput(serializers.Serializer):
     acquired = _text()
     mitigation = _text()
     reasons = _text()
+    change_reason = _text()
 
 
 class AffectedFindInput(serializers.Serializer):

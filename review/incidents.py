@@ -34,8 +34,7 @@ from audit.services import audit_record
 from review.doors import admin_only, found_in
 from review.inputs import clean_text
 from review.models import EntryKind, Incident, IncidentEntry, IncidentSource, Vendor
-from sessions.models import CheckIn
-from sessions.regions import REGIONS
+from sessions.regions import REGIONS, region_of_address
 from teletherapy.errors import Conflict, NotAllowed, ServiceError
 
 TARGET = "review.incident"
@@ -235,6 +234,12 @@ class IncidentState:
     @property
     def residents(self) -> dict[str, int]:
         return dict(Counter(p.residence for p in self.included if p.residence))
+
+    @property
+    def residence_unknown(self) -> int:
+        """People on the list whose state of residence is not known: they could tip a state over
+        the media threshold, so they are counted and shown, never left out silently."""
+        return sum(1 for p in self.included if not p.residence)
 
     @property
     def unnotified(self) -> list[Person]:
@@ -669,7 +674,15 @@ def incident_triage(*, actor: User, incident: Incident, fields: dict[str, Any], 
         _lock(incident)
         state = incident_state(incident)
         _changeable(state)
+        # Known to the practice at the latest when someone first told it: discovery is no later.
+        reported = timezone.localdate(incident.reported_at)
         discovered = _day(fields.get("discovered_on"), "discovered_on", required=True, not_after=today)
+        if discovered is not None and discovered > reported:
+            raise ServiceError(
+                f"The practice knew of it when it was first reported, on {_written(reported)}: "
+                "the discovery date is that day or earlier.",
+                field="discovered_on",
+            )
         breach_on = _day(fields.get("breach_on"), "breach_on", not_after=today)
         ended_on = _day(fields.get("breach_ended_on"), "breach_ended_on", not_after=today)
         assert discovered is not None
@@ -704,8 +717,35 @@ def incident_triage(*, actor: User, incident: Incident, fields: dict[str, Any], 
             "exclusion": exclusion, "data_sealed": sealed, "keys_exposed": exposed, "unsecured": unsecured,
             "breach_type": breach_type, "location": location, "outcome": outcome,
         }  # fmt: skip
+        # A new triage that moves a deadline says so, with a reason, in the history and the audit trail.
+        moved = []
+        if state.triage is not None:
+            before = {d.audience: d.due for d in state.deadlines()}
+            after_state = incident_state(incident)
+            after_state.triage = Triage(
+                discovered_on=discovered, breach_on=breach_on, breach_ended_on=ended_on, exclusion=exclusion,
+                data_sealed=sealed, keys_exposed=exposed, unsecured=unsecured, breach_type=breach_type,
+                location=location, outcome=outcome, factors=factors, reasons=reasons, at=timezone.now(),
+                by_id=actor.pk,
+            )  # fmt: skip
+            after = {d.audience: d.due for d in after_state.deadlines()}
+            moved = [
+                {"audience": audience, "from": before[audience].isoformat(), "to": after[audience].isoformat()}
+                for audience in sorted(set(before) & set(after))
+                if before[audience] != after[audience]
+            ]
+        change_reason = _text(fields.get("change_reason"), "change_reason")
+        if moved and not change_reason:
+            said = "; ".join(f"{m['audience']}: {m['from']} to {m['to']}" for m in moved)
+            raise ServiceError(f"This moves the deadlines ({said}). Say why.", field="change_reason")
+        if moved:
+            data |= {"moved": moved, "change_reason": change_reason}
         _entry(incident, EntryKind.TRIAGE, by=actor, data=data, text=json.dumps({**factors, "reasons": reasons}))
-        _did(actor, incident, request, "triage", outcome=outcome, discovered_on=data["discovered_on"])
+        summary = "; ".join(f"{m['audience']} {m['from']}>{m['to']}" for m in moved)
+        _did(
+            actor, incident, request, "triage", outcome=outcome, discovered_on=data["discovered_on"],
+            **({"deadlines_moved": summary} if moved else {}),
+        )  # fmt: skip
     triage = incident_state(incident).triage
     assert triage is not None
     return triage
@@ -837,10 +877,13 @@ def _held_by_then(practice_id: int, end: dt.datetime) -> list[int]:
 
 
 def _last_location(person_id: int) -> str:
-    location = (
-        CheckIn.objects.filter(user_id=person_id).order_by("-created_at").values_list("location", flat=True).first()
-    )
-    return location if location and location.startswith("US-") else ""
+    """Where the person lives, for the media threshold: the state of the address on their chart
+    (where they happened to be for a session says nothing of where they reside); "" when it does
+    not say, and such people are counted as of unknown residence."""
+    from records.models import ClientChart
+
+    chart = ClientChart.objects.filter(client_id=person_id).only("address").first()
+    return region_of_address(chart.address) if chart is not None else ""
 
 
 def affected_add(incident: Incident, person_ids: list[int], *, by: User | None, found_by: str) -> int:

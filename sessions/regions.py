@@ -28,3 +28,29 @@ REGION_NAMES = dict(REGIONS)
 
 def region_name(code: str) -> str:
     return REGION_NAMES.get(code, code)
+
+
+_STATE_ZIP = None
+
+
+def region_of_address(address: str) -> str:
+    """The US state or territory a postal address is in, read from the address itself: a
+    two-letter code before a ZIP code ("Albany, NY 12207"), or a state's name at its end. "" when
+    the address does not say (the caller counts such people as of unknown residence)."""
+    import re
+
+    global _STATE_ZIP
+    text = " ".join(str(address or "").split())
+    if not text:
+        return ""
+    if _STATE_ZIP is None:
+        _STATE_ZIP = re.compile(r"\b([A-Z]{2})\.?,?\s+\d{5}(?:-\d{4})?\b")
+    codes = {code[3:] for code, _name in REGIONS if code.startswith("US-")}
+    found = [m.group(1) for m in _STATE_ZIP.finditer(text) if m.group(1) in codes]
+    if found:
+        return f"US-{found[-1]}"
+    lowered = re.sub(r"[\d\s,.-]+$", "", text).lower()
+    for code, name in sorted(REGIONS, key=lambda r: -len(r[1])):
+        if code.startswith("US-") and lowered.endswith(name.lower()):
+            return code
+    return ""

@@ -508,3 +508,62 @@ def test_a_client_is_told_how_to_complain_to_hhs_as_well(login_as, client_user, 
         text = page.content.decode()
         assert "Office for Civil Rights" in text and "OCR Complaint Portal" in text, page
     assert "OCR Complaint Portal" in consent_docs["privacy"].body
+
+
+# The breach clock ---------------------------------------------------------------------------------
+
+
+def test_discovery_is_no_later_than_the_first_report_and_a_moved_deadline_is_shown_and_audited(
+    login_as, make_user, admin, therapist
+):
+    start = dt.datetime(2026, 11, 2, 15, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False):
+        made = report(login_as(therapist), "My laptop was stolen.")
+    staff = login_as(admin)
+    url = f"/api/v1/incidents/{made['id']}/"
+    with time_machine.travel(start + dt.timedelta(days=10), tick=False):
+        person = make_user(Role.CLIENT, name="Pat Person")
+        staff.post(url + "affected/", {"how": "person", "person_id": person.pk}, content_type="application/json")
+        late = staff.post(
+            url + "triage/", {"discovered_on": "2026-11-05", "outcome": "notify"}, content_type="application/json"
+        )
+        assert late.status_code == 400 and "first reported, on 2 November 2026" in late.content.decode()
+        first = staff.post(
+            url + "triage/", {"discovered_on": "2026-11-02", "outcome": "notify"}, content_type="application/json"
+        )
+        assert first.status_code == 200, first.content
+        # A new triage that moves the deadlines needs a reason, and says so.
+        earlier = {"discovered_on": "2026-10-20", "outcome": "notify"}
+        refused = staff.post(url + "triage/", earlier, content_type="application/json")
+        assert refused.status_code == 400 and "This moves the deadlines" in refused.content.decode()
+        moved = staff.post(
+            url + "triage/", {**earlier, "change_reason": "The server log shows the theft began on 20 October."},
+            content_type="application/json",
+        )  # fmt: skip
+        assert moved.status_code == 200, moved.content
+        events = AuditEvent.objects.filter(action=Action.INCIDENT_UPDATE, details__change="triage")
+        assert any("individual 2027-01-01>2026-12-19" in str(e.details.get("deadlines_moved", "")) for e in events)
+        page = staff.get(f"/incidents/{made['id']}/").content.decode()
+        assert "The deadlines moved" in page and "The server log shows the theft began on 20 October." in page
+
+
+def test_residence_comes_from_the_address_and_unknown_is_counted(login_as, make_user, admin, therapist):
+    from sessions.regions import region_of_address
+
+    assert region_of_address("12 State St, Albany, NY 12207") == "US-NY"
+    assert region_of_address("4 Pike Pl\nSeattle, Washington") == "US-WA"
+    assert region_of_address("somewhere") == ""
+    made = report(login_as(therapist), "Letters went to the wrong addresses.")
+    staff = login_as(admin)
+    url = f"/api/v1/incidents/{made['id']}/"
+    albany = make_user(Role.CLIENT, name="Al Bany")
+    chart = chart_create(actor=None, client=albany, therapists=[therapist])
+    chart.address = "12 State St, Albany, NY 12207"
+    chart.save()
+    nowhere = make_user(Role.CLIENT, name="No Where")
+    for person in (albany, nowhere):
+        staff.post(url + "affected/", {"how": "person", "person_id": person.pk}, content_type="application/json")
+    state = incidents.incident_state(Incident.objects.get(pk=made["id"]))
+    assert state.residents == {"US-NY": 1} and state.residence_unknown == 1
+    page = staff.get(f"/incidents/{made['id']}/").content.decode()
+    assert 'id="residence-unknown"' in page and "for 1 person" in page
