@@ -50,6 +50,7 @@ class Action(models.TextChoices):
     APPOINTMENT_SCHEDULE = "sessions.schedule", "Scheduled a session"
     APPOINTMENT_RESCHEDULE = "sessions.reschedule", "Rescheduled a session"
     APPOINTMENT_CANCEL = "sessions.cancel", "Cancelled a session"
+    APPOINTMENT_LIST = "sessions.list", "Looked at a list of sessions"
     CALENDAR_FEED_CHANGE = "sessions.calendar_feed", "Made, renewed or turned off their calendar feed"
     SESSION_POLICY_CHANGE = "sessions.policy_change", "Changed the practice's session settings"
     LICENSES_CHANGE = "sessions.licenses_change", "Changed where they are licensed"
@@ -205,6 +206,27 @@ class AuditEvent(models.Model):
         if self.action == "restricted":
             return "Restricted (a therapist's private notes)"
         return str(Action(self.action).label) if self.action in Action.values else self.action
+
+
+class AuditSubject(models.Model):
+    """Each client an event is about, when it is about several (a list of sessions, of charts, of
+    signatures): so that each of them finds it under "who opened my record". The event itself
+    carries how many there were and a SHA-256 of their ids in its details, under its MAC.
+    Append-only, like the event."""
+
+    event = models.ForeignKey(AuditEvent, on_delete=models.PROTECT, related_name="subjects")
+    client_id = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["client_id", "event"])]
+
+    def __str__(self) -> str:
+        return f"event {self.event_id} about client {self.client_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("Audit subjects are append-only and cannot be changed.")
+        super().save(*args, **kwargs)
 
 
 class AuditChainHead(models.Model):

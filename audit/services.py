@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import transaction
+from django.db import router, transaction
 from django.db.models import Model
 from django.http import HttpRequest
 from django.utils import timezone
@@ -15,7 +16,7 @@ from django.utils import timezone
 from audit.append import AuditWriteError as AuditWriteError  # raised here for callers
 from audit.append import append, send_ahead, writer_memory
 from audit.content import mask_details
-from audit.models import Action, AuditEvent, Outcome
+from audit.models import Action, AuditEvent, AuditSubject, Outcome
 from teletherapy.context import AuditContext, context_of
 from teletherapy.errors import ServiceError, report_denial
 from teletherapy.keyring import keyring
@@ -84,13 +85,32 @@ def audit_record(
     outcome: Outcome | str = Outcome.ALLOWED,
     details: dict[str, Any] | None = None,
     flagged: bool = False,
+    subjects: Iterable[int] | None = None,
 ) -> AuditEvent:
     """Append one event to its practice's chain, inside the caller's transaction.
+
+    ``subjects``: the clients a read of several clients' data was about. The event names them
+    all (AuditSubject rows, and in its details their count and a SHA-256 of their ids, under the
+    MAC), so each finds it under "who opened my record"; one of them alone is the event's subject.
 
     Raises AuditWriteError if the event cannot be written, so the caller's transaction rolls
     back and whatever it was about to show is not shown.
     """
+    ids = sorted({int(i) for i in subjects or [] if i is not None})
+    if ids:
+        if subject_client_id is None and len(ids) == 1:
+            subject_client_id = ids[0]
+        digest = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()
+        details = {**(details or {}), "subjects": len(ids), "subjects_sha256": digest}
     key = keyring().current("audit")
+    using = router.db_for_write(AuditEvent)
+    if ids and not transaction.get_connection(using=using).in_atomic_block:
+        with transaction.atomic(using=using):  # the event and its subjects, together or not at all
+            return audit_record(
+                action=action, actor=actor, request=request, target=target, target_type=target_type,
+                target_id=target_id, subject_client_id=subject_client_id, practice_id=practice_id,
+                outcome=outcome, details=details, flagged=flagged, subjects=ids,
+            )  # fmt: skip
     event = _new_event(
         action=action,
         actor=actor,
@@ -106,6 +126,8 @@ def audit_record(
         key_id=key.key_id,
     )
     append(event, key.secret)
+    if ids:
+        AuditSubject.objects.using(using).bulk_create([AuditSubject(event_id=event.pk, client_id=i) for i in ids])
     return event
 
 

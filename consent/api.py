@@ -212,8 +212,9 @@ class SignatureListView(VerifiedAPIView):
         if client_id is not None and not client_id.isdigit():
             raise ValidationError({"client": ["Give a client id."]})
         client = reads.client_in_practice(user=user, client_id=client_id) if client_id else None
-        signatures, _access = reads.signatures_read(user=user, request=self.django_request(request), client=client)
+        signatures, _access = reads.signatures_visible(user=user, client=client)
         page = paginate(request, signatures, key="-signed_at")
+        reads.signatures_listed(user=user, request=self.django_request(request), client=client, shown=page.items)
         status_only = reads.status_only_for(user=user)
         data = SignatureSerializer(page.items, many=True).data
         if status_only is not None:

@@ -45,14 +45,22 @@ def client_in_practice(*, user: User, client_id: object) -> User:
     return client
 
 
-def signatures_read(
-    *, user: User, request: HttpRequest | None, client: User | None = None
+def signatures_visible(
+    *, user: User, client: User | None = None
 ) -> tuple[QuerySet[ConsentSignature], ConsentAccess | None]:
-    """Signatures the user may list, optionally of one client; one event for the list."""
+    """Signatures the user may list, optionally of one client (its door refuses the others)."""
     access = consent_access(user=user, client=client) if client is not None else None
     signatures = signatures_visible_to(user=user).select_related("withdrawal")
     if client is not None:
         signatures = signatures.filter(on_behalf_of=client)
+    return signatures, access
+
+
+def signatures_listed(
+    *, user: User, request: HttpRequest | None, client: User | None, shown: list[ConsentSignature]
+) -> None:
+    """One event for a page of signatures, naming every client on it."""
+    access = consent_access(user=user, client=client) if client is not None else None
     audit_record(
         action=Action.CONSENT_STATUS_VIEW,
         actor=user,
@@ -60,8 +68,8 @@ def signatures_read(
         target=client,
         subject_client_id=client.pk if client is not None else None,
         details={"what": "signatures", "access": access.value if access else "list"},
+        subjects=[s.on_behalf_of_id for s in shown] if client is None else None,
     )
-    return signatures, access
 
 
 def signature_read(

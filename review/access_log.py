@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import Q
+
 from accounts.models import User
-from audit.models import Action, AuditEvent
+from audit.models import Action, AuditEvent, AuditSubject
 
 PSYCHOTHERAPY_ACTIONS = {Action.PSYCHOTHERAPY_NOTE_VIEW.value, Action.PSYCHOTHERAPY_NOTE_WRITE.value}
 # What the client sees for each kind of event, in plain words.
@@ -30,6 +32,9 @@ PLAIN_WORDS = {
     Action.CONSENT_SIGNATURE_VIEW: "viewed a consent form you signed",
     Action.CONSENT_REQUEST: "asked you to sign a consent form",
     Action.CONSENT_AGREEMENT_RECORD: "recorded an agreement with you",
+    Action.CONSENT_STATUS_VIEW: "looked at your consent forms",
+    Action.CHART_LIST: "looked at a list of clients that includes you",
+    Action.APPOINTMENT_LIST: "looked at a list of sessions that includes yours",
     Action.INCIDENT_VIEW: "read a privacy concern you reported",
     Action.INCIDENT_AFFECTED: "looked at whether a privacy incident involved you",
     Action.INCIDENT_NOTICE: "sent you a notice about a privacy incident",
@@ -62,8 +67,12 @@ def record_access_for(
     The reason given for emergency access is clinical content: it is shown only to a reader the
     chart's door lets read clinical content (the client; a guardian only where the chart shares
     clinical content with guardians)."""
+    # The events about this client alone, and those about several clients at once that name them.
+    about = Q(subject_client_id=client.pk) | Q(
+        pk__in=AuditSubject.objects.filter(client_id=client.pk).values("event_id")
+    )
     events = (
-        AuditEvent.objects.filter(practice_id=client.practice_id, subject_client_id=client.pk, actor_id__isnull=False)
+        AuditEvent.objects.filter(about, practice_id=client.practice_id, actor_id__isnull=False)
         .exclude(actor_id=client.pk)
         # A therapist's psychotherapy notes are theirs alone: the client's page shows nothing of them.
         .exclude(action__in=PSYCHOTHERAPY_ACTIONS)

@@ -28,7 +28,7 @@ from sessions.models import Appointment
 from sessions.protocol import ProtocolError, check_sdp
 from sessions.realtime import CloseCode
 from sessions.regions import REGION_NAMES
-from sessions.selectors import appointment_get_for_user, appointments_schedule_for, caseload_of
+from sessions.selectors import appointment_get_for_user, appointments_listed, appointments_schedule_for, caseload_of
 from teletherapy.errors import NotAllowed, NotVisible, ServiceError, error_response
 from teletherapy.pagination import paginate
 
@@ -99,6 +99,9 @@ class AppointmentListView(VerifiedAPIView):
     @extend_schema(responses=AppointmentSerializer(many=True))
     def get(self, request: Request) -> Response:
         page = paginate(request, appointments_schedule_for(user=self.actor(request)), key="starts_at")
+        appointments_listed(
+            user=self.actor(request), request=self.django_request(request), appointments=page.items, where="api"
+        )
         return page.response(AppointmentSerializer(page.items, many=True).data)
 
     @extend_schema(request=ScheduleSerializer, responses={201: AppointmentSerializer})

@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import clients_of_care_team
+from audit.models import Action
+from audit.services import audit_record
 from records.document import Entry, label, when
 from records.documented import DocumentedSession
 from sessions.models import Admission, Appointment, AppointmentStatus, CheckIn
@@ -144,3 +146,13 @@ def appointments_between(*, user: User, starts: Any, ends: Any) -> QuerySet[Appo
     if not user.has_role("admin"):
         found = found.filter(therapist=user)
     return found.select_related("therapist").prefetch_related("participants__client").order_by("starts_at")
+
+
+def appointments_listed(*, user: User, request: Any, appointments: list[Appointment], where: str) -> None:
+    """One event for a list of sessions someone looked at (the sessions page, the calendar, the
+    API), naming every client in them: each finds it under "who opened my record"."""
+    clients = [p.client_id for a in appointments for p in a.participants.all()]
+    audit_record(
+        action=Action.APPOINTMENT_LIST, actor=user, request=request,
+        details={"where": where, "count": len(appointments)}, subjects=clients,
+    )  # fmt: skip

@@ -24,7 +24,7 @@ from sessions.forms import LicensesForm, PolicyForm, ScheduleForm, ScopeForm, Ti
 from sessions.gate import appointment_for_participant
 from sessions.models import Appointment, CalendarFeed, TherapistLicense
 from sessions.regions import REGIONS
-from sessions.selectors import appointments_between, appointments_schedule_for, caseload_of
+from sessions.selectors import appointments_between, appointments_listed, appointments_schedule_for, caseload_of
 from sessions.zones import real_zones
 from teletherapy.errors import NotVisible, error_text
 from teletherapy.markers import mfa_exempt
@@ -52,6 +52,7 @@ def list_view(request: AuthedRequest) -> HttpResponse:
     user = request.user
     rows = []
     page = paginate(request, appointments_schedule_for(user=user), key="starts_at")
+    appointments_listed(user=user, request=request, appointments=page.items, where="sessions")
     for appointment in page.items:
         window = services.join_window(appointment)
         participant = appointment.therapist_id == user.pk or any(
@@ -306,7 +307,9 @@ def calendar_view(request: AuthedRequest) -> HttpResponse:
     starts = datetime.combine(monday, time(0, 0), tzinfo=zone)
     days = [monday + timedelta(days=i) for i in range(7)]
     placed: dict[date, list[dict[str, Any]]] = {day: [] for day in days}
-    for appointment in appointments_between(user=request.user, starts=starts, ends=starts + timedelta(days=7)):
+    week = list(appointments_between(user=request.user, starts=starts, ends=starts + timedelta(days=7)))
+    appointments_listed(user=request.user, request=request, appointments=week, where="calendar")
+    for appointment in week:
         begins, ends = appointment.starts_at.astimezone(zone), appointment.ends_at.astimezone(zone)
         first = max(0, (begins.hour - FIRST_HOUR) * 4 + begins.minute // 15)
         length = max(1, round((ends - begins).total_seconds() / 900))

@@ -16,6 +16,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 # Every table guarded by a migration, so test infrastructure can find them all.
 GUARDED_TABLES = (
     "audit_auditevent",
+    "audit_auditsubject",
     "audit_auditcheckpoint",
     "audit_auditflag",
     "audit_auditflagacknowledgement",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from audit.models import AuditEvent
 from records.models import PsychotherapyNote
 from records.selectors import Access
 from records.services import note_create, note_share, note_sign
@@ -82,3 +83,51 @@ def test_a_guardian_sees_the_emergency_reason_only_where_the_chart_shares_clinic
     assert REASON in parent.get(f"/audit/record-access/?client={client_user.pk}").content.decode()
     # The client always reads it.
     assert REASON in login_as(client_user).get("/audit/record-access/").content.decode()
+
+
+def test_a_list_of_several_clients_is_one_event_each_of_them_finds(
+    login_as, therapist, client_user, make_user, chart, consent_docs, schedule
+):
+    """The sessions page, the calendar, the appointments API, the chart list and the signature list:
+    each read writes one event naming every client whose data it showed, and each of them finds
+    it under "who opened my record"; a client not on the list does not."""
+    from audit.models import AuditSubject
+    from records.services import chart_create
+    from tests.conftest import sign
+
+    other = make_user("client", name="Olive Other")
+    chart_create(actor=None, client=other, therapists=[therapist])
+    outsider = make_user("client", name="Nora Nobody")
+    schedule(client_user, in_hours=30)
+    schedule(other, in_hours=50)
+    sign(client_user, "treatment")
+    sign(other, "treatment")
+    team = login_as(therapist)
+    before = AuditEvent.objects.count()
+    for url in ("/sessions/", "/sessions/calendar/?week=" + _week_of(50), "/api/v1/sessions/", "/records/charts/",
+                "/api/v1/records/charts/", "/api/v1/consent/signatures/"):  # fmt: skip
+        assert team.get(url).status_code == 200, url
+    reads = list(AuditEvent.objects.filter(pk__gt=before_id(before), actor_id=therapist.pk))
+    several = [e for e in reads if e.details.get("subjects")]
+    assert {e.action for e in several} >= {"sessions.list", "records.chart_list", "consent.status_view"}
+    for event in several:
+        named = set(AuditSubject.objects.filter(event=event).values_list("client_id", flat=True))
+        assert {client_user.pk, other.pk} <= named or event.details.get("where") == "calendar", event.action
+        assert outsider.pk not in named
+    for person in (client_user, other):
+        page = login_as(person).get("/audit/record-access/").content.decode()
+        assert "looked at a list of sessions that includes yours" in page
+        assert "looked at a list of clients that includes you" in page
+    assert "looked at a list" not in login_as(outsider).get("/audit/record-access/").content.decode()
+
+
+def _week_of(hours: int) -> str:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    return (timezone.now() + dt.timedelta(hours=hours)).date().isoformat()
+
+
+def before_id(count: int) -> int:
+    return AuditEvent.objects.order_by("id").values_list("id", flat=True)[count - 1] if count else 0

@@ -52,6 +52,7 @@ class ChartListView(RecordsView):
             actor=user,
             request=self.django_request(request),
             details={"count": len(page.items)},
+            subjects=[chart.client_id for chart in page.items],
         )
         return page.response(ChartSerializer(page.items, many=True).data)
 

@@ -54,7 +54,10 @@ def charts_view(request: AuthedRequest) -> HttpResponse:
         charts = ClientChart.objects.filter(practice_id=request.user.practice_id).select_related("client")
         others = ClientChart.objects.none()
     page = paginate(request, charts, key="client__full_name")
-    audit_record(action=Action.CHART_LIST, actor=request.user, request=request, details={"count": len(page.items)})
+    audit_record(
+        action=Action.CHART_LIST, actor=request.user, request=request, details={"count": len(page.items)},
+        subjects=[chart.client_id for chart in page.items],
+    )  # fmt: skip
     return render(request, "records/charts.html", {"charts": page.items, "page": page, "others": others})
 
 
