@@ -122,6 +122,7 @@ class Action(models.TextChoices):
     TRAINING_PUBLISH = "practice.training_publish", "Published a training module"
     TRAINING_ATTEST = "practice.training_attest", "Attested to a training module"
     RISK_ANALYSIS_FINAL = "practice.risk_analysis_final", "Signed off a security risk analysis"
+    RISK_ANALYSIS_EDIT = "practice.risk_analysis_edit", "Changed a security risk analysis in progress"
     INCIDENT_REPORT = "incident.report", "Reported a privacy concern"
     INCIDENT_VIEW = "incident.view", "Opened a privacy incident"
     INCIDENT_UPDATE = "incident.update", "Worked on a privacy incident"

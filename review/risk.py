@@ -118,6 +118,7 @@ def assessment_start(*, actor: User, request: Any) -> RiskAssessment:
                 )
             for threat, description in STARTING_THREATS:
                 RiskItem.objects.create(assessment=assessment, threat=threat, description=description)
+        _edited(actor, assessment, request, "started", copied_from=last.number if last is not None else 0)
     return assessment
 
 
@@ -130,19 +131,37 @@ def _text(value: object, field: str, *, required: bool = False) -> str:
     return clean_text(value, field=field, limit=LIMITS.get(field, 200), required=required)
 
 
-def asset_add(*, actor: User, assessment: RiskAssessment, name: object, kind: object, location: object) -> RiskAsset:
+def _edited(actor: User, assessment: RiskAssessment, request: Any, change: str, **details: Any) -> None:
+    """Every change before sign-off is audited, as the sign-off is: who changed what, and when."""
+    audit_record(
+        action=Action.RISK_ANALYSIS_EDIT, actor=actor, request=request, target=assessment,
+        details={"number": assessment.number, "change": change, **details},
+    )  # fmt: skip
+
+
+def asset_add(
+    *, actor: User, assessment: RiskAssessment, name: object, kind: object, location: object, request: Any = None
+) -> RiskAsset:
     _admin(actor)
     _open(assessment)
-    return RiskAsset.objects.create(
-        assessment=assessment,
-        name=_text(name, "name", required=True),
-        kind=_text(kind, "kind", required=True),
-        location=_text(location, "location"),
-    )
+    with transaction.atomic():
+        asset = RiskAsset.objects.create(
+            assessment=assessment,
+            name=_text(name, "name", required=True),
+            kind=_text(kind, "kind", required=True),
+            location=_text(location, "location"),
+        )
+        _edited(actor, assessment, request, "asset_added", asset=asset.name)
+    return asset
 
 
 def risk_save(
-    *, actor: User, assessment: RiskAssessment, fields: dict[str, Any], risk: RiskItem | None = None
+    *,
+    actor: User,
+    assessment: RiskAssessment,
+    fields: dict[str, Any],
+    risk: RiskItem | None = None,
+    request: Any = None,
 ) -> RiskItem:
     """Add a threat to the register, or change one: likelihood and impact 1-5, an owner from the
     practice's staff, a plan and a due date."""
@@ -151,6 +170,8 @@ def risk_save(
     risk = risk or RiskItem(assessment=assessment)
     if risk.assessment_id != assessment.pk:
         raise NotVisible("review.riskitem", risk.pk)
+    watched = ("threat", "description", "plan", "likelihood", "impact", "owner_id", "due_on")
+    before = {name: getattr(risk, name) for name in watched} if risk.pk else None
     risk.threat = _text(fields.get("threat", risk.threat), "threat", required=True)
     risk.description = _text(fields.get("description", risk.description), "description")
     risk.plan = _text(fields.get("plan", risk.plan), "plan")
@@ -182,7 +203,14 @@ def risk_save(
             risk.due_on = due if isinstance(due, dt.date) else dt.date.fromisoformat(str(due))
         except ValueError:
             raise ServiceError("Give a date as YYYY-MM-DD.", field="due_on") from None
-    risk.save()
+    changed = [name for name in watched if before is None or before[name] != getattr(risk, name)]
+    with transaction.atomic():
+        risk.save()
+        if changed:
+            _edited(
+                actor, assessment, request, "risk_added" if before is None else "risk_changed",
+                risk=risk.threat, fields=",".join(changed),
+            )  # fmt: skip
     return risk
 
 

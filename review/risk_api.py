@@ -83,5 +83,8 @@ class RiskAnalysisDetailView(VerifiedAPIView):
         assessment = risk.assessment_get_for_admin(user=self.actor(request), assessment_id=analysis_id)
         data = RiskInput(data=request.data)
         data.is_valid(raise_exception=True)
-        item = risk.risk_save(actor=self.actor(request), assessment=assessment, fields=dict(data.validated_data))
+        item = risk.risk_save(
+            actor=self.actor(request), assessment=assessment, fields=dict(data.validated_data),
+            request=self.django_request(request),
+        )  # fmt: skip
         return Response(RiskItemSerializer(item).data, status=status.HTTP_201_CREATED)

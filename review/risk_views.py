@@ -51,7 +51,7 @@ def risk_detail_view(request: AuthedRequest, analysis_id: str) -> HttpResponse:
             elif "asset" in data:
                 risk.asset_add(
                     actor=request.user, assessment=assessment, name=data.get("name"), kind=data.get("kind"),
-                    location=data.get("location"),
+                    location=data.get("location"), request=request,
                 )  # fmt: skip
             else:
                 item = None
@@ -61,7 +61,9 @@ def risk_detail_view(request: AuthedRequest, analysis_id: str) -> HttpResponse:
                     ).first()
                     if item is None:
                         raise NotVisible("review.riskitem", data["risk"])
-                risk.risk_save(actor=request.user, assessment=assessment, fields=dict(data.items()), risk=item)
+                risk.risk_save(
+                    actor=request.user, assessment=assessment, fields=dict(data.items()), risk=item, request=request
+                )
                 messages.success(request, "Saved.")
         except NotVisible:
             raise

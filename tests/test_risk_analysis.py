@@ -63,6 +63,13 @@ def test_the_register_is_filled_in_checked_and_signed_off_into_the_audit_chain(s
     refused = staff.post(url, {"finalize": "1"}, follow=True).content.decode()
     assert "Give every high risk a plan first" in refused and not RiskAssessment.objects.get(pk=assessment.pk).final
     staff.post(url, {"risk": ransomware.pk, "plan": "Offline backups; EDR on every laptop.", "due_on": "2027-03-01"})
+    # Every change before the sign-off is in the audit trail: who, which threat, which fields.
+    edits = AuditEvent.objects.filter(action=Action.RISK_ANALYSIS_EDIT, actor_id=admin.pk).order_by("id")
+    changes = [(e.details["change"], e.details.get("risk", e.details.get("asset", ""))) for e in edits]
+    assert changes[0][0] == "started" and ("asset_added", "Front-desk laptop") in changes
+    changed = [e.details for e in edits if e.details["change"] == "risk_changed"]
+    assert [d["fields"] for d in changed] == ["likelihood,impact,owner_id", "plan,due_on"]
+    assert all(d["risk"].startswith("Ransomware") for d in changed)  # the refused 9 changed nothing
     staff.post(url, {"finalize": "1"})
     assessment.refresh_from_db()
     assert assessment.final
