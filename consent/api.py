@@ -57,6 +57,8 @@ class DocumentSerializer(serializers.ModelSerializer):
 
 class SignatureSerializer(serializers.ModelSerializer):
     withdrawn_at = serializers.SerializerMethodField()
+    # Null for a reader who sees the status only (an admin): the schema says so.
+    typed_name = serializers.CharField(read_only=True, allow_null=True)
 
     class Meta:
         model = ConsentSignature

@@ -21,6 +21,20 @@ _CODES = {
 }
 
 
+def sentences(errors: Any, where: str = "") -> list[str]:
+    """A field's errors as the schema says: a list of sentences. DRF nests the errors of a list's
+    items and of a nested object ({"0": [...]}, {"name": [...]}); each is said with where it is."""
+    if isinstance(errors, dict):
+        out: list[str] = []
+        for key, inner in errors.items():
+            place = f"item {int(key) + 1}" if str(key).isdigit() else str(key)
+            out += sentences(inner, f"{where}{place}: ")
+        return out
+    if isinstance(errors, list | tuple):
+        return [sentence for error in errors for sentence in sentences(error, where)]
+    return [f"{where}{errors}"]
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     request = context.get("request")
     django_request = getattr(request, "_request", None)
@@ -33,7 +47,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None
     if isinstance(exc, exceptions.ValidationError):
         fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response.data = {"code": "invalid", "detail": "Some fields are not valid.", "fields": fields}
+        flat = {str(name): sentences(errors) for name, errors in fields.items()}
+        response.data = {"code": "invalid", "detail": "Some fields are not valid.", "fields": flat}
         return response
     if isinstance(exc, exceptions.PermissionDenied | exceptions.NotFound) and django_request is not None:
         report_denial(django_request, reason=type(exc).__name__)

@@ -70,7 +70,11 @@ def test_the_sheet_is_worked_out_and_names_nothing_internal(client, practice, ma
     are never named, even once the admin registers the configured components as vendors."""
     from accounts.models import PasskeyDevice
 
-    settings.DATABASES["default"]["HOST"] = "db-internal.clinic.lan"
+    # A new dict for the setting (restored after the test); the open connections keep their own.
+    settings.DATABASES = {
+        **settings.DATABASES,
+        "default": {**settings.DATABASES["default"], "HOST": "db-internal.clinic.lan"},
+    }
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "smtp-relay.clinic.lan"
     settings.AUDIT_WITNESS_URL = "syslog+tls://audit-collector.clinic.lan:6514"
