@@ -79,6 +79,13 @@ def message_get_for_user(*, user: User, message_id: object, own: bool = False) -
     return message, reach
 
 
+def opens_now(*, user: User, conversation: Conversation) -> bool:
+    """Whether the conversation's door lets this person open it now, gate included: who is told of
+    a new message, by push or by e-mail."""
+    reach = conversation_reach(user=user, conversation=conversation)
+    return reach is not None and not (reach is Reach.THERAPIST and clinical_refusal(user))
+
+
 def gate(*, user: User, reach: Reach, target_type: str, target_id: object) -> None:
     """The clinical gate every clinical door asks (records.selectors.clinical_gate): a therapist
     whom the practice keeps out of clinical data (training overdue, where it blocks) is refused."""

@@ -17,7 +17,7 @@ from accounts.selectors import guardian_acts_for, guardians_of
 from audit.models import Action
 from audit.services import audit_record
 from messaging.models import Conversation, ConversationKind, ConversationMember, MemberRole, Message, MessageRevision
-from messaging.selectors import Reach, addressable_therapists, clients_of, conversation_reach, writes_for
+from messaging.selectors import Reach, addressable_therapists, clients_of, opens_now, writes_for
 from messaging.signals import message_arrived
 from records.models import ProgressNote
 from records.selectors import Access, is_valid_id
@@ -113,9 +113,14 @@ def _attachment_chart(conversation: Conversation, actor: User, reach: Reach) -> 
 
 
 def _notify(conversation: Conversation, sender: User) -> None:
+    """E-mail each member who can open the conversation now (the same door as the page: a
+    therapist no longer on the care team, or kept out by overdue training, or a guardian the chart
+    no longer lets read it, is not told of a message they could not open)."""
     link = f"{str(settings.SITE_URL).rstrip('/')}/messages/{conversation.pk}/"
     for member in conversation.members.select_related("user"):
         if member.user_id == sender.pk or not member.user.is_active:
+            continue
+        if not opens_now(user=member.user, conversation=conversation):
             continue
         send_mail(
             "You have a new message",
@@ -176,9 +181,7 @@ def _arrived(message: Message, sender: User) -> None:
         for client in clients_of(conversation):
             people.update(guardians_of(client=client))
     recipients = [
-        p.pk
-        for p in people
-        if p.pk != sender.pk and p.is_active and conversation_reach(user=p, conversation=conversation)
+        p.pk for p in people if p.pk != sender.pk and p.is_active and opens_now(user=p, conversation=conversation)
     ]
     message_arrived.send(sender=Message, conversation_id=conversation.pk, recipients=recipients)
 
