@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -305,8 +305,16 @@ class YearlyLogView(_IncidentView):
         return Response(YearlyLogSerializer({"year": int(year), "columns": incidents.LOG_COLUMNS, "rows": rows}).data)
 
 
+# What an incident's detail is: an admin's whole view, or the reporter's own report.
+INCIDENT_DETAIL = PolymorphicProxySerializer(
+    component_name="IncidentDetail",
+    serializers=[IncidentAdminSerializer, IncidentReportSerializer],
+    resource_type_field_name=None,
+)
+
+
 class IncidentDetailView(_IncidentView):
-    @extend_schema(responses=IncidentAdminSerializer)
+    @extend_schema(responses=INCIDENT_DETAIL)
     def get(self, request: Request, incident_id: str) -> Response:
         """An incident: the reporter sees their report and its messages; an admin sees it all."""
         user = self.actor(request)

@@ -31,6 +31,10 @@ def as_json_schema(node: Any, components: dict[str, Any], seen: frozenset[str] =
         return [as_json_schema(item, components, seen) for item in node]
     if not isinstance(node, dict):
         return node
+    if "oneOf" in node and "discriminator" not in node:
+        # Without a discriminator, one shape and a larger one cannot be told apart (an admin's
+        # view of an incident holds every field of its reporter's): the answer matches one of them.
+        node = {**{k: v for k, v in node.items() if k != "oneOf"}, "anyOf": node["oneOf"]}
     if "$ref" in node:
         name = node["$ref"].rsplit("/", 1)[-1]
         if name in seen:
@@ -111,17 +115,19 @@ def test_every_operation_answers_as_its_schema_says_for_good_and_bad_input():
     for (path, method), rule in API.items():
         if not rule.allowed:
             continue
-        persona = sorted(rule.allowed)[0]
-        client = clients.setdefault(persona, signed_in(adult.people[persona]))
         url = fill(path, adult.objects, psychotherapy=path in PSYCHOTHERAPY_PATHS)
         query = {k: formatted(v, adult.objects) for k, v in rule.query}
         if query:
             url += "?" + "&".join(f"{k}={v}" for k, v in query.items())
         good = {k: formatted(v, adult.objects) for k, v in rule.body}
         operation = operations[(path, method)]
-        problems += check(
-            f"{method.upper()} {path} as {persona}", operation, call(client, method, url, good), components
-        )
+        # Each person it allows may be answered in a shape of their own: every shape is declared.
+        allowed = sorted(rule.allowed & set(adult.people))
+        for persona in allowed:
+            client = clients.setdefault(persona, signed_in(adult.people[persona]))
+            answered = call(client, method, url, good)
+            problems += check(f"{method.upper()} {path} as {persona}", operation, answered, components)
+        client = clients[allowed[0]]
         request = request_schema(operation, components)
         if method in ("post", "put", "patch") and request is not None:
             for body in wrong_bodies(request, good):
