@@ -144,7 +144,12 @@ async function checkIn(event) {
 
 async function enter() {
   if (!localStream) await openDevices();
-  myCertificate = await certificate;
+  try {
+    myCertificate = await certificate;
+  } catch {
+    say("This browser cannot make a secure video call. Try a current Chrome, Edge, Firefox or Safari.", "warning");
+    return;
+  }
   $("check-in").hidden = true;
   $("waiting").hidden = false;
   connect();

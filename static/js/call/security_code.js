@@ -14,7 +14,13 @@
 // side before it can learn the other side's hidden nonce, so it cannot steer the two codes
 // together: they match by chance one time in a million (README, "The security code").
 
-export const certificate = RTCPeerConnection.generateCertificate({ name: "ECDSA", namedCurve: "P-256" });
+// Made once the module loads, long before a connection needs it (a browser without WebRTC gets
+// a rejected promise, and the page says the call cannot start).
+export const certificate =
+  typeof RTCPeerConnection === "function"
+    ? RTCPeerConnection.generateCertificate({ name: "ECDSA", namedCurve: "P-256" })
+    : Promise.reject(new Error("This browser cannot make video calls."));
+certificate.catch(() => {});
 
 export async function myFingerprint() {
   const print = (await certificate).getFingerprints().find((f) => f.algorithm === "sha-256");
