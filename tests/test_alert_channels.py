@@ -58,3 +58,43 @@ def grant_admin(user) -> None:
     from accounts.models import RoleGrant
 
     RoleGrant.objects.get_or_create(user=user, role=Role.ADMIN)
+
+
+async def test_the_live_push_of_an_alert_reaches_exactly_the_clinical_readers_among_every_persona():
+    """Every persona of the access matrix with a presence socket open (those who get one: staff
+    who see clients, clients, guardians); a PHQ-9 with item 9 above 0 for the adult and then the
+    minor: only the care team's therapist hears it."""
+    from records.models import ClientChart
+    from records.selectors import clinical_readers
+    from records.services import assessment_submit
+    from tests.access_world import ADULT_PERSONAS, MINOR_PERSONAS, TEAM, build, signed_in
+
+    adult, minor = await sync_to_async(build)()
+    for subject, personas in ((adult, ADULT_PERSONAS), (minor, MINOR_PERSONAS)):
+        chart = await sync_to_async(ClientChart.objects.get)(pk=subject.objects["chart_id"])
+        readers = {u.pk for u in await sync_to_async(clinical_readers)(chart=chart)}
+        assert readers == {subject.people[TEAM].pk}
+        sockets = {}
+        for persona in personas:
+            user = subject.people[persona]
+            socket = await open_socket(None, await sync_to_async(signed_in)(user), path="/ws/presence/")
+            roles = set(await sync_to_async(user.role_names)())
+            if not roles & {"therapist", "client", "guardian"}:
+                assert (await receive(socket))["type"] == "bye"  # an admin only: no live pages
+                continue
+            if "therapist" in roles:
+                assert (await receive(socket))["type"] == "presence"  # who is waiting: nobody
+            sockets[persona] = socket
+        team = subject.people[TEAM]
+        assessment = await sync_to_async(assessment_assign)(
+            actor=team, chart=chart, access=Access.CARE_TEAM, kind="phq9", request=None
+        )
+        await sync_to_async(assessment_submit)(
+            actor=subject.client, assessment=assessment, answers=[0] * 8 + [1], request=None
+        )
+        for persona, socket in sockets.items():
+            if subject.people[persona].pk in readers:
+                assert (await receive(socket))["type"] == "alert", persona
+            else:
+                assert await socket.receive_nothing(timeout=0.3), persona
+            await socket.disconnect()
