@@ -131,3 +131,65 @@ def test_a_relay_in_the_middle_cannot_make_the_two_codes_match(
         finally:
             relay.close()
             browser.close()
+
+
+def test_in_a_couples_session_every_pair_has_its_own_code(
+    consent_docs, schedule, therapist, make_user, login_as, tmp_path
+):
+    """Three pages: the therapist and both partners. Each pair's two pages show the same code, and
+    the three pairs' codes differ (each pair's connection runs its own exchange)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import sign
+
+    require_infrastructure("PostgreSQL", connection.vendor == "postgresql")
+    require_infrastructure("Redis", bool(settings.REDIS_URL))
+    require_infrastructure("Chromium", bool(chromium_path()))
+    sam, alex = (make_user("client", name=name) for name in ("Sam Rivera", "Alex Rivera"))
+    licenses_set(therapist=therapist, regions=["US-NY"], request=None)
+    for partner in (sam, alex):
+        sign_for_video(partner)
+        sign(partner, "couples_agreement")
+    appointment = schedule(sam, alex, kind="couple", in_hours=5 / 60)
+    people = {"therapist": therapist, "sam": sam, "alex": alex}
+    keys = {who: login_as(user).cookies[settings.SESSION_COOKIE_NAME].value for who, user in people.items()}
+    with daphne(free_port(), tmp_path / "daphne.log") as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        try:
+            pages = {}
+            for who, key in keys.items():
+                context = browser.new_context()
+                context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": key, "url": url}])
+                pages[who] = context.new_page()
+                pages[who].goto(f"{url}/sessions/{appointment.pk}/join/")
+            pages["therapist"].wait_for_selector("#devices[data-state='ok']")
+            pages["therapist"].get_by_role("button", name="Open the session").click()
+            for who in ("sam", "alex"):
+                check_in(pages[who])
+            for user in (sam, alex):
+                pages["therapist"].get_by_role("button", name=f"Admit {user.full_name}").click(timeout=30_000)
+
+            def code(page, name: str) -> str | None:
+                return page.evaluate(
+                    "(name) => document.querySelector(`.tile[data-peer][data-name='${name}'] .security-code`)"
+                    "?.dataset.code || null",
+                    name,
+                )
+
+            pairs = [("therapist", "sam"), ("therapist", "alex"), ("sam", "alex")]
+            for _ in range(300):
+                seen = {
+                    pair: (
+                        code(pages[pair[0]], people[pair[1]].full_name),
+                        code(pages[pair[1]], people[pair[0]].full_name),
+                    )
+                    for pair in pairs
+                }
+                if all(a and b for a, b in seen.values()):
+                    break
+                pages["therapist"].wait_for_timeout(100)
+            assert all(a and a == b for a, b in seen.values()), seen
+            assert len({a for a, _b in seen.values()}) == 3, seen
+            pages["therapist"].screenshot(path=str(ARTIFACTS / "call-couples-codes-therapist.png"))
+        finally:
+            browser.close()
