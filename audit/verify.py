@@ -235,6 +235,8 @@ def _verify_range(*, chain: int, since: int, until: int | None) -> ChainReport:
     secrets: dict[str, bytes | None] = {}
     names = CONTENT_FIELDS
     count = 0
+    details_at = _COLUMNS.index("details")
+    listing: list[tuple[int, int, str]] = []  # (event id, seq, digest of its subjects) to check
 
     def report(problem: Problem | None) -> ChainReport:
         return ChainReport(chain=chain, events=count, seconds=time.perf_counter() - started, problem=problem)
@@ -263,6 +265,11 @@ def _verify_range(*, chain: int, since: int, until: int | None) -> ChainReport:
             return report(Problem(seq, INSERTED, f"event #{seq} does not follow #{seq - 1}"))
         expected_prev = row[_MAC]
         expected_seq += 1
+        details = row[details_at]
+        if isinstance(details, dict) and "subjects_sha256" in details:
+            listing.append((row[0], seq, str(details["subjects_sha256"])))
+    if (changed := _subjects_changed(listing)) is not None:
+        return report(changed)
     if until is not None:
         if expected_seq <= until:
             return report(Problem(expected_seq, DELETED, f"events #{expected_seq}-#{until} are missing"))
@@ -270,6 +277,24 @@ def _verify_range(*, chain: int, since: int, until: int | None) -> ChainReport:
     if head_seq is not None and head_seq >= expected_seq:
         return report(Problem(expected_seq, TRUNCATED, f"events #{expected_seq}-#{head_seq} are gone from the end"))
     return report(_against_checkpoint(chain, last_seq=expected_seq - 1))
+
+
+def _subjects_changed(listing: list[tuple[int, int, str]]) -> Problem | None:
+    """The clients an event about several names (AuditSubject rows, outside the MAC) against the
+    digest of them its MAC'd details keep: a row added or removed since is found here."""
+    from audit.models import AuditSubject
+
+    for start in range(0, len(listing), 1000):
+        batch = listing[start : start + 1000]
+        named: dict[int, list[int]] = {event_id: [] for event_id, _seq, _digest in batch}
+        rows = AuditSubject.objects.filter(event_id__in=list(named)).values_list("event_id", "client_id")
+        for event_id, client_id in rows:
+            named[event_id].append(client_id)
+        for event_id, seq, digest in batch:
+            ids = ",".join(map(str, sorted(named[event_id])))
+            if not hmac.compare_digest(hashlib.sha256(ids.encode()).hexdigest(), digest):
+                return Problem(seq, MODIFIED, f"the clients event #{seq} names were changed after it was written")
+    return None
 
 
 def _against_checkpoint(chain: int, *, last_seq: int) -> Problem | None:

@@ -260,3 +260,16 @@ def test_a_change_to_an_old_event_is_found_within_a_day(chain, admin, settings):
     full = settings.CELERY_BEAT_SCHEDULE["audit-verify-full"]
     assert full["schedule"] <= 24 * 60 * 60
     assert audit_verify_all(**full["kwargs"]) == 1
+
+
+def test_a_client_taken_off_an_event_about_several_is_found(chain, therapist):
+    """An event about several clients names them outside its MAC (so each finds it under "who
+    opened my record") and keeps a digest of them inside it: removing one is found."""
+    from audit.models import AuditSubject
+
+    audit_record(action=Action.CHART_LIST, actor=therapist, subjects=[101, 102, 103])
+    assert run_verify(chain)[0] == 0
+    event = AuditSubject.objects.get(client_id=102).event
+    tamper(("DELETE FROM audit_auditsubject WHERE client_id = %s", [102]))
+    code, output = run_verify(chain)
+    assert code == 1 and f"the clients event #{event.seq} names were changed" in output
