@@ -24,8 +24,7 @@ from accounts.models import Practice
 from audit.models import LANES, Action, AuditEvent, VerificationRun, WitnessLane, chain_of
 from review.incidents import breaches_notified_since
 from review.inputs import hosts_of
-from review.models import FactChange, FactChangeReconsent
-from teletherapy.errors import Conflict, NotVisible, ServiceError
+from review.models import FactChange
 from teletherapy.keyring import keyring
 
 SECTIONS = (
@@ -56,7 +55,7 @@ class Fact:
     detail: str = ""  # how it is worked out, or what it means; not compared
 
 
-def _day(moment: Any) -> str:
+def day_written(moment: Any) -> str:
     """A date, or the day of a moment, as people write it: 1 December 2026."""
     day = timezone.localtime(moment).date() if hasattr(moment, "hour") else moment
     return f"{day.day} {day:%B %Y}"
@@ -139,7 +138,7 @@ def _encryption() -> list[Fact]:
             "encryption.rotated",
             "encryption",
             "Keys last changed",
-            f"All stored data re-encrypted under new keys on {_day(last_rotation)}"
+            f"All stored data re-encrypted under new keys on {day_written(last_rotation)}"
             if last_rotation
             else "Not changed since this server was set up",
         ),
@@ -174,7 +173,7 @@ def _storage() -> list[Fact]:
     if last_backup is None:
         backups = "No backup has been made on this server yet"
     else:
-        backups = f"Last made on {_day(last_backup)}, sealed with AES-256-GCM under a key of their own"
+        backups = f"Last made on {day_written(last_backup)}, sealed with AES-256-GCM under a key of their own"
     return [
         Fact("storage.hosting", "storage", "Hosting provider and region", where, detail="As stated by the operator."),
         Fact(
@@ -230,9 +229,9 @@ def audit_facts(practice: Practice) -> list[Fact]:
     if run is None:
         verification = "Not checked yet"
     elif any(first <= chain <= last for chain in run.failed_chains):
-        verification = f"Last checked on {_day(run.finished_at)}: a problem was found, and the practice alerted"
+        verification = f"Last checked on {day_written(run.finished_at)}: a problem was found, and the practice alerted"
     else:
-        verification = f"Last checked on {_day(run.finished_at)}: intact"
+        verification = f"Last checked on {day_written(run.finished_at)}: intact"
     witness_host = urlsplit(getattr(settings, "AUDIT_WITNESS_URL", "") or "").hostname
     delivered = (
         WitnessLane.objects.filter(chain__gte=first, chain__lte=last, checkpoint_seq__gt=0)
@@ -243,7 +242,7 @@ def audit_facts(practice: Practice) -> list[Fact]:
     if witness_host:
         # The collector's name stays off this public page: nobody needs it to judge the safeguard.
         witness = "Copied as it is written to a separate log server" + (
-            f"; the last signed checkpoint reached it on {_day(delivered)}" if delivered else ""
+            f"; the last signed checkpoint reached it on {day_written(delivered)}" if delivered else ""
         )
     else:
         witness = "Not copied to a separate log server"
@@ -282,10 +281,10 @@ def _vendors(practice: Practice) -> list[Fact]:
         if state == "none":
             baa = "no signed Business Associate Agreement on file"
         elif state == "expired":
-            baa = f"its Business Associate Agreement expired on {_day(vendor.baa_expires_on)}"
+            baa = f"its Business Associate Agreement expired on {day_written(vendor.baa_expires_on)}"
         else:
-            until = f", valid until {_day(vendor.baa_expires_on)}" if vendor.baa_expires_on else ""
-            baa = f"Business Associate Agreement signed on {_day(vendor.baa_signed_on)}{until}"
+            until = f", valid until {day_written(vendor.baa_expires_on)}" if vendor.baa_expires_on else ""
+            baa = f"Business Associate Agreement signed on {day_written(vendor.baa_signed_on)}{until}"
         where = f"; data kept in {vendor.data_location}" if vendor.data_location else ""
         facts.append(
             Fact(
@@ -458,47 +457,3 @@ def facts_record(practice: Practice, facts: list[Fact] | None = None) -> list[Fa
 
 def sections_of(facts: list[Fact]) -> list[tuple[str, list[Fact]]]:
     return [(title, [f for f in facts if f.section == key]) for key, title in SECTIONS]
-
-
-def fact_change_reconsent(*, actor: Any, change_id: object, site: str, request: Any) -> FactChangeReconsent:
-    """Republish the practice's privacy notice with this change, requiring clients to consent
-    again (the consent app's own re-consent flow), and keep that it was asked."""
-    from consent.models import ConsentDocument, ConsentKind, VersionStatus
-    from consent.services import consent_draft_create, consent_draft_update, consent_publish
-
-    if not actor.has_role("admin"):
-        raise NotVisible("review.factchange", change_id)
-    change = FactChange.objects.filter(practice_id=actor.practice_id, pk=_int(change_id)).first()
-    if change is None:
-        raise NotVisible("review.factchange", change_id)
-    if FactChangeReconsent.objects.filter(change=change).exists():
-        raise Conflict("Clients were already asked to consent again for this change.")
-    document = ConsentDocument.objects.filter(practice_id=actor.practice_id, kind=ConsentKind.PRIVACY).first()
-    if document is None:
-        raise ServiceError("The practice has no privacy notice to republish.", field="document")
-    if document.versions.filter(status=VersionStatus.DRAFT).exists():
-        raise Conflict("The privacy notice has a draft in progress: publish or finish it first.")
-    with transaction.atomic():
-        draft = consent_draft_create(actor=actor, document=document, request=request)
-        sheet = f"{site}/privacy/{actor.practice.slug}/"
-        paragraph = (
-            f"\n\nChanged on {_day(change.changed_at)}: {change.label}. It is now: {change.value}."
-            + (f" It was: {change.previous}." if change.previous else "")
-            + f" The privacy and security facts, worked out from the platform itself: {sheet}"
-        )
-        draft = consent_draft_update(actor=actor, version=draft, body=draft.body + paragraph, request=request)
-        published = consent_publish(actor=actor, version=draft, requires_reconsent=True, request=request)
-        return FactChangeReconsent.objects.create(
-            change=change,
-            version_id=published.pk,
-            version_number=published.number,
-            admin_id=actor.pk,
-            asked_at=timezone.now(),
-        )
-
-
-def _int(value: object) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        return 0

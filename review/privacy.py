@@ -19,7 +19,8 @@ from rest_framework.views import APIView
 from accounts.models import Practice, Role
 from accounts.rules import is_mfa_verified, mfa_required
 from accounts.types import AuthedRequest
-from review.factsheet import fact_change_reconsent, facts_record, practice_facts, sections_of
+from review.fact_reconsent import fact_change_reconsent
+from review.factsheet import facts_record, practice_facts, sections_of
 from review.models import FactChange
 from teletherapy.errors import NotVisible, ServiceError, error_text
 from teletherapy.markers import mfa_exempt

@@ -5,6 +5,8 @@ A therapist is licensed per state; the client says where they are before each se
 
 from __future__ import annotations
 
+import re
+
 REGIONS: list[tuple[str, str]] = [
     ("US-AL", "Alabama"), ("US-AK", "Alaska"), ("US-AZ", "Arizona"), ("US-AR", "Arkansas"),
     ("US-CA", "California"), ("US-CO", "Colorado"), ("US-CT", "Connecticut"), ("US-DE", "Delaware"),
@@ -30,27 +32,21 @@ def region_name(code: str) -> str:
     return REGION_NAMES.get(code, code)
 
 
-_STATE_ZIP = None
+# A two-letter state code before a ZIP code: "Albany, NY 12207".
+_STATE_ZIP = re.compile(r"\b([A-Z]{2})\.?,?\s+\d{5}(?:-\d{4})?\b")
+_US_CODES = {code[3:] for code, _name in REGIONS if code.startswith("US-")}
+_BY_LONGEST_NAME = sorted((r for r in REGIONS if r[0].startswith("US-")), key=lambda r: -len(r[1]))
 
 
 def region_of_address(address: str) -> str:
     """The US state or territory a postal address is in, read from the address itself: a
-    two-letter code before a ZIP code ("Albany, NY 12207"), or a state's name at its end. "" when
-    the address does not say (the caller counts such people as of unknown residence)."""
-    import re
-
-    global _STATE_ZIP
+    two-letter code before a ZIP code, or a state's name at its end. "" when the address does not
+    say (the caller counts such people as of unknown residence)."""
     text = " ".join(str(address or "").split())
     if not text:
         return ""
-    if _STATE_ZIP is None:
-        _STATE_ZIP = re.compile(r"\b([A-Z]{2})\.?,?\s+\d{5}(?:-\d{4})?\b")
-    codes = {code[3:] for code, _name in REGIONS if code.startswith("US-")}
-    found = [m.group(1) for m in _STATE_ZIP.finditer(text) if m.group(1) in codes]
+    found = [m.group(1) for m in _STATE_ZIP.finditer(text) if m.group(1) in _US_CODES]
     if found:
         return f"US-{found[-1]}"
     lowered = re.sub(r"[\d\s,.-]+$", "", text).lower()
-    for code, name in sorted(REGIONS, key=lambda r: -len(r[1])):
-        if code.startswith("US-") and lowered.endswith(name.lower()):
-            return code
-    return ""
+    return next((code for code, name in _BY_LONGEST_NAME if lowered.endswith(name.lower())), "")

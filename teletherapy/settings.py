@@ -25,6 +25,8 @@ from teletherapy.keyring import (
     load_key_file,
     parse_key_list,
 )
+from teletherapy.schedule import beat_schedule
+from teletherapy.storage_config import documents_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DJANGO_ENV = (envstr("DJANGO_ENV", "development") or "development").lower()
@@ -269,31 +271,8 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_BEAT_SCHEDULE = {
-    "purge-ended-sessions": {"task": "accounts.tasks.sessions_purge_ended", "schedule": 15 * 60},
-    "forget-old-throttles": {"task": "accounts.tasks.throttles_forget_old", "schedule": 60 * 60},
-    "audit-checkpoints": {
-        "task": "audit.tasks.audit_checkpoints_create",
-        "schedule": 60 * envint("AUDIT_CHECKPOINT_MINUTES", 5),
-    },
-    "audit-witness": {"task": "audit.tasks.audit_witness_ship", "schedule": envint("AUDIT_WITNESS_SECONDS", 10)},
-    # The whole of every chain, daily: a change to an old event (before the newest signed
-    # checkpoint, made with the owner's credentials) is found within a day. Ten million events
-    # take about 95 s on a 2-core machine (benchmarks/audit_scale.py).
-    "audit-verify-full": {
-        "task": "review.tasks.audit_verify_all",
-        "schedule": 24 * 60 * 60 * envint("AUDIT_FULL_VERIFY_DAYS", 1),
-        "kwargs": {"full": True},
-    },
-    "privacy-facts": {"task": "review.tasks.facts_record_all", "schedule": 24 * 60 * 60},
-    "vendor-reminders": {"task": "review.tasks.vendors_remind_expiring", "schedule": 24 * 60 * 60},
-    "account-recoveries": {"task": "review.tasks.account_recoveries_carry_out", "schedule": 5 * 60},
-    "incident-reminders": {"task": "review.tasks.incidents_remind_deadlines", "schedule": 24 * 60 * 60},
-    "audit-anomalies": {"task": "review.tasks.audit_anomalies_detect", "schedule": 15 * 60},
-    "audit-verify": {"task": "review.tasks.audit_verify_all", "schedule": 60 * 60 * envint("AUDIT_VERIFY_HOURS", 6)},
-    "session-reminders": {"task": "sessions.tasks.reminders_send_due", "schedule": 5 * 60},
-    "intake-reminders": {"task": "intake.tasks.intake_reminders_send", "schedule": 6 * 60 * 60},
-}
+# What beat runs and how often (teletherapy/schedule.py).
+CELERY_BEAT_SCHEDULE = beat_schedule()
 
 # The off-host witness of the audit trail (audit/witness.py): syslog over TLS.
 AUDIT_WITNESS_URL = envstr("AUDIT_WITNESS_URL", "") or ""
@@ -459,31 +438,10 @@ DOCUMENT_MAX_BYTES = envint("DOCUMENT_MAX_BYTES", 20 * 1024 * 1024)
 IMAGE_DECODE_BUDGET_PIXELS = envint("IMAGE_DECODE_BUDGET_PIXELS", 60_000_000)
 IMAGE_DECODE_WAIT_SECONDS = envint("IMAGE_DECODE_WAIT_SECONDS", 20)
 DOCUMENT_STORE = (envstr("DOCUMENT_STORE", "local") or "local").lower()
-if DOCUMENT_STORE == "s3":
-    _documents_storage: dict[str, Any] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": require("DOCUMENT_S3_BUCKET", envstr("DOCUMENT_S3_BUCKET")),
-            "endpoint_url": envstr("DOCUMENT_S3_ENDPOINT_URL") or None,
-            "region_name": envstr("DOCUMENT_S3_REGION") or None,
-            "default_acl": None,
-            "file_overwrite": False,
-            "querystring_auth": True,  # never public: files are fetched by this process only
-        },
-    }
-elif DOCUMENT_STORE == "local":
-    _documents_storage = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(Path(envstr("DOCUMENTS_DIR") or DATA_DIR / "documents"))},
-    }
-else:
-    from django.core.exceptions import ImproperlyConfigured
-
-    raise ImproperlyConfigured("DOCUMENT_STORE is 'local' or 's3'.")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    "documents": _documents_storage,
+    "documents": documents_storage(DOCUMENT_STORE, DATA_DIR),
 }
 # ClamAV's daemon scans every upload: a Unix socket path, or host:port. In production an upload
 # is refused while no scanner is configured or it does not answer; the embedded default accepts
