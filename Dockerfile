@@ -13,7 +13,9 @@ COPY records ./records
 COPY intake ./intake
 COPY messaging ./messaging
 COPY sessions ./sessions
-COPY review ./review
+COPY compliance ./compliance
+COPY oversight ./oversight
+COPY home ./home
 COPY templates ./templates
 COPY static ./static
 COPY manage.py ./

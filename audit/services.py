@@ -190,23 +190,20 @@ def write_denial(request: HttpRequest, *, target_type: str = "", target_id: str 
         logger.exception("Could not audit a refused access")
 
 
-FlagError = ServiceError  # one error channel: teletherapy.errors
-
-
 def audit_flag_acknowledge(*, actor: Any, flag: Any, note: str, request: HttpRequest | None) -> Any:
     """Acknowledging is a new row and a new event; the flag itself never changes."""
     from audit.models import AuditFlagAcknowledgement
 
     if flag.actor_id is not None and flag.actor_id == actor.pk:
-        raise FlagError("An alert about your own actions is acknowledged by another admin.", code="not_allowed")
+        raise ServiceError("An alert about your own actions is acknowledged by another admin.", code="not_allowed")
     note = (note or "").strip()
     if not note:
-        raise FlagError("Say what you found or did.")
+        raise ServiceError("Say what you found or did.")
     if len(note) > 1000 or "\x00" in note:
-        raise FlagError("Keep the note under 1,000 characters of plain text.")
+        raise ServiceError("Keep the note under 1,000 characters of plain text.")
     with transaction.atomic():
         if AuditFlagAcknowledgement.objects.filter(flag=flag).exists():
-            raise FlagError("This alert has already been acknowledged.")
+            raise ServiceError("This alert has already been acknowledged.")
         ack = AuditFlagAcknowledgement.objects.create(
             flag=flag, admin_id=actor.pk, note=note, acknowledged_at=timezone.now()
         )

@@ -178,7 +178,7 @@ class ConsentAccess(enum.Enum):
 FULL = frozenset({ConsentAccess.OWN, ConsentAccess.GUARDIAN, ConsentAccess.CARE_TEAM})
 
 # Who reaches what of a client's consent data, by the relation consent_access gives. The doors
-# below read these sets, and the README's access table is generated from them (review.access_table).
+# below read these sets, and the README's access table is generated from them (home.access_table).
 CONSENT_RULES: dict[str, frozenset[ConsentAccess]] = {
     "signatures": FULL,  # the typed name and the exact signed text
     "status": FULL | {ConsentAccess.STATUS},  # what is in force, and since when

@@ -38,9 +38,6 @@ MAX_BODY_CHARS = 100_000
 MAX_AGREEMENT_CHARS = 5_000
 
 
-ConsentError = ServiceError  # one error channel: teletherapy.errors
-
-
 def text_sha256(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
@@ -56,7 +53,7 @@ def _request_meta(request: HttpRequest | None) -> dict[str, object]:
 
 def _require_admin(actor: User, practice_id: int) -> None:
     if not actor.has_role(Role.ADMIN) or actor.practice_id != practice_id:
-        raise ConsentError("Only an admin of this practice manages consent documents.", code="permission_denied")
+        raise ServiceError("Only an admin of this practice manages consent documents.", code="permission_denied")
 
 
 @transaction.atomic
@@ -112,15 +109,15 @@ def consent_draft_update(
 ) -> ConsentVersion:
     _require_admin(actor, version.document.practice_id)
     if not isinstance(body, str) or not body.strip():
-        raise ConsentError("The text cannot be empty.", field="body")
+        raise ServiceError("The text cannot be empty.", field="body")
     if len(body) > MAX_BODY_CHARS:
-        raise ConsentError(f"The text is too long (at most {MAX_BODY_CHARS:,} characters).", field="body")
+        raise ServiceError(f"The text is too long (at most {MAX_BODY_CHARS:,} characters).", field="body")
     if "\x00" in body:
-        raise ConsentError("The text contains a character that cannot be stored.", field="body")
+        raise ServiceError("The text contains a character that cannot be stored.", field="body")
     with transaction.atomic():
         locked = ConsentVersion.objects.select_for_update().get(pk=version.pk)
         if locked.status != VersionStatus.DRAFT:
-            raise ConsentError(
+            raise ServiceError(
                 "This version is published; its text can never change. Start a new draft instead.",
                 code="published_immutable",
             )
@@ -141,7 +138,7 @@ def consent_publish(
         document = ConsentDocument.objects.select_for_update().get(pk=version.document_id)
         draft = ConsentVersion.objects.select_for_update().get(pk=version.pk)
         if draft.status != VersionStatus.DRAFT:
-            raise ConsentError("Only a draft can be published.", code="not_draft")
+            raise ServiceError("Only a draft can be published.", code="not_draft")
         previous = document.versions.filter(status=VersionStatus.PUBLISHED).first()
         if previous is not None:
             previous.status = VersionStatus.SUPERSEDED
@@ -207,35 +204,35 @@ def consent_sign(
 ) -> tuple[ConsentSignature, bool]:
     """Sign one published version, for oneself or (a guardian) for a minor. Idempotent per version.
 
-    Returns the signature and whether it is new. Raises ConsentError and stores nothing otherwise.
+    Returns the signature and whether it is new. Raises ServiceError and stores nothing otherwise.
     """
     document = version.document
     if document.practice_id != signer.practice_id or on_behalf_of.practice_id != signer.practice_id:
-        raise ConsentError("No such document.", code="not_found")
+        raise ServiceError("No such document.", code="not_found")
     if version.status == VersionStatus.DRAFT:
-        raise ConsentError("This version is a draft and cannot be signed yet.", code="not_published")
+        raise ServiceError("This version is a draft and cannot be signed yet.", code="not_published")
     if version.status == VersionStatus.SUPERSEDED:
-        raise ConsentError(
+        raise ServiceError(
             "A newer version of this document replaces this one. Please read and sign the current version.",
             code="superseded",
         )
     if not may_sign_for(signer=signer, client=on_behalf_of, kind=document.kind):
         if document.kind == ConsentKind.TREATMENT and client_is_minor(on_behalf_of):
-            raise ConsentError(
+            raise ServiceError(
                 "For a minor, consent to treatment is given by a guardian, on the guardian consent form.",
                 code="not_allowed",
             )
-        raise ConsentError("You cannot sign this document for that person.", code="not_allowed")
+        raise ServiceError("You cannot sign this document for that person.", code="not_allowed")
     if not confirmed_read:
-        raise ConsentError("Tick the box to confirm you have read and understood the document.", field="confirm_read")
+        raise ServiceError("Tick the box to confirm you have read and understood the document.", field="confirm_read")
     if normalize_name(typed_name) != normalize_name(signer.full_name) or not normalize_name(typed_name):
-        raise ConsentError(
+        raise ServiceError(
             f"Type your full name exactly as it is on your account ({signer.full_name}).", field="typed_name"
         )
     with transaction.atomic():
         frozen = ConsentVersion.objects.select_for_update().get(pk=version.pk)
         if frozen.status != VersionStatus.PUBLISHED:
-            raise ConsentError("This version can no longer be signed; please sign the current one.", code="superseded")
+            raise ServiceError("This version can no longer be signed; please sign the current one.", code="superseded")
         existing = ConsentSignature.objects.filter(
             version=frozen, on_behalf_of=on_behalf_of, signer=signer, withdrawal__isnull=True
         ).first()
@@ -270,13 +267,13 @@ def consent_withdraw(
     """Withdrawal is a new record; it takes effect at once and only going forward."""
     client = signature.on_behalf_of
     if actor.pk != client.pk and not may_sign_for(signer=actor, client=client, kind=signature.kind):
-        raise ConsentError("Only the client, or their guardian, can withdraw this consent.", code="not_allowed")
+        raise ServiceError("Only the client, or their guardian, can withdraw this consent.", code="not_allowed")
     reason = (reason or "").strip()
     if len(reason) > 1000:
-        raise ConsentError("Keep the reason under 1,000 characters.", field="reason")
+        raise ServiceError("Keep the reason under 1,000 characters.", field="reason")
     if "\x00" in reason:
-        raise ConsentError("The reason contains a character that cannot be stored.", field="reason")
-    already = ConsentError("This consent has already been withdrawn.", code="already_withdrawn")
+        raise ServiceError("The reason contains a character that cannot be stored.", field="reason")
+    already = ServiceError("This consent has already been withdrawn.", code="already_withdrawn")
     with transaction.atomic():
         # Signatures are append-only (the runtime role may not even lock one): two withdrawals at
         # once are told apart by the one-to-one constraint instead.
@@ -305,12 +302,12 @@ def consent_withdraw(
 def consent_request(*, actor: User, client: User, kind: str, request: HttpRequest | None) -> ConsentRequest:
     """A therapist (or admin) asks a client, or a minor's guardians, to review and sign a document."""
     if consent_access(user=actor, client=client) not in (ConsentAccess.CARE_TEAM, ConsentAccess.STATUS):
-        raise ConsentError("You cannot request signatures from this person.", code="not_allowed")
+        raise ServiceError("You cannot request signatures from this person.", code="not_allowed")
     if not client.has_role(Role.CLIENT):
-        raise ConsentError("Signatures are requested from clients.", code="not_allowed")
+        raise ServiceError("Signatures are requested from clients.", code="not_allowed")
     document = ConsentDocument.objects.filter(practice_id=actor.practice_id, kind=kind).first()
     if document is None:
-        raise ConsentError("This practice has no such document.", field="kind")
+        raise ServiceError("This practice has no such document.", field="kind")
     with transaction.atomic():
         consent_request_row = ConsentRequest.objects.create(
             practice_id=actor.practice_id, client=client, document=document, requested_by=actor
@@ -334,12 +331,12 @@ def participant_agreement_record(
 ) -> ParticipantAgreement:
     agreement_access_check(user=actor, client=client)
     if not client.has_role(Role.CLIENT):
-        raise ConsentError("You cannot record an agreement for this person.", code="not_allowed")
+        raise ServiceError("You cannot record an agreement for this person.", code="not_allowed")
     text = (text or "").strip()
     if not text:
-        raise ConsentError("Describe the agreement.", field="text")
+        raise ServiceError("Describe the agreement.", field="text")
     if len(text) > MAX_AGREEMENT_CHARS or "\x00" in text:
-        raise ConsentError(f"Keep the agreement under {MAX_AGREEMENT_CHARS:,} characters of plain text.", field="text")
+        raise ServiceError(f"Keep the agreement under {MAX_AGREEMENT_CHARS:,} characters of plain text.", field="text")
     with transaction.atomic():
         agreement = ParticipantAgreement(practice_id=actor.practice_id, client=client, recorded_by=actor, text=text)
         agreement.save()

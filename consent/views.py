@@ -34,7 +34,7 @@ from consent.selectors import (
     signature_in_force,
     signatures_visible_to,
 )
-from teletherapy.errors import NotVisible, error_text
+from teletherapy.errors import NotVisible, ServiceError, error_text
 
 
 def after_signing(request: AuthedRequest) -> HttpResponse:
@@ -148,7 +148,7 @@ def sign_view(request: AuthedRequest, version_id: str) -> HttpResponse:
                 confirmed_read=form.cleaned_data["confirm_read"],
                 request=request,
             )
-        except services.ConsentError as error:
+        except ServiceError as error:
             form.add_error(error.field if error.field in form.fields else None, error_text(request, error))
             status = 400
         else:
@@ -213,7 +213,7 @@ def withdraw_view(request: AuthedRequest, signature_id: str) -> HttpResponse:
             services.consent_withdraw(
                 actor=request.user, signature=signature, reason=form.cleaned_data["reason"], request=request
             )
-        except services.ConsentError as error:
+        except ServiceError as error:
             form.add_error(None, error_text(request, error))
             status = 400
         else:
@@ -248,7 +248,7 @@ def request_view(request: AuthedRequest, client_id: int) -> HttpResponse:
         return redirect("consent:caseload")
     try:
         services.consent_request(actor=request.user, client=client, kind=form.cleaned_data["kind"], request=request)
-    except services.ConsentError as error:
+    except ServiceError as error:
         messages.error(request, error_text(request, error))
     else:
         messages.success(request, f"{client.full_name} has been asked to review and sign it.")
@@ -268,7 +268,7 @@ def agreements_view(request: AuthedRequest, client_id: int) -> HttpResponse:
                 services.participant_agreement_record(
                     actor=request.user, client=client, text=form.cleaned_data["text"], request=request
                 )
-            except services.ConsentError as error:
+            except ServiceError as error:
                 form.add_error("text", error_text(request, error))
                 status = 400
             else:
@@ -327,7 +327,7 @@ def version_view(request: AuthedRequest, version_id: str) -> HttpResponse:
                 messages.success(request, f"Version {version.number} is now the current version.")
                 return redirect("consent:documents")
             status = 400
-        except services.ConsentError as error:
+        except ServiceError as error:
             (draft_form if "save" in request.POST else publish_form).add_error(None, error_text(request, error))
             status = 409 if error.code == "published_immutable" else 400
     signers = (

@@ -8,7 +8,7 @@ from accounts.forms import AccessibleForm
 from records import scoring
 from records.documented import DocumentedSession
 from records.models import AssessmentKind, NoteTemplate
-from records.services import TEMPLATE_SECTIONS
+from records.services.notes import TEMPLATE_SECTIONS
 
 
 class NoteForm(AccessibleForm):

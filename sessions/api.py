@@ -29,6 +29,7 @@ from sessions.protocol import ProtocolError, check_sdp
 from sessions.realtime import CloseCode
 from sessions.regions import REGION_NAMES
 from sessions.selectors import appointment_get_for_user, appointments_listed, appointments_schedule_for, caseload_of
+from sessions.services.scheduling import CLIENTS_PER_KIND, MAX_MINUTES, MIN_MINUTES
 from teletherapy.errors import NotAllowed, NotVisible, ServiceError, error_response
 from teletherapy.pagination import paginate
 
@@ -89,10 +90,10 @@ class AppointmentSerializer(serializers.ModelSerializer):
 
 
 class ScheduleSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=sorted(services.CLIENTS_PER_KIND))
+    kind = serializers.ChoiceField(choices=sorted(CLIENTS_PER_KIND))
     clients = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=3)
     starts_at = serializers.DateTimeField()
-    minutes = serializers.IntegerField(min_value=services.MIN_MINUTES, max_value=services.MAX_MINUTES, default=50)
+    minutes = serializers.IntegerField(min_value=MIN_MINUTES, max_value=MAX_MINUTES, default=50)
 
 
 class AppointmentListView(VerifiedAPIView):

@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from accounts.forms import AccessibleForm
 from accounts.models import User
+from accounts.zones import real_zones
 from sessions.models import AppointmentKind, Repeat
 from sessions.regions import REGIONS
-from sessions.zones import real_zones
 
 
 class WhenForm(AccessibleForm):

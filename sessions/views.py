@@ -17,16 +17,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.login_session import practice_zone
 from accounts.models import Role, User
 from accounts.rules import mfa_required, role_required
+from accounts.services.preferences import time_zone_set
 from accounts.types import AuthedRequest
+from accounts.zones import real_zones
 from consent.selectors import AFTER_CONSENT, consent_missing_for
 from sessions import feed, services
 from sessions.forms import LicensesForm, PolicyForm, ScheduleForm, ScopeForm, TimeZoneForm, WhenForm
 from sessions.gate import appointment_for_participant
 from sessions.models import Appointment, CalendarFeed, TherapistLicense
+from sessions.policy import join_window, policy_for
 from sessions.regions import REGIONS
 from sessions.selectors import appointments_between, appointments_listed, appointments_schedule_for, caseload_of
-from sessions.zones import real_zones
-from teletherapy.errors import NotVisible, error_text
+from teletherapy.errors import NotVisible, ServiceError, error_text
 from teletherapy.markers import mfa_exempt
 from teletherapy.middleware import allow_media
 from teletherapy.pagination import paginate
@@ -41,7 +43,7 @@ def _own_appointment(request: AuthedRequest, appointment_id: str) -> Appointment
     return appointment
 
 
-def _form_error(request: AuthedRequest, form: Any, exc: services.AppointmentError) -> None:
+def _form_error(request: AuthedRequest, form: Any, exc: ServiceError) -> None:
     """Show a refusal from the service next to the field it concerns, or above the form."""
     form.add_error(exc.field if exc.field in form.fields else None, error_text(request, exc))
 
@@ -54,7 +56,7 @@ def list_view(request: AuthedRequest) -> HttpResponse:
     page = paginate(request, appointments_schedule_for(user=user), key="starts_at")
     appointments_listed(user=user, request=request, appointments=page.items, where="sessions")
     for appointment in page.items:
-        window = services.join_window(appointment)
+        window = join_window(appointment)
         participant = appointment.therapist_id == user.pk or any(
             p.client_id == user.pk for p in appointment.participants.all()
         )
@@ -81,7 +83,7 @@ def list_view(request: AuthedRequest) -> HttpResponse:
 def time_zone_view(request: AuthedRequest) -> HttpResponse:
     form = TimeZoneForm(request.POST)
     if form.is_valid():
-        services.time_zone_set(user=request.user, zone=form.cleaned_data["zone"])
+        time_zone_set(user=request.user, zone=form.cleaned_data["zone"])
         messages.success(request, "Times are now shown in " + (request.user.zone_name.replace("_", " ")) + ".")
     else:
         messages.error(request, "Choose a time zone from the list.")
@@ -114,7 +116,7 @@ def schedule_view(request: AuthedRequest) -> HttpResponse:
                 else:
                     services.appointment_schedule(**common)
                     done = "Session scheduled. Your clients were e-mailed the time."
-            except services.AppointmentError as exc:
+            except ServiceError as exc:
                 _form_error(request, form, exc)
             else:
                 messages.success(request, done)
@@ -144,7 +146,7 @@ def detail_view(request: AuthedRequest, appointment_id: str) -> HttpResponse:
                 else:
                     services.appointment_reschedule(therapist=request.user, appointment=appointment, **change)
                     done = "Session moved. Your clients were e-mailed the new time."
-            except services.AppointmentError as exc:
+            except ServiceError as exc:
                 _form_error(request, form, exc)
             else:
                 messages.success(request, done)
@@ -159,7 +161,7 @@ def detail_view(request: AuthedRequest, appointment_id: str) -> HttpResponse:
         ).count()
         if appointment.series_id
         else 0,
-        "window": services.join_window(appointment),
+        "window": join_window(appointment),
     }
     return render(request, "sessions/detail.html", context, status=status)
 
@@ -177,7 +179,7 @@ def cancel_view(request: AuthedRequest, appointment_id: str) -> HttpResponse:
         else:
             services.appointment_cancel(therapist=request.user, appointment=appointment, request=request)
             done = "Session cancelled. Your clients were told by e-mail."
-    except services.AppointmentError as exc:
+    except ServiceError as exc:
         messages.error(request, error_text(request, exc))
     else:
         messages.success(request, done)
@@ -193,7 +195,7 @@ def join_view(request: AuthedRequest, appointment_id: str) -> HttpResponse:
     if found is None:
         raise NotVisible("video.appointment", str(appointment_id))
     appointment, role = found
-    window = services.join_window(appointment)
+    window = join_window(appointment)
     if not window.is_open:
         return render(request, "sessions/closed.html", {"appointment": appointment, "window": window})
     gate = consent_missing_for(appointment, user)
@@ -244,7 +246,7 @@ def licenses_view(request: AuthedRequest) -> HttpResponse:
 @role_required(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
 def policy_view(request: AuthedRequest) -> HttpResponse:
-    policy = services.policy_for(request.user.practice_id)
+    policy = policy_for(request.user.practice_id)
     form = PolicyForm(
         request.POST or None,
         initial={
@@ -258,7 +260,7 @@ def policy_view(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.policy_update(actor=request.user, request=request, **form.cleaned_data)
-        except services.AppointmentError as exc:
+        except ServiceError as exc:
             _form_error(request, form, exc)
         else:
             messages.success(request, "Session settings saved.")

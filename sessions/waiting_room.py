@@ -13,6 +13,7 @@ from sessions.protocol import Message, encode
 from sessions.realtime import CloseCode, deliver, holding_pushes, host_group
 from sessions.regions import region_name
 from sessions.socket_state import MAX_PARTICIPANTS, Peer, SocketState
+from teletherapy.errors import ServiceError
 
 
 class WaitingRoom(SocketState):
@@ -65,6 +66,7 @@ class WaitingRoom(SocketState):
             therapist=self.entry.user,
             appointment=self.entry.appointment,
             user_id=waiting.user_id,
+            context=self.context,
         )
         await self.channel_layer.send(waiting.channel, {"type": "signal.admitted"})
         await self.channel_layer.group_send(
@@ -81,7 +83,7 @@ class WaitingRoom(SocketState):
             await self.error("unknown_peer", "That participant is not in this session.")
             return
         await database_sync_to_async(services.admission_revoke)(
-            therapist=self.entry.user, appointment=self.entry.appointment, user_id=target.user_id
+            therapist=self.entry.user, appointment=self.entry.appointment, user_id=target.user_id, context=self.context
         )
         await self.channel_layer.send(
             target.channel, {"type": "signal.close", "code": int(CloseCode.REMOVED), "reason": "removed"}
@@ -93,9 +95,9 @@ class WaitingRoom(SocketState):
         assert self.entry is not None
         try:
             await database_sync_to_async(services.appointment_end)(
-                therapist=self.entry.user, appointment=self.entry.appointment
+                therapist=self.entry.user, appointment=self.entry.appointment, context=self.context
             )
-        except services.AppointmentError as exc:
+        except ServiceError as exc:
             await self.error(exc.code, exc.message)
 
     # From the channel layer ---------------------------------------------------------------------

@@ -21,17 +21,17 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
         # checkpoint, made with the owner's credentials) is found within a day. Ten million events
         # take about 95 s on a 2-core machine (benchmarks/audit_scale.py).
         "audit-verify-full": {
-            "task": "review.tasks.audit_verify_all",
+            "task": "oversight.tasks.audit_verify_all",
             "schedule": 24 * 60 * 60 * envint("AUDIT_FULL_VERIFY_DAYS", 1),
             "kwargs": {"full": True},
         },
-        "privacy-facts": {"task": "review.tasks.facts_record_all", "schedule": 24 * 60 * 60},
-        "vendor-reminders": {"task": "review.tasks.vendors_remind_expiring", "schedule": 24 * 60 * 60},
-        "account-recoveries": {"task": "review.tasks.account_recoveries_carry_out", "schedule": 5 * 60},
-        "incident-reminders": {"task": "review.tasks.incidents_remind_deadlines", "schedule": 24 * 60 * 60},
-        "audit-anomalies": {"task": "review.tasks.audit_anomalies_detect", "schedule": 15 * 60},
+        "privacy-facts": {"task": "compliance.tasks.facts_record_all", "schedule": 24 * 60 * 60},
+        "vendor-reminders": {"task": "compliance.tasks.vendors_remind_expiring", "schedule": 24 * 60 * 60},
+        "account-recoveries": {"task": "accounts.tasks.account_recoveries_carry_out", "schedule": 5 * 60},
+        "incident-reminders": {"task": "compliance.tasks.incidents_remind_deadlines", "schedule": 24 * 60 * 60},
+        "audit-anomalies": {"task": "oversight.tasks.audit_anomalies_detect", "schedule": 15 * 60},
         "audit-verify": {
-            "task": "review.tasks.audit_verify_all",
+            "task": "oversight.tasks.audit_verify_all",
             "schedule": 60 * 60 * envint("AUDIT_VERIFY_HOURS", 6),
         },
         "session-reminders": {"task": "sessions.tasks.reminders_send_due", "schedule": 5 * 60},

@@ -102,7 +102,9 @@ INSTALLED_APPS = [
     "messaging.apps.MessagingConfig",
     "intake.apps.IntakeConfig",
     "sessions.apps.VideoSessionsConfig",
-    "review.apps.ReviewConfig",
+    "compliance.apps.ComplianceConfig",
+    "oversight.apps.OversightConfig",
+    "home.apps.HomeConfig",
 ]
 
 MIDDLEWARE = [
@@ -284,7 +286,7 @@ AUDIT_WITNESS_ALERT_MINUTES = envint("AUDIT_WITNESS_ALERT_MINUTES", 15)
 AUDIT_WITNESS_BATCH = envint("AUDIT_WITNESS_BATCH", 2000)
 AUDIT_WITNESS_TIMEOUT_SECONDS = envint("AUDIT_WITNESS_TIMEOUT_SECONDS", 10)
 
-# What the privacy fact sheet states about hosting and retention (review/factsheet.py): as the
+# What the privacy fact sheet states about hosting and retention (compliance/services/factsheet.py): as the
 # operator gives them; the rest of the sheet is worked out from the system itself.
 HOSTING_PROVIDER = envstr("HOSTING_PROVIDER", "") or ""
 HOSTING_REGION = envstr("HOSTING_REGION", "") or ""

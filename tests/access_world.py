@@ -25,6 +25,8 @@ from accounts.models import (
     User,
 )
 from audit.models import AuditEvent, AuditFlag
+from compliance.services.incident_people import affected_add
+from compliance.services.incidents import incident_report
 from consent.selectors import current_version
 from consent.services import consent_defaults_seed, consent_sign
 from intake import services as intake
@@ -46,7 +48,6 @@ from records.services import (
     note_sign,
     psychotherapy_note_write,
 )
-from review.incidents import affected_add, incident_report
 from sessions.services import appointment_schedule, check_in_record
 from tests.conftest import PASSWORD, verified_session
 
@@ -173,7 +174,7 @@ def build() -> tuple[Subject, Subject]:
         summary="Opened 30 different charts in one hour (limit 25).",
         created_at=timezone.now(),
     )
-    from review.models import FactChange, RiskAssessment, TrainingModule, TrainingVersion, Vendor
+    from compliance.models import FactChange, RiskAssessment, TrainingModule, TrainingVersion, Vendor
 
     analysis = RiskAssessment.objects.create(
         practice=practice, number=1, finalized_at=timezone.now(), report_pdf=base64.b64encode(b"%PDF-1.4").decode()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from review.access_table import END, START, markdown
+from home.access_table import END, START, markdown
 
 pytestmark = [pytest.mark.embedded]
 

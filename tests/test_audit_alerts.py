@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from audit.models import Action, AlertRules, AuditEvent, AuditFlag, AuditFlagAcknowledgement, FlagRule
 from audit.services import audit_record
-from review.anomalies import detect
+from oversight.anomalies import detect
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
@@ -76,7 +76,7 @@ def test_a_verification_failure_is_flagged(therapist, admin):
 
     audit_record(action=Action.CHART_VIEW, actor=therapist, subject_client_id=1)
     tamper_as_owner("UPDATE audit_auditevent SET outcome = 'denied'")
-    from review.tasks import audit_verify_all
+    from oversight.tasks import audit_verify_all
 
     audit_verify_all()
     assert AuditFlag.objects.filter(rule=FlagRule.VERIFICATION_FAILED, practice_id=therapist.practice_id).exists()

@@ -10,7 +10,7 @@ import pytest
 
 from audit.models import Action, AuditEvent
 from audit.services import audit_record
-from review.console import PAGE_SIZE
+from oversight.console import PAGE_SIZE
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 

@@ -6,8 +6,8 @@ import pytest
 
 from audit.models import Action, AuditEvent, Outcome
 from audit.services import audit_record
-from review.console import people_of
-from review.sentences import sentence
+from oversight.console import people_of
+from oversight.sentences import sentence
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 

@@ -128,7 +128,7 @@ def test_checkpoints_are_append_only(chain):
 def test_the_beat_task_alerts_admins_when_verification_fails(chain, admin):
     from django.core import mail
 
-    from review.tasks import audit_verify_all
+    from oversight.tasks import audit_verify_all
 
     tamper(("UPDATE audit_auditevent SET outcome = 'denied' WHERE chain = %s AND seq = 3", [chain]))
     assert audit_verify_all() == 1
@@ -251,7 +251,7 @@ def test_a_change_to_an_old_event_is_found_within_a_day(chain, admin, settings):
     passes the routine run (it checks only what is new); the full run finds it, and beat runs it
     every day by default."""
     from audit.tasks import audit_checkpoints_create
-    from review.tasks import audit_verify_all
+    from oversight.tasks import audit_verify_all
 
     assert audit_checkpoints_create() >= 1
     for _ in range(3):

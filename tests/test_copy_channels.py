@@ -149,7 +149,7 @@ def test_a_therapist_overdue_with_training_is_kept_out_of_messages_and_intake_an
 
     from django.utils import timezone
 
-    from review.models import TrainingPolicy, TrainingVersion
+    from compliance.models import TrainingPolicy, TrainingVersion
 
     staff = login_as(admin)
     module = staff.post("/practice/training/", {"title": "Privacy basics", "body": "Lock your screen."})["Location"]

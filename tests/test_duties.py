@@ -12,8 +12,8 @@ from django.test import Client
 from accounts.models import Role, TOTPDevice, User
 from accounts.services import invitation_send
 from audit.models import Action, AuditEvent
+from compliance.services.factsheet import practice_facts
 from records.models import EmergencyAccess
-from review.factsheet import practice_facts
 from tests.conftest import verified_session
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]

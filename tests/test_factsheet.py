@@ -15,9 +15,9 @@ from django.db import DatabaseError, connection, transaction
 from django.test import override_settings
 
 from audit.models import Action, AuditEvent
-from review import factsheet
-from review.factsheet import facts_record, practice_facts
-from review.models import FactChange
+from compliance.models import FactChange
+from compliance.services import factsheet
+from compliance.services.factsheet import facts_record, practice_facts
 from sessions.models import SessionPolicy
 from teletherapy.keyring import reset_keyring_cache
 

@@ -12,13 +12,14 @@ import time_machine
 from django.core import mail
 from django.db import DatabaseError, connection, transaction
 
-from accounts.models import Role, UserSession
+from accounts.models import Role, User, UserSession
 from audit.models import Action, AuditEvent, FlagRule
+from compliance import incident_rules as rules
+from compliance.incident_rules import Delay, notification_deadlines
+from compliance.models import EntryKind, Incident, IncidentEntry, IncidentSource, Vendor
+from compliance.services import incident_notices as notices
+from oversight.anomalies import _flag
 from records.services import chart_create
-from review import incidents
-from review.anomalies import _flag
-from review.incidents import Delay, notification_deadlines
-from review.models import EntryKind, Incident, IncidentEntry, IncidentSource, Vendor
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
@@ -277,7 +278,7 @@ def test_the_people_affected_are_found_from_the_audit_log(login_as, make_user, a
     assert off.status_code == 200 and off.json()["state"] == "excluded"
     moved = staff.put(url, {"person_id": clients[0].pk, "residence": "US-NJ"}, content_type="application/json")
     assert moved.json()["residence"] == "US-NJ"
-    state = incidents.incident_state(Incident.objects.get(pk=made["id"]))
+    state = rules.incident_state(Incident.objects.get(pk=made["id"]))
     assert len(state.included) == 4 and state.people[clients[3].pk].reason == "Joined after the breach ended."
 
 
@@ -298,7 +299,7 @@ def test_a_lost_device_ends_the_other_sessions_and_opens_an_incident_with_its_pe
     assert laptop.get("/").status_code == 302  # signed out
     assert UserSession.objects.filter(user=therapist).count() == 1
     incident = Incident.objects.get(source=IncidentSource.LOST_DEVICE)
-    state = incidents.incident_state(incident)
+    state = rules.incident_state(incident)
     assert [p.name for p in state.people.values()] == ["Robin Reader"]
     assert AuditEvent.objects.filter(action=Action.DEVICE_LOST, actor_id=therapist.pk).exists()
 
@@ -402,7 +403,7 @@ def test_the_low_probability_conclusion_keeps_its_reasons_and_the_safe_harbor_is
     staff.post(url, {"action": "triage", "discovered_on": "2026-11-20", "outcome": "secured", "data_sealed": "1"})
     page = staff.get(url).content.decode()
     assert "the encryption safe harbor applies" in page
-    state = incidents.incident_state(Incident.objects.get(pk=made["id"]))
+    state = rules.incident_state(Incident.objects.get(pk=made["id"]))
     assert state.triage.outcome == "secured" and state.triage.unsecured is False and state.deadlines() == []
     response = staff.post(url, {"action": "triage", "discovered_on": "2026-11-20", "outcome": "low_probability"},
                           follow=True)  # fmt: skip
@@ -410,7 +411,7 @@ def test_the_low_probability_conclusion_keeps_its_reasons_and_the_safe_harbor_is
     staff.post(url, {"action": "triage", "discovered_on": "2026-11-20", "outcome": "low_probability",
                      "nature": "Only first names", "recipient": "Another covered entity", "acquired": "Not opened",
                      "mitigation": "Returned unopened", "reasons": "Returned sealed the next day."})  # fmt: skip
-    state = incidents.incident_state(Incident.objects.get(pk=made["id"]))
+    state = rules.incident_state(Incident.objects.get(pk=made["id"]))
     assert state.triage.outcome == "low_probability" and state.triage.reasons == "Returned sealed the next day."
     # Both triages are kept; the latest counts.
     assert IncidentEntry.objects.filter(kind=EntryKind.TRIAGE).count() == 2
@@ -434,7 +435,7 @@ def test_admins_are_reminded_as_each_deadline_comes_close_and_weekly_when_overdu
     for day in (dt.date(2026, 12, 2), dt.date(2026, 12, 31), dt.date(2027, 1, 1), dt.date(2027, 1, 29),
                 dt.date(2027, 1, 30), dt.date(2027, 1, 31), dt.date(2027, 2, 3), dt.date(2027, 2, 7)):  # fmt: skip
         with time_machine.travel(dt.datetime.combine(day, dt.time(8), tzinfo=dt.UTC), tick=False):
-            sent.append(incidents.incidents_remind())
+            sent.append(notices.incidents_remind())
     # The people's notice at 30 days, 1 day, on the day, then overdue (once a week); HHS's at 30 days.
     assert sent == [0, 1, 0, 1, 2, 1, 0, 1]
     subjects = [m.subject for m in mail.outbox]
@@ -459,12 +460,12 @@ def test_the_admins_home_page_and_safeguards_show_what_needs_doing(login_as, cli
 
 
 def test_the_fact_sheet_says_how_to_report_a_concern_and_counts_breaches_notified(client, login_as, admin, practice):
-    from review.models import FactChange
+    from compliance.models import FactChange
 
     sheet = client.get(f"/privacy/{practice.slug}/").content.decode()
     assert "Report a concern" in sheet and "None that needed notice" in sheet
     made = report(login_as(admin), "A letter went to the wrong address.")
-    person = incidents.User.objects.create_user("pat@example.org", "x" * 12, practice=practice, full_name="Pat")
+    person = User.objects.create_user("pat@example.org", "x" * 12, practice=practice, full_name="Pat")
     from accounts.models import RoleGrant
 
     RoleGrant.objects.create(user=person, role=Role.CLIENT)
@@ -481,10 +482,10 @@ def test_the_fact_sheet_says_how_to_report_a_concern_and_counts_breaches_notifie
 def test_the_reminders_run_daily_from_beat_and_the_client_sees_being_listed(
     settings, login_as, make_user, admin, client_user
 ):
-    from review.tasks import incidents_remind_deadlines
+    from compliance.tasks import incidents_remind_deadlines
 
     daily = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert "review.tasks.incidents_remind_deadlines" in daily
+    assert "compliance.tasks.incidents_remind_deadlines" in daily
     with time_machine.travel(dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC), tick=False):
         made = report(login_as(admin), "A spreadsheet of clients was left on a train.")
         staff = login_as(admin)
@@ -563,7 +564,7 @@ def test_residence_comes_from_the_address_and_unknown_is_counted(login_as, make_
     nowhere = make_user(Role.CLIENT, name="No Where")
     for person in (albany, nowhere):
         staff.post(url + "affected/", {"how": "person", "person_id": person.pk}, content_type="application/json")
-    state = incidents.incident_state(Incident.objects.get(pk=made["id"]))
+    state = rules.incident_state(Incident.objects.get(pk=made["id"]))
     assert state.residents == {"US-NY": 1} and state.residence_unknown == 1
     page = staff.get(f"/incidents/{made['id']}/").content.decode()
     assert 'id="residence-unknown"' in page and "for 1 person" in page

@@ -10,7 +10,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("teletherapy", "accounts", "audit", "consent", "records", "sessions", "review")
+PACKAGES = (
+    "teletherapy",
+    "accounts",
+    "audit",
+    "consent",
+    "records",
+    "messaging",
+    "intake",
+    "sessions",
+    "compliance",
+    "oversight",
+    "home",
+)
 READS = (
     r'\benv(?:str|int|list|bool)\(\s*"([A-Z][A-Z0-9_]*)"',  # teletherapy.env's helpers
     r'os\.environ(?:\.get)?[\[(]\s*"([A-Z][A-Z0-9_]*)"',

@@ -160,7 +160,7 @@ def _new_ring() -> dict[str, list[dict[str, str]]]:
 
 def test_rotation_keeps_everything_readable_and_leaves_nothing_under_old_keys(therapist, chart, capsys):
     _fill(chart, therapist)
-    from records.rotation import encrypted_models
+    from teletherapy.rotation import encrypted_models
 
     with override_settings(KEYRING=_new_ring()):
         reset_keyring_cache()

@@ -8,6 +8,7 @@ import pytest
 
 from audit.models import Action, AuditEvent
 from records.models import NoteAddendum, ProgressNote
+from teletherapy.errors import ServiceError
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 SOAP = {
@@ -55,9 +56,9 @@ def test_signing_locks_the_note(login_as, therapist, chart):
     assert edit.status_code == 409 and b"addendum" in edit.content
     note.refresh_from_db()
     assert note.signed_at and '"plan": "Continue CBT."' in note.body
-    from records.services import RecordError, note_update
+    from records.services import note_update
 
-    with pytest.raises(RecordError, match="signed"):
+    with pytest.raises(ServiceError, match="signed"):
         note_update(actor=therapist, note=note, sections=SOAP, expected_version=note.version, request=None)
 
 

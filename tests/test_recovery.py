@@ -80,7 +80,7 @@ def test_two_admins_then_a_day_then_the_old_factors_are_gone(
     for step in (Action.RECOVERY_REQUEST, Action.RECOVERY_APPROVE, Action.RECOVERY_CONFIRM, Action.RECOVERY_COMPLETE):
         assert step in actions
     # The client sees it as account changes in "who opened my record".
-    from review.access_log import record_access_for
+    from oversight.access_log import record_access_for
 
     entries, _more = record_access_for(client=client_user)
     said = " ".join(e.what for e in entries)

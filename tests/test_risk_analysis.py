@@ -12,8 +12,8 @@ from django.test import override_settings
 from django.utils import timezone
 
 from audit.models import Action, AuditEvent
-from review.models import RiskAssessment, RiskItem
-from review.risk import STARTING_THREATS, review_overdue
+from compliance.models import RiskAssessment, RiskItem
+from compliance.services.risk import STARTING_THREATS, review_overdue
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 

@@ -11,7 +11,8 @@ import pytest
 from django.utils import timezone
 
 from sessions.models import Appointment, AppointmentStatus, Repeat
-from sessions.services import AppointmentError, appointment_schedule, occurrences, series_schedule
+from sessions.services import appointment_schedule, occurrences, series_schedule
+from teletherapy.errors import ServiceError
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
@@ -80,7 +81,7 @@ def test_a_clash_refuses_the_whole_series(therapist, client_user, chart, start):
     appointment_schedule(
         therapist=therapist, clients=[client_user], kind="individual", starts_at=start + timedelta(days=14)
     )
-    with pytest.raises(AppointmentError, match="You already have a session then"):
+    with pytest.raises(ServiceError, match="You already have a session then"):
         series_schedule(
             therapist=therapist, clients=[client_user], kind="individual", starts_at=start, minutes=50,
             repeat="weekly", count=4,

@@ -164,7 +164,7 @@ def test_the_join_page(schedule, client_user, therapist, colleague, stranger, co
     assert "camera=(self)" in page["Permissions-Policy"] and "microphone=(self)" in page["Permissions-Policy"]
     assert "display-capture=(self)" in page["Permissions-Policy"]  # screen share, on the call page only
     html = page.content.decode()
-    assert "js/call.js" in html and "<script>" not in html and "Nothing is recorded" in html
+    assert "js/call/page.js" in html and "<script>" not in html and "Nothing is recorded" in html
     assert "private-network" in html and "public Wi-Fi" in html
     for outsider in (colleague, stranger):
         assert login_as(outsider).get(f"/sessions/{appointment.pk}/join/").status_code == 404

@@ -383,6 +383,27 @@ async def test_the_therapist_ends_the_session_for_everyone(room, therapist, clie
     assert (await expect_closed(late, CloseCode.APPOINTMENT_OVER))["reason"] == "ended"
 
 
+async def test_admitting_removing_and_ending_are_audited_with_the_therapists_socket(
+    room, therapist, client_user, login_as
+):
+    host, _host_welcome, guest, guest_welcome, _ = await admitted_pair(room, therapist, client_user, login_as)
+    await send(host, "remove", peer=guest_welcome["peer"])
+    await expect_closed(guest, CloseCode.REMOVED)
+    await send(host, "end")
+    await expect_closed(host, CloseCode.APPOINTMENT_OVER)
+
+    def events() -> dict[str, AuditEvent]:
+        found = AuditEvent.objects.filter(actor_id=therapist.pk, target_id=str(room.pk)).order_by("id")
+        return {event.action: event for event in found}
+
+    by_action = await sync_to_async(events)()
+    # The socket's own context: the request id it was given when it connected, for each act.
+    opened = by_action["video.join"].request_id
+    assert opened
+    for action in ("video.admit", "video.remove", "video.end"):
+        assert by_action[action].request_id == opened, action
+
+
 async def test_a_peer_of_another_room_cannot_be_addressed(
     room, therapist, colleague, client_user, make_user, schedule, login_as
 ):

@@ -11,8 +11,8 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from audit.models import Action, AuditEvent
-from review.models import TrainingAttestation, TrainingPolicy, TrainingVersion
-from review.training import standing_of
+from compliance.models import TrainingAttestation, TrainingPolicy, TrainingVersion
+from compliance.services.training import standing_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 

@@ -15,9 +15,9 @@ from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from django.utils import timezone
 
 from audit.models import Action, AuditEvent
-from review.factsheet import practice_facts
-from review.models import Vendor
-from review.vendors import vendors_remind
+from compliance.models import Vendor
+from compliance.services.factsheet import practice_facts
+from compliance.services.vendors import vendors_remind
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 PDF = b"%PDF-1.7\n% a signed agreement\n" + b"0" * 2000

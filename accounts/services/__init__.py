@@ -11,15 +11,13 @@ from accounts.services.auth import (
     throttle_locked_until,
 )
 from accounts.services.invitations import (
-    InvitationError,
     invitation_accept,
     invitation_lookup,
     invitation_revoke,
     invitation_send,
 )
-from accounts.services.members import MemberError, role_change, user_deactivate, user_reactivate
+from accounts.services.members import role_change, user_deactivate, user_reactivate
 from accounts.services.mfa import (
-    MFAError,
     backup_codes_regenerate,
     mfa_verify,
     reauthenticate,
@@ -30,10 +28,7 @@ from accounts.services.mfa import (
 )
 
 __all__ = [
-    "InvitationError",
     "LoginRefused",
-    "MFAError",
-    "MemberError",
     "backup_codes_regenerate",
     "invitation_accept",
     "invitation_lookup",

@@ -6,12 +6,15 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import GuardianLink, Invitation, Role, RoleGrant, User
@@ -20,15 +23,13 @@ from accounts.signals import client_joined
 from audit.models import Action
 from audit.services import audit_record
 from teletherapy.errors import ServiceError
+from teletherapy.keyring import keyring
 
 # Who may invite whom.
 INVITABLE_BY = {
     Role.ADMIN: {Role.THERAPIST, Role.ADMIN},
     Role.THERAPIST: {Role.CLIENT, Role.GUARDIAN},
 }
-
-
-InvitationError = ServiceError  # one error channel: teletherapy.errors
 
 
 def token_digest(token: str) -> str:
@@ -57,24 +58,22 @@ def invitation_send(
     try:
         validate_email(email)
     except ValidationError:
-        raise InvitationError("Enter a valid e-mail address.", field="email") from None
+        raise ServiceError("Enter a valid e-mail address.", field="email") from None
     if role not in roles_invitable_by(actor):
-        raise InvitationError("You cannot invite someone to that role.", field="role")
+        raise ServiceError("You cannot invite someone to that role.", field="role")
     if role == Role.GUARDIAN:
         if (
             guardian_for is None
             or guardian_for.practice_id != actor.practice_id
             or not guardian_for.has_role(Role.CLIENT)
         ):
-            raise InvitationError("Choose the client this guardian will act for.", field="guardian_for")
+            raise ServiceError("Choose the client this guardian will act for.", field="guardian_for")
         if not client_is_minor(client=guardian_for):
-            raise InvitationError(
-                "A guardian acts only for a client whose chart is marked minor.", field="guardian_for"
-            )
+            raise ServiceError("A guardian acts only for a client whose chart is marked minor.", field="guardian_for")
     elif guardian_for is not None:
-        raise InvitationError("Only a guardian invitation names a client.", field="guardian_for")
+        raise ServiceError("Only a guardian invitation names a client.", field="guardian_for")
     if User.objects.filter(email=email, practice_id=actor.practice_id).exists():
-        raise InvitationError("Someone in this practice already has an account with that address.", field="email")
+        raise ServiceError("Someone in this practice already has an account with that address.", field="email")
     now = timezone.now()
     if Invitation.objects.filter(
         practice_id=actor.practice_id,
@@ -83,7 +82,7 @@ def invitation_send(
         revoked_at__isnull=True,
         expires_at__gt=now,
     ).exists():
-        raise InvitationError("There is already a pending invitation for that address; revoke it first.", field="email")
+        raise ServiceError("There is already a pending invitation for that address; revoke it first.", field="email")
 
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
@@ -106,8 +105,6 @@ def invitation_send(
             subject_client_id=guardian_for.pk if guardian_for else None,
             details={"role": role},
         )
-        from accounts.tasks import invitation_email_enqueue
-
         transaction.on_commit(lambda: invitation_email_enqueue(invitation=invitation, token=token))
     return invitation, token
 
@@ -121,29 +118,29 @@ def invitation_lookup(*, token: str) -> Invitation | None:
 def invitation_accept(*, request: HttpRequest | None, token: str, full_name: str, password: str) -> User:
     full_name = " ".join((full_name or "").split())[:150]
     if not full_name:
-        raise InvitationError("Enter your full name.", field="full_name")
+        raise ServiceError("Enter your full name.", field="full_name")
     with transaction.atomic():
         found = invitation_lookup(token=token)
         if found is None:
-            raise InvitationError("This invitation link is not valid.")
+            raise ServiceError("This invitation link is not valid.")
         invitation = Invitation.objects.select_for_update().get(pk=found.pk)
         if invitation.status != "pending":
-            raise InvitationError(f"This invitation has been {invitation.status} and cannot be used.")
+            raise ServiceError(f"This invitation has been {invitation.status} and cannot be used.")
         if User.objects.filter(email=invitation.email).exists():
-            raise InvitationError(
+            raise ServiceError(
                 "This e-mail address already has an account. Ask the practice to invite a different address."
             )
         candidate = User(email=invitation.email, full_name=full_name, practice_id=invitation.practice_id)
         try:
             validate_password(password, user=candidate)
         except ValidationError as exc:
-            raise InvitationError(" ".join(exc.messages), field="password") from None
+            raise ServiceError(" ".join(exc.messages), field="password") from None
         try:
             user = User.objects.create_user(
                 invitation.email, password, practice=invitation.practice, full_name=full_name
             )
         except IntegrityError:
-            raise InvitationError("This e-mail address already has an account.") from None
+            raise ServiceError("This e-mail address already has an account.") from None
         RoleGrant.objects.create(user=user, role=invitation.role, granted_by=invitation.invited_by)
         if invitation.role == Role.GUARDIAN and invitation.guardian_for_id:
             GuardianLink.objects.create(guardian=user, client_id=invitation.guardian_for_id)
@@ -168,9 +165,48 @@ def invitation_revoke(*, actor: User, request: HttpRequest | None, invitation: I
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if invitation.status != "pending":
-            raise InvitationError(f"This invitation is already {invitation.status}.", code="conflict")
+            raise ServiceError(f"This invitation is already {invitation.status}.", code="conflict")
         invitation.revoked_at = timezone.now()
         invitation.revoked_by = actor
         invitation.save(update_fields=["revoked_at", "revoked_by"])
         audit_record(action=Action.INVITATION_REVOKED, actor=actor, request=request, target=invitation)
     return invitation
+
+
+# The invitation e-mail, sent by the worker ------------------------------------------------------
+
+
+def _aad(invitation_id: str) -> bytes:
+    return f"invitation-email:{invitation_id}".encode()
+
+
+def invitation_email_enqueue(*, invitation: Invitation, token: str) -> None:
+    # The token is sealed before it goes through the broker, so Redis never holds it readable.
+    sealed = keyring().seal(token, purpose="field", aad=_aad(str(invitation.pk)))
+    send_invitation_email.delay(str(invitation.pk), sealed)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_invitation_email(invitation_id: str, sealed_token: str) -> None:
+    invitation = Invitation.objects.select_related("practice", "invited_by").filter(pk=invitation_id).first()
+    if invitation is None or invitation.status != "pending":
+        return
+    token = keyring().unseal(sealed_token, purpose="field", aad=_aad(invitation_id))
+    site = (settings.SITE_URL or "").rstrip("/")
+    link = site + reverse("accounts:invitation_accept", args=[token])
+    facts = site + reverse("privacy:sheet", args=[invitation.practice.slug])
+    send_mail(
+        subject=f"{invitation.practice.name} invites you to its secure therapy platform",
+        message=(
+            f"Hello{(' ' + invitation.full_name) if invitation.full_name else ''},\n\n"
+            f"{invitation.invited_by.full_name} at {invitation.practice.name} has invited you to join as "
+            f"{invitation.get_role_display().lower()}.\n\n"
+            f"Open this link to choose a password and set up two-step sign-in:\n{link}\n\n"
+            f"The link works once and expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC.\n\n"
+            f"Before you start, you can read how {invitation.practice.name} protects your data, where it is "
+            f"kept and for how long:\n{facts}\n\n"
+            "If you did not expect this, you can ignore this message.\n"
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[invitation.email],
+    )

@@ -14,35 +14,32 @@ from teletherapy.errors import ServiceError
 GRANTABLE_ROLES = (Role.CLIENT, Role.THERAPIST, Role.ADMIN)  # in the order a member's page lists them
 
 
-MemberError = ServiceError  # one error channel: teletherapy.errors
-
-
 def _check_admin_over(actor: User, user: User) -> None:
     if not actor.has_role(Role.ADMIN) or actor.practice_id != user.practice_id:
-        raise MemberError("Only an admin of this practice can do that.")
+        raise ServiceError("Only an admin of this practice can do that.")
 
 
 def role_change(*, actor: User, request: HttpRequest | None, user: User, role: str, grant: bool) -> None:
     _check_admin_over(actor, user)
     if actor.pk == user.pk:
-        raise MemberError("Nobody changes their own roles; ask another admin.", code="not_allowed")
+        raise ServiceError("Nobody changes their own roles; ask another admin.", code="not_allowed")
     if role not in {str(r) for r in GRANTABLE_ROLES}:
-        raise MemberError("Guardians are added by invitation for a specific client.")
+        raise ServiceError("Guardians are added by invitation for a specific client.")
     with transaction.atomic():
         if grant:
             _, created = RoleGrant.objects.get_or_create(user=user, role=role, defaults={"granted_by": actor})
             if not created:
-                raise MemberError(f"{user} already has that role.")
+                raise ServiceError(f"{user} already has that role.")
         else:
             if role == Role.ADMIN:
                 admins = RoleGrant.objects.select_for_update().filter(
                     role=Role.ADMIN, user__practice_id=user.practice_id, user__is_active=True
                 )
                 if admins.count() <= 1 and admins.filter(user=user).exists():
-                    raise MemberError("A practice must keep at least one admin.")
+                    raise ServiceError("A practice must keep at least one admin.")
             deleted, _ = RoleGrant.objects.filter(user=user, role=role).delete()
             if not deleted:
-                raise MemberError(f"{user} does not have that role.")
+                raise ServiceError(f"{user} does not have that role.")
         user.forget_roles()
         audit_record(
             action=Action.ROLE_CHANGE,
@@ -56,9 +53,9 @@ def role_change(*, actor: User, request: HttpRequest | None, user: User, role: s
 def user_deactivate(*, actor: User, request: HttpRequest | None, user: User) -> None:
     _check_admin_over(actor, user)
     if actor.pk == user.pk:
-        raise MemberError("You cannot deactivate your own account.")
+        raise ServiceError("You cannot deactivate your own account.")
     if not user.is_active:
-        raise MemberError(f"{user} is already deactivated.")
+        raise ServiceError(f"{user} is already deactivated.")
     with transaction.atomic():
         user.is_active = False
         user.save(update_fields=["is_active"])
@@ -71,7 +68,7 @@ def user_reactivate(*, actor: User, request: HttpRequest | None, user: User) -> 
     session ended when they were deactivated)."""
     _check_admin_over(actor, user)
     if user.is_active:
-        raise MemberError(f"{user} is already active.")
+        raise ServiceError(f"{user} is already active.")
     with transaction.atomic():
         user.is_active = True
         user.save(update_fields=["is_active"])

@@ -42,9 +42,6 @@ _BACKUP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
 _TOTP_PATTERN = re.compile(r"^\d{6}$")
 
 
-MFAError = ServiceError  # one error channel: teletherapy.errors
-
-
 # TOTP ----------------------------------------------------------------------------------------
 
 
@@ -98,7 +95,7 @@ def _backup_code_key(key_id: str | None = None) -> tuple[str, bytes]:
     ring = keyring()
     key = ring.current("field") if key_id is None else ring.get("field", key_id)
     if key is None:
-        raise MFAError("This backup code was made under a key that is no longer available.")
+        raise ServiceError("This backup code was made under a key that is no longer available.")
     derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"backup-codes").derive(key.secret)
     return key.key_id, derived
 
@@ -159,7 +156,7 @@ def _backup_code_use(*, user: User, code: str) -> BackupCodeDevice | None:
 
 
 def verify_code_for_user(*, user: User, code: str) -> TOTPDevice | BackupCodeDevice:
-    """Check a TOTP or backup code without touching the session. Raises MFAError."""
+    """Check a TOTP or backup code without touching the session. Raises ServiceError."""
     with transaction.atomic():
         device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
         if device is not None and _totp_check(device, code):
@@ -167,7 +164,7 @@ def verify_code_for_user(*, user: User, code: str) -> TOTPDevice | BackupCodeDev
         backup = _backup_code_use(user=user, code=code)
         if backup is not None:
             return backup
-    raise MFAError("That code is not valid. Codes change every 30 seconds and each works only once.")
+    raise ServiceError("That code is not valid. Codes change every 30 seconds and each works only once.")
 
 
 def _session_mark_verified(request: AuthedRequest, device: TOTPDevice | BackupCodeDevice) -> None:
@@ -208,7 +205,7 @@ def mfa_verify(*, request: AuthedRequest, code: str) -> TOTPDevice | BackupCodeD
                 action=Action.MFA_FAILURE, actor=user, request=request, target=user, outcome=Outcome.DENIED,
                 details={"reason": "passkey_required"},
             )  # fmt: skip
-        raise MFAError(
+        raise ServiceError(
             "Your practice signs its staff in with a passkey: use yours. If you have none or lost it, use a "
             "backup code, then add a passkey; or ask an admin to recover your account."
         )
@@ -226,7 +223,7 @@ def mfa_verify(*, request: AuthedRequest, code: str) -> TOTPDevice | BackupCodeD
         raise LoginRefused(locked_message(locked), locked_until=locked)
     try:
         device = verify_code_for_user(user=user, code=code)
-    except MFAError:
+    except ServiceError:
         with transaction.atomic():
             audit_record(action=Action.MFA_FAILURE, actor=user, request=request, target=user, outcome=Outcome.DENIED)
             locked = throttle_register_failure(email=user.email, request=request, user=user)
@@ -292,7 +289,7 @@ def totp_device_confirm(*, request: AuthedRequest, device: TOTPDevice, code: str
         locked = throttle_register_failure(email=user.email, request=request, user=user)
         if locked:
             raise LoginRefused(locked_message(locked), locked_until=locked)
-        raise MFAError("That code did not match. Check the time on your phone and enter the current code.")
+        raise ServiceError("That code did not match. Check the time on your phone and enter the current code.")
     return codes
 
 
@@ -325,7 +322,7 @@ def reauthenticate(*, request: AuthedRequest, password: str = "", token: str = "
         try:
             verify_code_for_user(user=user, code=token)
             ok = True
-        except MFAError:
+        except ServiceError:
             ok = False
     with transaction.atomic():
         audit_record(

@@ -134,7 +134,7 @@ def mfa_view(request: AuthedRequest) -> HttpResponse:
         except services.LoginRefused as refused:
             form.add_error(None, refused.message)
             status = 429
-        except services.MFAError as error:
+        except ServiceError as error:
             form.add_error("code", error_text(request, error))
         else:
             return _signed_in(request, redirect(after_sign_in_url(request)))
@@ -171,7 +171,7 @@ def _enroll(request: AuthedRequest, *, template: str, first: bool = False) -> Ht
         except services.LoginRefused as refused:
             form.add_error(None, refused.message)
             status = 429
-        except services.MFAError as error:
+        except ServiceError as error:
             form.add_error("code", error_text(request, error))
         else:
             return _signed_in(request, backup_codes_page(request, codes, next_url=after_sign_in_url(request)))
@@ -294,7 +294,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
                 full_name=form.cleaned_data["full_name"],
                 password=form.cleaned_data["password"],
             )
-        except services.InvitationError as error:
+        except ServiceError as error:
             form.add_error(error.field if error.field in form.fields else None, error_text(request, error))
         else:
             services.login_with_password(

@@ -65,7 +65,7 @@ def invitations_view(request: AuthedRequest) -> HttpResponse:
                     full_name=form.cleaned_data.get("full_name", ""),
                     guardian_for=form.cleaned_data.get("guardian_for"),
                 )
-            except services.InvitationError as error:
+            except ServiceError as error:
                 form.add_error(error.field if error.field in form.fields else None, error_text(request, error))
                 status = 400
             else:
@@ -84,7 +84,7 @@ def invitation_revoke_view(request: AuthedRequest, invitation_id: uuid.UUID) -> 
     invitation = invitation_get_for_user(user=request.user, invitation_id=invitation_id)
     try:
         services.invitation_revoke(actor=request.user, request=request, invitation=invitation)
-    except services.InvitationError as error:
+    except ServiceError as error:
         messages.error(request, error_text(request, error))
     else:
         messages.success(request, f"The invitation for {invitation.email} was revoked.")
@@ -240,7 +240,7 @@ def member_role_view(request: AuthedRequest, user_id: int) -> HttpResponse:
         services.role_change(
             actor=request.user, request=request, user=member, role=form.cleaned_data["role"], grant=grant
         )
-    except services.MemberError as error:
+    except ServiceError as error:
         messages.error(request, error_text(request, error))
     else:
         messages.success(request, f"{member} is {'now' if grant else 'no longer'} a {label}.")
@@ -266,7 +266,7 @@ def member_deactivate_view(request: AuthedRequest, user_id: int) -> HttpResponse
         )
     try:
         services.user_deactivate(actor=request.user, request=request, user=member)
-    except services.MemberError as error:
+    except ServiceError as error:
         messages.error(request, error_text(request, error))
     else:
         messages.success(request, f"{member} can no longer sign in; their sessions have ended.")
@@ -279,7 +279,7 @@ def member_reactivate_view(request: AuthedRequest, user_id: int) -> HttpResponse
     member = member_get_for_admin(admin=request.user, user_id=user_id)
     try:
         services.user_reactivate(actor=request.user, request=request, user=member)
-    except services.MemberError as error:
+    except ServiceError as error:
         messages.error(request, error_text(request, error))
     else:
         messages.success(request, f"{member} can sign in again.")

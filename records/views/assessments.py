@@ -23,7 +23,7 @@ from records.selectors import (
     assessment_get_for_user,
 )
 from records.views.base import chart_or_refuse, refused
-from teletherapy.errors import error_text
+from teletherapy.errors import ServiceError, error_text
 from teletherapy.ids import as_uuid
 
 
@@ -34,11 +34,11 @@ def assessment_assign_view(request: AuthedRequest, chart_id: str) -> HttpRespons
     form = AssignForm(request.POST)
     try:
         if not form.is_valid():
-            raise services.RecordError("Choose PHQ-9 or GAD-7.")
+            raise ServiceError("Choose PHQ-9 or GAD-7.")
         services.assessment_assign(
             actor=request.user, chart=chart, access=access, kind=form.cleaned_data["kind"], request=request
         )
-    except services.RecordError as error:
+    except ServiceError as error:
         messages.error(request, error_text(request, error))
     else:
         messages.success(request, "Assigned; the client will see it in their portal.")
@@ -52,9 +52,9 @@ def billing_add_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
     form = BillingForm(request.POST)
     try:
         if not form.is_valid():
-            raise services.RecordError("Fill in the date, CPT code, diagnosis codes and fee.")
+            raise ServiceError("Fill in the date, CPT code, diagnosis codes and fee.")
         services.billing_create(actor=request.user, chart=chart, access=access, request=request, **form.cleaned_data)
-    except services.RecordError as error:
+    except ServiceError as error:
         messages.error(request, error_text(request, error))
     else:
         messages.success(request, "Billing record added.")
@@ -89,7 +89,7 @@ def assessment_view(request: AuthedRequest, assessment_id: str) -> HttpResponse:
                 result = services.assessment_submit(
                     actor=request.user, assessment=assessment, answers=form.answers(), request=request
                 )
-            except services.RecordError as error:
+            except ServiceError as error:
                 form.add_error(None, error_text(request, error))
                 status = 400
             else:

@@ -38,7 +38,7 @@ from records.selectors import (
 )
 from records.trends import trends_of
 from records.views.base import audit_read, refused, results_of, upload_context
-from teletherapy.errors import NotAllowed, error_text
+from teletherapy.errors import NotAllowed, ServiceError, error_text
 from teletherapy.gates import clinical_refusal
 from teletherapy.pagination import paginate
 
@@ -156,7 +156,7 @@ def emergency_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
             services.emergency_access_start(
                 actor=request.user, chart=chart, reason=form.cleaned_data["reason"], request=request
             )
-        except services.RecordError as error:
+        except ServiceError as error:
             form.add_error("reason" if error.field == "reason" else None, error_text(request, error))
             status = 400
         else:

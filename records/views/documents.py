@@ -17,7 +17,7 @@ from records.models import ClientChart
 from records.selectors import DOCUMENT_UPLOADERS, Access, Need, document_get_for_user
 from records.views.base import audit_read, chart_or_refuse
 from teletherapy.confirm import ask, confirmed
-from teletherapy.errors import NotAllowed, error_text
+from teletherapy.errors import NotAllowed, ServiceError, error_text
 
 ANYONE_WITH_A_CHART = (Role.THERAPIST, Role.CLIENT, Role.GUARDIAN)
 
@@ -47,7 +47,7 @@ def document_upload_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
             shared_with_client=request.POST.get("shared_with_client") == "1",
             request=request,
         )
-    except services.RecordError as error:
+    except ServiceError as error:
         messages.error(request, f"Not uploaded: {error_text(request, error)}")
     else:
         messages.success(request, f"{document.name} was added to the record.")
@@ -88,7 +88,7 @@ def document_remove_view(request: AuthedRequest, chart_document_id: str) -> Http
         )
     try:
         services.document_remove(actor=request.user, document=document, request=request)
-    except services.RecordError as error:
+    except ServiceError as error:
         messages.error(request, error_text(request, error))
     else:
         messages.success(request, f"{document.name} was removed from the record.")

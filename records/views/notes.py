@@ -29,7 +29,7 @@ from records.selectors import (
 )
 from records.views.base import audit_read, chart_or_refuse, refused
 from teletherapy.confirm import ask, confirmed
-from teletherapy.errors import Conflict, error_text
+from teletherapy.errors import Conflict, ServiceError, error_text
 
 
 def _sessions_offered(request: AuthedRequest, chart: ClientChart, note: ProgressNote | None = None) -> list:
@@ -43,7 +43,7 @@ def _sessions_offered(request: AuthedRequest, chart: ClientChart, note: Progress
     return offered
 
 
-def _service_error(request: AuthedRequest, form: NoteForm, error: services.RecordError) -> None:
+def _service_error(request: AuthedRequest, form: NoteForm, error: ServiceError) -> None:
     form.add_error(error.field if error.field in form.fields else None, error_text(request, error))
 
 
@@ -76,7 +76,7 @@ def note_new_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
                 request=request,
                 **form.service(),
             )
-        except services.RecordError as error:
+        except ServiceError as error:
             _service_error(request, form, error)
             status = 400
         else:
@@ -127,7 +127,7 @@ def note_view(request: AuthedRequest, note_id: str) -> HttpResponse:
             except services.NoteConflict as conflict:
                 form.add_error(None, conflict.message)
                 status = 409
-            except services.RecordError as error:
+            except ServiceError as error:
                 _service_error(request, form, error)
                 status = 400
             else:
@@ -163,7 +163,7 @@ def _note_step(request: AuthedRequest, note_id: str, step: Callable[..., object]
     note = _note_action(request, note_id)
     try:
         step(actor=request.user, note=note, request=request)
-    except services.RecordError as error:
+    except ServiceError as error:
         messages.error(request, error_text(request, error))
     else:
         messages.success(request, done)
@@ -227,7 +227,7 @@ def note_addendum_view(request: AuthedRequest, note_id: str) -> HttpResponse:
         return redirect("records:note", note.pk)
     try:
         services.note_addendum(actor=request.user, note=note, body=form.cleaned_data["body"], request=request)
-    except services.RecordError as error:
+    except ServiceError as error:
         messages.error(request, error_text(request, error))
     else:
         messages.success(request, "Addendum signed and added.")

@@ -31,7 +31,7 @@ from records.selectors import (
     notes_visible,
 )
 from records.views.base import audit_read, chart_or_refuse, results_of, upload_context
-from teletherapy.errors import Conflict, error_text
+from teletherapy.errors import Conflict, ServiceError, error_text
 
 
 @role_required(Role.CLIENT, Role.GUARDIAN)
@@ -71,7 +71,7 @@ def export_new_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
     chart, access = chart_or_refuse(request, chart_id, Need.SUMMARY)
     try:
         export = services.export_request(actor=request.user, chart=chart, access=access, request=request)
-    except services.RecordError as error:
+    except ServiceError as error:
         messages.error(request, error_text(request, error))
         return redirect("records:portal")
     return redirect("records:export", export.pk)

@@ -21,7 +21,7 @@ from records.selectors import (
     psychotherapy_note_get_for_author,
 )
 from records.views.base import chart_or_refuse
-from teletherapy.errors import NotVisible, error_text
+from teletherapy.errors import NotVisible, ServiceError, error_text
 
 
 @role_required(Role.THERAPIST)
@@ -36,7 +36,7 @@ def psychotherapy_new_view(request: AuthedRequest, chart_id: str) -> HttpRespons
             note = services.psychotherapy_note_write(
                 actor=request.user, chart=chart, access=access, body=form.cleaned_data["body"], request=request
             )
-        except services.RecordError as error:
+        except ServiceError as error:
             messages.error(request, error_text(request, error))
         else:
             return redirect("records:psychotherapy_note", note.pk)

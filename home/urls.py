@@ -1,0 +1,9 @@
+from django.urls import path
+
+from home import views as home
+
+app_name = "home"
+
+urlpatterns = [
+    path("", home.dashboard_view, name="dashboard"),
+]

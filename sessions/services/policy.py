@@ -1,0 +1,83 @@
+"""The practice's session policy (join window, lifetimes, what a call allows) and each therapist's
+licences by state; each change audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.http import HttpRequest
+
+from accounts.models import Role, User
+from audit.models import Action
+from audit.services import audit_record
+from sessions.models import (
+    SessionPolicy,
+    TherapistLicense,
+)
+from sessions.regions import REGION_NAMES
+from teletherapy.errors import ServiceError
+
+
+def policy_update(*, actor: User, request: HttpRequest | None, **changes: object) -> SessionPolicy:
+    if not actor.has_role(Role.ADMIN):
+        raise ServiceError("Only a practice admin changes the session settings.", code="not_allowed")
+    before = int(changes.get("join_before_minutes", 15))  # type: ignore[call-overload]
+    after = int(changes.get("join_after_minutes", 30))  # type: ignore[call-overload]
+    if not 0 <= before <= 120:
+        raise ServiceError("Joining can open at most 120 minutes early.", field="join_before_minutes")
+    if not 0 <= after <= 240:
+        raise ServiceError("Joining can stay open at most 240 minutes after the end.", field="join_after_minutes")
+    hours = int(changes.get("reminder_hours", 24))  # type: ignore[call-overload]
+    if not 1 <= hours <= 168:
+        raise ServiceError("Send reminders between 1 and 168 hours ahead.", field="reminder_hours")
+    with transaction.atomic():
+        policy, _ = SessionPolicy.objects.select_for_update().get_or_create(practice_id=actor.practice_id)
+        policy.join_before_minutes = before
+        policy.join_after_minutes = after
+        policy.reminder_hours = hours
+        policy.relay_only = bool(changes.get("relay_only", False))
+        policy.block_unlicensed_location = bool(changes.get("block_unlicensed_location", False))
+        policy.save()
+        audit_record(
+            action=Action.SESSION_POLICY_CHANGE,
+            actor=actor,
+            request=request,
+            target=policy,
+            details={
+                "join_before_minutes": before,
+                "join_after_minutes": after,
+                "relay_only": policy.relay_only,
+                "block_unlicensed_location": policy.block_unlicensed_location,
+                "reminder_hours": hours,
+            },
+        )
+    return policy
+
+
+def licenses_set(*, therapist: User, regions: Iterable[str], request: HttpRequest | None) -> list[str]:
+    if not therapist.has_role(Role.THERAPIST):
+        raise ServiceError("Only therapists hold licenses here.", code="not_allowed")
+    wanted = sorted(set(regions))
+    unknown = [r for r in wanted if r not in REGION_NAMES or r == "OUTSIDE-US"]
+    if unknown:
+        raise ServiceError("Choose states from the list.", field="regions")
+    with transaction.atomic():
+        TherapistLicense.objects.filter(therapist=therapist).exclude(region__in=wanted).delete()
+        have = set(TherapistLicense.objects.filter(therapist=therapist).values_list("region", flat=True))
+        TherapistLicense.objects.bulk_create(
+            [TherapistLicense(therapist=therapist, region=r) for r in wanted if r not in have]
+        )
+        audit_record(
+            action=Action.LICENSES_CHANGE,
+            actor=therapist,
+            request=request,
+            target=therapist,
+            details={"regions": wanted},
+        )
+    return wanted
+
+
+def licensed_in(therapist_id: int, region: str) -> bool:
+    return TherapistLicense.objects.filter(therapist_id=therapist_id, region=region).exists()
