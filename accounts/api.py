@@ -16,6 +16,7 @@ from accounts.models import Invitation, Role, User, UserSession
 from accounts.permissions import roles_permission
 from accounts.selectors import invitation_get_for_user, invitations_visible_to, sessions_of
 from accounts.types import AuthedRequest
+from teletherapy.context import context_of
 from teletherapy.pagination import paginate
 
 
@@ -109,7 +110,7 @@ class InvitationListView(VerifiedAPIView):
         serializer.is_valid(raise_exception=True)
         invitation, _token = services.invitation_send(
             actor=self.actor(request),
-            request=self.django_request(request),
+            context=context_of(self.django_request(request)),
             email=serializer.validated_data["email"],
             role=serializer.validated_data["role"],
             full_name=serializer.validated_data.get("full_name", ""),
@@ -125,6 +126,6 @@ class InvitationRevokeView(VerifiedAPIView):
     def post(self, request: Request, invitation_id: uuid.UUID) -> Response:
         invitation = invitation_get_for_user(user=self.actor(request), invitation_id=invitation_id)
         invitation = services.invitation_revoke(
-            actor=self.actor(request), request=self.django_request(request), invitation=invitation
+            actor=self.actor(request), context=context_of(self.django_request(request)), invitation=invitation
         )
         return Response(InvitationSerializer(invitation).data)

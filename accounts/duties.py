@@ -9,7 +9,6 @@ Accounts made a therapist by nobody (the set-up command) need no confirmation.
 from __future__ import annotations
 
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import Role, RoleGrant, User
@@ -54,7 +53,7 @@ def can_confirm(*, admin: User, member: User) -> bool:
     )
 
 
-def staff_confirm(*, admin: User, member: User, request: HttpRequest | AuditContext | None) -> User:
+def staff_confirm(*, admin: User, member: User, context: AuditContext | None) -> User:
     """A second admin confirms a therapist account another admin made (audited)."""
     if not admin.has_role(Role.ADMIN) or admin.practice_id != member.practice_id:
         raise NotVisible("accounts.user", member.pk)
@@ -62,7 +61,7 @@ def staff_confirm(*, admin: User, member: User, request: HttpRequest | AuditCont
         raise Conflict("Only an admin other than the one who made this account a therapist can confirm it.")
     with transaction.atomic():
         User.objects.filter(pk=member.pk).update(staff_confirmed_by=admin, staff_confirmed_at=timezone.now())
-        audit_record(action=Action.STAFF_CONFIRM, actor=admin, request=request, target=member)
+        audit_record(action=Action.STAFF_CONFIRM, actor=admin, context=context, target=member)
     member.refresh_from_db()
     return member
 

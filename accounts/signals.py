@@ -9,7 +9,8 @@ login_sessions_ended = Signal()
 # Sent inside the transaction that creates a practice. Arguments: practice.
 practice_created = Signal()
 
-# Sent inside the transaction that accepts a client's invitation. Arguments: user, invited_by, request.
+# Sent inside the transaction that accepts a client's invitation. Arguments: user, invited_by,
+# context (the AuditContext of the acceptance).
 client_joined = Signal()
 
 # Asked right after a sign-in: a receiver may return the page the person must see first.

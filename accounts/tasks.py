@@ -6,6 +6,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
+from accounts.models import LoginThrottle, UserSession
 from accounts.services.invitations import send_invitation_email  # noqa: F401  (registered where the worker looks)
 from accounts.services.recovery import recoveries_complete
 
@@ -15,8 +16,6 @@ def sessions_purge_ended() -> int:
     """Drop expired sessions, and the bookkeeping rows of sessions that no longer exist."""
     from django.contrib.sessions.models import Session
     from django.utils import timezone
-
-    from accounts.models import UserSession
 
     Session.objects.filter(expire_date__lt=timezone.now()).delete()
     live = Session.objects.values("session_key")
@@ -30,8 +29,6 @@ def throttles_forget_old() -> int:
 
     from django.db.models import Q
     from django.utils import timezone
-
-    from accounts.models import LoginThrottle
 
     cutoff = timezone.now() - timedelta(seconds=settings.LOCKOUT_FORGET_SECONDS)
     deleted, _ = LoginThrottle.objects.filter(

@@ -8,7 +8,7 @@ class AuditConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from audit.services import write_denial
-        from teletherapy.errors import on_denial
+        from audit.middleware import write_denial
+        from teletherapy.hooks import denials
 
-        on_denial(write_denial)
+        denials.register(write_denial)

@@ -27,8 +27,9 @@ from django.utils import timezone
 
 from audit.models import Action, AuditChainHead, AuditEvent
 from audit.services import audit_record
+from audit.verify import chains, verify_chain
 from teletherapy import backups, sealed_stream
-from teletherapy.context import AuditContext
+from teletherapy.context import AuditContext, context_of
 from teletherapy.dbroles import connected_as, grants_apply, migration_settings, runtime_role
 from teletherapy.keyring import Key, KeyRingError, keyring
 
@@ -150,7 +151,7 @@ def backup_create(dest: Path, *, out: Any = sys.stdout) -> dict[str, Any]:
     # That a backup was made, and when (the fact sheet says so): never where it went.
     audit_record(
         action=Action.BACKUP_MADE,
-        request=AuditContext.background("command", "backup"),
+        context=context_of(AuditContext.background("command", "backup")),
         details={"events": body["events"], "bytes": sum(f["bytes"] for f in body["files"].values())},
     )
     return manifest
@@ -214,8 +215,6 @@ def _chunks(path: Path, progress: Progress) -> Iterator[bytes]:
 
 def backup_restore(src: Path, *, out: Any = sys.stdout) -> RestoreReport:
     """Restore a checked backup into empty databases, then verify what was restored."""
-    from audit.verify import chains, verify_chain
-
     started = time.monotonic()
     manifest = backup_check(src, out=out)
     for alias in settings.DATABASES:

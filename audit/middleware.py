@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from audit.models import Action, Outcome
 from audit.services import AuditWriteError, audit_record
+from teletherapy.context import context_of
 from teletherapy.errors import ServiceError, database_unavailable, error_response, service_error_response
 from teletherapy.keyring import CiphertextIntegrityError
 
@@ -59,7 +60,7 @@ class FailClosedMiddleware:
                 audit_record(
                     action=Action.INTEGRITY_FAILURE,
                     actor=user if user is not None and user.is_authenticated else None,
-                    request=request,
+                    context=context_of(request),
                     target_type=getattr(exception, "model_label", "")[:64],
                     target_id=getattr(exception, "object_id", ""),
                     outcome=Outcome.FAILED,
@@ -74,3 +75,22 @@ class FailClosedMiddleware:
                 detail="Stored data failed its integrity check and was not shown. The practice has been alerted.",
             )
         return None
+
+
+def write_denial(request: HttpRequest, *, target_type: str = "", target_id: str = "", reason: str = "") -> None:
+    """The denial hook: the refusal stands even if its event cannot be written."""
+    user = getattr(request, "user", None)
+    actor = user if user is not None and user.is_authenticated else None
+    try:
+        with transaction.atomic():
+            audit_record(
+                action=Action.ACCESS_DENIED,
+                actor=actor,
+                context=context_of(request),
+                target_type=target_type,
+                target_id=target_id,
+                outcome=Outcome.DENIED,
+                details={"path": request.path[:200], "reason": reason},
+            )
+    except AuditWriteError:
+        logger.exception("Could not audit a refused access")

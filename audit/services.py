@@ -10,22 +10,20 @@ from typing import Any
 
 from django.db import router, transaction
 from django.db.models import Model
-from django.http import HttpRequest
 from django.utils import timezone
 
 from audit.append import AuditWriteError as AuditWriteError  # raised here for callers
 from audit.append import append, send_ahead, writer_memory
 from audit.content import mask_details
-from audit.models import Action, AuditEvent, AuditSubject, Outcome
-from teletherapy.context import AuditContext, context_of
-from teletherapy.errors import ServiceError, report_denial
+from audit.models import Action, AuditEvent, AuditFlagAcknowledgement, AuditSubject, Outcome
+from teletherapy.context import AuditContext
+from teletherapy.errors import NotAllowed, ServiceError
 from teletherapy.keyring import keyring
 
 logger = logging.getLogger(__name__)
 
 
-def _request_context(request: HttpRequest | AuditContext | None) -> dict[str, Any]:
-    context = context_of(request)
+def _where_from(context: AuditContext | None) -> dict[str, Any]:
     if context is None:
         return {"ip_address": None, "user_agent": "", "request_id": ""}
     return {"ip_address": context.address, "user_agent": context.user_agent, "request_id": context.request_id}
@@ -36,7 +34,7 @@ def _new_event(
     action: Action | str,
     key_id: str,
     actor: Any = None,
-    request: HttpRequest | AuditContext | None = None,
+    context: AuditContext | None = None,
     target: Model | None = None,
     target_type: str = "",
     target_id: str | int = "",
@@ -68,7 +66,7 @@ def _new_event(
         flagged=flagged,
         details=mask_details(details),
         key_id=key_id,
-        **_request_context(request),
+        **_where_from(context),
     )
 
 
@@ -76,7 +74,7 @@ def audit_record(
     *,
     action: Action | str,
     actor: Any = None,
-    request: HttpRequest | AuditContext | None = None,
+    context: AuditContext | None = None,
     target: Model | None = None,
     target_type: str = "",
     target_id: str | int = "",
@@ -107,14 +105,14 @@ def audit_record(
     if ids and not transaction.get_connection(using=using).in_atomic_block:
         with transaction.atomic(using=using):  # the event and its subjects, together or not at all
             return audit_record(
-                action=action, actor=actor, request=request, target=target, target_type=target_type,
+                action=action, actor=actor, context=context, target=target, target_type=target_type,
                 target_id=target_id, subject_client_id=subject_client_id, practice_id=practice_id,
                 outcome=outcome, details=details, flagged=flagged, subjects=ids,
             )  # fmt: skip
     event = _new_event(
         action=action,
         actor=actor,
-        request=request,
+        context=context,
         target=target,
         target_type=target_type,
         target_id=target_id,
@@ -166,36 +164,14 @@ def audited(**fields: Any) -> Iterator[AuditEvent]:
         append(event, key.secret)
 
 
-def audit_denied(*, request: HttpRequest, target_type: str = "", target_id: str | int = "", reason: str = "") -> None:
-    """Record a refused access, once per request however many layers report it."""
-    report_denial(request, target_type=target_type, target_id=target_id, reason=reason)
-
-
-def write_denial(request: HttpRequest, *, target_type: str = "", target_id: str = "", reason: str = "") -> None:
-    """The denial hook: the refusal stands even if its event cannot be written."""
-    user = getattr(request, "user", None)
-    actor = user if user is not None and user.is_authenticated else None
-    try:
-        with transaction.atomic():
-            audit_record(
-                action=Action.ACCESS_DENIED,
-                actor=actor,
-                request=request,
-                target_type=target_type,
-                target_id=target_id,
-                outcome=Outcome.DENIED,
-                details={"path": request.path[:200], "reason": reason},
-            )
-    except AuditWriteError:
-        logger.exception("Could not audit a refused access")
-
-
-def audit_flag_acknowledge(*, actor: Any, flag: Any, note: str, request: HttpRequest | None) -> Any:
+def audit_flag_acknowledge(*, actor: Any, flag: Any, note: str, context: AuditContext | None) -> Any:
     """Acknowledging is a new row and a new event; the flag itself never changes."""
-    from audit.models import AuditFlagAcknowledgement
-
     if flag.actor_id is not None and flag.actor_id == actor.pk:
-        raise ServiceError("An alert about your own actions is acknowledged by another admin.", code="not_allowed")
+        raise NotAllowed(
+            "An alert about your own actions is acknowledged by another admin.",
+            target_type="audit.auditflag",
+            target_id=flag.pk,
+        )
     note = (note or "").strip()
     if not note:
         raise ServiceError("Say what you found or did.")
@@ -210,7 +186,7 @@ def audit_flag_acknowledge(*, actor: Any, flag: Any, note: str, request: HttpReq
         audit_record(
             action=Action.AUDIT_FLAG_ACKNOWLEDGE,
             actor=actor,
-            request=request,
+            context=context,
             target_type="audit.auditflag",
             target_id=flag.pk,
             details={"rule": flag.rule},

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from audit.checkpoints import checkpoints_create
+from audit.witness import witness_ship
+from teletherapy.keyring import keyring
+
 
 @shared_task
 def audit_checkpoints_create() -> int:
     """Sign the moved heads, and send the checkpoints to the witness at once."""
-    from audit.checkpoints import checkpoints_create
-    from audit.witness import witness_ship
-    from teletherapy.keyring import keyring
-
     if not keyring().has("signing"):
         return 0  # the separate signer (manage.py audit_checkpoint --every N) signs them
     made = checkpoints_create()
@@ -21,6 +21,4 @@ def audit_checkpoints_create() -> int:
 @shared_task
 def audit_witness_ship() -> int:
     """Deliver what the witness has not acknowledged yet (events and checkpoints)."""
-    from audit.witness import witness_ship
-
     return witness_ship().events

@@ -17,8 +17,19 @@ from django.db import connection, connections
 from django.db.models import Max
 
 from audit.canonical import CONTENT_FIELDS, canonical_bytes
+from audit.checkpoints import checkpoint_verify
 from audit.content import compute_mac
-from audit.models import GENESIS_MAC, LANES, AuditChainHead, AuditCheckpoint, AuditEvent, chain_of
+from audit.models import (
+    GENESIS_MAC,
+    LANES,
+    AuditChainHead,
+    AuditCheckpoint,
+    AuditEvent,
+    AuditSubject,
+    WitnessLane,
+    chain_of,
+)
+from audit.witness import configured_witness
 from teletherapy.keyring import keyring
 
 MODIFIED = "modified"  # an event's content no longer matches its MAC
@@ -282,7 +293,6 @@ def _verify_range(*, chain: int, since: int, until: int | None) -> ChainReport:
 def _subjects_changed(listing: list[tuple[int, int, str]]) -> Problem | None:
     """The clients an event about several names (AuditSubject rows, outside the MAC) against the
     digest of them its MAC'd details keep: a row added or removed since is found here."""
-    from audit.models import AuditSubject
 
     for start in range(0, len(listing), 1000):
         batch = listing[start : start + 1000]
@@ -299,8 +309,6 @@ def _subjects_changed(listing: list[tuple[int, int, str]]) -> Problem | None:
 
 def _against_checkpoint(chain: int, *, last_seq: int) -> Problem | None:
     """What a hash chain alone cannot catch: a tail rewritten or cut by someone with the MAC key."""
-    from audit.checkpoints import checkpoint_verify
-
     checkpoint = AuditCheckpoint.objects.filter(chain=chain).order_by("-seq").first()
     if checkpoint is None:
         return None
@@ -321,8 +329,6 @@ def _against_checkpoint(chain: int, *, last_seq: int) -> Problem | None:
 def incremental_start(chain: int) -> AuditCheckpoint | None:
     """The checkpoint a routine run starts from: the newest one delivered to the witness (or,
     with no witness configured, the newest one signed)."""
-    from audit.models import WitnessLane
-    from audit.witness import configured_witness
 
     checkpoints = AuditCheckpoint.objects.filter(chain=chain)
     if configured_witness() is not None:
@@ -337,7 +343,6 @@ def verify_chain_from(*, chain: int, start: AuditCheckpoint | None = None, since
     ``start`` is a signed checkpoint (its event must still carry the signed MAC); ``since`` a
     position the caller has already pinned (the witness's newest). Without either, the whole
     chain is checked."""
-    from audit.checkpoints import checkpoint_verify
 
     if start is not None:
         began = time.perf_counter()

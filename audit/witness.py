@@ -40,7 +40,7 @@ from django.db.models import F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from audit.checkpoints import checkpoint_export
+from audit.checkpoints import checkpoint_export, checkpoint_verify
 from audit.content import event_content
 from audit.models import (
     Action,
@@ -371,7 +371,6 @@ def witness_compare(record: WitnessRecord) -> tuple[list[WitnessProblem], dict[i
     """Where the database does not extend what the witness saw: a cut tail, a rolled-back head,
     a rewritten or deleted lane, a deleted checkpoint. Returns the problems and, per chain the
     witness vouches for, the position from which the database must still be checked."""
-    from audit.checkpoints import checkpoint_verify
 
     problems: list[WitnessProblem] = []
     pins = dict(record.newest)

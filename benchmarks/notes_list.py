@@ -212,9 +212,9 @@ def main() -> None:
     sections = {"subjective": text, "objective": text, "assessment": text, "plan": text}  # ~1 KiB
     for _ in range(NOTES):
         note = note_create(
-            actor=therapist, chart=chart, access=Access.CARE_TEAM, template="soap", sections=sections, request=None
+            actor=therapist, chart=chart, access=Access.CARE_TEAM, template="soap", sections=sections, context=None
         )
-        note_sign(actor=therapist, note=note, request=None)
+        note_sign(actor=therapist, note=note, context=None)
         now = timezone.now()
         PlainNote.objects.create(
             chart_id=chart.pk,
@@ -289,8 +289,8 @@ def main() -> None:
         long_chart = chart_create(actor=None, client=long_client, therapists=[therapist])
         for _ in range(DEEP_NOTES):
             note = note_create(actor=therapist, chart=long_chart, access=Access.CARE_TEAM, template="soap",
-                               sections=sections, request=None)  # fmt: skip
-            note_sign(actor=therapist, note=note, request=None)
+                               sections=sections, context=None)  # fmt: skip
+            note_sign(actor=therapist, note=note, context=None)
         long_url = f"/api/v1/records/charts/{long_chart.pk}/notes/"
         cursor_url = long_url
         for _ in range(last_page - 1):

@@ -254,11 +254,11 @@ def prepare_platform(count: int) -> tuple[list[str], dict[str, str], str]:
     for kind in ("treatment", "telehealth"):
         version = current_version(practice_id=practice.pk, kind=kind)
         consent_sign(
-            signer=client, version=version, on_behalf_of=client, typed_name="C", confirmed_read=True, request=None
+            signer=client, version=version, on_behalf_of=client, typed_name="C", confirmed_read=True, context=None
         )
     ids = []
     for therapist in therapists:
-        licenses_set(therapist=therapist, regions=["US-NY"], request=None)
+        licenses_set(therapist=therapist, regions=["US-NY"], context=None)
         appointment = appointment_schedule(
             therapist=therapist,
             clients=[client],
@@ -273,7 +273,7 @@ def prepare_platform(count: int) -> tuple[list[str], dict[str, str], str]:
             private_device=True,
             private_network=True,
             private_space=True,
-            request=None,
+            context=None,
         )
         ids.append(str(appointment.pk))
 

@@ -13,6 +13,6 @@ class ComplianceConfig(AppConfig):
 
     def ready(self) -> None:
         from compliance.services.training import training_refusal
-        from teletherapy.gates import on_clinical_access
+        from teletherapy.hooks import clinical_gates
 
-        on_clinical_access(training_refusal)
+        clinical_gates.register(training_refusal)

@@ -19,6 +19,7 @@ from consent import reads, services
 from consent.markdown import render_markdown
 from consent.models import ConsentDocument, ConsentKind, ConsentSignature, ConsentVersion
 from consent.selectors import documents_of, signature_get_for_user
+from teletherapy.context import context_of
 from teletherapy.pagination import paginate
 
 
@@ -153,7 +154,7 @@ class DraftCreateView(VerifiedAPIView):
         if document is None:
             raise NotFound("No such document.")
         draft = services.consent_draft_create(
-            actor=self.actor(request), document=document, request=self.django_request(request)
+            actor=self.actor(request), document=document, context=context_of(self.django_request(request))
         )
         return Response(VersionSerializer(draft).data, status=status.HTTP_201_CREATED)
 
@@ -184,7 +185,7 @@ class VersionView(VerifiedAPIView):
             actor=self.actor(request),
             version=version,
             body=data.validated_data["body"],
-            request=self.django_request(request),
+            context=context_of(self.django_request(request)),
         )
         return Response(VersionSerializer(version).data)
 
@@ -201,7 +202,7 @@ class PublishView(VerifiedAPIView):
             actor=self.actor(request),
             version=version,
             requires_reconsent=data.validated_data["requires_reconsent"],
-            request=self.django_request(request),
+            context=context_of(self.django_request(request)),
         )
         return Response(VersionSerializer(version).data)
 
@@ -216,7 +217,9 @@ class SignatureListView(VerifiedAPIView):
         client = reads.client_in_practice(user=user, client_id=client_id) if client_id else None
         signatures, _access = reads.signatures_visible(user=user, client=client)
         page = paginate(request, signatures, key="-signed_at")
-        reads.signatures_listed(user=user, request=self.django_request(request), client=client, shown=page.items)
+        reads.signatures_listed(
+            user=user, context=context_of(self.django_request(request)), client=client, shown=page.items
+        )
         status_only = reads.status_only_for(user=user)
         data = SignatureSerializer(page.items, many=True).data
         if status_only is not None:
@@ -238,7 +241,7 @@ class SignatureListView(VerifiedAPIView):
             on_behalf_of=on_behalf_of,
             typed_name=data.validated_data["typed_name"],
             confirmed_read=data.validated_data["confirm_read"],
-            request=self.django_request(request),
+            context=context_of(self.django_request(request)),
         )
         return Response(
             SignatureSerializer(signature).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
@@ -249,7 +252,7 @@ class SignatureDetailView(VerifiedAPIView):
     @extend_schema(responses=SignatureSerializer)
     def get(self, request: Request, signature_id: uuid.UUID) -> Response:
         signature, _access = reads.signature_read(
-            user=self.actor(request), signature_id=signature_id, request=self.django_request(request)
+            user=self.actor(request), signature_id=signature_id, context=context_of(self.django_request(request))
         )
         data = SignatureSerializer(signature).data
         data["text"] = signature.version.body
@@ -266,7 +269,7 @@ class WithdrawView(VerifiedAPIView):
             actor=self.actor(request),
             signature=signature,
             reason=data.validated_data["reason"],
-            request=self.django_request(request),
+            context=context_of(self.django_request(request)),
         )
         signature.refresh_from_db()
         return Response(SignatureSerializer(ConsentSignature.objects.get(pk=signature.pk)).data)
@@ -284,7 +287,7 @@ class RequestCreateView(VerifiedAPIView):
             actor=self.actor(request),
             client=client,
             kind=data.validated_data["kind"],
-            request=self.django_request(request),
+            context=context_of(self.django_request(request)),
         )
         return Response(
             {"id": row.pk, "client": client.pk, "kind": data.validated_data["kind"]}, status=status.HTTP_201_CREATED
@@ -303,7 +306,7 @@ class AgreementView(VerifiedAPIView):
             actor=self.actor(request),
             client=client,
             text=data.validated_data["text"],
-            request=self.django_request(request),
+            context=context_of(self.django_request(request)),
         )
         return Response(
             {"id": str(agreement.pk), "client": client.pk, "recorded_at": agreement.recorded_at},

@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 
 from django.db.models import QuerySet
-from django.http import HttpRequest
 
 from accounts.models import Role, User
 from accounts.selectors import people_acted_for
@@ -27,8 +26,8 @@ from consent.selectors import (
     signature_in_force,
     signatures_visible_to,
 )
+from teletherapy.context import AuditContext
 from teletherapy.errors import NotVisible
-from teletherapy.pagination import Page, paginate
 
 STATUS_KINDS = [ConsentKind.TREATMENT, ConsentKind.GUARDIAN, ConsentKind.TELEHEALTH, ConsentKind.COUPLES_AGREEMENT]
 
@@ -57,14 +56,14 @@ def signatures_visible(
 
 
 def signatures_listed(
-    *, user: User, request: HttpRequest | None, client: User | None, shown: list[ConsentSignature]
+    *, user: User, context: AuditContext | None, client: User | None, shown: list[ConsentSignature]
 ) -> None:
     """One event for a page of signatures, naming every client on it."""
     access = consent_access(user=user, client=client) if client is not None else None
     audit_record(
         action=Action.CONSENT_STATUS_VIEW,
         actor=user,
-        request=request,
+        context=context,
         target=client,
         subject_client_id=client.pk if client is not None else None,
         details={"what": "signatures", "access": access.value if access else "list"},
@@ -73,14 +72,14 @@ def signatures_listed(
 
 
 def signature_read(
-    *, user: User, signature_id: uuid.UUID | str, request: HttpRequest | None, download: bool = False
+    *, user: User, signature_id: uuid.UUID | str, context: AuditContext | None, download: bool = False
 ) -> tuple[ConsentSignature, ConsentAccess]:
     """The signed text and typed name: the client, a guardian of the minor, the care team."""
     signature, access = signature_get_for_user(user=user, signature_id=signature_id)
     audit_record(
         action=Action.CONSENT_SIGNATURE_VIEW,
         actor=user,
-        request=request,
+        context=context,
         target=signature,
         subject_client_id=signature.on_behalf_of_id,
         details={"download": download, "access": access.value},
@@ -88,13 +87,13 @@ def signature_read(
     return signature, access
 
 
-def agreements_read(*, user: User, client: User, request: HttpRequest | None) -> QuerySet[ParticipantAgreement]:
+def agreements_read(*, user: User, client: User, context: AuditContext | None) -> QuerySet[ParticipantAgreement]:
     """Per-person agreements: the care team and the client only; never an admin's."""
     access = agreement_access_check(user=user, client=client)
     audit_record(
         action=Action.CONSENT_AGREEMENT_VIEW,
         actor=user,
-        request=request,
+        context=context,
         target=client,
         subject_client_id=client.pk,
         details={"access": access.value},
@@ -102,14 +101,16 @@ def agreements_read(*, user: User, client: User, request: HttpRequest | None) ->
     return ParticipantAgreement.objects.filter(client=client).select_related("recorded_by")
 
 
-def status_rows_read(*, user: User, request: HttpRequest) -> tuple[list[dict[str, object]], Page]:
-    """At a glance, what each reachable client has in force (status only: no names typed, no
-    text), a page of clients at a time."""
-    reachable = User.objects.filter(
+def status_clients(*, user: User) -> QuerySet[User]:
+    """The clients whose consent status this person reaches, for the status grid."""
+    return User.objects.filter(
         pk__in=consent_clients_of(user=user).values("pk"), is_active=True, role_grants__role=Role.CLIENT
     ).exclude(pk=user.pk)
-    page = paginate(request, reachable, key="full_name")
-    clients = page.items
+
+
+def status_rows_read(*, user: User, clients: list[User], context: AuditContext | None) -> list[dict[str, object]]:
+    """At a glance, what each of these clients (a page of ``status_clients``) has in force:
+    status only, no names typed, no text."""
     rows = []
     for client in clients:
         needed = set(required_kinds(client=client, joint=True))
@@ -132,11 +133,11 @@ def status_rows_read(*, user: User, request: HttpRequest) -> tuple[list[dict[str
     audit_record(
         action=Action.CONSENT_STATUS_VIEW,
         actor=user,
-        request=request,
+        context=context,
         target_type="consent.status",
         details={"what": "status", "clients": len(rows)},
     )
-    return rows, page
+    return rows
 
 
 def status_only_for(*, user: User) -> set[int] | None:

@@ -9,6 +9,7 @@ from django.dispatch import receiver
 from accounts.signals import practice_created, sign_in_destination
 from consent.selectors import consent_todo_for
 from consent.services import consent_defaults_seed
+from consent.views import sign_url
 
 
 @receiver(practice_created)
@@ -19,8 +20,6 @@ def seed_documents(sender: Any, practice: Any, **kwargs: Any) -> None:
 @receiver(sign_in_destination)
 def consent_first(sender: Any, user: Any, **kwargs: Any) -> str | None:
     """A fresh sign-in with something to sign for an upcoming session lands on it."""
-    from consent.views import sign_url
-
     for _appointment, missing in consent_todo_for(user=user):
         for item in missing:
             if item.version is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ from consent.models import (
     VersionStatus,
 )
 from teletherapy.errors import NotVisible
+from teletherapy.hooks import upcoming_sessions
 
 
 def normalize_name(name: str) -> str:
@@ -252,19 +253,10 @@ def signature_get_for_user(
     return signature, access
 
 
-# The sessions app registers where upcoming appointments come from (sessions.apps).
-_UPCOMING: list[Callable[..., Iterable[Any]]] = []
-
-
-def upcoming_source_register(source: Callable[..., Iterable[Any]]) -> None:
-    if source not in _UPCOMING:
-        _UPCOMING.append(source)
-
-
 def consent_todo_for(*, user: User) -> list[tuple[object, list[MissingConsent]]]:
     """For each upcoming appointment, what this user can sign so it may go ahead."""
     todo: list[tuple[object, list[MissingConsent]]] = []
-    for source in _UPCOMING:
+    for source in upcoming_sessions:
         for appointment in source(user=user):
             mine = [m for m in consent_missing_for(appointment, user).missing if m.can_sign]
             if mine:
@@ -285,5 +277,5 @@ AFTER_CONSENT = "consent.after_signing"
 
 def next_session_start(*, client: User) -> Any:
     """When the client's next session begins (from the registered sources), or None."""
-    starts = [a.starts_at for source in _UPCOMING for a in list(source(user=client))[:5]]
+    starts = [a.starts_at for source in upcoming_sessions for a in list(source(user=client))[:5]]
     return min(starts) if starts else None

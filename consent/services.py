@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import Practice, Role, User
@@ -32,7 +31,9 @@ from consent.selectors import (
     signature_in_force,
 )
 from consent.signals import consent_withdrawn
-from teletherapy.errors import ServiceError
+from consent.tasks import consent_request_emails_enqueue
+from teletherapy.context import AuditContext
+from teletherapy.errors import NotAllowed, ServiceError
 
 MAX_BODY_CHARS = 100_000
 MAX_AGREEMENT_CHARS = 5_000
@@ -42,13 +43,11 @@ def text_sha256(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def _request_meta(request: HttpRequest | None) -> dict[str, object]:
-    if request is None:
+def _signed_from(context: AuditContext | None) -> dict[str, object]:
+    """Where a signature or withdrawal was made, kept with it."""
+    if context is None:
         return {"ip_address": None, "user_agent": ""}
-    return {
-        "ip_address": getattr(request, "client_address", None),
-        "user_agent": request.META.get("HTTP_USER_AGENT", "")[:256],
-    }
+    return {"ip_address": context.address, "user_agent": context.user_agent}
 
 
 def _require_admin(actor: User, practice_id: int) -> None:
@@ -81,7 +80,7 @@ def consent_defaults_seed(*, practice: Practice) -> list[ConsentDocument]:
     return documents
 
 
-def consent_draft_create(*, actor: User, document: ConsentDocument, request: HttpRequest | None) -> ConsentVersion:
+def consent_draft_create(*, actor: User, document: ConsentDocument, context: AuditContext | None) -> ConsentVersion:
     """Start a new draft from the current text. Only one draft per document at a time."""
     _require_admin(actor, document.practice_id)
     with transaction.atomic():
@@ -99,13 +98,13 @@ def consent_draft_create(*, actor: User, document: ConsentDocument, request: Htt
             created_by=actor,
         )
         audit_record(
-            action=Action.CONSENT_DRAFT_SAVE, actor=actor, request=request, target=draft, details={"new": True}
+            action=Action.CONSENT_DRAFT_SAVE, actor=actor, context=context, target=draft, details={"new": True}
         )
     return draft
 
 
 def consent_draft_update(
-    *, actor: User, version: ConsentVersion, body: str, request: HttpRequest | None
+    *, actor: User, version: ConsentVersion, body: str, context: AuditContext | None
 ) -> ConsentVersion:
     _require_admin(actor, version.document.practice_id)
     if not isinstance(body, str) or not body.strip():
@@ -125,12 +124,12 @@ def consent_draft_update(
         locked.body_sha256 = text_sha256(body)
         locked.edited_at = timezone.now()
         locked.save(update_fields=["body", "body_sha256", "edited_at"])
-        audit_record(action=Action.CONSENT_DRAFT_SAVE, actor=actor, request=request, target=locked)
+        audit_record(action=Action.CONSENT_DRAFT_SAVE, actor=actor, context=context, target=locked)
     return locked
 
 
 def consent_publish(
-    *, actor: User, version: ConsentVersion, requires_reconsent: bool, request: HttpRequest | None
+    *, actor: User, version: ConsentVersion, requires_reconsent: bool, context: AuditContext | None
 ) -> ConsentVersion:
     """Freeze a draft as the current version. With re-consent, earlier signers are asked again."""
     _require_admin(actor, version.document.practice_id)
@@ -164,7 +163,7 @@ def consent_publish(
         audit_record(
             action=Action.CONSENT_PUBLISH,
             actor=actor,
-            request=request,
+            context=context,
             target=draft,
             details={"kind": document.kind, "number": draft.number, "requires_reconsent": draft.requires_reconsent},
         )
@@ -184,7 +183,6 @@ def consent_publish(
                     for c in clients
                 ]
             )
-            from consent.tasks import consent_request_emails_enqueue
 
             client_ids = [c.pk for c in clients]
             transaction.on_commit(
@@ -200,7 +198,7 @@ def consent_sign(
     on_behalf_of: User,
     typed_name: str,
     confirmed_read: bool,
-    request: HttpRequest | None,
+    context: AuditContext | None,
 ) -> tuple[ConsentSignature, bool]:
     """Sign one published version, for oneself or (a guardian) for a minor. Idempotent per version.
 
@@ -218,11 +216,16 @@ def consent_sign(
         )
     if not may_sign_for(signer=signer, client=on_behalf_of, kind=document.kind):
         if document.kind == ConsentKind.TREATMENT and client_is_minor(on_behalf_of):
-            raise ServiceError(
+            raise NotAllowed(
                 "For a minor, consent to treatment is given by a guardian, on the guardian consent form.",
-                code="not_allowed",
+                target_type=version._meta.label_lower,
+                target_id=version.pk,
             )
-        raise ServiceError("You cannot sign this document for that person.", code="not_allowed")
+        raise NotAllowed(
+            "You cannot sign this document for that person.",
+            target_type=version._meta.label_lower,
+            target_id=version.pk,
+        )
     if not confirmed_read:
         raise ServiceError("Tick the box to confirm you have read and understood the document.", field="confirm_read")
     if normalize_name(typed_name) != normalize_name(signer.full_name) or not normalize_name(typed_name):
@@ -248,12 +251,12 @@ def consent_sign(
             typed_name=" ".join(typed_name.split())[:150],
             version_number=frozen.number,
             version_sha256=frozen.body_sha256,
-            **_request_meta(request),
+            **_signed_from(context),
         )
         audit_record(
             action=Action.CONSENT_SIGN,
             actor=signer,
-            request=request,
+            context=context,
             target=signature,
             subject_client_id=on_behalf_of.pk,
             details={"kind": document.kind, "number": frozen.number},
@@ -262,12 +265,16 @@ def consent_sign(
 
 
 def consent_withdraw(
-    *, actor: User, signature: ConsentSignature, reason: str, request: HttpRequest | None
+    *, actor: User, signature: ConsentSignature, reason: str, context: AuditContext | None
 ) -> ConsentWithdrawal:
     """Withdrawal is a new record; it takes effect at once and only going forward."""
     client = signature.on_behalf_of
     if actor.pk != client.pk and not may_sign_for(signer=actor, client=client, kind=signature.kind):
-        raise ServiceError("Only the client, or their guardian, can withdraw this consent.", code="not_allowed")
+        raise NotAllowed(
+            "Only the client, or their guardian, can withdraw this consent.",
+            target_type=signature._meta.label_lower,
+            target_id=signature.pk,
+        )
     reason = (reason or "").strip()
     if len(reason) > 1000:
         raise ServiceError("Keep the reason under 1,000 characters.", field="reason")
@@ -283,14 +290,14 @@ def consent_withdraw(
         try:
             with transaction.atomic():
                 withdrawal = ConsentWithdrawal.objects.create(
-                    signature=locked, withdrawn_by=actor, reason=reason or None, **_request_meta(request)
+                    signature=locked, withdrawn_by=actor, reason=reason or None, **_signed_from(context)
                 )
         except IntegrityError:
             raise already from None
         audit_record(
             action=Action.CONSENT_WITHDRAW,
             actor=actor,
-            request=request,
+            context=context,
             target=locked,
             subject_client_id=client.pk,
             details={"kind": locked.kind},
@@ -299,12 +306,14 @@ def consent_withdraw(
     return withdrawal
 
 
-def consent_request(*, actor: User, client: User, kind: str, request: HttpRequest | None) -> ConsentRequest:
+def consent_request(*, actor: User, client: User, kind: str, context: AuditContext | None) -> ConsentRequest:
     """A therapist (or admin) asks a client, or a minor's guardians, to review and sign a document."""
     if consent_access(user=actor, client=client) not in (ConsentAccess.CARE_TEAM, ConsentAccess.STATUS):
-        raise ServiceError("You cannot request signatures from this person.", code="not_allowed")
+        raise NotAllowed(
+            "You cannot request signatures from this person.", target_type="accounts.user", target_id=client.pk
+        )
     if not client.has_role(Role.CLIENT):
-        raise ServiceError("Signatures are requested from clients.", code="not_allowed")
+        raise NotAllowed("Signatures are requested from clients.", target_type="accounts.user", target_id=client.pk)
     document = ConsentDocument.objects.filter(practice_id=actor.practice_id, kind=kind).first()
     if document is None:
         raise ServiceError("This practice has no such document.", field="kind")
@@ -315,23 +324,24 @@ def consent_request(*, actor: User, client: User, kind: str, request: HttpReques
         audit_record(
             action=Action.CONSENT_REQUEST,
             actor=actor,
-            request=request,
+            context=context,
             target=document,
             subject_client_id=client.pk,
             details={"kind": kind, "already_in_force": signature_in_force(client=client, kind=kind) is not None},
         )
-        from consent.tasks import consent_request_emails_enqueue
 
         transaction.on_commit(lambda: consent_request_emails_enqueue(client_ids=[client.pk], document_id=document.pk))
     return consent_request_row
 
 
 def participant_agreement_record(
-    *, actor: User, client: User, text: str, request: HttpRequest | None
+    *, actor: User, client: User, text: str, context: AuditContext | None
 ) -> ParticipantAgreement:
     agreement_access_check(user=actor, client=client)
     if not client.has_role(Role.CLIENT):
-        raise ServiceError("You cannot record an agreement for this person.", code="not_allowed")
+        raise NotAllowed(
+            "You cannot record an agreement for this person.", target_type="accounts.user", target_id=client.pk
+        )
     text = (text or "").strip()
     if not text:
         raise ServiceError("Describe the agreement.", field="text")
@@ -343,7 +353,7 @@ def participant_agreement_record(
         audit_record(
             action=Action.CONSENT_AGREEMENT_RECORD,
             actor=actor,
-            request=request,
+            context=context,
             target=agreement,
             subject_client_id=client.pk,
         )

@@ -34,7 +34,9 @@ from consent.selectors import (
     signature_in_force,
     signatures_visible_to,
 )
+from teletherapy.context import context_of
 from teletherapy.errors import NotVisible, ServiceError, error_text
+from teletherapy.pagination import paginate
 
 
 def after_signing(request: AuthedRequest) -> HttpResponse:
@@ -146,7 +148,7 @@ def sign_view(request: AuthedRequest, version_id: str) -> HttpResponse:
                 on_behalf_of=on_behalf_of,
                 typed_name=form.cleaned_data["typed_name"],
                 confirmed_read=form.cleaned_data["confirm_read"],
-                request=request,
+                context=context_of(request),
             )
         except ServiceError as error:
             form.add_error(error.field if error.field in form.fields else None, error_text(request, error))
@@ -174,7 +176,7 @@ def sign_view(request: AuthedRequest, version_id: str) -> HttpResponse:
 def signature_view(request: AuthedRequest, signature_id: str) -> HttpResponse:
     """The exact text that was signed, with its hash; downloadable as a file."""
     signature, _access = reads.signature_read(
-        user=request.user, signature_id=signature_id, request=request, download="download" in request.GET
+        user=request.user, signature_id=signature_id, context=context_of(request), download="download" in request.GET
     )
     if "download" in request.GET:
         text = (
@@ -211,7 +213,7 @@ def withdraw_view(request: AuthedRequest, signature_id: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.consent_withdraw(
-                actor=request.user, signature=signature, reason=form.cleaned_data["reason"], request=request
+                actor=request.user, signature=signature, reason=form.cleaned_data["reason"], context=context_of(request)
             )
         except ServiceError as error:
             form.add_error(None, error_text(request, error))
@@ -230,7 +232,8 @@ def withdraw_view(request: AuthedRequest, signature_id: str) -> HttpResponse:
 @role_required(Role.THERAPIST)
 @require_GET
 def caseload_view(request: AuthedRequest) -> HttpResponse:
-    rows, page = reads.status_rows_read(user=request.user, request=request)
+    page = paginate(request, reads.status_clients(user=request.user), key="full_name")
+    rows = reads.status_rows_read(user=request.user, clients=page.items, context=context_of(request))
     kinds = [(k, ConsentKind(k).label) for k in reads.STATUS_KINDS]
     context = {"rows": rows, "page": page, "kinds": kinds, "request_form": RequestForm()}
     return render(request, "consent/caseload.html", context)
@@ -247,7 +250,9 @@ def request_view(request: AuthedRequest, client_id: int) -> HttpResponse:
         messages.error(request, "Choose which document to request.")
         return redirect("consent:caseload")
     try:
-        services.consent_request(actor=request.user, client=client, kind=form.cleaned_data["kind"], request=request)
+        services.consent_request(
+            actor=request.user, client=client, kind=form.cleaned_data["kind"], context=context_of(request)
+        )
     except ServiceError as error:
         messages.error(request, error_text(request, error))
     else:
@@ -266,7 +271,7 @@ def agreements_view(request: AuthedRequest, client_id: int) -> HttpResponse:
         if form.is_valid():
             try:
                 services.participant_agreement_record(
-                    actor=request.user, client=client, text=form.cleaned_data["text"], request=request
+                    actor=request.user, client=client, text=form.cleaned_data["text"], context=context_of(request)
                 )
             except ServiceError as error:
                 form.add_error("text", error_text(request, error))
@@ -276,7 +281,7 @@ def agreements_view(request: AuthedRequest, client_id: int) -> HttpResponse:
                 return redirect("consent:agreements", client.pk)
         else:
             status = 400
-    agreements = reads.agreements_read(user=request.user, client=client, request=request)
+    agreements = reads.agreements_read(user=request.user, client=client, context=context_of(request))
     return render(
         request, "consent/agreements.html", {"client": client, "agreements": agreements, "form": form}, status=status
     )
@@ -298,7 +303,7 @@ def draft_new_view(request: AuthedRequest, document_id: int) -> HttpResponse:
     document = ConsentDocument.objects.filter(pk=document_id, practice_id=request.user.practice_id).first()
     if document is None:
         raise _not_found(request, "consent.consentdocument", document_id)
-    draft = services.consent_draft_create(actor=request.user, document=document, request=request)
+    draft = services.consent_draft_create(actor=request.user, document=document, context=context_of(request))
     return redirect("consent:version", draft.pk)
 
 
@@ -313,7 +318,10 @@ def version_view(request: AuthedRequest, version_id: str) -> HttpResponse:
         try:
             if "save" in request.POST and draft_form.is_valid():
                 services.consent_draft_update(
-                    actor=request.user, version=version, body=draft_form.cleaned_data["body"], request=request
+                    actor=request.user,
+                    version=version,
+                    body=draft_form.cleaned_data["body"],
+                    context=context_of(request),
                 )
                 messages.success(request, "Draft saved.")
                 return redirect("consent:version", version.pk)
@@ -322,7 +330,7 @@ def version_view(request: AuthedRequest, version_id: str) -> HttpResponse:
                     actor=request.user,
                     version=version,
                     requires_reconsent=publish_form.cleaned_data["requires_reconsent"],
-                    request=request,
+                    context=context_of(request),
                 )
                 messages.success(request, f"Version {version.number} is now the current version.")
                 return redirect("consent:documents")

@@ -11,11 +11,11 @@ class IntakeConfig(AppConfig):
         from intake import receivers  # noqa: F401 - connects the signal receivers
         from intake.selectors import intake_for_export, read_intake_form
         from intake.views import chart_panel, portal_panel
-        from records.copy import CopySection, register
-        from records.panels import chart_panel_register, portal_panel_register
+        from records.copy import CopySection
         from records.selectors import Need
+        from teletherapy import hooks
 
-        register(
+        hooks.copy_sections.register(
             CopySection(
                 "intake_forms",
                 "Intake forms",
@@ -26,5 +26,5 @@ class IntakeConfig(AppConfig):
                 30,
             )
         )
-        chart_panel_register(chart_panel)
-        portal_panel_register(portal_panel)
+        hooks.chart_panels.register(chart_panel)
+        hooks.portal_panels.register(portal_panel)

@@ -18,7 +18,7 @@ from accounts.selectors import wards_of
 from intake import schema
 from intake.models import IntakeForm, IntakeFormVersion, IntakePacket, ItemKind, PacketItem
 from records.document import Entry, when
-from records.selectors import Access, Need, chart_access, chart_reach, clinical_gate
+from records.selectors import Access, Need, chart_access, chart_reaches, clinical_gate
 from teletherapy.errors import NotVisible
 from teletherapy.ids import as_uuid
 
@@ -75,7 +75,7 @@ def item_get_for_user(
         raise NotVisible("intake.packetitem", packet_item_id)
     # Once filed, the answers are the chart's clinical content: read by the chart's own rule (a
     # guardian only where the chart shares clinical content with guardians).
-    if item.filed_at is not None and chart_reach(user=user, chart_id=item.packet.chart_id, need=Need.CLINICAL) is None:
+    if item.filed_at is not None and not chart_reaches(user=user, chart_id=item.packet.chart_id, need=Need.CLINICAL):
         raise NotVisible("intake.packetitem", packet_item_id)
     clinical_gate(user=user, access=found[1], target_type="intake.packetitem", target_id=packet_item_id)
     return item, found[0], found[1]

@@ -11,7 +11,6 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Max
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import Practice, Role, User
@@ -29,7 +28,8 @@ from records import scoring
 from records.models import ClientChart
 from records.selectors import Access
 from records.services import assessment_assign, chart_update
-from teletherapy.errors import ServiceError
+from teletherapy.context import AuditContext
+from teletherapy.errors import NotAllowed, ServiceError
 
 REMIND_AFTER = timedelta(days=2)
 REMIND_EVERY = timedelta(days=3)
@@ -68,18 +68,18 @@ def forms_ready(*, practice: Practice) -> None:
             )
 
 
-def form_create(*, actor: User, title: object, request: HttpRequest | None) -> IntakeFormVersion:
+def form_create(*, actor: User, title: object, context: AuditContext | None) -> IntakeFormVersion:
     _require_admin(actor, actor.practice_id)
     name = schema._text(title, name="title", limit=schema.MAX_LABEL, required=True)
     with transaction.atomic():
         form = IntakeForm.objects.create(practice_id=actor.practice_id, title=name, purpose=FormPurpose.CUSTOM)
         draft = IntakeFormVersion.objects.create(form=form, number=1, created_by=actor)
-        audit_record(action=Action.INTAKE_FORM_CHANGE, actor=actor, request=request, target=draft,
+        audit_record(action=Action.INTAKE_FORM_CHANGE, actor=actor, context=context, target=draft,
                      details={"change": "created"})  # fmt: skip
     return draft
 
 
-def form_draft_new(*, actor: User, form: IntakeForm, request: HttpRequest | None) -> IntakeFormVersion:
+def form_draft_new(*, actor: User, form: IntakeForm, context: AuditContext | None) -> IntakeFormVersion:
     """The form's draft: the one open, or a new one that starts from the published fields."""
     _require_admin(actor, form.practice_id)
     with transaction.atomic():
@@ -92,12 +92,12 @@ def form_draft_new(*, actor: User, form: IntakeForm, request: HttpRequest | None
         draft = IntakeFormVersion.objects.create(
             form=form, number=number, fields=base.fields if base else "[]", created_by=actor
         )
-        audit_record(action=Action.INTAKE_FORM_CHANGE, actor=actor, request=request, target=draft,
+        audit_record(action=Action.INTAKE_FORM_CHANGE, actor=actor, context=context, target=draft,
                      details={"change": "drafted"})  # fmt: skip
     return draft
 
 
-def _edit(actor: User, version: IntakeFormVersion, request: HttpRequest | None, change: str,
+def _edit(actor: User, version: IntakeFormVersion, context: AuditContext | None, change: str,
           edit: Any) -> IntakeFormVersion:  # fmt: skip
     _require_admin(actor, version.form.practice_id)
     with transaction.atomic():
@@ -108,24 +108,24 @@ def _edit(actor: User, version: IntakeFormVersion, request: HttpRequest | None, 
         fields = edit(fields)
         locked.fields = schema.dump(fields)
         locked.save(update_fields=["fields"])
-        audit_record(action=Action.INTAKE_FORM_CHANGE, actor=actor, request=request, target=locked,
+        audit_record(action=Action.INTAKE_FORM_CHANGE, actor=actor, context=context, target=locked,
                      details={"change": change})  # fmt: skip
     return locked
 
 
 def form_field_add(
-    *, actor: User, version: IntakeFormVersion, data: dict[str, Any], request: HttpRequest | None
+    *, actor: User, version: IntakeFormVersion, data: dict[str, Any], context: AuditContext | None
 ) -> IntakeFormVersion:
     def add(fields: list[schema.Field]) -> list[schema.Field]:
         if len(fields) >= schema.MAX_FIELDS:
             raise ServiceError(f"A form holds at most {schema.MAX_FIELDS} fields.", field="label")
         return [*fields, schema.field_from(data, taken={f.key for f in fields})]
 
-    return _edit(actor, version, request, "field_added", add)
+    return _edit(actor, version, context, "field_added", add)
 
 
 def form_field_remove(
-    *, actor: User, version: IntakeFormVersion, key: object, request: HttpRequest | None
+    *, actor: User, version: IntakeFormVersion, key: object, context: AuditContext | None
 ) -> IntakeFormVersion:
     def remove(fields: list[schema.Field]) -> list[schema.Field]:
         kept = [f for f in fields if f.key != key]
@@ -133,11 +133,11 @@ def form_field_remove(
             raise ServiceError("That field is not on this form.", field="key")
         return kept
 
-    return _edit(actor, version, request, "field_removed", remove)
+    return _edit(actor, version, context, "field_removed", remove)
 
 
 def form_field_move(
-    *, actor: User, version: IntakeFormVersion, key: object, up: bool, request: HttpRequest | None
+    *, actor: User, version: IntakeFormVersion, key: object, up: bool, context: AuditContext | None
 ) -> IntakeFormVersion:
     def move(fields: list[schema.Field]) -> list[schema.Field]:
         at = next((i for i, f in enumerate(fields) if f.key == key), None)
@@ -148,10 +148,10 @@ def form_field_move(
             fields[at], fields[to] = fields[to], fields[at]
         return fields
 
-    return _edit(actor, version, request, "field_moved", move)
+    return _edit(actor, version, context, "field_moved", move)
 
 
-def form_publish(*, actor: User, version: IntakeFormVersion, request: HttpRequest | None) -> IntakeFormVersion:
+def form_publish(*, actor: User, version: IntakeFormVersion, context: AuditContext | None) -> IntakeFormVersion:
     _require_admin(actor, version.form.practice_id)
     with transaction.atomic():
         locked = IntakeFormVersion.objects.select_for_update().get(pk=version.pk)
@@ -165,7 +165,7 @@ def form_publish(*, actor: User, version: IntakeFormVersion, request: HttpReques
         locked.status = VersionStatus.PUBLISHED
         locked.published_at = timezone.now()
         locked.save(update_fields=["status", "published_at"])
-        audit_record(action=Action.INTAKE_FORM_PUBLISH, actor=actor, request=request, target=locked,
+        audit_record(action=Action.INTAKE_FORM_PUBLISH, actor=actor, context=context, target=locked,
                      details={"number": locked.number})  # fmt: skip
     return locked
 
@@ -194,11 +194,15 @@ def packet_send(
     form_ids: list[str],
     consent_kinds: list[str],
     questionnaires: list[str],
-    request: HttpRequest | None,
+    context: AuditContext | None,
 ) -> IntakePacket:
     """Send the client a packet of the practice's current forms, consent documents and questionnaires."""
     if access is not Access.CARE_TEAM or actor.has_role(Role.ADMIN):
-        raise ServiceError("Only the client's care team sends an intake packet.", code="not_allowed")
+        raise NotAllowed(
+            "Only the client's care team sends an intake packet.",
+            target_type=chart._meta.label_lower,
+            target_id=chart.pk,
+        )
     forms = list(IntakeForm.objects.filter(practice_id=chart.practice_id, pk__in=[f for f in form_ids if f]))
     if len(forms) != len(set(form_ids)):
         raise ServiceError("Choose forms of this practice.", field="forms")
@@ -224,14 +228,14 @@ def packet_send(
             PacketItem.objects.create(packet=packet, position=position, kind=ItemKind.FORM, form_version=version)
         for kind in kinds:
             position += 1
-            assessment = assessment_assign(actor=actor, chart=chart, access=access, kind=kind, request=request)
+            assessment = assessment_assign(actor=actor, chart=chart, access=access, kind=kind, context=context)
             PacketItem.objects.create(packet=packet, position=position, kind=ItemKind.QUESTIONNAIRE,
                                       assessment=assessment)  # fmt: skip
         for document in documents:
             position += 1
             PacketItem.objects.create(packet=packet, position=position, kind=ItemKind.CONSENT,
                                       consent_document=document)  # fmt: skip
-        audit_record(action=Action.INTAKE_SEND, actor=actor, request=request, target=packet,
+        audit_record(action=Action.INTAKE_SEND, actor=actor, context=context, target=packet,
                      subject_client_id=chart.client_id, details={"items": position})  # fmt: skip
         people = fillers_of(chart)
         transaction.on_commit(
@@ -261,12 +265,14 @@ def _open(packet: IntakePacket) -> None:
 
 
 def item_save(
-    *, actor: User, item: PacketItem, reach: PacketReach, data: Any, finish: bool, request: HttpRequest | None
+    *, actor: User, item: PacketItem, reach: PacketReach, data: Any, finish: bool, context: AuditContext | None
 ) -> PacketItem:
     """Keep a form's answers (a draft, or finished: every required answer given), or a consent
     document's having been read. Nothing is filed until the packet is signed."""
     if reach is not PacketReach.FILLER:
-        raise ServiceError("Only the person it was sent to fills in a packet.", code="not_allowed")
+        raise NotAllowed(
+            "Only the person it was sent to fills in a packet.", target_type=item._meta.label_lower, target_id=item.pk
+        )
     with transaction.atomic():
         locked = (
             PacketItem.objects.select_for_update(of=("self",)).select_related("packet", "form_version").get(pk=item.pk)
@@ -282,22 +288,26 @@ def item_save(
             locked.read_confirmed = True
             locked.completed_at = timezone.now()
         else:
-            raise ServiceError("A questionnaire is answered on its own page.", code="not_allowed")
+            raise NotAllowed(
+                "A questionnaire is answered on its own page.", target_type=item._meta.label_lower, target_id=item.pk
+            )
         locked.saved_at = timezone.now()
         locked.save(update_fields=["answers", "read_confirmed", "completed_at", "saved_at"])
-        audit_record(action=Action.INTAKE_SAVE, actor=actor, request=request, target=locked,
+        audit_record(action=Action.INTAKE_SAVE, actor=actor, context=context, target=locked,
                      subject_client_id=locked.packet.chart.client_id,
                      details={"position": locked.position, "finished": finish})  # fmt: skip
     return locked
 
 
 def packet_sign(
-    *, actor: User, packet: IntakePacket, reach: PacketReach, typed_name: object, request: HttpRequest | None
+    *, actor: User, packet: IntakePacket, reach: PacketReach, typed_name: object, context: AuditContext | None
 ) -> IntakePacket:
     """Sign at the end: every form finished and every consent document read; the consents are
     signed with the consent service, and the answers filed into the chart."""
     if reach is not PacketReach.FILLER:
-        raise ServiceError("Only the person it was sent to signs a packet.", code="not_allowed")
+        raise NotAllowed(
+            "Only the person it was sent to signs a packet.", target_type=packet._meta.label_lower, target_id=packet.pk
+        )
     client = packet.chart.client
     with transaction.atomic():
         locked = IntakePacket.objects.select_for_update().get(pk=packet.pk)
@@ -315,7 +325,11 @@ def packet_sign(
                 signer=actor, client=client, kind=i.consent_document.kind
             ):
                 who = "a guardian" if client_is_minor(client) else "the client"
-                raise ServiceError(f"“{i.consent_document.title}” is signed by {who}.", code="not_allowed")
+                raise NotAllowed(
+                    f"“{i.consent_document.title}” is signed by {who}.",
+                    target_type=packet._meta.label_lower,
+                    target_id=packet.pk,
+                )
         name = typed_name if isinstance(typed_name, str) else ""
         if not normalize_name(name) or normalize_name(name) != normalize_name(actor.full_name):
             raise ServiceError(
@@ -328,13 +342,13 @@ def packet_sign(
                 if version is None:
                     raise ServiceError("A consent document in this packet has no published version.", code="conflict")
                 consent_sign(signer=actor, version=version, on_behalf_of=client, typed_name=name,
-                             confirmed_read=True, request=request)  # fmt: skip
+                             confirmed_read=True, context=context)  # fmt: skip
             if i.kind in (ItemKind.FORM, ItemKind.CONSENT):
                 i.filed_at = now
                 i.save(update_fields=["filed_at"])
         locked.signed_at, locked.signed_by, locked.typed_name = now, actor, " ".join(name.split())[:150]
         locked.save(update_fields=["signed_at", "signed_by", "typed_name"])
-        audit_record(action=Action.INTAKE_SIGN, actor=actor, request=request, target=locked,
+        audit_record(action=Action.INTAKE_SIGN, actor=actor, context=context, target=locked,
                      subject_client_id=client.pk, details={"items": len(items)})  # fmt: skip
         team = [u for u in locked.chart.care_team.filter(is_active=True)]
         transaction.on_commit(
@@ -349,11 +363,11 @@ def packet_sign(
 
 
 def item_confirm_details(
-    *, actor: User, item: PacketItem, access: Access, request: HttpRequest | None
+    *, actor: User, item: PacketItem, access: Access, context: AuditContext | None
 ) -> dict[str, str]:
     """The care team confirms a filed form's answers into the chart's details (phone, address…)."""
     if access is not Access.CARE_TEAM:
-        raise ServiceError("Only the care team changes a chart.", code="not_allowed")
+        raise NotAllowed("Only the care team changes a chart.", target_type=item._meta.label_lower, target_id=item.pk)
     if item.kind != ItemKind.FORM or item.filed_at is None:
         raise ServiceError("Only a filed form's answers go into the chart.", code="conflict")
     details = schema.chart_details(fields_of(item), json.loads(item.answers or "{}"))
@@ -361,26 +375,28 @@ def item_confirm_details(
         raise ServiceError("This form has no answers that go into the chart's details.", code="not_needed")
     with transaction.atomic():
         locked = PacketItem.objects.select_for_update().get(pk=item.pk)
-        chart_update(actor=actor, chart=item.packet.chart, access=access, data=dict(details), request=request)
+        chart_update(actor=actor, chart=item.packet.chart, access=access, data=dict(details), context=context)
         locked.details_confirmed_at, locked.details_confirmed_by = timezone.now(), actor
         locked.save(update_fields=["details_confirmed_at", "details_confirmed_by"])
-        audit_record(action=Action.INTAKE_CONFIRM, actor=actor, request=request, target=locked,
+        audit_record(action=Action.INTAKE_CONFIRM, actor=actor, context=context, target=locked,
                      subject_client_id=item.packet.chart.client_id,
                      details={"fields": ",".join(sorted(details))})  # fmt: skip
     return details
 
 
 def packet_withdraw(
-    *, actor: User, packet: IntakePacket, reach: PacketReach, request: HttpRequest | None
+    *, actor: User, packet: IntakePacket, reach: PacketReach, context: AuditContext | None
 ) -> IntakePacket:
     if reach is not PacketReach.TEAM:
-        raise ServiceError("Only the care team withdraws a packet.", code="not_allowed")
+        raise NotAllowed(
+            "Only the care team withdraws a packet.", target_type=packet._meta.label_lower, target_id=packet.pk
+        )
     with transaction.atomic():
         locked = IntakePacket.objects.select_for_update().get(pk=packet.pk)
         _open(locked)
         locked.withdrawn_at = timezone.now()
         locked.save(update_fields=["withdrawn_at"])
-        audit_record(action=Action.INTAKE_WITHDRAW, actor=actor, request=request, target=locked,
+        audit_record(action=Action.INTAKE_WITHDRAW, actor=actor, context=context, target=locked,
                      subject_client_id=locked.chart.client_id)  # fmt: skip
     return locked
 

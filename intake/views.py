@@ -37,8 +37,9 @@ from intake.selectors import (
     published_version,
 )
 from records import scoring
-from records.reads import chart_for, record_read
-from records.selectors import Access, Need
+from records.reads import record_read
+from records.selectors import Access, Need, chart_get_for_user
+from teletherapy.context import context_of
 from teletherapy.errors import NotVisible, ServiceError, error_text
 
 FILLERS = (Role.CLIENT, Role.GUARDIAN)
@@ -55,7 +56,9 @@ def forms_view(request: AuthedRequest) -> HttpResponse:
     services.forms_ready(practice=request.user.practice)
     if request.method == "POST":
         try:
-            draft = services.form_create(actor=request.user, title=request.POST.get("title"), request=request)
+            draft = services.form_create(
+                actor=request.user, title=request.POST.get("title"), context=context_of(request)
+            )
         except ServiceError as error:
             flash.error(request, error_text(request, error))
             return redirect("intake:forms")
@@ -84,20 +87,22 @@ def form_version_view(request: AuthedRequest, form_version_id: str) -> HttpRespo
         try:
             if action == "add":
                 version = services.form_field_add(actor=request.user, version=version, data=request.POST.dict(),
-                                                  request=request)  # fmt: skip
+                                                  context=context_of(request))  # fmt: skip
                 flash.success(request, "Field added.")
             elif action == "remove":
-                version = services.form_field_remove(actor=request.user, version=version, key=key, request=request)
+                version = services.form_field_remove(
+                    actor=request.user, version=version, key=key, context=context_of(request)
+                )
                 flash.success(request, "Field removed.")
             elif action in ("up", "down"):
                 version = services.form_field_move(
-                    actor=request.user, version=version, key=key, up=action == "up", request=request
+                    actor=request.user, version=version, key=key, up=action == "up", context=context_of(request)
                 )
             elif action == "publish":
-                version = services.form_publish(actor=request.user, version=version, request=request)
+                version = services.form_publish(actor=request.user, version=version, context=context_of(request))
                 flash.success(request, f"Version {version.number} is published. Packets sent from now on use it.")
             elif action == "draft":
-                version = services.form_draft_new(actor=request.user, form=version.form, request=request)
+                version = services.form_draft_new(actor=request.user, form=version.form, context=context_of(request))
             else:
                 raise ServiceError("Choose what to do.", field="action")
         except ServiceError as error:
@@ -123,7 +128,7 @@ def form_version_view(request: AuthedRequest, form_version_id: str) -> HttpRespo
 @role_required(Role.THERAPIST)
 @require_http_methods(["GET", "POST"])
 def send_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
-    chart, access = chart_for(user=request.user, chart_id=chart_id, need=Need.CLINICAL)
+    chart, access = chart_get_for_user(user=request.user, chart_id=chart_id, need=Need.CLINICAL)
     if access is not Access.CARE_TEAM:
         raise NotVisible("records.clientchart", chart_id)
     services.forms_ready(practice=request.user.practice)
@@ -143,7 +148,7 @@ def send_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
                 form_ids=request.POST.getlist("forms"),
                 consent_kinds=request.POST.getlist("consents"),
                 questionnaires=request.POST.getlist("questionnaires"),
-                request=request,
+                context=context_of(request),
             )
         except ServiceError as error:
             flash.error(request, error_text(request, error))
@@ -221,7 +226,11 @@ def sign_view(request: AuthedRequest, packet_id: str) -> HttpResponse:
     packet, reach, _access = packet_get_for_user(user=request.user, packet_id=packet_id, need=FILLER)
     try:
         services.packet_sign(
-            actor=request.user, packet=packet, reach=reach, typed_name=request.POST.get("typed_name"), request=request
+            actor=request.user,
+            packet=packet,
+            reach=reach,
+            typed_name=request.POST.get("typed_name"),
+            context=context_of(request),
         )
     except ServiceError as error:
         flash.error(request, error_text(request, error))
@@ -235,7 +244,7 @@ def sign_view(request: AuthedRequest, packet_id: str) -> HttpResponse:
 def withdraw_view(request: AuthedRequest, packet_id: str) -> HttpResponse:
     packet, reach, _access = packet_get_for_user(user=request.user, packet_id=packet_id, need=TEAM)
     try:
-        services.packet_withdraw(actor=request.user, packet=packet, reach=reach, request=request)
+        services.packet_withdraw(actor=request.user, packet=packet, reach=reach, context=context_of(request))
     except ServiceError as error:
         flash.error(request, error_text(request, error))
     else:
@@ -271,7 +280,12 @@ def item_view(request: AuthedRequest, packet_item_id: str) -> HttpResponse:
         finish = "draft" not in request.POST
         try:
             item = services.item_save(
-                actor=request.user, item=item, reach=reach, data=request.POST, finish=finish, request=request
+                actor=request.user,
+                item=item,
+                reach=reach,
+                data=request.POST,
+                finish=finish,
+                context=context_of(request),
             )
         except ServiceError as error:
             flash.error(request, error_text(request, error))
@@ -285,7 +299,7 @@ def item_view(request: AuthedRequest, packet_item_id: str) -> HttpResponse:
     elif request.user.pk != packet.chart.client_id:
         # Anyone but the client reading the client's answers (the care team, emergency access, a
         # guardian) is audited, like a note.
-        record_read(actor=request.user, context=request, action=Action.INTAKE_VIEW, target=item,
+        record_read(actor=request.user, context=context_of(request), action=Action.INTAKE_VIEW, target=item,
                     chart=packet.chart, access=access)  # fmt: skip
     consent_text = None
     if item.kind == ItemKind.CONSENT and item.consent_document:
@@ -321,7 +335,9 @@ def item_view(request: AuthedRequest, packet_item_id: str) -> HttpResponse:
 def confirm_view(request: AuthedRequest, packet_item_id: str) -> HttpResponse:
     item, _reach, access = item_get_for_user(user=request.user, packet_item_id=packet_item_id, need=TEAM)
     try:
-        details = services.item_confirm_details(actor=request.user, item=item, access=access, request=request)
+        details = services.item_confirm_details(
+            actor=request.user, item=item, access=access, context=context_of(request)
+        )
     except ServiceError as error:
         flash.error(request, error_text(request, error))
         return redirect("intake:item", item.pk)

@@ -9,9 +9,10 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         from messaging.selectors import messages_for_export, read_message
-        from records.copy import CopySection, register
+        from records.copy import CopySection
         from records.selectors import Need
+        from teletherapy.hooks import copy_sections
 
-        register(
+        copy_sections.register(
             CopySection("messages", "Messages", Need.CLINICAL, messages_for_export, read_message, "No messages.", 40)
         )

@@ -9,7 +9,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -22,19 +21,20 @@ from messaging.signals import message_arrived
 from records.models import ProgressNote
 from records.selectors import Access, is_valid_id
 from records.services import document_upload, note_file_excerpt
-from teletherapy.errors import NotVisible, ServiceError
+from teletherapy.context import AuditContext
+from teletherapy.errors import NotAllowed, NotVisible, ServiceError
 
 MAX_MESSAGE_CHARS = 10_000
 EDIT_WINDOW = timedelta(minutes=5)
 
 
-def _audit(action: Action, *, actor: User, request: HttpRequest | None, conversation: Conversation, target: object,
+def _audit(action: Action, *, actor: User, context: AuditContext | None, conversation: Conversation, target: object,
            **details: object) -> None:  # fmt: skip
     for client in clients_of(conversation):
         audit_record(
             action=action,
             actor=actor,
-            request=request,
+            context=context,
             target=target,  # type: ignore[arg-type]
             subject_client_id=client.pk,
             details=details or None,
@@ -54,7 +54,7 @@ def _text(body: object, *, required: bool) -> str:
 
 
 def conversation_start(
-    *, actor: User, clients: list[User], therapist: User | None = None, request: HttpRequest | None
+    *, actor: User, clients: list[User], therapist: User | None = None, context: AuditContext | None
 ) -> Conversation:
     """Open a conversation, or return the one these people already have.
 
@@ -101,7 +101,7 @@ def conversation_start(
         ConversationMember.objects.create(conversation=conversation, user=therapist, role=MemberRole.THERAPIST)
         if role is MemberRole.GUARDIAN:
             ConversationMember.objects.create(conversation=conversation, user=actor, role=role)
-        _audit(Action.CONVERSATION_START, actor=actor, request=request, conversation=conversation, target=conversation)
+        _audit(Action.CONVERSATION_START, actor=actor, context=context, conversation=conversation, target=conversation)
     return conversation
 
 
@@ -138,7 +138,7 @@ def message_send(
     reach: Reach,
     body: object,
     upload: object = None,
-    request: HttpRequest | None,
+    context: AuditContext | None,
 ) -> Message:
     text = _text(body, required=upload is None)
     attachment = None
@@ -150,7 +150,7 @@ def message_send(
             access=access,
             upload=upload,
             shared_with_client=conversation.kind == ConversationKind.INDIVIDUAL,
-            request=request,
+            context=context,
         )
     now = timezone.now()
     with transaction.atomic():
@@ -167,7 +167,7 @@ def message_send(
             conversation=conversation, user=actor, defaults={"role": reach.value}
         )
         ConversationMember.objects.filter(pk=member.pk).update(last_read_at=now)
-        _audit(Action.MESSAGE_SEND, actor=actor, request=request, conversation=conversation, target=message)
+        _audit(Action.MESSAGE_SEND, actor=actor, context=context, conversation=conversation, target=message)
         transaction.on_commit(lambda: _notify(conversation, actor))
         transaction.on_commit(lambda: _arrived(message, actor))
     return message
@@ -186,7 +186,7 @@ def _arrived(message: Message, sender: User) -> None:
     message_arrived.send(sender=Message, conversation_id=conversation.pk, recipients=recipients)
 
 
-def message_edit(*, actor: User, message: Message, body: object, request: HttpRequest | None) -> Message:
+def message_edit(*, actor: User, message: Message, body: object, context: AuditContext | None) -> Message:
     text = _text(body, required=True)
     with transaction.atomic():
         locked = Message.objects.select_for_update().select_related("conversation").get(pk=message.pk)
@@ -203,11 +203,11 @@ def message_edit(*, actor: User, message: Message, body: object, request: HttpRe
             locked.body = text
             locked.edited_at = timezone.now()
             locked.save(update_fields=["body", "edited_at"])
-            _audit(Action.MESSAGE_EDIT, actor=actor, request=request, conversation=locked.conversation, target=locked)
+            _audit(Action.MESSAGE_EDIT, actor=actor, context=context, conversation=locked.conversation, target=locked)
     return locked
 
 
-def message_retract(*, actor: User, message: Message, request: HttpRequest | None) -> Message:
+def message_retract(*, actor: User, message: Message, context: AuditContext | None) -> Message:
     """Mark a message retracted: the others see that it was, not what it said; the record keeps it."""
     with transaction.atomic():
         locked = Message.objects.select_for_update().select_related("conversation").get(pk=message.pk)
@@ -217,18 +217,22 @@ def message_retract(*, actor: User, message: Message, request: HttpRequest | Non
             raise ServiceError("This message was retracted already.", code="retracted")
         locked.retracted_at = timezone.now()
         locked.save(update_fields=["retracted_at"])
-        _audit(Action.MESSAGE_RETRACT, actor=actor, request=request, conversation=locked.conversation, target=locked)
+        _audit(Action.MESSAGE_RETRACT, actor=actor, context=context, conversation=locked.conversation, target=locked)
     return locked
 
 
 def message_file(
-    *, actor: User, message: Message, reach: Reach, client_id: object, note_id: object, request: HttpRequest | None
+    *, actor: User, message: Message, reach: Reach, client_id: object, note_id: object, context: AuditContext | None
 ) -> ProgressNote:
     """A therapist files a message into the chart of a client of the conversation, as part of a
     note of theirs: a new draft, a draft of theirs, or an addendum to a signed one of theirs. The
     passage names who wrote it and when; the note's own service checks and audits the change."""
     if reach is not Reach.THERAPIST:
-        raise ServiceError("Only the care team files messages into a chart.", code="not_allowed")
+        raise NotAllowed(
+            "Only the care team files messages into a chart.",
+            target_type=message._meta.label_lower,
+            target_id=message.pk,
+        )
     if message.retracted_at is not None:
         raise ServiceError("A retracted message is not filed into a note.", code="retracted")
     client = next((c for c in clients_of(message.conversation) if str(c.pk) == str(client_id)), None)
@@ -248,18 +252,18 @@ def message_file(
         excerpt += "\n(with an attachment, kept with the chart's documents)"
     with transaction.atomic():
         filed = note_file_excerpt(
-            actor=actor, chart=chart, access=Access.CARE_TEAM, note=note, excerpt=excerpt, request=request
+            actor=actor, chart=chart, access=Access.CARE_TEAM, note=note, excerpt=excerpt, context=context
         )
-        _audit(Action.MESSAGE_FILE, actor=actor, request=request, conversation=message.conversation,
+        _audit(Action.MESSAGE_FILE, actor=actor, context=context, conversation=message.conversation,
                target=message, note=str(filed.pk))  # fmt: skip
     return filed
 
 
-def conversation_read(*, user: User, conversation: Conversation, reach: Reach, request: HttpRequest | None) -> None:
+def conversation_read(*, user: User, conversation: Conversation, reach: Reach, context: AuditContext | None) -> None:
     """The reader opened the conversation: audited, like opening a note; their read mark moves."""
     with transaction.atomic():
         member, _ = ConversationMember.objects.get_or_create(
             conversation=conversation, user=user, defaults={"role": reach.value}
         )
         ConversationMember.objects.filter(pk=member.pk).update(last_read_at=timezone.now())
-        _audit(Action.CONVERSATION_VIEW, actor=user, request=request, conversation=conversation, target=conversation)
+        _audit(Action.CONVERSATION_VIEW, actor=user, context=context, conversation=conversation, target=conversation)

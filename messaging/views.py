@@ -33,7 +33,8 @@ from records import files
 from records.models import ChartDocument
 from records.reads import record_read
 from records.selectors import Access, notes_visible
-from teletherapy.errors import NotVisible, ServiceError, error_text
+from teletherapy.context import context_of
+from teletherapy.errors import Conflict, NotVisible, ServiceError, error_text
 
 WRITERS = (Role.CLIENT, Role.GUARDIAN, Role.THERAPIST)
 
@@ -113,7 +114,7 @@ def start_view(request: AuthedRequest) -> HttpResponse:
         raise NotVisible("accounts.user", ",".join(ids))
     try:
         conversation = services.conversation_start(
-            actor=request.user, clients=clients, therapist=therapist, request=request
+            actor=request.user, clients=clients, therapist=therapist, context=context_of(request)
         )
     except ServiceError as error:
         _say_refusal(request, error)
@@ -127,7 +128,7 @@ def conversation_view(request: AuthedRequest, conversation_id: str) -> HttpRespo
     conversation, reach = conversation_get_for_user(user=request.user, conversation_id=conversation_id)
     members = list(conversation.members.select_related("user"))
     thread = list(conversation.messages.select_related("sender"))
-    services.conversation_read(user=request.user, conversation=conversation, reach=reach, request=request)
+    services.conversation_read(user=request.user, conversation=conversation, reach=reach, context=context_of(request))
     now = timezone.now()
     rows = []
     for message in thread:
@@ -186,7 +187,12 @@ def file_view(request: AuthedRequest, message_id: str) -> HttpResponse:
     client_id, _, note_id = request.POST.get("into", "").partition(":")
     try:
         note = services.message_file(
-            actor=request.user, message=message, reach=reach, client_id=client_id, note_id=note_id, request=request
+            actor=request.user,
+            message=message,
+            reach=reach,
+            client_id=client_id,
+            note_id=note_id,
+            context=context_of(request),
         )
     except ServiceError as error:
         _say_refusal(request, error, "Not filed")
@@ -206,7 +212,7 @@ def send_view(request: AuthedRequest, conversation_id: str) -> HttpResponse:
             reach=reach,
             body=request.POST.get("body", ""),
             upload=request.FILES.get("attachment"),
-            request=request,
+            context=context_of(request),
         )
     except ServiceError as error:
         _say_refusal(request, error, "Not sent")
@@ -220,7 +226,9 @@ def send_view(request: AuthedRequest, conversation_id: str) -> HttpResponse:
 def edit_view(request: AuthedRequest, message_id: str) -> HttpResponse:
     message, _reach = message_get_for_user(user=request.user, message_id=message_id, own=True)
     try:
-        services.message_edit(actor=request.user, message=message, body=request.POST.get("body", ""), request=request)
+        services.message_edit(
+            actor=request.user, message=message, body=request.POST.get("body", ""), context=context_of(request)
+        )
     except ServiceError as error:
         _say_refusal(request, error)
     else:
@@ -233,7 +241,7 @@ def edit_view(request: AuthedRequest, message_id: str) -> HttpResponse:
 def retract_view(request: AuthedRequest, message_id: str) -> HttpResponse:
     message, _reach = message_get_for_user(user=request.user, message_id=message_id, own=True)
     try:
-        services.message_retract(actor=request.user, message=message, request=request)
+        services.message_retract(actor=request.user, message=message, context=context_of(request))
     except ServiceError as error:
         _say_refusal(request, error)
     else:
@@ -257,10 +265,18 @@ def attachment_view(request: AuthedRequest, message_id: str) -> HttpResponseBase
     try:
         response = files.download_response(document)
     except files.DocumentDamaged:
-        return HttpResponse("This attachment does not open: the stored file was changed.", status=409)
+        raise Conflict(
+            "This attachment does not open: the stored file was changed. Tell the practice, so they can restore "
+            "it from a backup.",
+            code="damaged",
+        ) from None
     access = {Reach.CLIENT: Access.CLIENT, Reach.GUARDIAN: Access.GUARDIAN, Reach.THERAPIST: Access.CARE_TEAM}[reach]
     record_read(
-        actor=request.user, context=request, action=Action.DOCUMENT_DOWNLOAD, target=document, chart=document.chart,
+        actor=request.user,
+        context=context_of(request),
+        action=Action.DOCUMENT_DOWNLOAD,
+        target=document,
+        chart=document.chart,
         access=access,
-    )  # fmt: skip
+    )
     return response

@@ -9,6 +9,8 @@ from django.db.models import Q
 
 from accounts.models import User
 from audit.models import Action, AuditEvent, AuditSubject
+from records.models import EmergencyAccess
+from records.selectors import Need, chart_for_client, chart_reaches
 
 PSYCHOTHERAPY_ACTIONS = {Action.PSYCHOTHERAPY_NOTE_VIEW.value, Action.PSYCHOTHERAPY_NOTE_WRITE.value}
 # What the client sees for each kind of event, in plain words.
@@ -105,15 +107,11 @@ def record_access_for(
 
 
 def _emergency_reasons(events: list[AuditEvent]) -> dict[str, str]:
-    from records.models import EmergencyAccess
-
     ids = {e.details.get("emergency_access_id") for e in events if e.action == Action.EMERGENCY_ACCESS}
     ids.discard(None)
     return {str(a.pk): a.reason for a in EmergencyAccess.objects.filter(pk__in=ids)}
 
 
 def _reads_clinical(reader: User, client: User) -> bool:
-    from records.selectors import Need, chart_for_client, chart_reach
-
     chart = chart_for_client(client=client)
-    return chart is not None and chart_reach(user=reader, chart_id=chart.pk, need=Need.CLINICAL) is not None
+    return chart is not None and chart_reaches(user=reader, chart_id=chart.pk, need=Need.CLINICAL)

@@ -13,11 +13,13 @@ from accounts.models import Role, User
 from accounts.rules import mfa_required, role_required
 from accounts.selectors import people_acted_for
 from accounts.types import AuthedRequest
-from audit.models import Action, AuditEvent, Outcome
-from audit.services import audit_record
+from audit.checkpoints import public_key_pem
+from audit.models import Action, AuditEvent, AuditFlag, Outcome
+from audit.services import audit_flag_acknowledge, audit_record
 from oversight.access_log import record_access_for
 from oversight.console import action_choices, events_for_admin, page_of, parse_filters, people_of, shown
 from oversight.sentences import sentence
+from teletherapy.context import context_of
 from teletherapy.csv_cells import neutral_row
 from teletherapy.errors import NotVisible, ServiceError, error_text
 from teletherapy.pagination import paginate
@@ -41,7 +43,11 @@ def record_access_view(request: AuthedRequest) -> HttpResponse:
         client=client, reader=user, before=int(before) if before and before.isdigit() else None
     )
     audit_record(
-        action=Action.RECORD_ACCESS_LOG_VIEW, actor=user, request=request, target=client, subject_client_id=client.pk
+        action=Action.RECORD_ACCESS_LOG_VIEW,
+        actor=user,
+        context=context_of(request),
+        target=client,
+        subject_client_id=client.pk,
     )
     context = {"client": client, "people": people, "entries": entries, "more": more, "mine": client.pk == user.pk}
     return render(request, "audit/record_access.html", context)
@@ -89,7 +95,7 @@ def console_view(request: AuthedRequest) -> HttpResponse:
     audit_record(
         action=Action.AUDIT_CONSOLE_VIEW,
         actor=request.user,
-        request=request,
+        context=context_of(request),
         details={"filters": json.dumps(filters.as_query())},
     )
     people = people_of(admin=request.user)
@@ -105,7 +111,6 @@ def console_view(request: AuthedRequest) -> HttpResponse:
         "outcomes": Outcome.choices,
         "people": sorted(people.values(), key=lambda u: u.full_name),
     }
-    from audit.checkpoints import public_key_pem
 
     context["public_key"] = public_key_pem()
     return render(request, "audit/console.html", context, status=400 if filters.errors else 200)
@@ -118,7 +123,7 @@ def console_event_view(request: AuthedRequest, event_id: int) -> HttpResponse:
     event = AuditEvent.objects.filter(pk=event_id, practice_id=request.user.practice_id).first()
     if event is None:
         raise NotVisible("audit.auditevent", event_id)
-    audit_record(action=Action.AUDIT_CONSOLE_VIEW, actor=request.user, request=request, target=event)
+    audit_record(action=Action.AUDIT_CONSOLE_VIEW, actor=request.user, context=context_of(request), target=event)
     event = shown(event)
     people = people_of(admin=request.user)
     context = {
@@ -148,7 +153,7 @@ def console_export_view(request: AuthedRequest, fmt: str) -> StreamingHttpRespon
     audit_record(
         action=Action.AUDIT_EXPORT,
         actor=request.user,
-        request=request,
+        context=context_of(request),
         details={"format": fmt, "filters": json.dumps(filters.as_query())},
     )
 
@@ -203,7 +208,7 @@ def client_report_view(request: AuthedRequest, client_id: int) -> HttpResponse:
     audit_record(
         action=Action.AUDIT_CLIENT_REPORT,
         actor=request.user,
-        request=request,
+        context=context_of(request),
         target=client,
         subject_client_id=client.pk,
     )
@@ -223,9 +228,6 @@ def flags_view(request: AuthedRequest) -> HttpResponse:
     from django.contrib import messages
     from django.shortcuts import redirect
 
-    from audit.models import AuditFlag
-    from audit.services import audit_flag_acknowledge
-
     _admin_only(request)
     flags = AuditFlag.objects.filter(practice_id=request.user.practice_id).select_related("acknowledgement")
     if request.method == "POST":
@@ -235,7 +237,9 @@ def flags_view(request: AuthedRequest) -> HttpResponse:
         if flag is None:
             raise Http404
         try:
-            audit_flag_acknowledge(actor=request.user, flag=flag, note=request.POST.get("note", ""), request=request)
+            audit_flag_acknowledge(
+                actor=request.user, flag=flag, note=request.POST.get("note", ""), context=context_of(request)
+            )
         except ServiceError as error:
             messages.error(request, error_text(request, error))
         else:

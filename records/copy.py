@@ -20,7 +20,8 @@ from accounts.models import User
 from consent.models import ConsentKind, ConsentSignature, ParticipantAgreement
 from records.document import Document, Entry, Section, choice, day, label, money, when
 from records.models import AssessmentKind, BillingStatus, ClientChart, NoteTemplate
-from records.selectors import Access, Need, billing_visible, chart_reach, documents_visible
+from records.selectors import Access, Need, billing_visible, chart_access, chart_reaches, documents_visible
+from teletherapy.hooks import copy_sections
 
 # (chart, reader, how the reader reaches the chart) -> the section's items
 Gather = Callable[[ClientChart, User, Access], list[dict[str, Any]]]
@@ -39,26 +40,20 @@ class CopySection:
     order: int
 
 
-SECTIONS: dict[str, CopySection] = {}
-
-
-def register(section: CopySection) -> None:
-    SECTIONS[section.key] = section
-
-
 def sections() -> list[CopySection]:
-    return sorted(SECTIONS.values(), key=lambda s: s.order)
+    """Every section registered (``teletherapy.hooks.copy_sections``), in the copy's order."""
+    return sorted(copy_sections, key=lambda s: s.order)
 
 
 def copy_contents(*, chart: ClientChart, reader: User) -> dict[str, Any]:
     """Every section the reader reaches, gathered for them; the others named under "withheld"."""
     data: dict[str, Any] = {"withheld": []}
+    access = chart_access(user=reader, chart=chart)
     for section in sections():
-        found = chart_reach(user=reader, chart_id=chart.pk, need=section.need)
-        if found is None:
+        if access is None or not chart_reaches(user=reader, chart_id=chart.pk, need=section.need):
             data["withheld"].append(section.key)
             continue
-        data[section.key] = section.gather(chart, reader, found[1])
+        data[section.key] = section.gather(chart, reader, access)
     return data
 
 
@@ -198,10 +193,10 @@ def _read_agreement(item: dict[str, Any], zone: tzinfo, currency: str) -> Entry:
     )
 
 
-register(
+copy_sections.register(
     CopySection("progress_notes", "Progress notes", Need.CLINICAL, _notes, _read_note, "No signed progress notes.", 10)
 )
-register(
+copy_sections.register(
     CopySection(
         "assessments",
         "Questionnaires",
@@ -212,12 +207,14 @@ register(
         20,
     )
 )
-register(CopySection("documents", "Documents", Need.CLINICAL, _documents, _read_document, "No documents.", 50))
-register(CopySection("billing", "Billing", Need.BILLING, _billing, _read_charge, "No charges.", 60))
-register(
+copy_sections.register(
+    CopySection("documents", "Documents", Need.CLINICAL, _documents, _read_document, "No documents.", 50)
+)
+copy_sections.register(CopySection("billing", "Billing", Need.BILLING, _billing, _read_charge, "No charges.", 60))
+copy_sections.register(
     CopySection("agreements", "Agreements", Need.CLINICAL, _agreements, _read_agreement, "No agreements recorded.", 75)
 )
-register(
+copy_sections.register(
     CopySection(
         "consent_signatures",
         "Consent forms signed",

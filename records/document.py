@@ -12,6 +12,8 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
+from accounts.templatetags.money import money as money_text
+
 
 @dataclass
 class Entry:
@@ -53,9 +55,7 @@ def label(key: str) -> str:
 
 
 def money(amount: Any, currency: str) -> str:
-    from accounts.templatetags.money import money
-
-    return money(amount, currency)
+    return money_text(amount, currency)
 
 
 def choice(choices: Any, value: Any) -> str:

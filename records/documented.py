@@ -6,12 +6,13 @@ Records sit below sessions, so the sessions app registers where sessions come fr
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from django.utils import timezone
+
+from teletherapy.hooks import documented_sessions
 
 
 @dataclass(frozen=True)
@@ -30,19 +31,9 @@ class DocumentedSession:
         return f"{self.kind} session, {local:%a %d %b %Y, %H:%M} ({self.minutes} min)"
 
 
-# A source answers (client, therapist, session_id=None): the client's sessions with that
-# therapist that have begun and were not cancelled, newest first, or the one with that id.
-_SOURCES: list[Callable[..., list[DocumentedSession]]] = []
-
-
-def session_source_register(source: Callable[..., list[DocumentedSession]]) -> None:
-    if source not in _SOURCES:
-        _SOURCES.append(source)
-
-
 def sessions_to_document(*, client: Any, therapist: Any) -> list[DocumentedSession]:
     found: list[DocumentedSession] = []
-    for source in _SOURCES:
+    for source in documented_sessions:
         found.extend(source(client=client, therapist=therapist))
     return sorted(found, key=lambda s: s.starts_at, reverse=True)
 
@@ -53,7 +44,7 @@ def session_documented(*, client: Any, therapist: Any, session_id: object) -> Do
         wanted = uuid.UUID(str(session_id))
     except ValueError:
         return None
-    for source in _SOURCES:
+    for source in documented_sessions:
         for session in source(client=client, therapist=therapist, session_id=wanted):
             return session
     return None

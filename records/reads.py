@@ -8,27 +8,39 @@ import json
 from contextlib import AbstractContextManager
 from typing import Any
 
-from django.http import HttpRequest
+from django.db.models import QuerySet
 
 from accounts.models import User
 from audit.models import Action
 from audit.services import audit_record, audited
-from records.copy import SECTIONS
-from records.models import ClientChart, ExportStatus, RecordExport
-from records.selectors import Access, Need, chart_get_for_user, chart_reach, export_get_for_user
+from records.copy import sections
+from records.models import ClientChart, ExportStatus, NoteAddendum, ProgressNote, RecordExport
+from records.selectors import Access, addenda_visible, chart_reaches, export_get_for_user, notes_visible
 from teletherapy.context import AuditContext
 from teletherapy.errors import Conflict
 
 
-def chart_for(*, user: User, chart_id: object, need: Need) -> tuple[ClientChart, Access]:
-    """The chart and how the user reaches it for this need, or NotVisible."""
-    return chart_get_for_user(user=user, chart_id=chart_id, need=need)
+def notes_listed(*, chart: ClientChart, access: Access) -> QuerySet[ProgressNote]:
+    """A chart's notes as a list shows them, for the chart page and the API alike: what this reader
+    may see (a client or guardian only signed notes shared with them), and of each only what a list
+    shows (not its addenda, not when a draft was last saved). Page it by ``-created_at``."""
+    return notes_visible(chart=chart, access=access).prefetch_related(None).defer("updated_at")
+
+
+def addenda_by_note(*, chart: ClientChart, access: Access, notes: list[ProgressNote]) -> dict[Any, list[NoteAddendum]]:
+    """The addenda of these notes, in one query, grouped by note (a note on another page is not
+    there)."""
+    found: dict[Any, list[NoteAddendum]] = {note.pk: [] for note in notes}
+    for addendum in addenda_visible(chart=chart, access=access):
+        if addendum.note_id in found:
+            found[addendum.note_id].append(addendum)
+    return found
 
 
 def read_event(
     *,
     actor: User,
-    context: HttpRequest | AuditContext | None,
+    context: AuditContext | None,
     action: Action,
     target: Any,
     chart: ClientChart,
@@ -39,7 +51,7 @@ def read_event(
     return {
         "action": action,
         "actor": actor,
-        "request": context,
+        "context": context,
         "target": target,
         "subject_client_id": chart.client_id,
         "flagged": access is Access.EMERGENCY,
@@ -59,7 +71,7 @@ def reading(**event: Any) -> AbstractContextManager[Any]:
 
 
 def export_download(
-    *, user: User, export_id: object, context: HttpRequest | AuditContext | None, format: str
+    *, user: User, export_id: object, context: AuditContext | None, format: str
 ) -> tuple[RecordExport, dict[str, Any]]:
     """The ready copy of a record and its contents, for the person who asked for it; the download
     is audited once, whichever surface serves it. NotVisible for anyone else, Conflict if not ready."""
@@ -69,15 +81,15 @@ def export_download(
     contents = json.loads(export.payload)
     # The door is asked again for every section the copy holds: one the reader no longer reaches
     # (the chart's rule changed since it was built) makes the whole copy stale.
-    for key, section in SECTIONS.items():
-        if key in contents and chart_reach(user=user, chart_id=export.chart_id, need=section.need) is None:
+    for section in sections():
+        if section.key in contents and not chart_reaches(user=user, chart_id=export.chart_id, need=section.need):
             raise Conflict(
                 "This copy holds parts of the record you can no longer open. Prepare a new copy.", code="stale_copy"
             )
     audit_record(
         action=Action.RECORD_EXPORT,
         actor=user,
-        request=context,
+        context=context,
         target=export,
         subject_client_id=export.chart.client_id,
         details={"stage": "downloaded", "format": format},

@@ -82,9 +82,8 @@ def chart_access(*, user: User, chart: ClientChart) -> Access | None:
     return None
 
 
-def chart_reach(*, user: User, chart_id: object, need: Need) -> tuple[ClientChart, Access] | None:
-    """The chart and how the user reaches it for this need, or None: a question, for lists and
-    pages that show what there is. To open a chart, use chart_get_for_user."""
+def _chart_reach(*, user: User, chart_id: object, need: Need) -> tuple[ClientChart, Access] | None:
+    """The chart and how the user reaches it for this need, or None. Private to the doors below."""
     pk = _uuid(chart_id)
     if pk is None:
         return None
@@ -99,6 +98,25 @@ def chart_reach(*, user: User, chart_id: object, need: Need) -> tuple[ClientChar
     return chart, access
 
 
+def chart_reaches(*, user: User, chart_id: object, need: Need) -> bool:
+    """Whether the user reaches the chart for this need: a question, for what a list or a copy
+    holds. To open a chart, use chart_get_for_user."""
+    return _chart_reach(user=user, chart_id=chart_id, need=need) is not None
+
+
+def chart_shown(*, user: User, chart_id: object) -> tuple[ClientChart, Access, bool]:
+    """The door of a page that shows whatever the user may see of a chart: the chart, how they
+    reach it, and whether that is its clinical content too (else its summary); NotVisible when
+    they reach nothing. The clinical gate is the page's to ask: kept out, it shows the summary."""
+    found = _chart_reach(user=user, chart_id=chart_id, need=Need.CLINICAL)
+    if found is not None:
+        return found[0], found[1], True
+    found = _chart_reach(user=user, chart_id=chart_id, need=Need.SUMMARY)
+    if found is None:
+        raise NotVisible("records.clientchart", chart_id)
+    return found[0], found[1], False
+
+
 def clinical_gate(*, user: User, access: Access, target_type: str, target_id: object) -> None:
     """A therapist whom a gate of the practice keeps out of clinical data (training not attested,
     where the practice blocks) is refused, with the reason; everyone else passes."""
@@ -111,7 +129,7 @@ def clinical_gate(*, user: User, access: Access, target_type: str, target_id: ob
 
 def chart_get_for_user(*, user: User, chart_id: object, need: Need) -> tuple[ClientChart, Access]:
     """The door to a chart: the chart and how the user reaches it, or NotVisible."""
-    found = chart_reach(user=user, chart_id=chart_id, need=need)
+    found = _chart_reach(user=user, chart_id=chart_id, need=need)
     if found is None:
         raise NotVisible("records.clientchart", chart_id)
     if need is Need.CLINICAL:
@@ -167,7 +185,7 @@ def note_get_for_user(*, user: User, note_id: object, write: bool = False) -> tu
     """A progress note the user may read (``write``: change, the care team only), or NotVisible."""
     pk = _uuid(note_id)
     note = ProgressNote.objects.select_related("chart", "chart__client", "author").filter(pk=pk).first() if pk else None
-    found = chart_reach(user=user, chart_id=note.chart_id, need=Need.CLINICAL) if note else None
+    found = _chart_reach(user=user, chart_id=note.chart_id, need=Need.CLINICAL) if note else None
     if note is None or found is None or (write and found[1] is not Access.CARE_TEAM):
         raise NotVisible("records.progressnote", note_id)
     access = found[1]
@@ -199,7 +217,7 @@ def document_get_for_user(
     or NotVisible."""
     pk = _uuid(document_id)
     document = ChartDocument.objects.filter(pk=pk).first() if pk else None
-    found = chart_reach(user=user, chart_id=document.chart_id, need=Need.CLINICAL) if document else None
+    found = _chart_reach(user=user, chart_id=document.chart_id, need=Need.CLINICAL) if document else None
     if document is None or found is None:
         raise NotVisible("records.chartdocument", document_id)
     chart, access = found
@@ -214,7 +232,7 @@ def document_get_for_user(
 def assessment_get_for_user(*, user: User, assessment_id: object) -> tuple[Assessment, Access]:
     pk = _uuid(assessment_id)
     assessment = Assessment.objects.select_related("chart", "chart__client").filter(pk=pk).first() if pk else None
-    found = chart_reach(user=user, chart_id=assessment.chart_id, need=Need.CLINICAL) if assessment else None
+    found = _chart_reach(user=user, chart_id=assessment.chart_id, need=Need.CLINICAL) if assessment else None
     if assessment is None or found is None:
         raise NotVisible("records.assessment", assessment_id)
     clinical_gate(user=user, access=found[1], target_type="records.assessment", target_id=assessment_id)
@@ -224,7 +242,7 @@ def assessment_get_for_user(*, user: User, assessment_id: object) -> tuple[Asses
 def billing_get_for_user(*, user: User, billing_id: object) -> tuple[BillingRecord, Access]:
     pk = _uuid(billing_id)
     record = BillingRecord.objects.filter(pk=pk).first() if pk else None
-    found = chart_reach(user=user, chart_id=record.chart_id, need=Need.BILLING) if record else None
+    found = _chart_reach(user=user, chart_id=record.chart_id, need=Need.BILLING) if record else None
     if record is None or found is None or not billing_visible(chart=found[0], access=found[1]).filter(pk=record.pk):
         raise NotVisible("records.billingrecord", billing_id)
     return record, found[1]
@@ -237,7 +255,7 @@ def psychotherapy_note_get_for_author(*, user: User, note_id: object) -> tuple[P
     note = (
         PsychotherapyNote.objects.filter(pk=pk, author_id=user.pk, practice_id=user.practice_id).first() if pk else None
     )
-    found = chart_reach(user=user, chart_id=note.chart_id, need=Need.CLINICAL) if note else None
+    found = _chart_reach(user=user, chart_id=note.chart_id, need=Need.CLINICAL) if note else None
     if note is None or found is None or found[1] not in PSYCHOTHERAPY_WRITERS:
         raise NotVisible("records.psychotherapynote", note_id)
     clinical_gate(user=user, access=found[1], target_type="records.psychotherapynote", target_id=note_id)
@@ -253,7 +271,7 @@ def export_get_for_user(*, user: User, export_id: object) -> RecordExport:
     chart (a guardian whose authority ended, a deactivated account: NotVisible)."""
     pk = _uuid(export_id)
     export = RecordExport.objects.select_related("chart").filter(pk=pk, requested_by=user).first() if pk else None
-    if export is None or chart_reach(user=user, chart_id=export.chart_id, need=Need.SUMMARY) is None:
+    if export is None or _chart_reach(user=user, chart_id=export.chart_id, need=Need.SUMMARY) is None:
         raise NotVisible("records.recordexport", export_id)
     return export
 

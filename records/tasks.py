@@ -13,9 +13,10 @@ from django.utils import timezone
 from accounts.models import Role, User
 from audit.models import Action
 from audit.services import audit_record
-from records.models import EmergencyAccess, ExportStatus, RecordExport
+from records.copy import copy_contents
+from records.models import Assessment, EmergencyAccess, ExportStatus, RecordExport
 from records.selectors import clinical_readers
-from teletherapy.context import AuditContext
+from teletherapy.context import AuditContext, context_of
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -48,7 +49,6 @@ def emergency_access_notify(access_id: str) -> int:
 def safety_alert_notify(assessment_id: str) -> int:
     """Tell the client's care team that a questionnaire needs their attention: only that, and a
     link (no name, no answer, no score: e-mail can be read by others)."""
-    from records.models import Assessment
 
     assessment = Assessment.objects.select_related("chart").filter(pk=assessment_id).first()
     if assessment is None:
@@ -67,8 +67,6 @@ def safety_alert_notify(assessment_id: str) -> int:
 
 def _export_contents(export: RecordExport, *, progress: Callable[[int], None]) -> dict[str, object]:
     """The copy as its reader may have it: each section through the door (records.copy)."""
-    from records.copy import copy_contents
-
     chart = export.chart
     data: dict[str, object] = {
         "generated_at": timezone.now().isoformat(),
@@ -111,7 +109,7 @@ def record_export_build(export_id: str) -> str:
         audit_record(
             action=Action.RECORD_EXPORT,
             actor=export.requested_by,
-            request=AuditContext.background("task", "record_export_build"),
+            context=context_of(AuditContext.background("task", "record_export_build")),
             target=export,
             subject_client_id=export.chart.client_id,
             details={"stage": "built"},

@@ -96,10 +96,29 @@ echo "==> Type check"
 echo "==> Layers (import-linter: an upward import or an import circle fails the run)"
 .venv/bin/lint-imports
 
-echo "==> Test suite"
-.venv/bin/pytest "$@"
-
+# On PostgreSQL, the embedded default's smoke tests (SQLite, in-memory layer, eager Celery) run
+# beside the main suite, each in a process of its own with nothing shared (databases, ports,
+# Chromium and clamd are each one's own); their report follows the main one.
+embedded_pid=""
 if [ -n "${DATABASE_URL:-}" ]; then
-  echo "==> Embedded-default smoke tests (SQLite, in-memory layer, eager Celery)"
-  env -u DATABASE_URL -u MIGRATION_DATABASE_URL -u REDIS_URL .venv/bin/pytest -m "embedded and not postgres and not redis" -p no:cacheprovider
+  embedded_log="$(mktemp)"
+  env -u DATABASE_URL -u MIGRATION_DATABASE_URL -u REDIS_URL .venv/bin/pytest \
+    -m "embedded and not postgres and not redis" -p no:cacheprovider >"$embedded_log" 2>&1 &
+  embedded_pid=$!
+fi
+
+echo "==> Test suite"
+main_rc=0
+.venv/bin/pytest "$@" || main_rc=$?
+
+embedded_rc=0
+if [ -n "$embedded_pid" ]; then
+  wait "$embedded_pid" || embedded_rc=$?
+  echo "==> Embedded-default smoke tests (SQLite, in-memory layer, eager Celery), run beside it"
+  cat "$embedded_log"
+  rm -f "$embedded_log"
+fi
+if [ "$main_rc" -ne 0 ] || [ "$embedded_rc" -ne 0 ]; then
+  echo "==> Failed: main suite exit $main_rc, embedded smoke tests exit $embedded_rc" >&2
+  exit 1
 fi

@@ -30,6 +30,7 @@ from sessions.realtime import CloseCode
 from sessions.regions import REGION_NAMES
 from sessions.selectors import appointment_get_for_user, appointments_listed, appointments_schedule_for, caseload_of
 from sessions.services.scheduling import CLIENTS_PER_KIND, MAX_MINUTES, MIN_MINUTES
+from teletherapy.context import context_of
 from teletherapy.errors import NotAllowed, NotVisible, ServiceError, error_response
 from teletherapy.pagination import paginate
 
@@ -55,7 +56,7 @@ class CheckInView(VerifiedAPIView):
         check_in = services.check_in_record(
             user=self.actor(request),
             appointment=appointment,
-            request=self.django_request(request),
+            context=context_of(self.django_request(request)),
             **serializer.validated_data,
         )
         licensed = services.licensed_in(appointment.therapist_id, check_in.location)
@@ -101,7 +102,10 @@ class AppointmentListView(VerifiedAPIView):
     def get(self, request: Request) -> Response:
         page = paginate(request, appointments_schedule_for(user=self.actor(request)), key="starts_at")
         appointments_listed(
-            user=self.actor(request), request=self.django_request(request), appointments=page.items, where="api"
+            user=self.actor(request),
+            context=context_of(self.django_request(request)),
+            appointments=page.items,
+            where="api",
         )
         return page.response(AppointmentSerializer(page.items, many=True).data)
 
@@ -122,7 +126,7 @@ class AppointmentListView(VerifiedAPIView):
             kind=data["kind"],
             starts_at=data["starts_at"],
             minutes=data["minutes"],
-            request=self.django_request(request),
+            context=context_of(self.django_request(request)),
         )
         return Response(AppointmentSerializer(appointment).data, status=status.HTTP_201_CREATED)
 
@@ -136,7 +140,10 @@ MAX_OFFER_BYTES = 64 * 1024
 def _audit_test(request: HttpRequest, outcome: str) -> None:
     with transaction.atomic():
         audit_record(
-            action=Action.VIDEO_CONNECTION_TEST, actor=request.user, request=request, details={"result": outcome}
+            action=Action.VIDEO_CONNECTION_TEST,
+            actor=request.user,
+            context=context_of(request),
+            details={"result": outcome},
         )
 
 

@@ -9,9 +9,7 @@ class VideoSessionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from consent.selectors import upcoming_source_register
-        from records.copy import CopySection, register
-        from records.documented import session_source_register
+        from records.copy import CopySection
         from records.selectors import Need
         from sessions import receivers  # noqa: F401 - connects the signal receivers
         from sessions.selectors import (
@@ -20,11 +18,12 @@ class VideoSessionsConfig(AppConfig):
             read_appointment,
             sessions_held,
         )
+        from teletherapy import hooks
 
-        upcoming_source_register(appointments_upcoming_for)
-        register(
+        hooks.upcoming_sessions.register(appointments_upcoming_for)
+        hooks.copy_sections.register(
             CopySection(
                 "appointments", "Sessions", Need.SUMMARY, appointments_for_export, read_appointment, "No sessions.", 70
             )
         )
-        session_source_register(sessions_held)
+        hooks.documented_sessions.register(sessions_held)

@@ -159,7 +159,7 @@ class SignalingConsumer(WaitingRoom, Relay, QuietSocket):
             audit_record(
                 action=action,
                 actor=actor if actor is not None else (self.entry.user if self.entry else None),
-                request=self.context,
+                context=self.context,
                 target_type="video.appointment",
                 target_id=self.appointment_id,
                 practice_id=practice_id,

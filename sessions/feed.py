@@ -15,7 +15,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar, Event
@@ -24,7 +23,8 @@ from accounts.models import Role, User
 from audit.models import Action
 from audit.services import audit_record
 from sessions.models import Appointment, AppointmentStatus, CalendarFeed
-from teletherapy.errors import NotVisible, ServiceError
+from teletherapy.context import AuditContext
+from teletherapy.errors import NotAllowed, NotVisible
 
 PAST = timedelta(days=14)
 AHEAD = timedelta(days=180)
@@ -38,28 +38,28 @@ def feed_url(token: str) -> str:
     return (settings.SITE_URL or "").rstrip("/") + reverse("sessions:feed", args=[token])
 
 
-def feed_renew(*, therapist: User, request: HttpRequest | None) -> str:
+def feed_renew(*, therapist: User, context: AuditContext | None) -> str:
     """Make the therapist's feed, or replace its address; returns the new address (shown once)."""
     if not therapist.has_role(Role.THERAPIST):
-        raise ServiceError("Only a therapist has a calendar feed.", code="not_allowed")
+        raise NotAllowed("Only a therapist has a calendar feed.", target_type="accounts.user", target_id=therapist.pk)
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
         CalendarFeed.objects.update_or_create(
             therapist=therapist, defaults={"token_hash": _digest(token), "created_at": timezone.now()}
         )
         audit_record(
-            action=Action.CALENDAR_FEED_CHANGE, actor=therapist, request=request, target=therapist,
+            action=Action.CALENDAR_FEED_CHANGE, actor=therapist, context=context, target=therapist,
             details={"change": "renewed"},
         )  # fmt: skip
     return feed_url(token)
 
 
-def feed_stop(*, therapist: User, request: HttpRequest | None) -> None:
+def feed_stop(*, therapist: User, context: AuditContext | None) -> None:
     with transaction.atomic():
         deleted, _ = CalendarFeed.objects.filter(therapist=therapist).delete()
         if deleted:
             audit_record(
-                action=Action.CALENDAR_FEED_CHANGE, actor=therapist, request=request, target=therapist,
+                action=Action.CALENDAR_FEED_CHANGE, actor=therapist, context=context, target=therapist,
                 details={"change": "turned off"},
             )  # fmt: skip
 

@@ -17,6 +17,7 @@ from records.document import Entry, label, when
 from records.documented import DocumentedSession
 from sessions.models import Admission, Appointment, AppointmentStatus, CheckIn
 from sessions.policy import join_window, local_time, policy_for
+from teletherapy.context import AuditContext
 from teletherapy.errors import NotVisible
 
 
@@ -148,11 +149,13 @@ def appointments_between(*, user: User, starts: Any, ends: Any) -> QuerySet[Appo
     return found.select_related("therapist").prefetch_related("participants__client").order_by("starts_at")
 
 
-def appointments_listed(*, user: User, request: Any, appointments: list[Appointment], where: str) -> None:
+def appointments_listed(
+    *, user: User, context: AuditContext | None, appointments: list[Appointment], where: str
+) -> None:
     """One event for a list of sessions someone looked at (the sessions page, the calendar, the
     API), naming every client in them: each finds it under "who opened my record"."""
     clients = [p.client_id for a in appointments for p in a.participants.all()]
     audit_record(
-        action=Action.APPOINTMENT_LIST, actor=user, request=request,
+        action=Action.APPOINTMENT_LIST, actor=user, context=context,
         details={"where": where, "count": len(appointments)}, subjects=clients,
     )  # fmt: skip

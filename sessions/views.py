@@ -28,6 +28,7 @@ from sessions.models import Appointment, CalendarFeed, TherapistLicense
 from sessions.policy import join_window, policy_for
 from sessions.regions import REGIONS
 from sessions.selectors import appointments_between, appointments_listed, appointments_schedule_for, caseload_of
+from teletherapy.context import context_of
 from teletherapy.errors import NotVisible, ServiceError, error_text
 from teletherapy.markers import mfa_exempt
 from teletherapy.middleware import allow_media
@@ -54,7 +55,7 @@ def list_view(request: AuthedRequest) -> HttpResponse:
     user = request.user
     rows = []
     page = paginate(request, appointments_schedule_for(user=user), key="starts_at")
-    appointments_listed(user=user, request=request, appointments=page.items, where="sessions")
+    appointments_listed(user=user, context=context_of(request), appointments=page.items, where="sessions")
     for appointment in page.items:
         window = join_window(appointment)
         participant = appointment.therapist_id == user.pk or any(
@@ -105,7 +106,7 @@ def schedule_view(request: AuthedRequest) -> HttpResponse:
                 "kind": data["kind"],
                 "starts_at": form.starts(),
                 "minutes": data["minutes"],
-                "request": request,
+                "context": context_of(request),
             }
             try:
                 if data.get("repeat"):
@@ -138,7 +139,11 @@ def detail_view(request: AuthedRequest, appointment_id: str) -> HttpResponse:
         status = 400
         onward = appointment.series_id is not None and scope.is_valid() and scope.cleaned_data["scope"] == "onward"
         if form.is_valid():
-            change = {"starts_at": form.starts(), "minutes": form.cleaned_data["minutes"], "request": request}
+            change = {
+                "starts_at": form.starts(),
+                "minutes": form.cleaned_data["minutes"],
+                "context": context_of(request),
+            }
             try:
                 if onward:
                     moved = services.series_reschedule_onward(therapist=request.user, appointment=appointment, **change)
@@ -174,10 +179,12 @@ def cancel_view(request: AuthedRequest, appointment_id: str) -> HttpResponse:
     onward = appointment.series_id is not None and scope.is_valid() and scope.cleaned_data["scope"] == "onward"
     try:
         if onward:
-            count = services.series_cancel_onward(therapist=request.user, appointment=appointment, request=request)
+            count = services.series_cancel_onward(
+                therapist=request.user, appointment=appointment, context=context_of(request)
+            )
             done = f"{count} sessions cancelled. Your clients were told by e-mail."
         else:
-            services.appointment_cancel(therapist=request.user, appointment=appointment, request=request)
+            services.appointment_cancel(therapist=request.user, appointment=appointment, context=context_of(request))
             done = "Session cancelled. Your clients were told by e-mail."
     except ServiceError as exc:
         messages.error(request, error_text(request, exc))
@@ -237,7 +244,7 @@ def licenses_view(request: AuthedRequest) -> HttpResponse:
     current = list(TherapistLicense.objects.filter(therapist=request.user).values_list("region", flat=True))
     form = LicensesForm(request.POST or None, initial={"regions": current})
     if request.method == "POST" and form.is_valid():
-        services.licenses_set(therapist=request.user, regions=form.cleaned_data["regions"], request=request)
+        services.licenses_set(therapist=request.user, regions=form.cleaned_data["regions"], context=context_of(request))
         messages.success(request, "Licenses saved.")
         return redirect("sessions:licenses")
     return render(request, "sessions/licenses.html", {"form": form}, status=400 if form.errors else 200)
@@ -259,7 +266,7 @@ def policy_view(request: AuthedRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.policy_update(actor=request.user, request=request, **form.cleaned_data)
+            services.policy_update(actor=request.user, context=context_of(request), **form.cleaned_data)
         except ServiceError as exc:
             _form_error(request, form, exc)
         else:
@@ -285,10 +292,10 @@ def feed_view(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def feed_manage_view(request: AuthedRequest) -> HttpResponse:
     if request.POST.get("action") == "stop":
-        feed.feed_stop(therapist=request.user, request=request)
+        feed.feed_stop(therapist=request.user, context=context_of(request))
         messages.success(request, "Your calendar feed is off; its address no longer works.")
         return redirect("sessions:list")
-    url = feed.feed_renew(therapist=request.user, request=request)
+    url = feed.feed_renew(therapist=request.user, context=context_of(request))
     return render(request, "sessions/feed.html", {"url": url})
 
 
@@ -310,7 +317,7 @@ def calendar_view(request: AuthedRequest) -> HttpResponse:
     days = [monday + timedelta(days=i) for i in range(7)]
     placed: dict[date, list[dict[str, Any]]] = {day: [] for day in days}
     week = list(appointments_between(user=request.user, starts=starts, ends=starts + timedelta(days=7)))
-    appointments_listed(user=request.user, request=request, appointments=week, where="calendar")
+    appointments_listed(user=request.user, context=context_of(request), appointments=week, where="calendar")
     for appointment in week:
         begins, ends = appointment.starts_at.astimezone(zone), appointment.ends_at.astimezone(zone)
         first = max(0, (begins.hour - FIRST_HOUR) * 4 + begins.minute // 15)

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
+from teletherapy.dbroles import role_problems
+
 
 def _local(host: str | None) -> bool:
     if not host or host == "localhost" or host.startswith("/"):
@@ -67,8 +69,6 @@ def transport_checks(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
 def role_checks(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[Error]:
     """``check --deploy --database default``: the runtime role could rewrite the audit trail."""
     from django.db import connections
-
-    from teletherapy.dbroles import role_problems
 
     found = []
     for alias in databases or []:

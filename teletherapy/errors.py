@@ -3,18 +3,19 @@
 Services and access functions raise a ``ServiceError``; the API's exception handler and the page
 middleware turn it into a response (JSON ``{"code", "detail"}`` for the API, a plain page for
 people). A refusal (``NotVisible``, ``NotAllowed``, or the framework's own 403/404) is reported once
-per request to the hooks registered with ``on_denial``, which is how the audit trail records it
+per request to the hooks registered in ``teletherapy.hooks.denials``, which is how the audit trail records it
 without this bottom layer importing the audit app.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
+
+from teletherapy.hooks import denials
 
 logger = logging.getLogger(__name__)
 
@@ -116,15 +117,7 @@ class NotAllowed(Denial):
 
 # Denial hooks -----------------------------------------------------------------------------
 
-_DENIAL_HOOKS: list[Callable[..., None]] = []
 _REPORTED = "_denial_reported"
-
-
-def on_denial(hook: Callable[..., None]) -> Callable[..., None]:
-    """Register ``hook(request, target_type=, target_id=, reason=)``; called once per refused request."""
-    if hook not in _DENIAL_HOOKS:
-        _DENIAL_HOOKS.append(hook)
-    return hook
 
 
 def report_denial(request: HttpRequest, *, target_type: str = "", target_id: object = "", reason: str = "") -> None:
@@ -132,7 +125,7 @@ def report_denial(request: HttpRequest, *, target_type: str = "", target_id: obj
     if getattr(request, _REPORTED, False):
         return
     setattr(request, _REPORTED, True)
-    for hook in _DENIAL_HOOKS:
+    for hook in denials:
         hook(request, target_type=target_type, target_id=str(target_id)[:64], reason=reason)
 
 
@@ -154,7 +147,12 @@ def error_text(request: HttpRequest, error: ServiceError) -> str:
 
 
 def wants_json(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
+    """An API path, or a request that asks for JSON or sends it (a page's script), is answered in JSON."""
+    return (
+        request.path.startswith("/api/")
+        or "application/json" in request.headers.get("Accept", "")
+        or request.content_type == "application/json"
+    )
 
 
 def error_response(request: HttpRequest, *, status: int, code: str, detail: str) -> HttpResponse:

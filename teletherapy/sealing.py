@@ -14,6 +14,7 @@ from django.db import migrations
 
 from teletherapy.appendonly import guards_lifted, install_guards
 from teletherapy.fields import EncryptedTextField
+from teletherapy.keyring import keyring
 
 
 def seal_in_place(
@@ -27,8 +28,6 @@ def seal_in_place(
         return model.objects.using(schema_editor.connection.alias), schema_editor.connection
 
     def seal(apps: Any, schema_editor: Any) -> None:
-        from teletherapy.keyring import keyring
-
         objects, connection = rows(apps, schema_editor)
         values = [(key, text) for key, text in objects.values_list(aad_field, plain) if text]
         if not values:
@@ -40,8 +39,6 @@ def seal_in_place(
                 objects.filter(**{aad_field: key}).update(**{field: token})
 
     def unseal(apps: Any, schema_editor: Any) -> None:
-        from teletherapy.keyring import keyring
-
         objects, connection = rows(apps, schema_editor)
         ring = keyring()
         with guards_lifted(connection, [table]):

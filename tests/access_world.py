@@ -138,7 +138,7 @@ def build() -> tuple[Subject, Subject]:
             on_behalf_of=client,
             typed_name=signer.full_name,
             confirmed_read=True,
-            request=None,
+            context=None,
         )
         return signature
 
@@ -164,7 +164,7 @@ def build() -> tuple[Subject, Subject]:
             private_device=True,
             private_network=True,
             private_space=True,
-            request=None,
+            context=None,
         )
     flag = AuditFlag.objects.create(
         practice_id=practice.pk,
@@ -206,7 +206,7 @@ def build() -> tuple[Subject, Subject]:
         baa_document_type="application/pdf",
         baa_document_size=15,
     )
-    form_draft = intake.form_create(actor=admin, title="Sleep diary", request=None)
+    form_draft = intake.form_create(actor=admin, title="Sleep diary", context=None)
     logo = PracticeLogo.objects.create(practice=practice, image=b"png", digest="ab" * 32, width=1, height=1)
     invitation = Invitation.objects.create(
         practice=practice,
@@ -259,11 +259,11 @@ def build() -> tuple[Subject, Subject]:
             access=Access.CARE_TEAM,
             template="soap",
             sections={"plan": "Weekly sessions."},
-            request=None,
+            context=None,
         )
-        note_sign(actor=team, note=note, request=None)
-        note_share(actor=team, note=note, request=None)
-        assessment = assessment_assign(actor=team, chart=chart, access=Access.CARE_TEAM, kind="gad7", request=None)
+        note_sign(actor=team, note=note, context=None)
+        note_share(actor=team, note=note, context=None)
+        assessment = assessment_assign(actor=team, chart=chart, access=Access.CARE_TEAM, kind="gad7", context=None)
         billing = billing_create(
             actor=team,
             chart=chart,
@@ -272,24 +272,24 @@ def build() -> tuple[Subject, Subject]:
             cpt_code="90834",
             diagnosis_codes=["F41.1"],
             fee="150",
-            request=None,
+            context=None,
         )
         # Submitted, so the client's side has a charge to see (a draft is the practice's alone).
         billing = billing_set_status(
-            actor=team, record=billing, access=Access.CARE_TEAM, status="submitted", request=None
+            actor=team, record=billing, access=Access.CARE_TEAM, status="submitted", context=None
         )
         psy = psychotherapy_note_write(
-            actor=team, chart=chart, access=Access.CARE_TEAM, body="Only mine.", request=None
+            actor=team, chart=chart, access=Access.CARE_TEAM, body="Only mine.", context=None
         )
-        export = export_request(actor=client, chart=chart, access=Access.CLIENT, request=None)
-        conversation = conversation_start(actor=client, clients=[client], therapist=team, request=None)
+        export = export_request(actor=client, chart=chart, access=Access.CLIENT, context=None)
+        conversation = conversation_start(actor=client, clients=[client], therapist=team, context=None)
         message = message_send(
             actor=client,
             conversation=conversation,
             reach=Reach.CLIENT,
             body="A question before Tuesday.",
             upload=SimpleUploadedFile("homework.pdf", b"%PDF-1.4\n% Homework.\n%%EOF\n"),
-            request=None,
+            context=None,
         )
         document = document_upload(
             actor=team,
@@ -297,21 +297,21 @@ def build() -> tuple[Subject, Subject]:
             access=Access.CARE_TEAM,
             upload=SimpleUploadedFile("letter.pdf", b"%PDF-1.4\n% A letter.\n%%EOF\n"),
             shared_with_client=True,
-            request=None,
+            context=None,
         )
         # An intake packet of the demographics form, filled in and signed by whoever fills it
         # (the client; a minor's guardian), so its answers are filed.
         demographics = IntakeForm.objects.get(practice=practice, purpose=FormPurpose.DEMOGRAPHICS)
         packet = intake.packet_send(actor=team, chart=chart, access=Access.CARE_TEAM, form_ids=[str(demographics.pk)],
-                                    consent_kinds=[], questionnaires=[], request=None)  # fmt: skip
+                                    consent_kinds=[], questionnaires=[], context=None)  # fmt: skip
         filler = people.get(GUARDIAN, client)
         item = packet.items.get()
-        intake.item_save(actor=filler, item=item, reach=PacketReach.FILLER, finish=True, request=None, data={
+        intake.item_save(actor=filler, item=item, reach=PacketReach.FILLER, finish=True, context=None, data={
             "legal_name": client.full_name, "date_of_birth": "1990-01-01", "phone": "555-0101",
             "contact_by": "E-mail", "voicemail": "yes"})  # fmt: skip
         intake.packet_sign(actor=filler, packet=packet, reach=PacketReach.FILLER, typed_name=filler.full_name,
-                           request=None)  # fmt: skip
-        incident = incident_report(actor=client, summary="Someone saw my screen.", request=None)
+                           context=None)  # fmt: skip
+        incident = incident_report(actor=client, summary="Someone saw my screen.", context=None)
         recovery = RecoveryRequest.objects.create(user=client)
         affected_add(incident, [client.pk], by=None, found_by="The reporter")
         event = AuditEvent.objects.filter(subject_client_id=client.pk).latest("id")

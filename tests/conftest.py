@@ -435,7 +435,7 @@ def sign(signer: User, kind: str, *, for_: User | None = None) -> object:
         on_behalf_of=for_ or signer,
         typed_name=signer.full_name,
         confirmed_read=True,
-        request=None,
+        context=None,
     )
     return signature
 
@@ -546,7 +546,7 @@ def check_in(user, appointment, location="US-NY"):
         private_device=True,
         private_network=True,
         private_space=False,
-        request=None,
+        context=None,
     )
 
 
@@ -555,7 +555,7 @@ def room(consent_docs, schedule, client_user, therapist):
     """A session starting in five minutes, consent signed, the client checked in from New York."""
     from sessions.services import licenses_set
 
-    licenses_set(therapist=therapist, regions=["US-NY"], request=None)
+    licenses_set(therapist=therapist, regions=["US-NY"], context=None)
     sign_for_video(client_user)
     appointment = schedule(client_user, in_hours=5 / 60)
     check_in(client_user, appointment)

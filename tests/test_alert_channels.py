@@ -24,7 +24,7 @@ async def test_an_alert_reaches_the_therapist_and_not_an_admin_on_the_same_care_
     await sync_to_async(grant_admin)(director)
     await sync_to_async(chart.care_team.add)(director)
     assessment = await sync_to_async(assessment_assign)(
-        actor=therapist, chart=chart, access=Access.CARE_TEAM, kind="phq9", request=None
+        actor=therapist, chart=chart, access=Access.CARE_TEAM, kind="phq9", context=None
     )
     sockets = {}
     for who, person in (("therapist", therapist), ("director", director)):
@@ -87,10 +87,10 @@ async def test_the_live_push_of_an_alert_reaches_exactly_the_clinical_readers_am
             sockets[persona] = socket
         team = subject.people[TEAM]
         assessment = await sync_to_async(assessment_assign)(
-            actor=team, chart=chart, access=Access.CARE_TEAM, kind="phq9", request=None
+            actor=team, chart=chart, access=Access.CARE_TEAM, kind="phq9", context=None
         )
         await sync_to_async(assessment_submit)(
-            actor=subject.client, assessment=assessment, answers=[0] * 8 + [1], request=None
+            actor=subject.client, assessment=assessment, answers=[0] * 8 + [1], context=None
         )
         for persona, socket in sockets.items():
             if subject.people[persona].pk in readers:

@@ -71,7 +71,7 @@ def test_csrf_is_enforced_for_session_auth(therapist):
 def test_revoking_someone_elses_invitation_is_a_404(login_as, admin, stranger):
     from accounts.services import invitation_send
 
-    invitation, _ = invitation_send(actor=admin, request=None, email="x@example.org", role="therapist")
+    invitation, _ = invitation_send(actor=admin, context=None, email="x@example.org", role="therapist")
     response = login_as(stranger).post(f"/api/v1/accounts/invitations/{invitation.pk}/revoke/")
     assert response.status_code == 404 and response.json()["code"] == "not_found"
     from audit.models import Action, AuditEvent
@@ -82,7 +82,7 @@ def test_revoking_someone_elses_invitation_is_a_404(login_as, admin, stranger):
 def test_revoking_twice_is_a_conflict(login_as, admin):
     from accounts.services import invitation_send
 
-    invitation, _ = invitation_send(actor=admin, request=None, email="x@example.org", role="therapist")
+    invitation, _ = invitation_send(actor=admin, context=None, email="x@example.org", role="therapist")
     client = login_as(admin)
     assert client.post(f"/api/v1/accounts/invitations/{invitation.pk}/revoke/").status_code == 200
     second = client.post(f"/api/v1/accounts/invitations/{invitation.pk}/revoke/")

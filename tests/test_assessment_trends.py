@@ -14,8 +14,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 
 def answered(chart, therapist, client, kind, answers):
-    assessment = assessment_assign(actor=therapist, chart=chart, access=Access.CARE_TEAM, kind=kind, request=None)
-    assessment_submit(actor=client, assessment=assessment, answers=answers, request=None)
+    assessment = assessment_assign(actor=therapist, chart=chart, access=Access.CARE_TEAM, kind=kind, context=None)
+    assessment_submit(actor=client, assessment=assessment, answers=answers, context=None)
 
 
 def test_the_chart_shows_each_answer_and_the_scores_over_time(login_as, therapist, client_user, chart):

@@ -52,7 +52,7 @@ def notes(therapist, chart):
             access=Access.CARE_TEAM,
             template="soap",
             sections={"subjective": SECRET_TEXT},
-            request=None,
+            context=None,
         )
     return chart
 
@@ -172,9 +172,9 @@ def test_the_notes_list_is_answered_from_what_was_fetched_before_the_event(
 
     first, second, _draft = ProgressNote.objects.order_by("created_at")
     for note in (first, second):
-        note_sign(actor=therapist, note=note, request=None)
-    note_addendum(actor=therapist, note=first, body="OVERLAP-addendum-body", request=None)
-    note_share(actor=therapist, note=first, request=None)
+        note_sign(actor=therapist, note=note, context=None)
+    note_addendum(actor=therapist, note=first, body="OVERLAP-addendum-body", context=None)
+    note_share(actor=therapist, note=first, context=None)
     url = f"/api/v1/records/charts/{notes.pk}/notes/"
     for reader, expected in ((therapist, 3), (client_user, 1)):
         client = login_as(reader)

@@ -43,10 +43,10 @@ for chart in ClientChart.objects.filter(care_team=therapist).order_by("pk"):
     for n in range(3):
         note = note_create(actor=therapist, chart=chart, access=access, template="soap",
                            sections={"subjective": f"Session {n}: sleeping better, naps less ({chart.pk}).",
-                                     "plan": "Keep the diary."}, request=None)
+                                     "plan": "Keep the diary."}, context=None)
         written["notes"][str(note.pk)] = note.body
     private = psychotherapy_note_write(actor=therapist, chart=chart, access=access,
-                                       body=f"My impressions of {chart.pk}: guarded, then open.", request=None)
+                                       body=f"My impressions of {chart.pk}: guarded, then open.", context=None)
     written["psychotherapy"][str(private.pk)] = private.body
 checkpoints_create()
 shipped = witness_ship()  # delivers when a witness is configured

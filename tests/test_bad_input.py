@@ -66,7 +66,7 @@ def test_invitation_form(login_as, admin, value):
 def test_invitation_accept_form(admin, value):
     from accounts.services import invitation_send
 
-    _, token = invitation_send(actor=admin, request=None, email="new@example.org", role="therapist")
+    _, token = invitation_send(actor=admin, context=None, email="new@example.org", role="therapist")
     response = Client().post(f"/invite/{token}/", {"full_name": value, "password": value, "confirm_password": value})
     if response.status_code == 302:
         # Some hostile-looking strings are a fine name and password; they are stored as text.
@@ -164,7 +164,7 @@ def test_consent_forms(login_as, admin, therapist, client_user, chart, value):
     assert response.status_code in (302, 400)
     if response.status_code == 400:
         assert not ConsentWithdrawal.objects.exists()
-    draft = consent_draft_create(actor=admin, document=version.document, request=None)
+    draft = consent_draft_create(actor=admin, document=version.document, context=None)
     before = draft.body
     response = login_as(admin).post(f"/consent/manage/versions/{draft.pk}/", {"save": "1", "body": value})
     draft.refresh_from_db()

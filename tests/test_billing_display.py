@@ -22,7 +22,7 @@ def charge(therapist, chart, fee: str) -> BillingRecord:
         cpt_code="90837",
         diagnosis_codes=["F41.1"],
         fee=fee,
-        request=None,
+        context=None,
     )
 
 
@@ -33,7 +33,7 @@ def test_a_draft_charge_is_the_practices_until_submitted(login_as, therapist, cl
     assert portal.get(f"/api/v1/records/charts/{chart.pk}/billing/").json() == []
     team_page = login_as(therapist).get(f"/records/charts/{chart.pk}/").content.decode()
     assert "$1,250.50" in team_page and "Draft" in team_page
-    billing_set_status(actor=therapist, record=draft, access=Access.CARE_TEAM, status="submitted", request=None)
+    billing_set_status(actor=therapist, record=draft, access=Access.CARE_TEAM, status="submitted", context=None)
     page = portal.get("/records/portal/").content.decode()
     assert "90837" in page and "$1,250.50" in page
     assert len(portal.get(f"/api/v1/records/charts/{chart.pk}/billing/").json()) == 1

@@ -25,7 +25,7 @@ def feed_address(page: str) -> str:
 def test_the_feed_carries_times_and_links_never_names(login_as, therapist, colleague, client_user, schedule):
     mine = schedule(client_user, in_hours=30)
     gone = schedule(client_user, in_hours=54)
-    appointment_cancel(therapist=therapist, appointment=gone, request=None)
+    appointment_cancel(therapist=therapist, appointment=gone, context=None)
     browser = login_as(therapist)
     assert "Make a private calendar feed" in browser.get("/sessions/").content.decode()
     made = browser.post("/sessions/calendar-feed/", {"action": "renew"})

@@ -57,7 +57,7 @@ def test_a_relay_in_the_middle_cannot_make_the_two_codes_match(
     require_infrastructure("PostgreSQL", connection.vendor == "postgresql")
     require_infrastructure("Redis", bool(settings.REDIS_URL))
     require_infrastructure("Chromium", bool(chromium_path()))
-    licenses_set(therapist=therapist, regions=["US-NY"], request=None)
+    licenses_set(therapist=therapist, regions=["US-NY"], context=None)
     sign_for_video(client_user)
     appointment = schedule(client_user, in_hours=5 / 60)
     keys = {
@@ -146,7 +146,7 @@ def test_in_a_couples_session_every_pair_has_its_own_code(
     require_infrastructure("Redis", bool(settings.REDIS_URL))
     require_infrastructure("Chromium", bool(chromium_path()))
     sam, alex = (make_user("client", name=name) for name in ("Sam Rivera", "Alex Rivera"))
-    licenses_set(therapist=therapist, regions=["US-NY"], request=None)
+    licenses_set(therapist=therapist, regions=["US-NY"], context=None)
     for partner in (sam, alex):
         sign_for_video(partner)
         sign(partner, "couples_agreement")

@@ -25,7 +25,7 @@ from messaging.models import Conversation
 from messaging.selectors import conversation_reach
 from records.copy import WITHHELD, sections
 from records.models import ClientChart, RecordExport
-from records.selectors import Need, chart_reach, clinical_readers
+from records.selectors import Need, chart_reaches, clinical_readers
 from tests.access_world import (
     ADULT_PERSONAS,
     GUARDIAN,
@@ -43,7 +43,7 @@ MAY_ASK = {"adult": {SELF}, "minor": {SELF, GUARDIAN}}
 
 
 def expected_withheld(user: User, chart: ClientChart) -> set[str]:
-    return {s.key for s in sections() if chart_reach(user=user, chart_id=chart.pk, need=s.need) is None}
+    return {s.key for s in sections() if not chart_reaches(user=user, chart_id=chart.pk, need=s.need)}
 
 
 def check_copy(browser, user: User, chart: ClientChart, capture, where: str) -> list[str]:
@@ -114,10 +114,10 @@ def test_a_clinical_alert_reaches_exactly_those_who_can_open_the_chart(django_ca
         assert readers == {subject.people[TEAM].pk}, readers  # the admin-therapist on the team is not one
         mail.outbox.clear()
         assessment = assessment_assign(
-            actor=subject.people[TEAM], chart=chart, access=Access.CARE_TEAM, kind="phq9", request=None
+            actor=subject.people[TEAM], chart=chart, access=Access.CARE_TEAM, kind="phq9", context=None
         )
         with django_capture_on_commit_callbacks(execute=True):
-            assessment_submit(actor=subject.client, assessment=assessment, answers=[0] * 8 + [2], request=None)
+            assessment_submit(actor=subject.client, assessment=assessment, answers=[0] * 8 + [2], context=None)
         told = {address for m in mail.outbox if "needs your attention" in m.subject for address in m.to}
         assert told == {subject.people[TEAM].email}, told
         for persona in personas:
@@ -135,8 +135,8 @@ def test_a_partner_s_copy_holds_the_couple_s_joint_messages_and_not_the_other_pa
 
     adult, _minor = build()
     partner, team = adult.people["partner"], adult.people[TEAM]
-    joint = conversation_start(actor=team, clients=[adult.client, partner], therapist=team, request=None)
-    message_send(actor=team, conversation=joint, reach=Reach.THERAPIST, body="For you both.", request=None)
+    joint = conversation_start(actor=team, clients=[adult.client, partner], therapist=team, context=None)
+    message_send(actor=team, conversation=joint, reach=Reach.THERAPIST, body="For you both.", context=None)
     chart = ClientChart.objects.get(client=partner)
     browser = signed_in(partner)
     assert not check_copy(browser, partner, chart, django_capture_on_commit_callbacks, "partner's own copy")

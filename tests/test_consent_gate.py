@@ -80,7 +80,7 @@ def test_withdrawal_takes_effect_at_once(consent_docs, schedule, client_user):
     sign(client_user, "treatment")
     signature = sign(client_user, "telehealth")
     assert consent_missing_for(appointment, client_user).ready
-    consent_withdraw(actor=client_user, signature=signature, reason="I prefer to meet in person", request=None)
+    consent_withdraw(actor=client_user, signature=signature, reason="I prefer to meet in person", context=None)
     assert missing(appointment, client_user) == {(client_user.pk, "telehealth")}
     # Signing again restores it, as a new record.
     again = sign(client_user, "telehealth")
@@ -89,9 +89,9 @@ def test_withdrawal_takes_effect_at_once(consent_docs, schedule, client_user):
 
 
 def _new_version(admin, kind_version, *, reconsent: bool):
-    draft = consent_draft_create(actor=admin, document=kind_version.document, request=None)
-    consent_draft_update(actor=admin, version=draft, body=draft.body + "\n\nA new paragraph.", request=None)
-    return consent_publish(actor=admin, version=draft, requires_reconsent=reconsent, request=None)
+    draft = consent_draft_create(actor=admin, document=kind_version.document, context=None)
+    consent_draft_update(actor=admin, version=draft, body=draft.body + "\n\nA new paragraph.", context=None)
+    return consent_publish(actor=admin, version=draft, requires_reconsent=reconsent, context=None)
 
 
 def test_a_new_version_that_needs_reconsent_makes_old_signatures_insufficient(

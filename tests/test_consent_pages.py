@@ -59,7 +59,7 @@ def test_a_bad_signature_is_refused_and_stores_nothing(login_as, client_user, co
 def test_a_draft_cannot_be_signed(login_as, client_user, consent_docs, admin):
     from consent.services import consent_draft_create
 
-    draft = consent_draft_create(actor=admin, document=consent_docs["treatment"].document, request=None)
+    draft = consent_draft_create(actor=admin, document=consent_docs["treatment"].document, context=None)
     client = login_as(client_user)
     response = client.post(_sign_page(client, draft), {"typed_name": "Casey Client", "confirm_read": "on"})
     assert response.status_code == 400 and b"draft" in response.content
@@ -70,8 +70,8 @@ def test_a_superseded_version_cannot_be_signed(login_as, client_user, consent_do
     from consent.services import consent_draft_create, consent_publish
 
     old = consent_docs["treatment"]
-    draft = consent_draft_create(actor=admin, document=old.document, request=None)
-    consent_publish(actor=admin, version=draft, requires_reconsent=True, request=None)
+    draft = consent_draft_create(actor=admin, document=old.document, context=None)
+    consent_publish(actor=admin, version=draft, requires_reconsent=True, context=None)
     client = login_as(client_user)
     response = client.post(_sign_page(client, old), {"typed_name": "Casey Client", "confirm_read": "on"})
     assert response.status_code == 400 and b"newer version" in response.content
@@ -162,7 +162,7 @@ def test_signatures_and_withdrawals_are_append_only_in_the_database(client_user,
     signature = sign(client_user, "telehealth")
     from consent.services import consent_withdraw
 
-    consent_withdraw(actor=client_user, signature=signature, reason="", request=None)
+    consent_withdraw(actor=client_user, signature=signature, reason="", context=None)
     for statement in (
         "UPDATE consent_consentsignature SET typed_name = 'x'",
         "DELETE FROM consent_consentsignature",
@@ -266,10 +266,10 @@ def test_a_published_version_cannot_be_saved_even_by_code(consent_docs):
 def test_markdown_with_script_renders_inert(login_as, admin, client_user, consent_docs):
     from consent.services import consent_draft_create, consent_draft_update, consent_publish
 
-    draft = consent_draft_create(actor=admin, document=consent_docs["privacy"].document, request=None)
+    draft = consent_draft_create(actor=admin, document=consent_docs["privacy"].document, context=None)
     nasty = "# Hi\n\n<script>alert('x')</script>\n\n[click](javascript:alert(1))\n\n<img src=x onerror=alert(2)>"
-    consent_draft_update(actor=admin, version=draft, body=nasty, request=None)
-    consent_publish(actor=admin, version=draft, requires_reconsent=True, request=None)
+    consent_draft_update(actor=admin, version=draft, body=nasty, context=None)
+    consent_publish(actor=admin, version=draft, requires_reconsent=True, context=None)
     client = login_as(client_user)
     html = client.get(f"/consent/versions/{draft.pk}/sign/").content.decode()
     assert "<script>alert" not in html and "&lt;script&gt;" in html
@@ -333,6 +333,6 @@ def test_the_consent_grid_says_withdrawn_and_signed_by_guardian_where_true(
     telehealth = sign(guardian, "telehealth", for_=client_user)
     page = login_as(therapist).get("/consent/caseload/").content.decode()
     assert "v1 signed by guardian" in page and "withdrawn" not in page
-    consent_withdraw(actor=guardian, signature=telehealth, reason="", request=None)
+    consent_withdraw(actor=guardian, signature=telehealth, reason="", context=None)
     page = login_as(therapist).get("/consent/caseload/").content.decode()
     assert "withdrawn" in page

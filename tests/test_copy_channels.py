@@ -41,7 +41,7 @@ def minor_world(login_as, therapist, client_user, guardian, consent_docs, django
     with django_capture_on_commit_callbacks(execute=True):
         packet = intake_services.packet_send(
             actor=therapist, chart=chart, access=Access.CARE_TEAM, form_ids=[str(history.pk)],
-            consent_kinds=[], questionnaires=[], request=None,
+            consent_kinds=[], questionnaires=[], context=None,
         )  # fmt: skip
     item = packet.items.get()
     answers = {"reason": SECRET_HISTORY, "therapy_before": "no"}

@@ -23,7 +23,7 @@ REASON = "Client called the crisis line; care team unreachable, need the safety 
 
 def joined_by_invitation(admin) -> User:
     """An admin invites a therapist; whoever holds the link becomes one (here: the admin's own mailbox)."""
-    _invitation, token = invitation_send(actor=admin, request=None, email="sock@example.org", role="therapist")
+    _invitation, token = invitation_send(actor=admin, context=None, email="sock@example.org", role="therapist")
     data = {"full_name": "Sock Puppet", "password": PASSWORD, "confirm_password": PASSWORD}
     assert Client().post(f"/invite/{token}/", data).status_code == 302
     user = User.objects.get(email="sock@example.org")

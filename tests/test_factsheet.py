@@ -162,7 +162,7 @@ def test_the_invitation_email_links_to_the_sheet(admin, practice, settings, djan
     from accounts.services import invitation_send
 
     with django_capture_on_commit_callbacks(execute=True):
-        invitation_send(actor=admin, request=None, email="new.colleague@example.org", role="therapist")
+        invitation_send(actor=admin, context=None, email="new.colleague@example.org", role="therapist")
     assert f"https://therapy.example.org/privacy/{practice.slug}/" in mail.outbox[-1].body
 
 

@@ -47,7 +47,7 @@ chart = chart_create(actor=None, client=client, therapists=[therapist])
 chart, access = chart_get_for_user(user=therapist, chart_id=chart.pk, need=Need.CLINICAL)
 for n in range(3):
     note_create(actor=therapist, chart=chart, access=access, template="soap",
-                sections={"subjective": f"Note {n}"}, request=None)
+                sections={"subjective": f"Note {n}"}, context=None)
 print(json.dumps({"secret": secret, "chart": str(chart.pk)}))
 """
 

@@ -27,8 +27,8 @@ def text(response) -> str:
 
 
 def phq9(chart, therapist, client, item9: int):
-    assessment = assessment_assign(actor=therapist, chart=chart, access=Access.CARE_TEAM, kind="phq9", request=None)
-    assessment_submit(actor=client, assessment=assessment, answers=[1, 1, 1, 1, 1, 1, 1, 1, item9], request=None)
+    assessment = assessment_assign(actor=therapist, chart=chart, access=Access.CARE_TEAM, kind="phq9", context=None)
+    assessment_submit(actor=client, assessment=assessment, answers=[1, 1, 1, 1, 1, 1, 1, 1, item9], context=None)
     return assessment
 
 
@@ -56,7 +56,7 @@ def test_a_withdrawn_consent_is_named_as_withdrawn(login_as, therapist, client_u
     schedule(client_user, in_hours=30)
     signature = sign(client_user, "treatment")
     sign(client_user, "telehealth")
-    consent_withdraw(actor=client_user, signature=signature, reason="", request=None)
+    consent_withdraw(actor=client_user, signature=signature, reason="", context=None)
     page = text(login_as(therapist).get("/"))
     assert re.search(r"Casey Client , before \d+ \w+: withdrawn consent to treatment", page), page
 
@@ -64,10 +64,10 @@ def test_a_withdrawn_consent_is_named_as_withdrawn(login_as, therapist, client_u
 def test_drafts_and_new_questionnaires_alerts_first_until_opened(login_as, therapist, colleague, client_user, chart):
     chart.care_team.add(colleague)
     mine = note_create(
-        actor=therapist, chart=chart, access=Access.CARE_TEAM, template="soap", sections=SECTIONS, request=None
+        actor=therapist, chart=chart, access=Access.CARE_TEAM, template="soap", sections=SECTIONS, context=None
     )
     theirs = note_create(
-        actor=colleague, chart=chart, access=Access.CARE_TEAM, template="soap", sections=SECTIONS, request=None
+        actor=colleague, chart=chart, access=Access.CARE_TEAM, template="soap", sections=SECTIONS, context=None
     )
     phq9(chart, therapist, client_user, item9=2)  # the older one needs attention: it still comes first
     phq9(chart, therapist, client_user, item9=0)
@@ -86,7 +86,7 @@ def test_drafts_and_new_questionnaires_alerts_first_until_opened(login_as, thera
     phq9(chart, therapist, client_user, item9=0)
     assert text(client.get("/")).count("PHQ-9 (depression) from Casey Client") == 1
     # Signed, the draft leaves the list.
-    note_sign(actor=therapist, note=mine, request=None)
+    note_sign(actor=therapist, note=mine, context=None)
     assert f"/records/notes/{mine.pk}/" not in client.get("/").content.decode()
 
 
@@ -105,7 +105,7 @@ def test_the_client_sees_the_next_session_and_what_is_left_before_it(
     login_as, therapist, client_user, chart, consent_docs, schedule
 ):
     later = schedule(client_user, in_hours=48)
-    assessment_assign(actor=therapist, chart=chart, access=Access.CARE_TEAM, kind="gad7", request=None)
+    assessment_assign(actor=therapist, chart=chart, access=Access.CARE_TEAM, kind="gad7", context=None)
     page = text(login_as(client_user).get("/"))
     assert "Your next session" in page and "You can join from" in page and "Join the session" not in page
     assert page.count("Read and sign: Consent to treatment") == 1
@@ -117,9 +117,9 @@ def test_the_client_sees_the_next_session_and_what_is_left_before_it(
     assert f'href="/sessions/{soon.pk}/join/"' in html and "Join the session" in html
     assert "After that" in html and str(later.pk) not in html  # listed by time, not linked
     note = note_create(
-        actor=therapist, chart=chart, access=Access.CARE_TEAM, template="soap", sections=SECTIONS, request=None
+        actor=therapist, chart=chart, access=Access.CARE_TEAM, template="soap", sections=SECTIONS, context=None
     )
-    note_share(actor=therapist, note=note_sign(actor=therapist, note=note, request=None), request=None)
+    note_share(actor=therapist, note=note_sign(actor=therapist, note=note, context=None), context=None)
     assert "from Theo Therapist" in text(login_as(client_user).get("/"))
 
 

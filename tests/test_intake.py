@@ -247,7 +247,7 @@ def test_a_guardian_completes_a_minors_packet_and_signs_the_guardian_consent(
     with django_capture_on_commit_callbacks(execute=True):
         packet = services.packet_send(
             actor=therapist, chart=chart, access=Access.CARE_TEAM, form_ids=forms,
-            consent_kinds=["guardian", "telehealth"], questionnaires=["phq9"], request=None,
+            consent_kinds=["guardian", "telehealth"], questionnaires=["phq9"], context=None,
         )  # fmt: skip
     # The e-mail goes to the guardian, who fills the minor's packet in.
     assert [m.to for m in mailoutbox] == [[guardian.email]]
@@ -280,7 +280,7 @@ def test_the_minor_cannot_sign_the_guardian_consent(therapist, client_user, guar
 
     packet = services.packet_send(
         actor=therapist, chart=chart, access=Access.CARE_TEAM, form_ids=[], consent_kinds=["guardian"],
-        questionnaires=[], request=None,
+        questionnaires=[], context=None,
     )  # fmt: skip
     browser = verified_session(Client(), client_user)
     item = items(packet)[0]
@@ -332,7 +332,7 @@ def test_the_form_builder_versions_forms_and_a_published_version_never_changes(
 
     packet = services.packet_send(
         actor=therapist, chart=chart, access=Access.CARE_TEAM, form_ids=[str(draft.form_id)],
-        consent_kinds=[], questionnaires=[], request=None,
+        consent_kinds=[], questionnaires=[], context=None,
     )  # fmt: skip
     browser.post(url, {"action": "draft"})
     second = IntakeFormVersion.objects.get(form=draft.form, number=2)

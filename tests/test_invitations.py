@@ -59,7 +59,7 @@ def test_the_invitation_mail_goes_through_the_real_broker_and_worker(login_as, a
 
 
 def test_the_link_works_only_once(login_as, admin):
-    _invitation, token = invitation_send(actor=admin, request=None, email="once@example.org", role="therapist")
+    _invitation, token = invitation_send(actor=admin, context=None, email="once@example.org", role="therapist")
     data = {"full_name": "Olive Once", "password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}
     assert Client().post(f"/invite/{token}/", data).status_code == 302
     again = Client().post(f"/invite/{token}/", data)
@@ -68,7 +68,7 @@ def test_the_link_works_only_once(login_as, admin):
 
 
 def test_an_expired_invitation_cannot_be_used(admin):
-    invitation, token = invitation_send(actor=admin, request=None, email="late@example.org", role="therapist")
+    invitation, token = invitation_send(actor=admin, context=None, email="late@example.org", role="therapist")
     Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     response = Client().post(
         f"/invite/{token}/", {"full_name": "L", "password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}
@@ -78,12 +78,12 @@ def test_an_expired_invitation_cannot_be_used(admin):
 
 
 def test_invitations_expire_after_72_hours_by_default(admin):
-    invitation, _ = invitation_send(actor=admin, request=None, email="ttl@example.org", role="therapist")
+    invitation, _ = invitation_send(actor=admin, context=None, email="ttl@example.org", role="therapist")
     assert invitation.expires_at - invitation.created_at == timedelta(hours=72)
 
 
 def test_a_revoked_invitation_cannot_be_used(login_as, admin):
-    invitation, token = invitation_send(actor=admin, request=None, email="gone@example.org", role="admin")
+    invitation, token = invitation_send(actor=admin, context=None, email="gone@example.org", role="admin")
     assert login_as(admin).post(f"/practice/invitations/{invitation.pk}/revoke/").status_code == 302
     assert Client().get(f"/invite/{token}/").status_code == 410
     assert AuditEvent.objects.filter(action=Action.INVITATION_REVOKED).exists()
@@ -128,7 +128,7 @@ def test_a_guardian_invitation_needs_a_client_of_this_practice(login_as, therapi
 
 
 def test_a_weak_password_is_refused_with_the_reason(admin):
-    _, token = invitation_send(actor=admin, request=None, email="weak@example.org", role="therapist")
+    _, token = invitation_send(actor=admin, context=None, email="weak@example.org", role="therapist")
     response = Client().post(f"/invite/{token}/", {"full_name": "W", "password": "short", "confirm_password": "short"})
     assert response.status_code == 200
     assert b"at least 12 characters" in response.content
@@ -136,7 +136,7 @@ def test_a_weak_password_is_refused_with_the_reason(admin):
 
 
 def test_another_practice_cannot_revoke_our_invitation(login_as, admin, stranger):
-    invitation, _ = invitation_send(actor=admin, request=None, email="ours@example.org", role="therapist")
+    invitation, _ = invitation_send(actor=admin, context=None, email="ours@example.org", role="therapist")
     assert login_as(stranger).post(f"/practice/invitations/{invitation.pk}/revoke/").status_code == 404
     invitation.refresh_from_db()
     assert invitation.revoked_at is None
@@ -145,6 +145,6 @@ def test_another_practice_cannot_revoke_our_invitation(login_as, admin, stranger
 def test_a_second_pending_invitation_for_the_same_address_is_refused(admin):
     from teletherapy.errors import ServiceError
 
-    invitation_send(actor=admin, request=None, email="dup@example.org", role="therapist")
+    invitation_send(actor=admin, context=None, email="dup@example.org", role="therapist")
     with pytest.raises(ServiceError):
-        invitation_send(actor=admin, request=None, email="dup@example.org", role="therapist")
+        invitation_send(actor=admin, context=None, email="dup@example.org", role="therapist")

@@ -265,8 +265,8 @@ def test_a_therapist_files_a_message_into_a_note(login_as, therapist, client_use
         "new routine" in json.loads(note.body)["subjective"] and "Tuesday works" in json.loads(note.body)["subjective"]
     )
     signed = note_create(actor=therapist, chart=chart, access=Access.CARE_TEAM, template="dap",
-                         sections={"data": "Seen."}, request=None)  # fmt: skip
-    note_sign(actor=therapist, note=signed, request=None)
+                         sections={"data": "Seen."}, context=None)  # fmt: skip
+    note_sign(actor=therapist, note=signed, context=None)
     team.post(f"/messages/m/{second.pk}/file/", {"into": f"{client_user.pk}:{signed.pk}"})
     signed.refresh_from_db()
     assert json.loads(signed.body) == {"data": "Seen.", "assessment": "", "plan": ""}

@@ -81,7 +81,7 @@ def test_a_note_without_a_session_takes_its_date_and_length_as_given(login_as, t
     assert "Not linked to a session" in words(client.get(f"/records/notes/{note.pk}/"))
     # With nothing given, the date of service is today and no length is claimed.
     bare = note_create(
-        actor=therapist, chart=chart, access=Access.CARE_TEAM, template="soap", sections=SECTIONS, request=None
+        actor=therapist, chart=chart, access=Access.CARE_TEAM, template="soap", sections=SECTIONS, context=None
     )
     assert (bare.service_date, bare.minutes) == (timezone.localdate(), None)
 
@@ -187,7 +187,7 @@ def test_a_draft_can_be_relinked_but_a_signed_note_keeps_its_session(login_as, t
     ).status_code == (302)
     note.refresh_from_db()
     assert note.session_id == second.pk and note.service_date == timezone.localdate(second.starts_at)
-    note_sign(actor=therapist, note=note, request=None)
+    note_sign(actor=therapist, note=note, context=None)
     response = client.post(f"/records/notes/{note.pk}/", {**draft_form(session=first.pk), "version": note.version + 1})
     assert response.status_code == 409
     note.refresh_from_db()
@@ -223,11 +223,11 @@ def test_the_client_reads_the_date_of_service_in_the_portal_and_the_record_copy(
         access=Access.CARE_TEAM,
         template="soap",
         sections=SECTIONS,
-        request=None,
+        context=None,
         session_id=session.pk,
     )
-    note_sign(actor=therapist, note=note, request=None)
-    note_share(actor=therapist, note=note, request=None)
+    note_sign(actor=therapist, note=note, context=None)
+    note_share(actor=therapist, note=note, context=None)
     day = timezone.localdate(session.starts_at)
     client = login_as(client_user)
     portal = words(client.get("/records/portal/"))

@@ -54,7 +54,7 @@ def test_an_admin_who_is_also_a_therapist_never_reads_clinical_content(login_as,
     chart = chart_create(actor=None, client=client_user, therapists=[therapist, both])
     planted = "zebra-plan-7731"
     note_create(
-        actor=therapist, chart=chart, access=Access.CARE_TEAM, template="soap", sections={"plan": planted}, request=None
+        actor=therapist, chart=chart, access=Access.CARE_TEAM, template="soap", sections={"plan": planted}, context=None
     )
     assert planted in login_as(therapist).get(f"/api/v1/records/charts/{chart.pk}/notes/").content.decode()
     browser = login_as(both)
@@ -176,7 +176,7 @@ def test_marking_a_minor_adult_ends_the_guardians_authority_at_once(
     assert browser.get(f"/api/v1/records/charts/{chart.pk}/").status_code == 200
     signature = sign(guardian, "telehealth", for_=client_user)
 
-    chart_update(actor=therapist, chart=chart, access=Access.CARE_TEAM, data={"is_minor": False}, request=None)
+    chart_update(actor=therapist, chart=chart, access=Access.CARE_TEAM, data={"is_minor": False}, context=None)
     marked = AuditEvent.objects.filter(action=Action.CHART_UPDATE, subject_client_id=client_user.pk).latest("id")
     assert marked.details["marked"] == "adult" and marked.actor_id == therapist.pk
 
@@ -185,7 +185,7 @@ def test_marking_a_minor_adult_ends_the_guardians_authority_at_once(
     response = api(browser, "post", f"/api/v1/consent/signatures/{signature.pk}/withdraw/", {"reason": "x"})
     assert response.status_code == 404 and not ConsentWithdrawal.objects.exists()
 
-    chart_update(actor=therapist, chart=chart, access=Access.CARE_TEAM, data={"is_minor": True}, request=None)
+    chart_update(actor=therapist, chart=chart, access=Access.CARE_TEAM, data={"is_minor": True}, context=None)
     assert AuditEvent.objects.filter(action=Action.CHART_UPDATE, details__marked="minor").exists()
     assert browser.get(f"/api/v1/records/charts/{chart.pk}/").status_code == 200
 
@@ -277,7 +277,7 @@ def write_notes(therapist, chart, count):
             access=Access.CARE_TEAM,
             template="soap",
             sections={"plan": f"n{i}"},
-            request=None,
+            context=None,
         )
 
 

@@ -79,7 +79,7 @@ async def test_a_questionnaire_that_needs_attention_reaches_the_care_team_at_onc
     settings.CRISIS_LOCAL_LINE_NAME = "County crisis line"
     settings.CRISIS_LOCAL_LINE_NUMBER = "555-0199"
     assessment = await sync_to_async(assessment_assign)(
-        actor=therapist, chart=chart, access=Access.CARE_TEAM, kind="phq9", request=None
+        actor=therapist, chart=chart, access=Access.CARE_TEAM, kind="phq9", context=None
     )
     socket = await presence(await sync_to_async(login_as)(therapist))
     await receive(socket)  # nobody waiting
@@ -104,7 +104,7 @@ async def test_a_questionnaire_that_needs_attention_reaches_the_care_team_at_onc
     )
     # Without item 9, nothing is sent.
     calm = await sync_to_async(assessment_assign)(
-        actor=therapist, chart=chart, access=Access.CARE_TEAM, kind="phq9", request=None
+        actor=therapist, chart=chart, access=Access.CARE_TEAM, kind="phq9", context=None
     )
     await sync_to_async(client.post)(
         f"/records/assessments/{calm.pk}/", {f"item{i}": "1" for i in range(1, 10)} | {"item9": "0"}
@@ -121,7 +121,7 @@ async def test_a_new_message_reaches_the_open_pages_of_those_in_the_conversation
     from messaging.services import conversation_start, message_send
 
     conversation = await sync_to_async(conversation_start)(
-        actor=client_user, clients=[client_user], therapist=therapist, request=None
+        actor=client_user, clients=[client_user], therapist=therapist, context=None
     )
     team = await presence(await sync_to_async(login_as)(therapist))
     await receive(team)  # the waiting list: nobody
@@ -130,7 +130,7 @@ async def test_a_new_message_reaches_the_open_pages_of_those_in_the_conversation
     other = await presence(await sync_to_async(login_as)(outsider))
     assert await nothing_arrives(client)  # a client has no waiting list
     await sync_to_async(message_send)(
-        actor=client_user, conversation=conversation, reach=Reach.CLIENT, body="Running late today.", request=None
+        actor=client_user, conversation=conversation, reach=Reach.CLIENT, body="Running late today.", context=None
     )
     arrived = await receive(team)
     assert arrived == {"v": 1, "type": "message", "conversation": str(conversation.pk),
@@ -138,7 +138,7 @@ async def test_a_new_message_reaches_the_open_pages_of_those_in_the_conversation
     assert await nothing_arrives(client)  # not to the sender
     assert await nothing_arrives(other)  # nor to anyone outside it
     await sync_to_async(message_send)(
-        actor=therapist, conversation=conversation, reach=Reach.THERAPIST, body="No problem.", request=None
+        actor=therapist, conversation=conversation, reach=Reach.THERAPIST, body="No problem.", context=None
     )
     heard = await receive(client)
     assert heard["type"] == "message" and "No problem" not in str(heard) and therapist.full_name not in str(heard)

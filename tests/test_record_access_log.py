@@ -19,10 +19,10 @@ def test_the_client_sees_views_and_emergency_access_but_nothing_of_psychotherapy
     login_as, therapist, colleague, client_user, chart
 ):
     note = note_create(
-        actor=therapist, chart=chart, access=Access.CARE_TEAM, template="soap", sections={"plan": "x"}, request=None
+        actor=therapist, chart=chart, access=Access.CARE_TEAM, template="soap", sections={"plan": "x"}, context=None
     )
-    note_sign(actor=therapist, note=note, request=None)
-    note_share(actor=therapist, note=note, request=None)
+    note_sign(actor=therapist, note=note, context=None)
+    note_share(actor=therapist, note=note, context=None)
     care = login_as(therapist)
     care.get(f"/records/notes/{note.pk}/")
     care.post(f"/records/charts/{chart.pk}/psychotherapy-notes/", {"body": PRIVATE})

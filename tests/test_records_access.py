@@ -31,19 +31,19 @@ def world(make_user, therapist, client_user, guardian, admin, stranger, other_pr
         access=Access.CARE_TEAM,
         template="soap",
         sections={"subjective": PLANTED},
-        request=None,
+        context=None,
     )
-    note_sign(actor=therapist, note=note, request=None)
-    note_share(actor=therapist, note=note, request=None)
+    note_sign(actor=therapist, note=note, context=None)
+    note_share(actor=therapist, note=note, context=None)
     draft = note_create(
         actor=therapist,
         chart=chart,
         access=Access.CARE_TEAM,
         template="dap",
         sections={"data": "draft " + PLANTED},
-        request=None,
+        context=None,
     )
-    assessment_assign(actor=therapist, chart=chart, access=Access.CARE_TEAM, kind="gad7", request=None)
+    assessment_assign(actor=therapist, chart=chart, access=Access.CARE_TEAM, kind="gad7", context=None)
     billing_create(
         actor=therapist,
         chart=chart,
@@ -52,7 +52,7 @@ def world(make_user, therapist, client_user, guardian, admin, stranger, other_pr
         cpt_code="90834",
         diagnosis_codes=["F41.1"],
         fee="150",
-        request=None,
+        context=None,
     )
     other_client = make_user("client", name="Other Client")
     other_therapist = make_user("therapist", name="Other Therapist")

@@ -84,7 +84,7 @@ def test_the_page_shows_what_the_api_shows_no_billing_under_emergency_access(log
 
     billing_create(
         actor=therapist, chart=chart, access=Access.CARE_TEAM, service_date="2026-11-20", cpt_code="90837",
-        diagnosis_codes=["F43.10"], fee="150", request=None,
+        diagnosis_codes=["F43.10"], fee="150", context=None,
     )  # fmt: skip
     client = login_as(colleague)
     client.post(f"/records/charts/{chart.pk}/emergency/", {"reason": REASON})

@@ -50,7 +50,7 @@ def _fill(chart: ClientChart, therapist) -> None:
             "emergency_contact": PLANTED["emergency_contact"],
             "intake": {"reason": "PLANTED-INTAKE-4410"},
         },
-        request=None,
+        context=None,
     )
     note_create(
         actor=therapist,
@@ -58,9 +58,9 @@ def _fill(chart: ClientChart, therapist) -> None:
         access=Access.CARE_TEAM,
         template="soap",
         sections={"subjective": PLANTED["note"]},
-        request=None,
+        context=None,
     )
-    psychotherapy_note_write(actor=therapist, chart=chart, access=Access.CARE_TEAM, body=PLANTED["psy"], request=None)
+    psychotherapy_note_write(actor=therapist, chart=chart, access=Access.CARE_TEAM, body=PLANTED["psy"], context=None)
     billing_create(
         actor=therapist,
         chart=chart,
@@ -69,7 +69,7 @@ def _fill(chart: ClientChart, therapist) -> None:
         cpt_code="90837",
         diagnosis_codes=[PLANTED["dx"]],
         fee="180",
-        request=None,
+        context=None,
     )
 
 
@@ -137,7 +137,7 @@ def test_a_moved_ciphertext_gives_a_clean_audited_error_on_the_page(login_as, th
     _fill(chart, therapist)
     note = ProgressNote.objects.get()
     other = note_create(
-        actor=therapist, chart=chart, access=Access.CARE_TEAM, template="soap", sections={"plan": "x"}, request=None
+        actor=therapist, chart=chart, access=Access.CARE_TEAM, template="soap", sections={"plan": "x"}, context=None
     )
     ProgressNote.objects.filter(pk=other.pk).update(
         body=ProgressNote.objects.values_list("body", flat=True).get(pk=note.pk)

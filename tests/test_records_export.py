@@ -27,16 +27,16 @@ def test_a_client_downloads_json_and_html(login_as, therapist, client_user, char
         access=Access.CARE_TEAM,
         template="soap",
         sections={"plan": "Walk daily"},
-        request=None,
+        context=None,
     )
-    note_sign(actor=therapist, note=note, request=None)
+    note_sign(actor=therapist, note=note, context=None)
     note_create(  # an unsigned draft, which is not part of the record yet
         actor=therapist,
         chart=chart,
         access=Access.CARE_TEAM,
         template="soap",
         sections={"plan": "Unsigned idea"},
-        request=None,
+        context=None,
     )
     client = login_as(client_user)
     export = _request(client, chart, django_capture_on_commit_callbacks)
@@ -78,13 +78,13 @@ def test_the_readable_copy_speaks_plainly_of_questionnaires_billing_and_times(
 ):
     from records.services import assessment_assign, assessment_submit, billing_create, billing_set_status
 
-    assessment = assessment_assign(actor=therapist, chart=chart, access=Access.CARE_TEAM, kind="phq9", request=None)
-    assessment_submit(actor=client_user, assessment=assessment, answers=[2, 2, 2, 1, 1, 1, 1, 1, 1], request=None)
+    assessment = assessment_assign(actor=therapist, chart=chart, access=Access.CARE_TEAM, kind="phq9", context=None)
+    assessment_submit(actor=client_user, assessment=assessment, answers=[2, 2, 2, 1, 1, 1, 1, 1, 1], context=None)
     charge = billing_create(
         actor=therapist, chart=chart, access=Access.CARE_TEAM, service_date="2026-11-20", cpt_code="90837",
-        diagnosis_codes=["F41.1"], fee="1250", request=None,
+        diagnosis_codes=["F41.1"], fee="1250", context=None,
     )  # fmt: skip
-    billing_set_status(actor=therapist, record=charge, access=Access.CARE_TEAM, status="submitted", request=None)
+    billing_set_status(actor=therapist, record=charge, access=Access.CARE_TEAM, status="submitted", context=None)
     client_user.time_zone = "Asia/Tokyo"
     client_user.save(update_fields=["time_zone"])
     client = login_as(client_user)
@@ -125,9 +125,9 @@ def test_a_guardian_gets_notes_only_if_the_chart_allows(
         access=Access.CARE_TEAM,
         template="soap",
         sections={"plan": "Teen plan"},
-        request=None,
+        context=None,
     )
-    note_sign(actor=therapist, note=note, request=None)
+    note_sign(actor=therapist, note=note, context=None)
     export = _request(login_as(guardian), chart, django_capture_on_commit_callbacks)
     assert "Teen plan" not in export.payload
     chart.guardian_sees_notes = True

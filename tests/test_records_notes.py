@@ -59,7 +59,7 @@ def test_signing_locks_the_note(login_as, therapist, chart):
     from records.services import note_update
 
     with pytest.raises(ServiceError, match="signed"):
-        note_update(actor=therapist, note=note, sections=SOAP, expected_version=note.version, request=None)
+        note_update(actor=therapist, note=note, sections=SOAP, expected_version=note.version, context=None)
 
 
 def test_after_signing_only_signed_addenda(login_as, therapist, chart):

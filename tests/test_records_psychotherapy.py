@@ -52,7 +52,7 @@ def test_nobody_else_can_reach_it_or_learn_it_exists(request, login_as, chart, p
     elif who == "emergency_colleague":
         user = make_user("therapist")
         emergency_access_start(
-            actor=user, chart=chart, reason="Client in crisis, care team unreachable tonight.", request=None
+            actor=user, chart=chart, reason="Client in crisis, care team unreachable tonight.", context=None
         )
     else:
         user = request.getfixturevalue(who)

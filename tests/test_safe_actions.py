@@ -60,7 +60,7 @@ def test_roles_are_changed_on_the_members_own_page(login_as, admin, therapist):
 
 def test_signing_and_sharing_ask_first_and_sharing_can_be_stopped(login_as, therapist, client_user, chart):
     note = note_create(
-        actor=therapist, chart=chart, access=Access.CARE_TEAM, template="soap", sections=SECTIONS, request=None
+        actor=therapist, chart=chart, access=Access.CARE_TEAM, template="soap", sections=SECTIONS, context=None
     )
     client = login_as(therapist)
     asked = client.post(f"/records/notes/{note.pk}/sign/")
@@ -84,9 +84,9 @@ def test_signing_and_sharing_ask_first_and_sharing_can_be_stopped(login_as, ther
 
 def test_only_the_care_team_stops_sharing(login_as, therapist, colleague, client_user, chart):
     note = note_create(
-        actor=therapist, chart=chart, access=Access.CARE_TEAM, template="soap", sections=SECTIONS, request=None
+        actor=therapist, chart=chart, access=Access.CARE_TEAM, template="soap", sections=SECTIONS, context=None
     )
-    note_share(actor=therapist, note=note_sign(actor=therapist, note=note, request=None), request=None)
+    note_share(actor=therapist, note=note_sign(actor=therapist, note=note, context=None), context=None)
     for outsider in (colleague, client_user):
         assert login_as(outsider).post(f"/records/notes/{note.pk}/unshare/").status_code in (403, 404)
     assert ProgressNote.objects.get(pk=note.pk).shared_at is not None

@@ -144,7 +144,7 @@ def test_sealing_in_place_keeps_every_stored_reason(app, before, after, consent_
     reasons = ["I moved abroad; please stop.", "", "Zu viel — ich höre auf."]
     for reason in reasons:
         signature = sign(client_user, "telehealth")
-        consent_withdraw(actor=client_user, signature=signature, reason=reason, request=None)
+        consent_withdraw(actor=client_user, signature=signature, reason=reason, context=None)
 
     def raw(column):
         with connection.cursor() as cursor:

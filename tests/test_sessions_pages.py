@@ -175,7 +175,7 @@ def test_the_join_page(schedule, client_user, therapist, colleague, stranger, co
 
 def test_check_in_and_ice_servers(schedule, client_user, therapist, colleague, login_as, settings, consent_docs):
     appointment = schedule(client_user, in_hours=0.1)
-    licenses_set(therapist=therapist, regions=["US-CA"], request=None)
+    licenses_set(therapist=therapist, regions=["US-CA"], context=None)
     client = login_as(client_user)
     url = f"/api/v1/sessions/{appointment.pk}/check-in/"
     bad = client.post(url, {"location": "Atlantis"}, content_type="application/json")

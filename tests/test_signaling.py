@@ -293,7 +293,7 @@ async def test_a_flood_is_cut_off_without_disturbing_another_room(
     settings.SIGNALING_BURST = 20
     other_client = await sync_to_async(make_user)("client")
     await sync_to_async(sign_for_video)(other_client)
-    await sync_to_async(licenses_set)(therapist=colleague, regions=["US-NY"], request=None)
+    await sync_to_async(licenses_set)(therapist=colleague, regions=["US-NY"], context=None)
     other_room = await sync_to_async(schedule)(other_client, in_hours=0.05, by=colleague)
     await sync_to_async(check_in)(other_client, other_room)
     bystander, _, _ = await client_waiting(other_room, other_client, login_as)
@@ -340,12 +340,12 @@ async def test_sockets_close_when_what_let_them_in_ends(room, therapist, client_
     elif how == "deactivated":
         from accounts.services.members import user_deactivate
 
-        await sync_to_async(user_deactivate)(actor=admin, request=None, user=client_user)
+        await sync_to_async(user_deactivate)(actor=admin, context=None, user=client_user)
         await expect_closed(guest, CloseCode.SIGNED_OUT)
     elif how == "signed_out_elsewhere":
         from accounts.services.auth import sessions_end_for_user
 
-        await sync_to_async(sessions_end_for_user)(user=client_user, actor=client_user, request=None, reason="test")
+        await sync_to_async(sessions_end_for_user)(user=client_user, actor=client_user, context=None, reason="test")
         await expect_closed(guest, CloseCode.SIGNED_OUT)
     elif how == "consent_withdrawn":
         from consent.models import ConsentSignature
@@ -353,7 +353,7 @@ async def test_sockets_close_when_what_let_them_in_ends(room, therapist, client_
 
         def withdraw():
             signature = ConsentSignature.objects.get(on_behalf_of=client_user, kind="telehealth")
-            consent_withdraw(actor=client_user, signature=signature, reason="", request=None)
+            consent_withdraw(actor=client_user, signature=signature, reason="", context=None)
 
         await sync_to_async(withdraw)()
         # One withdrawal stops the session for everyone in it.
@@ -363,7 +363,7 @@ async def test_sockets_close_when_what_let_them_in_ends(room, therapist, client_
     else:
         from sessions.services import appointment_cancel
 
-        await sync_to_async(appointment_cancel)(therapist=therapist, appointment=room, request=None)
+        await sync_to_async(appointment_cancel)(therapist=therapist, appointment=room, context=None)
         assert (await expect_closed(guest, CloseCode.APPOINTMENT_OVER))["reason"] == "cancelled"
         await expect_closed(host, CloseCode.APPOINTMENT_OVER)
         return
@@ -410,7 +410,7 @@ async def test_a_peer_of_another_room_cannot_be_addressed(
     host, _, guest, _, _ = await admitted_pair(room, therapist, client_user, login_as)
     other_client = await sync_to_async(make_user)("client")
     await sync_to_async(sign_for_video)(other_client)
-    await sync_to_async(licenses_set)(therapist=colleague, regions=["US-NY"], request=None)
+    await sync_to_async(licenses_set)(therapist=colleague, regions=["US-NY"], context=None)
     other_room = await sync_to_async(schedule)(other_client, in_hours=0.05, by=colleague)
     await sync_to_async(check_in)(other_client, other_room)
     other_host, other_host_welcome = await therapist_in(other_room, colleague, login_as)

@@ -33,7 +33,7 @@ def ready_room(consent_docs, schedule, therapist, client_user, login_as):
     require_infrastructure("PostgreSQL", connection.vendor == "postgresql")
     require_infrastructure("Redis", bool(settings.REDIS_URL))
     require_infrastructure("Chromium", bool(chromium_path()))
-    licenses_set(therapist=therapist, regions=["US-NY"], request=None)
+    licenses_set(therapist=therapist, regions=["US-NY"], context=None)
     sign_for_video(client_user)
     appointment = schedule(client_user, in_hours=5 / 60)
     check_in_record(
@@ -43,7 +43,7 @@ def ready_room(consent_docs, schedule, therapist, client_user, login_as):
         private_device=True,
         private_network=True,
         private_space=True,
-        request=None,
+        context=None,
     )
     therapist_key = login_as(therapist).cookies[settings.SESSION_COOKIE_NAME].value
     client_key = login_as(client_user).cookies[settings.SESSION_COOKIE_NAME].value

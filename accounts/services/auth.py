@@ -20,6 +20,7 @@ from accounts.signals import login_sessions_ended
 from accounts.types import AuthedRequest
 from audit.models import Action, Outcome
 from audit.services import audit_record
+from teletherapy.context import AuditContext, context_of
 from teletherapy.errors import ServiceError
 
 AUTH_AT_KEY = "auth_at"
@@ -72,7 +73,7 @@ def throttle_register_failure(*, email: str, request: HttpRequest, user: User | 
                 locked_until = max(locked_until or row.locked_until, row.locked_until)
                 audit_record(
                     action=Action.LOCKOUT,
-                    request=request,
+                    context=context_of(request),
                     target=user,
                     practice_id=user.practice_id if user else None,
                     outcome=Outcome.DENIED,
@@ -125,7 +126,7 @@ def _audit_login_failure(*, request: HttpRequest, known: User | None, reason: st
     """A refused sign-in, filed under the targeted account's practice when the account exists."""
     audit_record(
         action=Action.LOGIN_FAILURE,
-        request=request,
+        context=context_of(request),
         target=known,
         practice_id=known.practice_id if known else None,
         outcome=Outcome.DENIED,
@@ -155,7 +156,7 @@ def login_with_password(*, request: HttpRequest, email: str, password: str) -> U
     with transaction.atomic():
         throttle_clear_account(email=email)
         # Audit first: if it cannot be written, the session is never marked as signed in.
-        audit_record(action=Action.LOGIN_SUCCESS, actor=user, request=request, target=user)
+        audit_record(action=Action.LOGIN_SUCCESS, actor=user, context=context_of(request), target=user)
         auth_login(request, user)  # gives the session a new key
         now = int(time.time())
         request.session[AUTH_AT_KEY] = now
@@ -169,7 +170,7 @@ def logout_user(*, request: AuthedRequest) -> None:
     user = request.user
     with transaction.atomic():
         if user.is_authenticated:
-            audit_record(action=Action.LOGOUT, actor=user, request=request, target=user)
+            audit_record(action=Action.LOGOUT, actor=user, context=context_of(request), target=user)
             UserSession.objects.filter(session_key=request.session.session_key).delete()
         auth_logout(request)
 
@@ -179,7 +180,7 @@ def session_timeout_end(*, request: AuthedRequest, reason: str) -> None:
     action = Action.IDLE_TIMEOUT if reason == "idle" else Action.ABSOLUTE_TIMEOUT
     try:
         with transaction.atomic():
-            audit_record(action=action, actor=user, request=request, target=user)
+            audit_record(action=action, actor=user, context=context_of(request), target=user)
             UserSession.objects.filter(session_key=request.session.session_key).delete()
     finally:
         # The session ends even if the event could not be written: refusing is the safe side.
@@ -190,7 +191,7 @@ def sessions_end_for_user(
     *,
     user: User,
     actor: User | None,
-    request: HttpRequest | None,
+    context: AuditContext | None,
     reason: str,
     keep_session_key: str | None = None,
 ) -> int:
@@ -205,7 +206,7 @@ def sessions_end_for_user(
         audit_record(
             action=Action.SESSION_REVOKED,
             actor=actor,
-            request=request,
+            context=context,
             target=user,
             practice_id=user.practice_id,
             details={"reason": reason, "sessions": len(keys)},
@@ -219,7 +220,7 @@ def sessions_revoke_others(*, request: AuthedRequest, reason: str = "signed_out_
     return sessions_end_for_user(
         user=request.user,
         actor=request.user,
-        request=request,
+        context=context_of(request),
         reason=reason,
         keep_session_key=request.session.session_key,
     )
@@ -232,5 +233,5 @@ def password_change(*, request: AuthedRequest, new_password: str) -> None:
         user.save(update_fields=["password"])
         update_session_auth_hash(request, user)
         session_rotate(request, user)
-        audit_record(action=Action.PASSWORD_CHANGE, actor=user, request=request, target=user)
+        audit_record(action=Action.PASSWORD_CHANGE, actor=user, context=context_of(request), target=user)
         sessions_revoke_others(request=request, reason="password_changed")

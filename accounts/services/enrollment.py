@@ -20,6 +20,7 @@ from accounts.models import EnrollmentLink, User
 from accounts.selectors import user_has_confirmed_device
 from audit.models import Action, Outcome
 from audit.services import audit_record
+from teletherapy.context import context_of
 from teletherapy.errors import ServiceError
 
 LINK_LIFETIME = timedelta(minutes=30)
@@ -47,7 +48,7 @@ def enrollment_link_send(*, request: object, user: User) -> bool:
         if recent.exists():
             return False
         link = enrollment_link_create(user=user)
-        audit_record(action=Action.ENROLL_LINK_SENT, actor=user, request=request, target=user)  # type: ignore[arg-type]
+        audit_record(action=Action.ENROLL_LINK_SENT, actor=user, context=context_of(request), target=user)  # type: ignore[arg-type]
     send_mail(
         subject="Set up your second factor",
         message=(
@@ -70,14 +71,14 @@ def enrollment_link_use(*, request: object, user: User, token: str) -> None:
         )
         if not usable:
             audit_record(
-                action=Action.ENROLL_LINK_USED, actor=user, request=request, target=user,  # type: ignore[arg-type]
+                action=Action.ENROLL_LINK_USED, actor=user, context=context_of(request), target=user,  # type: ignore[arg-type]
                 outcome=Outcome.DENIED,
             )  # fmt: skip
         else:
             assert link is not None
             link.used_at = timezone.now()
             link.save(update_fields=["used_at"])
-            audit_record(action=Action.ENROLL_LINK_USED, actor=user, request=request, target=user)  # type: ignore[arg-type]
+            audit_record(action=Action.ENROLL_LINK_USED, actor=user, context=context_of(request), target=user)  # type: ignore[arg-type]
             grant_enrollment(request.session, user)  # type: ignore[attr-defined]
     if not usable:
         raise ServiceError("This link has been used, has expired or belongs to another account. Ask for a new one.")

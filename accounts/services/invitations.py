@@ -13,7 +13,6 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,6 +21,7 @@ from accounts.selectors import client_is_minor
 from accounts.signals import client_joined
 from audit.models import Action
 from audit.services import audit_record
+from teletherapy.context import AuditContext
 from teletherapy.errors import ServiceError
 from teletherapy.keyring import keyring
 
@@ -47,7 +47,7 @@ def roles_invitable_by(user: User) -> set[str]:
 def invitation_send(
     *,
     actor: User,
-    request: HttpRequest | None,
+    context: AuditContext | None,
     email: str,
     role: str,
     full_name: str = "",
@@ -100,7 +100,7 @@ def invitation_send(
         audit_record(
             action=Action.INVITATION_SENT,
             actor=actor,
-            request=request,
+            context=context,
             target=invitation,
             subject_client_id=guardian_for.pk if guardian_for else None,
             details={"role": role},
@@ -115,7 +115,7 @@ def invitation_lookup(*, token: str) -> Invitation | None:
     return Invitation.objects.select_related("practice").filter(token_hash=token_digest(token)).first()
 
 
-def invitation_accept(*, request: HttpRequest | None, token: str, full_name: str, password: str) -> User:
+def invitation_accept(*, context: AuditContext | None, token: str, full_name: str, password: str) -> User:
     full_name = " ".join((full_name or "").split())[:150]
     if not full_name:
         raise ServiceError("Enter your full name.", field="full_name")
@@ -146,14 +146,14 @@ def invitation_accept(*, request: HttpRequest | None, token: str, full_name: str
             GuardianLink.objects.create(guardian=user, client_id=invitation.guardian_for_id)
         if invitation.role == Role.CLIENT:
             # Records listens: the inviting therapist starts the client's care team.
-            client_joined.send(sender=Invitation, user=user, invited_by=invitation.invited_by, request=request)
+            client_joined.send(sender=Invitation, user=user, invited_by=invitation.invited_by, context=context)
         invitation.accepted_at = timezone.now()
         invitation.accepted_user = user
         invitation.save(update_fields=["accepted_at", "accepted_user"])
         audit_record(
             action=Action.INVITATION_ACCEPTED,
             actor=user,
-            request=request,
+            context=context,
             target=invitation,
             subject_client_id=user.pk if invitation.role == Role.CLIENT else invitation.guardian_for_id,
             details={"role": invitation.role},
@@ -161,7 +161,7 @@ def invitation_accept(*, request: HttpRequest | None, token: str, full_name: str
     return user
 
 
-def invitation_revoke(*, actor: User, request: HttpRequest | None, invitation: Invitation) -> Invitation:
+def invitation_revoke(*, actor: User, context: AuditContext | None, invitation: Invitation) -> Invitation:
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if invitation.status != "pending":
@@ -169,7 +169,7 @@ def invitation_revoke(*, actor: User, request: HttpRequest | None, invitation: I
         invitation.revoked_at = timezone.now()
         invitation.revoked_by = actor
         invitation.save(update_fields=["revoked_at", "revoked_by"])
-        audit_record(action=Action.INVITATION_REVOKED, actor=actor, request=request, target=invitation)
+        audit_record(action=Action.INVITATION_REVOKED, actor=actor, context=context, target=invitation)
     return invitation
 
 

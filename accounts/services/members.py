@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.http import HttpRequest
 
 from accounts.models import Role, RoleGrant, User
 from accounts.services.auth import sessions_end_for_user
 from audit.models import Action
 from audit.services import audit_record
-from teletherapy.errors import ServiceError
+from teletherapy.context import AuditContext
+from teletherapy.errors import NotAllowed, ServiceError
 
 GRANTABLE_ROLES = (Role.CLIENT, Role.THERAPIST, Role.ADMIN)  # in the order a member's page lists them
 
@@ -19,10 +19,12 @@ def _check_admin_over(actor: User, user: User) -> None:
         raise ServiceError("Only an admin of this practice can do that.")
 
 
-def role_change(*, actor: User, request: HttpRequest | None, user: User, role: str, grant: bool) -> None:
+def role_change(*, actor: User, context: AuditContext | None, user: User, role: str, grant: bool) -> None:
     _check_admin_over(actor, user)
     if actor.pk == user.pk:
-        raise ServiceError("Nobody changes their own roles; ask another admin.", code="not_allowed")
+        raise NotAllowed(
+            "Nobody changes their own roles; ask another admin.", target_type="accounts.user", target_id=user.pk
+        )
     if role not in {str(r) for r in GRANTABLE_ROLES}:
         raise ServiceError("Guardians are added by invitation for a specific client.")
     with transaction.atomic():
@@ -44,13 +46,13 @@ def role_change(*, actor: User, request: HttpRequest | None, user: User, role: s
         audit_record(
             action=Action.ROLE_CHANGE,
             actor=actor,
-            request=request,
+            context=context,
             target=user,
             details={"role": role, "change": "granted" if grant else "revoked"},
         )
 
 
-def user_deactivate(*, actor: User, request: HttpRequest | None, user: User) -> None:
+def user_deactivate(*, actor: User, context: AuditContext | None, user: User) -> None:
     _check_admin_over(actor, user)
     if actor.pk == user.pk:
         raise ServiceError("You cannot deactivate your own account.")
@@ -59,11 +61,11 @@ def user_deactivate(*, actor: User, request: HttpRequest | None, user: User) -> 
     with transaction.atomic():
         user.is_active = False
         user.save(update_fields=["is_active"])
-        audit_record(action=Action.DEACTIVATION, actor=actor, request=request, target=user)
-        sessions_end_for_user(user=user, actor=actor, request=request, reason="deactivated")
+        audit_record(action=Action.DEACTIVATION, actor=actor, context=context, target=user)
+        sessions_end_for_user(user=user, actor=actor, context=context, reason="deactivated")
 
 
-def user_reactivate(*, actor: User, request: HttpRequest | None, user: User) -> None:
+def user_reactivate(*, actor: User, context: AuditContext | None, user: User) -> None:
     """Undo a deactivation: the person may sign in again (with the factors they had; every login
     session ended when they were deactivated)."""
     _check_admin_over(actor, user)
@@ -72,4 +74,4 @@ def user_reactivate(*, actor: User, request: HttpRequest | None, user: User) -> 
     with transaction.atomic():
         user.is_active = True
         user.save(update_fields=["is_active"])
-        audit_record(action=Action.REACTIVATION, actor=actor, request=request, target=user)
+        audit_record(action=Action.REACTIVATION, actor=actor, context=context, target=user)

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django_otp.oath import TOTP
 
 from accounts.login_session import DEVICE_SESSION_KEY
-from accounts.models import BackupCode, BackupCodeDevice, Role, TOTPDevice, User
+from accounts.models import BackupCode, BackupCodeDevice, PasskeyDevice, Role, TOTPDevice, User
 from accounts.rules import mark_reauthenticated
 from accounts.services.auth import (
     LoginRefused,
@@ -33,6 +33,7 @@ from accounts.services.auth import (
 from accounts.types import AuthedRequest
 from audit.models import Action, Outcome
 from audit.services import audit_record
+from teletherapy.context import context_of
 from teletherapy.errors import ServiceError
 from teletherapy.keyring import keyring
 
@@ -191,7 +192,6 @@ def passkey_only(user: User) -> bool:
     deadline = passkey_deadline(user)
     if deadline is None:
         return False
-    from accounts.models import PasskeyDevice
 
     return timezone.now() >= deadline or PasskeyDevice.objects.filter(user=user).exists()
 
@@ -202,7 +202,7 @@ def mfa_verify(*, request: AuthedRequest, code: str) -> TOTPDevice | BackupCodeD
     if _TOTP_PATTERN.match((code or "").strip().replace(" ", "")) and passkey_only(user):
         with transaction.atomic():
             audit_record(
-                action=Action.MFA_FAILURE, actor=user, request=request, target=user, outcome=Outcome.DENIED,
+                action=Action.MFA_FAILURE, actor=user, context=context_of(request), target=user, outcome=Outcome.DENIED,
                 details={"reason": "passkey_required"},
             )  # fmt: skip
         raise ServiceError(
@@ -215,7 +215,7 @@ def mfa_verify(*, request: AuthedRequest, code: str) -> TOTPDevice | BackupCodeD
             audit_record(
                 action=Action.MFA_FAILURE,
                 actor=user,
-                request=request,
+                context=context_of(request),
                 target=user,
                 outcome=Outcome.DENIED,
                 details={"reason": "locked"},
@@ -225,20 +225,24 @@ def mfa_verify(*, request: AuthedRequest, code: str) -> TOTPDevice | BackupCodeD
         device = verify_code_for_user(user=user, code=code)
     except ServiceError:
         with transaction.atomic():
-            audit_record(action=Action.MFA_FAILURE, actor=user, request=request, target=user, outcome=Outcome.DENIED)
+            audit_record(
+                action=Action.MFA_FAILURE, actor=user, context=context_of(request), target=user, outcome=Outcome.DENIED
+            )
             locked = throttle_register_failure(email=user.email, request=request, user=user)
         if locked:
             raise LoginRefused(locked_message(locked), locked_until=locked) from None
         raise
     with transaction.atomic():
         method = "backup_code" if isinstance(device, BackupCodeDevice) else "totp"
-        audit_record(action=Action.MFA_VERIFY, actor=user, request=request, target=user, details={"method": method})
+        audit_record(
+            action=Action.MFA_VERIFY, actor=user, context=context_of(request), target=user, details={"method": method}
+        )
         if isinstance(device, BackupCodeDevice):
             remaining = device.codes.filter(used_at__isnull=True).count()
             audit_record(
                 action=Action.BACKUP_CODE_USED,
                 actor=user,
-                request=request,
+                context=context_of(request),
                 target=user,
                 details={"remaining": remaining},
             )
@@ -259,7 +263,7 @@ def totp_device_confirm(*, request: AuthedRequest, device: TOTPDevice, code: str
             audit_record(
                 action=Action.MFA_FAILURE,
                 actor=user,
-                request=request,
+                context=context_of(request),
                 target=user,
                 outcome=Outcome.DENIED,
                 details={"stage": "enroll"},
@@ -277,11 +281,11 @@ def totp_device_confirm(*, request: AuthedRequest, device: TOTPDevice, code: str
             audit_record(
                 action=Action.MFA_ENROLL,
                 actor=user,
-                request=request,
+                context=context_of(request),
                 target=user,
                 details={"replaced": had_device},
             )
-            audit_record(action=Action.BACKUP_CODES_REGENERATED, actor=user, request=request, target=user)
+            audit_record(action=Action.BACKUP_CODES_REGENERATED, actor=user, context=context_of(request), target=user)
             _session_mark_verified(request, locked_device)
             if had_device:
                 sessions_revoke_others(request=request, reason="mfa_changed")
@@ -304,7 +308,7 @@ def backup_codes_regenerate(*, request: AuthedRequest) -> list[str]:
             if device is not None:
                 request.session[DEVICE_SESSION_KEY] = device.persistent_id
                 request.user.otp_device = device
-        audit_record(action=Action.BACKUP_CODES_REGENERATED, actor=user, request=request, target=user)
+        audit_record(action=Action.BACKUP_CODES_REGENERATED, actor=user, context=context_of(request), target=user)
         sessions_revoke_others(request=request, reason="mfa_changed")
     return codes
 
@@ -328,7 +332,7 @@ def reauthenticate(*, request: AuthedRequest, password: str = "", token: str = "
         audit_record(
             action=Action.REAUTHENTICATE,
             actor=user,
-            request=request,
+            context=context_of(request),
             target=user,
             outcome=Outcome.ALLOWED if ok else Outcome.DENIED,
             details={"method": "password" if password else "code"},

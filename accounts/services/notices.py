@@ -19,6 +19,7 @@ from accounts.browsers import describe_browser
 from accounts.models import KnownBrowser, User
 from audit.models import Action
 from audit.services import audit_record
+from teletherapy.context import context_of
 
 COOKIE = "known_browser"
 COOKIE_DAYS = 400
@@ -43,7 +44,7 @@ def sign_in_completed(*, request: HttpRequest, user: User, response: HttpRespons
             address = getattr(request, "client_address", None) or request.META.get("REMOTE_ADDR", "")
             agent = describe_browser(str(request.META.get("HTTP_USER_AGENT", "")))
             audit_record(
-                action=Action.NEW_BROWSER, actor=user, request=request, target=user,
+                action=Action.NEW_BROWSER, actor=user, context=context_of(request), target=user,
                 details={"address": address, "browser": agent[:120]},
             )  # fmt: skip
             when = timezone.localtime(now)

@@ -52,6 +52,7 @@ from accounts.services.mfa import _backup_codes_replace, _session_mark_verified
 from accounts.types import AuthedRequest
 from audit.models import Action, Outcome
 from audit.services import audit_record
+from teletherapy.context import context_of
 from teletherapy.errors import ServiceError
 
 CHALLENGE_KEY = "passkey_challenge"
@@ -152,7 +153,7 @@ def passkey_register(*, request: AuthedRequest, credential: Any, name: object = 
     except (WebAuthnException, KeyError, TypeError, ValueError) as problem:
         with transaction.atomic():
             audit_record(
-                action=Action.MFA_FAILURE, actor=user, request=request, target=user, outcome=Outcome.DENIED,
+                action=Action.MFA_FAILURE, actor=user, context=context_of(request), target=user, outcome=Outcome.DENIED,
                 details={"stage": "enroll", "method": "passkey", "reason": str(problem)[:200]},
             )  # fmt: skip
         raise ServiceError("The passkey could not be added. Try again.", field="credential") from None
@@ -171,12 +172,12 @@ def passkey_register(*, request: AuthedRequest, credential: Any, name: object = 
             transports=transports[:8], backed_up=verified.credential_backed_up,
         )  # fmt: skip
         audit_record(
-            action=Action.MFA_ENROLL, actor=user, request=request, target=user,
+            action=Action.MFA_ENROLL, actor=user, context=context_of(request), target=user,
             details={"method": "passkey", "name": label, "first": first},
         )  # fmt: skip
         if first:
             codes = _backup_codes_replace(user=user)
-            audit_record(action=Action.BACKUP_CODES_REGENERATED, actor=user, request=request, target=user)
+            audit_record(action=Action.BACKUP_CODES_REGENERATED, actor=user, context=context_of(request), target=user)
             _session_mark_verified(request, device)
     return device, codes
 
@@ -202,7 +203,7 @@ def passkey_remove(*, request: AuthedRequest, device_id: object) -> None:
                 "This is your only second factor. Add another passkey or an authenticator app first.", field="device"
             )
         audit_record(
-            action=Action.MFA_DEVICE_REMOVED, actor=user, request=request, target=user,
+            action=Action.MFA_DEVICE_REMOVED, actor=user, context=context_of(request), target=user,
             details={"method": "passkey", "name": device.name},
         )  # fmt: skip
         device.delete()
@@ -280,7 +281,7 @@ def _check(request: Any, *, purpose: str, credential: Any, user: User | None) ->
     target = user or (device.user if device else None)
     with transaction.atomic():
         audit_record(
-            action=Action.MFA_FAILURE, actor=target, request=request, target=target,
+            action=Action.MFA_FAILURE, actor=target, context=context_of(request), target=target,
             practice_id=target.practice_id if target else None, outcome=Outcome.DENIED,
             flagged=reason == "sign_count_regression",
             details={"method": "passkey", "purpose": purpose, "reason": reason,
@@ -313,7 +314,7 @@ def passkey_verify(*, request: AuthedRequest, credential: Any) -> PasskeyDevice:
     device = _check(request, purpose="sign_in", credential=credential, user=user)
     with transaction.atomic():
         audit_record(
-            action=Action.MFA_VERIFY, actor=user, request=request, target=user,
+            action=Action.MFA_VERIFY, actor=user, context=context_of(request), target=user,
             details={"method": "passkey", "name": device.name},
         )  # fmt: skip
         _session_mark_verified(request, device)
@@ -326,7 +327,11 @@ def passkey_reauthenticate(*, request: AuthedRequest, credential: Any) -> None:
     _check(request, purpose="reauth", credential=credential, user=user)
     with transaction.atomic():
         audit_record(
-            action=Action.REAUTHENTICATE, actor=user, request=request, target=user, details={"method": "passkey"}
+            action=Action.REAUTHENTICATE,
+            actor=user,
+            context=context_of(request),
+            target=user,
+            details={"method": "passkey"},
         )
     mark_reauthenticated(request)
 
@@ -340,15 +345,16 @@ def passkey_sign_in(*, request: Any, credential: Any) -> User:
     if locked:
         with transaction.atomic():
             audit_record(
-                action=Action.LOGIN_FAILURE, request=request, target=device.user, practice_id=device.user.practice_id,
-                outcome=Outcome.DENIED, details={"reason": "locked", "method": "passkey"},
+                action=Action.LOGIN_FAILURE, context=context_of(request), target=device.user,
+                practice_id=device.user.practice_id, outcome=Outcome.DENIED,
+                details={"reason": "locked", "method": "passkey"},
             )  # fmt: skip
         raise LoginRefused(locked_message(locked), locked_until=locked)
     with transaction.atomic():
         user = device.user
         if not user.is_active or not user.practice.passwordless_sign_in:
             audit_record(
-                action=Action.LOGIN_FAILURE, request=request, target=user, practice_id=user.practice_id,
+                action=Action.LOGIN_FAILURE, context=context_of(request), target=user, practice_id=user.practice_id,
                 outcome=Outcome.DENIED, details={"reason": "passwordless_off" if user.is_active else "inactive",
                                                  "method": "passkey"},
             )  # fmt: skip
@@ -356,10 +362,14 @@ def passkey_sign_in(*, request: Any, credential: Any) -> User:
         else:
             refused = False
             audit_record(
-                action=Action.LOGIN_SUCCESS, actor=user, request=request, target=user, details={"method": "passkey"}
+                action=Action.LOGIN_SUCCESS,
+                actor=user,
+                context=context_of(request),
+                target=user,
+                details={"method": "passkey"},
             )
             audit_record(
-                action=Action.MFA_VERIFY, actor=user, request=request, target=user,
+                action=Action.MFA_VERIFY, actor=user, context=context_of(request), target=user,
                 details={"method": "passkey", "name": device.name, "passwordless": True},
             )  # fmt: skip
             auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")

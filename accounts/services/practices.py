@@ -13,10 +13,12 @@ from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from accounts.models import CURRENCIES, Practice, PracticeLogo, Role, RoleGrant, User
+from accounts.office_hours import describe
 from accounts.signals import practice_created
 from audit.models import Action
 from audit.services import audit_record
 from teletherapy import images
+from teletherapy.context import AuditContext
 from teletherapy.errors import NotVisible, ServiceError
 
 
@@ -49,7 +51,7 @@ def user_create(
 
 
 def sign_in_policy_set(
-    *, actor: User, request: object, passkeys_required_for_staff: bool, passwordless: bool
+    *, actor: User, context: AuditContext | None, passkeys_required_for_staff: bool, passwordless: bool
 ) -> Practice:
     """The practice's sign-in policy (admins): passkeys for staff, and passwordless sign-in."""
 
@@ -68,13 +70,13 @@ def sign_in_policy_set(
         practice.save(update_fields=["passkeys_required_for_staff", "passkeys_required_since", "passwordless_sign_in"])
         after = {"passkeys_required_for_staff": passkeys_required_for_staff, "passwordless_sign_in": passwordless}
         audit_record(
-            action=Action.SIGN_IN_POLICY_CHANGE, actor=actor, request=request, target=practice,  # type: ignore[arg-type]
+            action=Action.SIGN_IN_POLICY_CHANGE, actor=actor, context=context, target=practice,  # type: ignore[arg-type]
             details={"before": before, "after": after},
         )  # fmt: skip
     return practice
 
 
-def practice_currency_set(*, actor: User, request: object, currency: str) -> Practice:
+def practice_currency_set(*, actor: User, context: AuditContext | None, currency: str) -> Practice:
     """What the practice bills in (admins). Amounts already recorded keep their numbers; they are
     shown in the new currency from now on, so set it before the first charge."""
     if not actor.has_role(Role.ADMIN):
@@ -87,17 +89,17 @@ def practice_currency_set(*, actor: User, request: object, currency: str) -> Pra
         practice.currency = currency
         practice.save(update_fields=["currency"])
         audit_record(
-            action=Action.PRACTICE_SETTINGS_CHANGE, actor=actor, request=request, target=practice,  # type: ignore[arg-type]
+            action=Action.PRACTICE_SETTINGS_CHANGE, actor=actor, context=context, target=practice,  # type: ignore[arg-type]
             details={"currency_before": before, "currency_after": currency},
         )  # fmt: skip
     return practice
 
 
-def practice_office_hours_set(*, actor: User, request: object, days: list[str], opens: str, closes: str) -> Practice:
+def practice_office_hours_set(
+    *, actor: User, context: AuditContext | None, days: list[str], opens: str, closes: str
+) -> Practice:
     """When the practice answers messages (admins); no days at all clears them."""
     from datetime import time
-
-    from accounts.office_hours import describe
 
     if not actor.has_role(Role.ADMIN):
         raise NotVisible("accounts.practice", actor.practice_id)
@@ -118,7 +120,7 @@ def practice_office_hours_set(*, actor: User, request: object, days: list[str], 
         practice.office_days, practice.office_opens, practice.office_closes = "".join(chosen), start, end
         practice.save(update_fields=["office_days", "office_opens", "office_closes"])
         audit_record(
-            action=Action.PRACTICE_SETTINGS_CHANGE, actor=actor, request=request, target=practice,  # type: ignore[arg-type]
+            action=Action.PRACTICE_SETTINGS_CHANGE, actor=actor, context=context, target=practice,  # type: ignore[arg-type]
             details={"office_hours_before": before, "office_hours_after": describe(practice) or "none"},
         )  # fmt: skip
     return practice
@@ -166,7 +168,7 @@ def _logo_redrawn(data: bytes) -> Image.Image:
     return image
 
 
-def practice_logo_set(*, actor: User, request: object, data: bytes) -> PracticeLogo:
+def practice_logo_set(*, actor: User, context: AuditContext | None, data: bytes) -> PracticeLogo:
     """Set the practice's logo from an uploaded image (admins)."""
     if not actor.has_role(Role.ADMIN):
         raise NotVisible("accounts.practice", actor.practice_id)
@@ -193,13 +195,13 @@ def practice_logo_set(*, actor: User, request: object, data: bytes) -> PracticeL
             },
         )
         audit_record(
-            action=Action.PRACTICE_SETTINGS_CHANGE, actor=actor, request=request, target=practice,  # type: ignore[arg-type]
+            action=Action.PRACTICE_SETTINGS_CHANGE, actor=actor, context=context, target=practice,  # type: ignore[arg-type]
             details={"logo_before": before, "logo_after": logo.digest},
         )  # fmt: skip
     return logo
 
 
-def practice_logo_remove(*, actor: User, request: object) -> None:
+def practice_logo_remove(*, actor: User, context: AuditContext | None) -> None:
     """Take the logo down (admins): the header shows the practice's name alone again."""
     if not actor.has_role(Role.ADMIN):
         raise NotVisible("accounts.practice", actor.practice_id)
@@ -210,6 +212,6 @@ def practice_logo_remove(*, actor: User, request: object) -> None:
             raise ServiceError("The practice has no logo to remove.", code="no_logo")
         PracticeLogo.objects.filter(practice=practice).delete()
         audit_record(
-            action=Action.PRACTICE_SETTINGS_CHANGE, actor=actor, request=request, target=practice,  # type: ignore[arg-type]
+            action=Action.PRACTICE_SETTINGS_CHANGE, actor=actor, context=context, target=practice,  # type: ignore[arg-type]
             details={"logo_before": before, "logo_after": None},
         )  # fmt: skip

@@ -22,7 +22,8 @@ from accounts.services.auth import sessions_end_for_user
 from accounts.services.enrollment import enrollment_link_create
 from audit.models import Action
 from audit.services import audit_record
-from teletherapy.errors import Conflict, NotVisible, ServiceError
+from teletherapy.context import AuditContext
+from teletherapy.errors import Conflict, NotAllowed, NotVisible, ServiceError
 
 
 def _delay() -> timedelta:
@@ -57,7 +58,7 @@ def recovery_open_for(user: User) -> RecoveryRequest | None:
     return None
 
 
-def recovery_request(*, request: object, user: User) -> RecoveryRequest:
+def recovery_request(*, context: AuditContext | None, user: User) -> RecoveryRequest:
     """The person (signed in with the password only) asks; the admins are told."""
     with transaction.atomic():
         existing = recovery_open_for(user)
@@ -65,7 +66,7 @@ def recovery_request(*, request: object, user: User) -> RecoveryRequest:
             return existing
         made = RecoveryRequest.objects.create(user=user)
         audit_record(
-            action=Action.RECOVERY_REQUEST, actor=user, request=request, target=made,  # type: ignore[arg-type]
+            action=Action.RECOVERY_REQUEST, actor=user, context=context, target=made,  # type: ignore[arg-type]
             subject_client_id=_subject(user),
         )  # fmt: skip
     admins = _admins(user)
@@ -104,11 +105,17 @@ def _for_admin(admin: User, recovery_id: object) -> RecoveryRequest:
     if found is None:
         raise NotVisible("accounts.recoveryrequest", recovery_id)
     if found.user_id == admin.pk:
-        raise ServiceError("Nobody recovers their own account: two other admins must do it.", code="not_allowed")
+        raise NotAllowed(
+            "Nobody recovers their own account: two other admins must do it.",
+            target_type="accounts.recoveryrequest",
+            target_id=recovery_id,
+        )
     return found
 
 
-def recovery_approve(*, admin: User, recovery_id: object, identity_check: object, request: object) -> RecoveryRequest:
+def recovery_approve(
+    *, admin: User, recovery_id: object, identity_check: object, context: AuditContext | None
+) -> RecoveryRequest:
     how = " ".join(str(identity_check or "").split())[:300]
     if not how:
         raise ServiceError("Say how you checked that it is really them.", field="identity_check")
@@ -119,7 +126,7 @@ def recovery_approve(*, admin: User, recovery_id: object, identity_check: object
         found.approved_by, found.approved_at, found.identity_check = admin, timezone.now(), how
         found.save(update_fields=["approved_by", "approved_at", "identity_check"])
         audit_record(
-            action=Action.RECOVERY_APPROVE, actor=admin, request=request, target=found,  # type: ignore[arg-type]
+            action=Action.RECOVERY_APPROVE, actor=admin, context=context, target=found,  # type: ignore[arg-type]
             # What the admin wrote stays sealed in the request; the trail (and so the witness,
             # exports and backups) says only that a check was recorded.
             subject_client_id=_subject(found.user), details={"identity_check": "recorded"},
@@ -127,7 +134,7 @@ def recovery_approve(*, admin: User, recovery_id: object, identity_check: object
     return found
 
 
-def recovery_confirm(*, admin: User, recovery_id: object, request: object) -> RecoveryRequest:
+def recovery_confirm(*, admin: User, recovery_id: object, context: AuditContext | None) -> RecoveryRequest:
     """The second admin: the delay starts, and the account's e-mail address is told, with a way to cancel."""
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
@@ -136,13 +143,17 @@ def recovery_confirm(*, admin: User, recovery_id: object, request: object) -> Re
             raise Conflict("Only an approved recovery can be confirmed." if found.state == "requested" else
                            f"This recovery is already {found.state}.")  # fmt: skip
         if found.approved_by_id == admin.pk:
-            raise ServiceError("A second admin confirms: not the one who approved it.", code="not_allowed")
+            raise NotAllowed(
+                "A second admin confirms: not the one who approved it.",
+                target_type="accounts.recoveryrequest",
+                target_id=recovery_id,
+            )
         now = timezone.now()
         found.confirmed_by, found.confirmed_at, found.effective_at = admin, now, now + _delay()
         found.cancel_token_hash = hashlib.sha256(token.encode()).hexdigest()
         found.save(update_fields=["confirmed_by", "confirmed_at", "effective_at", "cancel_token_hash"])
         audit_record(
-            action=Action.RECOVERY_CONFIRM, actor=admin, request=request, target=found,  # type: ignore[arg-type]
+            action=Action.RECOVERY_CONFIRM, actor=admin, context=context, target=found,  # type: ignore[arg-type]
             subject_client_id=_subject(found.user), details={"effective_at": found.effective_at.isoformat()},
         )  # fmt: skip
         user = found.user
@@ -165,7 +176,7 @@ def recovery_confirm(*, admin: User, recovery_id: object, request: object) -> Re
     return found
 
 
-def recovery_cancel(*, token: str, request: object) -> RecoveryRequest:
+def recovery_cancel(*, token: str, context: AuditContext | None) -> RecoveryRequest:
     """The person (or whoever reads the account's e-mail) stops it, while it waits."""
     digest = hashlib.sha256(str(token)[:200].encode()).hexdigest()
     with transaction.atomic():
@@ -175,13 +186,13 @@ def recovery_cancel(*, token: str, request: object) -> RecoveryRequest:
         found.cancelled_at = timezone.now()
         found.save(update_fields=["cancelled_at"])
         audit_record(
-            action=Action.RECOVERY_CANCEL, actor=found.user, request=request, target=found,  # type: ignore[arg-type]
+            action=Action.RECOVERY_CANCEL, actor=found.user, context=context, target=found,  # type: ignore[arg-type]
             subject_client_id=_subject(found.user),
         )  # fmt: skip
     return found
 
 
-def recovery_withdraw(*, admin: User, recovery_id: object, request: object) -> RecoveryRequest:
+def recovery_withdraw(*, admin: User, recovery_id: object, context: AuditContext | None) -> RecoveryRequest:
     """An admin stops a recovery that is not done (for example after a failed identity check)."""
     with transaction.atomic():
         found = _for_admin(admin, recovery_id)
@@ -190,7 +201,7 @@ def recovery_withdraw(*, admin: User, recovery_id: object, request: object) -> R
         found.cancelled_at = timezone.now()
         found.save(update_fields=["cancelled_at"])
         audit_record(
-            action=Action.RECOVERY_CANCEL, actor=admin, request=request, target=found,  # type: ignore[arg-type]
+            action=Action.RECOVERY_CANCEL, actor=admin, context=context, target=found,  # type: ignore[arg-type]
             subject_client_id=_subject(found.user),
         )  # fmt: skip
     return found
@@ -220,7 +231,7 @@ def recoveries_complete(now: object = None) -> int:
                 action=Action.RECOVERY_COMPLETE, target=locked, practice_id=user.practice_id,
                 subject_client_id=_subject(user), details=removed,
             )  # fmt: skip
-            sessions_end_for_user(user=user, actor=None, request=None, reason="account_recovered")
+            sessions_end_for_user(user=user, actor=None, context=None, reason="account_recovered")
             link = enrollment_link_create(user=user, lifetime=timedelta(days=1))
 
             def tell(user: User = user, link: str = link) -> None:

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from django.contrib import messages
 from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -30,7 +30,8 @@ from accounts.selectors import passkeys_of, totp_device_confirmed, user_has_conf
 from accounts.services import enrollment, notices, passkeys, recovery
 from accounts.signals import sign_in_destination
 from accounts.types import AuthedRequest
-from teletherapy.errors import ServiceError, error_text
+from teletherapy.context import context_of
+from teletherapy.errors import NotAllowed, ServiceError, error_text
 
 
 def passkey_answer(request: HttpRequest, use: Any, *, done: Any, back: str) -> HttpResponse:
@@ -256,14 +257,11 @@ def passkey_options_view(request: AuthedRequest) -> HttpResponse:
         "passwordless": not signed_in,
     }.get(str(purpose), False)
     if not allowed:
-        return JsonResponse({"code": "not_allowed", "detail": "Confirm it's you first, then try again."}, status=403)
-    try:
-        if purpose == "register":
-            body = passkeys.passkey_register_options(request=request)
-        else:
-            body = passkeys.passkey_request_options(request=request, purpose=str(purpose))
-    except ServiceError as error:
-        return JsonResponse({"code": error.code, "detail": error_text(request, error)}, status=400)
+        raise NotAllowed("Confirm it's you first, then try again.", target_type="accounts.passkeydevice")
+    if purpose == "register":
+        body = passkeys.passkey_register_options(request=request)
+    else:
+        body = passkeys.passkey_request_options(request=request, purpose=str(purpose))
     return HttpResponse(body, content_type="application/json")
 
 
@@ -289,7 +287,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.invitation_accept(
-                request=request,
+                context=context_of(request),
                 token=token,
                 full_name=form.cleaned_data["full_name"],
                 password=form.cleaned_data["password"],
@@ -317,7 +315,7 @@ def recovery_view(request: AuthedRequest) -> HttpResponse:
         return redirect("accounts:security")
     recovery.recoveries_complete()
     if request.method == "POST":
-        recovery.recovery_request(request=request, user=request.user)
+        recovery.recovery_request(context=context_of(request), user=request.user)
         return redirect("accounts:recovery")
     context = {"recovery": recovery.recovery_open_for(request.user), "delay_hours": recovery.delay_hours()}
     return render(request, "accounts/recovery.html", context)
@@ -330,7 +328,7 @@ def recovery_cancel_view(request: HttpRequest, token: str) -> HttpResponse:
     """The link sent to the account's e-mail address while a recovery waits: stop it."""
     if request.method == "POST":
         try:
-            recovery.recovery_cancel(token=token, request=request)
+            recovery.recovery_cancel(token=token, context=context_of(request))
         except ServiceError as error:
             return render(request, "accounts/recovery_cancel.html", {"error": error_text(request, error)}, status=410)
         return render(request, "accounts/recovery_cancel.html", {"cancelled": True})

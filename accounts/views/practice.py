@@ -40,6 +40,7 @@ from accounts.services.practices import (
 )
 from accounts.types import AuthedRequest
 from teletherapy.confirm import ask, confirmed
+from teletherapy.context import context_of
 from teletherapy.errors import Denial, ServiceError, error_text
 from teletherapy.pagination import paginate
 
@@ -59,7 +60,7 @@ def invitations_view(request: AuthedRequest) -> HttpResponse:
             try:
                 invitation, _token = services.invitation_send(
                     actor=request.user,
-                    request=request,
+                    context=context_of(request),
                     email=form.cleaned_data["email"],
                     role=form.cleaned_data["role"],
                     full_name=form.cleaned_data.get("full_name", ""),
@@ -83,7 +84,7 @@ def invitations_view(request: AuthedRequest) -> HttpResponse:
 def invitation_revoke_view(request: AuthedRequest, invitation_id: uuid.UUID) -> HttpResponse:
     invitation = invitation_get_for_user(user=request.user, invitation_id=invitation_id)
     try:
-        services.invitation_revoke(actor=request.user, request=request, invitation=invitation)
+        services.invitation_revoke(actor=request.user, context=context_of(request), invitation=invitation)
     except ServiceError as error:
         messages.error(request, error_text(request, error))
     else:
@@ -116,7 +117,9 @@ def members_view(request: AuthedRequest) -> HttpResponse:
 @require_POST
 def practice_currency_view(request: AuthedRequest) -> HttpResponse:
     try:
-        practice = practice_currency_set(actor=request.user, request=request, currency=request.POST.get("currency", ""))
+        practice = practice_currency_set(
+            actor=request.user, context=context_of(request), currency=request.POST.get("currency", "")
+        )
     except ServiceError as error:
         messages.error(request, error_text(request, error))
     else:
@@ -129,7 +132,7 @@ def practice_currency_view(request: AuthedRequest) -> HttpResponse:
 def practice_office_hours_view(request: AuthedRequest) -> HttpResponse:
     try:
         practice = practice_office_hours_set(
-            actor=request.user, request=request, days=request.POST.getlist("days"),
+            actor=request.user, context=context_of(request), days=request.POST.getlist("days"),
             opens=request.POST.get("opens", ""), closes=request.POST.get("closes", ""),
         )  # fmt: skip
     except ServiceError as error:
@@ -147,7 +150,9 @@ def practice_logo_view(request: AuthedRequest) -> HttpResponse:
     try:
         if upload is not None and upload.size is not None and upload.size > LOGO_MAX_BYTES:
             raise ServiceError("The file is over 2 MB. Upload a smaller image.", field="logo")  # not read at all
-        practice_logo_set(actor=request.user, request=request, data=upload.read() if upload is not None else b"")
+        practice_logo_set(
+            actor=request.user, context=context_of(request), data=upload.read() if upload is not None else b""
+        )
     except ServiceError as error:
         messages.error(request, error_text(request, error))
     else:
@@ -159,7 +164,7 @@ def practice_logo_view(request: AuthedRequest) -> HttpResponse:
 @require_POST
 def practice_logo_remove_view(request: AuthedRequest) -> HttpResponse:
     try:
-        practice_logo_remove(actor=request.user, request=request)
+        practice_logo_remove(actor=request.user, context=context_of(request))
     except ServiceError as error:
         messages.error(request, error_text(request, error))
     else:
@@ -184,7 +189,7 @@ def practice_logo_image_view(request: AuthedRequest, digest: str) -> HttpRespons
 def sign_in_policy_view(request: AuthedRequest) -> HttpResponse:
     sign_in_policy_set(
         actor=request.user,
-        request=request,
+        context=context_of(request),
         passkeys_required_for_staff=request.POST.get("passkeys_required_for_staff") == "1",
         passwordless=request.POST.get("passwordless_sign_in") == "1",
     )
@@ -218,7 +223,7 @@ def member_confirm_view(request: AuthedRequest, user_id: int) -> HttpResponse:
     """A second admin confirms a therapist account another admin made (accounts.duties)."""
     member = member_get_for_admin(admin=request.user, user_id=user_id)
     try:
-        duties.staff_confirm(admin=request.user, member=member, request=request)
+        duties.staff_confirm(admin=request.user, member=member, context=context_of(request))
     except ServiceError as error:
         messages.error(request, error_text(request, error))
     else:
@@ -238,7 +243,7 @@ def member_role_view(request: AuthedRequest, user_id: int) -> HttpResponse:
     label = Role(form.cleaned_data["role"]).label.lower()
     try:
         services.role_change(
-            actor=request.user, request=request, user=member, role=form.cleaned_data["role"], grant=grant
+            actor=request.user, context=context_of(request), user=member, role=form.cleaned_data["role"], grant=grant
         )
     except ServiceError as error:
         messages.error(request, error_text(request, error))
@@ -265,7 +270,7 @@ def member_deactivate_view(request: AuthedRequest, user_id: int) -> HttpResponse
             undo="You can reactivate the account later from this member's page.",
         )
     try:
-        services.user_deactivate(actor=request.user, request=request, user=member)
+        services.user_deactivate(actor=request.user, context=context_of(request), user=member)
     except ServiceError as error:
         messages.error(request, error_text(request, error))
     else:
@@ -278,7 +283,7 @@ def member_deactivate_view(request: AuthedRequest, user_id: int) -> HttpResponse
 def member_reactivate_view(request: AuthedRequest, user_id: int) -> HttpResponse:
     member = member_get_for_admin(admin=request.user, user_id=user_id)
     try:
-        services.user_reactivate(actor=request.user, request=request, user=member)
+        services.user_reactivate(actor=request.user, context=context_of(request), user=member)
     except ServiceError as error:
         messages.error(request, error_text(request, error))
     else:
@@ -288,10 +293,10 @@ def member_reactivate_view(request: AuthedRequest, user_id: int) -> HttpResponse
 
 RECOVERY_ACTIONS = {
     "approve": lambda a, r, d, q: recovery.recovery_approve(
-        admin=a, recovery_id=r, identity_check=d.get("identity_check"), request=q
+        admin=a, recovery_id=r, identity_check=d.get("identity_check"), context=context_of(q)
     ),
-    "confirm": lambda a, r, d, q: recovery.recovery_confirm(admin=a, recovery_id=r, request=q),
-    "withdraw": lambda a, r, d, q: recovery.recovery_withdraw(admin=a, recovery_id=r, request=q),
+    "confirm": lambda a, r, d, q: recovery.recovery_confirm(admin=a, recovery_id=r, context=context_of(q)),
+    "withdraw": lambda a, r, d, q: recovery.recovery_withdraw(admin=a, recovery_id=r, context=context_of(q)),
 }
 
 

@@ -19,6 +19,7 @@ from compliance.models import Incident
 from compliance.services import incident_notices as notices
 from compliance.services import incident_people as people
 from compliance.services import incidents
+from teletherapy.context import context_of
 from teletherapy.pagination import paginate
 from teletherapy.parsers import BoundedJSONParser
 from teletherapy.schema import ErrorSerializer
@@ -256,11 +257,14 @@ class _IncidentView(VerifiedAPIView):
     def act(
         self, request: Request, incident_id: str, serializer: type[serializers.Serializer], service: Any
     ) -> tuple[Incident, Any]:
-        """An admin's step: the door, the input checked, then ``service(actor, incident, fields, request)``."""
+        """An admin's step: the door, the input checked, then ``service(actor, incident, fields, context)``."""
         incident = self.admin_incident(request, incident_id)
         fields = self.valid(serializer, request)
         done = service(
-            actor=self.actor(request), incident=incident, fields=fields, request=self.django_request(request)
+            actor=self.actor(request),
+            incident=incident,
+            fields=fields,
+            context=context_of(self.django_request(request)),
         )
         return incident, done
 
@@ -278,7 +282,7 @@ class IncidentListView(_IncidentView):
         data = self.valid(IncidentReportInput, request)
         incident = incidents.incident_report(
             actor=self.actor(request), summary=data["summary"], happened_on=data.get("happened_on"),
-            request=self.django_request(request),
+            context=context_of(self.django_request(request)),
         )  # fmt: skip
         return Response(_detail(rules.incident_state(incident), admin=False), status=status.HTTP_201_CREATED)
 
@@ -288,8 +292,13 @@ class LostDeviceView(_IncidentView):
     def post(self, request: Request) -> Response:
         """Report a lost or stolen device: every other signed-in session ends and an incident opens."""
         data = self.valid(LostDeviceInput, request)
+        page_request = self.django_request(request)
         incident, ended = people.device_lost(
-            request=self.django_request(request), description=data["description"], lost_on=data["lost_on"]
+            actor=self.actor(request),
+            context=context_of(page_request),
+            keep_session_key=page_request.session.session_key or "",
+            description=data["description"],
+            lost_on=data["lost_on"],
         )
         shown = _shown(rules.incident_state(incident), admin=False)
         return Response(
@@ -305,7 +314,9 @@ class YearlyLogView(_IncidentView):
     def get(self, request: Request) -> Response:
         """The breaches of a year that affected fewer than 500 people: the yearly log for HHS."""
         year = request.query_params.get("year") or str(timezone.localdate().year - 1)
-        rows = notices.yearly_log(actor=self.actor(request), year=year, request=self.django_request(request))
+        rows = notices.yearly_log(
+            actor=self.actor(request), year=year, context=context_of(self.django_request(request))
+        )
         return Response(YearlyLogSerializer({"year": int(year), "columns": rules.LOG_COLUMNS, "rows": rows}).data)
 
 
@@ -323,7 +334,7 @@ class IncidentDetailView(_IncidentView):
         """An incident: the reporter sees their report and its messages; an admin sees it all."""
         user = self.actor(request)
         incident = selectors.incident_get_for_user(user=user, incident_id=incident_id)
-        state = incidents.incident_read(user=user, incident=incident, request=self.django_request(request))
+        state = incidents.incident_read(user=user, incident=incident, context=context_of(self.django_request(request)))
         return Response(_detail(state, admin=user.has_role(Role.ADMIN)))
 
 
@@ -335,7 +346,7 @@ class IncidentMessageView(_IncidentView):
         incident = selectors.incident_get_for_user(user=user, incident_id=incident_id)
         data = self.valid(IncidentMessageInput, request)
         incidents.incident_message(
-            actor=user, incident=incident, text=data["text"], request=self.django_request(request)
+            actor=user, incident=incident, text=data["text"], context=context_of(self.django_request(request))
         )
         return self.answer(request, incident, status.HTTP_201_CREATED)
 
@@ -386,14 +397,14 @@ class IncidentNoticeView(_IncidentView):
         or record the notice to HHS or the media."""
         incident = self.admin_incident(request, incident_id)
         data = self.valid(NoticeInput, request)
-        context = self.django_request(request)
+        context = context_of(self.django_request(request))
         if data["audience"] == "individual":
             sent = notices.notices_send(
                 actor=self.actor(request), incident=incident, method=data.get("method", "email"),
-                person_ids=data.get("person_ids"), request=context,
+                person_ids=data.get("person_ids"), context=context,
             )  # fmt: skip
         else:
-            notices.notice_record(actor=self.actor(request), incident=incident, fields=data, request=context)
+            notices.notice_record(actor=self.actor(request), incident=incident, fields=data, context=context)
             sent = 1
         return Response(NoticeResult({"sent": sent}).data)
 

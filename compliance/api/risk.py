@@ -12,6 +12,7 @@ from accounts.api import VerifiedAPIView
 from accounts.models import Role
 from compliance.models import RiskAssessment, RiskAsset, RiskItem
 from compliance.services import risk
+from teletherapy.context import context_of
 from teletherapy.errors import NotVisible
 
 
@@ -85,6 +86,6 @@ class RiskAnalysisDetailView(VerifiedAPIView):
         data.is_valid(raise_exception=True)
         item = risk.risk_save(
             actor=self.actor(request), assessment=assessment, fields=dict(data.validated_data),
-            request=self.django_request(request),
+            context=context_of(self.django_request(request)),
         )  # fmt: skip
         return Response(RiskItemSerializer(item).data, status=status.HTTP_201_CREATED)

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from accounts.api import VerifiedAPIView
 from compliance.services import training
+from teletherapy.context import context_of
 from teletherapy.errors import NotVisible
 
 
@@ -50,6 +51,6 @@ class TrainingAttestView(VerifiedAPIView):
             actor=user,
             version=version,
             typed_name=data.validated_data["typed_name"],
-            request=self.django_request(request),
+            context=context_of(self.django_request(request)),
         )
         return Response(AttestationSerializer(made).data, status=status.HTTP_201_CREATED)

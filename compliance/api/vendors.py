@@ -12,6 +12,7 @@ from accounts.api import VerifiedAPIView
 from accounts.models import Role
 from compliance.models import Vendor
 from compliance.services import vendors
+from teletherapy.context import context_of
 from teletherapy.errors import NotVisible, ServiceError
 from teletherapy.parsers import BoundedJSONParser
 
@@ -72,7 +73,9 @@ class VendorListView(_AdminView):
         data = VendorInput(data=request.data)
         data.is_valid(raise_exception=True)
         vendor = vendors.vendor_save(
-            actor=self.actor(request), fields=dict(data.validated_data), request=self.django_request(request)
+            actor=self.actor(request),
+            fields=dict(data.validated_data),
+            context=context_of(self.django_request(request)),
         )
         return Response(VendorSerializer(vendor).data, status=status.HTTP_201_CREATED)
 
@@ -91,7 +94,7 @@ class VendorDetailView(_AdminView):
         saved = vendors.vendor_save(
             actor=self.actor(request),
             fields=dict(data.validated_data),
-            request=self.django_request(request),
+            context=context_of(self.django_request(request)),
             vendor=vendor,
         )
         return Response(VendorSerializer(saved).data)
@@ -113,6 +116,6 @@ class VendorDocumentView(_AdminView):
             vendor=vendor,
             name=upload.name,
             content=upload.read(),
-            request=self.django_request(request),
+            context=context_of(self.django_request(request)),
         )
         return Response(VendorSerializer(saved).data)

@@ -20,12 +20,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.duties import single_admin
-from accounts.models import Practice
+from accounts.models import PasskeyDevice, Practice
 from audit.models import LANES, Action, AuditEvent, VerificationRun, WitnessLane, chain_of
 from compliance.inputs import hosts_of
-from compliance.models import FactChange
+from compliance.models import FactChange, Vendor
 from compliance.selectors import breaches_notified_since
+from sessions.policy import policy_for
 from teletherapy.keyring import keyring
+from teletherapy.rotation import encrypted_models
 
 SECTIONS = (
     ("sign_in", "Signing in"),
@@ -62,8 +64,6 @@ def day_written(moment: Any) -> str:
 
 
 def _sign_in(practice: Practice) -> list[Fact]:
-    from accounts.models import PasskeyDevice
-
     enforced = "accounts.middleware.MFAEnforcementMiddleware" in settings.MIDDLEWARE
     kinds = [
         "a passkey (a phone, a security key or this device's screen lock)",
@@ -108,8 +108,6 @@ def _sign_in(practice: Practice) -> list[Fact]:
 
 
 def _encryption() -> list[Fact]:
-    from teletherapy.rotation import encrypted_models
-
     ring = keyring()
     sealed = sorted({str(model._meta.verbose_name_plural) for model, _ in encrypted_models()})
     last_rotation = (
@@ -187,8 +185,6 @@ def _storage() -> list[Fact]:
 
 
 def _video(practice: Practice) -> list[Fact]:
-    from sessions.policy import policy_for
-
     relay_hosts = hosts_of(list(settings.ICE_TURN_URLS))
     policy = policy_for(practice.pk)
     if policy.relay_only and relay_hosts:
@@ -273,8 +269,6 @@ def audit_facts(practice: Practice) -> list[Fact]:
 
 
 def _vendors(practice: Practice) -> list[Fact]:
-    from compliance.models import Vendor
-
     facts = []
     for vendor in Vendor.objects.filter(practice=practice).order_by("name"):
         state = vendor.baa_state()

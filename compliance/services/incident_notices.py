@@ -42,6 +42,7 @@ from compliance.services.incidents import (
     incident_lock,
     link_to,
 )
+from teletherapy.context import AuditContext
 from teletherapy.errors import Conflict, ServiceError
 
 
@@ -54,7 +55,9 @@ def _ready_to_notify(state: IncidentState) -> None:
         raise ServiceError("The letter lacks: " + "; ".join(missing) + ".", field="letter")
 
 
-def notices_send(*, actor: User, incident: Incident, method: object, person_ids: list[Any] | None, request: Any) -> int:
+def notices_send(
+    *, actor: User, incident: Incident, method: object, person_ids: list[Any] | None, context: AuditContext | None
+) -> int:
     """Notify the people on the list who have not been notified: by e-mail to those who agreed
     to it (``method="email"``), or record letters printed and posted (``method="post"``, for the
     people chosen, or all of them). Each sending is an entry holding the letter and its SHA-256."""
@@ -77,7 +80,7 @@ def notices_send(*, actor: User, incident: Incident, method: object, person_ids:
                 data={"audience": "individual", "method": how, "sha256": digest},
             )  # fmt: skip
             audit_record(
-                action=Action.INCIDENT_NOTICE, actor=actor, request=request, target=incident,
+                action=Action.INCIDENT_NOTICE, actor=actor, context=context, target=incident,
                 subject_client_id=user.pk, details={"number": incident.number, "method": how, "sha256": digest},
             )  # fmt: skip
             if how == "email":
@@ -95,7 +98,7 @@ def notices_send(*, actor: User, incident: Incident, method: object, person_ids:
     return sent
 
 
-def notice_record(*, actor: User, incident: Incident, fields: dict[str, Any], request: Any) -> Notice:
+def notice_record(*, actor: User, incident: Incident, fields: dict[str, Any], context: AuditContext | None) -> Notice:
     """Record the notice to HHS (its breach portal) or to the media, with its reference."""
     admin_only(actor, TARGET)
     audience = choice_field(fields.get("audience"), {"hhs": "", "media": ""}, "audience")
@@ -114,13 +117,13 @@ def notice_record(*, actor: User, incident: Incident, fields: dict[str, Any], re
             data={"audience": audience, "method": "recorded", "sent_on": sent_on.isoformat()},
         )  # fmt: skip
         audit_record(
-            action=Action.INCIDENT_NOTICE, actor=actor, request=request, target=incident,
+            action=Action.INCIDENT_NOTICE, actor=actor, context=context, target=incident,
             details={"number": incident.number, "audience": audience, "sent_on": sent_on.isoformat()},
         )  # fmt: skip
     return incident_state(incident).notices[-1]
 
 
-def yearly_log(*, actor: User, year: object, request: Any) -> list[list[str]]:
+def yearly_log(*, actor: User, year: object, context: AuditContext | None) -> list[list[str]]:
     """The breaches discovered in a calendar year that affected fewer than 500 people: the log
     HHS receives within 60 days of the year's end (164.408(c))."""
     admin_only(actor, TARGET)
@@ -150,7 +153,7 @@ def yearly_log(*, actor: User, year: object, request: Any) -> list[list[str]]:
             state.status,
         ])  # fmt: skip
     audit_record(
-        action=Action.INCIDENT_LOG_EXPORT, actor=actor, request=request, target_type=TARGET,
+        action=Action.INCIDENT_LOG_EXPORT, actor=actor, context=context, target_type=TARGET,
         details={"year": wanted, "rows": len(rows)},
     )  # fmt: skip
     return rows

@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Role, User
+from accounts.services import sessions_end_for_user
 from audit.models import Action
 from audit.selectors import clients_known_by, clients_touched_by
 from audit.services import audit_record
@@ -36,22 +37,26 @@ from compliance.services.incidents import (
     incident_lock,
     incident_open,
 )
+from records.models import ClientChart
 from sessions.regions import region_of_address
+from teletherapy.context import AuditContext
 from teletherapy.errors import ServiceError
 
 
-def device_lost(*, request: Any, description: object, lost_on: object) -> tuple[Incident, int]:
-    """Someone lost a device they use the platform on: every other signed-in session of theirs
-    ends, and an incident opens with the people whose records they opened in the month before
-    (themselves, for a client) already on its list for the admins to review."""
-    from accounts.services import sessions_revoke_others
-
-    actor: User = request.user
+def device_lost(
+    *, actor: User, context: AuditContext | None, keep_session_key: str, description: object, lost_on: object
+) -> tuple[Incident, int]:
+    """Someone lost a device they use the platform on: every signed-in session of theirs but the
+    one they report from (``keep_session_key``) ends, and an incident opens with the people whose
+    records they opened in the month before (themselves, for a client) already on its list for
+    the admins to review."""
     day = day_field(lost_on, "lost_on", required=True, not_after=timezone.localdate())
     assert day is not None
     what = text_field(description, "description", required=True, limit=1000)
     with transaction.atomic():
-        ended = sessions_revoke_others(request=request, reason="device_lost")
+        ended = sessions_end_for_user(
+            user=actor, actor=actor, context=context, reason="device_lost", keep_session_key=keep_session_key
+        )
         incident = incident_open(
             practice_id=actor.practice_id, source=IncidentSource.LOST_DEVICE, reporter=actor, happened_on=day,
             summary=f"A device was lost or stolen: {what}",
@@ -63,7 +68,7 @@ def device_lost(*, request: Any, description: object, lost_on: object) -> tuple[
             found_by=f"Opened by {actor.full_name} in the 30 days before the device was lost",
         )  # fmt: skip
         audit_record(
-            action=Action.DEVICE_LOST, actor=actor, request=request, target=incident,
+            action=Action.DEVICE_LOST, actor=actor, context=context, target=incident,
             details={"number": incident.number, "sessions_ended": ended, "lost_on": day.isoformat()},
         )  # fmt: skip
         transaction.on_commit(lambda: acknowledge(incident))
@@ -93,7 +98,6 @@ def _last_location(person_id: int) -> str:
     """Where the person lives, for the media threshold: the state of the address on their chart
     (where they happened to be for a session says nothing of where they reside); "" when it does
     not say, and such people are counted as of unknown residence."""
-    from records.models import ClientChart
 
     chart = ClientChart.objects.filter(client_id=person_id).only("address").first()
     return region_of_address(chart.address) if chart is not None else ""
@@ -132,7 +136,7 @@ def _window(fields: dict[str, Any]) -> tuple[dt.datetime, dt.datetime]:
     )
 
 
-def affected_find(*, actor: User, incident: Incident, fields: dict[str, Any], request: Any) -> int:
+def affected_find(*, actor: User, incident: Incident, fields: dict[str, Any], context: AuditContext | None) -> int:
     """Add the people the audit log shows were exposed:
 
     - ``account``: every client whose data an account (a member of the practice) read or changed
@@ -167,11 +171,11 @@ def affected_find(*, actor: User, incident: Incident, fields: dict[str, Any], re
             ids = _held_by_then(practice_id, end)
             found_by = f"The practice held their data while {vendor.name} ({vendor.data_touched}) was exposed"
         added = affected_add(incident, ids, by=actor, found_by=found_by)
-        did(actor, incident, request, "affected", how=how, found=len(ids), added=added)
+        did(actor, incident, context, "affected", how=how, found=len(ids), added=added)
     return added
 
 
-def affected_set(*, actor: User, incident: Incident, fields: dict[str, Any], request: Any) -> Person:
+def affected_set(*, actor: User, incident: Incident, fields: dict[str, Any], context: AuditContext | None) -> Person:
     """Take a person off the list (with the reason) or back on, or set where they live and how
     the notice reaches them."""
     admin_only(actor, TARGET)
@@ -200,7 +204,7 @@ def affected_set(*, actor: User, incident: Incident, fields: dict[str, Any], req
             data={"state": wanted, "residence": residence, "method": method},
         )  # fmt: skip
         audit_record(
-            action=Action.INCIDENT_AFFECTED, actor=actor, request=request, target=incident,
+            action=Action.INCIDENT_AFFECTED, actor=actor, context=context, target=incident,
             subject_client_id=person.pk, details={"number": incident.number, "state": wanted},
         )  # fmt: skip
     return incident_state(incident).people[person.pk]

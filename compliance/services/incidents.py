@@ -40,6 +40,7 @@ from compliance.incident_rules import (
 from compliance.inputs import choice_field, day_field, text_field, yes
 from compliance.models import EntryKind, Incident, IncidentEntry, IncidentSource
 from compliance.selectors import admin_only
+from teletherapy.context import AuditContext
 from teletherapy.errors import Conflict, ServiceError
 
 
@@ -95,7 +96,7 @@ def tell_admins(incident: Incident, what: str) -> None:
 
 
 def incident_report(
-    *, actor: User, summary: object, happened_on: object = None, request: Any, source: str | None = None
+    *, actor: User, summary: object, happened_on: object = None, context: AuditContext | None, source: str | None = None
 ) -> Incident:
     """A concern reported by someone signed in: acknowledged at once, to them and to the admins."""
     text = text_field(summary, "summary", required=True)
@@ -110,7 +111,7 @@ def incident_report(
             happened_on=day,
         )
         audit_record(
-            action=Action.INCIDENT_REPORT, actor=actor, request=request, target=incident,
+            action=Action.INCIDENT_REPORT, actor=actor, context=context, target=incident,
             subject_client_id=actor.pk if actor.has_role(Role.CLIENT) else None,
             details={"number": incident.number, "source": incident.source},
         )  # fmt: skip
@@ -165,13 +166,13 @@ def incident_from_flag(flag: AuditFlag) -> Incident | None:
 # Reading -----------------------------------------------------------------------------------------
 
 
-def incident_read(*, user: User, incident: Incident, request: Any) -> IncidentState:
+def incident_read(*, user: User, incident: Incident, context: AuditContext | None) -> IncidentState:
     """What the asker may see of it; an admin's reading is audited, naming a client reporter."""
     state = incident_state(incident)
     if incident.reporter_id != user.pk:
         reporter = incident.reporter
         audit_record(
-            action=Action.INCIDENT_VIEW, actor=user, request=request, target=incident,
+            action=Action.INCIDENT_VIEW, actor=user, context=context, target=incident,
             subject_client_id=reporter.pk if reporter is not None and reporter.has_role(Role.CLIENT) else None,
             details={"number": incident.number},
         )  # fmt: skip
@@ -209,14 +210,14 @@ def changeable(state: IncidentState) -> None:
         raise Conflict("This incident is closed: reopen it first.")
 
 
-def did(actor: User, incident: Incident, request: Any, what: str, **details: Any) -> None:
+def did(actor: User, incident: Incident, context: AuditContext | None, what: str, **details: Any) -> None:
     audit_record(
-        action=Action.INCIDENT_UPDATE, actor=actor, request=request, target=incident,
+        action=Action.INCIDENT_UPDATE, actor=actor, context=context, target=incident,
         details={"number": incident.number, "change": what, **details},
     )  # fmt: skip
 
 
-def incident_triage(*, actor: User, incident: Incident, fields: dict[str, Any], request: Any) -> Triage:
+def incident_triage(*, actor: User, incident: Incident, fields: dict[str, Any], context: AuditContext | None) -> Triage:
     """Record (again) the discovery date, exclusions, whether the information was unsecured, the
     four-factor assessment and its outcome. The latest triage is the one that counts."""
     admin_only(actor, TARGET)
@@ -294,7 +295,7 @@ def incident_triage(*, actor: User, incident: Incident, fields: dict[str, Any], 
         entry_add(incident, EntryKind.TRIAGE, by=actor, data=data, text=json.dumps({**factors, "reasons": reasons}))
         summary = "; ".join(f"{m['audience']} {m['from']}>{m['to']}" for m in moved)
         did(
-            actor, incident, request, "triage", outcome=outcome, discovered_on=data["discovered_on"],
+            actor, incident, context, "triage", outcome=outcome, discovered_on=data["discovered_on"],
             **({"deadlines_moved": summary} if moved else {}),
         )  # fmt: skip
     triage = incident_state(incident).triage
@@ -302,14 +303,14 @@ def incident_triage(*, actor: User, incident: Incident, fields: dict[str, Any], 
     return triage
 
 
-def incident_message(*, actor: User, incident: Incident, text: object, request: Any) -> IncidentEntry:
+def incident_message(*, actor: User, incident: Incident, text: object, context: AuditContext | None) -> IncidentEntry:
     """A message between the reporter and the admins; the other side is told there is one."""
     if actor.pk != incident.reporter_id:
         admin_only(actor, TARGET)
     body = text_field(text, "text", required=True)
     with transaction.atomic():
         entry = entry_add(incident, EntryKind.MESSAGE, by=actor, text=body)
-        did(actor, incident, request, "message")
+        did(actor, incident, context, "message")
     reporter = incident.reporter
     if actor.pk == incident.reporter_id:
         transaction.on_commit(lambda: tell_admins(incident, "the reporter added to their report"))
@@ -323,7 +324,7 @@ def incident_message(*, actor: User, incident: Incident, text: object, request: 
     return entry
 
 
-def incident_delay(*, actor: User, incident: Incident, fields: dict[str, Any], request: Any) -> Delay:
+def incident_delay(*, actor: User, incident: Incident, fields: dict[str, Any], context: AuditContext | None) -> Delay:
     """A law-enforcement official said notice would impede an investigation (164.412)."""
     admin_only(actor, TARGET)
     start = day_field(fields.get("start"), "start", required=True, not_after=timezone.localdate())
@@ -339,30 +340,34 @@ def incident_delay(*, actor: User, incident: Incident, fields: dict[str, Any], r
             incident, EntryKind.DELAY, by=actor, text=agency,
             data={"start": start.isoformat(), "until": until.isoformat(), "written": written},
         )  # fmt: skip
-        did(actor, incident, request, "delay", until=until.isoformat(), written=written)
+        did(actor, incident, context, "delay", until=until.isoformat(), written=written)
     return Delay(start=start, until=until, written=written, agency=agency)
 
 
-def incident_letter(*, actor: User, incident: Incident, fields: dict[str, Any], request: Any) -> dict[str, str]:
+def incident_letter(
+    *, actor: User, incident: Incident, fields: dict[str, Any], context: AuditContext | None
+) -> dict[str, str]:
     """The text of the notice to the people affected, element by element (164.404(c))."""
     admin_only(actor, TARGET)
     letter = {key: text_field(fields.get(key), key) for key in LETTER_ELEMENTS}
     with transaction.atomic():
         changeable(incident_state(incident))
         entry_add(incident, EntryKind.LETTER, by=actor, text=json.dumps(letter))
-        did(actor, incident, request, "letter")
+        did(actor, incident, context, "letter")
     return letter
 
 
-def incident_status(*, actor: User, incident: Incident, fields: dict[str, Any], request: Any) -> IncidentState:
+def incident_status(
+    *, actor: User, incident: Incident, fields: dict[str, Any], context: AuditContext | None
+) -> IncidentState:
     """Close it, or reopen a closed one (``fields["action"]``), with the reason."""
     change = {"close": incident_close, "reopen": incident_reopen}.get(str(fields.get("action")))
     if change is None:
         raise ServiceError("Choose to close or to reopen it.", field="action")
-    return change(actor=actor, incident=incident, reason=fields.get("reason"), request=request)
+    return change(actor=actor, incident=incident, reason=fields.get("reason"), context=context)
 
 
-def incident_close(*, actor: User, incident: Incident, reason: object, request: Any) -> IncidentState:
+def incident_close(*, actor: User, incident: Incident, reason: object, context: AuditContext | None) -> IncidentState:
     admin_only(actor, TARGET)
     why = text_field(reason, "reason", required=True)
     with transaction.atomic():
@@ -374,11 +379,11 @@ def incident_close(*, actor: User, incident: Incident, reason: object, request: 
         if state.notify and state.unnotified:
             raise Conflict(f"{len(state.unnotified)} people on the list have not been notified yet.")
         entry_add(incident, EntryKind.CLOSED, by=actor, text=why)
-        did(actor, incident, request, "closed")
+        did(actor, incident, context, "closed")
     return incident_state(incident)
 
 
-def incident_reopen(*, actor: User, incident: Incident, reason: object, request: Any) -> IncidentState:
+def incident_reopen(*, actor: User, incident: Incident, reason: object, context: AuditContext | None) -> IncidentState:
     admin_only(actor, TARGET)
     why = text_field(reason, "reason", required=True)
     with transaction.atomic():
@@ -386,5 +391,5 @@ def incident_reopen(*, actor: User, incident: Incident, reason: object, request:
         if incident_state(incident).status != "closed":
             raise Conflict("Only a closed incident can be reopened.")
         entry_add(incident, EntryKind.REOPENED, by=actor, text=why)
-        did(actor, incident, request, "reopened")
+        did(actor, incident, context, "reopened")
     return incident_state(incident)

@@ -26,6 +26,7 @@ from compliance.inputs import clean_text
 from compliance.models import RiskAssessment, RiskAsset, RiskItem
 from compliance.selectors import admin_only, found_in
 from compliance.services.vendors import configured_components
+from teletherapy.context import AuditContext
 from teletherapy.errors import Conflict, NotVisible, ServiceError
 
 REVIEW_EVERY = dt.timedelta(days=365)
@@ -89,7 +90,7 @@ def review_overdue(practice_id: int, now: dt.datetime | None = None) -> bool:
     return due is None or (now or timezone.now()) >= due
 
 
-def assessment_start(*, actor: User, request: Any) -> RiskAssessment:
+def assessment_start(*, actor: User, context: AuditContext | None) -> RiskAssessment:
     """A new version: a copy of the last signed-off one, or the configuration and the starting list."""
     _admin(actor)
     with transaction.atomic():
@@ -118,7 +119,7 @@ def assessment_start(*, actor: User, request: Any) -> RiskAssessment:
                 )
             for threat, description in STARTING_THREATS:
                 RiskItem.objects.create(assessment=assessment, threat=threat, description=description)
-        _edited(actor, assessment, request, "started", copied_from=last.number if last is not None else 0)
+        _edited(actor, assessment, context, "started", copied_from=last.number if last is not None else 0)
     return assessment
 
 
@@ -131,16 +132,22 @@ def _text(value: object, field: str, *, required: bool = False) -> str:
     return clean_text(value, field=field, limit=LIMITS.get(field, 200), required=required)
 
 
-def _edited(actor: User, assessment: RiskAssessment, request: Any, change: str, **details: Any) -> None:
+def _edited(actor: User, assessment: RiskAssessment, context: AuditContext | None, change: str, **details: Any) -> None:
     """Every change before sign-off is audited, as the sign-off is: who changed what, and when."""
     audit_record(
-        action=Action.RISK_ANALYSIS_EDIT, actor=actor, request=request, target=assessment,
+        action=Action.RISK_ANALYSIS_EDIT, actor=actor, context=context, target=assessment,
         details={"number": assessment.number, "change": change, **details},
     )  # fmt: skip
 
 
 def asset_add(
-    *, actor: User, assessment: RiskAssessment, name: object, kind: object, location: object, request: Any = None
+    *,
+    actor: User,
+    assessment: RiskAssessment,
+    name: object,
+    kind: object,
+    location: object,
+    context: AuditContext | None = None,
 ) -> RiskAsset:
     _admin(actor)
     _open(assessment)
@@ -151,7 +158,7 @@ def asset_add(
             kind=_text(kind, "kind", required=True),
             location=_text(location, "location"),
         )
-        _edited(actor, assessment, request, "asset_added", asset=asset.name)
+        _edited(actor, assessment, context, "asset_added", asset=asset.name)
     return asset
 
 
@@ -161,7 +168,7 @@ def risk_save(
     assessment: RiskAssessment,
     fields: dict[str, Any],
     risk: RiskItem | None = None,
-    request: Any = None,
+    context: AuditContext | None = None,
 ) -> RiskItem:
     """Add a threat to the register, or change one: likelihood and impact 1-5, an owner from the
     practice's staff, a plan and a due date."""
@@ -208,13 +215,13 @@ def risk_save(
         risk.save()
         if changed:
             _edited(
-                actor, assessment, request, "risk_added" if before is None else "risk_changed",
+                actor, assessment, context, "risk_added" if before is None else "risk_changed",
                 risk=risk.threat, fields=",".join(changed),
             )  # fmt: skip
     return risk
 
 
-def assessment_finalize(*, actor: User, assessment: RiskAssessment, request: Any) -> RiskAssessment:
+def assessment_finalize(*, actor: User, assessment: RiskAssessment, context: AuditContext | None) -> RiskAssessment:
     """Sign it off: the report is made, kept, and its fingerprint written to the audit chain."""
     _admin(actor)
     with transaction.atomic():
@@ -232,7 +239,7 @@ def assessment_finalize(*, actor: User, assessment: RiskAssessment, request: Any
         audit_record(
             action=Action.RISK_ANALYSIS_FINAL,
             actor=actor,
-            request=request,
+            context=context,
             target=locked,
             details={
                 "number": locked.number,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -19,6 +18,7 @@ from audit.services import audit_record
 from compliance.inputs import clean_text
 from compliance.models import TrainingAttestation, TrainingEnforcement, TrainingModule, TrainingPolicy, TrainingVersion
 from compliance.selectors import admin_only, found_in
+from teletherapy.context import AuditContext
 from teletherapy.errors import Conflict, NotVisible, ServiceError
 
 VALID_FOR = dt.timedelta(days=365)
@@ -52,7 +52,7 @@ def _text(value: object, *, field: str, limit: int) -> str:
     return clean_text(value, field=field, limit=limit, required=True)
 
 
-def module_create(*, actor: User, title: object, body: object, request: Any) -> TrainingVersion:
+def module_create(*, actor: User, title: object, body: object, context: AuditContext | None) -> TrainingVersion:
     """A new module, its first version as a draft."""
     _admin(actor)
     title = _text(title, field="title", limit=200)
@@ -69,7 +69,7 @@ def module_get_for_admin(*, user: User, module_id: object) -> TrainingModule:
     return found_in(TrainingModule.objects.filter(practice_id=user.practice_id), module_id, "review.trainingmodule")
 
 
-def draft_save(*, actor: User, module: TrainingModule, body: object, request: Any) -> TrainingVersion:
+def draft_save(*, actor: User, module: TrainingModule, body: object, context: AuditContext | None) -> TrainingVersion:
     """Edit the draft, or start one from the current text."""
     _admin(actor)
     body = _text(body, field="body", limit=MAX_BODY_CHARS)
@@ -84,7 +84,7 @@ def draft_save(*, actor: User, module: TrainingModule, body: object, request: An
     return draft
 
 
-def draft_publish(*, actor: User, module: TrainingModule, request: Any) -> TrainingVersion:
+def draft_publish(*, actor: User, module: TrainingModule, context: AuditContext | None) -> TrainingVersion:
     """The draft becomes the version every staff member attests to (within the grace period)."""
     _admin(actor)
     with transaction.atomic():
@@ -99,7 +99,7 @@ def draft_publish(*, actor: User, module: TrainingModule, request: Any) -> Train
         audit_record(
             action=Action.TRAINING_PUBLISH,
             actor=actor,
-            request=request,
+            context=context,
             target=draft,
             details={"module": module.title, "number": draft.number, "sha256": draft.body_sha256},
         )
@@ -116,7 +116,9 @@ def version_get_for_staff(*, user: User, version_id: object) -> TrainingVersion:
     return found_in(current_versions(user.practice_id), version_id, "review.trainingversion")
 
 
-def attest(*, actor: User, version: TrainingVersion, typed_name: object, request: Any) -> TrainingAttestation:
+def attest(
+    *, actor: User, version: TrainingVersion, typed_name: object, context: AuditContext | None
+) -> TrainingAttestation:
     if not is_staff(actor) or version.module.practice_id != actor.practice_id or version.status != "published":
         raise NotVisible("review.trainingversion", version.pk)
     name = _text(typed_name, field="typed_name", limit=150)
@@ -133,7 +135,7 @@ def attest(*, actor: User, version: TrainingVersion, typed_name: object, request
         audit_record(
             action=Action.TRAINING_ATTEST,
             actor=actor,
-            request=request,
+            context=context,
             target=version,
             details={"module": version.module.title, "number": version.number},
         )

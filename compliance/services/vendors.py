@@ -113,7 +113,7 @@ def vendor_save(
     *,
     actor: User,
     fields: dict[str, Any],
-    request: AuditContext | Any,
+    context: AuditContext | None,
     vendor: Vendor | None = None,
     component: str = "",
 ) -> Vendor:
@@ -135,20 +135,20 @@ def vendor_save(
         audit_record(
             action=Action.VENDOR_CHANGE,
             actor=actor,
-            request=request,
+            context=context,
             target=vendor,
             details={"change": change, "vendor": vendor.name, "baa_expires_on": str(vendor.baa_expires_on or "")},
         )
     return vendor
 
 
-def vendor_add_component(*, actor: User, key: str, request: AuditContext | Any) -> Vendor:
+def vendor_add_component(*, actor: User, key: str, context: AuditContext | None) -> Vendor:
     component = next((c for c in components_not_registered(actor.practice_id) if c.key == key), None)
     if component is None:
         raise ServiceError("That component is not configured here, or is already in the register.", field="component")
     return vendor_save(
         actor=actor,
-        request=request,
+        context=context,
         component=component.key,
         fields={
             "name": component.name,
@@ -160,7 +160,7 @@ def vendor_add_component(*, actor: User, key: str, request: AuditContext | Any) 
 
 
 def vendor_document_attach(
-    *, actor: User, vendor: Vendor, name: str, content: bytes, request: AuditContext | Any
+    *, actor: User, vendor: Vendor, name: str, content: bytes, context: AuditContext | None
 ) -> Vendor:
     """Keep the signed agreement, sealed. Only a PDF of at most 10 MB is taken."""
     _admin(actor)
@@ -187,7 +187,7 @@ def vendor_document_attach(
         audit_record(
             action=Action.VENDOR_CHANGE,
             actor=actor,
-            request=request,
+            context=context,
             target=locked,
             details={
                 "change": "document",
@@ -199,11 +199,11 @@ def vendor_document_attach(
     return locked
 
 
-def vendor_document_open(*, actor: User, vendor: Vendor, request: AuditContext | Any) -> tuple[bytes, str, str]:
+def vendor_document_open(*, actor: User, vendor: Vendor, context: AuditContext | None) -> tuple[bytes, str, str]:
     _admin(actor)
     if not vendor.baa_document:
         raise NotVisible("review.vendor.document", str(vendor.pk))
-    audit_record(action=Action.VENDOR_DOCUMENT_VIEW, actor=actor, request=request, target=vendor)
+    audit_record(action=Action.VENDOR_DOCUMENT_VIEW, actor=actor, context=context, target=vendor)
     return base64.b64decode(vendor.baa_document), vendor.baa_document_name, vendor.baa_document_type
 
 

@@ -23,19 +23,20 @@ from compliance.services import incident_notices as notices
 from compliance.services import incident_people as people
 from compliance.services import incidents
 from sessions.regions import REGIONS
+from teletherapy.context import context_of
 from teletherapy.csv_cells import neutral_rows
 from teletherapy.errors import Denial, ServiceError, error_text
 
 # Admin actions on the incident page: the form's "action" -> what it does.
 ADMIN_ACTIONS = {
-    "triage": lambda a, i, d, r: incidents.incident_triage(actor=a, incident=i, fields=d, request=r),
-    "find": lambda a, i, d, r: people.affected_find(actor=a, incident=i, fields=d, request=r),
-    "person": lambda a, i, d, r: people.affected_set(actor=a, incident=i, fields=d, request=r),
-    "letter": lambda a, i, d, r: incidents.incident_letter(actor=a, incident=i, fields=d, request=r),
-    "delay": lambda a, i, d, r: incidents.incident_delay(actor=a, incident=i, fields=d, request=r),
-    "authority": lambda a, i, d, r: notices.notice_record(actor=a, incident=i, fields=d, request=r),
-    "close": lambda a, i, d, r: incidents.incident_status(actor=a, incident=i, fields=d, request=r),
-    "reopen": lambda a, i, d, r: incidents.incident_status(actor=a, incident=i, fields=d, request=r),
+    "triage": lambda a, i, d, r: incidents.incident_triage(actor=a, incident=i, fields=d, context=context_of(r)),
+    "find": lambda a, i, d, r: people.affected_find(actor=a, incident=i, fields=d, context=context_of(r)),
+    "person": lambda a, i, d, r: people.affected_set(actor=a, incident=i, fields=d, context=context_of(r)),
+    "letter": lambda a, i, d, r: incidents.incident_letter(actor=a, incident=i, fields=d, context=context_of(r)),
+    "delay": lambda a, i, d, r: incidents.incident_delay(actor=a, incident=i, fields=d, context=context_of(r)),
+    "authority": lambda a, i, d, r: notices.notice_record(actor=a, incident=i, fields=d, context=context_of(r)),
+    "close": lambda a, i, d, r: incidents.incident_status(actor=a, incident=i, fields=d, context=context_of(r)),
+    "reopen": lambda a, i, d, r: incidents.incident_status(actor=a, incident=i, fields=d, context=context_of(r)),
 }
 DONE = {
     "triage": "Triage saved.",
@@ -92,7 +93,7 @@ def incident_new_view(request: AuthedRequest) -> HttpResponse:
     def report() -> tuple[Any, str]:
         incident = incidents.incident_report(
             actor=request.user, summary=request.POST.get("summary"), happened_on=request.POST.get("happened_on"),
-            request=request,
+            context=context_of(request),
         )  # fmt: skip
         return incident, (
             f"Thank you: your concern was received as number {incident.number}. We sent you an e-mail "
@@ -107,7 +108,11 @@ def incident_new_view(request: AuthedRequest) -> HttpResponse:
 def lost_device_view(request: AuthedRequest) -> HttpResponse:
     def report() -> tuple[Any, str]:
         incident, ended = people.device_lost(
-            request=request, description=request.POST.get("description"), lost_on=request.POST.get("lost_on")
+            actor=request.user,
+            context=context_of(request),
+            keep_session_key=request.session.session_key or "",
+            description=request.POST.get("description"),
+            lost_on=request.POST.get("lost_on"),
         )
         return incident, (
             f"Done: {ended} other signed-in session{'s' if ended != 1 else ''} ended, and the practice was told "
@@ -124,7 +129,7 @@ def incident_detail_view(request: AuthedRequest, incident_id: str) -> HttpRespon
     if request.method == "POST":
         return _act(request, incident_id)
     incident = selectors.incident_get_for_user(user=user, incident_id=incident_id)
-    state = incidents.incident_read(user=user, incident=incident, request=request)
+    state = incidents.incident_read(user=user, incident=incident, context=context_of(request))
     if not user.has_role(Role.ADMIN):
         return render(
             request,
@@ -142,12 +147,14 @@ def _act(request: AuthedRequest, incident_id: str) -> HttpResponse:
     try:
         if action == "message":
             incident = selectors.incident_get_for_user(user=user, incident_id=incident_id)
-            incidents.incident_message(actor=user, incident=incident, text=data.get("text"), request=request)
+            incidents.incident_message(
+                actor=user, incident=incident, text=data.get("text"), context=context_of(request)
+            )
         elif action == "send":
             incident = selectors.incident_get_for_admin(user=user, incident_id=incident_id)
             sent = notices.notices_send(
                 actor=user, incident=incident, method=data.get("method"),
-                person_ids=request.POST.getlist("person_id") or None, request=request,
+                person_ids=request.POST.getlist("person_id") or None, context=context_of(request),
             )  # fmt: skip
             done = f"{sent} notice{'s' if sent != 1 else ''} sent and recorded."
         else:
@@ -216,7 +223,7 @@ def _manage_context(user: User, state: rules.IncidentState) -> dict[str, Any]:
 def letters_view(request: AuthedRequest, incident_id: str) -> HttpResponse:
     """The letters still to post, one per page when printed."""
     incident = selectors.incident_get_for_admin(user=request.user, incident_id=incident_id)
-    state = incidents.incident_read(user=request.user, incident=incident, request=request)
+    state = incidents.incident_read(user=request.user, incident=incident, context=context_of(request))
     waiting = [p for p in state.unnotified if p.method == "post"]
     ready = state.notify and not state.missing_letter_elements()
     letters = [(person, rules.letter_text(state, person)) for person in waiting] if ready else []
@@ -228,7 +235,7 @@ def letters_view(request: AuthedRequest, incident_id: str) -> HttpResponse:
 def yearly_log_view(request: AuthedRequest) -> HttpResponse:
     """The yearly breach log for HHS, as CSV."""
     year = request.GET.get("year") or str(timezone.localdate().year - 1)
-    rows = notices.yearly_log(actor=request.user, year=year, request=request)
+    rows = notices.yearly_log(actor=request.user, year=year, context=context_of(request))
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(rules.LOG_COLUMNS)

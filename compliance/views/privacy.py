@@ -12,8 +12,11 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import Practice, Role
 from accounts.rules import is_mfa_verified, mfa_required
 from accounts.types import AuthedRequest
+from audit.models import Action
+from audit.services import audit_record
 from compliance.services.fact_reconsent import fact_change_reconsent
 from compliance.services.factsheet import sheet_of
+from teletherapy.context import context_of
 from teletherapy.errors import NotVisible, ServiceError, error_text
 from teletherapy.markers import mfa_exempt
 
@@ -47,16 +50,13 @@ def sheet_view(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def listing_view(request: AuthedRequest, slug: str) -> HttpResponse:
     """An admin chooses whether the server's public index names the practice (audited)."""
-    from audit.models import Action
-    from audit.services import audit_record
-
     user = request.user
     if user.practice.slug != slug or not user.has_role(Role.ADMIN):
         raise NotVisible("accounts.practice", slug)
     listed = request.POST.get("listed") == "1"
     Practice.objects.filter(pk=user.practice_id).update(listed_publicly=listed)
     audit_record(
-        action=Action.PRACTICE_SETTINGS_CHANGE, actor=user, request=request, target=user.practice,
+        action=Action.PRACTICE_SETTINGS_CHANGE, actor=user, context=context_of(request), target=user.practice,
         details={"listed_publicly": listed},
     )  # fmt: skip
     messages.success(
@@ -73,7 +73,10 @@ def reconsent_view(request: AuthedRequest, slug: str, change_id: int) -> HttpRes
         raise NotVisible("review.factchange", change_id)
     try:
         asked = fact_change_reconsent(
-            actor=request.user, change_id=change_id, site=(settings.SITE_URL or "").rstrip("/"), request=request
+            actor=request.user,
+            change_id=change_id,
+            site=(settings.SITE_URL or "").rstrip("/"),
+            context=context_of(request),
         )
     except ServiceError as error:
         if isinstance(error, NotVisible):

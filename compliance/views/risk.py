@@ -15,6 +15,7 @@ from accounts.types import AuthedRequest
 from compliance.models import RiskAssessment, RiskItem
 from compliance.selectors import admin_only
 from compliance.services import risk
+from teletherapy.context import context_of
 from teletherapy.errors import NotVisible, ServiceError, error_text
 
 
@@ -24,7 +25,7 @@ def risk_list_view(request: AuthedRequest) -> HttpResponse:
     admin_only(request.user, "review.riskassessment")
     if request.method == "POST":
         try:
-            started = risk.assessment_start(actor=request.user, request=request)
+            started = risk.assessment_start(actor=request.user, context=context_of(request))
         except ServiceError as error:
             messages.error(request, error_text(request, error))
             return redirect("risk:list")
@@ -46,12 +47,12 @@ def risk_detail_view(request: AuthedRequest, analysis_id: str) -> HttpResponse:
         data = request.POST
         try:
             if "finalize" in data:
-                risk.assessment_finalize(actor=request.user, assessment=assessment, request=request)
+                risk.assessment_finalize(actor=request.user, assessment=assessment, context=context_of(request))
                 messages.success(request, "Signed off. The report is kept, and its fingerprint is in the audit log.")
             elif "asset" in data:
                 risk.asset_add(
                     actor=request.user, assessment=assessment, name=data.get("name"), kind=data.get("kind"),
-                    location=data.get("location"), request=request,
+                    location=data.get("location"), context=context_of(request),
                 )  # fmt: skip
             else:
                 item = None
@@ -62,7 +63,11 @@ def risk_detail_view(request: AuthedRequest, analysis_id: str) -> HttpResponse:
                     if item is None:
                         raise NotVisible("review.riskitem", data["risk"])
                 risk.risk_save(
-                    actor=request.user, assessment=assessment, fields=dict(data.items()), risk=item, request=request
+                    actor=request.user,
+                    assessment=assessment,
+                    fields=dict(data.items()),
+                    risk=item,
+                    context=context_of(request),
                 )
                 messages.success(request, "Saved.")
         except NotVisible:

@@ -15,6 +15,7 @@ from accounts.types import AuthedRequest
 from compliance.models import TrainingAttestation, TrainingEnforcement, TrainingModule
 from compliance.selectors import admin_only
 from compliance.services import training
+from teletherapy.context import context_of
 from teletherapy.errors import NotVisible, ServiceError, error_text
 
 
@@ -52,7 +53,10 @@ def attest_view(request: AuthedRequest, training_version_id: str) -> HttpRespons
     if request.method == "POST" and form.is_valid():
         try:
             training.attest(
-                actor=request.user, version=version, typed_name=form.cleaned_data["typed_name"], request=request
+                actor=request.user,
+                version=version,
+                typed_name=form.cleaned_data["typed_name"],
+                context=context_of(request),
             )
         except ServiceError as error:
             _form_error(request, form, error)
@@ -84,7 +88,7 @@ def admin_view(request: AuthedRequest) -> HttpResponse:
             try:
                 draft = training.module_create(
                     actor=request.user, title=module_form.cleaned_data["title"], body=module_form.cleaned_data["body"],
-                    request=request,
+                    context=context_of(request),
                 )  # fmt: skip
             except ServiceError as error:
                 _form_error(request, module_form, error)
@@ -115,11 +119,13 @@ def module_view(request: AuthedRequest, module_id: str) -> HttpResponse:
     if request.method == "POST":
         try:
             if "publish" in request.POST:
-                published = training.draft_publish(actor=request.user, module=module, request=request)
+                published = training.draft_publish(actor=request.user, module=module, context=context_of(request))
                 messages.success(request, f"Version {published.number} published: staff are asked to attest to it.")
                 return redirect("training:module", module_id=module.pk)
             if form.is_valid():
-                training.draft_save(actor=request.user, module=module, body=form.cleaned_data["body"], request=request)
+                training.draft_save(
+                    actor=request.user, module=module, body=form.cleaned_data["body"], context=context_of(request)
+                )
                 messages.success(request, "Draft saved.")
                 return redirect("training:module", module_id=module.pk)
         except ServiceError as error:

@@ -18,6 +18,7 @@ from accounts.types import AuthedRequest
 from compliance.models import Vendor
 from compliance.selectors import admin_only
 from compliance.services import vendors
+from teletherapy.context import context_of
 from teletherapy.errors import ServiceError, error_text
 
 
@@ -43,13 +44,19 @@ def _save(request: AuthedRequest, form: VendorForm, vendor: Vendor | None) -> Ve
     """The record and its document together, or neither."""
     try:
         with transaction.atomic():
-            saved = vendors.vendor_save(actor=request.user, fields=form.cleaned_data, request=request, vendor=vendor)
+            saved = vendors.vendor_save(
+                actor=request.user, fields=form.cleaned_data, context=context_of(request), vendor=vendor
+            )
             upload = form.cleaned_data.get("document")
             if upload is not None:
                 if upload.size > vendors.MAX_DOCUMENT_BYTES:
                     raise ServiceError("Keep the file under 10 MB.", field="document")
                 saved = vendors.vendor_document_attach(
-                    actor=request.user, vendor=saved, name=upload.name, content=upload.read(), request=request
+                    actor=request.user,
+                    vendor=saved,
+                    name=upload.name,
+                    content=upload.read(),
+                    context=context_of(request),
                 )
     except ServiceError as error:
         form.add_error(error.field if error.field in form.fields else None, error_text(request, error))
@@ -66,7 +73,9 @@ def vendors_view(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("component"):
             try:
-                vendors.vendor_add_component(actor=request.user, key=request.POST["component"], request=request)
+                vendors.vendor_add_component(
+                    actor=request.user, key=request.POST["component"], context=context_of(request)
+                )
             except ServiceError as error:
                 messages.error(request, error_text(request, error))
             else:
@@ -100,7 +109,7 @@ def vendor_view(request: AuthedRequest, vendor_id: str) -> HttpResponse:
 @require_GET
 def vendor_document_view(request: AuthedRequest, vendor_id: str) -> HttpResponse:
     vendor = vendors.vendor_get_for_admin(user=request.user, vendor_id=vendor_id)
-    content, name, kind = vendors.vendor_document_open(actor=request.user, vendor=vendor, request=request)
+    content, name, kind = vendors.vendor_document_open(actor=request.user, vendor=vendor, context=context_of(request))
     response = HttpResponse(content, content_type=kind)
     response["Content-Disposition"] = f'attachment; filename="{name.replace(chr(34), "")}"'
     response["Cache-Control"] = "no-store"

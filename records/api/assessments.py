@@ -19,6 +19,7 @@ from records.selectors import (
     Need,
     assessment_get_for_user,
 )
+from teletherapy.context import context_of
 from teletherapy.pagination import paginate
 
 
@@ -54,7 +55,11 @@ class AssessmentListView(RecordsView):
         chart, access = self.chart(request, chart_id, Need.CLINICAL)
         kind = valid_input(KindInput, request)["kind"]
         assessment = services.assessment_assign(
-            actor=self.actor(request), chart=chart, access=access, kind=kind, request=self.django_request(request)
+            actor=self.actor(request),
+            chart=chart,
+            access=access,
+            kind=kind,
+            context=context_of(self.django_request(request)),
         )
         return Response(AssessmentSerializer(assessment).data, status=status.HTTP_201_CREATED)
 
@@ -65,7 +70,10 @@ class AssessmentSubmitView(RecordsView):
         found = assessment_get_for_user(user=self.actor(request), assessment_id=assessment_id)
         answers = valid_input(AnswersInput, request)["answers"]
         services.assessment_submit(
-            actor=self.actor(request), assessment=found[0], answers=answers, request=self.django_request(request)
+            actor=self.actor(request),
+            assessment=found[0],
+            answers=answers,
+            context=context_of(self.django_request(request)),
         )
         found[0].refresh_from_db()
         return Response(AssessmentSerializer(found[0]).data)

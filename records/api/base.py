@@ -12,11 +12,13 @@ from rest_framework.request import Request
 from accounts.api import VerifiedAPIView
 from audit.models import Action
 from records.models import ClientChart
-from records.reads import chart_for, reading, record_read
+from records.reads import reading, record_read
 from records.selectors import (
     Access,
     Need,
+    chart_get_for_user,
 )
+from teletherapy.context import context_of
 
 
 class TextInput(serializers.Serializer):
@@ -35,7 +37,7 @@ def valid_input(serializer_class: type[serializers.Serializer], request: Request
 
 class RecordsView(VerifiedAPIView):
     def chart(self, request: Request, chart_id: uuid.UUID, need: Need) -> tuple[ClientChart, Access]:
-        return chart_for(user=self.actor(request), chart_id=chart_id, need=need)
+        return chart_get_for_user(user=self.actor(request), chart_id=chart_id, need=need)
 
     def read(
         self, request: Request, action: Action, target: Any, chart: ClientChart, access: Access, **details: Any
@@ -52,7 +54,7 @@ class RecordsView(VerifiedAPIView):
     ) -> dict[str, Any]:
         return {
             "actor": self.actor(request),
-            "context": self.django_request(request),
+            "context": context_of(self.django_request(request)),
             "action": action,
             "target": target,
             "chart": chart,

@@ -18,6 +18,7 @@ from records.selectors import (
     billing_get_for_user,
     billing_visible,
 )
+from teletherapy.context import context_of
 from teletherapy.pagination import paginate
 
 
@@ -52,7 +53,11 @@ class BillingListView(RecordsView):
         chart, access = self.chart(request, chart_id, Need.BILLING)
         data = valid_input(BillingInput, request)
         record = services.billing_create(
-            actor=self.actor(request), chart=chart, access=access, request=self.django_request(request), **data
+            actor=self.actor(request),
+            chart=chart,
+            access=access,
+            context=context_of(self.django_request(request)),
+            **data,
         )
         return Response(BillingSerializer(record).data, status=status.HTTP_201_CREATED)
 
@@ -71,6 +76,6 @@ class BillingDetailView(RecordsView):
             record=found[0],
             access=found[1],
             status=new_status,
-            request=self.django_request(request),
+            context=context_of(self.django_request(request)),
         )
         return Response(BillingSerializer(record).data)

@@ -19,6 +19,7 @@ from records.selectors import (
     Need,
     charts_for_therapist,
 )
+from teletherapy.context import context_of
 from teletherapy.errors import NotVisible
 from teletherapy.pagination import paginate
 
@@ -50,7 +51,7 @@ class ChartListView(RecordsView):
         audit_record(
             action=Action.CHART_LIST,
             actor=user,
-            request=self.django_request(request),
+            context=context_of(self.django_request(request)),
             details={"count": len(page.items)},
             subjects=[chart.client_id for chart in page.items],
         )
@@ -73,7 +74,7 @@ class ChartDetailView(RecordsView):
             chart=chart,
             access=access,
             data=dict(data),
-            request=self.django_request(request),
+            context=context_of(self.django_request(request)),
         )
         return Response(ChartDetailSerializer(chart).data)
 
@@ -87,6 +88,6 @@ class EmergencyAccessView(RecordsView):
             raise NotVisible("records.clientchart", chart_id)
         reason = valid_input(ReasonInput, request)["reason"]
         access = services.emergency_access_start(
-            actor=user, chart=chart, reason=reason, request=self.django_request(request)
+            actor=user, chart=chart, reason=reason, context=context_of(self.django_request(request))
         )
         return Response({"id": str(access.pk), "expires_at": access.expires_at}, status=status.HTTP_201_CREATED)

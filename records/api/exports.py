@@ -14,6 +14,7 @@ from records import services
 from records.api.base import RecordsView
 from records.reads import export_download
 from records.selectors import Need, export_get_for_user
+from teletherapy.context import context_of
 
 
 class ExportCreateView(RecordsView):
@@ -21,7 +22,7 @@ class ExportCreateView(RecordsView):
     def post(self, request: Request, chart_id: uuid.UUID) -> Response:
         chart, access = self.chart(request, chart_id, Need.SUMMARY)
         export = services.export_request(
-            actor=self.actor(request), chart=chart, access=access, request=self.django_request(request)
+            actor=self.actor(request), chart=chart, access=access, context=context_of(self.django_request(request))
         )
         return Response({"id": str(export.pk), "status": export.status}, status=status.HTTP_201_CREATED)
 
@@ -33,6 +34,9 @@ class ExportDetailView(RecordsView):
         body: dict[str, Any] = {"id": str(export.pk), "status": export.status, "progress": export.progress}
         if export.status == "ready" and request.query_params.get("include") == "record":
             _export, body["record"] = export_download(
-                user=self.actor(request), export_id=export_id, context=self.django_request(request), format="api"
+                user=self.actor(request),
+                export_id=export_id,
+                context=context_of(self.django_request(request)),
+                format="api",
             )
         return Response(body)

@@ -15,16 +15,16 @@ from audit.models import Action
 from records import services
 from records.api.base import RecordsView, TextInput, valid_input
 from records.models import (
-    NoteAddendum,
     ProgressNote,
 )
+from records.reads import addenda_by_note, notes_listed
 from records.selectors import (
     Access,
     Need,
-    addenda_visible,
     note_get_for_user,
-    notes_visible,
 )
+from teletherapy.context import context_of
+from teletherapy.errors import ServiceError
 from teletherapy.pagination import paginate
 
 
@@ -89,17 +89,9 @@ class NoteListView(RecordsView):
     def get(self, request: Request, chart_id: uuid.UUID) -> Response:
         chart, access = self.chart(request, chart_id, Need.CLINICAL)
         # Only what the list shows (not when a draft was last saved).
-        page = paginate(
-            request,
-            notes_visible(chart=chart, access=access).prefetch_related(None).defer("updated_at"),
-            key="-created_at",
-        )
+        page = paginate(request, notes_listed(chart=chart, access=access), key="-created_at")
         notes = page.items
-        # One query for all the addenda, grouped by hand: lighter than the prefetch machinery.
-        addenda: dict[Any, list[NoteAddendum]] = {note.pk: [] for note in notes}
-        for addendum in addenda_visible(chart=chart, access=access):
-            if addendum.note_id in addenda:  # a note on another page is not shown
-                addenda[addendum.note_id].append(addendum)
+        addenda = addenda_by_note(chart=chart, access=access, notes=notes)
         # Everything is fetched: the event is written while the notes are opened and serialized.
         with self.reading(request, Action.NOTE_LIST, chart, chart, access, count=len(notes)):
             data = NoteSerializer(notes, many=True, context={"addenda": addenda}).data
@@ -115,7 +107,7 @@ class NoteListView(RecordsView):
             access=access,
             template=data.get("template", ""),
             sections=data["sections"],
-            request=self.django_request(request),
+            context=context_of(self.django_request(request)),
             **_service(data),
         )
         return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
@@ -136,16 +128,13 @@ class NoteDetailView(RecordsView):
         note, _access = self.note(request, note_id, write=True)
         data = valid_input(NoteInput, request)
         if "version" not in data:
-            return Response(
-                {"code": "invalid", "detail": "Send the version you edited.", "fields": {"version": ["Required."]}},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+            raise ServiceError("Send the version you edited.", field="version")
         note = services.note_update(
             actor=self.actor(request),
             note=note,
             sections=data["sections"],
             expected_version=data["version"],
-            request=self.django_request(request),
+            context=context_of(self.django_request(request)),
             **_service(data, note),
         )
         return Response(NoteSerializer(note).data)
@@ -162,11 +151,11 @@ class NoteActionView(NoteDetailView):
         note, _access = self.note(request, note_id, write=True)
         actor, django_request = self.actor(request), self.django_request(request)
         if self.action_name == "sign":
-            note = services.note_sign(actor=actor, note=note, request=django_request)
+            note = services.note_sign(actor=actor, note=note, context=context_of(django_request))
         elif self.action_name == "share":
-            note = services.note_share(actor=actor, note=note, request=django_request)
+            note = services.note_share(actor=actor, note=note, context=context_of(django_request))
         else:
             body = valid_input(TextInput, request)["body"]
-            services.note_addendum(actor=actor, note=note, body=body, request=django_request)
+            services.note_addendum(actor=actor, note=note, body=body, context=context_of(django_request))
             note.refresh_from_db()
         return Response(NoteSerializer(note).data)

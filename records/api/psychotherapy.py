@@ -24,6 +24,7 @@ from records.selectors import (
     psychotherapy_note_get_for_author,
     psychotherapy_notes_of_author,
 )
+from teletherapy.context import context_of
 from teletherapy.pagination import paginate
 
 
@@ -47,7 +48,7 @@ class PsychotherapyNoteListView(RecordsView):
             audit_record(
                 action=Action.PSYCHOTHERAPY_NOTE_VIEW,
                 actor=self.actor(request),
-                request=self.django_request(request),
+                context=context_of(self.django_request(request)),
                 target=chart,
                 subject_client_id=chart.client_id,
                 details={"count": len(notes)},
@@ -59,7 +60,11 @@ class PsychotherapyNoteListView(RecordsView):
         chart, access = self.chart(request, chart_id, Need.CLINICAL)
         body = valid_input(TextInput, request)["body"]
         note = services.psychotherapy_note_write(
-            actor=self.actor(request), chart=chart, access=access, body=body, request=self.django_request(request)
+            actor=self.actor(request),
+            chart=chart,
+            access=access,
+            body=body,
+            context=context_of(self.django_request(request)),
         )
         return Response(PsychotherapyNoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
@@ -75,7 +80,7 @@ class PsychotherapyNoteDetailView(RecordsView):
         audit_record(
             action=Action.PSYCHOTHERAPY_NOTE_VIEW,
             actor=self.actor(request),
-            request=self.django_request(request),
+            context=context_of(self.django_request(request)),
             target_type="records.psychotherapynote",
             target_id=str(note.pk),
             subject_client_id=chart.client_id,
@@ -91,7 +96,7 @@ class PsychotherapyNoteDetailView(RecordsView):
             chart=chart,
             access=access,
             body=body,
-            request=self.django_request(request),
+            context=context_of(self.django_request(request)),
             note=note,
         )
         return Response(PsychotherapyNoteSerializer(note).data)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.duties import confirmation_missing
@@ -21,7 +20,9 @@ from records.models import (
 )
 from records.selectors import Access
 from records.services.writing import clean_text
-from teletherapy.errors import ServiceError
+from records.tasks import emergency_access_notify, record_export_build
+from teletherapy.context import AuditContext
+from teletherapy.errors import NotAllowed, ServiceError
 
 EMERGENCY_MINUTES = 60
 EMERGENCY_REASON_MIN = 20
@@ -31,22 +32,28 @@ EMERGENCY_REASON_MIN = 20
 
 
 def emergency_access_start(
-    *, actor: User, chart: ClientChart, reason: str, request: HttpRequest | None
+    *, actor: User, chart: ClientChart, reason: str, context: AuditContext | None
 ) -> EmergencyAccess:
     if not actor.has_role(Role.THERAPIST) or chart.practice_id != actor.practice_id:
-        raise ServiceError("Only a therapist of this practice can use emergency access.", code="not_allowed")
+        raise NotAllowed(
+            "Only a therapist of this practice can use emergency access.",
+            target_type=chart._meta.label_lower,
+            target_id=chart.pk,
+        )
     if actor.has_role(Role.ADMIN):
-        raise ServiceError(
+        raise NotAllowed(
             "An account that holds the admin role cannot use emergency access, whatever its other roles.",
-            code="not_allowed",
+            target_type=chart._meta.label_lower,
+            target_id=chart.pk,
         )
     if chart.care_team.filter(pk=actor.pk).exists():
         raise ServiceError("You are on this client's care team already.", code="not_needed")
     if confirmation_missing(actor):
-        raise ServiceError(
+        raise NotAllowed(
             "A second admin of the practice must confirm your account before you can use emergency access. "
             "Ask an admin other than the one who invited you.",
-            code="not_allowed",
+            target_type=chart._meta.label_lower,
+            target_id=chart.pk,
         )
     text = clean_text(reason, field="reason", limit=1000, required=True).strip()
     if len(text) < EMERGENCY_REASON_MIN:
@@ -59,13 +66,12 @@ def emergency_access_start(
         audit_record(
             action=Action.EMERGENCY_ACCESS,
             actor=actor,
-            request=request,
+            context=context,
             target=chart,
             subject_client_id=chart.client_id,
             flagged=True,
             details={"minutes": EMERGENCY_MINUTES, "emergency_access_id": str(access.pk)},
         )
-        from records.tasks import emergency_access_notify
 
         transaction.on_commit(lambda: emergency_access_notify.delay(str(access.pk)))
     return access
@@ -74,21 +80,24 @@ def emergency_access_start(
 # Right of access ---------------------------------------------------------------------------
 
 
-def export_request(*, actor: User, chart: ClientChart, access: Access, request: HttpRequest | None) -> RecordExport:
+def export_request(*, actor: User, chart: ClientChart, access: Access, context: AuditContext | None) -> RecordExport:
     if access not in (Access.CLIENT, Access.GUARDIAN):
-        raise ServiceError("A client, or a minor's guardian, requests their own copy.", code="not_allowed")
+        raise NotAllowed(
+            "A client, or a minor's guardian, requests their own copy.",
+            target_type=chart._meta.label_lower,
+            target_id=chart.pk,
+        )
     with transaction.atomic():
         export = RecordExport(chart=chart, requested_by=actor)
         export.save()
         audit_record(
             action=Action.RECORD_EXPORT,
             actor=actor,
-            request=request,
+            context=context,
             target=export,
             subject_client_id=chart.client_id,
             details={"stage": "requested"},
         )
-        from records.tasks import record_export_build
 
         transaction.on_commit(lambda: record_export_build.delay(str(export.pk)))
     return export

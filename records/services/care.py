@@ -9,7 +9,6 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
@@ -26,32 +25,39 @@ from records.selectors import Access
 from records.services.writing import CPT_PATTERN, ICD10_PATTERN, audit_write
 from records.signals import questionnaire_needs_attention
 from records.tasks import safety_alert_notify
-from teletherapy.errors import ServiceError
+from teletherapy.context import AuditContext
+from teletherapy.errors import NotAllowed, ServiceError
 
 # Assessments -------------------------------------------------------------------------------
 
 
 def assessment_assign(
-    *, actor: User, chart: ClientChart, access: Access, kind: str, request: HttpRequest | None
+    *, actor: User, chart: ClientChart, access: Access, kind: str, context: AuditContext | None
 ) -> Assessment:
     if access is not Access.CARE_TEAM:
-        raise ServiceError("Only the care team assigns assessments.", code="not_allowed")
+        raise NotAllowed(
+            "Only the care team assigns assessments.", target_type=chart._meta.label_lower, target_id=chart.pk
+        )
     if kind not in scoring.ITEMS:
         raise ServiceError("Choose PHQ-9 or GAD-7.", field="kind")
     with transaction.atomic():
         assessment = Assessment(chart=chart, kind=kind, assigned_by=actor)
         assessment.save()
         audit_write(
-            Action.ASSESSMENT_ASSIGN, actor=actor, request=request, target=assessment, client_id=chart.client_id
+            Action.ASSESSMENT_ASSIGN, actor=actor, context=context, target=assessment, client_id=chart.client_id
         )
     return assessment
 
 
 def assessment_submit(
-    *, actor: User, assessment: Assessment, answers: object, request: HttpRequest | None
+    *, actor: User, assessment: Assessment, answers: object, context: AuditContext | None
 ) -> scoring.Result:
     if assessment.chart.client_id != actor.pk:
-        raise ServiceError("Only the client answers their assessment.", code="not_allowed")
+        raise NotAllowed(
+            "Only the client answers their assessment.",
+            target_type=assessment._meta.label_lower,
+            target_id=assessment.pk,
+        )
     if not isinstance(answers, list):
         raise ServiceError("Answer every question.", field="answers")
     try:
@@ -67,7 +73,7 @@ def assessment_submit(
         locked.completed_at = timezone.now()
         locked.save(update_fields=["answers", "result", "completed_at"])
         audit_write(
-            Action.ASSESSMENT_SUBMIT, actor=actor, request=request, target=locked, client_id=locked.chart.client_id
+            Action.ASSESSMENT_SUBMIT, actor=actor, context=context, target=locked, client_id=locked.chart.client_id
         )
         if result.self_harm_alert:
             chart = locked.chart
@@ -93,10 +99,12 @@ def billing_create(
     cpt_code: object,
     diagnosis_codes: object,
     fee: object,
-    request: HttpRequest | None,
+    context: AuditContext | None,
 ) -> BillingRecord:
     if access not in (Access.CARE_TEAM, Access.ADMIN):
-        raise ServiceError("Only the care team or an admin records billing.", code="not_allowed")
+        raise NotAllowed(
+            "Only the care team or an admin records billing.", target_type=chart._meta.label_lower, target_id=chart.pk
+        )
     try:
         day = date.fromisoformat(str(service_date))
     except ValueError:
@@ -125,16 +133,18 @@ def billing_create(
         )
         record.save()
         audit_record(
-            action=Action.BILLING_WRITE, actor=actor, request=request, target=record, subject_client_id=chart.client_id
+            action=Action.BILLING_WRITE, actor=actor, context=context, target=record, subject_client_id=chart.client_id
         )
     return record
 
 
 def billing_set_status(
-    *, actor: User, record: BillingRecord, access: Access, status: str, request: HttpRequest | None
+    *, actor: User, record: BillingRecord, access: Access, status: str, context: AuditContext | None
 ) -> BillingRecord:
     if access not in (Access.ADMIN, Access.CARE_TEAM):
-        raise ServiceError("Only the care team or an admin changes billing.", code="not_allowed")
+        raise NotAllowed(
+            "Only the care team or an admin changes billing.", target_type=record._meta.label_lower, target_id=record.pk
+        )
     if status not in BillingStatus.values:
         raise ServiceError("Unknown status.", field="status")
     with transaction.atomic():
@@ -143,7 +153,7 @@ def billing_set_status(
         audit_record(
             action=Action.BILLING_WRITE,
             actor=actor,
-            request=request,
+            context=context,
             target=record,
             subject_client_id=record.chart.client_id,
             details={"status": status},

@@ -7,7 +7,6 @@ import json
 from datetime import date
 
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -19,7 +18,8 @@ from records.models import (
 from records.selectors import Access
 from records.services.writing import MAX_TEXT_CHARS, clean_text
 from teletherapy.blind_index import blind_index
-from teletherapy.errors import ServiceError
+from teletherapy.context import AuditContext
+from teletherapy.errors import NotAllowed, ServiceError
 
 # Charts ----------------------------------------------------------------------------------
 
@@ -30,7 +30,7 @@ def chart_create(
     client: User,
     therapists: list[User],
     is_minor: bool = False,
-    request: HttpRequest | None = None,
+    context: AuditContext | None = None,
 ) -> ClientChart:
     if not client.has_role(Role.CLIENT):
         raise ServiceError("A chart belongs to a client.")
@@ -45,7 +45,7 @@ def chart_create(
         audit_record(
             action=Action.CHART_UPDATE,
             actor=actor,
-            request=request,
+            context=context,
             target=chart,
             practice_id=client.practice_id,
             subject_client_id=client.pk,
@@ -58,10 +58,10 @@ CHART_FIELDS = ("date_of_birth", "phone", "address", "emergency_contact")
 
 
 def chart_update(
-    *, actor: User, chart: ClientChart, access: Access, data: dict[str, object], request: HttpRequest | None
+    *, actor: User, chart: ClientChart, access: Access, data: dict[str, object], context: AuditContext | None
 ) -> ClientChart:
     if access is not Access.CARE_TEAM:
-        raise ServiceError("Only the care team changes a chart.", code="not_allowed")
+        raise NotAllowed("Only the care team changes a chart.", target_type=chart._meta.label_lower, target_id=chart.pk)
     changes: dict[str, object] = {}
     for name in CHART_FIELDS:
         if name in data:
@@ -98,7 +98,7 @@ def chart_update(
         audit_record(
             action=Action.CHART_UPDATE,
             actor=actor,
-            request=request,
+            context=context,
             target=locked,
             subject_client_id=locked.client_id,
             details=details,

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
 from audit.models import Action
 from audit.services import audit_record
+from records import files
 from records.models import (
     ChartDocument,
     ClientChart,
 )
 from records.selectors import DOCUMENT_UPLOADERS, Access
-from teletherapy.errors import ServiceError
+from teletherapy.context import AuditContext
+from teletherapy.errors import NotAllowed, ServiceError
 
 # Documents ------------------------------------------------------------------------------------
 
@@ -26,14 +27,17 @@ def document_upload(
     access: Access,
     upload: object,
     shared_with_client: bool = True,
-    request: HttpRequest | None,
+    context: AuditContext | None,
 ) -> ChartDocument:
     """Check an upload (records.files), seal it into the store and file it on the chart. A refusal
     stores nothing, and is audited with its reason (a virus found is something admins should see)."""
-    from records import files
 
     if access not in DOCUMENT_UPLOADERS:
-        raise ServiceError("Only the care team, the client or their guardian adds documents.", code="not_allowed")
+        raise NotAllowed(
+            "Only the care team, the client or their guardian adds documents.",
+            target_type=chart._meta.label_lower,
+            target_id=chart.pk,
+        )
     if upload is None:
         raise ServiceError("Choose a file to upload.", field="file")
     try:
@@ -42,7 +46,7 @@ def document_upload(
         audit_record(
             action=Action.DOCUMENT_REFUSED,
             actor=actor,
-            request=request,
+            context=context,
             target=chart,
             subject_client_id=chart.client_id,
             details={"reason": refusal.code},
@@ -69,7 +73,7 @@ def document_upload(
             audit_record(
                 action=Action.DOCUMENT_UPLOAD,
                 actor=actor,
-                request=request,
+                context=context,
                 target=document,
                 subject_client_id=chart.client_id,
                 details={"kind": checked.kind, "size": checked.size, "scanned": checked.scanned},
@@ -80,7 +84,7 @@ def document_upload(
     return document
 
 
-def document_remove(*, actor: User, document: ChartDocument, request: HttpRequest | None) -> ChartDocument:
+def document_remove(*, actor: User, document: ChartDocument, context: AuditContext | None) -> ChartDocument:
     """Take a document out of view. It is kept, with who removed it and when, like a signed note."""
     with transaction.atomic():
         locked = ChartDocument.objects.select_for_update().get(pk=document.pk)
@@ -92,7 +96,7 @@ def document_remove(*, actor: User, document: ChartDocument, request: HttpReques
         audit_record(
             action=Action.DOCUMENT_REMOVE,
             actor=actor,
-            request=request,
+            context=context,
             target=locked,
             subject_client_id=locked.chart.client_id,
         )

@@ -9,7 +9,6 @@ import uuid
 from datetime import date
 
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
@@ -31,7 +30,8 @@ from records.services.writing import (
     audit_write,
     clean_text,
 )
-from teletherapy.errors import ServiceError
+from teletherapy.context import AuditContext
+from teletherapy.errors import NotAllowed, ServiceError
 
 TEMPLATE_SECTIONS = {
     NoteTemplate.SOAP: ["subjective", "objective", "assessment", "plan"],
@@ -119,13 +119,13 @@ def note_create(
     access: Access,
     template: str,
     sections: object,
-    request: HttpRequest | None,
+    context: AuditContext | None,
     session_id: object = None,
     service_date: object = None,
     minutes: object = None,
 ) -> ProgressNote:
     if access is not Access.CARE_TEAM:
-        raise ServiceError("Only the care team writes notes.", code="not_allowed")
+        raise NotAllowed("Only the care team writes notes.", target_type=chart._meta.label_lower, target_id=chart.pk)
     body = _sections(template, sections)
     day, session, length = _service(
         chart=chart, author=actor, session_id=session_id, service_date=service_date, minutes=minutes
@@ -142,7 +142,7 @@ def note_create(
         )
         note.save()
         audit_record(
-            action=Action.NOTE_CREATE, actor=actor, request=request, target=note, subject_client_id=chart.client_id
+            action=Action.NOTE_CREATE, actor=actor, context=context, target=note, subject_client_id=chart.client_id
         )
     return note
 
@@ -153,7 +153,7 @@ def note_update(
     note: ProgressNote,
     sections: object,
     expected_version: int,
-    request: HttpRequest | None,
+    context: AuditContext | None,
     session_id: object = None,
     service_date: object = None,
     minutes: object = None,
@@ -171,13 +171,15 @@ def note_update(
         if locked.version != expected_version:
             raise NoteConflict(locked.version)
         if locked.author_id != actor.pk:
-            raise ServiceError("Only the author edits a draft note.", code="not_allowed")
+            raise NotAllowed(
+                "Only the author edits a draft note.", target_type=note._meta.label_lower, target_id=note.pk
+            )
         locked.body = body
         locked.service_date, locked.session_id, locked.minutes = day, session, length
         locked.version += 1
         locked.updated_at = timezone.now()
         locked.save(update_fields=["body", "service_date", "session_id", "minutes", "version", "updated_at"])
-        audit_write(Action.NOTE_UPDATE, actor=actor, request=request, target=locked, client_id=locked.chart.client_id)
+        audit_write(Action.NOTE_UPDATE, actor=actor, context=context, target=locked, client_id=locked.chart.client_id)
     return locked
 
 
@@ -188,48 +190,48 @@ def note_file_excerpt(
     access: Access,
     note: ProgressNote | None,
     excerpt: str,
-    request: HttpRequest | None,
+    context: AuditContext | None,
 ) -> ProgressNote:
     """File a passage (a client's message, say) into the chart as part of a note of the actor's:
     a new draft; the end of a draft's first section; or, a signed note being locked, an addendum.
     Each path is the note's own service, so it is checked and audited as any edit is."""
     if access is not Access.CARE_TEAM:
-        raise ServiceError("Only the care team writes notes.", code="not_allowed")
+        raise NotAllowed("Only the care team writes notes.", target_type=chart._meta.label_lower, target_id=chart.pk)
     if note is None:
         first = TEMPLATE_SECTIONS[NoteTemplate.SOAP][0]
         return note_create(
             actor=actor, chart=chart, access=access, template=NoteTemplate.SOAP, sections={first: excerpt},
-            request=request,
+            context=context,
         )  # fmt: skip
     if note.chart_id != chart.pk or note.author_id != actor.pk:
         raise ServiceError("File it into one of your own notes on this chart.", field="note")
     if note.signed_at is not None:
-        note_addendum(actor=actor, note=note, body=excerpt, request=request)
+        note_addendum(actor=actor, note=note, body=excerpt, context=context)
         return note
     sections = json.loads(note.body)
     first = TEMPLATE_SECTIONS[NoteTemplate(note.template)][0]
     sections[first] = f"{sections.get(first, '').rstrip()}\n\n{excerpt}".strip()
     return note_update(
-        actor=actor, note=note, sections=sections, expected_version=note.version, request=request,
+        actor=actor, note=note, sections=sections, expected_version=note.version, context=context,
         session_id=note.session_id, service_date=note.service_date.isoformat(), minutes=note.minutes,
     )  # fmt: skip
 
 
-def note_sign(*, actor: User, note: ProgressNote, request: HttpRequest | None) -> ProgressNote:
+def note_sign(*, actor: User, note: ProgressNote, context: AuditContext | None) -> ProgressNote:
     with transaction.atomic():
         locked = ProgressNote.objects.select_for_update().get(pk=note.pk)
         if locked.author_id != actor.pk:
-            raise ServiceError("Only the author signs a note.", code="not_allowed")
+            raise NotAllowed("Only the author signs a note.", target_type=note._meta.label_lower, target_id=note.pk)
         if locked.signed_at is not None:
             raise ServiceError("This note is already signed.", code="signed")
         locked.signed_at = timezone.now()
         locked.version += 1
         locked.save(update_fields=["signed_at", "version"])
-        audit_write(Action.NOTE_SIGN, actor=actor, request=request, target=locked, client_id=locked.chart.client_id)
+        audit_write(Action.NOTE_SIGN, actor=actor, context=context, target=locked, client_id=locked.chart.client_id)
     return locked
 
 
-def note_addendum(*, actor: User, note: ProgressNote, body: str, request: HttpRequest | None) -> NoteAddendum:
+def note_addendum(*, actor: User, note: ProgressNote, body: str, context: AuditContext | None) -> NoteAddendum:
     text = clean_text(body, field="body", limit=MAX_SECTION_CHARS, required=True)
     with transaction.atomic():
         locked = ProgressNote.objects.select_for_update().get(pk=note.pk)
@@ -237,11 +239,11 @@ def note_addendum(*, actor: User, note: ProgressNote, body: str, request: HttpRe
             raise ServiceError("Edit the draft itself; addenda are for signed notes.", code="not_signed")
         addendum = NoteAddendum(note=locked, author=actor, body=text)
         addendum.save()
-        audit_write(Action.NOTE_ADDENDUM, actor=actor, request=request, target=locked, client_id=locked.chart.client_id)
+        audit_write(Action.NOTE_ADDENDUM, actor=actor, context=context, target=locked, client_id=locked.chart.client_id)
     return addendum
 
 
-def note_share(*, actor: User, note: ProgressNote, request: HttpRequest | None) -> ProgressNote:
+def note_share(*, actor: User, note: ProgressNote, context: AuditContext | None) -> ProgressNote:
     with transaction.atomic():
         locked = ProgressNote.objects.select_for_update().get(pk=note.pk)
         if locked.signed_at is None:
@@ -249,11 +251,11 @@ def note_share(*, actor: User, note: ProgressNote, request: HttpRequest | None) 
         if locked.shared_at is None:
             locked.shared_at = timezone.now()
             locked.save(update_fields=["shared_at"])
-        audit_write(Action.NOTE_SHARE, actor=actor, request=request, target=locked, client_id=locked.chart.client_id)
+        audit_write(Action.NOTE_SHARE, actor=actor, context=context, target=locked, client_id=locked.chart.client_id)
     return locked
 
 
-def note_unshare(*, actor: User, note: ProgressNote, request: HttpRequest | None) -> ProgressNote:
+def note_unshare(*, actor: User, note: ProgressNote, context: AuditContext | None) -> ProgressNote:
     """Undo sharing: the client (and a guardian) can no longer read the note from now on; the
     record of who shared it, and of their reading it, stays in the audit trail."""
     with transaction.atomic():
@@ -262,7 +264,7 @@ def note_unshare(*, actor: User, note: ProgressNote, request: HttpRequest | None
             raise ServiceError("This note is not shared.", code="not_shared")
         locked.shared_at = None
         locked.save(update_fields=["shared_at"])
-        audit_write(Action.NOTE_UNSHARE, actor=actor, request=request, target=locked, client_id=locked.chart.client_id)
+        audit_write(Action.NOTE_UNSHARE, actor=actor, context=context, target=locked, client_id=locked.chart.client_id)
     return locked
 
 
@@ -275,12 +277,14 @@ def psychotherapy_note_write(
     chart: ClientChart,
     access: Access,
     body: str,
-    request: HttpRequest | None,
+    context: AuditContext | None,
     note: PsychotherapyNote | None = None,
 ) -> PsychotherapyNote:
     """Only a care-team therapist writes them; only the author ever reads them again."""
     if access not in PSYCHOTHERAPY_WRITERS:
-        raise ServiceError("Only the care team keeps psychotherapy notes.", code="not_allowed")
+        raise NotAllowed(
+            "Only the care team keeps psychotherapy notes.", target_type=chart._meta.label_lower, target_id=chart.pk
+        )
     text = clean_text(body, field="body", limit=MAX_TEXT_CHARS, required=True)
     if note is None:
         note = PsychotherapyNote(practice_id=chart.practice_id, chart_id=chart.pk, author_id=actor.pk, body=text)
@@ -295,7 +299,7 @@ def psychotherapy_note_write(
         audit_record(
             action=Action.PSYCHOTHERAPY_NOTE_WRITE,
             actor=actor,
-            request=request,
+            context=context,
             target_type="records.psychotherapynote",
             target_id=str(note.pk),
             subject_client_id=chart.client_id,

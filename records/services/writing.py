@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 
 from django.db.models import Model
-from django.http import HttpRequest
 
 from accounts.models import User
 from audit.models import Action
 from audit.services import audit_record
+from teletherapy.context import AuditContext
 from teletherapy.errors import ServiceError
 
 MAX_SECTION_CHARS = 20_000
@@ -35,6 +35,6 @@ def clean_text(value: object, *, field: str, limit: int, required: bool = False)
     return value
 
 
-def audit_write(action: Action, *, actor: User, request: HttpRequest | None, target: Model, client_id: int) -> None:
+def audit_write(action: Action, *, actor: User, context: AuditContext | None, target: Model, client_id: int) -> None:
     """The audit event of a record write: who, what, which record, whose chart."""
-    audit_record(action=action, actor=actor, request=request, target=target, subject_client_id=client_id)
+    audit_record(action=action, actor=actor, context=context, target=target, subject_client_id=client_id)

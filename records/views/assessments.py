@@ -21,22 +21,23 @@ from records.forms import (
 from records.selectors import (
     Need,
     assessment_get_for_user,
+    chart_get_for_user,
 )
-from records.views.base import chart_or_refuse, refused
-from teletherapy.errors import ServiceError, error_text
+from teletherapy.context import context_of
+from teletherapy.errors import NotVisible, ServiceError, error_text
 from teletherapy.ids import as_uuid
 
 
 @role_required(Role.THERAPIST)
 @require_POST
 def assessment_assign_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
-    chart, access = chart_or_refuse(request, chart_id, Need.CLINICAL)
+    chart, access = chart_get_for_user(user=request.user, chart_id=chart_id, need=Need.CLINICAL)
     form = AssignForm(request.POST)
     try:
         if not form.is_valid():
             raise ServiceError("Choose PHQ-9 or GAD-7.")
         services.assessment_assign(
-            actor=request.user, chart=chart, access=access, kind=form.cleaned_data["kind"], request=request
+            actor=request.user, chart=chart, access=access, kind=form.cleaned_data["kind"], context=context_of(request)
         )
     except ServiceError as error:
         messages.error(request, error_text(request, error))
@@ -48,12 +49,14 @@ def assessment_assign_view(request: AuthedRequest, chart_id: str) -> HttpRespons
 @role_required(Role.THERAPIST, Role.ADMIN)
 @require_POST
 def billing_add_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
-    chart, access = chart_or_refuse(request, chart_id, Need.BILLING)
+    chart, access = chart_get_for_user(user=request.user, chart_id=chart_id, need=Need.BILLING)
     form = BillingForm(request.POST)
     try:
         if not form.is_valid():
             raise ServiceError("Fill in the date, CPT code, diagnosis codes and fee.")
-        services.billing_create(actor=request.user, chart=chart, access=access, request=request, **form.cleaned_data)
+        services.billing_create(
+            actor=request.user, chart=chart, access=access, context=context_of(request), **form.cleaned_data
+        )
     except ServiceError as error:
         messages.error(request, error_text(request, error))
     else:
@@ -77,7 +80,7 @@ def _back_to(request: AuthedRequest) -> str:
 def assessment_view(request: AuthedRequest, assessment_id: str) -> HttpResponse:
     assessment, _access = assessment_get_for_user(user=request.user, assessment_id=assessment_id)
     if assessment.chart.client_id != request.user.pk:  # the client answers their own questionnaire
-        raise refused(request, "records.assessment", assessment_id)
+        raise NotVisible("records.assessment", assessment_id)
     if assessment.completed_at is not None:
         messages.info(request, "You have completed this questionnaire. Thank you.")
         return redirect("records:portal")
@@ -87,7 +90,7 @@ def assessment_view(request: AuthedRequest, assessment_id: str) -> HttpResponse:
         if form.is_valid():
             try:
                 result = services.assessment_submit(
-                    actor=request.user, assessment=assessment, answers=form.answers(), request=request
+                    actor=request.user, assessment=assessment, answers=form.answers(), context=context_of(request)
                 )
             except ServiceError as error:
                 form.add_error(None, error_text(request, error))

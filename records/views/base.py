@@ -7,35 +7,32 @@ from typing import Any
 
 from accounts.types import AuthedRequest
 from audit.models import Action
+from records.files import max_megabytes
 from records.models import ClientChart
-from records.reads import chart_for, record_read
+from records.reads import record_read
 from records.scoring import ANSWER_CHOICES, ITEMS
-from records.selectors import Access, Need
-from teletherapy.errors import NotVisible
-
-
-def refused(request: AuthedRequest, target_type: str, target_id: object) -> NotVisible:
-    return NotVisible(target_type, target_id)
-
-
-def chart_or_refuse(request: AuthedRequest, chart_id: object, need: Need) -> tuple[ClientChart, Access]:
-    return chart_for(user=request.user, chart_id=chart_id, need=need)
+from records.selectors import Access
+from teletherapy import scanner
+from teletherapy.context import context_of
 
 
 def audit_read(
     request: AuthedRequest, action: Action, target: Any, chart: ClientChart, access: Access, **details: Any
 ) -> None:
     record_read(
-        actor=request.user, context=request, action=action, target=target, chart=chart, access=access, **details
+        actor=request.user,
+        context=context_of(request),
+        action=action,
+        target=target,
+        chart=chart,
+        access=access,
+        **details,
     )
 
 
 def upload_context() -> dict[str, Any]:
     """What an upload form says: the limits, and whether files are scanned for viruses here."""
     from django.conf import settings
-
-    from records.files import max_megabytes
-    from teletherapy import scanner
 
     return {"max_mb": max_megabytes(), "scanned": scanner.configured() or settings.DOCUMENT_SCAN_REQUIRED}
 

@@ -23,22 +23,23 @@ from records.forms import (
 )
 from records.models import ClientChart
 from records.panels import chart_panels
+from records.reads import notes_listed
 from records.selectors import (
     ALLOWED,
     DOCUMENT_UPLOADERS,
     Access,
     Need,
     billing_visible,
-    chart_reach,
+    chart_shown,
     charts_for_therapist,
     charts_outside_care_team,
     documents_visible,
-    notes_visible,
     psychotherapy_notes_of_author,
 )
 from records.trends import trends_of
-from records.views.base import audit_read, refused, results_of, upload_context
-from teletherapy.errors import NotAllowed, ServiceError, error_text
+from records.views.base import audit_read, results_of, upload_context
+from teletherapy.context import context_of
+from teletherapy.errors import NotAllowed, NotVisible, ServiceError, error_text
 from teletherapy.gates import clinical_refusal
 from teletherapy.pagination import paginate
 
@@ -55,7 +56,7 @@ def charts_view(request: AuthedRequest) -> HttpResponse:
         others = ClientChart.objects.none()
     page = paginate(request, charts, key="client__full_name")
     audit_record(
-        action=Action.CHART_LIST, actor=request.user, request=request, details={"count": len(page.items)},
+        action=Action.CHART_LIST, actor=request.user, context=context_of(request), details={"count": len(page.items)},
         subjects=[chart.client_id for chart in page.items],
     )  # fmt: skip
     return render(request, "records/charts.html", {"charts": page.items, "page": page, "others": others})
@@ -64,14 +65,9 @@ def charts_view(request: AuthedRequest) -> HttpResponse:
 @role_required(Role.THERAPIST, Role.ADMIN)
 @require_http_methods(["GET", "POST"])
 def chart_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
-    need = Need.CLINICAL if request.user.has_role(Role.THERAPIST) else Need.SUMMARY
-    found = chart_reach(user=request.user, chart_id=chart_id, need=need)
-    if found is None and need is Need.CLINICAL:
-        found = chart_reach(user=request.user, chart_id=chart_id, need=Need.SUMMARY)
-    if found is None or found[1] in (Access.CLIENT, Access.GUARDIAN):
-        raise refused(request, "records.clientchart", chart_id)
-    chart, access = found
-    clinical = access in (Access.CARE_TEAM, Access.EMERGENCY)
+    chart, access, clinical = chart_shown(user=request.user, chart_id=chart_id)
+    if access in (Access.CLIENT, Access.GUARDIAN):  # their own record is the portal
+        raise NotVisible("records.clientchart", chart_id)
     # The same gate the doors ask (teletherapy/gates.py): kept out, the page shows the summary only.
     held_back = clinical_refusal(request.user) if clinical else None
     clinical = clinical and held_back is None
@@ -89,11 +85,13 @@ def chart_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if access is not Access.CARE_TEAM:
-            raise refused(request, "records.clientchart", chart_id)
+            raise NotVisible("records.clientchart", chart_id)
         if chart_form.is_valid():
             data = dict(chart_form.cleaned_data)
             data["date_of_birth"] = data["date_of_birth"].isoformat() if data["date_of_birth"] else ""
-            services.chart_update(actor=request.user, chart=chart, access=access, data=data, request=request)
+            services.chart_update(
+                actor=request.user, chart=chart, access=access, data=data, context=context_of(request)
+            )
             messages.success(request, "Chart updated.")
             return redirect("records:chart", chart.pk)
         status = 400
@@ -104,7 +102,7 @@ def chart_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
         + (["billing"] if shows_billing else [])
         + (["notes", "assessments", "documents"] if clinical else [])
     )
-    notes_page = paginate(request, notes_visible(chart=chart, access=access), key="-created_at") if clinical else None
+    notes_page = paginate(request, notes_listed(chart=chart, access=access), key="-created_at") if clinical else None
     audit_read(request, Action.CHART_VIEW, chart, chart, access, sections=",".join(sections))
     assessments = results_of(chart.assessments.all()) if clinical else []
     context = {
@@ -142,7 +140,7 @@ def emergency_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
         ClientChart.objects.filter(pk=chart_id, practice_id=request.user.practice_id).select_related("client").first()
     )
     if chart is None:
-        raise refused(request, "records.clientchart", chart_id)
+        raise NotVisible("records.clientchart", chart_id)
     if request.user.has_role(Role.ADMIN):
         raise NotAllowed(
             "An account that holds the admin role cannot use emergency access.",
@@ -154,7 +152,7 @@ def emergency_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.emergency_access_start(
-                actor=request.user, chart=chart, reason=form.cleaned_data["reason"], request=request
+                actor=request.user, chart=chart, reason=form.cleaned_data["reason"], context=context_of(request)
             )
         except ServiceError as error:
             form.add_error("reason" if error.field == "reason" else None, error_text(request, error))

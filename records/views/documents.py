@@ -14,10 +14,11 @@ from accounts.types import AuthedRequest
 from audit.models import Action
 from records import files, services
 from records.models import ClientChart
-from records.selectors import DOCUMENT_UPLOADERS, Access, Need, document_get_for_user
-from records.views.base import audit_read, chart_or_refuse
+from records.selectors import DOCUMENT_UPLOADERS, Access, Need, chart_get_for_user, document_get_for_user
+from records.views.base import audit_read
 from teletherapy.confirm import ask, confirmed
-from teletherapy.errors import NotAllowed, ServiceError, error_text
+from teletherapy.context import context_of
+from teletherapy.errors import Conflict, NotAllowed, ServiceError, error_text
 
 ANYONE_WITH_A_CHART = (Role.THERAPIST, Role.CLIENT, Role.GUARDIAN)
 
@@ -31,7 +32,7 @@ def _back(chart: ClientChart, access: Access) -> str:
 @role_required(*ANYONE_WITH_A_CHART)
 @require_POST
 def document_upload_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
-    chart, access = chart_or_refuse(request, chart_id, Need.CLINICAL)
+    chart, access = chart_get_for_user(user=request.user, chart_id=chart_id, need=Need.CLINICAL)
     if access not in DOCUMENT_UPLOADERS:  # emergency access reads; it does not add to a record
         raise NotAllowed(
             "Emergency access reads a record; it does not add to it.",
@@ -45,7 +46,7 @@ def document_upload_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
             access=access,
             upload=request.FILES.get("file"),
             shared_with_client=request.POST.get("shared_with_client") == "1",
-            request=request,
+            context=context_of(request),
         )
     except ServiceError as error:
         messages.error(request, f"Not uploaded: {error_text(request, error)}")
@@ -61,12 +62,11 @@ def document_download_view(request: AuthedRequest, chart_document_id: str) -> Ht
     try:
         response = files.download_response(document)
     except files.DocumentDamaged:
-        return HttpResponse(
+        raise Conflict(
             "This document does not open: the stored file was changed, or belongs to another record. "
             "Nothing of it was sent. Tell the practice, so they can restore it from a backup.",
-            status=409,
-            content_type="text/plain; charset=utf-8",
-        )
+            code="damaged",
+        ) from None
     audit_read(request, Action.DOCUMENT_DOWNLOAD, document, chart, access)
     return response
 
@@ -87,7 +87,7 @@ def document_remove_view(request: AuthedRequest, chart_document_id: str) -> Http
             back=_back(chart, access),
         )
     try:
-        services.document_remove(actor=request.user, document=document, request=request)
+        services.document_remove(actor=request.user, document=document, context=context_of(request))
     except ServiceError as error:
         messages.error(request, error_text(request, error))
     else:

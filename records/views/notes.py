@@ -25,11 +25,13 @@ from records.models import ClientChart, NoteTemplate, ProgressNote
 from records.selectors import (
     Access,
     Need,
+    chart_get_for_user,
     note_get_for_user,
 )
-from records.views.base import audit_read, chart_or_refuse, refused
+from records.views.base import audit_read
 from teletherapy.confirm import ask, confirmed
-from teletherapy.errors import Conflict, ServiceError, error_text
+from teletherapy.context import context_of
+from teletherapy.errors import Conflict, NotVisible, ServiceError, error_text
 
 
 def _sessions_offered(request: AuthedRequest, chart: ClientChart, note: ProgressNote | None = None) -> list:
@@ -50,9 +52,9 @@ def _service_error(request: AuthedRequest, form: NoteForm, error: ServiceError) 
 @role_required(Role.THERAPIST)
 @require_http_methods(["GET", "POST"])
 def note_new_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
-    chart, access = chart_or_refuse(request, chart_id, Need.CLINICAL)
+    chart, access = chart_get_for_user(user=request.user, chart_id=chart_id, need=Need.CLINICAL)
     if access is not Access.CARE_TEAM:
-        raise refused(request, "records.clientchart", chart_id)
+        raise NotVisible("records.clientchart", chart_id)
     template = request.GET.get("template") or request.POST.get("template") or NoteTemplate.SOAP
     if template not in NoteTemplate.values:
         template = NoteTemplate.SOAP
@@ -73,7 +75,7 @@ def note_new_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
                 access=access,
                 template=template,
                 sections=form.sections(),
-                request=request,
+                context=context_of(request),
                 **form.service(),
             )
         except ServiceError as error:
@@ -113,7 +115,7 @@ def note_view(request: AuthedRequest, note_id: str) -> HttpResponse:
         if access is Access.CARE_TEAM and note.author_id == request.user.pk and note.signed_at is not None:
             raise Conflict("A signed note is locked. Add an addendum instead.", code="signed")
         if not editable:
-            raise refused(request, "records.progressnote", note_id)
+            raise NotVisible("records.progressnote", note_id)
         if form.is_valid():
             try:
                 services.note_update(
@@ -121,7 +123,7 @@ def note_view(request: AuthedRequest, note_id: str) -> HttpResponse:
                     note=note,
                     sections=form.sections(),
                     expected_version=form.cleaned_data.get("version") or 0,
-                    request=request,
+                    context=context_of(request),
                     **form.service(),
                 )
             except services.NoteConflict as conflict:
@@ -162,7 +164,7 @@ def _note_step(request: AuthedRequest, note_id: str, step: Callable[..., object]
     """Run one signing/sharing step on a note and come back to it with the outcome shown."""
     note = _note_action(request, note_id)
     try:
-        step(actor=request.user, note=note, request=request)
+        step(actor=request.user, note=note, context=context_of(request))
     except ServiceError as error:
         messages.error(request, error_text(request, error))
     else:
@@ -226,7 +228,9 @@ def note_addendum_view(request: AuthedRequest, note_id: str) -> HttpResponse:
         messages.error(request, "Write the addendum first.")
         return redirect("records:note", note.pk)
     try:
-        services.note_addendum(actor=request.user, note=note, body=form.cleaned_data["body"], request=request)
+        services.note_addendum(
+            actor=request.user, note=note, body=form.cleaned_data["body"], context=context_of(request)
+        )
     except ServiceError as error:
         messages.error(request, error_text(request, error))
     else:

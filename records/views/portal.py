@@ -25,13 +25,15 @@ from records.selectors import (
     Need,
     billing_visible,
     chart_for_client,
-    chart_reach,
+    chart_get_for_user,
+    chart_shown,
     documents_visible,
     export_get_for_user,
     notes_visible,
 )
-from records.views.base import audit_read, chart_or_refuse, results_of, upload_context
-from teletherapy.errors import Conflict, ServiceError, error_text
+from records.views.base import audit_read, results_of, upload_context
+from teletherapy.context import context_of
+from teletherapy.errors import Conflict, NotVisible, ServiceError, error_text
 
 
 @role_required(Role.CLIENT, Role.GUARDIAN)
@@ -40,11 +42,10 @@ def portal_view(request: AuthedRequest) -> HttpResponse:
     charts = [c for c in (chart_for_client(client=p) for p in people_acted_for(user=request.user)) if c is not None]
     entries = []
     for chart in charts:
-        found = chart_reach(user=request.user, chart_id=chart.pk, need=Need.SUMMARY)
-        if found is None:
+        try:
+            chart, access, clinical = chart_shown(user=request.user, chart_id=chart.pk)
+        except NotVisible:
             continue
-        access = found[1]
-        clinical = chart_reach(user=request.user, chart_id=chart.pk, need=Need.CLINICAL) is not None
         entries.append(
             {
                 "chart": chart,
@@ -68,9 +69,9 @@ def portal_view(request: AuthedRequest) -> HttpResponse:
 @role_required(Role.CLIENT, Role.GUARDIAN)
 @require_POST
 def export_new_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
-    chart, access = chart_or_refuse(request, chart_id, Need.SUMMARY)
+    chart, access = chart_get_for_user(user=request.user, chart_id=chart_id, need=Need.SUMMARY)
     try:
-        export = services.export_request(actor=request.user, chart=chart, access=access, request=request)
+        export = services.export_request(actor=request.user, chart=chart, access=access, context=context_of(request))
     except ServiceError as error:
         messages.error(request, error_text(request, error))
         return redirect("records:portal")
@@ -86,7 +87,9 @@ def export_view(request: AuthedRequest, export_id: str) -> HttpResponse:
         return JsonResponse({"status": export.status, "progress": export.progress})
     if wanted in ("json", "html", "pdf") and export.status == ExportStatus.READY:
         try:
-            export, contents = export_download(user=request.user, export_id=export_id, context=request, format=wanted)
+            export, contents = export_download(
+                user=request.user, export_id=export_id, context=context_of(request), format=wanted
+            )
         except Conflict as stale:
             messages.error(request, stale.message)
             return render(

@@ -18,23 +18,28 @@ from records.selectors import (
     PSYCHOTHERAPY_WRITERS,
     Access,
     Need,
+    chart_get_for_user,
     psychotherapy_note_get_for_author,
 )
-from records.views.base import chart_or_refuse
+from teletherapy.context import context_of
 from teletherapy.errors import NotVisible, ServiceError, error_text
 
 
 @role_required(Role.THERAPIST)
 @require_http_methods(["GET", "POST"])
 def psychotherapy_new_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
-    chart, access = chart_or_refuse(request, chart_id, Need.CLINICAL)
+    chart, access = chart_get_for_user(user=request.user, chart_id=chart_id, need=Need.CLINICAL)
     if access not in PSYCHOTHERAPY_WRITERS:
         raise NotVisible("records.clientchart", chart_id)
     form = PsychotherapyNoteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             note = services.psychotherapy_note_write(
-                actor=request.user, chart=chart, access=access, body=form.cleaned_data["body"], request=request
+                actor=request.user,
+                chart=chart,
+                access=access,
+                body=form.cleaned_data["body"],
+                context=context_of(request),
             )
         except ServiceError as error:
             messages.error(request, error_text(request, error))
@@ -51,14 +56,19 @@ def psychotherapy_note_view(request: AuthedRequest, note_id: str) -> HttpRespons
     form = PsychotherapyNoteForm(request.POST or None, initial={"body": note.body})
     if request.method == "POST" and form.is_valid():
         services.psychotherapy_note_write(
-            actor=request.user, chart=chart, access=access, body=form.cleaned_data["body"], request=request, note=note
+            actor=request.user,
+            chart=chart,
+            access=access,
+            body=form.cleaned_data["body"],
+            context=context_of(request),
+            note=note,
         )
         messages.success(request, "Saved.")
         return redirect("records:psychotherapy_note", note.pk)
     audit_record(
         action=Action.PSYCHOTHERAPY_NOTE_VIEW,
         actor=request.user,
-        request=request,
+        context=context_of(request),
         target_type="records.psychotherapynote",
         target_id=str(note.pk),
         subject_client_id=chart.client_id,

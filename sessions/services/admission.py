@@ -10,7 +10,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
@@ -39,7 +38,7 @@ def check_in_record(
     private_device: bool,
     private_network: bool,
     private_space: bool,
-    request: HttpRequest | None,
+    context: AuditContext | None,
 ) -> CheckIn:
     if location not in REGION_NAMES:
         raise ServiceError("Choose where you are from the list.", field="location")
@@ -57,7 +56,7 @@ def check_in_record(
         audit_record(
             action=Action.VIDEO_CHECK_IN,
             actor=user,
-            request=request,
+            context=context,
             target=appointment,
             details={
                 "location": location,
@@ -118,7 +117,7 @@ def admission_grant(
         audit_record(
             action=Action.VIDEO_ADMIT,
             actor=therapist,
-            request=context,
+            context=context,
             target=appointment,
             details={"admitted": user_id, "channel": "websocket"},
         )
@@ -136,7 +135,7 @@ def admission_revoke(
         audit_record(
             action=Action.VIDEO_REMOVE,
             actor=therapist,
-            request=context,
+            context=context,
             target=appointment,
             details={"removed": user_id, "channel": "websocket"},
         )

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.http import HttpRequest
 
 from accounts.models import Role, User
 from audit.models import Action
@@ -17,12 +16,17 @@ from sessions.models import (
     TherapistLicense,
 )
 from sessions.regions import REGION_NAMES
-from teletherapy.errors import ServiceError
+from teletherapy.context import AuditContext
+from teletherapy.errors import NotAllowed, ServiceError
 
 
-def policy_update(*, actor: User, request: HttpRequest | None, **changes: object) -> SessionPolicy:
+def policy_update(*, actor: User, context: AuditContext | None, **changes: object) -> SessionPolicy:
     if not actor.has_role(Role.ADMIN):
-        raise ServiceError("Only a practice admin changes the session settings.", code="not_allowed")
+        raise NotAllowed(
+            "Only a practice admin changes the session settings.",
+            target_type="video.sessionpolicy",
+            target_id=actor.practice_id,
+        )
     before = int(changes.get("join_before_minutes", 15))  # type: ignore[call-overload]
     after = int(changes.get("join_after_minutes", 30))  # type: ignore[call-overload]
     if not 0 <= before <= 120:
@@ -43,7 +47,7 @@ def policy_update(*, actor: User, request: HttpRequest | None, **changes: object
         audit_record(
             action=Action.SESSION_POLICY_CHANGE,
             actor=actor,
-            request=request,
+            context=context,
             target=policy,
             details={
                 "join_before_minutes": before,
@@ -56,9 +60,9 @@ def policy_update(*, actor: User, request: HttpRequest | None, **changes: object
     return policy
 
 
-def licenses_set(*, therapist: User, regions: Iterable[str], request: HttpRequest | None) -> list[str]:
+def licenses_set(*, therapist: User, regions: Iterable[str], context: AuditContext | None) -> list[str]:
     if not therapist.has_role(Role.THERAPIST):
-        raise ServiceError("Only therapists hold licenses here.", code="not_allowed")
+        raise NotAllowed("Only therapists hold licenses here.", target_type="accounts.user", target_id=therapist.pk)
     wanted = sorted(set(regions))
     unknown = [r for r in wanted if r not in REGION_NAMES or r == "OUTSIDE-US"]
     if unknown:
@@ -72,7 +76,7 @@ def licenses_set(*, therapist: User, regions: Iterable[str], request: HttpReques
         audit_record(
             action=Action.LICENSES_CHANGE,
             actor=therapist,
-            request=request,
+            context=context,
             target=therapist,
             details={"regions": wanted},
         )

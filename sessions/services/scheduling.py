@@ -9,7 +9,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.login_session import practice_zone
@@ -29,7 +28,7 @@ from sessions.policy import join_window, local_time
 from sessions.realtime import CloseCode, close_group, presence_changed, room_group
 from sessions.tasks import appointment_notify
 from teletherapy.context import AuditContext
-from teletherapy.errors import ServiceError
+from teletherapy.errors import NotAllowed, ServiceError
 
 CLIENTS_PER_KIND = {AppointmentKind.INDIVIDUAL: (1, 1), AppointmentKind.COUPLE: (2, 2), AppointmentKind.FAMILY: (2, 3)}
 MIN_MINUTES, MAX_MINUTES = 10, 240
@@ -81,7 +80,7 @@ def _caseload_ids(therapist: User) -> set[int]:
 
 def _check_people(therapist: User, clients: Sequence[User], kind: str) -> dict[int, User]:
     if not therapist.has_role(Role.THERAPIST):
-        raise ServiceError("Only a therapist schedules sessions.", code="not_allowed")
+        raise NotAllowed("Only a therapist schedules sessions.", target_type="accounts.user", target_id=therapist.pk)
     if kind not in CLIENTS_PER_KIND:
         raise ServiceError("Choose individual, couple or family.", field="kind")
     low, high = CLIENTS_PER_KIND[AppointmentKind(kind)]
@@ -122,7 +121,7 @@ def appointment_schedule(
     kind: str,
     starts_at: datetime,
     minutes: int = 50,
-    request: HttpRequest | None = None,
+    context: AuditContext | None = None,
     notify: bool = True,
 ) -> Appointment:
     unique = _check_people(therapist, clients, kind)
@@ -134,7 +133,7 @@ def appointment_schedule(
         audit_record(
             action=Action.APPOINTMENT_SCHEDULE,
             actor=therapist,
-            request=request,
+            context=context,
             target=appointment,
             details={"kind": kind, "clients": len(unique)},
         )
@@ -184,7 +183,7 @@ def series_schedule(
     repeat: str,
     count: int | None = None,
     until: date | None = None,
-    request: HttpRequest | None = None,
+    context: AuditContext | None = None,
     notify: bool = True,
 ) -> list[Appointment]:
     """Every occurrence at once, or none: a time that clashes with another of the therapist's
@@ -213,7 +212,7 @@ def series_schedule(
         audit_record(
             action=Action.APPOINTMENT_SCHEDULE,
             actor=therapist,
-            request=request,
+            context=context,
             target=made[0],
             details={"kind": kind, "clients": len(unique), "repeat": repeat, "occurrences": len(made)},
         )
@@ -243,13 +242,13 @@ def _onward(appointment: Appointment) -> list[Appointment]:
 
 
 def series_reschedule_onward(
-    *, therapist: User, appointment: Appointment, starts_at: datetime, minutes: int, request: HttpRequest | None
+    *, therapist: User, appointment: Appointment, starts_at: datetime, minutes: int, context: AuditContext | None
 ) -> list[Appointment]:
     """Move this occurrence and every later one by the same change of day and local time."""
     if appointment.series_id is None:
         return [
             appointment_reschedule(
-                therapist=therapist, appointment=appointment, starts_at=starts_at, minutes=minutes, request=request
+                therapist=therapist, appointment=appointment, starts_at=starts_at, minutes=minutes, context=context
             )
         ]
     _check_time(starts_at, minutes)
@@ -272,7 +271,7 @@ def series_reschedule_onward(
         audit_record(
             action=Action.APPOINTMENT_RESCHEDULE,
             actor=therapist,
-            request=request,
+            context=context,
             target=first,
             details={"from": was.isoformat(), "to": now.isoformat(), "minutes": minutes, "occurrences": len(moving)},
         )
@@ -284,10 +283,10 @@ def series_reschedule_onward(
     return moving
 
 
-def series_cancel_onward(*, therapist: User, appointment: Appointment, request: HttpRequest | None) -> int:
+def series_cancel_onward(*, therapist: User, appointment: Appointment, context: AuditContext | None) -> int:
     """Cancel this occurrence and every later one; the earlier ones stand."""
     if appointment.series_id is None:
-        appointment_cancel(therapist=therapist, appointment=appointment, request=request)
+        appointment_cancel(therapist=therapist, appointment=appointment, context=context)
         return 1
     with transaction.atomic():
         first = _lock_own(therapist, appointment)
@@ -300,7 +299,7 @@ def series_cancel_onward(*, therapist: User, appointment: Appointment, request: 
         audit_record(
             action=Action.APPOINTMENT_CANCEL,
             actor=therapist,
-            request=request,
+            context=context,
             target=first,
             details={"occurrences": len(cancelled), "onward": True},
         )
@@ -312,14 +311,18 @@ def series_cancel_onward(*, therapist: User, appointment: Appointment, request: 
 def _lock_own(therapist: User, appointment: Appointment) -> Appointment:
     locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
     if locked.therapist_id != therapist.pk:
-        raise ServiceError("Only the session's therapist can change it.", code="not_allowed")
+        raise NotAllowed(
+            "Only the session's therapist can change it.",
+            target_type=appointment._meta.label_lower,
+            target_id=appointment.pk,
+        )
     if locked.status != AppointmentStatus.SCHEDULED:
         raise ServiceError(f"This session is already {locked.get_status_display().lower()}.", code="conflict")
     return locked
 
 
 def appointment_reschedule(
-    *, therapist: User, appointment: Appointment, starts_at: datetime, minutes: int, request: HttpRequest | None
+    *, therapist: User, appointment: Appointment, starts_at: datetime, minutes: int, context: AuditContext | None
 ) -> Appointment:
     _check_time(starts_at, minutes)
     with transaction.atomic():
@@ -331,7 +334,7 @@ def appointment_reschedule(
         audit_record(
             action=Action.APPOINTMENT_RESCHEDULE,
             actor=therapist,
-            request=request,
+            context=context,
             target=locked,
             details={"from": was.isoformat(), "to": starts_at.isoformat(), "minutes": minutes},
         )
@@ -343,13 +346,13 @@ def appointment_reschedule(
     return locked
 
 
-def appointment_cancel(*, therapist: User, appointment: Appointment, request: HttpRequest | None) -> Appointment:
+def appointment_cancel(*, therapist: User, appointment: Appointment, context: AuditContext | None) -> Appointment:
     with transaction.atomic():
         locked = _lock_own(therapist, appointment)
         locked.status = AppointmentStatus.CANCELLED
         locked.closed_at = timezone.now()
         locked.save(update_fields=["status", "closed_at"])
-        audit_record(action=Action.APPOINTMENT_CANCEL, actor=therapist, request=request, target=locked)
+        audit_record(action=Action.APPOINTMENT_CANCEL, actor=therapist, context=context, target=locked)
         _notify_clients(locked, "cancelled")
         close_group(room_group(locked.pk), CloseCode.APPOINTMENT_OVER, "cancelled")
         presence_changed(locked.therapist_id)
@@ -364,7 +367,7 @@ def appointment_end(*, therapist: User, appointment: Appointment, context: Audit
         locked.status = AppointmentStatus.ENDED
         locked.closed_at = timezone.now()
         locked.save(update_fields=["status", "closed_at"])
-        audit_record(action=Action.VIDEO_END, actor=therapist, request=context, target=locked)
+        audit_record(action=Action.VIDEO_END, actor=therapist, context=context, target=locked)
         close_group(room_group(locked.pk), CloseCode.APPOINTMENT_OVER, "ended")
         presence_changed(locked.therapist_id)
     return locked

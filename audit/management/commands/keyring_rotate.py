@@ -28,7 +28,7 @@ class Command(BaseCommand):
         started = time.monotonic()
         context = AuditContext.background("command", "keyring_rotate")
         with transaction.atomic():
-            audit_record(action=Action.KEY_ROTATION, request=context, details={"stage": "started"})
+            audit_record(action=Action.KEY_ROTATION, context=context, details={"stage": "started"})
 
         def progress(label: str, done: int, total: int) -> None:
             width = 30
@@ -41,7 +41,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 audit_record(
                     action=Action.KEY_ROTATION,
-                    request=context,
+                    context=context,
                     outcome="failed",
                     details={"stage": "failed", "reason": error.reason},
                 )
@@ -51,7 +51,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             audit_record(
                 action=Action.KEY_ROTATION,
-                request=context,
+                context=context,
                 details={"stage": "finished", "rows": report.rows_seen, "resealed": report.values_resealed},
             )
         self.stdout.write(

@@ -19,6 +19,7 @@ from accounts.services.enrollment import enrollment_link_create
 from accounts.services.mfa import totp_provisioning_uri
 from accounts.services.practices import practice_create, practice_logo_set, user_create
 from records.services import chart_create
+from sessions.models import Appointment, AppointmentStatus
 from sessions.services import appointment_schedule, licenses_set
 
 
@@ -126,14 +127,12 @@ class Command(BaseCommand):
                 starts_at=tomorrow + timedelta(hours=hours),
                 notify=False,  # demo addresses: nobody to tell
             )
-        licenses_set(therapist=therapist, regions=["US-NY", "US-NJ", "US-CT"], request=None)
-        licenses_set(therapist=users["therapist2@riverside.example"], regions=["US-NY"], request=None)
-        practice_logo_set(actor=users["admin@riverside.example"], request=None, data=_demo_logo())
+        licenses_set(therapist=therapist, regions=["US-NY", "US-NJ", "US-CT"], context=None)
+        licenses_set(therapist=users["therapist2@riverside.example"], regions=["US-NY"], context=None)
+        practice_logo_set(actor=users["admin@riverside.example"], context=None, data=_demo_logo())
 
     def _session_open_now(self) -> None:
         """Morgan always has a session with Dr. Santos open to join, so a call can be tried at once."""
-        from sessions.models import Appointment, AppointmentStatus
-
         morgan = User.objects.get(email="morgan@riverside.example")
         open_now = Appointment.objects.filter(
             participants__client=morgan,
