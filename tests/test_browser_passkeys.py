@@ -93,7 +93,9 @@ def test_from_an_invitation_to_a_passkey_on_a_phone_and_what_it_then_does(server
     assert no_sideways_scroll(page)
     page.get_by_role("button", name="Create a passkey").click()
     page.get_by_role("heading", name="Your backup codes").wait_for()
-    assert page.get_by_role("button", name="Download as a text file").is_visible()
+    # The page's script shows the copy and download buttons once it has run (the codes are there
+    # without it): wait for them rather than catch the page before its script.
+    page.get_by_role("button", name="Download as a text file").wait_for(state="visible")
     assert len(confirm_codes_saved(page)) == 10
     page.get_by_role("heading", name="Welcome, Robin Phone").wait_for()
     assert no_sideways_scroll(page)
