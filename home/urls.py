@@ -6,4 +6,5 @@ app_name = "home"
 
 urlpatterns = [
     path("", home.dashboard_view, name="dashboard"),
+    path("healthz/ready", home.ready_view, name="ready"),
 ]

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from accounts.login_session import practice_zone
@@ -37,6 +38,7 @@ from compliance.services.risk import review_due, review_overdue
 from compliance.services.training import staff_overdue, standing_of
 from compliance.services.vendors import vendors_needing_attention
 from consent.selectors import consent_missing_for, consent_todo_for, consent_withdrawn, next_session_start
+from home import health
 from intake.selectors import packets_outstanding_for, packets_to_fill, progress
 from records.models import ProgressNote
 from records.selectors import (
@@ -49,6 +51,7 @@ from records.selectors import (
 from sessions.models import Appointment, AppointmentStatus, CheckIn
 from sessions.policy import join_window, policy_for
 from sessions.selectors import appointments_upcoming_for, caseload_of, waiting_for
+from teletherapy.markers import mfa_exempt
 
 CONSENT_AHEAD = timedelta(days=14)
 INVITATION_SOON = timedelta(days=3)
@@ -320,3 +323,13 @@ def dashboard_view(request: AuthedRequest) -> HttpResponse:
         context["wards"] = ward_sessions(user)
         context["ward_packets"] = [p for p in packets_to_fill(user=user) if p.chart.client_id != user.pk]
     return render(request, "accounts/dashboard.html", context)
+
+
+@mfa_exempt
+@never_cache
+@require_GET
+def ready_view(request: HttpRequest) -> JsonResponse:
+    """Readiness (``/healthz/ready``): each part this process needs, how it answered and how long
+    it took; 503 when one it needs does not answer (home/health.py)."""
+    ready, report = health.run_checks()
+    return JsonResponse({"status": "ready" if ready else "not ready", "checks": report}, status=200 if ready else 503)

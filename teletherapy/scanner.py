@@ -72,3 +72,15 @@ def scan(chunks: Iterable[bytes]) -> Verdict:
     if text.startswith("stream: ") and text.endswith(" FOUND"):
         return Verdict(clean=False, signature=text[len("stream: ") : -len(" FOUND")])
     raise ScannerUnavailable(f"clamd gave no verdict: {text or 'nothing'}")
+
+
+def answers() -> bool:
+    """Whether the configured clamd answers a PING (for readiness); False when none is configured."""
+    if not configured():
+        return False
+    try:
+        with _connect() as conn:
+            conn.sendall(b"zPING\0")
+            return conn.recv(16).rstrip(b"\0\n") == b"PONG"
+    except (OSError, ScannerUnavailable):
+        return False

@@ -10,6 +10,7 @@ handler500 = "teletherapy.views.server_error"
 
 urlpatterns = [
     path("healthz", views.health, name="health"),
+    path("healthz/live", views.health, name="health_live"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/", include("accounts.api_urls")),
     # The sessions API holds the consent gate (api/v1/consent/gate/), so it comes before consent's.

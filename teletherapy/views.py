@@ -63,4 +63,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 @mfa_exempt
 def health(request: HttpRequest) -> HttpResponse:
+    """Liveness: the process answers. It touches nothing else (no database, no Redis), so an outage
+    of a part never gets a healthy process restarted; readiness is ``/healthz/ready`` (home.health)."""
     return HttpResponse("ok", content_type="text/plain")

@@ -82,6 +82,8 @@ R = Rule
 # covered by their own tests.
 EXEMPT_PAGES = {
     "health",
+    "health_live",
+    "home:ready",
     "accounts:login",
     "accounts:logout",
     "accounts:mfa",
