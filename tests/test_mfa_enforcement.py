@@ -29,6 +29,9 @@ ALLOWLIST = {
     "accounts:recovery",
     "accounts:recovery_cancel",
     "health",
+    # Liveness and readiness: probes of HAProxy, compose and Kubernetes; they name parts, not people.
+    "health_live",
+    "home:ready",
     # A calendar app's fetch of a therapist's feed: the secret address is the credential, and the
     # feed holds times and opaque links only (sessions.feed).
     "sessions:feed",
