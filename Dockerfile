@@ -16,6 +16,7 @@ COPY sessions ./sessions
 COPY compliance ./compliance
 COPY oversight ./oversight
 COPY home ./home
+COPY operations ./operations
 COPY templates ./templates
 COPY static ./static
 COPY manage.py ./

@@ -111,7 +111,8 @@ class Action(models.TextChoices):
     EMERGENCY_ACCESS = "records.emergency_access", "Used emergency access"
     RECORD_EXPORT = "records.export", "Exported a record"
     KEY_ROTATION = "records.key_rotation", "Re-encrypted data under new keys"
-    BACKUP_MADE = "audit.backup_made", "Made a sealed backup of both databases"
+    BACKUP_MADE = "audit.backup_made", "Made a sealed backup of both databases and the documents"
+    DRILL_RUN = "audit.drill_run", "Ran a restore drill of the newest backup"
     RECORD_ACCESS_LOG_VIEW = "audit.record_access_view", "Looked at who opened a record"
     AUDIT_CONSOLE_VIEW = "audit.console_view", "Reviewed the audit log"
     AUDIT_EXPORT = "audit.export", "Exported the audit log"
@@ -295,6 +296,8 @@ class FlagRule(models.TextChoices):
     OUTSIDE_HOURS = "outside_hours", "Opened records outside practice hours"
     VERIFICATION_FAILED = "verification_failed", "The audit log failed verification"
     WITNESS_UNREACHABLE = "witness_unreachable", "The off-host audit witness could not be reached"
+    BACKUP_FAILED = "backup_failed", "A backup failed or is overdue"
+    DRILL_FAILED = "drill_failed", "A restore drill failed"
 
 
 class AuditFlag(models.Model):

@@ -130,7 +130,7 @@ def baseline(work: Path) -> tuple[float, float, int]:
 
 
 def ours(work: Path) -> tuple[float, float, int]:
-    from audit.backup import backup_create, backup_restore
+    from operations.backup import backup_create, backup_restore
 
     dest = work / "backup"
     quiet = io.StringIO()

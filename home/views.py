@@ -40,6 +40,7 @@ from compliance.services.vendors import vendors_needing_attention
 from consent.selectors import consent_missing_for, consent_todo_for, consent_withdrawn, next_session_start
 from home import health
 from intake.selectors import packets_outstanding_for, packets_to_fill, progress
+from operations.selectors import backup_status
 from records.models import ProgressNote
 from records.selectors import (
     drafts_to_sign,
@@ -295,6 +296,7 @@ def dashboard_view(request: AuthedRequest) -> HttpResponse:
             "risk_review_due": review_due(user.practice_id),
             "risk_review_overdue": review_overdue(user.practice_id),
             "incidents_attention": incidents_needing_attention(user.practice_id),
+            "backups": backup_status(),
         }
     if context["is_therapist"]:
         context |= {

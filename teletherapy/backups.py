@@ -1,6 +1,6 @@
 """Dumping and restoring one database, as a stream: ``pg_dump`` / ``pg_restore`` on PostgreSQL,
 SQLite's online backup API on the embedded store. What the dump becomes (sealed, checked,
-described in a manifest) is the backup command's business (audit/backup.py).
+described in a manifest) is the backup command's business (operations/backup.py).
 
 Both run as the owner when a migration URL is configured: the dump then holds every object, and
 the restore creates them owned by the owner, so the runtime role is granted its rights again

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery.schedules import crontab
+
 from teletherapy.env import envint
 
 
 def beat_schedule() -> dict[str, dict[str, Any]]:
+    hour = envint("BACKUP_HOUR", 3) % 24
     return {
         "purge-ended-sessions": {"task": "accounts.tasks.sessions_purge_ended", "schedule": 15 * 60},
         "forget-old-throttles": {"task": "accounts.tasks.throttles_forget_old", "schedule": 60 * 60},
@@ -36,4 +39,8 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
         },
         "session-reminders": {"task": "sessions.tasks.reminders_send_due", "schedule": 5 * 60},
         "intake-reminders": {"task": "intake.tasks.intake_reminders_send", "schedule": 6 * 60 * 60},
+        # A backup daily, its restore drill an hour later, and an hourly watch for one missed.
+        "backup": {"task": "operations.tasks.backup_make", "schedule": crontab(minute=0, hour=hour)},
+        "backup-drill": {"task": "operations.tasks.backup_drill", "schedule": crontab(minute=0, hour=(hour + 1) % 24)},
+        "backup-watch": {"task": "operations.tasks.backups_check_age", "schedule": crontab(minute=30)},
     }

@@ -16,6 +16,7 @@ from typing import Any
 import dj_database_url
 from csp.constants import NONE, SELF
 
+from teletherapy.api_settings import api_framework, api_schema
 from teletherapy.env import envbool, envint, envlist, envstr, require
 from teletherapy.keyring import (
     ENV_NAMES,
@@ -105,6 +106,7 @@ INSTALLED_APPS = [
     "compliance.apps.ComplianceConfig",
     "oversight.apps.OversightConfig",
     "home.apps.HomeConfig",
+    "operations.apps.OperationsConfig",
 ]
 
 MIDDLEWARE = [
@@ -383,28 +385,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 
 # API -----------------------------------------------------------------------------------------
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.MFAVerified"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["teletherapy.parsers.BoundedJSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "teletherapy.schema.ErrorAwareSchema",
-    "EXCEPTION_HANDLER": "teletherapy.api.exception_handler",
-    "UNAUTHENTICATED_USER": None,
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Teletherapy API",
-    "DESCRIPTION": "JSON API for the same operations the pages offer. Session auth with CSRF; "
-    "every call needs an MFA-verified session.",
-    "VERSION": "1",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["accounts.permissions.MFAVerified"],
-    "ENUM_NAME_OVERRIDES": {
-        "ConsentKindEnum": "consent.models.ConsentKind",
-        "AssessmentKindEnum": "records.models.AssessmentKind",
-        "RoleEnum": "accounts.models.Role",
-    },
-}
+# The API's framework and its OpenAPI description (teletherapy/api_settings.py).
+REST_FRAMEWORK, SPECTACULAR_SETTINGS = api_framework(), api_schema()
 
 # Static files, e-mail, time ------------------------------------------------------------------
 STATIC_URL = "/static/"
@@ -445,6 +427,18 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     "documents": documents_storage(DOCUMENT_STORE, DATA_DIR),
 }
+# Backups: made daily at BACKUP_HOUR (UTC) into a folder of their own under BACKUP_DIR (keep it
+# on another disk, or a mounted bucket), pruned by the retention policy, and restored by a drill
+# an hour later into scratch copies (operations/). An alert is raised when the newest good backup
+# is older than BACKUP_MAX_AGE_HOURS, or a backup or drill fails.
+BACKUP_DIR = Path(envstr("BACKUP_DIR") or DATA_DIR / "backups")
+BACKUP_HOUR = envint("BACKUP_HOUR", 3)
+BACKUP_KEEP_DAILY = envint("BACKUP_KEEP_DAILY", 7)
+BACKUP_KEEP_WEEKLY = envint("BACKUP_KEEP_WEEKLY", 4)
+BACKUP_KEEP_MONTHLY = envint("BACKUP_KEEP_MONTHLY", 6)
+BACKUP_MAX_AGE_HOURS = envint("BACKUP_MAX_AGE_HOURS", 26)
+BACKUP_DRILL_TIMEOUT_SECONDS = envint("BACKUP_DRILL_TIMEOUT_SECONDS", 4 * 3600)
+
 # ClamAV's daemon scans every upload: a Unix socket path, or host:port. In production an upload
 # is refused while no scanner is configured or it does not answer; the embedded default accepts
 # files unscanned when none is configured, and says so on the upload form.

@@ -48,6 +48,17 @@ for chart in ClientChart.objects.filter(care_team=therapist).order_by("pk"):
     private = psychotherapy_note_write(actor=therapist, chart=chart, access=access,
                                        body=f"My impressions of {chart.pk}: guarded, then open.", context=None)
     written["psychotherapy"][str(private.pk)] = private.body
+from django.core.files.uploadedfile import SimpleUploadedFile
+from records.services import document_upload
+written["documents"] = {}
+for n, chart in enumerate(ClientChart.objects.filter(care_team=therapist).order_by("pk")):
+    chart, access = chart_get_for_user(user=therapist, chart_id=chart.pk, need=Need.CLINICAL)
+    for k in range(2):
+        body = b"%PDF-1.4\n% prior record " + f"{n}-{k}".encode() + b"\n"
+        body += bytes(range(256)) * (300 + 900 * k) + b"\n%%EOF\n"
+        upload = SimpleUploadedFile(f"prior-{n}-{k}.pdf", body, content_type="application/pdf")
+        document = document_upload(actor=therapist, chart=chart, access=access, context=None, upload=upload)
+        written["documents"][str(document.pk)] = __import__("hashlib").sha256(body).hexdigest()
 checkpoints_create()
 shipped = witness_ship()  # delivers when a witness is configured
 assert shipped.delivered, shipped.error
@@ -65,6 +76,12 @@ found = {
     "psychotherapy": {str(n.pk): n.body for n in PsychotherapyNote.objects.all()},
     "charts": ClientChart.objects.count(),
     "events": AuditEvent.objects.count(),
+}
+import hashlib
+from records.files import open_document
+from records.models import ChartDocument
+found["documents"] = {
+    str(d.pk): hashlib.sha256(b"".join(open_document(d))).hexdigest() for d in ChartDocument.objects.all()
 }
 print(json.dumps(found))
 """
@@ -93,6 +110,7 @@ class Drill:
     def __init__(self, tmp: Path, witness) -> None:
         self.name = f"drill_{secrets.token_hex(4)}"
         self.databases = (self.name, f"{self.name}_psychotherapy")
+        self.documents = tmp / "data" / "documents"
         settings = connection.settings_dict
         where = f"{settings['HOST']}:{settings['PORT']}"
         self.env = {
@@ -114,7 +132,9 @@ class Drill:
         _owner_sql(*(f"CREATE DATABASE {name}" for name in self.databases))
 
     def drop(self) -> None:
+        """Both databases and the document folder gone, as after a loss."""
         _owner_sql(*(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)" for name in self.databases))
+        shutil.rmtree(self.documents, ignore_errors=True)
 
     def manage(self, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
         result = subprocess.run(
@@ -164,6 +184,7 @@ def test_a_backup_restores_whole_after_the_databases_are_gone(drill, witness):
     assert "Backed up to" in drill.backed_up and "sealed with key" in drill.backed_up
     manifest = json.loads((drill.backup / "manifest.json").read_text())
     assert set(manifest["files"]) == {"default", "psychotherapy"} and manifest["events"] == drill.written["events"]
+    assert manifest["documents"]["count"] == 8 and "8 documents" in drill.backed_up
     # The sealed files hold nothing readable.
     sealed = (drill.backup / "psychotherapy.sealed").read_bytes()
     assert b"impressions" not in sealed and b"guarded" not in sealed
@@ -176,7 +197,9 @@ def test_a_backup_restores_whole_after_the_databases_are_gone(drill, witness):
     assert "the audit trail is intact" in restored.stdout and "heads match the manifest" in restored.stdout
     assert "restoring default" in restored.stdout  # progress on the terminal
 
+    assert "documents open and match their charts" in restored.stdout
     found = drill.python(READ_BACK)
+    assert found["documents"] == drill.written["documents"] and len(found["documents"]) == 8
     assert found["notes"] == drill.written["notes"] and len(found["notes"]) >= 9
     assert found["psychotherapy"] == drill.written["psychotherapy"] and len(found["psychotherapy"]) >= 3
     assert found["events"] >= drill.written["events"] and found["charts"] == 5
@@ -188,6 +211,62 @@ def test_a_backup_restores_whole_after_the_databases_are_gone(drill, witness):
     # And into a database that is not empty, nothing is restored.
     again = drill.manage("restore", str(drill.backup), check=False)
     assert again.returncode != 0 and "is not empty" in again.stderr
+
+
+SCHEDULED = r"""
+import json, django
+django.setup()
+from audit.models import AuditFlag
+from operations import tasks
+from operations.models import OperationRun
+said = [tasks.backup_make.apply().get() for _ in range(int(__import__("sys").argv[1]))]
+said.append(tasks.backup_drill.apply().get())
+print(json.dumps({
+    "said": said,
+    "runs": list(OperationRun.objects.order_by("pk").values(
+        "kind", "outcome", "documents", "events", "problem", "name")),
+    "flags": sorted(AuditFlag.objects.filter(rule="drill_failed").values_list("practice_id", flat=True)),
+    "practices": sorted(__import__("accounts.models").models.Practice.objects.values_list("pk", flat=True)),
+}))
+"""
+
+
+def test_the_scheduled_backup_and_its_drill_run_as_beat_runs_them(drill, tmp_path):
+    """On PostgreSQL: the beat tasks make a backup into the destination and restore it into
+    scratch databases of their own; a flipped byte makes the next drill fail loudly."""
+    drill.drop()
+    drill.create_empty()
+    drill.manage("restore", str(drill.backup))
+    env = dict(drill.env, BACKUP_DIR=str(tmp_path / "backups"))
+
+    def scheduled(backups: int) -> tuple[dict, str]:
+        result = subprocess.run(
+            [sys.executable, "-c", SCHEDULED, str(backups)], cwd=ROOT, env=env, capture_output=True, text=True,
+            timeout=600,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        return json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
+
+    first, _ = scheduled(1)
+    assert first["said"] == ["ok", "ok"], first
+    backup, drilled = first["runs"][-2:]
+    assert backup["kind"] == "backup" and backup["documents"] == 8
+    assert drilled["kind"] == "drill" and drilled["documents"] == 8 and drilled["events"] >= drill.written["events"]
+    assert drilled["name"] == backup["name"] and not drilled["problem"]
+    # The scratch databases are gone.
+    with psycopg.connect(host=connection.settings_dict["HOST"], port=connection.settings_dict["PORT"],
+                         user=migration_settings("default")["USER"], dbname="postgres") as raw:  # fmt: skip
+        left = raw.execute("SELECT count(*) FROM pg_database WHERE datname LIKE 'drill\\_%\\_main\\_%'").fetchone()[0]
+    assert left == 0
+
+    _flip(tmp_path / "backups" / backup["name"] / "documents.sealed", 3000)
+    second, stderr = scheduled(0)
+    assert second["said"] == ["failed"]
+    failed = second["runs"][-1]
+    assert failed["outcome"] == "failed" and "does not match its SHA-256 digest" in failed["problem"]
+    assert str(tmp_path) not in failed["problem"]  # the folder's name, never where it is
+    assert second["flags"] == second["practices"]  # every practice's admins, once
+    assert "ALERT: The restore drill" in stderr
 
 
 def _damaged(drill, tmp_path, damage) -> Path:
@@ -218,8 +297,10 @@ def _flip(path: Path, at: int) -> None:
             "the manifest was changed",
         ),
         (lambda folder: (folder / "psychotherapy.sealed").unlink(), "psychotherapy.sealed is missing"),
+        (lambda folder: _flip(folder / "documents.sealed", 3000), "does not match its SHA-256 digest"),
+        (lambda folder: (folder / "documents.sealed").unlink(), "documents.sealed is missing"),
     ],
-    ids=["flipped-bit", "truncated", "manifest-changed", "file-missing"],
+    ids=["flipped-bit", "truncated", "manifest-changed", "file-missing", "documents-flipped", "documents-missing"],
 )
 def test_a_damaged_backup_is_refused_and_nothing_is_written(drill, tmp_path, damage, says):
     damaged = _damaged(drill, tmp_path, damage)
@@ -228,6 +309,7 @@ def test_a_damaged_backup_is_refused_and_nothing_is_written(drill, tmp_path, dam
     refused = drill.manage("restore", str(damaged), check=False)
     assert refused.returncode != 0 and "Nothing restored" in refused.stderr and says in refused.stderr
     assert _tables(drill.databases[0]) == 0 and _tables(drill.databases[1]) == 0
+    assert not drill.documents.exists() or not any(drill.documents.iterdir())
 
 
 def test_a_backup_made_with_another_key_is_refused(drill, tmp_path):
@@ -258,9 +340,20 @@ def test_the_embedded_store_backs_up_online_and_restores(tmp_path):
     run(sys.executable, "manage.py", "backup", str(tmp_path / "backup"))
     for stored in (tmp_path / "data").glob("*.sqlite3*"):
         stored.unlink()
+    shutil.rmtree(tmp_path / "data" / "documents")
     restored = run(sys.executable, "manage.py", "restore", str(tmp_path / "backup"))
-    assert "heads match the manifest" in restored.stdout
+    assert "heads match the manifest" in restored.stdout and "8 documents open" in restored.stdout
     found = json.loads(run(sys.executable, "-c", READ_BACK).stdout.strip().splitlines()[-1])
     assert found["notes"] == written["notes"] and found["psychotherapy"] == written["psychotherapy"]
+    assert found["documents"] == written["documents"]
     again = run(sys.executable, "manage.py", "restore", str(tmp_path / "backup"), check=False)
     assert again.returncode != 0 and "is not empty" in again.stderr
+
+    # Beat's backup and its drill, on the embedded store: the drill restores into SQLite files of
+    # its own; a flipped byte makes the next one fail and alert.
+    env["BACKUP_DIR"] = str(tmp_path / "scheduled")
+    first = json.loads(run(sys.executable, "-c", SCHEDULED, "1").stdout.strip().splitlines()[-1])
+    assert first["said"] == ["ok", "ok"] and first["runs"][-1]["documents"] == 8, first
+    _flip(tmp_path / "scheduled" / first["runs"][-1]["name"] / "default.sealed", 4000)
+    second = json.loads(run(sys.executable, "-c", SCHEDULED, "0").stdout.strip().splitlines()[-1])
+    assert second["said"] == ["failed"] and second["flags"] == second["practices"]

@@ -22,6 +22,7 @@ PACKAGES = (
     "compliance",
     "oversight",
     "home",
+    "operations",
 )
 READS = (
     r'\benv(?:str|int|list|bool)\(\s*"([A-Z][A-Z0-9_]*)"',  # teletherapy.env's helpers

@@ -25,6 +25,7 @@ from audit.models import LANES, Action, AuditEvent, VerificationRun, WitnessLane
 from compliance.inputs import hosts_of
 from compliance.models import FactChange, Vendor
 from compliance.selectors import breaches_notified_since
+from operations.selectors import backup_status
 from sessions.policy import policy_for
 from teletherapy.keyring import keyring
 from teletherapy.rotation import encrypted_models
@@ -163,15 +164,30 @@ def _storage() -> list[Fact]:
         where = "Not stated by whoever runs this server"
     engines = {str(db.get("ENGINE", "")).rsplit(".", 1)[-1] for db in settings.DATABASES.values()}
     kind = "PostgreSQL" if engines == {"postgresql"} else "SQLite files" if engines == {"sqlite3"} else "databases"
+    # The dates go in the detail (not compared): a daily backup is not a change of the sheet.
     last_backup = (
         AuditEvent.objects.filter(action=Action.BACKUP_MADE)
         .order_by("-occurred_at")
         .values_list("occurred_at", flat=True)
     ).first()
+    status = backup_status()
     if last_backup is None:
-        backups = "No backup has been made on this server yet"
+        backups, backed_up = "No backup has been made on this server yet", ""
     else:
-        backups = f"Last made on {day_written(last_backup)}, sealed with AES-256-GCM under a key of their own"
+        backups = "Made of both databases and every document, sealed with AES-256-GCM under a key of their own" + (
+            "; the newest is overdue" if status.overdue else ""
+        )
+        backed_up = f"The last was made on {day_written(last_backup)}."
+    drilled = status.last_good_drill
+    if drilled is None:
+        drill, drilled_on = "No backup has been restored in a drill on this server yet", ""
+    else:
+        drill = (
+            "The newest backup is restored on its own into scratch copies, its audit trail verified "
+            "and every document opened"
+            + ("; the latest drill failed" if status.last_drill and status.last_drill.outcome != "ok" else "")
+        )
+        drilled_on = f"The last successful drill was on {day_written(drilled.finished_at)}."
     return [
         Fact("storage.hosting", "storage", "Hosting provider and region", where, detail="As stated by the operator."),
         Fact(
@@ -180,7 +196,8 @@ def _storage() -> list[Fact]:
             "Databases",
             f"Two separate {kind}: one for the record, one for psychotherapy notes",
         ),
-        Fact("storage.backups", "storage", "Backups", backups),
+        Fact("storage.backups", "storage", "Backups", backups, detail=backed_up),
+        Fact("storage.drill", "storage", "Restore drill", drill, detail=drilled_on),
     ]
 
 

@@ -7,14 +7,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.backup import BackupRefused, backup_create
+from operations.backup import BackupRefused, backup_bytes, backup_create
 from teletherapy.backups import BackupError
 
 
 class Command(BaseCommand):
     help = (
-        "Dump both databases (pg_dump, or SQLite's online backup), seal them with the backup key "
-        "(AES-256-GCM, streamed) and write a manifest of sizes, SHA-256 digests and audit chain heads into DEST."
+        "Dump both databases (pg_dump, or SQLite's online backup) and pack the document store, seal them "
+        "with the backup key (AES-256-GCM, streamed) and write a manifest of sizes, SHA-256 digests and "
+        "audit chain heads into DEST."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -26,11 +27,12 @@ class Command(BaseCommand):
             manifest = backup_create(dest, out=self.stdout)
         except (BackupRefused, BackupError, OSError) as error:
             raise CommandError(f"No backup made: {error}") from None
-        size = sum(int(f["bytes"]) for f in manifest["files"].values())
+        size = backup_bytes(manifest)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Backed up to {dest}: {size / 1e6:,.1f} MB sealed with key {manifest['key_id']!r}, "
                 f"{manifest['events']} audit events, {len(manifest['heads'])} chain heads, "
+                f"{manifest['documents']['count']} documents, "
                 f"in {manifest['seconds']:.1f} s."
             )
         )

@@ -1,11 +1,16 @@
-"""Backups that restore: both databases dumped, sealed with the backup key, and described by a
-manifest (sizes, SHA-256 digests, each audit chain's head) that is itself authenticated.
+"""Backups that restore: both databases dumped and the document store packed, each sealed with
+the backup key, and described by a manifest (sizes, SHA-256 digests, each audit chain's head, the
+number of documents) that is itself authenticated.
 
-A backup folder holds ``default.sealed``, ``psychotherapy.sealed`` and ``manifest.json``. A restore
-checks all of it first (the manifest's MAC, every file's size and digest, every chunk of every
-file) and writes nothing unless everything holds; it then loads the dumps into empty databases,
-grants the runtime role its rights, verifies the whole audit trail, and compares the chain heads
-with the manifest's.
+A backup folder holds ``default.sealed``, ``psychotherapy.sealed``, ``documents.sealed`` and
+``manifest.json``. A restore checks all of it first (the manifest's MAC, every file's size and
+digest, every chunk of every file, the pack's framing) and writes nothing unless everything holds;
+it then loads the dumps into empty databases, grants the runtime role its rights, writes the
+documents into the empty store, verifies the whole audit trail, compares the chain heads with the
+manifest's, and opens every document against its chart.
+
+The key ring is never in a backup: a backup without its key is noise, and a key kept beside its
+backup protects nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from django.conf import settings
 from django.db import connections
@@ -28,13 +33,15 @@ from django.utils import timezone
 from audit.models import Action, AuditChainHead, AuditEvent
 from audit.services import audit_record
 from audit.verify import chains, verify_chain
+from operations import documents
 from teletherapy import backups, sealed_stream
 from teletherapy.context import AuditContext, context_of
 from teletherapy.dbroles import connected_as, grants_apply, migration_settings, runtime_role
 from teletherapy.keyring import Key, KeyRingError, keyring
 
 MANIFEST = "manifest.json"
-FORMAT = 1
+DOCUMENTS = "documents.sealed"
+FORMAT = 2
 
 
 class BackupRefused(Exception):
@@ -70,7 +77,7 @@ class Progress:
 class _Counting:
     """A readable stream that reports what passes through it."""
 
-    def __init__(self, stream: IO[bytes], progress: Progress) -> None:
+    def __init__(self, stream: sealed_stream.Readable, progress: Progress) -> None:
         self.stream, self.progress = stream, progress
 
     def read(self, size: int = -1) -> bytes:
@@ -145,6 +152,23 @@ def backup_create(dest: Path, *, out: Any = sys.stdout) -> dict[str, Any]:
             "sha256": _digest(dest / name),
             **backups.describe(alias),
         }
+    # The documents after the dumps: every row the dumps hold names a file that is still there.
+    progress = Progress(out, "documents")
+    pack = documents.Pack(documents.stored_names())
+    with open(dest / DOCUMENTS, "wb") as target:
+        plain = sealed_stream.seal(
+            _Counting(pack, progress), target, key=key, header={"holds": "document store", "store": "documents"}
+        )
+        target.flush()
+        os.fsync(target.fileno())
+    progress.finish()
+    body["documents"] = {
+        "name": DOCUMENTS,
+        "count": pack.count,
+        "bytes": (dest / DOCUMENTS).stat().st_size,
+        "plain_bytes": plain,
+        "sha256": _digest(dest / DOCUMENTS),
+    }
     body["seconds"] = round(time.monotonic() - started, 3)
     manifest = {**body, "mac": _manifest_mac(key, body)}
     (dest / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
@@ -152,9 +176,19 @@ def backup_create(dest: Path, *, out: Any = sys.stdout) -> dict[str, Any]:
     audit_record(
         action=Action.BACKUP_MADE,
         context=context_of(AuditContext.background("command", "backup")),
-        details={"events": body["events"], "bytes": sum(f["bytes"] for f in body["files"].values())},
+        details={"events": body["events"], "bytes": backup_bytes(manifest), "documents": pack.count},
     )
     return manifest
+
+
+def backup_bytes(manifest: dict[str, Any]) -> int:
+    """The sealed bytes a backup holds, all files together."""
+    held = list(manifest["files"].values()) + ([manifest["documents"]] if manifest.get("documents") else [])
+    return sum(int(f["bytes"]) for f in held)
+
+
+def manifest_digest(folder: Path) -> str:
+    return _digest(folder / MANIFEST)
 
 
 @dataclass
@@ -163,6 +197,7 @@ class RestoreReport:
     bytes: int
     events: int
     chains: int
+    documents: int = 0
     problems: list[str] = field(default_factory=list)
 
 
@@ -182,28 +217,49 @@ def backup_check(src: Path, *, out: Any = sys.stdout) -> dict[str, Any]:
     if set(files) != set(settings.DATABASES):
         raise BackupRefused(f"the backup holds {sorted(files)}; this installation has {sorted(settings.DATABASES)}")
     for alias, described in files.items():
-        path = src / str(described["name"])
-        if not path.exists():
-            raise BackupRefused(f"{path} is missing")
-        if path.stat().st_size != described["bytes"]:
-            raise BackupRefused(
-                f"{path} is {path.stat().st_size} bytes, not {described['bytes']}: it was cut off or changed"
-            )
-        if _digest(path) != described["sha256"]:
-            raise BackupRefused(f"{path} does not match its SHA-256 digest in the manifest: it was changed")
-        progress = Progress(out, f"checking {alias}", total=int(described["plain_bytes"]))
-        with open(path, "rb") as handle:
-            try:
-                for chunk in sealed_stream.open_chunks(handle, keyring()):
-                    progress(len(chunk))
-            except sealed_stream.SealedStreamError as error:
-                raise BackupRefused(f"{path}: {error}") from None
-        progress.finish()
+        _file_check(src, described, f"checking {alias}", out)
         if described.get("vendor") != backups.vendor(alias):
             raise BackupRefused(
                 f"the {alias!r} dump is of {described.get('vendor')}; this installation uses {backups.vendor(alias)}"
             )
+    held = manifest.get("documents")
+    if held is None and int(manifest.get("format", 1)) >= 2:
+        raise BackupRefused("the manifest does not describe the documents this backup should hold")
+    if held is not None:
+        _file_check(src, held, "checking documents", out, chunks=False)
+        progress = Progress(out, "checking documents", total=int(held["plain_bytes"]))
+        try:
+            names = documents.pack_names(_chunks(src / str(held["name"]), progress))
+        except sealed_stream.SealedStreamError as error:
+            raise BackupRefused(f"{src / str(held['name'])}: {error}") from None
+        except documents.PackDamaged as error:
+            raise BackupRefused(str(error)) from None
+        progress.finish()
+        if len(names) != int(held["count"]):
+            raise BackupRefused(f"the documents' pack holds {len(names)} files; the manifest says {held['count']}")
     return manifest
+
+
+def _file_check(src: Path, described: dict[str, Any], label: str, out: Any, *, chunks: bool = True) -> None:
+    path = src / str(described["name"])
+    if not path.exists():
+        raise BackupRefused(f"{path} is missing")
+    if path.stat().st_size != described["bytes"]:
+        raise BackupRefused(
+            f"{path} is {path.stat().st_size} bytes, not {described['bytes']}: it was cut off or changed"
+        )
+    if _digest(path) != described["sha256"]:
+        raise BackupRefused(f"{path} does not match its SHA-256 digest in the manifest: it was changed")
+    if not chunks:
+        return
+    progress = Progress(out, label, total=int(described["plain_bytes"]))
+    with open(path, "rb") as handle:
+        try:
+            for chunk in sealed_stream.open_chunks(handle, keyring()):
+                progress(len(chunk))
+        except sealed_stream.SealedStreamError as error:
+            raise BackupRefused(f"{path}: {error}") from None
+    progress.finish()
 
 
 def _chunks(path: Path, progress: Progress) -> Iterator[bytes]:
@@ -224,6 +280,8 @@ def backup_restore(src: Path, *, out: Any = sys.stdout) -> RestoreReport:
                     f"the {alias!r} database is not empty: restore only into new, empty databases "
                     "(create them, do not migrate them)"
                 )
+    if manifest.get("documents") and not documents.store_is_empty():
+        raise BackupRefused("the document store is not empty: restore only into a new, empty document store")
     total = 0
     for alias, described in manifest["files"].items():
         progress = Progress(out, f"restoring {alias}", total=int(described["plain_bytes"]))
@@ -236,6 +294,15 @@ def backup_restore(src: Path, *, out: Any = sys.stdout) -> RestoreReport:
         progress.finish()
     for alias in settings.DATABASES:
         connections[alias].close()
+    held = manifest.get("documents")
+    if held:
+        progress = Progress(out, "restoring documents", total=int(held["plain_bytes"]))
+        try:
+            documents.unpack(_chunks(src / str(held["name"]), progress))
+        except documents.PackDamaged as error:
+            raise BackupRefused(str(error)) from None
+        progress.finish()
+        total += int(held["plain_bytes"])
     problems = []
     stored = {head["chain"]: head for head in heads()}
     for head in manifest["heads"]:
@@ -252,6 +319,13 @@ def backup_restore(src: Path, *, out: Any = sys.stdout) -> RestoreReport:
         if not report.intact:
             assert report.problem is not None
             problems.append(f"chain {chain}: {report.problem.kind} at #{report.problem.seq}: {report.problem.detail}")
+    opened = documents.documents_verify()
+    problems.extend(opened.problems)
     return RestoreReport(
-        seconds=time.monotonic() - started, bytes=total, events=events, chains=len(checked), problems=problems
+        seconds=time.monotonic() - started,
+        bytes=total,
+        events=events,
+        chains=len(checked),
+        documents=opened.opened,
+        problems=problems,
     )
