@@ -21,10 +21,16 @@ COPY templates ./templates
 COPY static ./static
 COPY manage.py ./
 
+# pg_dump and pg_restore for backups and the restore drill (the servers are PostgreSQL 15).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends postgresql-client \
+ && rm -rf /var/lib/apt/lists/*
+
 RUN pip install --no-cache-dir -c constraints.txt . \
  && DJANGO_ENV=development DATA_DIR=/tmp/build STATIC_ROOT=/app/staticfiles python manage.py collectstatic --noinput \
  && rm -rf /tmp/build \
- && useradd --system --home-dir /app app
+ && useradd --system --home-dir /app app \
+ && mkdir -p /app/data/documents /backups && chown app /app/data/documents /backups
 
 USER app
 EXPOSE 8000

@@ -16,6 +16,7 @@ from audit.append import AuditWriteError as AuditWriteError  # raised here for c
 from audit.append import append, send_ahead, writer_memory
 from audit.content import mask_details
 from audit.models import Action, AuditEvent, AuditFlagAcknowledgement, AuditSubject, Outcome
+from teletherapy import metrics
 from teletherapy.context import AuditContext
 from teletherapy.errors import NotAllowed, ServiceError
 from teletherapy.keyring import keyring
@@ -124,6 +125,7 @@ def audit_record(
         key_id=key.key_id,
     )
     append(event, key.secret)
+    metrics.audit_appended()
     if ids:
         AuditSubject.objects.using(using).bulk_create([AuditSubject(event_id=event.pk, client_id=i) for i in ids])
     return event

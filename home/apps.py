@@ -7,3 +7,8 @@ class HomeConfig(AppConfig):
 
     name = "home"
     verbose_name = "Home"
+
+    def ready(self) -> None:
+        from home.metrics import register
+
+        register()

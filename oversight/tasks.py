@@ -12,6 +12,7 @@ from accounts.models import Role, User
 from audit.models import VerificationRun, practice_of_chain
 from audit.verify import chains, incremental_start, verify_chain, verify_chain_from
 from oversight.anomalies import detect, flag_verification_failure
+from teletherapy import metrics
 
 
 @shared_task
@@ -53,4 +54,5 @@ def audit_verify_all(full: bool = False) -> int:
     VerificationRun.objects.create(
         finished_at=timezone.now(), full=full, chains=len(checked), events=events, failed_chains=failed
     )
+    metrics.verification_done(len(checked), len(failed))
     return failures

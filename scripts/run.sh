@@ -47,7 +47,7 @@ stop() {
   wait 2>/dev/null || true
 }
 trap stop INT TERM EXIT
-.venv/bin/celery -A teletherapy worker --pool solo --loglevel INFO --without-gossip --without-mingle &
+.venv/bin/celery -A teletherapy worker -Q celery,backups --pool solo --loglevel INFO --without-gossip --without-mingle &
 children+=($!)
 .venv/bin/celery -A teletherapy beat --loglevel INFO --schedule "$data_dir/celerybeat-schedule" &
 children+=($!)

@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 # Debian's chromium for the browser tests, coturn for the TURN relay tests, rsyslog with its TLS
 # driver as the audit trail's off-host witness, nftables to make a call's link lossy, and npm for
 # the pinned axe-core the browser tests check accessibility with, ClamAV's daemon to scan
-# uploads (with a test signature database the tests write: nothing is downloaded), and HAProxy
-# for the scale-out tests, on the deployment's own configuration.
+# uploads (with a test signature database the tests write: nothing is downloaded), HAProxy
+# for the scale-out tests, on the deployment's own configuration, and Prometheus (with promtool)
+# to scrape the metrics and check the shipped alert rules.
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
@@ -19,6 +20,7 @@ command -v nft >/dev/null 2>&1 || missing+=(nftables)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v clamd >/dev/null 2>&1 || missing+=(clamav-daemon)
 command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then
     echo "==> Installing Debian's ${missing[*]} for the tests"

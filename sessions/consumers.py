@@ -61,6 +61,8 @@ class SignalingConsumer(WaitingRoom, Relay, QuietSocket):
     """The door (connect: sessions.gate), the checks while open, and the protocol's dispatch; the
     waiting room and the relay are its two parts (sessions.waiting_room, sessions.relay)."""
 
+    socket_kind = "signaling"
+
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every message, which costs a hop to
         # a worker thread each time. Every database access here goes through

@@ -27,6 +27,8 @@ RECHECK_SECONDS = 30
 
 
 class PresenceConsumer(QuietSocket):
+    socket_kind = "presence"
+
     async def connect(self) -> None:
         self.user: User | None = None
         self.groups_joined: list[str] = []

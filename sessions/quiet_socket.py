@@ -12,6 +12,8 @@ from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from teletherapy import metrics
+
 try:  # daphne's WebSocket implementation, in production and in the browser tests
     from autobahn.exception import Disconnected
 except ImportError:  # pragma: no cover - another ASGI server
@@ -25,6 +27,14 @@ logger = logging.getLogger(__name__)
 
 class QuietSocket(AsyncWebsocketConsumer):
     socket_gone = False
+    socket_kind = "other"  # its label in the metrics of open sockets (teletherapy/metrics.py)
+    _counted = False
+
+    async def accept(self, subprotocol: Any = None, headers: Any = None) -> None:
+        await super().accept(subprotocol=subprotocol, headers=headers)
+        if not self._counted:
+            self._counted = True
+            metrics.socket_opened(self.socket_kind)
 
     async def send(self, text_data: Any = None, bytes_data: Any = None, close: Any = False) -> None:
         if self.socket_gone:
@@ -46,4 +56,7 @@ class QuietSocket(AsyncWebsocketConsumer):
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         self.socket_gone = True
+        if self._counted:
+            self._counted = False
+            metrics.socket_closed(self.socket_kind)
         await super().websocket_disconnect(message)

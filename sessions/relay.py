@@ -15,6 +15,7 @@ from sessions import services
 from sessions.protocol import Message, encode
 from sessions.realtime import CloseCode, host_group, media_group
 from sessions.socket_state import Peer, SocketState
+from teletherapy import metrics
 from teletherapy.channel_layers import LAYER_ERRORS
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,8 @@ class Relay(SocketState):
             )
         except ChannelFull:
             await self.error("busy", "The server is busy; send that again in a moment.")
+            return
+        metrics.relayed(message.type)
 
     async def signal_announce(self, event: dict[str, Any]) -> None:
         if event["peer"] == self.peer_id or not self.admitted or self.closing:

@@ -16,3 +16,14 @@ def _refuse_unsafe_roles(**kwargs: object) -> None:
     from teletherapy.dbroles import refuse_unsafe_roles_in_production
 
     refuse_unsafe_roles_in_production()
+
+
+@signals.worker_init.connect
+def _serve_metrics(**kwargs: object) -> None:
+    """The worker's metrics (with the server's: backups, queues), where configured."""
+    from django.conf import settings
+
+    from teletherapy import metrics
+
+    if settings.METRICS_ADDRESS:
+        metrics.serve(settings.METRICS_ADDRESS)

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import logging
 import secrets
+import time
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from teletherapy import metrics
 from teletherapy.context import AuditContext
+from teletherapy.log_redaction import redact
 from teletherapy.markers import allow_media as allow_media  # views import it from here
 from teletherapy.network import client_address
 
@@ -27,6 +31,49 @@ _FEATURES = (
 _MEDIA_FEATURES = {"autoplay", "camera", "display-capture", "microphone"}  # screen share in a call
 _DENY_ALL = ", ".join(f"{name}=()" for name in _FEATURES)
 _MEDIA_ONLY = ", ".join(f"{name}=(self)" if name in _MEDIA_FEATURES else f"{name}=()" for name in _FEATURES)
+
+
+# One line per request, and its metrics: method, route pattern, path (secrets redacted), status,
+# time taken, and the request id that the audit trail's events of the same request carry (and the
+# response's X-Request-ID). Written when LOG_REQUESTS is on; counted always.
+request_logger = logging.getLogger("teletherapy.requests")
+
+
+def route_of(request: HttpRequest) -> str:
+    """The pattern the request matched (``charts/<uuid:chart_id>/``), never its path."""
+    match = getattr(request, "resolver_match", None)
+    route = getattr(match, "route", None)
+    return str(route) if route else "unmatched"
+
+
+class RequestLogMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.monotonic()
+        response = self.get_response(request)
+        seconds = time.monotonic() - started
+        route = route_of(request)
+        metrics.request_done(route, str(request.method), response.status_code, seconds)
+        if settings.LOG_REQUESTS:
+            path = redact(request.path)
+            request_logger.info(
+                "%s %s %s %.1fms",
+                request.method,
+                path,
+                response.status_code,
+                seconds * 1000,
+                extra={
+                    "request_id": str(getattr(request, "request_id", "")),
+                    "method": request.method,
+                    "route": route,
+                    "path": path,
+                    "status": response.status_code,
+                    "ms": round(seconds * 1000, 1),
+                },
+            )
+        return response
 
 
 class RequestContextMiddleware:

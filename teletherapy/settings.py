@@ -26,6 +26,7 @@ from teletherapy.keyring import (
     load_key_file,
     parse_key_list,
 )
+from teletherapy.log_format import logging_config
 from teletherapy.schedule import beat_schedule
 from teletherapy.storage_config import documents_storage
 
@@ -112,6 +113,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "teletherapy.middleware.RequestLogMiddleware",
     "teletherapy.middleware.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -275,6 +277,8 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Backups and their drill go to a queue of their own, for the one worker given the owner's URLs.
+CELERY_TASK_ROUTES = {"operations.tasks.*": {"queue": "backups"}}
 # What beat runs and how often (teletherapy/schedule.py).
 CELERY_BEAT_SCHEDULE = beat_schedule()
 
@@ -476,11 +480,8 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    # Tokens in paths (invitations, set-up links, calendar feeds) never reach a log.
-    "filters": {"redact": {"()": "teletherapy.log_redaction.RedactSecrets"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
-    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "WARNING")},
-}
+# Logs: one line per request (LOG_REQUESTS, on in production), as text or JSON (LOG_FORMAT);
+# this process's Prometheus metrics on METRICS_ADDRESS (host:port), a listener of its own.
+LOG_REQUESTS = envbool("LOG_REQUESTS", PRODUCTION)
+METRICS_ADDRESS = envstr("METRICS_ADDRESS", "") or ""
+LOGGING = logging_config(envstr("LOG_FORMAT", "text") or "text", envstr("LOG_LEVEL", "WARNING") or "WARNING")

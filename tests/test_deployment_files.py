@@ -28,6 +28,7 @@ def _command(service: dict) -> list[str]:
 def test_it_describes_the_real_deployment(compose):
     assert set(compose["services"]) == {
         *("db", "psychotherapy-db", "redis", "migrate", "web1", "web2", "proxy", "signer", "worker", "beat"),
+        "backup",
         "coturn",
     }
 
@@ -54,7 +55,7 @@ def test_haproxy_fronts_every_daphne_process_with_the_tested_configuration(compo
 def test_the_app_services_build_this_project_and_set_every_production_setting(compose):
     settings_source = (ROOT / "teletherapy" / "settings.py").read_text()
     required = set(re.findall(r'require\("([A-Z_]+)"', settings_source)) | {"FIELD_ENCRYPTION_KEYS"}
-    for name in ("migrate", *WEB, "signer", "worker", "beat"):
+    for name in ("migrate", *WEB, "signer", "worker", "beat", "backup"):
         service = compose["services"][name]
         assert service["build"] == "."
         env = service["environment"]
@@ -88,6 +89,38 @@ def test_worker_and_beat_run_this_celery_app(compose):
 
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         assert entry["task"] in celery_app.tasks
+
+
+def test_one_worker_makes_backups_with_the_owners_urls_and_every_process_shares_the_documents(compose):
+    """Backups and drills are routed to a queue only the backup worker takes; it alone (with
+    migrate) gets the owner's URLs, and the backup key; every app process mounts the same documents."""
+    from django.conf import settings
+
+    backup = compose["services"]["backup"]
+    words = _command(backup)
+    assert words[:4] == ["celery", "-A", "teletherapy", "worker"] and words[words.index("-Q") + 1] == "backups"
+    assert settings.CELERY_TASK_ROUTES["operations.tasks.*"]["queue"] == "backups"
+    worker = _command(compose["services"]["worker"])
+    assert "backups" not in worker[worker.index("-Q") + 1].split(",")
+    env = backup["environment"]
+    assert {"MIGRATION_DATABASE_URL", "PSYCHOTHERAPY_MIGRATION_DATABASE_URL", "BACKUP_ENCRYPTION_KEYS"} <= set(env)
+    assert env["BACKUP_DIR"] == "/backups" and any(v.endswith(":/backups") for v in backup["volumes"])
+    for name in (*WEB, "worker", "beat", "signer"):
+        others = compose["services"][name]["environment"]
+        assert "MIGRATION_DATABASE_URL" not in others and "BACKUP_ENCRYPTION_KEYS" not in others, name
+    for name in (*WEB, "worker", "backup"):
+        assert "documents:/app/data/documents" in compose["services"][name]["volumes"], name
+    assert "postgresql-client" in (ROOT / "Dockerfile").read_text()
+    roles = (ROOT / "deploy" / "postgres" / "10-roles.sh").read_text()
+    assert "teletherapy_owner NOSUPERUSER CREATEDB" in roles  # the drill's scratch databases
+
+
+def test_the_brokers_redis_keeps_its_messages_across_a_restart(compose):
+    redis = compose["services"]["redis"]
+    words = _command(redis)
+    assert words[words.index("--appendonly") + 1] == "yes"
+    assert words[words.index("--appendfsync") + 1] == "everysec"
+    assert any(volume.endswith(":/data") for volume in redis["volumes"])
 
 
 def test_the_psychotherapy_notes_have_their_own_database_server(compose):

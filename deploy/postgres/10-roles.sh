@@ -11,7 +11,8 @@ SELECT format('CREATE ROLE teletherapy_owner LOGIN PASSWORD %L', :'owner_passwor
   WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'teletherapy_owner') \gexec
 SELECT format('CREATE ROLE teletherapy_app LOGIN PASSWORD %L', :'runtime_password')
   WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'teletherapy_app') \gexec
-ALTER ROLE teletherapy_owner NOSUPERUSER NOCREATEROLE NOBYPASSRLS;
+-- CREATEDB: the restore drill restores the newest backup into scratch databases and drops them.
+ALTER ROLE teletherapy_owner NOSUPERUSER CREATEDB NOCREATEROLE NOBYPASSRLS;
 ALTER ROLE teletherapy_app NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
 SELECT format('ALTER DATABASE %I OWNER TO teletherapy_owner', current_database()) \gexec
 SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database()) \gexec

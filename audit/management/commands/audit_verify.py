@@ -17,6 +17,7 @@ from django.utils import timezone
 from audit.models import LANES, VerificationRun, chain_of
 from audit.verify import ChainReport, chains, incremental_start, verify_chain, verify_chain_from
 from audit.witness import witness_compare, witness_read
+from teletherapy import metrics
 
 
 class Command(BaseCommand):
@@ -87,6 +88,7 @@ class Command(BaseCommand):
                 events=total,
                 failed_chains=sorted(failed_chains),
             )
+            metrics.verification_done(len(selected), len(failed_chains))
         if failures:
             raise CommandError(f"{failures} problem(s) found: the audit trail failed verification.")
         scope = "all events" if options["full"] or options["since"] else "events since the newest witnessed checkpoint"
