@@ -1,5 +1,6 @@
-"""Backup and restore, on PostgreSQL: time and size per 1,000,000 audit events and per 10,000
-notes, against plain pg_dump / pg_restore of the same databases in the same run.
+"""Backup and restore, on PostgreSQL: time and size per 1,000,000 audit events, per 10,000 notes
+and per 1,000 documents (2 GiB), against plain pg_dump / pg_restore (and, for the documents, tar
+of the document folder) of the same data in the same run.
 
 Ours: `manage.py backup` (pg_dump, sealed in AES-256-GCM chunks, digests, manifest) and
 `manage.py restore` (every chunk checked first, pg_restore, the runtime role's grants, and a full
@@ -9,13 +10,16 @@ a restore within 72 hours.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/teletherapy_bench .venv/bin/python benchmarks/backup_restore.py
 
-BENCH_EVENTS and BENCH_NOTES change the sizes (defaults 1,000,000 and 10,000).
+BENCH_EVENTS, BENCH_NOTES, BENCH_DOCUMENTS and BENCH_DOCUMENT_MIB change the sizes (defaults
+1,000,000, 10,000, 1,000 and 2,048 MiB in all). Ours also opens every restored document against
+its chart; the baseline does not check anything.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,6 +35,8 @@ os.environ.setdefault("BENCH_EVENTS", "1000000")
 
 EVENTS = int(os.environ["BENCH_EVENTS"])
 NOTES = int(os.environ.get("BENCH_NOTES", "10000"))
+DOCUMENTS = int(os.environ.get("BENCH_DOCUMENTS", "1000"))
+DOCUMENT_MIB = int(os.environ.get("BENCH_DOCUMENT_MIB", "2048"))
 
 
 def recreate() -> None:
@@ -77,6 +83,41 @@ def seed(*, events: int, notes: int) -> None:
         )
 
 
+def seed_documents(count: int, total: int) -> None:
+    """``count`` documents of ``total`` bytes in all, sealed into the store as an upload is (random
+    bytes: neither side can compress them)."""
+    import hashlib
+    import uuid
+
+    from records import files
+    from records.models import ChartDocument, ClientChart, DocumentKind
+
+    charts = list(ClientChart.objects.select_related("practice").order_by("pk"))
+    author = charts[0].care_team.all()[0]
+    each = max(total // max(count, 1), 1)
+    for n in range(count):
+        data = os.urandom(each)
+        with tempfile.TemporaryFile() as plain:
+            plain.write(data)
+            plain.seek(0)
+            checked = files.Checked(
+                plain=plain, kind=DocumentKind.PDF, size=each, sha256=hashlib.sha256(data).hexdigest(),
+                scanned=False, name=f"record-{n}.pdf",
+            )  # fmt: skip
+            document_id, chart = uuid.uuid4(), charts[n % len(charts)]
+            stored = files.store(checked, document_id=document_id, chart_id=chart.pk)
+        ChartDocument.objects.create(
+            id=document_id, chart=chart, uploaded_by=author, name=checked.name, kind=checked.kind,
+            size=each, sha256=checked.sha256, stored_as=stored,
+        )  # fmt: skip
+
+
+def documents_folder() -> Path:
+    from django.core.files.storage import storages
+
+    return Path(storages["documents"].location)  # type: ignore[attr-defined]
+
+
 def timed(fn) -> float:
     started = time.perf_counter()
     fn()
@@ -88,8 +129,6 @@ def folder_size(path: Path) -> int:
 
 
 def _run(tool: str, *args: str, env: dict[str, str]) -> None:
-    import shutil
-
     subprocess.run([shutil.which(tool) or tool, *args], env=env, check=True)  # noqa: S603 - our own arguments
 
 
@@ -114,18 +153,31 @@ def baseline(work: Path) -> tuple[float, float, int]:
                 env=_pg_environment(alias),
             )
 
-    dumped = timed(dump)
-    size = sum(p.stat().st_size for p in dumps.values())
+    store = documents_folder()
+    archive = work / "documents.tar"
+
+    def dump_all() -> None:
+        dump()
+        if store.exists():
+            _run("tar", "-cf", str(archive), "-C", str(store), ".", env=dict(os.environ))
+
+    dumped = timed(dump_all)
+    size = sum(p.stat().st_size for p in dumps.values()) + (archive.stat().st_size if archive.exists() else 0)
     environments = {alias: _pg_environment(alias) for alias in connections}
     recreate()
+    shutil.rmtree(store, ignore_errors=True)
 
     def restore() -> None:
         for alias, path in dumps.items():
             where = environments[alias]
             _run("pg_restore", *flags, "--exit-on-error", "--single-transaction", "--dbname", where["PGDATABASE"],
                  str(path), env=where)  # fmt: skip
+        if archive.exists():
+            store.mkdir(parents=True)
+            _run("tar", "-xf", str(archive), "-C", str(store), env=dict(os.environ))
 
     restored = timed(restore)
+    archive.unlink(missing_ok=True)
     return dumped, restored, size
 
 
@@ -137,6 +189,7 @@ def ours(work: Path) -> tuple[float, float, int]:
     dumped = timed(lambda: backup_create(dest, out=quiet))
     size = folder_size(dest)
     recreate()
+    shutil.rmtree(documents_folder(), ignore_errors=True)
     report = None
 
     def restore() -> None:
@@ -145,25 +198,34 @@ def ours(work: Path) -> tuple[float, float, int]:
 
     restored = timed(restore)
     assert report is not None and not report.problems, report
+    shutil.rmtree(dest)
     return dumped, restored, size
 
 
-def scenario(label: str, *, events: int, notes: int) -> None:
+def scenario(label: str, *, events: int, notes: int, documents: int = 0, document_bytes: int = 0) -> None:
     import django
 
     recreate()
     django.setup()
-    seed_seconds = timed(lambda: seed(events=events, notes=notes))
+    shutil.rmtree(documents_folder(), ignore_errors=True)
+
+    def seeded() -> None:
+        seed(events=events, notes=notes)
+        if documents:
+            seed_documents(documents, document_bytes)
+
+    seed_seconds = timed(seeded)
     with tempfile.TemporaryDirectory(prefix="backup-bench-") as folder:
         work = Path(folder)
         base_dump, base_restore, base_size = baseline(work)
         recreate()
-        seed(events=events, notes=notes)
+        shutil.rmtree(documents_folder(), ignore_errors=True)
+        seeded()
         our_dump, our_restore, our_size = ours(work)
     print(f"\n{label} (seeded in {seed_seconds:.1f} s)")
     print(f"  {'':<10} {'backup':>10} {'restore':>10} {'size':>12}")
     print(f"  {'ours':<10} {our_dump:>9.1f}s {our_restore:>9.1f}s {our_size / 1e6:>10.1f}MB")
-    print(f"  {'pg_dump':<10} {base_dump:>9.1f}s {base_restore:>9.1f}s {base_size / 1e6:>10.1f}MB")
+    print(f"  {'baseline':<10} {base_dump:>9.1f}s {base_restore:>9.1f}s {base_size / 1e6:>10.1f}MB")
     print(
         f"  ratio ours/baseline: backup {our_dump / base_dump:.2f}x, restore {our_restore / base_restore:.2f}x, "
         f"size {our_size / base_size:.2f}x"
@@ -175,6 +237,14 @@ def main() -> None:
         sys.exit("This benchmark measures the production configuration: set DATABASE_URL to a PostgreSQL database.")
     scenario(f"{EVENTS:,} audit events", events=EVENTS, notes=0)
     scenario(f"{NOTES:,} progress notes (~1 KiB each, sealed)", events=0, notes=NOTES)
+    if DOCUMENTS:
+        scenario(
+            f"{DOCUMENTS:,} documents, {DOCUMENT_MIB:,} MiB in all (baseline: pg_dump and tar)",
+            events=0,
+            notes=0,
+            documents=DOCUMENTS,
+            document_bytes=DOCUMENT_MIB * 1024 * 1024,
+        )
 
 
 if __name__ == "__main__":
