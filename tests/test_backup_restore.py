@@ -59,6 +59,15 @@ for n, chart in enumerate(ClientChart.objects.filter(care_team=therapist).order_
         upload = SimpleUploadedFile(f"prior-{n}-{k}.pdf", body, content_type="application/pdf")
         document = document_upload(actor=therapist, chart=chart, access=access, context=None, upload=upload)
         written["documents"][str(document.pk)] = __import__("hashlib").sha256(body).hexdigest()
+# And a message's attachment, kept with the chart's documents.
+from messaging.selectors import Reach
+from messaging.services import conversation_start, message_send
+sam = User.objects.get(email="sam@riverside.example")
+talk = conversation_start(actor=therapist, clients=[sam], context=None)
+worksheet = b"%PDF-1.4\n% a worksheet for the week\n" + bytes(range(256)) * 200 + b"\n%%EOF\n"
+sent = message_send(actor=therapist, conversation=talk, reach=Reach.THERAPIST, body="This week's sheet.",
+                    upload=SimpleUploadedFile("week.pdf", worksheet, content_type="application/pdf"), context=None)
+written["documents"][str(sent.attachment_id)] = __import__("hashlib").sha256(worksheet).hexdigest()
 checkpoints_create()
 shipped = witness_ship()  # delivers when a witness is configured
 assert shipped.delivered, shipped.error
@@ -184,7 +193,7 @@ def test_a_backup_restores_whole_after_the_databases_are_gone(drill, witness):
     assert "Backed up to" in drill.backed_up and "sealed with key" in drill.backed_up
     manifest = json.loads((drill.backup / "manifest.json").read_text())
     assert set(manifest["files"]) == {"default", "psychotherapy"} and manifest["events"] == drill.written["events"]
-    assert manifest["documents"]["count"] == 8 and "8 documents" in drill.backed_up
+    assert manifest["documents"]["count"] == 9 and "9 documents" in drill.backed_up
     # The sealed files hold nothing readable.
     sealed = (drill.backup / "psychotherapy.sealed").read_bytes()
     assert b"impressions" not in sealed and b"guarded" not in sealed
@@ -199,7 +208,7 @@ def test_a_backup_restores_whole_after_the_databases_are_gone(drill, witness):
 
     assert "documents open and match their charts" in restored.stdout
     found = drill.python(READ_BACK)
-    assert found["documents"] == drill.written["documents"] and len(found["documents"]) == 8
+    assert found["documents"] == drill.written["documents"] and len(found["documents"]) == 9
     assert found["notes"] == drill.written["notes"] and len(found["notes"]) >= 9
     assert found["psychotherapy"] == drill.written["psychotherapy"] and len(found["psychotherapy"]) >= 3
     assert found["events"] >= drill.written["events"] and found["charts"] == 5
@@ -250,8 +259,8 @@ def test_the_scheduled_backup_and_its_drill_run_as_beat_runs_them(drill, tmp_pat
     first, _ = scheduled(1)
     assert first["said"] == ["ok", "ok"], first
     backup, drilled = first["runs"][-2:]
-    assert backup["kind"] == "backup" and backup["documents"] == 8
-    assert drilled["kind"] == "drill" and drilled["documents"] == 8 and drilled["events"] >= drill.written["events"]
+    assert backup["kind"] == "backup" and backup["documents"] == 9
+    assert drilled["kind"] == "drill" and drilled["documents"] == 9 and drilled["events"] >= drill.written["events"]
     assert drilled["name"] == backup["name"] and not drilled["problem"]
     # The scratch databases are gone.
     with psycopg.connect(host=connection.settings_dict["HOST"], port=connection.settings_dict["PORT"],
@@ -342,7 +351,7 @@ def test_the_embedded_store_backs_up_online_and_restores(tmp_path):
         stored.unlink()
     shutil.rmtree(tmp_path / "data" / "documents")
     restored = run(sys.executable, "manage.py", "restore", str(tmp_path / "backup"))
-    assert "heads match the manifest" in restored.stdout and "8 documents open" in restored.stdout
+    assert "heads match the manifest" in restored.stdout and "9 documents open" in restored.stdout
     found = json.loads(run(sys.executable, "-c", READ_BACK).stdout.strip().splitlines()[-1])
     assert found["notes"] == written["notes"] and found["psychotherapy"] == written["psychotherapy"]
     assert found["documents"] == written["documents"]
@@ -353,7 +362,7 @@ def test_the_embedded_store_backs_up_online_and_restores(tmp_path):
     # its own; a flipped byte makes the next one fail and alert.
     env["BACKUP_DIR"] = str(tmp_path / "scheduled")
     first = json.loads(run(sys.executable, "-c", SCHEDULED, "1").stdout.strip().splitlines()[-1])
-    assert first["said"] == ["ok", "ok"] and first["runs"][-1]["documents"] == 8, first
+    assert first["said"] == ["ok", "ok"] and first["runs"][-1]["documents"] == 9, first
     _flip(tmp_path / "scheduled" / first["runs"][-1]["name"] / "default.sealed", 4000)
     second = json.loads(run(sys.executable, "-c", SCHEDULED, "0").stdout.strip().splitlines()[-1])
     assert second["said"] == ["failed"] and second["flags"] == second["practices"]
