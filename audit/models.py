@@ -285,6 +285,10 @@ class AlertRules(models.Model):
     day_starts = models.PositiveSmallIntegerField(default=7, help_text="Practice hours start (local hour).")
     day_ends = models.PositiveSmallIntegerField(default=20, help_text="Practice hours end (local hour).")
 
+    class Meta:
+        verbose_name = "alert rules"
+        verbose_name_plural = "alert rules"
+
     def __str__(self) -> str:
         return f"alert rules of {self.practice_id}"
 

@@ -115,6 +115,9 @@ class TrainingPolicy(models.Model):
     enforcement = models.CharField(max_length=8, choices=TrainingEnforcement.choices, default=TrainingEnforcement.WARN)
     grace_days = models.PositiveSmallIntegerField(default=30, help_text="Days new staff have for a new module.")
 
+    class Meta:
+        verbose_name_plural = "training policies"
+
     def __str__(self) -> str:
         return f"training policy of {self.practice_id}"
 
@@ -310,6 +313,7 @@ class IncidentEntry(models.Model):
     text = EncryptedTextField(blank=True, default="", aad_field="incident_id")
 
     class Meta:
+        verbose_name_plural = "incident entries"
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["incident", "kind", "at"])]
 

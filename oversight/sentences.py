@@ -30,10 +30,20 @@ def _sections(details: dict[str, Any]) -> str:
     return ""
 
 
+def _nobody(event: AuditEvent) -> str:
+    """Who acted when no member did: a browser that had not signed in (it has an address), or the
+    platform itself (a scheduled check, a command, the demo's set-up), which has none."""
+    if event.actor_id is not None:
+        return "A former member"
+    if event.ip_address or event.user_agent:
+        return "Someone not signed in"
+    return "The platform"
+
+
 def sentence(event: AuditEvent, people: dict[int, User]) -> str:
     """One event in words: who did what, to whose record, and how it ended."""
     actor = people.get(event.actor_id or 0)
-    who = actor.full_name if actor else ("Someone not signed in" if event.actor_id is None else "A former member")
+    who = actor.full_name if actor else _nobody(event)
     client = people.get(event.subject_client_id or 0)
     details = event.details if isinstance(event.details, dict) else {}
     plain = PLAIN_WORDS.get(event.action)  # type: ignore[call-overload]

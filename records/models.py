@@ -96,6 +96,7 @@ class NoteAddendum(models.Model):
     signed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name_plural = "note addenda"
         ordering = ["signed_at"]
 
     def __str__(self) -> str:
@@ -197,6 +198,7 @@ class EmergencyAccess(models.Model):
     expires_at = models.DateTimeField()
 
     class Meta:
+        verbose_name_plural = "emergency accesses"
         ordering = ["-started_at"]
 
     def __str__(self) -> str:

@@ -95,6 +95,8 @@ echo "==> Migrations are complete"
 env -u DATABASE_URL -u MIGRATION_DATABASE_URL -u REDIS_URL DATA_DIR="$(mktemp -d)" "$py" manage.py makemigrations --check --dry-run
 echo "==> Type check"
 .venv/bin/mypy .
+echo "==> Spelling (codespell)"
+.venv/bin/codespell .
 echo "==> Layers (import-linter: an upward import or an import circle fails the run)"
 .venv/bin/lint-imports
 

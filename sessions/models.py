@@ -42,6 +42,9 @@ class AppointmentSeries(models.Model):
     repeat = models.CharField(max_length=16, choices=Repeat.choices)
     created_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        verbose_name_plural = "appointment series"
+
     def __str__(self) -> str:
         return f"{self.repeat} series {self.id}"
 
@@ -157,6 +160,8 @@ class CheckIn(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = "check-in"
+        verbose_name_plural = "check-ins"
         indexes = [models.Index(fields=["appointment", "user", "-created_at"])]
 
     def __str__(self) -> str:

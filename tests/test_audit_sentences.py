@@ -8,6 +8,7 @@ from audit.models import Action, AuditEvent, Outcome
 from audit.services import audit_record
 from oversight.console import people_of
 from oversight.sentences import sentence
+from teletherapy.context import AuditContext
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
@@ -53,5 +54,11 @@ def test_events_read_as_sentences(admin, therapist, client_user, chart):
     # About a member, not a record.
     role = said(admin, action=Action.ROLE_CHANGE, actor=admin, target=therapist, details={"role": "admin"})
     assert role == "Ada Admin changed a role: Theo Therapist."
-    anonymous = said(admin, action=Action.LOGIN_FAILURE, practice_id=admin.practice_id, outcome=Outcome.DENIED)
+    browser = AuditContext(request_id="r1", channel="web", address="203.0.113.9", user_agent="Mozilla/5.0")
+    anonymous = said(
+        admin, action=Action.LOGIN_FAILURE, practice_id=admin.practice_id, outcome=Outcome.DENIED, context=browser
+    )
     assert anonymous.startswith("Someone not signed in ") and anonymous.endswith("(refused).")
+    # What the platform does itself (a scheduled check, the demo's set-up) is not a stranger's act.
+    platform = said(admin, action=Action.BACKUP_MADE, practice_id=admin.practice_id)
+    assert platform.startswith("The platform ") and "not signed in" not in platform
