@@ -11,11 +11,18 @@ from accounts.rules import is_mfa_verified
 from accounts.selectors import practice_logo_digest
 
 
-def _placed(request: HttpRequest, name: str) -> tuple[str, bool]:
-    """The item's address, and whether the page shown is it or one under it."""
-    url = reverse(name)
-    path = request.path
-    return url, path == url or (url != "/" and path.startswith(url) and not url.endswith("/mine/"))
+def _under(path: str, url: str) -> bool:
+    """Whether the page shown is the item's, or one under it."""
+    return path == url or (url != "/" and path.startswith(url) and not url.endswith("/mine/"))
+
+
+def _placed(request: HttpRequest, items: list[tuple[str, str]]) -> list[tuple[str, str, str, bool]]:
+    """Each item with its address, and one current at most: of the items the page is under, the
+    most specific (Settings at /sessions/policy/, not Sessions as well)."""
+    urls = [reverse(name) for name, _ in items]
+    matching = [url for url in urls if _under(request.path, url)]
+    current = max(matching, key=len) if matching else None
+    return [(name, label, url, url == current) for (name, label), url in zip(items, urls, strict=True)]
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -49,7 +56,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         nav.append(("incidents:list", "Incidents" if user.has_role(Role.ADMIN) else "Report a concern"))
         nav.append(("accounts:security", "Security"))
     return {
-        "nav_items": [(name, label, *_placed(request, name)) for name, label in nav],
+        "nav_items": _placed(request, nav),
         "mfa_verified": verified,
         "practice_logo": practice_logo_digest(practice_id=user.practice_id) if verified and user is not None else None,
         "presence": bool(verified and user is not None and user.has_role(Role.THERAPIST)),

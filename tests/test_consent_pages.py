@@ -336,3 +336,18 @@ def test_the_consent_grid_says_withdrawn_and_signed_by_guardian_where_true(
     consent_withdraw(actor=guardian, signature=telehealth, reason="", context=None)
     page = login_as(therapist).get("/consent/caseload/").content.decode()
     assert "withdrawn" in page
+
+
+@pytest.mark.parametrize(
+    ("path", "marked"),
+    [
+        ("/sessions/settings/", "/sessions/settings/"),
+        ("/sessions/", "/sessions/"),
+        ("/records/charts/", "/records/charts/"),
+    ],
+)
+def test_one_item_is_current_the_most_specific(login_as, make_user, path, marked):
+    """Settings lives under /sessions/ (/sessions/settings/): on its page Settings is current, and Sessions is not."""
+    html = login_as(make_user("admin")).get(path).content.decode()
+    nav = html.split('<nav aria-label="Main" id="main-nav">')[1].split("</nav>")[0]
+    assert re.findall(r'<a href="([^"]+)" aria-current="page">', nav) == [marked]
