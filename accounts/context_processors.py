@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from accounts.models import LIVE_ROLES, Role
 from accounts.rules import is_mfa_verified
-from accounts.selectors import practice_logo_digest
+from accounts.selectors import practice_logo_header
 
 
 def _under(path: str, url: str) -> bool:
@@ -58,7 +58,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     return {
         "nav_items": _placed(request, nav),
         "mfa_verified": verified,
-        "practice_logo": practice_logo_digest(practice_id=user.practice_id) if verified and user is not None else None,
+        "practice_logo": practice_logo_header(practice_id=user.practice_id) if verified and user is not None else None,
         "presence": bool(verified and user is not None and user.has_role(Role.THERAPIST)),
         "live": bool(verified and user is not None and any(user.has_role(r) for r in LIVE_ROLES)),
         "idle_timeout_seconds": settings.SESSION_IDLE_TIMEOUT_SECONDS,

@@ -171,8 +171,21 @@ def practice_ids() -> list[int]:
 
 
 def practice_logo_digest(*, practice_id: int) -> str | None:
-    """The address part of the practice's logo, if it has one (the header asks on every page)."""
+    """The address part of the practice's logo, if it has one."""
     return PracticeLogo.objects.filter(practice_id=practice_id).values_list("digest", flat=True).first()
+
+
+LOGO_HEIGHT = 32
+
+
+def practice_logo_header(*, practice_id: int) -> dict[str, object] | None:
+    """The logo as the header shows it (the header asks on every page): its address part and its
+    size at the header's height, so the page keeps its room and does not shift as it loads."""
+    found = PracticeLogo.objects.filter(practice_id=practice_id).values_list("digest", "width", "height").first()
+    if found is None:
+        return None
+    digest, width, height = found
+    return {"digest": digest, "width": max(1, round(LOGO_HEIGHT * width / max(height, 1))), "height": LOGO_HEIGHT}
 
 
 def practice_logo_of(*, user: User, digest: str) -> PracticeLogo:

@@ -48,7 +48,8 @@ def test_an_admin_uploads_a_logo_and_members_see_it_in_the_header(login_as, admi
     address = f"/practice/logo/{logo.digest}.png"
     for member in (therapist, client_user, admin):
         page = login_as(member).get("/").content.decode()
-        assert f'<img src="{address}" alt="" class="logo"' in page
+        # Sized in the page (480 x 160 at the header's 32 px: 96 wide), so nothing shifts as it loads.
+        assert f'<img src="{address}" alt="" class="logo" width="96" height="32">' in page
         image = login_as(member).get(address)
         assert image.status_code == 200 and image["Content-Type"] == "image/png"
         assert "no-store" in image["Cache-Control"] and image.content == stored  # a shared computer keeps none
