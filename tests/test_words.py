@@ -27,3 +27,11 @@ def test_the_rule_catches_what_django_would_write():
         assert WRONG.search(bad), bad
     for good in ("emergency accesses", "incident entries", "note addenda", "appointment series", "check-ins"):
         assert not WRONG.search(good), good
+
+
+def test_settings_speak_in_words_with_the_variables_one_click_away(login_as, admin, settings):
+    settings.ICE_TURN_URLS, settings.TURN_SHARED_SECRET = [], ""
+    page = login_as(admin).get("/sessions/settings/").content.decode()
+    said, _, folded = page.partition("<details>")
+    assert "no relay for video (a TURN server) yet" in said
+    assert "ICE_TURN_URLS" not in said and "ICE_TURN_URLS" in folded.split("</details>")[0]
