@@ -118,7 +118,7 @@ PAGES: dict[tuple[str, str], Rule] = {
         ADMINS, body=(("days", "0"), ("opens", "09:00"), ("closes", "17:00"))
     ),
     ("accounts:practice_logo", "post"): R(ADMINS),
-    ("accounts:practice_logo_remove", "post"): R(ADMINS),
+    ("accounts:practice_logo_remove", "post"): R(ADMINS, body=(("confirmed", "yes"),)),
     ("accounts:practice_logo_image", "get"): R(EVERYONE - {OUTSIDER}),
     ("accounts:recoveries", "get"): R(ADMINS),
     ("accounts:recoveries", "post"): R(

@@ -137,9 +137,12 @@ def test_removing_the_logo_puts_the_name_back_alone(login_as, admin):
     client = login_as(admin)
     upload(client, png())
     digest = PracticeLogo.objects.get().digest
-    assert "The logo was removed" in said(client.post("/practice/logo/remove/", follow=True))
+    asked = client.post("/practice/logo/remove/").content.decode()  # destructive: asked first
+    assert "Remove the practice&#x27;s logo?" in asked and PracticeLogo.objects.exists()
+    yes = {"confirmed": "yes"}
+    assert "The logo was removed" in said(client.post("/practice/logo/remove/", yes, follow=True))
     assert not PracticeLogo.objects.exists()
     assert 'class="logo"' not in client.get("/").content.decode()
-    assert "no logo to remove" in said(client.post("/practice/logo/remove/", follow=True))
+    assert "no logo to remove" in said(client.post("/practice/logo/remove/", yes, follow=True))
     event = AuditEvent.objects.filter(action=Action.PRACTICE_SETTINGS_CHANGE).latest("id")
     assert (event.details["logo_before"], event.details["logo_after"]) == (digest, None)

@@ -163,6 +163,15 @@ def practice_logo_view(request: AuthedRequest) -> HttpResponse:
 @role_required(Role.ADMIN)
 @require_POST
 def practice_logo_remove_view(request: AuthedRequest) -> HttpResponse:
+    if not confirmed(request):
+        return ask(
+            request,
+            title="Remove the practice's logo?",
+            consequences=["take the logo off every page, for every member;", "show the practice's name alone."],
+            button="Remove the logo",
+            back=reverse("accounts:members") + "#logo-h",
+            undo="Upload it again at any time.",
+        )
     try:
         practice_logo_remove(actor=request.user, context=context_of(request))
     except ServiceError as error:
