@@ -25,24 +25,52 @@ def _placed(request: HttpRequest, items: list[tuple[str, str]]) -> list[tuple[st
     return [(name, label, url, url == current) for (name, label), url in zip(items, urls, strict=True)]
 
 
+# Staff see their pages grouped by task (a sidebar on a desktop); clients and guardians a few.
+GROUPS = {
+    "home:dashboard": "Today",
+    "sessions:list": "Today",
+    "records:charts": "Clients",
+    "messaging:list": "Clients",
+    "consent:caseload": "Clients",
+    "accounts:members": "Practice",
+    "accounts:invitations": "Practice",
+    "consent:documents": "Practice",
+    "sessions:policy": "Practice",
+    "audit:console": "Compliance",
+    "safeguards:overview": "Compliance",
+    "incidents:list": "Compliance",
+    "training:mine": "Compliance",
+    "accounts:security": "You",
+}
+GROUP_ORDER = ("Today", "Clients", "Practice", "Compliance", "You")
+
+
+def _grouped(items: list[tuple[str, str, str, bool]]) -> list[tuple[str, list[tuple[str, str, str, bool]]]]:
+    groups: dict[str, list[tuple[str, str, str, bool]]] = {name: [] for name in GROUP_ORDER}
+    for item in items:
+        groups[GROUPS.get(item[0], "You")].append(item)
+    return [(name, found) for name, found in groups.items() if found]
+
+
 def navigation(request: HttpRequest) -> dict[str, Any]:
     verified = is_mfa_verified(request)
     user = getattr(request, "user", None)
     nav: list[tuple[str, str]] = []
+    staff = bool(verified and user is not None and user.has_role(Role.THERAPIST, Role.ADMIN))
     if verified and user is not None:
         nav.append(("home:dashboard", "Home"))
         nav.append(("sessions:list", "Sessions"))
-        if user.has_role(Role.CLIENT, Role.GUARDIAN, Role.THERAPIST):
-            nav.append(("messaging:list", "Messages"))
         if user.has_role(Role.CLIENT, Role.GUARDIAN):
+            nav.append(("messaging:list", "Messages"))
             nav.append(("records:portal", "My record"))
             nav.append(("audit:record_access", "Who opened it"))
             nav.append(("consent:mine", "Consent"))
         if user.has_role(Role.THERAPIST, Role.ADMIN):
             nav.append(("records:charts", "Charts"))
         if user.has_role(Role.THERAPIST):
+            if not user.has_role(Role.CLIENT, Role.GUARDIAN):
+                nav.append(("messaging:list", "Messages"))
             nav.append(("consent:caseload", "Client consent"))
-        if user.has_role(Role.THERAPIST):
             # An admin (a therapist who is one too) invites from Members; the audit log leads to its alerts.
             if not user.has_role(Role.ADMIN):
                 nav.append(("accounts:invitations", "Invitations"))
@@ -55,8 +83,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             nav.append(("safeguards:overview", "Safeguards"))
         nav.append(("incidents:list", "Incidents" if user.has_role(Role.ADMIN) else "Report a concern"))
         nav.append(("accounts:security", "Security"))
+    items = _placed(request, nav)
     return {
-        "nav_items": _placed(request, nav),
+        "nav_items": items,
+        "nav_groups": _grouped(items) if staff else [("", items)] if items else [],
+        "staff_layout": staff,
         "mfa_verified": verified,
         "practice_logo": practice_logo_header(practice_id=user.practice_id) if verified and user is not None else None,
         "presence": bool(verified and user is not None and user.has_role(Role.THERAPIST)),

@@ -23,6 +23,7 @@ ROLES = {
     # An admin who also sees clients: both sets of links, on one line at 1280 px.
     "admin-therapist": ("director@riverside.example", "Today and tomorrow"),
 }
+STAFF = {"therapist", "admin", "admin-therapist"}
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 
 
@@ -84,8 +85,16 @@ def test_each_roles_home_page_at_desktop_and_phone_sizes(server, browser):
             problems[f"{role} at {size}"] = serious_violations(page)
             links = page.locator("#main-nav a")
             menu = page.get_by_role("button", name="Menu")
-            if size == "desktop":
-                # The navigation is one line, with the page shown marked.
+            if size == "desktop" and role in STAFF:
+                # Staff: a sidebar grouped by task, left of the page, every link in one column.
+                assert not menu.is_visible()
+                boxes = [link.bounding_box() for link in links.all()]
+                main = page.locator("main").bounding_box()
+                assert len({round(box["x"]) for box in boxes}) == 1, (role, boxes)
+                assert all(box["x"] + box["width"] <= main["x"] + 1 for box in boxes), (role, main)
+                assert page.locator("#main-nav .nav-heading").first.is_visible()
+            elif size == "desktop":
+                # Clients and guardians: the navigation is one line, with the page shown marked.
                 assert not menu.is_visible()
                 rows = {round(box["y"]) for box in (link.bounding_box() for link in links.all())}
                 assert len(rows) == 1, (role, rows)

@@ -286,11 +286,12 @@ def test_markdown_with_script_renders_inert(login_as, admin, client_user, consen
         ),
         (
             "therapist",
+            # Grouped by task: Today, Clients, Practice, Compliance, You.
             [
                 "Home",
                 "Sessions",
-                "Messages",
                 "Charts",
+                "Messages",
                 "Client consent",
                 "Invitations",
                 "Training",
@@ -306,8 +307,8 @@ def test_markdown_with_script_renders_inert(login_as, admin, client_user, consen
                 "Charts",
                 "Members",
                 "Consent forms",
-                "Audit log",
                 "Settings",
+                "Audit log",
                 "Safeguards",
                 "Incidents",
                 "Security",
@@ -319,6 +320,9 @@ def test_the_navigation_fits_the_role(login_as, make_user, role, expected):
     html = login_as(make_user(role)).get("/").content.decode()
     nav = html.split('<nav aria-label="Main" id="main-nav">')[1].split("</nav>")[0]
     assert re.findall(r'<a href="[^"]+"[^>]*>([^<]+)</a>', nav) == expected
+    # Staff see the groups named; clients and guardians a short list without headings.
+    headings = re.findall(r'<p class="nav-heading" id="nav-group-\d+">([^<]+)</p>', nav)
+    assert headings == ([] if role == "client" else ["Today", "Clients", "Practice", "Compliance", "You"])
     # The page shown is marked, and only it.
     assert re.findall(r'<a href="([^"]+)" aria-current="page">', nav) == ["/"]
 
