@@ -89,3 +89,15 @@ def test_the_record_export_leaves_it_out(login_as, client_user, chart, psy_note,
         content = client.get(f"/records/exports/{export.pk}/?format={fmt}").content
         data = pdf_text(content) if fmt == "pdf" else content.decode()
         assert "childhood" not in data and "Psychotherapy notes are kept apart" in " ".join(data.split()), fmt
+
+
+def test_a_psychotherapy_note_is_written_on_a_page_of_its_own(login_as, therapist, chart):
+    """The chart offers a deliberate step, never an open box; the page says who reads the note."""
+    team = login_as(therapist)
+    page = team.get(f"/records/charts/{chart.pk}/").content.decode()
+    address = f"/records/charts/{chart.pk}/psychotherapy-notes/"
+    assert f'href="{address}">Write a psychotherapy note</a>' in page and 'name="body"' not in page.split("psy-h")[1]
+    own = team.get(address)
+    assert own.status_code == 200 and "Only you can read it" in own.content.decode()
+    empty = team.post(address, {"body": ""})
+    assert empty.status_code == 400 and 'class="error"' in empty.content.decode()

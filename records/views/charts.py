@@ -19,7 +19,6 @@ from records.forms import (
     ChartForm,
     EmergencyForm,
     NewNoteForm,
-    PsychotherapyNoteForm,
 )
 from records.models import ClientChart
 from records.panels import chart_panels
@@ -128,7 +127,6 @@ def chart_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
         "new_note_form": NewNoteForm(),
         "assign_form": AssignForm(),
         "billing_form": BillingForm(),
-        "psy_form": PsychotherapyNoteForm(),
     }
     return render(request, "records/chart.html", context, status=status)
 

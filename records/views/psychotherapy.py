@@ -45,7 +45,12 @@ def psychotherapy_new_view(request: AuthedRequest, chart_id: str) -> HttpRespons
             messages.error(request, error_text(request, error))
         else:
             return redirect("records:psychotherapy_note", note.pk)
-    return redirect("records:chart", chart.pk)
+    if request.method == "POST" and form.is_valid():
+        return redirect("records:chart", chart.pk)  # refused by the service: said on the chart
+    # Its own page, reached by a deliberate step from the chart, with what it is and who reads it.
+    return render(
+        request, "records/psychotherapy_new.html", {"chart": chart, "form": form}, status=400 if form.errors else 200
+    )
 
 
 @role_required(Role.THERAPIST)
