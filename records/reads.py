@@ -6,18 +6,54 @@ from __future__ import annotations
 
 import json
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from accounts.models import User
 from audit.models import Action
 from audit.services import audit_record, audited
+from consent.selectors import consent_missing_for_clients, next_session_start
 from records.copy import sections
 from records.models import ClientChart, ExportStatus, NoteAddendum, ProgressNote, RecordExport
 from records.selectors import Access, addenda_visible, chart_reaches, export_get_for_user, notes_visible
 from teletherapy.context import AuditContext
 from teletherapy.errors import Conflict
+
+
+@dataclass(frozen=True)
+class ChartHeader:
+    """Who this is, at a glance, above everything else on the chart: what anyone who may open the
+    chart's summary may see (no clinical content)."""
+
+    age: int | None
+    minor: bool
+    care_team: list[str]
+    next_session: datetime | None
+    consents_missing: list[str]
+
+
+def _age(date_of_birth: str, today: date) -> int | None:
+    try:
+        born = date.fromisoformat(date_of_birth)
+    except ValueError:
+        return None
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def chart_header(*, chart: ClientChart) -> ChartHeader:
+    client = chart.client
+    gate = consent_missing_for_clients(clients=[client], joint=False, participant=client)
+    return ChartHeader(
+        age=_age(str(chart.date_of_birth or ""), timezone.localdate()),
+        minor=chart.is_minor,
+        care_team=sorted(member.full_name for member in chart.care_team.all()),
+        next_session=next_session_start(client=client),
+        consents_missing=[missing.label for missing in gate.missing],
+    )
 
 
 def notes_listed(*, chart: ClientChart, access: Access) -> QuerySet[ProgressNote]:

@@ -22,7 +22,7 @@ from records.forms import (
 )
 from records.models import ClientChart
 from records.panels import chart_panels
-from records.reads import notes_listed
+from records.reads import chart_header, notes_listed
 from records.selectors import (
     ALLOWED,
     DOCUMENT_UPLOADERS,
@@ -106,6 +106,7 @@ def chart_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
     assessments = results_of(chart.assessments.all()) if clinical else []
     context = {
         "chart": chart,
+        "header": chart_header(chart=chart),
         "access": access.value,
         "clinical": clinical,
         "held_back": held_back,
