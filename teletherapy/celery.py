@@ -2,7 +2,10 @@ import os
 
 from celery import Celery, signals
 
+from teletherapy import broker_files
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "teletherapy.settings")
+broker_files.register()  # the embedded broker's transport (teletherapy/broker_files.py)
 
 app = Celery("teletherapy")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -261,7 +261,7 @@ else:
         _broker = DATA_DIR / "broker"
         for _folder in ("queue", "processed", "control"):
             (_broker / _folder).mkdir(parents=True, exist_ok=True)
-        CELERY_BROKER_URL = "filesystem://"
+        CELERY_BROKER_URL = "atomicfs://"  # kombu's folder transport, written atomically
         CELERY_BROKER_TRANSPORT_OPTIONS = {
             "data_folder_in": str(_broker / "queue"),
             "data_folder_out": str(_broker / "queue"),
