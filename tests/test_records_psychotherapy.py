@@ -97,7 +97,12 @@ def test_a_psychotherapy_note_is_written_on_a_page_of_its_own(login_as, therapis
     page = team.get(f"/records/charts/{chart.pk}/").content.decode()
     address = f"/records/charts/{chart.pk}/psychotherapy-notes/"
     assert f'href="{address}">Write a psychotherapy note</a>' in page and 'name="body"' not in page.split("psy-h")[1]
+    before = AuditEvent.objects.count()
     own = team.get(address)
     assert own.status_code == 200 and "Only you can read it" in own.content.decode()
+    # It names the client: exactly one read of the chart's summary, as the chart page records.
+    read = AuditEvent.objects.order_by("-id").first()
+    assert AuditEvent.objects.count() == before + 1 and read.action == Action.CHART_VIEW
+    assert read.details.get("sections") == "summary" and read.subject_client_id == chart.client_id
     empty = team.post(address, {"body": ""})
     assert empty.status_code == 400 and 'class="error"' in empty.content.decode()

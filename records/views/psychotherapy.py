@@ -21,6 +21,7 @@ from records.selectors import (
     chart_get_for_user,
     psychotherapy_note_get_for_author,
 )
+from records.views.base import audit_read
 from teletherapy.context import context_of
 from teletherapy.errors import NotVisible, ServiceError, error_text
 
@@ -48,6 +49,9 @@ def psychotherapy_new_view(request: AuthedRequest, chart_id: str) -> HttpRespons
     if request.method == "POST" and form.is_valid():
         return redirect("records:chart", chart.pk)  # refused by the service: said on the chart
     # Its own page, reached by a deliberate step from the chart, with what it is and who reads it.
+    # It names the client: one read of the chart's summary, as the chart page records.
+    if request.method == "GET":
+        audit_read(request, Action.CHART_VIEW, chart, chart, access, sections="summary")
     return render(
         request, "records/psychotherapy_new.html", {"chart": chart, "form": form}, status=400 if form.errors else 200
     )
