@@ -43,6 +43,9 @@ GROUPS = {
     "accounts:security": "You",
 }
 GROUP_ORDER = ("Today", "Clients", "Practice", "Compliance", "You")
+# Clients and guardians on a phone: these four as tabs at the foot of the screen, the rest
+# under More.
+TABS = {"home:dashboard": "home", "sessions:list": "calendar", "messaging:list": "chat", "records:portal": "record"}
 
 
 def _grouped(items: list[tuple[str, str, str, bool]]) -> list[tuple[str, list[tuple[str, str, str, bool]]]]:
@@ -84,7 +87,13 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         nav.append(("incidents:list", "Incidents" if user.has_role(Role.ADMIN) else "Report a concern"))
         nav.append(("accounts:security", "Security"))
     items = _placed(request, nav)
+    portal = bool(items) and not staff
+    tabs = [(*item, TABS[item[0]]) for item in items if item[0] in TABS] if portal else []
+    more = [item for item in items if item[0] not in TABS] if portal else []
     return {
+        "tab_items": tabs,
+        "more_items": more,
+        "more_current": any(item[3] for item in more),
         "nav_items": items,
         "nav_groups": _grouped(items) if staff else [("", items)] if items else [],
         "staff_layout": staff,

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 # Debian's chromium for the browser tests, coturn for the TURN relay tests, rsyslog with its TLS
 # driver as the audit trail's off-host witness, nftables to make a call's link lossy, and npm for
-# the pinned axe-core the browser tests check accessibility with, ClamAV's daemon to scan
+# the pinned axe-core the browser tests check accessibility with and Lighthouse, which scores the
+# main pages (both drive Debian's Chromium: no browser is downloaded), ClamAV's daemon to scan
 # uploads (with a test signature database the tests write: nothing is downloaded), HAProxy
 # for the scale-out tests, on the deployment's own configuration, and Prometheus (with promtool)
 # to scrape the metrics and check the shipped alert rules.
@@ -34,10 +35,10 @@ fi
 
 scripts/bootstrap.sh dev
 py=.venv/bin/python
-# axe-core for the browser tests' accessibility checks, at the version package-lock.json pins.
+# axe-core and Lighthouse for the browser tests, at the versions package-lock.json pins.
 lock="$(sha256sum package-lock.json | cut -c1-16)"
 if [ "$(cat node_modules/.installed-from 2>/dev/null)" != "$lock" ]; then
-  echo "==> Installing the browser tests' axe-core (npm ci)"
+  echo "==> Installing the browser tests' axe-core and Lighthouse (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
   echo "$lock" > node_modules/.installed-from
 fi

@@ -98,14 +98,32 @@ def test_each_roles_home_page_at_desktop_and_phone_sizes(server, browser):
                 assert not menu.is_visible()
                 rows = {round(box["y"]) for box in (link.bounding_box() for link in links.all())}
                 assert len(rows) == 1, (role, rows)
-            else:
-                # On a phone it is behind Menu, which opens it and says so.
+            elif role in STAFF:
+                # Staff on a phone: the navigation is behind Menu, which opens it and says so.
                 assert menu.is_visible() and not links.first.is_visible()
                 menu.click()
                 assert menu.get_attribute("aria-expanded") == "true" and links.first.is_visible()
                 problems[f"{role} at {size}, menu open"] = serious_violations(page)
                 page.keyboard.press("Escape")
                 assert not links.first.is_visible()
+            else:
+                # Clients and guardians on a phone: five tabs at the foot of the screen, each a
+                # large target; the rest under More, which opens without a page load.
+                tabs = page.get_by_role("navigation", name="Main (tabs)")
+                assert not menu.is_visible() and not links.first.is_visible()
+                labels = tabs.locator(":scope > ul > li").all_inner_texts()
+                assert [t.strip() for t in labels] == ["Home", "Sessions", "Messages", "My record", "More"], labels
+                bar = tabs.bounding_box()
+                assert bar and abs(bar["y"] + bar["height"] - viewport["height"]) <= 1, bar
+                for tab in tabs.locator(":scope > ul > li > a, summary").all():
+                    box = tab.bounding_box()
+                    assert box and box["height"] >= 48 and box["width"] >= 48, box
+                assert tabs.locator('a[aria-current="page"]').inner_text() == "Home"
+                tabs.get_by_text("More").click()
+                assert tabs.get_by_role("link", name="Consent").is_visible()
+                problems[f"{role} at {size}, more open"] = serious_violations(page)
+                tabs.get_by_text("More").click()
+                continue
             assert page.locator('#main-nav a[aria-current="page"]').inner_text() == "Home"
         page.set_viewport_size(SIZES["desktop"])
         assert focus_ring_contrast(page, "#main-nav a") >= 3, role

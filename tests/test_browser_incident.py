@@ -33,8 +33,9 @@ def test_one_incident_from_a_clients_report_to_notices_sent_and_closed(server, b
     client = phone.new_page()
     watch(client, problems)
     sign_in_again(client, server, "sam@riverside.example")
-    client.get_by_role("button", name="Menu").click()  # on a phone the navigation is behind Menu
-    client.get_by_role("link", name="Report a concern").first.click()
+    tabs = client.get_by_role("navigation", name="Main (tabs)")  # on a phone: tabs, the rest under More
+    tabs.get_by_text("More").click()
+    tabs.get_by_role("link", name="Report a concern").click()
     client.get_by_role("heading", name="Your privacy concerns").wait_for()
     assert client.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     client.get_by_role("link", name="Report a concern").last.click()

@@ -35,7 +35,8 @@ const messageArrived = async (data) => {
     return;
   }
   unseen += 1;
-  countOn(document.querySelector('nav a[href="/messages/"]'), unseen, "new");
+  // The top navigation and, for a client on a phone, the tab bar.
+  for (const link of document.querySelectorAll('nav a[href="/messages/"]')) countOn(link, unseen, "new");
   if (messageBanner) {
     document.getElementById("message-open").href = data.url;
     messageBanner.hidden = false;

@@ -1,10 +1,9 @@
-// The navigation on a phone: behind a Menu button (without JavaScript it is simply shown).
+// Staff's navigation on a phone: behind a Menu button, folded by the style sheet from the first
+// paint (so nothing moves as the page loads); without JavaScript, nojs.css shows it instead.
 {
   const header = document.querySelector("header.top");
   const toggle = header?.querySelector(".menu-toggle");
   if (toggle) {
-    toggle.hidden = false;
-    header.classList.add("menu-ready");
     toggle.addEventListener("click", () => {
       const open = header.dataset.menu !== "open";
       if (open) header.dataset.menu = "open";
