@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -335,3 +336,20 @@ def ready_view(request: HttpRequest) -> JsonResponse:
     it took; 503 when one it needs does not answer (home/health.py)."""
     ready, report = health.run_checks()
     return JsonResponse({"status": "ready" if ready else "not ready", "checks": report}, status=200 if ready else 503)
+
+
+STYLE_GUIDE_SWATCHES = (
+    "text", "muted", "bg", "surface", "line", "line-strong", "primary", "primary-strong", "primary-soft",
+    "success", "success-soft", "warning", "warning-soft", "danger", "danger-soft", "focus",
+)  # fmt: skip
+
+
+@mfa_exempt
+@require_GET
+def style_guide_view(request: HttpRequest) -> HttpResponse:
+    """Every component in each of its states, with sample words only (no one's data). Served in
+    the demo and development; in production it does not exist."""
+    if settings.PRODUCTION:
+        raise Http404
+    answers = ("Not at all", "Several days", "More than half the days", "Nearly every day")
+    return render(request, "home/style_guide.html", {"swatches": STYLE_GUIDE_SWATCHES, "answers": answers})

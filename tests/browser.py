@@ -222,13 +222,28 @@ def serious_violations(page: object) -> list[str]:
     ]
 
 
+def route_shape(url: str) -> str:
+    """A page's address with its identifiers folded: one name for every chart, every session."""
+    import re
+    from urllib.parse import urlsplit
+
+    path = urlsplit(url).path
+    path = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "id", path)
+    path = re.sub(r"/\d+(?=/|$)", "/n", path)
+    path = re.sub(r"/[A-Za-z0-9_-]{20,}(?=/|$)", "/token", path)
+    return path.strip("/").replace("/", "-") or "home"
+
+
 class AccessibilityWatch:
     """Every page a browser test opens is checked with axe-core each time it loads, whatever the
     test does with it; a test fails on a serious or critical finding in any page state it
-    visited (the conftest's browser fixture attaches it, an autouse fixture asserts)."""
+    visited (the conftest's browser fixture attaches it, an autouse fixture asserts). The first
+    time each page (by its address, identifiers folded) loads, its document is kept, and at the
+    end of the run each is drawn at desktop and phone sizes into test-artifacts/pages/."""
 
     def __init__(self) -> None:
         self.found: dict[str, list[str]] = {}
+        self.seen: dict[str, tuple[str, str]] = {}
 
     def attach(self, context: object) -> None:
         context.on("page", self._watch)  # type: ignore[attr-defined]
@@ -246,6 +261,34 @@ class AccessibilityWatch:
             return
         if problems:
             self.found[url.split("?")[0]] = problems
+        shape = route_shape(url)
+        if shape not in self.seen:
+            try:
+                self.seen[shape] = (url, page.content())  # type: ignore[attr-defined]
+            except Exception:  # it moved on meanwhile
+                return
+
+    def draw(self, browser: object, folder: Path) -> int:
+        """Each page kept, as it was when it loaded, at both sizes: its scripts taken out (the
+        state they had drawn stays), its style sheets written in from the source tree."""
+        import re
+
+        def inlined(match: re.Match[str]) -> str:
+            sheet = ROOT / match.group(1).lstrip("/")
+            return f"<style>{sheet.read_text()}</style>" if sheet.is_file() else ""
+
+        folder.mkdir(parents=True, exist_ok=True)
+        for size, viewport in (("desktop", {"width": 1280, "height": 800}), ("phone", {"width": 390, "height": 844})):
+            context = browser.new_context(viewport=viewport, java_script_enabled=False)  # type: ignore[attr-defined]
+            page = context.new_page()
+            page.route("**/*", lambda route: route.abort())  # nothing fetched: the server may be gone
+            for shape, (_url, html) in sorted(self.seen.items()):
+                html = re.sub(r"<script\b.*?</script>", "", html, flags=re.S)
+                html = re.sub(r'<link rel="stylesheet" href="([^"]+)">', inlined, html)
+                page.set_content(html, wait_until="domcontentloaded")
+                page.screenshot(path=str(folder / f"{shape}-{size}.jpg"), full_page=True, type="jpeg", quality=70)
+            context.close()
+        return len(self.seen)
 
 
 WATCH = AccessibilityWatch()

@@ -474,7 +474,7 @@ def browser() -> object:
     require_infrastructure("Chromium", bool(path))
     from playwright.sync_api import sync_playwright
 
-    from tests.browser import WATCH
+    from tests.browser import ROOT, WATCH
 
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
@@ -487,6 +487,8 @@ def browser() -> object:
 
         launched.new_context = new_context  # type: ignore[method-assign]
         yield launched
+        launched.new_context = opened  # type: ignore[method-assign]
+        WATCH.draw(launched, ROOT / "test-artifacts" / "pages")
         launched.close()
 
 

@@ -39,6 +39,8 @@ ALLOWLIST = {
     "privacy:index",
     "privacy:sheet",
     "api-privacy",
+    # The style guide: sample components, no one's data, and not served in production.
+    "home:style_guide",
 }
 
 SAMPLE = {"int": "1", "uuid": str(uuid.uuid4()), "str": "sample", "slug": "sample", "path": "sample"}
