@@ -63,9 +63,26 @@ def controls_in_reach(page, *, phone: bool) -> None:
     assert remote["width"] >= 0.6 * viewport["width"] and remote["height"] >= 0.6 * viewport["height"], remote
     bar = _in_reach(page, page.locator(".controls > button:visible").all())
     more = page.locator("#more-toggle")
-    assert more.is_visible() == phone
+    assert more.is_visible()
     if not phone:
-        assert len(bar + _in_reach(page, page.locator(".more-controls > button:visible").all())) >= 12
+        # One row of icons with short words; More opens a menu above it, and the therapist's
+        # Leave a menu of its own with Hang up and End for everyone.
+        rows = {
+            round(page.locator(f".controls > button:visible >> nth={i}").bounding_box()["y"]) for i in range(len(bar))
+        }
+        assert len(rows) == 1, "the bar wraps"
+        assert bar[:4] == ["Mute", "Turn camera off", "Share screen", "Chat"], bar
+        assert bar[-1] in ("Hang up", "Leave"), bar
+        more.click()
+        menu = _in_reach(page, page.locator(".more-controls > button:visible").all())
+        page.keyboard.press("Escape")
+        leave = []
+        if bar[-1] == "Leave":
+            page.locator("#leave-toggle").click()
+            leave = _in_reach(page, page.locator(".leave-menu > button:visible").all())
+            assert leave == ["Hang up", "End for everyone"], leave
+            page.keyboard.press("Escape")
+        assert len(bar + menu + leave) >= 12, bar + menu + leave
         return
     rows = {round(page.locator(f".controls > button:visible >> nth={i}").bounding_box()["y"]) for i in range(len(bar))}
     assert len(rows) == 1, "the bar wraps"
@@ -163,7 +180,7 @@ def walk_controls(actor, observer, greeting: str) -> None:
     until(actor, "() => document.fullscreenElement?.id === 'call'")
     press(actor, "Full screen")
     until(actor, "() => !document.fullscreenElement")
-    if actor.get_by_role("button", name="Picture in picture").is_visible():
+    if actor.evaluate("document.pictureInPictureEnabled"):
         press(actor, "Picture in picture")
         until(actor, "() => document.pictureInPictureElement !== null")
         press(actor, "Picture in picture")
@@ -369,6 +386,7 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
         page.wait_for_selector(".tile[data-peer][data-state='connected']", timeout=30_000)
     # The therapist ends it for everyone: each side is told in its own words, and nobody rejoins.
     therapist.once("dialog", lambda dialog: dialog.accept())
+    therapist.get_by_role("button", name="Leave").click()
     therapist.get_by_role("button", name="End for everyone").click()
     therapist.locator("#ended-text", has_text="You ended the session for everyone.").wait_for()
     client.locator("#ended-text", has_text="Your therapist ended the session.").wait_for()

@@ -1,5 +1,5 @@
 // Chat: over each peer's data channel, never through the server.
-import { $ } from "./dom.js";
+import { $, setLabel } from "./dom.js";
 
 export function attachChat(peer, channel) {
   peer.chat = channel;
@@ -15,7 +15,7 @@ export function addChatLine(who, text) {
     // Closed: the Chat button counts what arrived.
     const unread = Number(toggle.dataset.unread || 0) + 1;
     toggle.dataset.unread = String(unread);
-    toggle.textContent = `Chat (${unread} new)`;
+    setLabel(toggle, `Chat (${unread} new)`);
   }
   const item = document.createElement("li");
   const name = document.createElement("strong");

@@ -1,7 +1,7 @@
 // The controls of the call: mute, camera, audio only and low bandwidth (and the offer of audio
 // only on a weak link), screen share, leaving and ending, and the chat over the data channels.
 import { addChatLine } from "./chat.js";
-import { $ } from "./dom.js";
+import { $, setLabel } from "./dom.js";
 import { myState, setMyState, whenTheyWish } from "./peer_state.js";
 import { call, peers, send } from "./state.js";
 
@@ -9,7 +9,7 @@ $("mute").addEventListener("click", (event) => {
   const muted = event.currentTarget.getAttribute("aria-pressed") !== "true";
   call.localStream.getAudioTracks().forEach((t) => (t.enabled = !muted));
   event.currentTarget.setAttribute("aria-pressed", String(muted));
-  event.currentTarget.textContent = muted ? "Unmute" : "Mute";
+  setLabel(event.currentTarget, muted ? "Unmute" : "Mute");
   setMyState({ muted });
 });
 
@@ -17,7 +17,7 @@ $("camera-toggle").addEventListener("click", (event) => {
   const off = event.currentTarget.getAttribute("aria-pressed") !== "true";
   call.localStream.getVideoTracks().forEach((t) => (t.enabled = !off));
   event.currentTarget.setAttribute("aria-pressed", String(off));
-  event.currentTarget.textContent = off ? "Turn camera on" : "Turn camera off";
+  setLabel(event.currentTarget, off ? "Turn camera on" : "Turn camera off");
   setMyState({ camera: !off });
 });
 
@@ -51,7 +51,7 @@ function tuneAll() {
 $("audio-only").addEventListener("click", (event) => {
   const on = event.currentTarget.getAttribute("aria-pressed") !== "true";
   event.currentTarget.setAttribute("aria-pressed", String(on));
-  event.currentTarget.textContent = on ? "Back to video" : "Audio only";
+  setLabel(event.currentTarget, on ? "Back to video" : "Audio only");
   $("weak-offer").hidden = true;
   setMyState({ audioOnly: on });
   tuneAll();
@@ -103,7 +103,7 @@ async function stopSharing() {
   await replaceVideo(call.localStream.getVideoTracks()[0] || null);
   $("self-view").srcObject = call.localStream;
   $("share").setAttribute("aria-pressed", "false");
-  $("share").textContent = "Share screen";
+  setLabel($("share"), "Share screen");
   setMyState({ sharing: false });
 }
 if (!navigator.mediaDevices?.getDisplayMedia) $("share").hidden = true;
@@ -122,7 +122,7 @@ $("share").addEventListener("click", async () => {
   await replaceVideo(screenTrack);
   $("self-view").srcObject = new MediaStream([screenTrack]);
   $("share").setAttribute("aria-pressed", "true");
-  $("share").textContent = "Stop sharing";
+  setLabel($("share"), "Stop sharing");
   setMyState({ sharing: true });
 });
 

@@ -10,3 +10,8 @@ export function say(text, kind = "") {
   statusLine.textContent = text;
   statusLine.className = `banner ${kind}`;
 }
+
+// A control's words, beside its icon (the icon stays).
+export function setLabel(button, text) {
+  (button.querySelector(".label") || button).textContent = text;
+}

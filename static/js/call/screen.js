@@ -1,5 +1,5 @@
 // The call screen: full viewport once admitted, with its controls always in reach.
-import { $ } from "./dom.js";
+import { $, setLabel } from "./dom.js";
 
 let timer = null;
 let startedAt = 0;
@@ -31,25 +31,62 @@ function toggle(button, open) {
   button.setAttribute("aria-expanded", String(open));
 }
 
-// More (on a phone): the controls that do not fit the bar, in a sheet above it. It closes after
-// one of them is used, on Escape (focus back on More), or on a second tap of More.
-function showMore(open, { refocus = false } = {}) {
-  const controls = document.querySelector("#call .controls");
-  if (open) controls.dataset.more = "open";
-  else delete controls.dataset.more;
-  toggle($("more-toggle"), open);
-  if (open) $("more-controls").querySelector("button:not([hidden])")?.focus();
-  if (refocus) $("more-toggle").focus();
+// The bar's layout. On a phone (narrow, or landscape and short): Mute, Camera, Chat, More and
+// Hang up, the rest in More's sheet. On a desktop one row: Mute, Camera, Share, Chat, More and,
+// for the therapist, Leave, whose menu holds Hang up and End for everyone.
+const PHONE = matchMedia("(max-width: 40rem), (max-height: 30rem)");
+const bar = document.querySelector("#call .controls");
+function arrange() {
+  const phone = PHONE.matches;
+  const more = $("more-controls");
+  const leave = $("leave-menu");
+  if (phone) {
+    more.prepend($("share"));
+    more.prepend($("low-bandwidth"));
+    more.prepend($("audio-only"));
+    if ($("end")) more.append($("end"));
+    bar.append($("hangup"));
+  } else {
+    bar.insertBefore($("share"), $("chat-toggle"));
+    if (leave) {
+      leave.append($("hangup"));
+      leave.append($("end"));
+    }
+  }
+  if ($("leave-toggle")) $("leave-toggle").hidden = phone;
+  showMenu("more", false);
+  showMenu("leave", false);
 }
-$("more-toggle").addEventListener("click", () => {
-  showMore($("more-toggle").getAttribute("aria-expanded") !== "true");
-});
-$("more-controls").addEventListener("click", (event) => {
-  if (event.target.closest("button") && $("more-toggle").getAttribute("aria-expanded") === "true") showMore(false);
-});
-$("more-controls").addEventListener("keydown", (event) => {
-  if (event.key === "Escape") showMore(false, { refocus: true });
-});
+PHONE.addEventListener("change", arrange);
+arrange();
+
+// More and Leave open a menu above the bar (a sheet on a phone). Each closes after one of its
+// controls is used, on Escape (focus back on its button), or on a second press of its button.
+function showMenu(which, open, { refocus = false } = {}) {
+  const button = $(`${which}-toggle`);
+  if (!button) return;
+  if (open) bar.dataset[which] = "open";
+  else delete bar.dataset[which];
+  toggle(button, open);
+  if (open) $(`${which}-${which === "more" ? "controls" : "menu"}`).querySelector("button:not([hidden])")?.focus();
+  if (refocus) button.focus();
+}
+for (const which of ["more", "leave"]) {
+  const button = $(`${which}-toggle`);
+  const menu = $(`${which}-${which === "more" ? "controls" : "menu"}`);
+  if (!button) continue;
+  button.addEventListener("click", () => {
+    const open = button.getAttribute("aria-expanded") !== "true";
+    showMenu(which === "more" ? "leave" : "more", false);
+    showMenu(which, open);
+  });
+  menu.addEventListener("click", (event) => {
+    if (event.target.closest("button") && button.getAttribute("aria-expanded") === "true") showMenu(which, false);
+  });
+  menu.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") showMenu(which, false, { refocus: true });
+  });
+}
 
 // Chat: a side panel on a desktop, a sheet on a phone.
 $("chat-toggle").addEventListener("click", (event) => {
@@ -57,7 +94,8 @@ $("chat-toggle").addEventListener("click", (event) => {
   panel.hidden = !panel.hidden;
   toggle(event.currentTarget, !panel.hidden);
   delete event.currentTarget.dataset.unread;
-  event.currentTarget.textContent = "Chat";
+  if (!panel.hidden && $("waiting-toggle")?.getAttribute("aria-expanded") === "true") $("waiting-toggle").click();
+  setLabel(event.currentTarget, "Chat");
   if (!panel.hidden) $("chat-input").focus();
 });
 $("chat-close").addEventListener("click", () => {

@@ -115,7 +115,10 @@ function showEnded(message) {
 
 function showCall() {
   const entering = $("call").hidden;
-  $("waiting").hidden = config.role !== "therapist";
+  // The therapist's waiting room is a side panel in the call, opened from Waiting in the bar
+  // (which counts who waits); it opens by itself while nobody else is in the call.
+  if (config.role === "therapist") showWaiting(entering ? peers.size === 0 : !$("waiting").hidden);
+  else $("waiting").hidden = true;
   $("call").hidden = false;
   enterCallScreen();
   say("");
@@ -124,9 +127,30 @@ function showCall() {
 
 // The therapist's waiting room ----------------------------------------------------------------
 
+function showWaiting(open) {
+  $("waiting").hidden = !open;
+  $("waiting-toggle")?.setAttribute("aria-expanded", String(open));
+}
+$("waiting-toggle")?.addEventListener("click", () => showWaiting($("waiting").hidden));
+
 function updateWaitingEmpty() {
+  const count = $("waiting-list")?.children.length || 0;
   const empty = $("waiting-empty");
-  if (empty) empty.hidden = $("waiting-list").children.length > 0;
+  if (empty) empty.hidden = count > 0;
+  const toggle = $("waiting-toggle");
+  if (!toggle) return;
+  if (!count && peers.size > 0) showWaiting(false); // everyone admitted: the call has the screen
+  let badge = toggle.querySelector(".count");
+  if (!count) badge?.remove();
+  else {
+    if (!badge) {
+      badge = document.createElement("span");
+      badge.className = "count";
+      toggle.append(badge);
+    }
+    badge.textContent = String(count);
+    badge.setAttribute("aria-label", `${count} waiting`);
+  }
 }
 
 function addWaiting(entry) {
@@ -157,6 +181,7 @@ function addWaiting(entry) {
   item.append(list2, admit);
   list.append(item);
   updateWaitingEmpty();
+  if (!$("call").hidden && peers.size === 0) showWaiting(true);
   say(`${entry.name} is waiting.`);
 }
 
