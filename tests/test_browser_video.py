@@ -318,6 +318,18 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     # Every control, each side in turn, and what the other side is shown of it.
     walk_controls(therapist, client, "Hello from Dr. Santos")
     walk_controls(client, therapist, "Hello from Morgan")
+
+    # Each reads the code aloud and confirms it matches: once both have, each tile says so.
+    press(therapist, "Security code")
+    therapist.get_by_role("button", name="Same code on both screens").click()
+    press(therapist, "Security code")
+    therapist.wait_for_timeout(500)
+    assert not therapist.locator(".badge-verified").count()  # one side's word is not enough
+    press(client, "Security code")
+    client.get_by_role("button", name="Same code on both screens").tap()
+    press(client, "Security code")
+    for page in (therapist, client):
+        page.locator(".tile[data-peer] .badge-verified", has_text="Encrypted, code verified").wait_for()
     therapist.screenshot(path=str(ARTIFACTS / "video-call-therapist.png"), full_page=True)
 
     # The network comes back after a change: the side that offered restarts ICE, renegotiating

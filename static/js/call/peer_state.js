@@ -1,6 +1,7 @@
 // What each side tells the other about itself (muted, camera off, sharing the screen), over a
 // data channel of its own: peer to peer, never through the server.
-const mine = { muted: false, camera: true, sharing: false, audioOnly: false, lowBandwidth: false };
+// "confirmed": the security codes this person said match what the other side reads out.
+const mine = { muted: false, camera: true, sharing: false, audioOnly: false, lowBandwidth: false, confirmed: [] };
 const channels = new Set();
 
 export function myState() {
@@ -40,6 +41,17 @@ export function showTheirState(tile, state) {
       badge.textContent = label;
       badges.append(badge);
     }
+  }
+  // Both people confirmed the code of this connection (each pressed "Same code on both
+  // screens" for the code the connection derived): nobody is in the middle of it.
+  const code = tile.querySelector(".security-code")?.dataset.code;
+  const verified = Boolean(code) && tile.dataset.confirmed === code && (state.confirmed || []).includes(code);
+  tile.dataset.verified = String(verified);
+  if (verified) {
+    const badge = document.createElement("span");
+    badge.className = "badge badge-verified";
+    badge.textContent = "Encrypted, code verified";
+    badges.append(badge);
   }
   // Poor: what this side measures of their media, or their own word that their link is weak.
   if (tile.dataset.quality === "poor" || state.weakLink) {
@@ -86,4 +98,13 @@ export function judgeQuality(peer, inbound) {
     peer.tile.dataset.quality = quality;
     showTheirState(peer.tile, peer.tile.state || {});
   }
+}
+
+// This person says the code on a tile matches what the other side reads out.
+export function confirmCode(tile) {
+  const code = tile.querySelector(".security-code")?.dataset.code;
+  if (!code) return;
+  tile.dataset.confirmed = code;
+  if (!mine.confirmed.includes(code)) setMyState({ confirmed: [...mine.confirmed, code].slice(-8) });
+  showTheirState(tile, tile.state || {});
 }

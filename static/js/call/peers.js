@@ -3,7 +3,7 @@
 import { attachChat } from "./chat.js";
 import { tuneVideo } from "./controls.js";
 import { $, config, say } from "./dom.js";
-import { attachState } from "./peer_state.js";
+import { attachState, confirmCode } from "./peer_state.js";
 import { Exchange } from "./security_code.js";
 import { awayPlaces, call, peers, send, showState, who } from "./state.js";
 import { verification } from "./verification.js";
@@ -40,7 +40,12 @@ function makeTile(peer, info) {
   const badges = document.createElement("p");
   badges.className = "badges";
   badges.setAttribute("aria-live", "polite");
-  tile.append(video, name, state, badges, code);
+  const same = document.createElement("button");
+  same.type = "button";
+  same.className = "code-confirm";
+  same.textContent = "Same code on both screens";
+  same.addEventListener("click", () => confirmCode(tile));
+  tile.append(video, name, state, badges, code, same);
   // When the first frame from this peer is on screen (for the indicator and for measuring).
   video.requestVideoFrameCallback?.(() => {
     tile.dataset.firstFrameAt = String(Math.round(performance.timeOrigin + performance.now()));

@@ -2,6 +2,7 @@
 // over the signaling socket, the code shown on the other person's tile (and said when it changed
 // since this tab last showed it), and a connection that proves unsafe closed and said so.
 import { config, say } from "./dom.js";
+import { showTheirState } from "./peer_state.js";
 import { Exchange } from "./security_code.js";
 
 // The codes last shown in this tab for this session, by person, to tell when one changes.
@@ -54,6 +55,7 @@ export function verification({ send, who, showState }) {
     } else element.textContent = `Security code: ${exchange.code}`;
     codes[who(peer)] = exchange.code;
     sessionStorage.setItem(CODES_KEY, JSON.stringify(codes));
+    showTheirState(peer.tile, peer.tile.state || {}); // a new code is not verified until both confirm it
   }
 
   // The connection cannot be trusted: it is closed (no media either way) and the person is told.
@@ -74,6 +76,7 @@ export function verification({ send, who, showState }) {
       `This call is not secure: something between you and ${peer.name} changed the connection. ` +
       "Your camera and microphone are no longer sent to them. Hang up, and tell the practice.";
     say(`This call is not secure. Your camera and microphone are no longer sent to ${peer.name}.`, "warning");
+    showTheirState(peer.tile, peer.tile.state || {});
     console.warn("security code:", reason);
   }
 
