@@ -42,7 +42,6 @@ from consent.selectors import consent_missing_for, consent_todo_for, consent_wit
 from home import health
 from intake.selectors import packets_outstanding_for, packets_to_fill, progress
 from operations.selectors import backup_status
-from records.models import ProgressNote
 from records.selectors import (
     drafts_to_sign,
     notes_shared_with,
@@ -50,12 +49,12 @@ from records.selectors import (
     questionnaires_unopened,
     recent_emergency_accesses,
 )
+from sessions.caseload import consent_gaps, sessions_to_write_up
 from sessions.models import Appointment, AppointmentStatus, CheckIn
 from sessions.policy import join_window, policy_for
 from sessions.selectors import appointments_upcoming_for, caseload_of, waiting_for
 from teletherapy.markers import mfa_exempt
 
-CONSENT_AHEAD = timedelta(days=14)
 INVITATION_SOON = timedelta(days=3)
 
 
@@ -126,65 +125,6 @@ def therapist_day(user: User, now: datetime | None = None) -> list[DaySession]:
             )
         day.append(entry)
     return day
-
-
-@dataclass
-class ConsentGap:
-    client: User
-    missing: list[str]  # the forms never signed
-    withdrawn: list[str]  # the forms signed, then withdrawn
-    before: datetime  # the first session they hold up
-
-
-def consent_gaps(user: User, now: datetime | None = None) -> list[ConsentGap]:
-    """Consents missing or withdrawn for the therapist's sessions in the next two weeks: one line
-    per client, under the first session they hold up; withdrawals first."""
-    now = now or timezone.now()
-    gaps: dict[int, ConsentGap] = {}
-    seen: set[tuple[int, str]] = set()
-    upcoming = appointments_upcoming_for(user=user).filter(therapist=user, starts_at__lt=now + CONSENT_AHEAD)
-    for appointment in upcoming:
-        for missing in consent_missing_for(appointment, user).missing:
-            if (missing.client.pk, missing.kind) in seen:
-                continue
-            seen.add((missing.client.pk, missing.kind))
-            gap = gaps.setdefault(missing.client.pk, ConsentGap(missing.client, [], [], appointment.starts_at))
-            withdrawn = consent_withdrawn(client=missing.client, kind=missing.kind)
-            (gap.withdrawn if withdrawn else gap.missing).append(missing.label.lower())
-    return sorted(gaps.values(), key=lambda gap: (not gap.withdrawn, gap.before))
-
-
-WRITE_UP_BACK = timedelta(days=14)
-
-
-@dataclass
-class WriteUp:
-    appointment: Appointment
-    client: User
-    chart_id: Any
-
-
-def sessions_to_write_up(user: User, now: datetime | None = None) -> list[WriteUp]:
-    """The therapist's sessions of the last two weeks that have begun, for each client on whose
-    care team they still are, with no progress note linked to that session yet: newest first."""
-    now = now or timezone.now()
-    appointments = list(
-        Appointment.objects.filter(therapist=user, starts_at__lte=now, starts_at__gte=now - WRITE_UP_BACK)
-        .exclude(status=AppointmentStatus.CANCELLED)
-        .prefetch_related("participants__client__chart__care_team")
-        .order_by("-starts_at")
-    )
-    written = set(
-        ProgressNote.objects.filter(session_id__in=[a.pk for a in appointments]).values_list("session_id", "chart_id")
-    )
-    found = []
-    for appointment in appointments:
-        for participant in appointment.participants.all():
-            chart = getattr(participant.client, "chart", None)
-            if chart is None or user not in chart.care_team.all() or (appointment.pk, chart.pk) in written:
-                continue
-            found.append(WriteUp(appointment=appointment, client=participant.client, chart_id=chart.pk))
-    return found
 
 
 # A client's or a guardian's next session ---------------------------------------------------------

@@ -12,6 +12,7 @@ class VideoSessionsConfig(AppConfig):
         from records.copy import CopySection
         from records.selectors import Need
         from sessions import receivers  # noqa: F401 - connects the signal receivers
+        from sessions.caseload import clients_missing_consent, clients_needing_a_note, clients_seen_this_week
         from sessions.selectors import (
             appointments_for_export,
             appointments_upcoming_for,
@@ -27,3 +28,6 @@ class VideoSessionsConfig(AppConfig):
             )
         )
         hooks.documented_sessions.register(sessions_held)
+        hooks.chart_filters.register(("week", "Seen this week", clients_seen_this_week))
+        hooks.chart_filters.register(("note", "Needs a note", clients_needing_a_note))
+        hooks.chart_filters.register(("consent", "Consents missing", clients_missing_consent))

@@ -70,6 +70,11 @@ upcoming_sessions: Hook[Callable[..., Iterable[Any]]] = Hook("upcoming_sessions"
 Asked by consent (``consent.selectors.consent_todo_for``): ``source(user=)`` answers that
 person's upcoming appointments."""
 
+chart_filters: Hook[tuple[str, str, Callable[..., set[Any]]]] = Hook("chart_filters", key=lambda entry: entry[0])
+"""Ways to narrow the therapist's charts list. Filled by sessions (seen this week, needs a note,
+consents missing). Asked by records (the charts list): each ``(key, label, clients)``, where
+``clients(user)`` answers the ids of that therapist's clients the filter keeps."""
+
 copy_sections: Hook[Any] = Hook("copy_sections", key=lambda section: section.key)
 """Sections of the client's copy of the record. Filled by intake, messaging and sessions (and
 records' own). Asked by ``records.copy``: each a ``records.copy.CopySection``, named by its key,

@@ -40,6 +40,7 @@ from records.views.base import audit_read, results_of, upload_context
 from teletherapy.context import context_of
 from teletherapy.errors import NotAllowed, NotVisible, ServiceError, error_text
 from teletherapy.gates import clinical_refusal
+from teletherapy.hooks import chart_filters
 from teletherapy.pagination import paginate
 
 
@@ -53,12 +54,28 @@ def charts_view(request: AuthedRequest) -> HttpResponse:
         # Admins see chart metadata and billing, never clinical content.
         charts = ClientChart.objects.filter(practice_id=request.user.practice_id).select_related("client")
         others = ClientChart.objects.none()
+    # Search by name, and the therapist's filters (their own sessions decide them).
+    query = str(request.GET.get("q", "")).strip()[:100]
+    if query:
+        charts = charts.filter(client__full_name__icontains=query)
+        others = others.filter(client__full_name__icontains=query)
+    filters = [(key, label) for key, label, _ in chart_filters] if request.user.has_role(Role.THERAPIST) else []
+    chosen = str(request.GET.get("show", ""))
+    for key, _label, clients in chart_filters:
+        if key == chosen and filters:
+            charts = charts.filter(client_id__in=clients(request.user))
+    if chosen and chosen not in {key for key, _ in filters}:
+        chosen = ""
     page = paginate(request, charts, key="client__full_name")
     audit_record(
         action=Action.CHART_LIST, actor=request.user, context=context_of(request), details={"count": len(page.items)},
         subjects=[chart.client_id for chart in page.items],
     )  # fmt: skip
-    return render(request, "records/charts.html", {"charts": page.items, "page": page, "others": others})
+    return render(
+        request,
+        "records/charts.html",
+        {"charts": page.items, "page": page, "others": others, "query": query, "filters": filters, "chosen": chosen},
+    )
 
 
 @role_required(Role.THERAPIST, Role.ADMIN)
