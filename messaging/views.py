@@ -128,9 +128,20 @@ def conversation_view(request: AuthedRequest, conversation_id: str) -> HttpRespo
     conversation, reach = conversation_get_for_user(user=request.user, conversation_id=conversation_id)
     members = list(conversation.members.select_related("user"))
     thread = list(conversation.messages.select_related("sender"))
+    # Where this reader left off (read before this opening records a new one): the first message
+    # from someone else after it is marked as the start of what is new.
+    left_off = next((m.last_read_at for m in members if m.user_id == request.user.pk), None)
     services.conversation_read(user=request.user, conversation=conversation, reach=reach, context=context_of(request))
     now = timezone.now()
     rows = []
+    first_new = next(
+        (
+            m.pk
+            for m in thread
+            if m.sender_id != request.user.pk and m.retracted_at is None and (left_off is None or m.sent_at > left_off)
+        ),
+        None,
+    )
     for message in thread:
         seen_by = [
             m.user.full_name
@@ -147,6 +158,7 @@ def conversation_view(request: AuthedRequest, conversation_id: str) -> HttpRespo
                 and message.retracted_at is None
                 and now - message.sent_at <= services.EDIT_WINDOW,
                 "seen_by": seen_by,
+                "first_new": message.pk == first_new,
             }
         )
     context = {

@@ -83,6 +83,11 @@ def test_a_client_writes_to_their_therapist_who_reads_it(
     assert "I had a hard week" in words(page)
     event = AuditEvent.objects.filter(action=Action.CONVERSATION_VIEW, actor_id=therapist.pk).get()
     assert event.subject_client_id == client_user.pk
+    # Marked as where what is new begins, once: opened again, nothing is new; the writer's own
+    # message never is.
+    assert page.content.decode().count('class="unread-marker"') == 1
+    assert 'class="unread-marker"' not in team.get(f"/messages/{conversation.pk}/").content.decode()
+    assert 'class="unread-marker"' not in client.get(f"/messages/{conversation.pk}/").content.decode()
     assert "Seen by Theo Therapist" in words(client.get(f"/messages/{conversation.pk}/"))
     assert "new" not in words(team.get("/messages/")).split("Conversations")[1].split("Start")[0]
 
