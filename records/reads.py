@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
@@ -131,3 +132,62 @@ def export_download(
         details={"stage": "downloaded", "format": format},
     )
     return export, contents
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str  # "session", "note", "assessment", "document"
+    title: str
+    detail: str
+    url: str
+    state: str = ""  # a pill's word: "Draft", "Signed", "Needs a note", a severity
+    tone: str = ""  # the pill's colour: "", "ok", "warn", "danger"
+
+
+def chart_timeline(
+    *, sessions: list[Any], notes: list[Any], assessments: list[Any], documents: list[Any], limit: int = 20
+) -> list[TimelineEntry]:
+    """The chart's overview, newest first, made of what the page already read: sessions held
+    (each saying whether a note documents it), notes with their state, questionnaires with their
+    score, documents. It reads nothing of its own."""
+    documented = {note.session_id for note in notes if note.session_id}
+    entries = []
+    for session in sessions:
+        noted = session.id in documented
+        entries.append(
+            TimelineEntry(
+                at=session.starts_at, kind="session", title=f"{session.kind} session", detail=f"{session.minutes} min",
+                url="", state="Noted" if noted else "Needs a note", tone="ok" if noted else "warn",
+            )
+        )  # fmt: skip
+    for note in notes:
+        state, tone = ("Shared", "ok") if note.shared_at else ("Signed", "ok") if note.signed_at else ("Draft", "warn")
+        when = note.signed_at or note.created_at
+        entries.append(
+            TimelineEntry(
+                at=when, kind="note", title=f"{note.get_template_display()} note",
+                detail=f"for {note.service_date:%d %b %Y}" if note.service_date else "",
+                url=reverse("records:note", args=[note.pk]), state=state, tone=tone,
+            )
+        )  # fmt: skip
+    for row in assessments:
+        assessment, result = row["assessment"], row["result"]
+        if result is None:
+            continue
+        alert = bool(result.get("self_harm_alert"))
+        entries.append(
+            TimelineEntry(
+                at=assessment.completed_at, kind="assessment", title=assessment.get_kind_display(),
+                detail=f"score {result['score']}", url="", state=str(result["severity"]).capitalize(),
+                tone="danger" if alert else "",
+            )
+        )  # fmt: skip
+    for document in documents:
+        entries.append(
+            TimelineEntry(
+                at=document.uploaded_at, kind="document", title=document.name, detail=document.get_kind_display(),
+                url=reverse("records:document", args=[document.pk]),
+            )
+        )  # fmt: skip
+    return sorted(entries, key=lambda entry: entry.at, reverse=True)[:limit]

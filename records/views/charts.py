@@ -13,6 +13,7 @@ from accounts.types import AuthedRequest
 from audit.models import Action
 from audit.services import audit_record
 from records import services
+from records.documented import sessions_to_document
 from records.forms import (
     AssignForm,
     BillingForm,
@@ -22,7 +23,7 @@ from records.forms import (
 )
 from records.models import ClientChart
 from records.panels import chart_panels
-from records.reads import chart_header, notes_listed
+from records.reads import chart_header, chart_timeline, notes_listed
 from records.selectors import (
     ALLOWED,
     DOCUMENT_UPLOADERS,
@@ -121,6 +122,10 @@ def chart_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
     notes_page = paginate(request, notes_listed(chart=chart, access=access), key="-created_at") if clinical else None
     audit_read(request, Action.CHART_VIEW, chart, chart, access, sections=",".join(sections))
     assessments = results_of(chart.assessments.all()) if clinical else []
+    documents = list(documents_visible(chart=chart, access=access)) if clinical else []
+    # The overview: what this therapist held with the client, beside what is on the page.
+    held = sessions_to_document(client=chart.client, therapist=request.user) if access is Access.CARE_TEAM else []
+    notes = notes_page.items if notes_page else []
     context = {
         "chart": chart,
         "header": chart_header(chart=chart),
@@ -129,13 +134,16 @@ def chart_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
         "held_back": held_back,
         "care_team": access is Access.CARE_TEAM,
         "chart_form": chart_form,
-        "notes": notes_page.items if notes_page else [],
+        "notes": notes,
         "page": notes_page,
         "assessments": assessments,
         "trends": trends_of(assessments),
         "shows_billing": shows_billing,
         "billing": billing_visible(chart=chart, access=access) if shows_billing else [],
-        "documents": documents_visible(chart=chart, access=access) if clinical else [],
+        "documents": documents,
+        "timeline": chart_timeline(sessions=held, notes=notes, assessments=assessments, documents=documents)
+        if clinical
+        else [],
         "can_upload": clinical and access in DOCUMENT_UPLOADERS,
         "upload": upload_context(),
         "psychotherapy_notes": psychotherapy_notes_of_author(user=request.user, chart=chart)
