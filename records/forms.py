@@ -10,6 +10,18 @@ from records.documented import DocumentedSession
 from records.models import AssessmentKind, NoteTemplate
 from records.services.notes import TEMPLATE_SECTIONS
 
+# What each part of a structured note holds, shown under its box.
+SECTION_PROMPTS = {
+    "subjective": "What the client reports, in their words: mood, events, concerns.",
+    "objective": "What you observed: appearance, affect, behaviour, scores of measures.",
+    "assessment": "Your clinical reading: progress toward goals, risk, diagnosis.",
+    "plan": "What comes next: interventions, homework, the next session.",
+    "data": "What the client said and what you observed in the session.",
+    "behavior": "The client's presentation and what they brought to the session.",
+    "intervention": "What you did: techniques, exercises, topics.",
+    "response": "How the client responded to the interventions.",
+}
+
 
 class NoteForm(AccessibleForm):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -42,7 +54,11 @@ class NoteForm(AccessibleForm):
         choice.choices = [("", "Not linked to a session")] + [(str(s.id), str(s)) for s in sessions]
         for name in TEMPLATE_SECTIONS[NoteTemplate(template)]:
             self.fields[name] = forms.CharField(
-                label=name.title(), required=False, max_length=20_000, widget=forms.Textarea(attrs={"rows": 5})
+                label=name.title(),
+                required=False,
+                max_length=20_000,
+                help_text=SECTION_PROMPTS.get(name, ""),
+                widget=forms.Textarea(attrs={"rows": 4, "data-section": name}),
             )
 
     def sections(self) -> dict[str, str]:

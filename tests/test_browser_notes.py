@@ -22,8 +22,19 @@ def test_a_note_goes_from_the_therapist_to_the_client(server, browser):
     page.get_by_role("link", name="Jordan Lee").click()
     page.get_by_label("Template").select_option("soap")
     page.get_by_role("button", name="New note").click()
+    # Each part of the note says what it holds; the draft is saved as it is typed: created on the
+    # first pause, kept at its own address, and there after a reload.
+    assert page.get_by_text("What the client reports, in their words").is_visible()
+    page.get_by_label("Subjective").press_sequentially(SUBJECTIVE[:20], delay=20)
     page.get_by_label("Subjective").fill(SUBJECTIVE)
+    page.locator("#draft-status", has_text="Draft saved at").wait_for(timeout=15_000)
+    assert "/records/notes/" in page.url
     page.get_by_label("Plan").fill("Practise daily; review in two weeks.")
+    page.locator("#draft-status", has_text="Not saved yet").wait_for()
+    page.locator("#draft-status", has_text="Draft saved at").wait_for(timeout=15_000)
+    page.reload()
+    assert page.get_by_label("Subjective").input_value() == SUBJECTIVE
+    assert page.get_by_label("Plan").input_value() == "Practise daily; review in two weeks."
     page.get_by_role("button", name="Save draft").click()
     page.get_by_role("button", name="Sign and lock").click()
     # Asked first, told what it does: the same button confirms.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 
 from django.contrib import messages
@@ -86,9 +87,19 @@ def note_new_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
             return redirect("records:note", note.pk)
     elif request.method == "POST":
         status = 400
-    return render(
-        request, "records/note_edit.html", {"chart": chart, "form": form, "template": template}, status=status
-    )
+    context = {"chart": chart, "form": form, "template": template, "autosave": autosave_addresses(chart)}
+    return render(request, "records/note_edit.html", context, status=status)
+
+
+def autosave_addresses(chart: object) -> dict[str, str]:
+    """Where the note editor saves a draft as it is typed (static/js/note_draft.js): the chart's
+    notes in the API to create one, then the note's own address in the API and among the pages."""
+    placeholder = f"{uuid.UUID(int=0)}/"
+    return {
+        "create": reverse("api-records-notes", args=[chart.pk]),  # type: ignore[attr-defined]
+        "notes": reverse("api-records-note", args=[uuid.UUID(int=0)]).removesuffix(placeholder),
+        "pages": reverse("records:note", args=[uuid.UUID(int=0)]).removesuffix(placeholder),
+    }
 
 
 @role_required(Role.THERAPIST, Role.CLIENT, Role.GUARDIAN)
@@ -148,6 +159,7 @@ def note_view(request: AuthedRequest, note_id: str) -> HttpResponse:
         "sections": sections,
         "editable": editable,
         "form": form,
+        "autosave": autosave_addresses(chart) if editable else None,
         "addenda": addenda,
         "addendum_form": AddendumForm(),
         "care_team": access is Access.CARE_TEAM,
