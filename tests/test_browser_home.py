@@ -93,6 +93,8 @@ def test_each_roles_home_page_at_desktop_and_phone_sizes(server, browser):
                 assert len({round(box["x"]) for box in boxes}) == 1, (role, boxes)
                 assert all(box["x"] + box["width"] <= main["x"] + 1 for box in boxes), (role, main)
                 assert page.locator("#main-nav .nav-heading").first.is_visible()
+                # A client is one search away from anywhere.
+                assert page.get_by_role("searchbox", name="Search clients by name").is_visible()
             elif size == "desktop":
                 # Clients and guardians: the navigation is one line, with the page shown marked.
                 assert not menu.is_visible()
