@@ -301,3 +301,29 @@ def until(page, predicate: str, seconds: float = 10) -> None:
             return
         page.wait_for_timeout(100)
     raise AssertionError(predicate)
+
+
+# Taps, as a person on a phone makes them: each press (a tap or a click) and each text field
+# entered without one (a test fills fields directly; a person taps into each). Kept in the tab's
+# session storage, so the count runs across the pages of a walk.
+TAP_COUNTER = """
+(() => {
+  const add = () => sessionStorage.setItem("__taps", String(Number(sessionStorage.getItem("__taps") || 0) + 1));
+  let pressed = null;
+  addEventListener("pointerdown", (event) => { pressed = event.target; add(); }, true);
+  addEventListener("focusin", (event) => {
+    const field = event.target;
+    if (field.matches?.("input:not([type=checkbox]):not([type=radio]):not([type=hidden]), textarea, select")
+        && !(pressed && (pressed === field || field.contains(pressed) || pressed.control === field))) add();
+    pressed = null;
+  }, true);
+})();
+"""
+
+
+def taps_counted(context: object) -> None:
+    context.add_init_script(TAP_COUNTER)  # type: ignore[attr-defined]
+
+
+def taps(page: object) -> int:
+    return int(page.evaluate("() => Number(sessionStorage.getItem('__taps') || 0)"))  # type: ignore[attr-defined]

@@ -4,11 +4,12 @@ where Dr. Santos reads them and confirms Jordan's details into it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from tests.browser import sign_in_again
+from tests.browser import sign_in_again, taps, taps_counted
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -39,6 +40,9 @@ def test_an_intake_packet_is_sent_completed_on_a_phone_and_filed_into_the_chart(
     client = client_context.new_page()
     sign_in_again(client, server, "jordan@riverside.example")
     client.goto(f"{server.url}/")
+    taps_counted(client_context)
+    client.evaluate("() => sessionStorage.removeItem('__taps')")
+    client.reload()
     client.get_by_role("link", name="Complete your intake forms").click()
     client.get_by_role("heading", name="Your forms").wait_for()
     assert fits(client)
@@ -84,6 +88,14 @@ def test_an_intake_packet_is_sent_completed_on_a_phone_and_filed_into_the_chart(
     client.get_by_role("button", name="Sign and send").click()
     client.get_by_text("Signed and sent.").wait_for()
     assert "Signed by Jordan Lee" in client.locator("#signed").inner_text()
+    # The taps of this walk, from the home page to signed and sent (it also saves a draft and
+    # reopens it, and sends one step with a required answer missing).
+    counted = taps(client)
+    assert 20 <= counted <= 60, counted
+    record = ARTIFACTS / "taps.json"
+    measured = json.loads(record.read_text()) if record.exists() else {}
+    measured["Intake packet on a phone, from the home page (with a draft and a missing answer)"] = counted
+    record.write_text(json.dumps(measured, indent=2))
     client_context.close()
 
     therapist.goto(f"{server.url}/records/charts/")
