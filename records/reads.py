@@ -23,6 +23,7 @@ from records.models import ClientChart, ExportStatus, NoteAddendum, ProgressNote
 from records.selectors import Access, addenda_visible, chart_reaches, export_get_for_user, notes_visible
 from teletherapy.context import AuditContext
 from teletherapy.errors import Conflict
+from teletherapy.when import when
 
 
 @dataclass(frozen=True)
@@ -163,11 +164,11 @@ def chart_timeline(
         )  # fmt: skip
     for note in notes:
         state, tone = ("Shared", "ok") if note.shared_at else ("Signed", "ok") if note.signed_at else ("Draft", "warn")
-        when = note.signed_at or note.created_at
+        moment = note.signed_at or note.created_at
         entries.append(
             TimelineEntry(
-                at=when, kind="note", title=f"{note.get_template_display()} note",
-                detail=f"for {note.service_date:%d %b %Y}" if note.service_date else "",
+                at=moment, kind="note", title=f"{note.get_template_display()} note",
+                detail=f"for {when(note.service_date)}" if note.service_date else "",
                 url=reverse("records:note", args=[note.pk]), state=state, tone=tone,
             )
         )  # fmt: skip

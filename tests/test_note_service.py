@@ -231,7 +231,7 @@ def test_the_client_reads_the_date_of_service_in_the_portal_and_the_record_copy(
     day = timezone.localdate(session.starts_at)
     client = login_as(client_user)
     portal = words(client.get("/records/portal/"))
-    assert f"Session note of {day:%B} {day.day}, {day:%Y}" in portal
+    assert f"Session note of {day.day} {day:%B %Y}" in portal  # one way to write a date (teletherapy.when)
     page = client.get(f"/records/notes/{note.pk}/")
     text = words(page)
     assert "Date of service" in text and "50 minutes" in text
