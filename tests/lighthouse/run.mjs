@@ -30,6 +30,12 @@ try {
       onlyCategories: categories,
       disableFullPageScreenshot: true,
       disableStorageReset: true,
+      // The pages are small and served locally: a quarter second of quiet is enough to call a
+      // load finished (the scores come from the trace, simulated on a throttled phone or desktop).
+      pauseAfterFcpMs: 250,
+      pauseAfterLoadMs: 250,
+      networkQuietThresholdMs: 250,
+      cpuQuietThresholdMs: 250,
     };
     const config = page.preset === "desktop" ? desktopConfig : undefined;
     let lhr = (await lighthouse(page.url, flags, config)).lhr;
