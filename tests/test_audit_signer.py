@@ -4,6 +4,7 @@ with its public half and cannot make one; the signer, alone holding the key, sig
 from __future__ import annotations
 
 import io
+import select
 import signal
 import subprocess
 import sys
@@ -59,10 +60,16 @@ def test_the_signer_keeps_signing_until_told_to_stop(tmp_path):
     )  # fmt: skip
     signer = subprocess.Popen(
         [sys.executable, "manage.py", "audit_checkpoint", "--every", "1"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT, env={**env, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    time.sleep(4)
+    # Told to stop once it has signed (a loaded machine may take seconds to start it: a signal
+    # before its handler is in place would only say how fast the start was).
+    seen, deadline = "", time.monotonic() + 90
+    while "signed #1" not in seen and time.monotonic() < deadline and signer.poll() is None:
+        if select.select([signer.stdout], [], [], 1)[0]:
+            seen += signer.stdout.readline()
     signer.send_signal(signal.SIGTERM)
     out, err = signer.communicate(timeout=20)
+    out = seen + out
     assert signer.returncode == 0, err
     assert "Signing audit checkpoints every 1 s" in out and "chain 0: signed #1" in out

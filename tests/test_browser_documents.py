@@ -47,7 +47,8 @@ def test_documents_go_both_ways_between_client_and_therapist(server, browser):
     therapist.goto(f"{server.url}/records/charts/")
     therapist.get_by_role("link", name="Jordan Lee").click()
     with therapist.expect_download() as download:
-        therapist.get_by_role("link", name="insurance-card.jpg").click()
+        # The chart's documents (the overview above them names the file too).
+        therapist.get_by_role("region", name="Documents").get_by_role("link", name="insurance-card.jpg").click()
     assert download.value.suggested_filename == "insurance-card.jpg"
     image = Image.open(io.BytesIO(Path(download.value.path()).read_bytes()))
     assert image.size == (320, 200) and not image.getexif().get_ifd(0x8825)  # no location
