@@ -24,6 +24,10 @@ CHROMIUM_FLAGS = [
 ]
 
 
+# A phone of the common size, held and tapped (the browser tests' second size beside 1280 x 800).
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
 def chromium_path() -> str | None:
     return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
 

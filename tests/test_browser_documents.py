@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.browser import sign_in_again
+from tests.browser import PHONE, sign_in_again
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 WORKSHEET = b"%PDF-1.4\n% Thought record worksheet\n%%EOF\n"
 
 

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import sign_in_again, taps, taps_counted
+from tests.browser import PHONE, sign_in_again, taps, taps_counted
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
 
 def fits(page) -> bool:

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import sign_in_again, until
+from tests.browser import PHONE, sign_in_again, until
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 WORKSHEET = b"%PDF-1.4\n% Values worksheet\n%%EOF\n"
 REPLY = b"%PDF-1.4\n% My filled-in worksheet\n%%EOF\n"
 

@@ -8,11 +8,10 @@ import re
 
 import pytest
 
-from tests.browser import ROOT, sign_in_again
+from tests.browser import PHONE, ROOT, sign_in_again
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "test-artifacts"
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
 
 def test_a_client_answers_the_phq9_on_a_phone(server, browser):

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import serious_violations, sign_in_again
+from tests.browser import PHONE, serious_violations, sign_in_again
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
 
 def test_a_therapist_books_a_weekly_series_and_cancels_the_rest_of_it_on_a_phone(server, browser):
