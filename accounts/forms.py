@@ -45,6 +45,24 @@ class LoginForm(AccessibleForm):
     password = password_field("current-password")
 
 
+class ForgotPasswordForm(AccessibleForm):
+    email = forms.EmailField(
+        label="Your e-mail address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+
+
+class NewPasswordForm(AccessibleForm):
+    password = forms.CharField(
+        label="New password",
+        max_length=4096,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "autofocus": True}),
+        help_text=password_validators_help_text_html(),
+    )
+
+
 class CodeForm(AccessibleForm):
     code = forms.CharField(
         label="Code",

@@ -211,6 +211,8 @@ class Invitation(models.Model):
 class ThrottleScope(models.TextChoices):
     ACCOUNT = "account", "Account"
     ADDRESS = "address", "Client address"
+    # Requests for a password-reset link from one client address (accounts.services.password_reset).
+    RESET_ADDRESS = "reset_address", "Reset requests from a client address"
 
 
 class LoginThrottle(models.Model):
@@ -297,6 +299,22 @@ class EnrollmentLink(models.Model):
 
     def __str__(self) -> str:
         return f"enrollment link of {self.user_id}"
+
+
+class PasswordResetLink(models.Model):
+    """A single-use, short-lived link e-mailed to the account's address to choose a new password.
+    Only its hash is kept; any use, or a new password by any way, ends every open link."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    # Who asked: the person from the sign-in page (empty), or an admin of the practice.
+    sent_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    def __str__(self) -> str:
+        return f"password reset link of {self.user_id}"
 
 
 class RecoveryRequest(models.Model):

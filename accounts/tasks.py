@@ -1,5 +1,5 @@
-"""The accounts' work in the background: invitation e-mails, expired sessions, old throttles, and
-account recoveries whose delay is over."""
+"""The accounts' work in the background: invitation and password-reset e-mails, expired sessions,
+old throttles, and account recoveries whose delay is over."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.conf import settings
 
 from accounts.models import LoginThrottle, UserSession
 from accounts.services.invitations import send_invitation_email  # noqa: F401  (registered where the worker looks)
+from accounts.services.password_reset import password_reset_mail  # noqa: F401  (registered where the worker looks)
 from accounts.services.recovery import recoveries_complete
 
 

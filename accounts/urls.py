@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.views import account, auth, practice
+from accounts.views import account, auth, password, practice
 
 app_name = "accounts"
 
@@ -13,6 +13,9 @@ urlpatterns = [
     path("mfa/passkey/options/", auth.passkey_options_view, name="passkey_options"),
     path("mfa/recovery/", auth.recovery_view, name="recovery"),
     path("mfa/recovery/cancel/<str:token>/", auth.recovery_cancel_view, name="recovery_cancel"),
+    path("password/forgot/", password.forgot_view, name="password_forgot"),
+    path("password/reset/", password.reset_view, name="password_reset"),
+    path("password/reset/<str:token>/", password.reset_link_view, name="password_reset_link"),
     path("invite/<str:token>/", auth.invitation_accept_view, name="invitation_accept"),
     path("account/security/", account.security_view, name="security"),
     path("account/password/", account.password_change_view, name="password_change"),
@@ -37,6 +40,11 @@ urlpatterns = [
     path("practice/logo/<str:digest>.png", practice.practice_logo_image_view, name="practice_logo_image"),
     path("practice/recoveries/", practice.recoveries_view, name="recoveries"),
     path("practice/members/<int:user_id>/", practice.member_view, name="member"),
+    path(
+        "practice/members/<int:user_id>/password-reset/",
+        practice.member_password_reset_view,
+        name="member_password_reset",
+    ),
     path("practice/members/<int:user_id>/role/", practice.member_role_view, name="member_role"),
     path("practice/members/<int:user_id>/confirm/", practice.member_confirm_view, name="member_confirm"),
     path("practice/members/<int:user_id>/reactivate/", practice.member_reactivate_view, name="member_reactivate"),

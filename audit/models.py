@@ -23,6 +23,8 @@ class Action(models.TextChoices):
     ABSOLUTE_TIMEOUT = "auth.absolute_timeout", "Signed out at the end of the session lifetime"
     REAUTHENTICATE = "auth.reauthenticate", "Confirmed identity again"
     PASSWORD_CHANGE = "auth.password_change", "Changed password"
+    PASSWORD_RESET_REQUEST = "auth.password_reset_request", "Asked for a link to choose a new password"
+    PASSWORD_RESET = "auth.password_reset", "Chose a new password from an e-mailed link"
     SESSION_REVOKED = "auth.session_revoked", "Ended a signed-in session"
     MFA_ENROLL = "mfa.enroll", "Enrolled an authenticator"
     MFA_VERIFY = "mfa.verify", "Passed the second factor"

@@ -1,6 +1,6 @@
-"""Secrets that travel in a URL's path (a calendar feed's address, set-up, invitation and recovery
-links) never reach a log: daphne's access log, Django's request warnings (a 404 names its path)
-and HAProxy's log (deploy/haproxy/haproxy.cfg names the same prefixes) write each as the prefix
+"""Secrets that travel in a URL's path (a calendar feed's address, set-up, invitation, recovery
+and password-reset links) never reach a log: daphne's access log, Django's request warnings (a
+404 names its path) and HAProxy's log (deploy/haproxy/haproxy.cfg names the same prefixes) write each as the prefix
 and ``[redacted]``. A route that carries a token must start with one of SECRET_PREFIXES; a test
 walks every URL pattern with a token to hold that."""
 
@@ -11,7 +11,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-SECRET_PREFIXES = ("/invite/", "/mfa/enroll/link/", "/mfa/recovery/cancel/", "/sessions/feed/")
+SECRET_PREFIXES = ("/invite/", "/mfa/enroll/link/", "/mfa/recovery/cancel/", "/password/reset/", "/sessions/feed/")
 # Each prefix as it is written in a path, and percent-encoded, as in a sign-in link's ?next=.
 _FORMS = [re.escape(prefix) for prefix in SECRET_PREFIXES] + [
     re.escape(quote(prefix, safe="")).replace("%2F", "%2[Ff]") for prefix in SECRET_PREFIXES

@@ -93,6 +93,10 @@ EXEMPT_PAGES = {
     "accounts:passkey_options",
     "accounts:recovery",
     "accounts:recovery_cancel",
+    # A forgotten password, before any sign-in (tests/test_password_reset.py).
+    "accounts:password_forgot",
+    "accounts:password_reset",
+    "accounts:password_reset_link",
     # A calendar app's fetch: the secret address is the credential (tests/test_calendar.py).
     "sessions:feed",
     # Public on purpose, read before signing up (tests/test_factsheet.py).
@@ -134,6 +138,7 @@ PAGES: dict[tuple[str, str], Rule] = {
     ("accounts:members", "get"): R(ADMINS),
     ("accounts:member_role", "post"): R(ADMINS, body=(("role", "therapist"), ("change", "grant"))),
     ("accounts:member", "get"): R(ADMINS),
+    ("accounts:member_password_reset", "post"): R(ADMINS),
     ("sessions:calendar", "get"): R(STAFF),
     ("sessions:feed_manage", "post"): R(THERAPISTS),
     ("accounts:member_deactivate", "post"): R(ADMINS, body=(("confirmed", "yes"),)),

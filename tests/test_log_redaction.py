@@ -23,6 +23,7 @@ SECRETS = {
     "/invite/{}/": "InviteSecret7f3a",
     "/mfa/enroll/link/{}/": "EnrolSecret9c2b",
     "/mfa/recovery/cancel/{}/": "RecoverySecret4d1e",
+    "/password/reset/{}/": "ResetSecret5e0f",
     "/sessions/feed/{}.ics": "FeedSecret8a6c",
 }
 

@@ -28,6 +28,11 @@ ALLOWLIST = {
     # link sent to the account's e-mail address.
     "accounts:recovery",
     "accounts:recovery_cancel",
+    # A forgotten password: asking for the link, opening it, choosing the new password. None of
+    # them signs anyone in past the second factor.
+    "accounts:password_forgot",
+    "accounts:password_reset",
+    "accounts:password_reset_link",
     "health",
     # Liveness and readiness: probes of HAProxy, compose and Kubernetes; they name parts, not people.
     "health_live",

@@ -26,7 +26,7 @@ from accounts.selectors import (
     practice_members,
     user_has_confirmed_device,
 )
-from accounts.services import recovery
+from accounts.services import password_reset, recovery
 from accounts.services.invitations import roles_invitable_by
 from accounts.services.members import GRANTABLE_ROLES
 from accounts.services.practices import (
@@ -224,6 +224,21 @@ def member_view(request: AuthedRequest, user_id: int) -> HttpResponse:
         "can_confirm": duties.can_confirm(admin=request.user, member=member),
     }
     return render(request, "accounts/member.html", context)
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def member_password_reset_view(request: AuthedRequest, user_id: int) -> HttpResponse:
+    """E-mail a member a link to choose a new password: it goes to their address, not to the admin,
+    and their second factor is still asked for afterwards."""
+    member = member_get_for_admin(admin=request.user, user_id=user_id)
+    try:
+        password_reset.password_reset_send_for(admin=request.user, member=member, context=context_of(request))
+    except ServiceError as error:
+        messages.error(request, error_text(request, error))
+    else:
+        messages.success(request, f"A link to choose a new password is on its way to {member.email}.")
+    return redirect("accounts:member", member.pk)
 
 
 @role_required(Role.ADMIN)
