@@ -85,7 +85,12 @@ class PolicyForm(AccessibleForm):
         label="Joining opens (minutes before the start)", min_value=0, max_value=120
     )
     join_after_minutes = forms.IntegerField(label="Joining closes (minutes after the end)", min_value=0, max_value=240)
-    reminder_hours = forms.IntegerField(label="Send the reminder (hours before)", min_value=1, max_value=168)
+    reminder_hours = forms.IntegerField(
+        label="Remind clients of every session (hours before)", min_value=1, max_value=168
+    )
+    last_reminder_hours = forms.IntegerField(
+        label="And again, closer to the time (hours before; 0 for no second reminder)", min_value=0, max_value=167
+    )
     relay_only = forms.BooleanField(
         label="Relay all media through the TURN server, so participants never learn each other's IP address",
         required=False,

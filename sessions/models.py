@@ -60,6 +60,7 @@ class Appointment(models.Model):
     clients = models.ManyToManyField("accounts.User", through="AppointmentParticipant", related_name="appointments")
     created_at = models.DateTimeField(default=timezone.now)
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    last_reminder_sent_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     series = models.ForeignKey(
         AppointmentSeries, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
@@ -112,6 +113,10 @@ def default_reminder_hours() -> int:
     return settings.VIDEO_REMINDER_HOURS
 
 
+def default_last_reminder_hours() -> int:
+    return settings.VIDEO_LAST_REMINDER_HOURS
+
+
 class SessionPolicy(models.Model):
     """A practice's choices for video sessions. A practice without a row uses the settings' defaults."""
 
@@ -125,6 +130,8 @@ class SessionPolicy(models.Model):
         default=False, help_text="Refuse a client who is somewhere their therapist is not licensed (else: warn)."
     )
     reminder_hours = models.PositiveSmallIntegerField(default=default_reminder_hours)
+    # A second reminder closer to the time (0: none); always shorter than the first.
+    last_reminder_hours = models.PositiveSmallIntegerField(default=default_last_reminder_hours)
 
     class Meta:
         verbose_name_plural = "session policies"

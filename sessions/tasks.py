@@ -11,6 +11,8 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from sessions.models import Appointment, AppointmentStatus, SessionPolicy
@@ -64,23 +66,39 @@ def appointment_notify(appointment_id: str, what: str) -> int:
 
 @shared_task
 def reminders_send_due() -> int:
-    """Remind each session's clients once, the practice's chosen number of hours before it."""
+    """Remind the clients of every scheduled session (each of a series alike) at the practice's two
+    times: ``reminder_hours`` before it, and again ``last_reminder_hours`` before it. A session
+    moved gets both again for its new time; one cancelled gets none. When both are due at once
+    (a session booked at short notice, a worker that was down), one message goes."""
     now = timezone.now()
     longest = max([*SessionPolicy.objects.values_list("reminder_hours", flat=True), settings.VIDEO_REMINDER_HOURS])
     due = Appointment.objects.filter(
+        Q(reminder_sent_at__isnull=True) | Q(last_reminder_sent_at__isnull=True),
         status=AppointmentStatus.SCHEDULED,
-        reminder_sent_at__isnull=True,
         starts_at__gt=now,
         starts_at__lte=now + timedelta(hours=longest),
     )
     sent = 0
     for appointment in due.order_by("starts_at")[:1000]:
-        if appointment.starts_at > now + timedelta(hours=policy_for(appointment.practice_id).reminder_hours):
+        policy = policy_for(appointment.practice_id)
+        first_due = appointment.reminder_sent_at is None and appointment.starts_at <= now + timedelta(
+            hours=policy.reminder_hours
+        )
+        last_due = (
+            policy.last_reminder_hours > 0
+            and appointment.last_reminder_sent_at is None
+            and appointment.starts_at <= now + timedelta(hours=policy.last_reminder_hours)
+        )
+        if not (first_due or last_due):
             continue
         # Claim it first, so two workers never send the same reminder twice.
-        claimed = Appointment.objects.filter(pk=appointment.pk, reminder_sent_at__isnull=True).update(
-            reminder_sent_at=now
-        )
+        unsent = Appointment.objects.filter(pk=appointment.pk, status=AppointmentStatus.SCHEDULED)
+        if last_due:
+            claimed = unsent.filter(last_reminder_sent_at__isnull=True).update(
+                last_reminder_sent_at=now, reminder_sent_at=Coalesce("reminder_sent_at", Value(now))
+            )
+        else:
+            claimed = unsent.filter(reminder_sent_at__isnull=True).update(reminder_sent_at=now)
         if claimed:
             sent += _send(appointment, "reminder")
     return sent

@@ -260,6 +260,7 @@ def policy_view(request: AuthedRequest) -> HttpResponse:
             "join_before_minutes": policy.join_before_minutes,
             "join_after_minutes": policy.join_after_minutes,
             "reminder_hours": policy.reminder_hours,
+            "last_reminder_hours": policy.last_reminder_hours,
             "relay_only": policy.relay_only,
             "block_unlicensed_location": policy.block_unlicensed_location,
         },

@@ -457,6 +457,8 @@ DOCUMENT_SCAN_REQUIRED = envbool("DOCUMENT_SCAN_REQUIRED", PRODUCTION)
 VIDEO_JOIN_BEFORE_MINUTES = envint("VIDEO_JOIN_BEFORE_MINUTES", 15)
 VIDEO_JOIN_AFTER_MINUTES = envint("VIDEO_JOIN_AFTER_MINUTES", 30)
 VIDEO_REMINDER_HOURS = envint("VIDEO_REMINDER_HOURS", 24)
+# A second, shorter reminder (hours before; 0: none).
+VIDEO_LAST_REMINDER_HOURS = envint("VIDEO_LAST_REMINDER_HOURS", 2)
 # ICE: STUN and TURN URLs (comma-separated), and the secret shared with coturn's use-auth-secret.
 ICE_STUN_URLS = envlist("ICE_STUN_URLS")
 ICE_TURN_URLS = envlist("ICE_TURN_URLS")

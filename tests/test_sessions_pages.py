@@ -216,7 +216,13 @@ def test_licenses_and_policy_pages(therapist, admin, login_as):
     admin_browser = login_as(admin)
     response = admin_browser.post(
         "/sessions/settings/",
-        {"join_before_minutes": 10, "join_after_minutes": 20, "reminder_hours": 12, "relay_only": "on"},
+        {
+            "join_before_minutes": 10,
+            "join_after_minutes": 20,
+            "reminder_hours": 12,
+            "last_reminder_hours": 2,
+            "relay_only": "on",
+        },
     )
     assert response.status_code == 302
     policy = SessionPolicy.objects.get(practice_id=admin.practice_id)

@@ -36,11 +36,17 @@ def policy_update(*, actor: User, context: AuditContext | None, **changes: objec
     hours = int(changes.get("reminder_hours", 24))  # type: ignore[call-overload]
     if not 1 <= hours <= 168:
         raise ServiceError("Send reminders between 1 and 168 hours ahead.", field="reminder_hours")
+    last = int(changes.get("last_reminder_hours", 0))  # type: ignore[call-overload]
+    if not 0 <= last < hours:
+        raise ServiceError(
+            "The second reminder goes closer to the session than the first (0 for none).", field="last_reminder_hours"
+        )
     with transaction.atomic():
         policy, _ = SessionPolicy.objects.select_for_update().get_or_create(practice_id=actor.practice_id)
         policy.join_before_minutes = before
         policy.join_after_minutes = after
         policy.reminder_hours = hours
+        policy.last_reminder_hours = last
         policy.relay_only = bool(changes.get("relay_only", False))
         policy.block_unlicensed_location = bool(changes.get("block_unlicensed_location", False))
         policy.save()
@@ -55,6 +61,7 @@ def policy_update(*, actor: User, context: AuditContext | None, **changes: objec
                 "relay_only": policy.relay_only,
                 "block_unlicensed_location": policy.block_unlicensed_location,
                 "reminder_hours": hours,
+                "last_reminder_hours": last,
             },
         )
     return policy

@@ -222,10 +222,10 @@ def series_schedule(
 
 
 def _move(appointment: Appointment, starts_at: datetime, minutes: int) -> None:
-    """A new time, and so a reminder still to send."""
+    """A new time, and so its reminders still to send."""
     appointment.starts_at, appointment.ends_at = starts_at, starts_at + timedelta(minutes=minutes)
-    appointment.reminder_sent_at = None
-    appointment.save(update_fields=["starts_at", "ends_at", "reminder_sent_at"])
+    appointment.reminder_sent_at = appointment.last_reminder_sent_at = None
+    appointment.save(update_fields=["starts_at", "ends_at", "reminder_sent_at", "last_reminder_sent_at"])
 
 
 def _onward(appointment: Appointment) -> list[Appointment]:
