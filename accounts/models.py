@@ -57,6 +57,9 @@ class Practice(models.Model):
     office_days = models.CharField(max_length=7, blank=True, default="", help_text="Weekdays, 0 = Monday.")
     office_opens = models.TimeField(null=True, blank=True)
     office_closes = models.TimeField(null=True, blank=True)
+    # The demo practice (manage.py seed_demo): its accounts have published passwords and printed
+    # authenticator keys, so a production server refuses every sign-in to it.
+    is_demo = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return self.name

@@ -275,6 +275,9 @@ else:
             "control_folder": str(_broker / "control"),
         }
 CELERY_TASK_EAGER_PROPAGATES = True
+# What a task prints (the console e-mail backend's messages) goes to the worker's own output, not
+# into its log: the run command shows the demo's e-mails in the terminal and its logs in files.
+CELERY_WORKER_REDIRECT_STDOUTS = False
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

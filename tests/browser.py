@@ -80,6 +80,10 @@ def embedded_server(data_dir: Path, **extra_env: str) -> Iterator[Server]:
     process = subprocess.Popen(["bash", "scripts/run.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_healthy(url, process, seconds=600, log_path=log_path)
+        deadline = time.monotonic() + 30  # the logins follow the server's first answer
+        while "Ctrl-C to stop" not in log_path.read_text(errors="replace"):
+            assert time.monotonic() < deadline, log_path.read_text(errors="replace")[-3000:]
+            time.sleep(0.1)
         yield Server(url=url, seed_output=log_path.read_text(), data_dir=data_dir)
     finally:
         process.terminate()
@@ -100,19 +104,34 @@ def sign_in(page: object, server: Server, email: str) -> None:
     page.get_by_role("button", name="Continue").click()
 
 
+def demo_accounts(server: Server) -> str:
+    """What the demo wrote of its accounts: each one's authenticator key and, for a new one, its
+    set-up link (the run command's terminal points to this file)."""
+    return (server.data_dir / "demo-accounts.txt").read_text()
+
+
+def server_logs(server: Server) -> str:
+    """Everything the run command's processes wrote: the terminal, and the logs under data/."""
+    return "\n".join(
+        (server.data_dir / name).read_text(errors="replace")
+        for name in ("run.log", "access.log", "worker.log", "beat.log")
+        if (server.data_dir / name).is_file()
+    )
+
+
 def printed_secret(server: Server, email: str) -> str:
-    """The TOTP secret the run command printed for a demo account, as someone would add it to an app."""
+    """The TOTP secret the demo gave an account, as someone would add it to an app."""
     import re
 
     local, domain = email.split("@")
-    return re.search(rf"{re.escape(local)}%40{re.escape(domain)}\?secret=([A-Z2-7]+)", server.seed_output).group(1)
+    return re.search(rf"{re.escape(local)}%40{re.escape(domain)}\?secret=([A-Z2-7]+)", demo_accounts(server)).group(1)
 
 
 def printed_link(server: Server, email: str) -> str:
-    """The set-up link the run command printed for a demo account (standing for its e-mail)."""
+    """The set-up link the demo made for a new account (standing for its e-mail)."""
     import re
 
-    return re.search(rf"{re.escape(email)}[^\n]*\n\s+set-up link: (\S+)", server.seed_output).group(1)
+    return re.search(rf"{re.escape(email)}[^\n]*\n\s+set-up link: (\S+)", demo_accounts(server)).group(1)
 
 
 def enrollment_page(page: object, server: Server, email: str) -> None:
@@ -190,9 +209,10 @@ def second_step(page: object, server: Server, email: str) -> None:
 
 
 # Browser tests share one server for the session, so each demo account belongs to the tests
-# that need it in a known state: therapist@ to the first-enrollment test (it must still be
-# unenrolled), alex@ to the form-error test (never enrolls). Every other test signs in with
-# sign_in_again, which works whether or not the account has enrolled yet.
+# that need it in a known state: therapist@ to the first-enrollment test (the demo leaves it
+# unenrolled), alex@ to the form-error test (never enrolls), casey@ to the forgotten-password
+# test (its password changes). Every other test signs in with sign_in_again, which works whether
+# or not the account has enrolled yet (the demo enrols the others).
 
 
 def sign_consent(page: object, title: str, name: str) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from tests.browser import (
     confirm_codes_saved,
+    demo_accounts,
     enrollment_page,
     open_app_option,
     printed_secret,
@@ -47,7 +48,9 @@ def test_a_demo_therapist_enrolls_totp_and_later_uses_a_backup_code(server, page
     secret = page.locator("#totp-secret").text_content().replace(" ", "").strip()
     assert secret == secret_from_output  # the URI the seed printed is the one to enroll
     # The QR code on the page encodes exactly the provisioning URI that holds this secret.
-    uri = re.search(r"(otpauth://totp/Teletherapy%3Atherapist%40riverside\.example\?\S+)", server.seed_output).group(1)
+    uri = re.search(r"(otpauth://totp/Teletherapy%3Atherapist%40riverside\.example\?\S+)", demo_accounts(server)).group(
+        1
+    )
     assert qr.locator("path").get_attribute("d") == _qr_path(uri)
     page.screenshot(path=str(ARTIFACTS / "enroll.png"), full_page=True)
 

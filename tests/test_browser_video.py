@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import serious_violations, sign_consent, sign_in_again, until
+from tests.browser import serious_violations, server_logs, sign_consent, sign_in_again, until
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -410,5 +410,5 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     client_context.close()
     therapist_context.close()
     # Hang-ups, drops and an end for everyone: sockets closing normally leave no traceback.
-    log = (server.data_dir / "run.log").read_text(errors="replace")
+    log = server_logs(server)
     assert "Traceback" not in log, log[log.index("Traceback") - 300 : log.index("Traceback") + 3000]

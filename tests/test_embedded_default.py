@@ -71,9 +71,14 @@ def test_the_seed_command_prints_every_login_and_can_run_twice(tmp_path):
         [sys.executable, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     )
     people = ("admin@", "director@", "therapist@", "therapist2@", "sam@", "alex@", "jordan@", "casey@", "morgan@")
-    for email in (*people, "parent@"):
-        assert f"{email}riverside.example" in first.stdout
-    assert first.stdout.count("otpauth://totp/") == 10
+    details = tmp_path / "demo-accounts.txt"
+    for email in (*people, "parent@", "riley@"):
+        assert f"{email}riverside.example" in first.stdout and f"{email}riverside.example" in details.read_text()
+    # The terminal's block is short; the keys are in the file, which only its owner reads.
+    assert "otpauth://" not in first.stdout and first.stdout.count("\n") < 25
+    assert details.read_text().count("otpauth://totp/") == 11 and oct(details.stat().st_mode & 0o777) == "0o600"
+    # Two accounts show a new person's first sign-in; the others have a demo authenticator.
+    assert first.stdout.count("set up its second factor at") == 2
     assert "Subject:" not in first.stdout  # the demo sends nobody e-mail
     second = subprocess.run(
         [sys.executable, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
@@ -85,7 +90,7 @@ def test_the_seed_command_prints_every_login_and_can_run_twice(tmp_path):
         "print(Appointment.objects.filter(participants__client__email='morgan@riverside.example').count())"
     )
     assert shell(env, count) == "1"
-    assert second.stdout.count("otpauth://totp/") == 10
+    assert details.read_text().count("otpauth://totp/") == 11
     # Dr. Okafor's sessions fall in working hours of the practice's zone.
     hours = (
         "import zoneinfo; from sessions.models import Appointment; "
@@ -118,6 +123,14 @@ def test_psychotherapy_models_are_routed_to_their_own_database():
     assert router.allow_relation(Apart(), Main()) is False
 
 
+def logs(data_dir) -> str:
+    return "\n".join(
+        (data_dir / name).read_text(errors="replace")
+        for name in ("run.log", "worker.log", "beat.log", "access.log")
+        if (data_dir / name).is_file()
+    )
+
+
 def group_members(group: int) -> list[str]:
     return subprocess.run(["ps", "-o", "pid=", "-g", str(group)], capture_output=True, text=True).stdout.split()
 
@@ -143,12 +156,19 @@ def test_the_run_command_runs_the_schedule_on_a_real_worker_and_beat_and_ctrl_c_
             wait_healthy(f"http://localhost:{port}", process, seconds=300, log_path=log_path)
             deadline = time.monotonic() + 60
             done = r"Task audit\.tasks\.audit_witness_ship\[[^\]]+\] succeeded"
-            while not re.search(done, log_path.read_text(errors="replace")):
-                assert time.monotonic() < deadline, log_path.read_text(errors="replace")[-3000:]
+            while not re.search(done, logs(tmp_path)):
+                assert time.monotonic() < deadline, logs(tmp_path)[-3000:]
                 time.sleep(0.5)
-            text = log_path.read_text(errors="replace")
+            text = logs(tmp_path)
             assert "beat: Starting" in text and "Sending due task audit-witness" in text
             assert "celery@" in text and "Traceback" not in text
+            # The terminal: the logins last, once the server answers; the workers' banners and
+            # every request in the logs under data/ instead.
+            terminal = log_path.read_text(errors="replace")
+            assert "celery@" not in terminal and "GET /healthz" not in terminal
+            tail = terminal[terminal.index("Riverside Counselling (demo)") :]
+            assert tail.rstrip().endswith("(Ctrl-C to stop)") and tail.count("\n") < 25
+            assert "make codes" in tail and "private window" in tail and f"http://localhost:{port}/" in tail
             assert (tmp_path / "broker" / "queue").is_dir()  # the broker is a folder of the data directory
             assert len(group_members(process.pid)) >= 4  # the script, daphne, the worker and beat
         finally:

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from teletherapy.log_redaction import SECRET_PREFIXES, redact
-from tests.browser import ROOT, free_port
+from tests.browser import ROOT, free_port, server_logs
 from tests.conftest import require_infrastructure
 
 SECRETS = {
@@ -58,14 +58,14 @@ def fetch(url: str) -> None:
 
 
 def test_the_running_platform_logs_no_token(server):
-    """The run command's daphne and Django, through their own logging (run.log is its output)."""
+    """The run command's daphne and Django, through their own logging (the terminal, and the access
+    log and the worker's under data/)."""
     for path, secret in SECRETS.items():
         fetch(server.url + path.format(secret))
-    log = server.data_dir / "run.log"
     deadline = time.monotonic() + 10
-    while "/sessions/feed/[redacted]" not in log.read_text(errors="replace") and time.monotonic() < deadline:
+    while "/sessions/feed/[redacted]" not in server_logs(server) and time.monotonic() < deadline:
         time.sleep(0.2)
-    text = log.read_text(errors="replace")
+    text = server_logs(server)
     for secret in SECRETS.values():
         assert secret not in text, secret
     assert "/invite/[redacted]" in text and "/sessions/feed/[redacted]" in text

@@ -144,6 +144,10 @@ def login_with_password(*, request: HttpRequest, email: str, password: str) -> U
         raise LoginRefused(locked_message(locked), locked_until=locked)
 
     user = authenticate(request, username=email, password=password)
+    if user is not None and demo_refused(user):
+        with transaction.atomic():
+            _audit_login_failure(request=request, known=user, reason="demo_in_production")
+        raise LoginRefused("The demo practice cannot be signed in to on a production server.")
     if user is None:
         with transaction.atomic():
             reason = "inactive" if known and not known.is_active else "bad_credentials"
@@ -164,6 +168,11 @@ def login_with_password(*, request: HttpRequest, email: str, password: str) -> U
         mark_reauthenticated(request)
         _session_bind(request, user)
     return user
+
+
+def demo_refused(user: User) -> bool:
+    """A demo account (published password, printed authenticator key) on a production server."""
+    return bool(settings.PRODUCTION and user.practice.is_demo)
 
 
 def logout_user(*, request: AuthedRequest) -> None:

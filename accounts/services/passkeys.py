@@ -44,6 +44,7 @@ from accounts.rules import mark_reauthenticated
 from accounts.services.auth import (
     LoginRefused,
     _session_bind,
+    demo_refused,
     locked_message,
     throttle_locked_until,
     throttle_register_failure,
@@ -352,7 +353,7 @@ def passkey_sign_in(*, request: Any, credential: Any) -> User:
         raise LoginRefused(locked_message(locked), locked_until=locked)
     with transaction.atomic():
         user = device.user
-        if not user.is_active or not user.practice.passwordless_sign_in:
+        if not user.is_active or not user.practice.passwordless_sign_in or demo_refused(user):
             audit_record(
                 action=Action.LOGIN_FAILURE, context=context_of(request), target=user, practice_id=user.practice_id,
                 outcome=Outcome.DENIED, details={"reason": "passwordless_off" if user.is_active else "inactive",

@@ -6,6 +6,7 @@ import base64
 import secrets
 import zoneinfo
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -54,16 +55,29 @@ PEOPLE = [
     ("casey@riverside.example", "Casey Nguyen", [Role.CLIENT]),
     ("morgan@riverside.example", "Morgan Reyes", [Role.CLIENT]),
     ("parent@riverside.example", "Pat Nguyen", [Role.GUARDIAN]),
+    ("riley@riverside.example", "Riley Chen", [Role.CLIENT]),
 ]
+# Accounts that show a new person's first sign-in: no second factor yet, a set-up link instead.
+FIRST_SIGN_IN = ("therapist@riverside.example", "alex@riverside.example")
+DEMO_DEVICE = "Demo authenticator"
 NOTES = {
-    "director@riverside.example": "clinical director: an admin who also sees clients",
+    "director@riverside.example": "clinical director: an admin who also sees Riley",
     "sam@riverside.example": "couple, with Alex",
     "alex@riverside.example": "couple, with Sam",
     "jordan@riverside.example": "individual adult client",
     "casey@riverside.example": "minor client",
     "morgan@riverside.example": "has a video session with Dr. Santos open to join now",
     "parent@riverside.example": "guardian of Casey",
+    "riley@riverside.example": "Dr. Park's client, with a session today",
 }
+
+
+def _shown(folder: Path) -> str:
+    """A folder as the person at the terminal would type it: relative to the project when inside it."""
+    try:
+        return str(folder.resolve().relative_to(settings.BASE_DIR))
+    except ValueError:
+        return str(folder)
 
 
 class Command(BaseCommand):
@@ -80,22 +94,30 @@ class Command(BaseCommand):
         else:
             self._create()
         self._session_open_now()
+        self._session_today()
         self._print_logins()
 
     @transaction.atomic
     def _create(self) -> None:
         practice = practice_create(name="Riverside Counselling (demo)", slug=DEMO_SLUG, time_zone="America/New_York")
-        # The demo chooses to be named on the server's index of fact sheets (a practice's own choice).
-        type(practice).objects.filter(pk=practice.pk).update(listed_publicly=True)
+        # The demo chooses to be named on the server's index of fact sheets (a practice's own choice);
+        # marked as the demo, a production server refuses every sign-in to it.
+        type(practice).objects.filter(pk=practice.pk).update(listed_publicly=True, is_demo=True)
         users = {}
         for email, name, roles in PEOPLE:
             users[email] = user_create(
                 practice=practice, email=email, full_name=name, password=DEMO_PASSWORD, roles=roles
             )
-            # A pending authenticator with a known secret: someone trying the demo can add it to
-            # an app from the printed URI, then confirm it with a code at first sign-in.
+            # An authenticator with a known key. For most accounts it is already set up, and
+            # `manage.py demo_codes` prints its current code, so each role can be tried in a minute;
+            # for the first-sign-in accounts it is pending: add it to an app from the key in
+            # data/demo-accounts.txt and confirm a code, as a new person would.
             secret = base64.b32encode(secrets.token_bytes(20)).decode("ascii")
-            TOTPDevice(user=users[email], name="Authenticator app", confirmed=False, secret=secret).save()
+            ready = email not in FIRST_SIGN_IN
+            TOTPDevice(
+                user=users[email], name=DEMO_DEVICE if ready else "Authenticator app", confirmed=ready,
+                confirmed_at=timezone.now() if ready else None, secret=secret,
+            ).save()  # fmt: skip
         GuardianLink.objects.create(guardian=users["parent@riverside.example"], client=users["casey@riverside.example"])
         therapist = users["therapist@riverside.example"]
         for email in (
@@ -110,6 +132,9 @@ class Command(BaseCommand):
             second = users["therapist2@riverside.example"]
             team = {"jordan": [therapist, second], "morgan": [second]}.get(email.split("@")[0], [therapist])
             chart_create(actor=None, client=users[email], therapists=team, is_minor=email.startswith("casey"))
+        chart_create(
+            actor=None, client=users["riley@riverside.example"], therapists=[users["director@riverside.example"]]
+        )
         # Tomorrow in working hours, in the practice's own zone: 10:00, 13:00 and 15:00.
         zone = zoneinfo.ZoneInfo(practice.time_zone)
         day = (timezone.now().astimezone(zone) + timedelta(days=1)).date()
@@ -149,26 +174,70 @@ class Command(BaseCommand):
                 notify=False,  # demo addresses: nobody to tell
             )
 
-    def _print_logins(self) -> None:
-        self.stdout.write(self.style.SUCCESS("\nDemo practice: Riverside Counselling"))
-        self.stdout.write(f"Every demo account's password: {DEMO_PASSWORD}")
-        self.stdout.write(
-            "Each account sets up its second factor once, from its set-up link below (it stands for the e-mail a\n"
-            "new account is sent; each works once, for a day). Open it in Chromium, sign in with the password, and\n"
-            "choose a passkey: a phone nearby, this computer's screen lock, or, for trying it out, Chromium's own\n"
-            "(DevTools > More tools > WebAuthn > Enable virtual authenticator environment > Add). Or add the\n"
-            "authenticator app URI below to an app and enter its code.\n"
+    def _session_today(self) -> None:
+        """Dr. Park (admin and therapist) sees Riley later today, so that role's home page has a day."""
+        riley = User.objects.filter(email="riley@riverside.example").first()
+        if riley is None:  # a demo loaded before Riley joined it
+            return
+        now = timezone.now()
+        if Appointment.objects.filter(
+            participants__client=riley, status=AppointmentStatus.SCHEDULED, starts_at__gt=now
+        ).exists():
+            return
+        starts = (now + timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+        appointment_schedule(
+            therapist=User.objects.get(email="director@riverside.example"),
+            clients=[riley],
+            kind="individual",
+            starts_at=starts,
+            notify=False,  # demo addresses: nobody to tell
         )
-        for email, _name, roles in PEOPLE:
+
+    def _print_logins(self) -> None:
+        """A short block for the terminal (the run command shows it once the server answers), and
+        every detail (authenticator keys, set-up links) in data/demo-accounts.txt."""
+        site = (settings.SITE_URL or "").rstrip("/")
+        folder = _shown(settings.DATA_DIR)
+        short = [
+            self.style.SUCCESS("Riverside Counselling (demo)") + f" is at {site}/",
+            f"Every account's password: {DEMO_PASSWORD}",
+            "The second step: `make codes` prints each account's current authenticator code (demo only).",
+            "",
+        ]
+        details = [
+            "Riverside Counselling (demo): every account, its authenticator key and, for a new account, its",
+            "set-up link (it stands for the e-mail a new account is sent; each works once, for a day).",
+            f"Every account's password: {DEMO_PASSWORD}",
+            "A key can be added to an authenticator app from its otpauth:// address. For a passkey instead, open the",
+            "set-up link in Chromium: a phone nearby, this computer's screen lock, or Chromium's own (DevTools >",
+            "More tools > WebAuthn > Enable virtual authenticator environment > Add).",
+            "",
+        ]
+        roles_of = {
+            email: " and ".join([str(roles[0].label), *(str(r.label).lower() for r in roles[1:])])
+            for email, _name, roles in PEOPLE
+        }
+        wide, email_wide = max(map(len, roles_of.values())), max(len(email) for email, _n, _r in PEOPLE)
+        for email, _name, _roles in PEOPLE:
             user = User.objects.get(email=email)
             device = TOTPDevice.objects.filter(user=user).order_by("-created_at").first()
-            role = ", ".join(str(r.label) for r in roles)
-            note = f" ({NOTES[email]})" if email in NOTES else ""
-            self.stdout.write(f"  {role:<15} {email}{note}")
+            role = roles_of[email]
+            note = f"  {NOTES[email]}" if email in NOTES else ""
+            short.append(f"  {role:<{wide}}  {email:<{email_wide}}{note}".rstrip())
+            details.append(f"  {role:<{wide}}  {email}{note}".rstrip())
             if not user_has_confirmed_device(user=user):
                 link = enrollment_link_create(user=user, lifetime=timedelta(days=1))
-                self.stdout.write(f"                  set-up link: {link}")
-                if device is not None and not device.confirmed:
-                    self.stdout.write(f"                  {totp_provisioning_uri(device)}")
-            else:
-                self.stdout.write("                  second factor already set up")
+                short.append(f"  {'':<{wide}}  new account: set up its second factor at {link}")
+                details.append(f"                  set-up link: {link}")
+            if device is not None and (device.name == DEMO_DEVICE or not device.confirmed):
+                details.append(f"                  {totp_provisioning_uri(device)}")
+        short += [
+            "",
+            "Two roles side by side: sign in to the second in a private window or another browser.",
+            "E-mails the platform sends are printed below as they go.",
+            f"Logs: {folder}/*.log. Keys for an authenticator app: {folder}/demo-accounts.txt.",
+        ]
+        path = settings.DATA_DIR / "demo-accounts.txt"
+        path.write_text("\n".join(details) + "\n")
+        path.chmod(0o600)
+        self.stdout.write("\n".join(short))
