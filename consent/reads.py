@@ -21,6 +21,7 @@ from consent.selectors import (
     consent_access,
     consent_clients_of,
     consent_withdrawn,
+    joint_work_for,
     required_kinds,
     signature_get_for_user,
     signature_in_force,
@@ -113,7 +114,7 @@ def status_rows_read(*, user: User, clients: list[User], context: AuditContext |
     status only, no names typed, no text."""
     rows = []
     for client in clients:
-        needed = set(required_kinds(client=client, joint=True))
+        needed = set(required_kinds(client=client, joint=joint_work_for(client=client)))
         cells: list[dict[str, object]] = []
         for kind in STATUS_KINDS:
             if kind not in needed:

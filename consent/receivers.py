@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.dispatch import receiver
+from django.urls import reverse
 
 from accounts.signals import practice_created, sign_in_destination
 from consent.selectors import consent_todo_for
 from consent.services import consent_defaults_seed
-from consent.views import sign_url
 
 
 @receiver(practice_created)
@@ -19,9 +19,9 @@ def seed_documents(sender: Any, practice: Any, **kwargs: Any) -> None:
 
 @receiver(sign_in_destination)
 def consent_first(sender: Any, user: Any, **kwargs: Any) -> str | None:
-    """A fresh sign-in with something to sign for an upcoming session lands on it."""
+    """A fresh sign-in with something to sign for an upcoming session lands on the page that has
+    all of it to read and sign at once."""
     for _appointment, missing in consent_todo_for(user=user):
-        for item in missing:
-            if item.version is not None:
-                return sign_url(item.version, item.client)
+        if any(item.version is not None for item in missing):
+            return reverse("consent:sign_needed")
     return None

@@ -23,6 +23,7 @@ from consent.models import (
     ConsentWithdrawal,
     VersionStatus,
 )
+from teletherapy import hooks
 from teletherapy.errors import NotVisible
 from teletherapy.hooks import upcoming_sessions
 
@@ -47,6 +48,16 @@ def current_version(*, practice_id: int, kind: str) -> ConsentVersion | None:
 
 def documents_of(*, practice: Practice) -> QuerySet[ConsentDocument]:
     return ConsentDocument.objects.filter(practice=practice).prefetch_related("versions")
+
+
+def joint_work_for(*, client: User) -> bool:
+    """Whether the client is seen with others (a couples or family session, past or to come), or
+    has a couples agreement signed: then the agreement is theirs to keep in force."""
+    if any(source(client=client) for source in hooks.joint_work):
+        return True
+    return ConsentSignature.objects.filter(
+        on_behalf_of=client, kind=ConsentKind.COUPLES_AGREEMENT, withdrawal__isnull=True
+    ).exists()
 
 
 def required_kinds(*, client: User, joint: bool) -> list[str]:
@@ -262,6 +273,27 @@ def consent_todo_for(*, user: User) -> list[tuple[object, list[MissingConsent]]]
             if mine:
                 todo.append((appointment, mine))
     return todo
+
+
+def signing_needed(*, user: User) -> list[tuple[User, list[ConsentVersion]]]:
+    """What this user can sign now that is needed (for themself, and for each minor they are a
+    guardian of): the consents each person's sessions need that are not in force, in the order
+    ``required_kinds`` gives. Optional documents (the privacy notice, a couples agreement for
+    someone seen alone) are not among them."""
+    needed: list[tuple[User, list[ConsentVersion]]] = []
+    for person in people_signed_for_by(user):
+        kinds = required_kinds(client=person, joint=joint_work_for(client=person))
+        versions, signatures = consents_in_force(client=person, kinds=kinds)
+        mine = [
+            version
+            for kind in kinds
+            if signatures[kind] is None
+            and (version := versions[kind]) is not None
+            and may_sign_for(signer=user, client=person, kind=kind)
+        ]
+        if mine:
+            needed.append((person, mine))
+    return needed
 
 
 def consent_withdrawn(*, client: User, kind: str) -> bool:

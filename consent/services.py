@@ -191,6 +191,29 @@ def consent_publish(
     return draft
 
 
+def consent_sign_together(
+    *,
+    signer: User,
+    items: list[tuple[ConsentVersion, User]],
+    typed_name: str,
+    confirmed_read: bool,
+    context: AuditContext | None,
+) -> int:
+    """Several documents read in one flow and signed with one typed name: each is a signature of
+    its own (its own version, text hash and audit event), and either all are signed or none."""
+    if not items:
+        raise ServiceError("There is nothing to sign.")
+    with transaction.atomic():
+        made = 0
+        for version, on_behalf_of in items:
+            _signature, created = consent_sign(
+                signer=signer, version=version, on_behalf_of=on_behalf_of, typed_name=typed_name,
+                confirmed_read=confirmed_read, context=context,
+            )  # fmt: skip
+            made += int(created)
+    return made
+
+
 def consent_sign(
     *,
     signer: User,

@@ -6,6 +6,7 @@ app_name = "consent"
 
 urlpatterns = [
     path("", views.mine_view, name="mine"),
+    path("sign/", views.sign_needed_view, name="sign_needed"),
     path("versions/<uuid:version_id>/sign/", views.sign_view, name="sign"),
     path("signatures/<uuid:signature_id>/", views.signature_view, name="signature"),
     path("signatures/<uuid:signature_id>/withdraw/", views.withdraw_view, name="withdraw"),

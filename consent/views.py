@@ -27,12 +27,14 @@ from consent.selectors import (
     consent_todo_for,
     current_version,
     documents_of,
+    joint_work_for,
     may_sign_for,
     people_signed_for_by,
     required_kinds,
     signature_get_for_user,
     signature_in_force,
     signatures_visible_to,
+    signing_needed,
 )
 from teletherapy.context import context_of
 from teletherapy.errors import NotVisible, ServiceError, error_text
@@ -49,13 +51,13 @@ def after_signing(request: AuthedRequest) -> HttpResponse:
         for item in items
         if item.version is not None
     ]
-    for appointment_id, url in todo:
+    for appointment_id, _url in todo:
         if appointment_id == back.get("appointment"):
-            return redirect(url)
+            return redirect("consent:sign_needed")
     if back:
         del request.session[AFTER_CONSENT]
         return redirect(back["url"])
-    return redirect(todo[0][1] if todo else "consent:mine")
+    return redirect("consent:sign_needed" if todo else "consent:mine")
 
 
 def sign_url(version: ConsentVersion, client: User) -> str:
@@ -88,11 +90,16 @@ def _client_in_practice(request: AuthedRequest, client_id: int) -> User:
 
 
 def _status_rows(user: User) -> list[dict[str, Any]]:
+    """Each person this user signs for, with each document in one of three states: in force, needed
+    (for sessions: signable by this user, or waiting for whoever signs it), or optional."""
     rows = []
     for person in people_signed_for_by(user):
-        kinds = [*required_kinds(client=person, joint=True), ConsentKind.PRIVACY]
+        needed = required_kinds(client=person, joint=joint_work_for(client=person))
+        # The privacy notice is there to read; a couples agreement means nothing to someone seen
+        # alone, and shows only once it is needed or was signed.
+        optional = [ConsentKind.PRIVACY]
         items = []
-        for kind in kinds:
+        for kind in [*needed, *optional]:
             version = current_version(practice_id=person.practice_id, kind=kind)
             if version is None:
                 continue
@@ -103,26 +110,92 @@ def _status_rows(user: User) -> list[dict[str, Any]]:
                 .select_related("withdrawal")
                 .first()
             )
+            can_sign = may_sign_for(signer=user, client=person, kind=kind)
+            if kind in optional and not can_sign and in_force is None:
+                continue  # optional, and not this user's to sign: nothing to say about it
+            if kind == ConsentKind.COUPLES_AGREEMENT and kind not in needed and in_force is None:
+                continue
             items.append(
                 {
                     "kind": kind,
-                    "label": ConsentKind(kind).label,
                     "version": version,
                     "in_force": in_force,
                     "last": last,
                     "withdrawn": last is not None and hasattr(last, "withdrawal"),
-                    "can_sign": may_sign_for(signer=user, client=person, kind=kind),
+                    "needed": kind in needed,
+                    "can_sign": can_sign,
+                    "signed_by": _who_signs(user=user, person=person, kind=kind),
                 }
             )
         rows.append({"person": person, "items": items})
     return rows
 
 
+def _who_signs(*, user: User, person: User, kind: str) -> str:
+    """Who gives a consent this user cannot give themself, in words for the status column."""
+    if kind in (ConsentKind.GUARDIAN, ConsentKind.TREATMENT) and person.pk == user.pk:
+        return "your guardian"
+    return person.full_name if person.pk != user.pk else "you"
+
+
 @role_required(Role.CLIENT, Role.GUARDIAN)
 @require_GET
 def mine_view(request: AuthedRequest) -> HttpResponse:
-    context = {"rows": _status_rows(request.user), "todo": consent_todo_for(user=request.user)}
+    needed = signing_needed(user=request.user)
+    context = {
+        "rows": _status_rows(request.user),
+        "todo": consent_todo_for(user=request.user),
+        "needed_count": sum(len(versions) for _person, versions in needed),
+    }
     return render(request, "consent/mine.html", context)
+
+
+@role_required(Role.CLIENT, Role.GUARDIAN)
+@require_http_methods(["GET", "POST"])
+def sign_needed_view(request: AuthedRequest) -> HttpResponse:
+    """Every consent this person must still sign (for themself, and for the minors they are a
+    guardian of), read one after another on one page and signed with one typed name."""
+    needed = signing_needed(user=request.user)
+    if not needed:
+        return after_signing(request) if request.session.get(AFTER_CONSENT) else redirect("consent:mine")
+    items = [(version, person) for person, versions in needed for version in versions]
+    form = SignForm(request.POST or None)
+    form.fields["confirm_read"].label = (
+        "I have read these documents and I understand them." if len(items) > 1 else form.fields["confirm_read"].label
+    )
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        # What was read is what is signed: the page names its versions, and a version published
+        # meanwhile sends the person back to read it.
+        shown = set(request.POST.getlist("version"))
+        if shown != {str(version.pk) for version, _person in items}:
+            messages.warning(request, "A document changed while you were reading. Please read it again.")
+            return redirect("consent:sign_needed")
+        try:
+            services.consent_sign_together(
+                signer=request.user,
+                items=items,
+                typed_name=form.cleaned_data["typed_name"],
+                confirmed_read=form.cleaned_data["confirm_read"],
+                context=context_of(request),
+            )
+        except ServiceError as error:
+            form.add_error(error.field if error.field in form.fields else None, error_text(request, error))
+            status = 400
+        else:
+            messages.success(request, f"Signed: {', '.join(v.document.title for v, _p in items)}.")
+            return after_signing(request)
+    elif request.method == "POST":
+        status = 400
+    documents = [
+        {"version": version, "person": person, "html": render_markdown(version.body)} for version, person in items
+    ]
+    context = {
+        "documents": documents,
+        "form": form,
+        "for_others": sorted({p.full_name for _v, p in items if p.pk != request.user.pk}),
+    }
+    return render(request, "consent/sign_needed.html", context, status=status)
 
 
 @role_required(Role.CLIENT, Role.GUARDIAN)

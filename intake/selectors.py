@@ -15,6 +15,8 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from accounts.selectors import wards_of
+from consent.models import ConsentSignature
+from consent.selectors import signature_in_force
 from intake import schema
 from intake.models import IntakeForm, IntakeFormVersion, IntakePacket, ItemKind, PacketItem
 from records.document import Entry, when
@@ -95,10 +97,18 @@ def fields_of(item: PacketItem) -> list[schema.Field]:
     return schema.fields_of(item.form_version.fields) if item.form_version else []
 
 
+def consent_signed_before(item: PacketItem) -> ConsentSignature | None:
+    """A consent document of the packet that is already in force for the client (its current
+    version signed, say, minutes before at Join): nothing to read or sign again."""
+    if item.kind != ItemKind.CONSENT or item.consent_document is None or item.filed_at is not None:
+        return None
+    return signature_in_force(client=item.packet.chart.client, kind=item.consent_document.kind)
+
+
 def item_done(item: PacketItem) -> bool:
     if item.kind == ItemKind.QUESTIONNAIRE:
         return item.assessment is not None and item.assessment.completed_at is not None
-    return item.completed_at is not None
+    return item.completed_at is not None or consent_signed_before(item) is not None
 
 
 def item_title(item: PacketItem) -> str:

@@ -23,7 +23,15 @@ from consent.services import consent_sign
 from intake import schema
 from intake.defaults import READY_MADE
 from intake.models import FormPurpose, IntakeForm, IntakeFormVersion, IntakePacket, ItemKind, PacketItem
-from intake.selectors import PacketReach, fields_of, item_done, item_title, items_of, published_version
+from intake.selectors import (
+    PacketReach,
+    consent_signed_before,
+    fields_of,
+    item_done,
+    item_title,
+    items_of,
+    published_version,
+)
 from records import scoring
 from records.models import ClientChart
 from records.selectors import Access
@@ -320,9 +328,12 @@ def packet_sign(
         ]
         if undone:
             raise ServiceError(f"Finish these first: {', '.join(undone)}.", code="not_ready", field="typed_name")
+        in_force = {i.pk for i in items if consent_signed_before(i) is not None}
         for i in items:
-            if i.consent_document is not None and not may_sign_for(
-                signer=actor, client=client, kind=i.consent_document.kind
+            if (
+                i.consent_document is not None
+                and i.pk not in in_force
+                and not may_sign_for(signer=actor, client=client, kind=i.consent_document.kind)
             ):
                 who = "a guardian" if client_is_minor(client) else "the client"
                 raise NotAllowed(
@@ -337,7 +348,7 @@ def packet_sign(
             )
         now = timezone.now()
         for i in items:
-            if i.consent_document is not None:
+            if i.consent_document is not None and i.pk not in in_force:
                 version = current_version(practice_id=locked.practice_id, kind=i.consent_document.kind)
                 if version is None:
                     raise ServiceError("A consent document in this packet has no published version.", code="conflict")

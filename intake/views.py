@@ -24,6 +24,7 @@ from intake.models import IntakeForm, ItemKind, PacketItem
 from intake.selectors import (
     PacketReach,
     answers_of,
+    consent_signed_before,
     fields_of,
     form_version_get_for_admin,
     forms_of_practice,
@@ -200,6 +201,7 @@ def packet_view(request: AuthedRequest, packet_id: str) -> HttpResponse:
             "title": item_title(item),
             "done": item_done(item),
             "draft": item.saved_at is not None and not item_done(item),
+            "signed_before": consent_signed_before(item),
             "answers_here": _answers_here(item, request.user),
         }
         for item in items_of(packet)

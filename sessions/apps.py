@@ -16,12 +16,14 @@ class VideoSessionsConfig(AppConfig):
         from sessions.selectors import (
             appointments_for_export,
             appointments_upcoming_for,
+            client_seen_jointly,
             read_appointment,
             sessions_held,
         )
         from teletherapy import hooks
 
         hooks.upcoming_sessions.register(appointments_upcoming_for)
+        hooks.joint_work.register(client_seen_jointly)
         hooks.copy_sections.register(
             CopySection(
                 "appointments", "Sessions", Need.SUMMARY, appointments_for_export, read_appointment, "No sessions.", 70

@@ -15,7 +15,7 @@ from audit.models import Action
 from audit.services import audit_record
 from records.document import Entry, label, when
 from records.documented import DocumentedSession
-from sessions.models import Admission, Appointment, AppointmentStatus, CheckIn
+from sessions.models import Admission, Appointment, AppointmentKind, AppointmentStatus, CheckIn
 from sessions.policy import join_window, local_time, policy_for
 from teletherapy.context import AuditContext
 from teletherapy.errors import NotVisible
@@ -32,6 +32,17 @@ def appointments_upcoming_for(*, user: User) -> QuerySet[Appointment]:
         .distinct()
         .prefetch_related("participants__client")
         .order_by("starts_at")
+    )
+
+
+def client_seen_jointly(*, client: User) -> bool:
+    """Whether the client has a couples or family session that was not cancelled, past or to come."""
+    return (
+        Appointment.objects.filter(
+            participants__client=client, kind__in=[AppointmentKind.COUPLE, AppointmentKind.FAMILY]
+        )
+        .exclude(status=AppointmentStatus.CANCELLED)
+        .exists()
     )
 
 

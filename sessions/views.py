@@ -211,7 +211,7 @@ def join_view(request: AuthedRequest, appointment_id: str) -> HttpResponse:
             messages.warning(request, "Please review and sign the consent this session needs before joining.")
             # Once signed, back here (consent.views.after_signing).
             request.session[AFTER_CONSENT] = {"appointment": str(appointment.pk), "url": request.path}
-            return redirect("consent:mine")
+            return redirect("consent:sign_needed")
         return render(request, "sessions/closed.html", {"appointment": appointment, "consent_missing": gate.missing})
     check_in = services.check_in_latest(user_id=user.pk, appointment_id=appointment.pk)
     others = [p.client.full_name for p in appointment.participants.select_related("client") if p.client_id != user.pk]

@@ -70,6 +70,12 @@ upcoming_sessions: Hook[Callable[..., Iterable[Any]]] = Hook("upcoming_sessions"
 Asked by consent (``consent.selectors.consent_todo_for``): ``source(user=)`` answers that
 person's upcoming appointments."""
 
+joint_work: Hook[Callable[..., bool]] = Hook("joint_work")
+"""Whether a client is seen with others (couples or family sessions), so the couples agreement
+applies to them. Filled by sessions (``client_seen_jointly``). Asked by consent
+(``consent.selectors.joint_work_for``): ``source(client=)`` answers True if the client has a
+joint session that was not cancelled, past or to come."""
+
 chart_filters: Hook[tuple[str, str, Callable[..., set[Any]]]] = Hook("chart_filters", key=lambda entry: entry[0])
 """Ways to narrow the therapist's charts list. Filled by sessions (seen this week, needs a note,
 consents missing). Asked by records (the charts list): each ``(key, label, clients)``, where

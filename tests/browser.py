@@ -215,12 +215,14 @@ def second_step(page: object, server: Server, email: str) -> None:
 # or not the account has enrolled yet (the demo enrols the others).
 
 
-def sign_consent(page: object, title: str, name: str) -> None:
-    """On a consent's signing page: type the name, confirm having read it, sign."""
-    assert page.get_by_text(title).first.is_visible()
-    page.get_by_label("Type your full name to sign").fill(name)
-    page.get_by_label("I have read this document and I understand it.").check()
-    page.get_by_role("button", name=f"Sign {title.lower()}").click()
+def sign_needed(page: object, name: str, titles: list[str]) -> None:
+    """On the page with every consent still needed: each document there, one typed name, sign."""
+    page.wait_for_url("**/consent/sign/")  # type: ignore[attr-defined]
+    for title in titles:
+        assert page.get_by_role("heading", name=title).is_visible(), title  # type: ignore[attr-defined]
+    page.get_by_label("Type your full name to sign").fill(name)  # type: ignore[attr-defined]
+    page.get_by_label("I have read these documents and I understand them.").check()  # type: ignore[attr-defined]
+    page.get_by_role("button", name=f"Sign all {len(titles)}").click()  # type: ignore[attr-defined]
 
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # pinned in package.json, installed by the test command

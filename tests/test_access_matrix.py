@@ -145,6 +145,8 @@ PAGES: dict[tuple[str, str], Rule] = {
     ("accounts:member_reactivate", "post"): R(ADMINS),
     ("accounts:member_confirm", "post"): R(ADMINS),
     ("consent:mine", "get"): R(CLIENTS_AND_GUARDIANS),
+    ("consent:sign_needed", "get"): R(CLIENTS_AND_GUARDIANS),
+    ("consent:sign_needed", "post"): R(CLIENTS_AND_GUARDIANS, body=(("typed_name", "Signer"), ("confirm_read", "on"))),
     ("consent:sign", "get"): R(ACTS_FOR, query=(("for", "{client_id}"),)),
     ("consent:sign", "post"): R(
         ACTS_FOR, query=(("for", "{client_id}"),), body=(("typed_name", "Signer"), ("confirm_read", "on"))

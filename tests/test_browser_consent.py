@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import sign_consent, sign_in_again
+from tests.browser import sign_in_again, sign_needed
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -17,15 +17,12 @@ def test_a_new_client_is_led_through_dual_consent_and_can_withdraw(server, page)
     ARTIFACTS.mkdir(exist_ok=True)
     sign_in_again(page, server, "jordan@riverside.example")
 
-    # Jordan has a session tomorrow and has signed nothing: the first stop is the treatment consent.
-    page.wait_for_url("**/consent/versions/**/sign/**")
-    assert page.get_by_role("heading", name="Consent to treatment").is_visible()
+    # Jordan has a session tomorrow and has signed nothing: the first stop is the two consents it
+    # needs, on one page, nothing optional among them, signed with one typed name.
+    page.wait_for_url("**/consent/sign/")
+    assert not page.get_by_role("heading", name="Privacy notice").count()
     page.screenshot(path=str(ARTIFACTS / "consent-sign.png"), full_page=True)
-    sign_consent(page, "Consent to treatment", "jordan lee")
-
-    page.wait_for_url("**/consent/versions/**/sign/**")
-    assert page.get_by_role("heading", name="Consent to telehealth technology").is_visible()
-    sign_consent(page, "Consent to telehealth technology", "Jordan  Lee")
+    sign_needed(page, "Jordan  Lee", ["Consent to treatment", "Consent to telehealth technology"])
 
     page.wait_for_url("**/consent/")
     row = page.locator("tr[data-kind='telehealth']")

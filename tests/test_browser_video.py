@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import serious_violations, server_logs, sign_consent, sign_in_again, until
+from tests.browser import serious_violations, server_logs, sign_in_again, sign_needed, until
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -219,11 +219,7 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     # Morgan has signed nothing yet: joining leads to both consents first.
     client.goto(f"{server.url}/sessions/")
     client.get_by_role("link", name="Join").click()
-    client.wait_for_url("**/consent/")
-    client.locator("tr[data-kind='treatment']").get_by_role("link", name="Read and sign").click()
-    sign_consent(client, "Consent to treatment", "Morgan Reyes")
-    client.wait_for_url("**/consent/versions/**/sign/**")
-    sign_consent(client, "Consent to telehealth technology", "Morgan Reyes")
+    sign_needed(client, "Morgan Reyes", ["Consent to treatment", "Consent to telehealth technology"])
     client.wait_for_url("**/join/")  # signed, back to where Join left off
 
     # Device check: the preview plays and the pickers list the fake devices.

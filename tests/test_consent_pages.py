@@ -178,11 +178,23 @@ def test_after_sign_in_a_client_is_led_to_what_is_missing(client_user, consent_d
     schedule(client_user)
     client = password_only_session(client_user)
     response = client.post("/mfa/", {"code": totp_code(client_user.totp_secret)})
-    assert response["Location"] == f"/consent/versions/{consent_docs['treatment'].pk}/sign/?for={client_user.pk}"
-    step = client.post(response["Location"], {"typed_name": "Casey Client", "confirm_read": "on"})
-    assert step["Location"] == f"/consent/versions/{consent_docs['telehealth'].pk}/sign/?for={client_user.pk}"
-    done = client.post(step["Location"], {"typed_name": "Casey Client", "confirm_read": "on"})
+    # One page holds both documents the session needs, and nothing optional.
+    assert response["Location"] == "/consent/sign/"
+    page = client.get("/consent/sign/").content.decode()
+    assert "Read and sign 2 documents" in page
+    for kind in ("treatment", "telehealth"):
+        assert consent_docs[kind].document.title in page
+    for kind in ("couples_agreement", "privacy", "guardian"):
+        assert consent_docs[kind].document.title not in page
+    versions = [str(consent_docs["treatment"].pk), str(consent_docs["telehealth"].pk)]
+    # One typed name signs both, each a signature of its own.
+    done = client.post("/consent/sign/", {"typed_name": "Casey Client", "confirm_read": "on", "version": versions})
     assert done["Location"] == "/consent/"
+    assert sorted(ConsentSignature.objects.filter(on_behalf_of=client_user).values_list("kind", flat=True)) == [
+        "telehealth",
+        "treatment",
+    ]
+    assert AuditEvent.objects.filter(action=Action.CONSENT_SIGN).count() == 2
 
 
 def test_the_dashboard_lists_what_to_sign_before_the_sessions_once(login_as, client_user, consent_docs, schedule):
@@ -355,3 +367,77 @@ def test_one_item_is_current_the_most_specific(login_as, make_user, path, marked
     html = login_as(make_user("admin")).get(path).content.decode()
     nav = html.split('<nav aria-label="Main" id="main-nav">')[1].split("</nav>")[0]
     assert re.findall(r'<a href="([^"]+)" aria-current="page">', nav) == [marked]
+
+
+def statuses(page: str) -> dict[str, str]:
+    """Each row's document kind and the words of its status cell."""
+    found = re.findall(r'<tr data-kind="(\w+)">.*?<td class="status">(.*?)</td>', page, re.S)
+    return {kind: re.sub(r"<[^>]+>|\s+", " ", cell).strip() for kind, cell in found}
+
+
+def test_an_adult_seen_alone_sees_two_needed_and_the_privacy_notice_to_read(
+    login_as, client_user, therapist, make_user, consent_docs, schedule
+):
+    schedule(client_user)
+    page = login_as(client_user).get("/consent/").content.decode()
+    adult = statuses(page)
+    assert adult == {"treatment": "Needed", "telehealth": "Needed", "privacy": "Optional"}
+    assert "2 documents are needed" in page and "Read and sign them" in page
+    # Seen with a partner, the agreement is needed of them too.
+    schedule(client_user, make_user("client", name="Robin Partner"), kind="couple", in_hours=50)
+    assert statuses(login_as(client_user).get("/consent/").content.decode())["couples_agreement"] == "Needed"
+
+
+def test_a_minor_and_their_guardian_see_who_signs_what(login_as, client_user, guardian, consent_docs, schedule):
+    schedule(client_user)
+    minor = statuses(login_as(client_user).get("/consent/").content.decode())
+    # The guardian's consent waits for the guardian: never "signed by a guardian" when nobody has.
+    assert minor["guardian"] == "Waiting for your guardian" and "treatment" not in minor
+    assert minor["telehealth"] == "Needed"
+    for_the_minor = statuses(login_as(guardian).get("/consent/").content.decode())
+    assert for_the_minor["guardian"] == "Needed" and "couples_agreement" not in for_the_minor
+    sign(guardian, "guardian", for_=client_user)
+    minor = statuses(login_as(client_user).get("/consent/").content.decode())
+    assert minor["guardian"].startswith("Signed") and f"by {guardian.full_name}" in minor["guardian"]
+    assert statuses(login_as(guardian).get("/consent/").content.decode())["guardian"].endswith("by you")
+
+
+def test_the_therapist_grid_asks_the_couples_agreement_only_of_clients_seen_jointly(
+    login_as, therapist, client_user, make_user, chart, consent_docs, schedule
+):
+    schedule(client_user)
+    page = login_as(therapist).get("/consent/caseload/").content.decode()
+    row = page[page.index(client_user.full_name) :].split("</tr>")[0]
+    assert row.count("missing") == 2 and row.count("not needed") == 2
+    partner = make_user("client", name="Robin Partner")
+    schedule(client_user, partner, kind="couple", in_hours=50)
+    page = login_as(therapist).get("/consent/caseload/").content.decode()
+    row = page[page.index(client_user.full_name) :].split("</tr>")[0]
+    assert row.count("missing") == 3 and row.count("not needed") == 1
+
+
+def test_signing_together_is_all_or_nothing_and_refuses_a_document_changed_meanwhile(
+    login_as, client_user, consent_docs, schedule
+):
+    schedule(client_user)
+    browser = login_as(client_user)
+    wrong_name = browser.post(
+        "/consent/sign/",
+        {
+            "typed_name": "Someone Else",
+            "confirm_read": "on",
+            "version": [str(consent_docs["treatment"].pk), str(consent_docs["telehealth"].pk)],
+        },
+    )
+    assert wrong_name.status_code == 400 and "Type your full name exactly" in wrong_name.content.decode()
+    unread = browser.post("/consent/sign/", {"typed_name": "Casey Client", "confirm_read": "on", "version": []})
+    assert unread.status_code == 302 and unread["Location"] == "/consent/sign/"
+    no_box = browser.post(
+        "/consent/sign/",
+        {
+            "typed_name": "Casey Client",
+            "version": [str(consent_docs["treatment"].pk), str(consent_docs["telehealth"].pk)],
+        },
+    )
+    assert no_box.status_code == 400
+    assert not ConsentSignature.objects.exists()

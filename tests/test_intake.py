@@ -381,3 +381,26 @@ def test_a_withdrawn_packet_takes_no_more_answers(sent, therapist, client_user):
     assert late.status_code == 409 and "withdrew this packet" in words(late)
     assert all(i.answers == "" for i in PacketItem.objects.filter(packet=sent))
     assert "Complete your intake forms" not in words(client.get("/"))
+
+
+def test_a_consent_signed_minutes_before_is_not_asked_again(sent, client_user, consent_docs):
+    from tests.conftest import sign
+
+    browser = verified_session(Client(), client_user)
+    sign(client_user, "treatment")  # at Join, say, before opening the packet
+    page = words(browser.get(f"/intake/{sent.pk}/"))
+    assert "already signed" in page and "1 of 8 done" in page
+    treatment = next(i for i in items(sent, ItemKind.CONSENT) if i.consent_document.kind == "treatment")
+    telehealth = next(i for i in items(sent, ItemKind.CONSENT) if i.consent_document.kind == "telehealth")
+    for item in items(sent, ItemKind.CONSENT):
+        if item.pk == telehealth.pk:
+            assert browser.post(f"/intake/items/{item.pk}/", {"confirm_read": "on"}).status_code == 302
+    fill_all(browser, sent)
+    before = ConsentSignature.objects.filter(on_behalf_of=client_user, kind="treatment").count()
+    signed = browser.post(f"/intake/{sent.pk}/sign/", {"typed_name": client_user.full_name}, follow=True)
+    assert "Signed by Casey Client" in words(signed)
+    # The treatment consent is not signed a second time; the telehealth one is signed now.
+    assert ConsentSignature.objects.filter(on_behalf_of=client_user, kind="treatment").count() == before == 1
+    assert ConsentSignature.objects.filter(on_behalf_of=client_user, kind="telehealth").count() == 1
+    treatment.refresh_from_db()
+    assert treatment.filed_at is not None

@@ -151,13 +151,12 @@ def test_the_join_page(schedule, client_user, therapist, colleague, stranger, co
     client = login_as(client_user)
     # Consent first: the client is led to sign.
     response = client.get(f"/sessions/{appointment.pk}/join/")
-    assert response.status_code == 302 and response["Location"] == "/consent/"
-    # Signing what Join led to, form after form, ends back at Join.
-    step = client.get("/consent/").content.decode()
-    first = re.search(r'href="(/consent/versions/[^"]+/sign/\?for=\d+)"', step).group(1)
-    done = client.post(first, {"typed_name": "Casey Client", "confirm_read": "on"})
-    assert "/consent/versions/" in done["Location"]
-    done = client.post(done["Location"], {"typed_name": "Casey Client", "confirm_read": "on"})
+    assert response.status_code == 302 and response["Location"] == "/consent/sign/"
+    # Both documents on one page, signed with one typed name, and back to Join.
+    step = client.get("/consent/sign/").content.decode()
+    versions = re.findall(r'name="version" value="([^"]+)"', step)
+    assert len(versions) == 2
+    done = client.post("/consent/sign/", {"typed_name": "Casey Client", "confirm_read": "on", "version": versions})
     assert done["Location"] == f"/sessions/{appointment.pk}/join/"
     page = client.get(f"/sessions/{appointment.pk}/join/")
     assert page.status_code == 200
