@@ -129,14 +129,9 @@ class PasswordChangeForm(AccessibleForm):
 
 class AcceptInvitationForm(AccessibleForm):
     full_name = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    # One field: a password manager fills and keeps it, and a typing slip is put right with
+    # "Forgot your password?" rather than a second field everyone must fill.
     password = password_field("new-password", explain=True)
-    confirm_password = password_field("new-password")
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("password") and data.get("confirm_password") and data["password"] != data["confirm_password"]:
-            self.add_error("confirm_password", "The two passwords do not match.")
-        return data
 
 
 class InvitationForm(AccessibleForm):

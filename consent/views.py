@@ -183,12 +183,20 @@ def sign_needed_view(request: AuthedRequest) -> HttpResponse:
             form.add_error(error.field if error.field in form.fields else None, error_text(request, error))
             status = 400
         else:
-            messages.success(request, f"Signed: {', '.join(v.document.title for v, _p in items)}.")
+            messages.success(
+                request, "Signed, thank you." if len(items) > 1 else f"Signed: {items[0][0].document.title}."
+            )
             return after_signing(request)
     elif request.method == "POST":
         status = 400
     documents = [
-        {"version": version, "person": person, "html": render_markdown(version.body)} for version, person in items
+        {
+            "version": version,
+            "person": person,
+            "html": render_markdown(version.body, below=1),
+            "titled": version.body.lstrip().startswith("# "),
+        }
+        for version, person in items
     ]
     context = {
         "documents": documents,

@@ -17,6 +17,7 @@ class VideoSessionsConfig(AppConfig):
             appointments_for_export,
             appointments_upcoming_for,
             client_seen_jointly,
+            join_address_now,
             read_appointment,
             sessions_held,
         )
@@ -24,6 +25,7 @@ class VideoSessionsConfig(AppConfig):
 
         hooks.upcoming_sessions.register(appointments_upcoming_for)
         hooks.joint_work.register(client_seen_jointly)
+        hooks.join_now.register(join_address_now)
         hooks.copy_sections.register(
             CopySection(
                 "appointments", "Sessions", Need.SUMMARY, appointments_for_export, read_appointment, "No sessions.", 70

@@ -35,6 +35,20 @@ def appointments_upcoming_for(*, user: User) -> QuerySet[Appointment]:
     )
 
 
+def join_address_now(*, user: User) -> str | None:
+    """The Join page of the client's session that is open to join now, if there is one."""
+    soon = Appointment.objects.filter(
+        participants__client=user,
+        status=AppointmentStatus.SCHEDULED,
+        starts_at__lte=timezone.now() + timedelta(hours=2),
+        ends_at__gt=timezone.now() - timedelta(hours=4),
+    ).order_by("starts_at")
+    for appointment in soon:
+        if join_window(appointment).is_open:
+            return reverse("sessions:join", args=[appointment.pk])
+    return None
+
+
 def client_seen_jointly(*, client: User) -> bool:
     """Whether the client has a couples or family session that was not cancelled, past or to come."""
     return (

@@ -222,7 +222,7 @@ def join_view(request: AuthedRequest, appointment_id: str) -> HttpResponse:
         "role": role,
         "others": others,
         "regions": REGIONS,
-        "last_location": check_in.location if check_in else "",
+        "last_location": check_in.location if check_in else services.location_last_given(user_id=user.pk),
         "config": json.dumps(
             {
                 "appointment": str(appointment.pk),

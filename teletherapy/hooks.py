@@ -70,6 +70,11 @@ upcoming_sessions: Hook[Callable[..., Iterable[Any]]] = Hook("upcoming_sessions"
 Asked by consent (``consent.selectors.consent_todo_for``): ``source(user=)`` answers that
 person's upcoming appointments."""
 
+join_now: Hook[Callable[..., str | None]] = Hook("join_now")
+"""Where a client joins a session that is open to join now. Filled by sessions
+(``join_address_now``). Asked by consent's sign-in destination: a client signing in for a session
+open now lands on its Join page, which leads through any consent still missing and back."""
+
 joint_work: Hook[Callable[..., bool]] = Hook("joint_work")
 """Whether a client is seen with others (couples or family sessions), so the couples agreement
 applies to them. Filled by sessions (``client_seen_jointly``). Asked by consent

@@ -353,6 +353,26 @@ TAP_COUNTER = """
 """
 
 
+def virtual_authenticator(context: object, page: object, *, synced: bool = False) -> tuple[object, str]:
+    """A platform authenticator in Chromium (DevTools' WebAuthn), verifying the person as a
+    phone's fingerprint would; ``synced``: backed up to the person's other devices, as Apple's,
+    Google's and password managers' passkeys are."""
+    cdp = context.new_cdp_session(page)  # type: ignore[attr-defined]
+    cdp.send("WebAuthn.enable")
+    options = {
+        "protocol": "ctap2",
+        "transport": "internal",
+        "hasResidentKey": True,
+        "hasUserVerification": True,
+        "isUserVerified": True,
+        "automaticPresenceSimulation": True,
+    }
+    if synced:
+        options.update({"defaultBackupEligibility": True, "defaultBackupState": True})
+    found = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
+    return cdp, found["authenticatorId"]
+
+
 def taps_counted(context: object) -> None:
     context.add_init_script(TAP_COUNTER)  # type: ignore[attr-defined]
 

@@ -9,29 +9,10 @@ import re
 
 import pytest
 
-from tests.browser import DEMO_PASSWORD, confirm_codes_saved, sign_in_again
+from tests.browser import DEMO_PASSWORD, confirm_codes_saved, sign_in_again, virtual_authenticator
 
 pytestmark = pytest.mark.browser
 EMAIL = "robin.phone@example.org"
-
-
-def virtual_authenticator(context, page):
-    cdp = context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable")
-    found = cdp.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-                "automaticPresenceSimulation": True,
-            }
-        },
-    )
-    return cdp, found["authenticatorId"]
 
 
 def no_sideways_scroll(page) -> bool:
@@ -86,7 +67,6 @@ def test_from_an_invitation_to_a_passkey_on_a_phone_and_what_it_then_does(server
     page.goto(link)
     page.get_by_label("Full name").fill("Robin Phone")
     page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
-    page.get_by_label("Confirm password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Create my account").click()
     # Straight on to enrolment, passkey first, without signing in again.
     page.get_by_role("heading", name="Set up two-step sign-in").wait_for()

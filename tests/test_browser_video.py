@@ -225,8 +225,7 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     # Device check: the preview plays and the pickers list the fake devices.
     client.wait_for_selector("#devices[data-state='ok']")
     assert client.locator("#camera option").count() >= 1 and client.locator("#microphone option").count() >= 1
-    # Connection test against the server's echo peer.
-    client.get_by_role("button", name="Test my connection").click()
+    # The connection check against the server's echo peer runs by itself once the camera is on.
     client.wait_for_selector("#test-result[data-state]", timeout=30_000)
     assert client.locator("#test-result").get_attribute("data-state") == "ok", client.locator(
         "#test-result"
@@ -243,16 +242,16 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
             box_id,
         )  # both at once: the page above may still be settling
         assert box["x"] + box["width"] <= label["x"] and abs(box["y"] - label["y"]) < label["height"], (box, label)
-    client.get_by_role("button", name="Go to the waiting room").click()
+    client.get_by_role("button", name="I'm ready").click()
     client.locator("#check-in-error", has_text="Choose where you are.").wait_for()
     client.get_by_label("Where are you right now?").select_option("US-NY")
     client.locator("#check-in-error").wait_for(state="hidden")
     assert client.get_by_label("Where are you right now?").get_attribute("aria-invalid") is None
-    client.get_by_label("I am on a personal device").check()
-    client.get_by_label("I am on a private, password-protected network").check()
-    client.get_by_label("I am somewhere private").check()
+    client.get_by_label("I'm on my own device").check()
+    client.get_by_label("I'm on a private network").check()
+    client.get_by_label("No one can overhear me").check()
     client.get_by_label("Where are you right now?").select_option("US-NY")
-    client.get_by_role("button", name="Go to the waiting room").click()
+    client.get_by_role("button", name="I'm ready").click()
     client.wait_for_selector("#waiting-message", state="visible")
     problems = {"waiting room": serious_violations(client)}
     client.screenshot(path=str(ARTIFACTS / "video-waiting.png"), full_page=True)
@@ -385,11 +384,11 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     client.get_by_role("link", name="Rejoin").click()
     client.wait_for_selector("#devices[data-state='ok']")
     # Back within the grace period: straight into the call, with no second admission.
-    client.get_by_label("I am on a personal device").check()
-    client.get_by_label("I am on a private, password-protected network").check()
-    client.get_by_label("I am somewhere private").check()
+    client.get_by_label("I'm on my own device").check()
+    client.get_by_label("I'm on a private network").check()
+    client.get_by_label("No one can overhear me").check()
     client.get_by_label("Where are you right now?").select_option("US-NY")
-    client.get_by_role("button", name="Go to the waiting room").click()
+    client.get_by_role("button", name="I'm ready").click()
     for page in (client, therapist):
         page.wait_for_selector(".tile[data-peer][data-state='connected']", timeout=30_000)
     # The therapist ends it for everyone: each side is told in its own words, and nobody rejoins.

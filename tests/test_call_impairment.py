@@ -65,7 +65,7 @@ def connected_call(playwright, link: Link, url: str, room, folder):
     client.goto(f"{url}/sessions/{appointment.pk}/join/")
     client.wait_for_selector("#devices[data-state='ok']")
     client.get_by_label("Where are you right now?").select_option("US-NY")
-    client.get_by_role("button", name="Go to the waiting room").click()
+    client.get_by_role("button", name="I'm ready").click()
     therapist.goto(f"{url}/sessions/{appointment.pk}/join/")
     therapist.wait_for_selector("#devices[data-state='ok']")
     therapist.get_by_role("button", name="Open the session").click()

@@ -36,13 +36,13 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 def check_in(page) -> None:
     page.wait_for_selector("#devices[data-state='ok']")
     for label in (
-        "I am on a personal device",
-        "I am on a private, password-protected network",
-        "I am somewhere private",
+        "I'm on my own device",
+        "I'm on a private network",
+        "No one can overhear me",
     ):
         page.get_by_label(label).check()
     page.get_by_label("Where are you right now?").select_option("US-NY")
-    page.get_by_role("button", name="Go to the waiting room").click()
+    page.get_by_role("button", name="I'm ready").click()
 
 
 def code_of(page) -> str | None:

@@ -341,3 +341,22 @@ def test_requiring_passkeys_of_staff_leaves_a_grace_period_then_only_a_passkey_s
         # A client of the same practice: unchanged.
         client = password_only_session(client_user)
         assert client.post("/mfa/", {"code": totp_code(client_user.totp_secret)})["Location"] == "/"
+
+
+def test_a_synced_first_passkey_is_not_made_to_save_backup_codes_but_a_device_bound_one_is(make_user):
+    rp_id, origin = relying_party()
+    synced_user = make_user(Role.CLIENT, mfa=False)
+    browser = enrolling_session(synced_user)
+    done = enroll(browser, SoftPasskey(rp_id=rp_id, origin=origin, synced=True))
+    # Straight on, signed in, told plainly what protects the account and how to get codes.
+    assert done.status_code == 302 and "/mfa/" not in done["Location"]
+    page = browser.get(done["Location"], follow=True).content.decode()
+    assert "synced to your other devices" in page and "Security page" in page
+    assert PasskeyDevice.objects.get(user=synced_user).backed_up
+    assert not AuditEvent.objects.filter(action=Action.BACKUP_CODES_REGENERATED, actor_id=synced_user.pk).exists()
+    # Codes stay one step away.
+    assert "Make new backup codes" in browser.get("/account/security/").content.decode()
+
+    bound_user = make_user(Role.CLIENT, mfa=False)
+    shown = enroll(enrolling_session(bound_user), passkey())
+    assert shown.status_code == 200 and "I have saved my backup codes" in shown.content.decode()

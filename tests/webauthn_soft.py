@@ -20,10 +20,18 @@ def b64(data: bytes) -> str:
 
 
 class SoftPasskey:
-    def __init__(self, *, rp_id: str = "localhost", origin: str = "http://localhost:8000", verifies_user: bool = True):
+    def __init__(
+        self,
+        *,
+        rp_id: str = "localhost",
+        origin: str = "http://localhost:8000",
+        verifies_user: bool = True,
+        synced: bool = False,
+    ):
         self.rp_id = rp_id
         self.origin = origin
         self.verifies_user = verifies_user
+        self.synced = synced  # backup eligible and backed up (the BE and BS flags)
         self.key = ec.generate_private_key(ec.SECP256R1())
         self.credential_id = os.urandom(32)
         self.sign_count = 0
@@ -31,7 +39,7 @@ class SoftPasskey:
 
     def clone(self) -> SoftPasskey:
         """A copy of the same credential (its private key), with the counter where it is now."""
-        twin = SoftPasskey(rp_id=self.rp_id, origin=self.origin, verifies_user=self.verifies_user)
+        twin = SoftPasskey(rp_id=self.rp_id, origin=self.origin, verifies_user=self.verifies_user, synced=self.synced)
         twin.key, twin.credential_id, twin.sign_count, twin.user_handle = (
             self.key, self.credential_id, self.sign_count, self.user_handle,
         )  # fmt: skip
@@ -42,7 +50,7 @@ class SoftPasskey:
         return cbor2.dumps({1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"), -3: numbers.y.to_bytes(32, "big")})
 
     def _auth_data(self, *, attested: bool, rp_id: str | None = None) -> bytes:
-        flags = 0x01 | (0x04 if self.verifies_user else 0) | (0x40 if attested else 0)
+        flags = 0x01 | (0x04 if self.verifies_user else 0) | (0x18 if self.synced else 0) | (0x40 if attested else 0)
         data = hashlib.sha256((rp_id or self.rp_id).encode()).digest() + bytes([flags])
         data += struct.pack(">I", self.sign_count)
         if attested:

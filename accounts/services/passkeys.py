@@ -138,8 +138,10 @@ def passkey_register_options(*, request: AuthedRequest) -> str:
 
 
 def passkey_register(*, request: AuthedRequest, credential: Any, name: object = "") -> tuple[PasskeyDevice, list[str]]:
-    """Keep the new passkey. The account's first factor also gets its backup codes (returned)
-    and verifies the session; a later one leaves the session as it is."""
+    """Keep the new passkey. The account's first factor verifies the session, and gets backup
+    codes (returned) unless it is a synced passkey: one kept on every device of the person's
+    account (the authenticator says so), whose loss is not the loss of a phone; such a person can
+    make backup codes on the Security page. A later passkey leaves the session as it is."""
     user = request.user
     challenge, owner = _take(request, "register")
     rp_id, origin = relying_party()
@@ -177,8 +179,11 @@ def passkey_register(*, request: AuthedRequest, credential: Any, name: object = 
             details={"method": "passkey", "name": label, "first": first},
         )  # fmt: skip
         if first:
-            codes = _backup_codes_replace(user=user)
-            audit_record(action=Action.BACKUP_CODES_REGENERATED, actor=user, context=context_of(request), target=user)
+            if not verified.credential_backed_up:
+                codes = _backup_codes_replace(user=user)
+                audit_record(
+                    action=Action.BACKUP_CODES_REGENERATED, actor=user, context=context_of(request), target=user
+                )
             _session_mark_verified(request, device)
     return device, codes
 

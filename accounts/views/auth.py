@@ -151,6 +151,7 @@ def mfa_view(request: AuthedRequest) -> HttpResponse:
 def _enroll(request: AuthedRequest, *, template: str, first: bool = False) -> HttpResponse:
     """Enroll a second factor: a passkey (offered first), or an authenticator app."""
     if request.method == "POST" and "credential" in request.POST:
+        first_factor = not user_has_confirmed_device(user=request.user)
         try:
             _device, codes = passkeys.passkey_register(
                 request=request, credential=request.POST.get("credential"), name=request.POST.get("name")
@@ -160,6 +161,14 @@ def _enroll(request: AuthedRequest, *, template: str, first: bool = False) -> Ht
             return redirect(request.get_full_path())
         if codes:
             return _signed_in(request, backup_codes_page(request, codes, next_url=after_sign_in_url(request)))
+        if first_factor:
+            messages.success(
+                request,
+                "Your passkey is set up, and synced to your other devices, so losing a phone does not lock you out. "
+                "You can also make backup codes on the Security page. Lost everything? Your practice can recover "
+                "the account.",
+            )
+            return _signed_in(request, redirect(after_sign_in_url(request)))
         messages.success(request, "Your passkey was added.")
         return redirect(safe_next(request, default="accounts:security"))
     device = services.totp_device_start(user=request.user)

@@ -9,6 +9,7 @@ from sessions.services.admission import (
     admission_revoke,
     check_in_latest,
     check_in_record,
+    location_last_given,
     rejoin_grace,
 )
 from sessions.services.policy import (
@@ -41,6 +42,7 @@ __all__ = [
     "check_in_record",
     "licensed_in",
     "licenses_set",
+    "location_last_given",
     "occurrences",
     "policy_update",
     "rejoin_grace",

@@ -79,6 +79,13 @@ def check_in_latest(*, user_id: int, appointment_id: uuid.UUID | str) -> CheckIn
     return CheckIn.objects.filter(appointment_id=appointment_id, user_id=user_id).order_by("-created_at").first()
 
 
+def location_last_given(*, user_id: int) -> str:
+    """Where the person said they were at their last check-in, for any session: the join page
+    offers it again, to change if they are elsewhere."""
+    found = CheckIn.objects.filter(user_id=user_id).exclude(location="").order_by("-created_at").first()
+    return found.location if found else ""
+
+
 def rejoin_grace() -> timedelta:
     return timedelta(seconds=int(getattr(settings, "SIGNALING_REJOIN_GRACE_SECONDS", 120)))
 

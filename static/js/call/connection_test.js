@@ -34,7 +34,7 @@ export async function runConnectionTest(openStream) {
   const result = $("test-result");
   const button = $("run-test");
   button.disabled = true;
-  result.textContent = "Testing…";
+  result.textContent = "Checking your connection…";
   delete result.dataset.state;
   let pc = null;
   try {
@@ -72,7 +72,7 @@ export async function runConnectionTest(openStream) {
     const rtt = Math.round(times[Math.floor(times.length / 2)]);
     result.dataset.rtt = String(rtt);
     result.dataset.state = "ok";
-    result.textContent = `Video calls work from this network. Round trip: ${rtt} ms.`;
+    result.textContent = `Connection good (${rtt} ms round trip)`;
     setTimeout(() => pc.close(), 3000);
   } catch (error) {
     result.dataset.state = "failed";

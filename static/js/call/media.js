@@ -22,7 +22,7 @@ export async function openDevices() {
     $("preview").srcObject = stream;
     $("self-view").srcObject = stream;
     await fillDevicePickers();
-    $("devices-result").textContent = "Camera and microphone are working.";
+    $("devices-result").textContent = "Camera and microphone work";
     $("devices").dataset.state = "ok";
     watchLevel(stream);
     if (call.prepared) prepare(); // its offer carries the tracks it was made with

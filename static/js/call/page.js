@@ -12,12 +12,12 @@ import { call } from "./state.js";
 
 // The connection test (connection_test.js).
 
-$("run-test").addEventListener("click", () =>
+const testConnection = () =>
   runConnectionTest(async () => {
     if (!call.localStream) await openDevices();
     return call.localStream;
-  }),
-);
+  });
+$("run-test").addEventListener("click", testConnection);
 
 // The check-in, then the socket.
 
@@ -61,8 +61,11 @@ async function enter() {
     say("This browser cannot make a secure video call. Try a current Chrome, Edge, Firefox or Safari.", "warning");
     return;
   }
+  // The waiting message takes the place of the checks, at the top of the page.
   $("check-in").hidden = true;
+  $("devices").hidden = true;
   $("waiting").hidden = false;
+  window.scrollTo({ top: 0 });
   connect();
 }
 
@@ -77,4 +80,8 @@ if (config.role === "client") {
 }
 else $("enter").addEventListener("click", enter);
 
-openDevices();
+// The devices open at once; for a client the connection check then runs by itself (it can be run
+// again from "Camera, microphone, connection").
+openDevices().then(() => {
+  if (config.role === "client" && call.localStream) testConnection();
+});
