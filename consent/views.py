@@ -183,9 +183,10 @@ def sign_needed_view(request: AuthedRequest) -> HttpResponse:
             form.add_error(error.field if error.field in form.fields else None, error_text(request, error))
             status = 400
         else:
-            messages.success(
-                request, "Signed, thank you." if len(items) > 1 else f"Signed: {items[0][0].document.title}."
-            )
+            if not request.session.get(AFTER_CONSENT):  # back to Join, which says what comes next
+                messages.success(
+                    request, "Signed, thank you." if len(items) > 1 else f"Signed: {items[0][0].document.title}."
+                )
             return after_signing(request)
     elif request.method == "POST":
         status = 400

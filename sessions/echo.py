@@ -37,10 +37,35 @@ def open_peers() -> int:
     return len(_peers)
 
 
+async def close_all() -> None:
+    """Close every test peer now. Each peer's receiver decodes in a thread of its own that runs
+    until the peer closes, and Python waits for such threads before a process can exit: a server
+    asked to stop closes its peers first, or it would wait for each to time out."""
+    await asyncio.gather(*(_close(pc) for pc in list(_peers)))
+
+
+_shutdown_hooked = False
+
+
+def _close_all_at_shutdown() -> None:
+    """Under daphne (Twisted on asyncio), have the reactor close the peers before it shuts down."""
+    global _shutdown_hooked
+    if _shutdown_hooked:
+        return
+    try:
+        from twisted.internet import defer, reactor
+    except ImportError:  # another server
+        return
+    _shutdown_hooked = True
+    closing = lambda: defer.Deferred.fromFuture(asyncio.ensure_future(close_all()))  # noqa: E731
+    reactor.addSystemEventTrigger("before", "shutdown", closing)  # type: ignore[arg-type]
+
+
 async def echo_answer(offer_sdp: str) -> str:
     """Answer a browser's offer (with its candidates gathered) and start echoing."""
     if len(_peers) >= settings.CONNECTION_TEST_MAX_PEERS:
         raise EchoBusy
+    _close_all_at_shutdown()
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     _peers.add(pc)
     relay = MediaRelay()

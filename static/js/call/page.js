@@ -81,7 +81,7 @@ if (config.role === "client") {
 else $("enter").addEventListener("click", enter);
 
 // The devices open at once; for a client the connection check then runs by itself (it can be run
-// again from "Camera, microphone, connection").
+// again from "Devices and connection").
 openDevices().then(() => {
   if (config.role === "client" && call.localStream) testConnection();
 });
