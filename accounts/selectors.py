@@ -49,6 +49,16 @@ def backup_codes_remaining(*, user: User) -> int:
     return device.codes.filter(used_at__isnull=True).count()
 
 
+def backup_codes_running_low(*, user: User) -> int | None:
+    """How many backup codes are left when the person made some and fewer than three remain, for
+    a reminder; None otherwise. Someone who chose not to make any (a synced passkey needs none)
+    is not nagged: the Security page offers them."""
+    if not BackupCodeDevice.objects.filter(user=user, confirmed=True).exists():
+        return None
+    left = backup_codes_remaining(user=user)
+    return left if left < 3 else None
+
+
 def user_has_confirmed_device(*, user: User) -> bool:
     """Whether the person has a second factor: an authenticator app or a passkey."""
     return (

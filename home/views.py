@@ -24,7 +24,7 @@ from accounts.login_session import practice_zone
 from accounts.models import Invitation, Role, User
 from accounts.rules import mfa_required
 from accounts.selectors import (
-    backup_codes_remaining,
+    backup_codes_running_low,
     invitations_visible_to,
     practice_members,
     totp_device_pending,
@@ -219,7 +219,7 @@ def dashboard_view(request: AuthedRequest) -> HttpResponse:
         "is_therapist": user.has_role(Role.THERAPIST),
         "is_client": user.has_role(Role.CLIENT),
         "is_guardian": user.has_role(Role.GUARDIAN),
-        "backup_codes_left": backup_codes_remaining(user=user),
+        "backup_codes_low": backup_codes_running_low(user=user),
         "training_due": [s for s in standing_of(user) if s.state != "done"],
         "now_day": timezone.localtime().strftime("%Y%m%d"),
     }

@@ -67,6 +67,7 @@ def test_from_the_invitation_email_to_the_waiting_room_in_a_dozen_taps(server, b
     therapist.get_by_label("Kind of session").select_option("individual")
     therapist.get_by_label(NAME).check()
     therapist.get_by_label("Starts at (your time zone)").fill(starts)
+    therapist.get_by_label("Length in minutes").fill("30")  # clear of Riley's session later today
     therapist.get_by_role("button", name="Schedule").click()
     therapist.get_by_text("scheduled").first.wait_for()
 

@@ -354,9 +354,26 @@ def test_a_synced_first_passkey_is_not_made_to_save_backup_codes_but_a_device_bo
     assert "synced to your other devices" in page and "Security page" in page
     assert PasskeyDevice.objects.get(user=synced_user).backed_up
     assert not AuditEvent.objects.filter(action=Action.BACKUP_CODES_REGENERATED, actor_id=synced_user.pk).exists()
-    # Codes stay one step away.
+    # Codes stay one step away, and the home page does not nag about codes never made.
     assert "Make new backup codes" in browser.get("/account/security/").content.decode()
+    assert "backup codes left" not in browser.get("/").content.decode()
 
     bound_user = make_user(Role.CLIENT, mfa=False)
     shown = enroll(enrolling_session(bound_user), passkey())
     assert shown.status_code == 200 and "I have saved my backup codes" in shown.content.decode()
+
+
+def test_the_home_page_reminds_only_someone_whose_backup_codes_run_low(make_user, login_as):
+    from django.utils import timezone
+
+    from accounts.models import BackupCode
+    from accounts.services.mfa import _backup_codes_replace
+
+    user = make_user(Role.CLIENT)
+    assert "backup codes left" not in login_as(user).get("/").content.decode()  # never made any
+    _backup_codes_replace(user=user)
+    assert "backup codes left" not in login_as(user).get("/").content.decode()  # ten left
+    for code in BackupCode.objects.filter(device__user=user).order_by("pk")[:8]:
+        code.used_at = timezone.now()
+        code.save(update_fields=["used_at"])
+    assert "You have 2 backup codes left" in login_as(user).get("/").content.decode()

@@ -184,7 +184,9 @@ class Command(BaseCommand):
             participants__client=riley, status=AppointmentStatus.SCHEDULED, starts_at__gt=now
         ).exists():
             return
-        starts = (now + timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+        # Later today: on the hour, at least an hour and a half from now (an hour free before it,
+        # for trying a call of one's own with a new client).
+        starts = (now + timedelta(minutes=90)).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         appointment_schedule(
             therapist=User.objects.get(email="director@riverside.example"),
             clients=[riley],
