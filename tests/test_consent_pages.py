@@ -441,3 +441,22 @@ def test_signing_together_is_all_or_nothing_and_refuses_a_document_changed_meanw
     )
     assert no_box.status_code == 400
     assert not ConsentSignature.objects.exists()
+
+
+def test_a_guardian_signs_nothing_for_an_adult_nor_for_another_familys_minor(
+    login_as, client_user, guardian, make_user, consent_docs, schedule
+):
+    from accounts.models import GuardianLink
+    from records.models import ClientChart
+
+    other_minor = make_user("client", name="Other Minor")
+    ClientChart.objects.create(client=other_minor, practice_id=other_minor.practice_id, is_minor=True)
+    schedule(other_minor)
+    # Casey (this guardian's ward) turns out to be an adult: the guardian acts for nobody.
+    ClientChart.objects.filter(client=client_user).update(is_minor=False)
+    schedule(client_user, in_hours=30)
+    assert GuardianLink.objects.filter(guardian=guardian, client=client_user).exists()
+    browser = login_as(guardian)
+    page = browser.get("/consent/").content.decode()
+    assert "There is nothing for you to sign." in page and "Other Minor" not in page
+    assert browser.get("/consent/sign/")["Location"] == "/consent/"
