@@ -55,6 +55,7 @@ class Action(models.TextChoices):
     APPOINTMENT_LIST = "sessions.list", "Looked at a list of sessions"
     CALENDAR_FEED_CHANGE = "sessions.calendar_feed", "Made, renewed or turned off their calendar feed"
     SESSION_POLICY_CHANGE = "sessions.policy_change", "Changed the practice's session settings"
+    BOOKING_SETTINGS_CHANGE = "sessions.booking_settings", "Changed their working hours or session types"
     LICENSES_CHANGE = "sessions.licenses_change", "Changed where they are licensed"
     VIDEO_CHECK_IN = "video.check_in", "Completed the pre-session check"
     VIDEO_CONNECTION_TEST = "video.connection_test", "Ran the connection test"

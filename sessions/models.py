@@ -65,6 +65,8 @@ class Appointment(models.Model):
     series = models.ForeignKey(
         AppointmentSeries, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
     )
+    # What was booked, when a client booked it online (its rules apply to moving it).
+    session_type = models.ForeignKey("SessionType", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["starts_at"]
@@ -132,12 +134,64 @@ class SessionPolicy(models.Model):
     reminder_hours = models.PositiveSmallIntegerField(default=default_reminder_hours)
     # A second reminder closer to the time (0: none); always shorter than the first.
     last_reminder_hours = models.PositiveSmallIntegerField(default=default_last_reminder_hours)
+    # A client may cancel or move a session online until this many hours before it; after that
+    # they ask their therapist, and the practice may charge a late cancellation.
+    late_cancel_hours = models.PositiveSmallIntegerField(default=24)
 
     class Meta:
         verbose_name_plural = "session policies"
 
     def __str__(self) -> str:
         return f"Session policy of practice {self.practice_id}"
+
+
+class SessionMode(models.TextChoices):
+    TELEHEALTH = "telehealth", "Video"
+    IN_PERSON = "in_person", "In person"
+
+
+class SessionType(models.Model):
+    """What a client can book with a therapist: how long, for what fee, by video or in person, and
+    the therapist's rules for it (a gap after each, how much notice, how far ahead)."""
+
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="session_types")
+    therapist = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="session_types")
+    name = models.CharField(max_length=80)
+    minutes = models.PositiveSmallIntegerField(default=50)
+    fee = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    mode = models.CharField(max_length=16, choices=SessionMode.choices, default=SessionMode.TELEHEALTH)
+    buffer_minutes = models.PositiveSmallIntegerField(default=10, help_text="Kept free after each session.")
+    notice_hours = models.PositiveSmallIntegerField(default=24, help_text="The least notice a client may book with.")
+    horizon_days = models.PositiveSmallIntegerField(default=60, help_text="How far ahead a client may book.")
+    bookable = models.BooleanField(default=True, help_text="Clients may book it online.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["therapist_id", "minutes", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.minutes} min)"
+
+
+class WorkingHours(models.Model):
+    """A span of a weekday when a therapist sees clients, in the therapist's own time zone."""
+
+    therapist = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="working_hours")
+    weekday = models.PositiveSmallIntegerField(help_text="0 = Monday.")
+    starts = models.TimeField()
+    ends = models.TimeField()
+
+    class Meta:
+        ordering = ["therapist_id", "weekday", "starts"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends__gt=models.F("starts")), name="working_hours_end_after_start"
+            ),
+            models.CheckConstraint(condition=models.Q(weekday__lte=6), name="working_hours_weekday"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.therapist_id}: day {self.weekday} {self.starts:%H:%M}-{self.ends:%H:%M}"
 
 
 class TherapistLicense(models.Model):

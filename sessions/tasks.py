@@ -64,6 +64,35 @@ def appointment_notify(appointment_id: str, what: str) -> int:
     return _send(appointment, what)
 
 
+THERAPIST_LINES = {
+    "booked": "A client booked a session on {moment}.",
+    "moved": "A client moved a session; it now takes place on {moment}.",
+    "cancelled": "A client cancelled the session on {moment}.",
+}
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def therapist_notify(appointment_id: str, what: str) -> int:
+    """Tell the therapist a client booked, moved or cancelled online: the time and a link only."""
+    appointment = Appointment.objects.select_related("therapist").filter(pk=appointment_id).first()
+    if appointment is None or what not in THERAPIST_LINES or not appointment.therapist.is_active:
+        return 0
+    therapist = appointment.therapist
+    when = local_time(appointment.starts_at, therapist)
+    moment = f"{when:%A %-d %B %Y at %H:%M} ({when.tzname()})"
+    send_mail(
+        subject="A change to your schedule",
+        message=(
+            f"{THERAPIST_LINES[what].format(moment=moment)}\n\n"
+            f"Sign in to see it: {(settings.SITE_URL or '').rstrip('/')}/sessions/calendar/\n\n"
+            "For your clients' privacy this message holds no other detail.\n"
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[therapist.email],
+    )
+    return 1
+
+
 @shared_task
 def reminders_send_due() -> int:
     """Remind the clients of every scheduled session (each of a series alike) at the practice's two

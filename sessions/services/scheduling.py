@@ -123,7 +123,9 @@ def appointment_schedule(
     minutes: int = 50,
     context: AuditContext | None = None,
     notify: bool = True,
+    actor: User | None = None,
 ) -> Appointment:
+    """``actor``: who booked it, when not the therapist (a client booking online)."""
     unique = _check_people(therapist, clients, kind)
     _check_time(starts_at, minutes)
     with transaction.atomic():
@@ -132,7 +134,7 @@ def appointment_schedule(
         appointment = _create(therapist, list(unique.values()), kind, starts_at, minutes)
         audit_record(
             action=Action.APPOINTMENT_SCHEDULE,
-            actor=therapist,
+            actor=actor or therapist,
             context=context,
             target=appointment,
             details={"kind": kind, "clients": len(unique)},

@@ -1,0 +1,147 @@
+"""Booking online: open times from working hours, a session type's length, buffer, notice and
+horizon, and the therapist's other sessions; a client books, moves and cancels within the
+practice's late-cancellation window, and two clients cannot take one time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+import time_machine
+from django.core import mail
+
+from audit.models import Action, AuditEvent
+from records.models import ClientChart
+from sessions.models import Appointment, AppointmentStatus
+from sessions.services import appointment_schedule
+from sessions.services.booking import (
+    client_book,
+    client_cancel,
+    client_move,
+    hours_set,
+    open_times,
+    session_type_save,
+    type_for_client,
+)
+from teletherapy.errors import Conflict, NotAllowed, NotVisible, ServiceError
+
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
+NY = zoneinfo.ZoneInfo("America/New_York")
+SUNDAY = dt.datetime(2026, 12, 13, 8, 0, tzinfo=NY)  # a Sunday morning
+MONDAY = dt.date(2026, 12, 14)
+
+
+def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, minute), NY)
+
+
+@pytest.fixture
+def offer(therapist, client_user, practice, django_capture_on_commit_callbacks):
+    """Mondays 09:00-12:00 in New York; a 50-minute video session, 10 minutes kept free after it,
+    a day's notice, two weeks ahead; the client on the therapist's caseload."""
+    practice.time_zone = "America/New_York"
+    practice.save(update_fields=["time_zone"])
+    therapist.refresh_from_db()
+    ClientChart.objects.create(client=client_user, practice_id=practice.pk).care_team.add(therapist)
+    hours_set(therapist=therapist, spans=[(0, dt.time(9), dt.time(12))], context=None)
+    return session_type_save(
+        therapist=therapist, context=None, name="Individual session", minutes=50, buffer_minutes=10,
+        notice_hours=24, horizon_days=14, fee="120",
+    )  # fmt: skip
+
+
+def test_open_times_fit_the_hours_and_keep_clear_of_other_sessions(offer, therapist, client_user):
+    with time_machine.travel(SUNDAY - dt.timedelta(days=1), tick=False):
+        assert open_times(session_type=offer, on=MONDAY) == [at(MONDAY, h, m) for h, m in
+                                                               ((9, 0), (9, 30), (10, 0), (10, 30), (11, 0))]  # fmt: skip
+        appointment_schedule(
+            therapist=therapist, clients=[client_user], kind="individual", starts_at=at(MONDAY, 10), notify=False
+        )
+        # 10:00-10:50 taken, with ten minutes kept free either side.
+        assert open_times(session_type=offer, on=MONDAY) == [at(MONDAY, 9), at(MONDAY, 11)]
+    # A day's notice: on Sunday at 10:00, Monday 09:30 is too soon.
+    with time_machine.travel(at(MONDAY - dt.timedelta(days=1), 9, 45), tick=False):
+        assert open_times(session_type=offer, on=MONDAY) == [at(MONDAY, 11)]
+    # Two weeks ahead at most.
+    with time_machine.travel(SUNDAY, tick=False):
+        days = {t.date() for t in open_times(session_type=offer)}
+        assert days == {MONDAY, MONDAY + dt.timedelta(days=7)}
+
+
+def test_a_client_books_an_open_time_and_nobody_else_can_take_it(
+    offer, therapist, client_user, make_user, django_capture_on_commit_callbacks
+):
+    other = make_user("client", name="Other Client")
+    ClientChart.objects.create(client=other, practice_id=other.practice_id).care_team.add(therapist)
+    with time_machine.travel(SUNDAY - dt.timedelta(days=1), tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            booked = client_book(client=client_user, session_type=offer, starts_at=at(MONDAY, 9), context=None)
+        assert booked.session_type == offer and booked.minutes == 50 and booked.therapist == therapist
+        event = AuditEvent.objects.get(action=Action.APPOINTMENT_SCHEDULE)
+        assert event.actor_id == client_user.pk
+        told = {m.to[0]: m.body for m in mail.outbox}
+        assert "booked a session" in told[therapist.email] and client_user.full_name not in told[therapist.email]
+        assert client_user.email in told
+        with pytest.raises(Conflict):
+            client_book(client=other, session_type=offer, starts_at=at(MONDAY, 9), context=None)
+        with pytest.raises(Conflict):  # inside the buffer of the first
+            client_book(client=other, session_type=offer, starts_at=at(MONDAY, 9, 30), context=None)
+        with pytest.raises(Conflict):  # not a time it offers
+            client_book(client=other, session_type=offer, starts_at=at(MONDAY, 13), context=None)
+        assert Appointment.objects.count() == 1
+
+
+def test_only_the_care_team_s_clients_see_and_book_its_types(offer, make_user, stranger):
+    outsider = make_user("client", name="Not On The Team")
+    for person in (outsider, stranger):
+        with pytest.raises(NotVisible):
+            type_for_client(client=person, type_id=offer.pk)
+        with pytest.raises(NotVisible):
+            client_book(client=person, session_type=offer, starts_at=at(MONDAY, 9), context=None)
+
+
+def test_cancelling_and_moving_within_the_window_and_not_after(offer, therapist, client_user):
+    with time_machine.travel(SUNDAY - dt.timedelta(days=2), tick=False):
+        booked = client_book(client=client_user, session_type=offer, starts_at=at(MONDAY, 9), context=None)
+        moved = client_move(client=client_user, appointment_id=booked.pk, starts_at=at(MONDAY, 11), context=None)
+        assert moved.starts_at == at(MONDAY, 11)
+        assert AuditEvent.objects.get(action=Action.APPOINTMENT_RESCHEDULE).details["by"] == "client"
+    # Less than 24 hours before: refused, and the session stays as it is.
+    with time_machine.travel(at(MONDAY, 0), tick=False):
+        with pytest.raises(NotAllowed, match="ask your therapist"):
+            client_cancel(client=client_user, appointment_id=booked.pk, context=None)
+        with pytest.raises(NotAllowed):
+            client_move(client=client_user, appointment_id=booked.pk, starts_at=at(MONDAY, 9), context=None)
+    booked.refresh_from_db()
+    assert booked.status == AppointmentStatus.SCHEDULED and booked.starts_at == at(MONDAY, 11)
+    with time_machine.travel(SUNDAY - dt.timedelta(days=1), tick=False):
+        client_cancel(client=client_user, appointment_id=booked.pk, context=None)
+    booked.refresh_from_db()
+    assert booked.status == AppointmentStatus.CANCELLED
+
+
+def test_a_session_the_therapist_scheduled_is_moved_by_the_therapist(offer, therapist, client_user):
+    with time_machine.travel(SUNDAY - dt.timedelta(days=2), tick=False):
+        theirs = appointment_schedule(
+            therapist=therapist, clients=[client_user], kind="individual", starts_at=at(MONDAY, 10), notify=False
+        )
+        with pytest.raises(NotAllowed, match="ask them to move it"):
+            client_move(client=client_user, appointment_id=theirs.pk, starts_at=at(MONDAY, 9), context=None)
+        # Cancelling it is the client's, within the window.
+        client_cancel(client=client_user, appointment_id=theirs.pk, context=None)
+
+
+def test_bad_settings_are_refused_with_a_reason(therapist, client_user):
+    with pytest.raises(ServiceError, match="ends after it starts"):
+        hours_set(therapist=therapist, spans=[(0, dt.time(12), dt.time(9))], context=None)
+    with pytest.raises(ServiceError, match="overlap"):
+        hours_set(
+            therapist=therapist, spans=[(1, dt.time(9), dt.time(12)), (1, dt.time(11), dt.time(14))], context=None
+        )
+    with pytest.raises(ServiceError, match="10 to 240"):
+        session_type_save(therapist=therapist, context=None, name="Too long", minutes=500)
+    with pytest.raises(ServiceError, match="as a number"):
+        session_type_save(therapist=therapist, context=None, name="Odd fee", fee="lots")
+    with pytest.raises(NotAllowed):
+        hours_set(therapist=client_user, spans=[], context=None)
