@@ -53,8 +53,8 @@ def offer(therapist, client_user, practice, django_capture_on_commit_callbacks):
 
 def test_open_times_fit_the_hours_and_keep_clear_of_other_sessions(offer, therapist, client_user):
     with time_machine.travel(SUNDAY - dt.timedelta(days=1), tick=False):
-        assert open_times(session_type=offer, on=MONDAY) == [at(MONDAY, h, m) for h, m in
-                                                               ((9, 0), (9, 30), (10, 0), (10, 30), (11, 0))]  # fmt: skip
+        every_half_hour = [at(MONDAY, h, m) for h, m in ((9, 0), (9, 30), (10, 0), (10, 30), (11, 0))]
+        assert open_times(session_type=offer, on=MONDAY) == every_half_hour
         appointment_schedule(
             therapist=therapist, clients=[client_user], kind="individual", starts_at=at(MONDAY, 10), notify=False
         )
