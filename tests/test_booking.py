@@ -145,3 +145,42 @@ def test_bad_settings_are_refused_with_a_reason(therapist, client_user):
         session_type_save(therapist=therapist, context=None, name="Odd fee", fee="lots")
     with pytest.raises(NotAllowed):
         hours_set(therapist=client_user, spans=[], context=None)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_clients_booking_one_time_at_once_one_gets_it(postgres, therapist, client_user, make_user, practice):
+    import threading
+
+    from django.db import connections
+
+    practice.time_zone = "America/New_York"
+    practice.save(update_fields=["time_zone"])
+    therapist.refresh_from_db()
+    other = make_user("client", name="Other Client")
+    for person in (client_user, other):
+        ClientChart.objects.create(client=person, practice_id=practice.pk).care_team.add(therapist)
+    hours_set(therapist=therapist, spans=[(0, dt.time(9), dt.time(12))], context=None)
+    offer = session_type_save(therapist=therapist, context=None, name="Session", minutes=50, buffer_minutes=10,
+                              notice_hours=0, horizon_days=30)  # fmt: skip
+    monday = next(d for d in (dt.date.today() + dt.timedelta(days=n) for n in range(2, 10)) if d.weekday() == 0)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def book(person) -> None:
+        try:
+            barrier.wait()
+            client_book(client=person, session_type=offer, starts_at=at(monday, 9), context=None)
+            outcomes.append("booked")
+        except Conflict:
+            outcomes.append("taken")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=book, args=(p,)) for p in (client_user, other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["booked", "taken"]
+    assert Appointment.objects.filter(therapist=therapist, status=AppointmentStatus.SCHEDULED).count() == 1
