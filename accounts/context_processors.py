@@ -29,6 +29,7 @@ def _placed(request: HttpRequest, items: list[tuple[str, str]]) -> list[tuple[st
 GROUPS = {
     "home:dashboard": "Today",
     "sessions:list": "Today",
+    "sessions:availability": "Today",
     "records:charts": "Clients",
     "messaging:list": "Clients",
     "consent:caseload": "Clients",
@@ -74,6 +75,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             if not user.has_role(Role.CLIENT, Role.GUARDIAN):
                 nav.append(("messaging:list", "Messages"))
             nav.append(("consent:caseload", "Client consent"))
+            nav.append(("sessions:availability", "Availability"))
             # An admin (a therapist who is one too) invites from Members; the audit log leads to its alerts.
             if not user.has_role(Role.ADMIN):
                 nav.append(("accounts:invitations", "Invitations"))

@@ -117,3 +117,42 @@ class TimeZoneForm(AccessibleForm):
         if zone and zone not in real_zones():
             raise forms.ValidationError("Choose a place from the list, such as America/New_York or Europe/London.")
         return zone
+
+
+DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+class HoursForm(AccessibleForm):
+    """One span of working hours per weekday; a day left empty is a day off."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for number, day in enumerate(DAYS):
+            for end in ("from", "to"):
+                self.fields[f"d{number}_{end}"] = forms.TimeField(
+                    label=f"{day} {end}", required=False, widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+                )
+
+    def days(self) -> list[tuple[str, Any, Any]]:
+        return [(day, self[f"d{n}_from"], self[f"d{n}_to"]) for n, day in enumerate(DAYS)]
+
+    def spans(self) -> list[tuple[int, Any, Any]]:
+        found = []
+        for number, day in enumerate(DAYS):
+            starts, ends = self.cleaned_data.get(f"d{number}_from"), self.cleaned_data.get(f"d{number}_to")
+            if bool(starts) != bool(ends):
+                self.add_error(f"d{number}_to", f"Give {day} both a start and an end, or neither.")
+            elif starts and ends:
+                found.append((number, starts, ends))
+        return found
+
+
+class SessionTypeForm(AccessibleForm):
+    name = forms.CharField(label="Name clients see", max_length=80)
+    minutes = forms.IntegerField(label="Length in minutes", min_value=10, max_value=240, initial=50)
+    fee = forms.DecimalField(label="Fee", min_value=0, max_value=99999, decimal_places=2, initial=0)
+    mode = forms.ChoiceField(label="Where", choices=[("telehealth", "Video"), ("in_person", "In person")])
+    buffer_minutes = forms.IntegerField(label="Minutes kept free after it", min_value=0, max_value=120, initial=10)
+    notice_hours = forms.IntegerField(label="Least notice (hours)", min_value=0, max_value=720, initial=24)
+    horizon_days = forms.IntegerField(label="Bookable up to (days ahead)", min_value=1, max_value=365, initial=60)
+    bookable = forms.BooleanField(label="Clients may book it online", required=False, initial=True)

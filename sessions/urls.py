@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.list_view, name="list"),
     path("new/", views.schedule_view, name="schedule"),
     path("licenses/", views.licenses_view, name="licenses"),
+    path("availability/", views.availability_view, name="availability"),
     path("settings/", views.policy_view, name="policy"),
     path("time-zone/", views.time_zone_view, name="time_zone"),
     path("feed/<str:token>.ics", views.feed_view, name="feed"),

@@ -22,12 +22,22 @@ from accounts.types import AuthedRequest
 from accounts.zones import real_zones
 from consent.selectors import AFTER_CONSENT, consent_missing_for
 from sessions import feed, services
-from sessions.forms import LicensesForm, PolicyForm, ScheduleForm, ScopeForm, TimeZoneForm, WhenForm
+from sessions.forms import (
+    HoursForm,
+    LicensesForm,
+    PolicyForm,
+    ScheduleForm,
+    ScopeForm,
+    SessionTypeForm,
+    TimeZoneForm,
+    WhenForm,
+)
 from sessions.gate import appointment_for_participant
-from sessions.models import Appointment, CalendarFeed, TherapistLicense
+from sessions.models import Appointment, CalendarFeed, SessionType, TherapistLicense, WorkingHours
 from sessions.policy import join_window, policy_for
 from sessions.regions import REGIONS
 from sessions.selectors import appointments_between, appointments_listed, appointments_schedule_for, caseload_of
+from sessions.services import booking
 from teletherapy.context import context_of
 from teletherapy.errors import NotVisible, ServiceError, error_text
 from teletherapy.markers import mfa_exempt
@@ -248,6 +258,59 @@ def licenses_view(request: AuthedRequest) -> HttpResponse:
         messages.success(request, "Licenses saved.")
         return redirect("sessions:licenses")
     return render(request, "sessions/licenses.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@role_required(Role.THERAPIST)
+@require_http_methods(["GET", "POST"])
+def availability_view(request: AuthedRequest) -> HttpResponse:
+    """A therapist's working hours and session types: what clients on their caseload may book."""
+    therapist = request.user
+    spans = {h.weekday: h for h in WorkingHours.objects.filter(therapist=therapist)}
+    initial = {}
+    for day, span in spans.items():
+        initial[f"d{day}_from"], initial[f"d{day}_to"] = span.starts, span.ends
+    action = request.POST.get("action") if request.method == "POST" else None
+    hours = HoursForm(request.POST if action == "hours" else None, initial=initial)
+    new_type = SessionTypeForm(request.POST if action == "type" and not request.POST.get("type") else None)
+    status = 200
+    if action == "hours" and hours.is_valid():
+        wanted = hours.spans()
+        if not hours.errors:
+            try:
+                booking.hours_set(therapist=therapist, spans=wanted, context=context_of(request))
+            except ServiceError as error:
+                hours.add_error(None, error_text(request, error))
+            else:
+                messages.success(request, "Working hours saved.")
+                return redirect("sessions:availability")
+    elif action == "type":
+        type_id = request.POST.get("type") or None
+        form = SessionTypeForm(request.POST, prefix=f"t{type_id}" if type_id else None)
+        if form.is_valid():
+            try:
+                booking.session_type_save(
+                    therapist=therapist, context=context_of(request), type_id=type_id, **form.cleaned_data
+                )
+            except NotVisible:
+                raise
+            except ServiceError as error:
+                messages.error(request, error_text(request, error))
+            else:
+                messages.success(request, f"Saved: {form.cleaned_data['name']}.")
+                return redirect("sessions:availability")
+        else:
+            new_type = form
+    if hours.errors or new_type.errors:
+        status = 400
+    types = [
+        (
+            kind,
+            SessionTypeForm(initial={f: getattr(kind, f) for f in SessionTypeForm.base_fields}, prefix=f"t{kind.pk}"),
+        )
+        for kind in SessionType.objects.filter(therapist=therapist)
+    ]
+    context = {"hours": hours, "new_type": new_type, "types": types, "zone": therapist.zone_name}
+    return render(request, "sessions/availability.html", context, status=status)
 
 
 @role_required(Role.ADMIN)

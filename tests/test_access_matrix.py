@@ -140,6 +140,10 @@ PAGES: dict[tuple[str, str], Rule] = {
     ("accounts:member", "get"): R(ADMINS),
     ("accounts:member_password_reset", "post"): R(ADMINS),
     ("sessions:calendar", "get"): R(STAFF),
+    ("sessions:availability", "get"): R(THERAPISTS),
+    ("sessions:availability", "post"): R(
+        THERAPISTS, body=(("action", "hours"), ("d0_from", "09:00"), ("d0_to", "12:00"))
+    ),
     ("sessions:feed_manage", "post"): R(THERAPISTS),
     ("accounts:member_deactivate", "post"): R(ADMINS, body=(("confirmed", "yes"),)),
     ("accounts:member_reactivate", "post"): R(ADMINS),

@@ -184,3 +184,55 @@ def test_two_clients_booking_one_time_at_once_one_gets_it(postgres, therapist, c
         thread.join()
     assert sorted(outcomes) == ["booked", "taken"]
     assert Appointment.objects.filter(therapist=therapist, status=AppointmentStatus.SCHEDULED).count() == 1
+
+
+def test_the_therapist_sets_hours_and_types_on_their_availability_page(
+    login_as, therapist, client_user, admin, make_user
+):
+    from sessions.models import SessionType, WorkingHours
+
+    browser = login_as(therapist)
+    page = browser.get("/sessions/availability/").content.decode()
+    assert "No session types yet" in page and "Monday from" in page
+    half = browser.post("/sessions/availability/", {"action": "hours", "d0_from": "09:00"})
+    assert half.status_code == 400 and "both a start and an end" in half.content.decode()
+    backwards = browser.post("/sessions/availability/", {"action": "hours", "d1_from": "17:00", "d1_to": "09:00"})
+    assert backwards.status_code == 400 and "ends after it starts" in backwards.content.decode()
+    assert not WorkingHours.objects.exists()
+    saved = browser.post(
+        "/sessions/availability/", {"action": "hours", "d0_from": "09:00", "d0_to": "12:00", "d2_from": "13:00",
+                                    "d2_to": "17:30"},
+    )  # fmt: skip
+    assert saved.status_code == 302
+    assert sorted(WorkingHours.objects.values_list("weekday", flat=True)) == [0, 2]
+    added = browser.post(
+        "/sessions/availability/",
+        {"action": "type", "name": "First session", "minutes": "60", "fee": "150", "mode": "telehealth",
+         "buffer_minutes": "10", "notice_hours": "48", "horizon_days": "30", "bookable": "on"},
+    )  # fmt: skip
+    assert added.status_code == 302
+    kind = SessionType.objects.get(therapist=therapist)
+    assert (kind.minutes, str(kind.fee), kind.notice_hours) == (60, "150.00", 48)
+    changed = browser.post(
+        "/sessions/availability/",
+        {"action": "type", "type": kind.pk, f"t{kind.pk}-name": "First session", f"t{kind.pk}-minutes": "50",
+         f"t{kind.pk}-fee": "150", f"t{kind.pk}-mode": "in_person", f"t{kind.pk}-buffer_minutes": "0",
+         f"t{kind.pk}-notice_hours": "24", f"t{kind.pk}-horizon_days": "30"},
+    )  # fmt: skip
+    assert changed.status_code == 302
+    kind.refresh_from_db()
+    assert (kind.minutes, kind.mode, kind.bookable) == (50, "in_person", False)
+    # Another therapist cannot change it by naming it.
+    colleague = make_user("therapist", name="Cole Colleague")
+    taken = login_as(colleague).post(
+        "/sessions/availability/",
+        {"action": "type", "type": kind.pk, f"t{kind.pk}-name": "Mine now", f"t{kind.pk}-minutes": "50",
+         f"t{kind.pk}-fee": "0", f"t{kind.pk}-mode": "telehealth", f"t{kind.pk}-buffer_minutes": "0",
+         f"t{kind.pk}-notice_hours": "0", f"t{kind.pk}-horizon_days": "30"},
+    )  # fmt: skip
+    assert taken.status_code == 404
+    kind.refresh_from_db()
+    assert kind.name == "First session"
+    assert AuditEvent.objects.filter(action=Action.BOOKING_SETTINGS_CHANGE).count() == 3
+    for other in (client_user, admin):
+        assert login_as(other).get("/sessions/availability/").status_code == 403
