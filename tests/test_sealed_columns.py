@@ -44,6 +44,8 @@ PLAIN_ALLOWED = {
     "accounts.User.password": "an Argon2 hash",
     "accounts.Invitation.token_hash": "a SHA-256 digest",
     "accounts.EnrollmentLink.token_hash": "a SHA-256 digest",
+    "accounts.PasswordResetLink.token_hash": "a SHA-256 digest",
+    "video.SessionType.name": "the name of a kind of session a therapist offers, such as 'Individual session'",
     "accounts.KnownBrowser.token_hash": "a SHA-256 digest",
     "accounts.RecoveryRequest.cancel_token_hash": "a SHA-256 digest",
     "video.CalendarFeed.token_hash": "a SHA-256 digest",
