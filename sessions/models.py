@@ -182,6 +182,7 @@ class WorkingHours(models.Model):
     ends = models.TimeField()
 
     class Meta:
+        verbose_name = verbose_name_plural = "working hours"
         ordering = ["therapist_id", "weekday", "starts"]
         constraints = [
             models.CheckConstraint(

@@ -302,6 +302,7 @@ def test_markdown_with_script_renders_inert(login_as, admin, client_user, consen
             [
                 "Home",
                 "Sessions",
+                "Availability",
                 "Charts",
                 "Messages",
                 "Client consent",
