@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta, tzinfo
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
@@ -22,6 +21,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.login_session import practice_zone
 from accounts.models import LoginThrottle, PasswordResetLink, Role, ThrottleScope, User
 from accounts.services.auth import normalize_email, sessions_end_for_user, throttle_clear_account
 from audit.models import Action, Outcome
@@ -205,7 +205,7 @@ def password_reset_complete(*, context: AuditContext | None, token: str, new_pas
         )  # fmt: skip
         sessions_end_for_user(user=user, actor=user, context=context, reason="password_reset")
         throttle_clear_account(email=user.email)
-        with timezone.override(_zone(user)):
+        with timezone.override(practice_zone(user.zone_name)):
             at = when(now, "stamp")
         security = (settings.SITE_URL or "").rstrip("/") + reverse("accounts:security")
         transaction.on_commit(
@@ -223,10 +223,3 @@ def password_reset_complete(*, context: AuditContext | None, token: str, new_pas
             )
         )
     return user
-
-
-def _zone(user: User) -> tzinfo:
-    try:
-        return ZoneInfo(user.zone_name)
-    except (KeyError, ValueError):
-        return timezone.get_current_timezone()

@@ -10,7 +10,6 @@ so two clients taking the same time at once cannot both have it."""
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -20,6 +19,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.login_session import practice_zone
 from accounts.models import Role, User
 from accounts.selectors import on_care_team_of
 from audit.models import Action
@@ -36,15 +36,9 @@ from sessions.policy import policy_for
 from sessions.services.scheduling import _lock_therapist, _move, _notify_clients, appointment_schedule
 from teletherapy.context import AuditContext
 from teletherapy.errors import Conflict, NotAllowed, NotVisible, ServiceError
+from teletherapy.ids import as_uuid
 
 STEP = timedelta(minutes=30)
-
-
-def _zone(user: User) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(user.zone_name)
-    except (KeyError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
 
 
 def _therapist_only(user: User) -> None:
@@ -179,7 +173,7 @@ def open_times(
     """Every time a client may book ``session_type`` (only on the day ``on``, in the therapist's
     zone, when given); ``moving``: a session of theirs being moved, which frees its own time."""
     therapist = session_type.therapist
-    zone = _zone(therapist)
+    zone = practice_zone(therapist.zone_name)
     now = now or timezone.now()
     earliest = now + timedelta(hours=session_type.notice_hours)
     latest = now + timedelta(days=session_type.horizon_days)
@@ -220,7 +214,7 @@ def open_times(
 
 
 def _still_open(session_type: SessionType, starts_at: datetime, moving: Appointment | None = None) -> None:
-    day = starts_at.astimezone(_zone(session_type.therapist)).date()
+    day = starts_at.astimezone(practice_zone(session_type.therapist.zone_name)).date()
     if starts_at not in open_times(session_type=session_type, on=day, moving=moving):
         raise Conflict("That time is no longer free. Choose another.")
 
@@ -246,11 +240,12 @@ def client_book(
 
 
 def _own_session(client: User, appointment_id: object) -> Appointment:
+    key = as_uuid(appointment_id)
     found = (
         Appointment.objects.select_for_update()
-        .filter(pk=str(appointment_id), participants__client=client, practice_id=client.practice_id)
+        .filter(pk=key, participants__client=client, practice_id=client.practice_id)
         .first()
-        if _is_uuid(appointment_id)
+        if key is not None
         else None
     )
     if found is None:
@@ -263,16 +258,6 @@ def _own_session(client: User, appointment_id: object) -> Appointment:
             target_type="video.appointment", target_id=found.pk,
         )  # fmt: skip
     return found
-
-
-def _is_uuid(value: object) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 def late_window(appointment: Appointment) -> timedelta:
