@@ -216,6 +216,8 @@ class ThrottleScope(models.TextChoices):
     ADDRESS = "address", "Client address"
     # Requests for a password-reset link from one client address (accounts.services.password_reset).
     RESET_ADDRESS = "reset_address", "Reset requests from a client address"
+    # Requests for a first session from one client address (sessions.services.requests).
+    REQUEST_ADDRESS = "request_address", "First-session requests from a client address"
 
 
 class LoginThrottle(models.Model):

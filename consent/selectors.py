@@ -302,7 +302,7 @@ def consent_withdrawn(*, client: User, kind: str) -> bool:
     return last is not None and ConsentWithdrawal.objects.filter(signature=last).exists()
 
 
-# The login session's note of the session whose Join sent someone to sign (sessions.views), so
+# The login session's note of the session whose Join sent someone to sign (sessions.views.pages), so
 # that signing leads back to it (consent.views.after_signing).
 AFTER_CONSENT = "consent.after_signing"
 

@@ -21,6 +21,7 @@ class VideoSessionsConfig(AppConfig):
             read_appointment,
             sessions_held,
         )
+        from sessions.services import requests, waitlist  # noqa: F401 - their receiver and tasks
         from teletherapy import hooks
 
         hooks.upcoming_sessions.register(appointments_upcoming_for)

@@ -99,6 +99,12 @@ class PolicyForm(AccessibleForm):
         label="Refuse a client who is in a state where their therapist is not licensed (otherwise: warn the therapist)",
         required=False,
     )
+    late_cancel_hours = forms.IntegerField(
+        label="Clients may move or cancel online until (hours before the session)", min_value=0, max_value=168
+    )
+    first_session_requests = forms.BooleanField(
+        label="People who are not yet clients may ask for a first session on a public page", required=False
+    )
 
 
 class TimeZoneForm(AccessibleForm):

@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 
 from sessions.regions import REGIONS
+from teletherapy.fields import EncryptedTextField
 
 
 class AppointmentKind(models.TextChoices):
@@ -137,6 +138,10 @@ class SessionPolicy(models.Model):
     # A client may cancel or move a session online until this many hours before it; after that
     # they ask their therapist, and the practice may charge a late cancellation.
     late_cancel_hours = models.PositiveSmallIntegerField(default=24)
+    # A public page where someone not yet a client asks for a first session (sessions.services.requests).
+    first_session_requests = models.BooleanField(
+        default=False, help_text="People who are not yet clients may ask for a first session on a public page."
+    )
 
     class Meta:
         verbose_name_plural = "session policies"
@@ -264,3 +269,93 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"calendar feed of {self.therapist_id}"
+
+
+class WaitlistEntry(models.Model):
+    """A client's ask to be offered an earlier time with a therapist, for one of the therapist's
+    session types; with ``appointment``, earlier than that session, which the new time replaces."""
+
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="waitlist_entries")
+    session_type = models.ForeignKey(SessionType, on_delete=models.CASCADE, related_name="waitlist_entries")
+    appointment = models.ForeignKey(Appointment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True, help_text="When they left it or took a time.")
+
+    class Meta:
+        verbose_name_plural = "waitlist entries"
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "session_type"], condition=models.Q(closed_at__isnull=True), name="waitlist_one_open"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"waitlist entry {self.pk} of {self.client_id}"
+
+
+class FreedTime(models.Model):
+    """A time a cancellation freed, offered to the therapist's waitlist: the first to accept takes it."""
+
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="+")
+    therapist = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    starts_at = models.DateTimeField()
+    minutes = models.PositiveSmallIntegerField()
+    freed_by = models.ForeignKey(Appointment, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    taken_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    taken_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["freed_by"], name="freed_time_once")]
+
+    def __str__(self) -> str:
+        return f"freed time {self.pk} of {self.therapist_id}"
+
+
+class OfferOutcome(models.TextChoices):
+    OPEN = "open", "Open"
+    TAKEN = "taken", "Taken by them"
+    GONE = "gone", "Taken by someone else"
+
+
+class WaitlistOffer(models.Model):
+    """One freed time offered to one waitlist entry, by an e-mail that holds only a link."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    freed = models.ForeignKey(FreedTime, on_delete=models.CASCADE, related_name="offers")
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="offers")
+    sent_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=8, choices=OfferOutcome.choices, default=OfferOutcome.OPEN)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["freed", "entry"], name="offer_once_per_entry")]
+
+    def __str__(self) -> str:
+        return f"offer {self.pk}"
+
+
+class FirstSessionRequest(models.Model):
+    """Someone not yet a client asking for a first session on the practice's public page: who and
+    how to reach them and when suits them, nothing clinical; sealed, and read by the admins."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="+")
+    full_name = EncryptedTextField()
+    email = EncryptedTextField()
+    phone = EncryptedTextField(blank=True, default="")
+    preferred_times = EncryptedTextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    invitation = models.ForeignKey(
+        "accounts.Invitation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    declined = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"first-session request {self.pk}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -166,6 +166,18 @@ def build() -> tuple[Subject, Subject]:
             private_space=True,
             context=None,
         )
+    # Booking online: the care team's therapist keeps hours every day and offers one session type;
+    # each subject waits for an earlier time and has been offered one; someone asked for a first
+    # session on the practice's public page.
+    from sessions.models import FirstSessionRequest, FreedTime, SessionPolicy, WaitlistEntry, WaitlistOffer
+    from sessions.services.booking import hours_set, open_times, session_type_save
+
+    hours_set(therapist=team, spans=[(d, time(8), time(20)) for d in range(7)], context=None)
+    kind = session_type_save(therapist=team, context=None, name="Session", minutes=50, buffer_minutes=0,
+                             notice_hours=0, horizon_days=30)  # fmt: skip
+    bookable = next(t for t in open_times(session_type=kind) if t > timezone.now() + timedelta(days=2))
+    SessionPolicy.objects.update_or_create(practice=practice, defaults={"first_session_requests": True})
+    asked = FirstSessionRequest.objects.create(practice=practice, full_name="Pat Prospect", email="pat@example.org")
     flag = AuditFlag.objects.create(
         practice_id=practice.pk,
         rule="volume",
@@ -314,6 +326,11 @@ def build() -> tuple[Subject, Subject]:
         incident = incident_report(actor=client, summary="Someone saw my screen.", context=None)
         recovery = RecoveryRequest.objects.create(user=client)
         affected_add(incident, [client.pk], by=None, found_by="The reporter")
+        entry = WaitlistEntry.objects.create(practice=practice, client=client, session_type=kind)
+        freed = FreedTime.objects.create(
+            practice=practice, therapist=team, starts_at=bookable + timedelta(days=1), minutes=50
+        )
+        waitlist_offer = WaitlistOffer.objects.create(freed=freed, entry=entry)
         event = AuditEvent.objects.filter(subject_client_id=client.pk).latest("id")
         version = current_version(practice_id=practice.pk, kind="telehealth")
         subjects.append(
@@ -356,6 +373,11 @@ def build() -> tuple[Subject, Subject]:
                     "form_version_id": form_draft.pk,
                     "user_id": client.pk,
                     "fmt": "csv",
+                    "type_id": kind.pk,
+                    "starts_at": bookable.isoformat(),
+                    "entry_id": entry.pk,
+                    "offer_id": waitlist_offer.pk,
+                    "request_id": asked.pk,
                     "token": "not-a-real-token",
                 },
             )

@@ -97,6 +97,8 @@ EXEMPT_PAGES = {
     "accounts:password_forgot",
     "accounts:password_reset",
     "accounts:password_reset_link",
+    # The public page to ask for a first session (tests/test_first_sessions.py).
+    "sessions:ask",
     # A calendar app's fetch: the secret address is the credential (tests/test_calendar.py).
     "sessions:feed",
     # Public on purpose, read before signing up (tests/test_factsheet.py).
@@ -145,6 +147,18 @@ PAGES: dict[tuple[str, str], Rule] = {
         THERAPISTS, body=(("action", "hours"), ("d0_from", "09:00"), ("d0_to", "12:00"))
     ),
     ("sessions:feed_manage", "post"): R(THERAPISTS),
+    # Booking online: a client books with their care team, moves or cancels their own sessions
+    # (a couples session, or one too close, is refused with a reason, not hidden), waits for an
+    # earlier time and takes one offered to them; the admins answer requests for a first session.
+    ("sessions:book", "get"): R(CLIENTS),
+    ("sessions:book", "post"): R(CLIENTS, body=(("type", "{type_id}"), ("starts_at", "{starts_at}"))),
+    ("sessions:change", "get"): R(CLIENTS),
+    ("sessions:change", "post"): R(CLIENTS, body=(("action", "cancel"),)),
+    ("sessions:waitlist", "post"): R(CLIENTS, body=(("type", "{type_id}"),)),
+    ("sessions:offer", "get"): R(ONLY_SELF),
+    ("sessions:offer", "post"): R(ONLY_SELF),
+    ("sessions:requests", "get"): R(ADMINS),
+    ("sessions:requests", "post"): R(ADMINS, body=(("request", "{request_id}"), ("answer", "decline"))),
     ("accounts:member_deactivate", "post"): R(ADMINS, body=(("confirmed", "yes"),)),
     ("accounts:member_reactivate", "post"): R(ADMINS),
     ("accounts:member_confirm", "post"): R(ADMINS),
@@ -344,6 +358,22 @@ API: dict[tuple[str, str], Rule] = {
         IN_THE_CALL, body=(("location", "US-NY"), ("private_device", True))
     ),
     ("/api/v1/sessions/{appointment_id}/ice-servers/", "get"): R(IN_THE_CALL),
+    ("/api/v1/sessions/{appointment_id}/move/", "post"): R(CLIENTS, body=(("starts_at", "{starts_at}"),)),
+    ("/api/v1/sessions/{appointment_id}/cancel/", "post"): R(IN_THE_CALL),
+    ("/api/v1/booking/", "post"): R(CLIENTS, body=(("type", "{type_id}"), ("starts_at", "{starts_at}"))),
+    ("/api/v1/booking/types/", "get"): R(CLIENTS),
+    ("/api/v1/booking/types/{type_id}/times/", "get"): R(CLIENTS),
+    ("/api/v1/waitlist/", "get"): R(CLIENTS),
+    ("/api/v1/waitlist/", "post"): R(CLIENTS, body=(("type", "{type_id}"),)),
+    ("/api/v1/waitlist/{entry_id}/", "delete"): R(ONLY_SELF),
+    ("/api/v1/waitlist/offers/{offer_id}/", "get"): R(ONLY_SELF),
+    ("/api/v1/waitlist/offers/{offer_id}/accept/", "post"): R(ONLY_SELF),
+    ("/api/v1/first-sessions/", "get"): R(ADMINS),
+    ("/api/v1/first-sessions/{request_id}/answer/", "post"): R(ADMINS, body=(("answer", "decline"),)),
+    # Public: anyone may ask a practice that takes requests (tests/test_first_sessions.py).
+    ("/api/v1/first-sessions/ask/{slug}/", "post"): R(
+        EVERYONE, body=(("full_name", "Pat Prospect"), ("email", "pat@example.org"))
+    ),
     ("/api/v1/privacy/{slug}/", "get"): R(EVERYONE),
     ("/api/v1/vendors/", "get"): R(ADMINS),
     ("/api/v1/vendors/", "post"): R(ADMINS, body=VENDOR),

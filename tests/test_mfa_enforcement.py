@@ -44,6 +44,10 @@ ALLOWLIST = {
     "privacy:index",
     "privacy:sheet",
     "api-privacy",
+    # Asking a practice for a first session, before having an account (sessions.services.requests):
+    # it takes a name and a way to reach the person, and shows nothing back.
+    "sessions:ask",
+    "first-sessions-api:ask",
     # The style guide: sample components, no one's data, and not served in production.
     "home:style_guide",
 }

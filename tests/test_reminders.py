@@ -104,12 +104,24 @@ def test_the_practice_chooses_both_times_and_a_second_after_the_first_is_refused
     assert "And again, closer to the time" in page
     refused = browser.post(
         "/sessions/settings/",
-        {"join_before_minutes": 15, "join_after_minutes": 30, "reminder_hours": 24, "last_reminder_hours": 30},
+        {
+            "join_before_minutes": 15,
+            "join_after_minutes": 30,
+            "reminder_hours": 24,
+            "last_reminder_hours": 30,
+            "late_cancel_hours": 24,
+        },
     )
     assert refused.status_code == 400 and "closer to the session than the first" in refused.content.decode()
     saved = browser.post(
         "/sessions/settings/",
-        {"join_before_minutes": 15, "join_after_minutes": 30, "reminder_hours": 48, "last_reminder_hours": 2},
+        {
+            "join_before_minutes": 15,
+            "join_after_minutes": 30,
+            "reminder_hours": 48,
+            "last_reminder_hours": 2,
+            "late_cancel_hours": 24,
+        },
     )
     assert saved.status_code == 302
     policy = SessionPolicy.objects.get(practice_id=admin.practice_id)

@@ -221,11 +221,14 @@ def test_licenses_and_policy_pages(therapist, admin, login_as):
             "reminder_hours": 12,
             "last_reminder_hours": 2,
             "relay_only": "on",
+            "late_cancel_hours": 48,
+            "first_session_requests": "on",
         },
     )
     assert response.status_code == 302
     policy = SessionPolicy.objects.get(practice_id=admin.practice_id)
     assert (policy.join_before_minutes, policy.relay_only, policy.block_unlicensed_location) == (10, True, False)
+    assert (policy.late_cancel_hours, policy.first_session_requests) == (48, True)
     bad = admin_browser.post(
         "/sessions/settings/", {"join_before_minutes": -5, "join_after_minutes": 20, "reminder_hours": 12}
     )

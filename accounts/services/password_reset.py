@@ -53,21 +53,21 @@ def _subject(user: User) -> int | None:
     return user.pk if user.has_role(Role.CLIENT) else None
 
 
-def _address_counted(address: str) -> None:
-    """Count one request from this client address; refuse past the hourly limit."""
+def address_counted(
+    address: str, *, scope: str = ThrottleScope.RESET_ADDRESS, limit: int = PER_ADDRESS_PER_HOUR
+) -> None:
+    """Count one request from this client address in ``scope``; refuse past ``limit`` an hour."""
     now = timezone.now()
     with transaction.atomic():
-        LoginThrottle.objects.bulk_create(
-            [LoginThrottle(scope=ThrottleScope.RESET_ADDRESS, key=address)], ignore_conflicts=True
-        )
-        row = LoginThrottle.objects.select_for_update().get(scope=ThrottleScope.RESET_ADDRESS, key=address)
+        LoginThrottle.objects.bulk_create([LoginThrottle(scope=scope, key=address)], ignore_conflicts=True)
+        row = LoginThrottle.objects.select_for_update().get(scope=scope, key=address)
         if row.locked_until and row.locked_until > now:
             until = row.locked_until
         else:
             if row.last_failure_at is None or now - row.last_failure_at > timedelta(hours=1):
                 row.failures, row.last_failure_at = 0, now
             row.failures += 1
-            row.locked_until = row.last_failure_at + timedelta(hours=1) if row.failures > PER_ADDRESS_PER_HOUR else None
+            row.locked_until = row.last_failure_at + timedelta(hours=1) if row.failures > limit else None
             row.save(update_fields=["failures", "last_failure_at", "locked_until"])
             if row.locked_until is None:
                 return
@@ -97,7 +97,7 @@ def password_reset_request(*, context: AuditContext | None, email: str) -> None:
     """Someone at the sign-in page asks for a link. Nothing returned: the page says the same
     thing whether or not the address has an account, and whether or not a link went."""
     address = (context.address if context else None) or "unknown"
-    _address_counted(address)
+    address_counted(address)
     email = normalize_email(email)
     user = User.objects.filter(email=email, is_active=True).select_related("practice").first()
     with transaction.atomic():

@@ -34,6 +34,7 @@ from sessions.models import (
 )
 from sessions.policy import policy_for
 from sessions.services.scheduling import _lock_therapist, _move, _notify_clients, appointment_schedule
+from sessions.signals import appointment_cancelled
 from teletherapy.context import AuditContext
 from teletherapy.errors import Conflict, NotAllowed, NotVisible, ServiceError
 from teletherapy.ids import as_uuid
@@ -253,10 +254,22 @@ def _own_session(client: User, appointment_id: object) -> Appointment:
     if found.status != AppointmentStatus.SCHEDULED:
         raise Conflict(f"This session is already {found.get_status_display().lower()}.")
     if found.is_joint:
-        raise NotAllowed(
-            "A couples or family session is changed by the therapist, for everyone in it.",
-            target_type="video.appointment", target_id=found.pk,
-        )  # fmt: skip
+        raise Conflict("A couples or family session is changed by the therapist, for everyone in it.")
+    return found
+
+
+def own_booked(*, client: User, appointment_id: object) -> Appointment:
+    """One of the client's own upcoming sessions, to read (not to change), or NotVisible."""
+    key = as_uuid(appointment_id)
+    found = (
+        Appointment.objects.select_related("therapist", "session_type")
+        .filter(pk=key, participants__client=client, practice_id=client.practice_id)
+        .first()
+        if key is not None
+        else None
+    )
+    if found is None:
+        raise NotVisible("video.appointment", appointment_id)
     return found
 
 
@@ -272,11 +285,10 @@ def changeable_until(appointment: Appointment) -> datetime:
 def _within_policy(appointment: Appointment) -> None:
     if timezone.now() > changeable_until(appointment):
         hours = policy_for(appointment.practice_id).late_cancel_hours
-        raise NotAllowed(
+        raise Conflict(
             f"Less than {hours} hours before the session it can no longer be changed online: ask your therapist. "
-            "The practice may charge a late cancellation.",
-            target_type="video.appointment", target_id=appointment.pk,
-        )  # fmt: skip
+            "The practice may charge a late cancellation."
+        )
 
 
 def client_cancel(*, client: User, appointment_id: object, context: AuditContext | None) -> Appointment:
@@ -292,6 +304,7 @@ def client_cancel(*, client: User, appointment_id: object, context: AuditContext
         )  # fmt: skip
         _notify_clients(found, "cancelled")
         _tell_therapist(found, "cancelled")
+        appointment_cancelled.send(sender=Appointment, appointment=found)
     return found
 
 
@@ -304,10 +317,7 @@ def client_move(
         _within_policy(found)
         session_type = found.session_type
         if session_type is None or session_type.therapist_id != found.therapist_id:
-            raise NotAllowed(
-                "This session was scheduled by your therapist: ask them to move it.",
-                target_type="video.appointment", target_id=found.pk,
-            )  # fmt: skip
+            raise Conflict("This session was scheduled by your therapist: ask them to move it.")
         _lock_therapist(found.therapist)
         _still_open(session_type, starts_at, moving=found)
         was = found.starts_at

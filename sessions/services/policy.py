@@ -41,6 +41,11 @@ def policy_update(*, actor: User, context: AuditContext | None, **changes: objec
         raise ServiceError(
             "The second reminder goes closer to the session than the first (0 for none).", field="last_reminder_hours"
         )
+    current = SessionPolicy.objects.filter(practice_id=actor.practice_id).first()
+    late = int(changes.get("late_cancel_hours", current.late_cancel_hours if current else 24))  # type: ignore[call-overload]
+    if not 0 <= late <= 168:
+        raise ServiceError("Clients may change a session online until 0 to 168 hours before it.",
+                           field="late_cancel_hours")  # fmt: skip
     with transaction.atomic():
         policy, _ = SessionPolicy.objects.select_for_update().get_or_create(practice_id=actor.practice_id)
         policy.join_before_minutes = before
@@ -49,6 +54,8 @@ def policy_update(*, actor: User, context: AuditContext | None, **changes: objec
         policy.last_reminder_hours = last
         policy.relay_only = bool(changes.get("relay_only", False))
         policy.block_unlicensed_location = bool(changes.get("block_unlicensed_location", False))
+        policy.late_cancel_hours = late
+        policy.first_session_requests = bool(changes.get("first_session_requests", policy.first_session_requests))
         policy.save()
         audit_record(
             action=Action.SESSION_POLICY_CHANGE,
@@ -62,6 +69,8 @@ def policy_update(*, actor: User, context: AuditContext | None, **changes: objec
                 "block_unlicensed_location": policy.block_unlicensed_location,
                 "reminder_hours": hours,
                 "last_reminder_hours": last,
+                "late_cancel_hours": late,
+                "first_session_requests": policy.first_session_requests,
             },
         )
     return policy

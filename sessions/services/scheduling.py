@@ -26,6 +26,7 @@ from sessions.models import (
 )
 from sessions.policy import join_window, local_time
 from sessions.realtime import CloseCode, close_group, presence_changed, room_group
+from sessions.signals import appointment_cancelled
 from sessions.tasks import appointment_notify
 from teletherapy.context import AuditContext
 from teletherapy.errors import NotAllowed, ServiceError
@@ -307,6 +308,7 @@ def series_cancel_onward(*, therapist: User, appointment: Appointment, context: 
         )
         _notify_clients(first, "cancelled")
         presence_changed(therapist.pk)
+        appointment_cancelled.send(sender=Appointment, appointment=first)
     return len(cancelled)
 
 
@@ -358,6 +360,7 @@ def appointment_cancel(*, therapist: User, appointment: Appointment, context: Au
         _notify_clients(locked, "cancelled")
         close_group(room_group(locked.pk), CloseCode.APPOINTMENT_OVER, "cancelled")
         presence_changed(locked.therapist_id)
+        appointment_cancelled.send(sender=Appointment, appointment=locked)
     return locked
 
 

@@ -38,6 +38,7 @@ from sessions.policy import join_window, policy_for
 from sessions.regions import REGIONS
 from sessions.selectors import appointments_between, appointments_listed, appointments_schedule_for, caseload_of
 from sessions.services import booking
+from sessions.views.booking import changeable
 from teletherapy.context import context_of
 from teletherapy.errors import NotVisible, ServiceError, error_text
 from teletherapy.markers import mfa_exempt
@@ -64,6 +65,7 @@ def _form_error(request: AuthedRequest, form: Any, exc: ServiceError) -> None:
 def list_view(request: AuthedRequest) -> HttpResponse:
     user = request.user
     rows = []
+    is_client = user.has_role(Role.CLIENT)
     page = paginate(request, appointments_schedule_for(user=user), key="starts_at")
     appointments_listed(user=user, context=context_of(request), appointments=page.items, where="sessions")
     for appointment in page.items:
@@ -71,7 +73,14 @@ def list_view(request: AuthedRequest) -> HttpResponse:
         participant = appointment.therapist_id == user.pk or any(
             p.client_id == user.pk for p in appointment.participants.all()
         )
-        rows.append({"appointment": appointment, "window": window, "can_join": participant})
+        rows.append(
+            {
+                "appointment": appointment,
+                "window": window,
+                "can_join": participant,
+                "changeable": is_client and participant and changeable(appointment),
+            }
+        )
     return render(
         request,
         "sessions/list.html",
@@ -79,6 +88,7 @@ def list_view(request: AuthedRequest) -> HttpResponse:
             "rows": rows,
             "page": page,
             "is_therapist": user.has_role(Role.THERAPIST),
+            "can_book": is_client and booking.bookable_types_for(client=user).exists(),
             "feed": CalendarFeed.objects.filter(therapist=user).first(),
             "is_admin": user.has_role(Role.ADMIN),
             "zone": user.zone_name,
@@ -326,6 +336,8 @@ def policy_view(request: AuthedRequest) -> HttpResponse:
             "last_reminder_hours": policy.last_reminder_hours,
             "relay_only": policy.relay_only,
             "block_unlicensed_location": policy.block_unlicensed_location,
+            "late_cancel_hours": policy.late_cancel_hours,
+            "first_session_requests": policy.first_session_requests,
         },
     )
     if request.method == "POST" and form.is_valid():
