@@ -52,14 +52,28 @@ def invitation_send(
     role: str,
     full_name: str = "",
     guardian_for: User | None = None,
+    on_behalf_of: User | None = None,
 ) -> tuple[Invitation, str]:
-    """Create an invitation and e-mail its link. Returns the invitation and its one-time token."""
+    """Create an invitation and e-mail its link. Returns the invitation and its one-time token.
+    ``on_behalf_of``: an admin invites a client for a therapist of the practice, whose care team
+    the client then joins (answering a request for a first session)."""
     email = (email or "").strip().lower()
     try:
         validate_email(email)
     except ValidationError:
         raise ServiceError("Enter a valid e-mail address.", field="email") from None
-    if role not in roles_invitable_by(actor):
+    inviter = actor
+    if on_behalf_of is not None:
+        if not (
+            role == Role.CLIENT
+            and actor.has_role(Role.ADMIN)
+            and on_behalf_of.practice_id == actor.practice_id
+            and on_behalf_of.is_active
+            and on_behalf_of.has_role(Role.THERAPIST)
+        ):
+            raise ServiceError("Choose a therapist of the practice to see this client.", field="therapist")
+        inviter = on_behalf_of
+    if role not in roles_invitable_by(inviter):
         raise ServiceError("You cannot invite someone to that role.", field="role")
     if role == Role.GUARDIAN:
         if (
@@ -92,7 +106,7 @@ def invitation_send(
             full_name=(full_name or "").strip()[:150],
             role=role,
             guardian_for=guardian_for,
-            invited_by=actor,
+            invited_by=inviter,
             token_hash=token_digest(token),
             created_at=now,
             expires_at=now + timedelta(hours=settings.INVITATION_TTL_HOURS),
@@ -103,7 +117,7 @@ def invitation_send(
             context=context,
             target=invitation,
             subject_client_id=guardian_for.pk if guardian_for else None,
-            details={"role": role},
+            details={"role": role, **({"for_therapist": inviter.pk} if inviter != actor else {})},
         )
         transaction.on_commit(lambda: invitation_email_enqueue(invitation=invitation, token=token))
     return invitation, token

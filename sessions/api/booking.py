@@ -278,6 +278,7 @@ class FirstRequestSummarySerializer(serializers.Serializer):
 
 class AnswerSerializer(serializers.Serializer):
     answer = serializers.ChoiceField(choices=["invite", "decline"])
+    therapist = serializers.IntegerField(required=False, help_text="For an invitation: who will see them.")
 
 
 class FirstRequestListView(VerifiedAPIView):
@@ -291,6 +292,10 @@ class FirstRequestAnswerView(VerifiedAPIView):
     @extend_schema(request=AnswerSerializer, responses={200: None})
     def post(self, request: Request, request_id: str) -> Response:
         data = _valid(AnswerSerializer, request)
-        answer = requests.request_invite if data["answer"] == "invite" else requests.request_decline
-        answer(actor=self.actor(request), request_id=request_id, context=context_of(self.django_request(request)))
+        context = context_of(self.django_request(request))
+        if data["answer"] == "invite":
+            requests.request_invite(actor=self.actor(request), request_id=request_id,
+                                    therapist_id=data.get("therapist"), context=context)  # fmt: skip
+        else:
+            requests.request_decline(actor=self.actor(request), request_id=request_id, context=context)
         return Response({"answer": data["answer"]})

@@ -137,13 +137,32 @@ def _one(actor: User, request_id: object) -> FirstSessionRequest:
     return found
 
 
-def request_invite(*, actor: User, request_id: object, context: AuditContext | None) -> FirstSessionRequest:
-    """Answer a request with an invitation to become a client, sent to the address it gave."""
+def therapists_to_see(*, actor: User) -> QuerySet[User]:
+    """Who an admin may invite a new client for: the practice's active therapists."""
+    return (
+        User.objects.filter(practice_id=actor.practice_id, is_active=True, role_grants__role=Role.THERAPIST)
+        .distinct()
+        .order_by("full_name")
+    )
+
+
+def request_invite(
+    *, actor: User, request_id: object, therapist_id: object, context: AuditContext | None
+) -> FirstSessionRequest:
+    """Answer a request with an invitation to become a client of a therapist of the practice, sent
+    to the address it gave; the client joins that therapist's caseload on accepting."""
     with transaction.atomic():
         found = _one(actor, request_id)
+        try:
+            therapist = therapists_to_see(actor=actor).filter(pk=int(str(therapist_id))).first()
+        except ValueError:
+            therapist = None
+        if therapist is None:
+            raise ServiceError("Choose the therapist who will see them.", field="therapist")
         invitation, _token = invitation_send(
-            actor=actor, context=context, email=found.email, role=Role.CLIENT, full_name=found.full_name
-        )
+            actor=actor, context=context, email=found.email, role=Role.CLIENT, full_name=found.full_name,
+            on_behalf_of=therapist,
+        )  # fmt: skip
         found.answered_at, found.answered_by, found.invitation = timezone.now(), actor, invitation
         found.save(update_fields=["answered_at", "answered_by", "invitation"])
         audit_record(action=Action.FIRST_SESSION_ANSWER, actor=actor, context=context, target=found,

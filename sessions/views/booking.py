@@ -4,6 +4,7 @@ be offered an earlier time, and take one when it is offered. The same services a
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -28,8 +29,10 @@ DAYS_SHOWN = 14
 
 
 def _moment(raw: object) -> datetime | None:
+    # An offset's "+" arrives as a space when a hand-typed address did not encode it.
+    text = re.sub(r" (\d{2}:\d{2})$", r"+\1", str(raw)[:40])
     try:
-        moment = datetime.fromisoformat(str(raw)[:40])
+        moment = datetime.fromisoformat(text)
     except ValueError:
         return None
     return moment if timezone.is_aware(moment) else None

@@ -72,8 +72,9 @@ def requests_view(request: AuthedRequest) -> HttpResponse:
         try:
             if answer == "invite":
                 requests.request_invite(
-                    actor=actor, request_id=request.POST.get("request"), context=context_of(request)
-                )
+                    actor=actor, request_id=request.POST.get("request"), therapist_id=request.POST.get("therapist"),
+                    context=context_of(request),
+                )  # fmt: skip
                 messages.success(request, "Invitation sent. It is listed under Invitations until it is accepted.")
             elif answer == "decline":
                 requests.request_decline(
@@ -93,6 +94,7 @@ def requests_view(request: AuthedRequest) -> HttpResponse:
         {
             "requests": list(requests.requests_open(actor=actor)[:200]),
             "taking": policy_for(actor.practice_id).first_session_requests,
+            "therapists": list(requests.therapists_to_see(actor=actor)),
             "slug": actor.practice.slug,
         },
     )
