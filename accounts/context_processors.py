@@ -35,6 +35,7 @@ GROUPS = {
     "consent:caseload": "Clients",
     "accounts:members": "Practice",
     "accounts:invitations": "Practice",
+    "sessions:requests": "Practice",
     "consent:documents": "Practice",
     "sessions:policy": "Practice",
     "audit:console": "Compliance",
@@ -82,6 +83,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             nav.append(("training:mine", "Training"))
         if user.has_role(Role.ADMIN):
             nav.append(("accounts:members", "Members"))
+            nav.append(("sessions:requests", "Requests"))
             nav.append(("consent:documents", "Consent forms"))
             nav.append(("audit:console", "Audit log"))
             nav.append(("sessions:policy", "Settings"))

@@ -53,6 +53,7 @@ from sessions.caseload import consent_gaps, sessions_to_write_up
 from sessions.models import Appointment, AppointmentStatus, CheckIn
 from sessions.policy import join_window, policy_for
 from sessions.selectors import appointments_upcoming_for, caseload_of, waiting_for
+from sessions.services.booking import bookable_types_for
 from teletherapy.markers import mfa_exempt
 
 INVITATION_SOON = timedelta(days=3)
@@ -261,6 +262,7 @@ def dashboard_view(request: AuthedRequest) -> HttpResponse:
             "to_answer": list(questionnaires_to_answer(client=user)),
             "packets": [p for p in packets_to_fill(user=user) if p.chart.client_id == user.pk],
             "shared_notes": list(notes_shared_with(client=user)),
+            "can_book": bookable_types_for(client=user).exists(),
         }
     if context["is_guardian"]:
         context["wards"] = ward_sessions(user)

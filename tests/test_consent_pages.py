@@ -319,6 +319,7 @@ def test_markdown_with_script_renders_inert(login_as, admin, client_user, consen
                 "Sessions",
                 "Charts",
                 "Members",
+                "Requests",
                 "Consent forms",
                 "Settings",
                 "Audit log",

@@ -55,6 +55,10 @@ def _days(times: list[datetime], chosen: object) -> tuple[list[date], date | Non
     return days, day, by_day.get(day, []) if day else []
 
 
+def _zone(user: Any) -> str:
+    return str(user.zone_name).replace("_", " ")
+
+
 def _late_hours(request: AuthedRequest) -> int:
     return policy_for(request.user.practice_id).late_cancel_hours
 
@@ -86,7 +90,7 @@ def book_view(request: AuthedRequest) -> HttpResponse:
         kind = booking.type_for_client(client=client, type_id=request.GET["type"])
     elif len(types) == 1:
         kind = types[0]
-    context: dict[str, Any] = {"types": types, "kind": kind, "late_hours": _late_hours(request)}
+    context: dict[str, Any] = {"types": types, "kind": kind, "late_hours": _late_hours(request), "zone": _zone(client)}
     if kind is not None:
         moment = _moment(request.GET.get("at"))
         if moment is not None and moment in booking.open_times(session_type=kind, on=_therapist_day(kind, moment)):
@@ -94,7 +98,8 @@ def book_view(request: AuthedRequest) -> HttpResponse:
             context["changeable_until"] = moment - timedelta(hours=_late_hours(request))
         else:
             days, day, times = _days(booking.open_times(session_type=kind), request.GET.get("day"))
-            context.update({"days": days, "day": day, "times": times, "waiting": _waiting(client, kind)})
+            context.update({"days": days, "day": day, "times": times, "waiting": _waiting(client, kind),
+                            "base": f"?type={kind.pk}"})  # fmt: skip
     return render(request, "sessions/book.html", context)
 
 
@@ -135,6 +140,7 @@ def change_view(request: AuthedRequest, appointment_id: str) -> HttpResponse:
         "appointment": found,
         "until": until,
         "late_hours": _late_hours(request),
+        "zone": _zone(client),
         "open": found.status == AppointmentStatus.SCHEDULED and timezone.now() <= until and not found.is_joint,
         "scheduled": found.status == AppointmentStatus.SCHEDULED,
     }
@@ -147,7 +153,7 @@ def change_view(request: AuthedRequest, appointment_id: str) -> HttpResponse:
             context["confirm"] = moment
         else:
             days, day, times = _days(booking.open_times(session_type=kind, moving=found), request.GET.get("day"))
-            context.update({"kind": kind, "days": days, "day": day, "times": times})
+            context.update({"kind": kind, "days": days, "day": day, "times": times, "base": "?move=1"})
         context["waiting"] = _waiting(client, kind)
     return render(request, "sessions/change.html", context)
 

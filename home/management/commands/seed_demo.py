@@ -20,8 +20,9 @@ from accounts.services.enrollment import enrollment_link_create
 from accounts.services.mfa import totp_provisioning_uri
 from accounts.services.practices import practice_create, practice_logo_set, user_create
 from records.services import chart_create
-from sessions.models import Appointment, AppointmentStatus
+from sessions.models import Appointment, AppointmentStatus, SessionPolicy
 from sessions.services import appointment_schedule, licenses_set
+from sessions.services.booking import hours_set, session_type_save
 
 
 def _demo_logo() -> bytes:
@@ -155,6 +156,19 @@ class Command(BaseCommand):
         licenses_set(therapist=therapist, regions=["US-NY", "US-NJ", "US-CT"], context=None)
         licenses_set(therapist=users["therapist2@riverside.example"], regions=["US-NY"], context=None)
         practice_logo_set(actor=users["admin@riverside.example"], context=None, data=_demo_logo())
+        # Booking online: Dr. Okafor's and Dr. Santos's working hours and what their clients may book;
+        # the public page to ask for a first session is on.
+        second = users["therapist2@riverside.example"]
+        hours_set(therapist=therapist, spans=[(d, time(9), time(17)) for d in range(5)], context=None)
+        hours_set(therapist=second, spans=[(d, time(10), time(18)) for d in range(4)], context=None)
+        for who, name, minutes, fee in (
+            (therapist, "Individual session", 50, "150"),
+            (therapist, "Check-in", 25, "80"),
+            (second, "Individual session", 50, "140"),
+        ):
+            session_type_save(therapist=who, context=None, name=name, minutes=minutes, fee=fee, buffer_minutes=10,
+                              notice_hours=24, horizon_days=60)  # fmt: skip
+        SessionPolicy.objects.update_or_create(practice=practice, defaults={"first_session_requests": True})
 
     def _session_open_now(self) -> None:
         """Morgan always has a session with Dr. Santos open to join, so a call can be tried at once."""
