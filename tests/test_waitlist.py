@@ -130,6 +130,16 @@ def test_taking_an_offer_moves_the_session_it_was_earlier_than(
         assert again.status_code == 409
 
 
+def test_no_offer_goes_to_someone_who_has_left_the_care_team(
+    waiting, therapist, client_user, django_capture_on_commit_callbacks
+):
+    ClientChart.objects.get(client=waiting["second"]).care_team.remove(therapist)
+    with time_machine.travel(SATURDAY, tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            appointment_cancel(therapist=therapist, appointment=waiting["freed"], context=None)
+    assert set(offers_by_mail()) == {client_user.email}
+
+
 def test_the_waitlist_from_the_pages_and_the_api(waiting, client_user, login_as, make_user, therapist):
     kind = waiting["kind"]
     with time_machine.travel(SATURDAY, tick=False):

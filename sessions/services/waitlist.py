@@ -34,7 +34,7 @@ from sessions.models import (
     WaitlistOffer,
 )
 from sessions.policy import local_time
-from sessions.services.booking import _tell_therapist, type_for_client
+from sessions.services.booking import _tell_therapist, bookable_types_for, type_for_client
 from sessions.services.scheduling import _check_free, _lock_therapist, _move, _notify_clients, appointment_schedule
 from sessions.signals import appointment_cancelled
 from teletherapy.context import AuditContext
@@ -146,6 +146,9 @@ def offer_accept(*, client: User, offer_id: object, context: AuditContext | None
                 raise Conflict("This time has passed. You stay on the waitlist.", code="offer_gone")
             if entry.closed_at is not None:
                 raise Conflict("You left this waitlist, so the offer has lapsed.", code="offer_gone")
+            if not bookable_types_for(client=client).filter(pk=entry.session_type_id).exists():
+                raise Conflict("This session type can no longer be booked online. You can write to the practice.",
+                               code="offer_gone")  # fmt: skip
             therapist = freed.therapist
             minutes = entry.session_type.minutes
             _lock_therapist(therapist)
@@ -208,6 +211,11 @@ def _on_cancel(sender: Any, appointment: Appointment, **kwargs: Any) -> None:
     transaction.on_commit(lambda: waitlist_offer.delay(appointment_id))
 
 
+def _earlier_suits(entry: WaitlistEntry, freed: Appointment) -> bool:
+    mine = entry.appointment
+    return mine is None or (mine.status == AppointmentStatus.SCHEDULED and mine.starts_at > freed.starts_at)
+
+
 def offers_make(appointment: Appointment) -> list[WaitlistOffer]:
     """Record the freed time of a cancelled session and one offer per entry it suits, in order."""
     if appointment.status != AppointmentStatus.CANCELLED or appointment.starts_at < timezone.now() + MIN_NOTICE:
@@ -225,11 +233,9 @@ def offers_make(appointment: Appointment) -> list[WaitlistOffer]:
         .exclude(client_id__in=were_in)
         .select_related("appointment")
         .order_by("created_at", "id")
-        if entry.appointment is None
-        or (
-            entry.appointment.status == AppointmentStatus.SCHEDULED
-            and entry.appointment.starts_at > appointment.starts_at
-        )
+        if _earlier_suits(entry, appointment)
+        # The door, asked again: still on the therapist's care team, the type still bookable.
+        and bookable_types_for(client=entry.client).filter(pk=entry.session_type_id).exists()
     ]
     if not entries:
         return []
