@@ -38,6 +38,10 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": 60 * 60 * envint("AUDIT_VERIFY_HOURS", 6),
         },
         "session-reminders": {"task": "sessions.tasks.reminders_send_due", "schedule": 5 * 60},
+        "first-session-requests-forget": {
+            "task": "sessions.services.requests.first_requests_forget",
+            "schedule": 24 * 60 * 60,
+        },
         "intake-reminders": {"task": "intake.tasks.intake_reminders_send", "schedule": 6 * 60 * 60},
         # A backup daily, its restore drill an hour later, and an hourly watch for one missed.
         "backup": {"task": "operations.tasks.backup_make", "schedule": crontab(minute=0, hour=hour)},

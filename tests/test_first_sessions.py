@@ -64,7 +64,7 @@ def test_a_request_reaches_the_admins_and_becomes_an_invitation(
     assert invitation.invited_by == therapist
     assert any("pat@example.org" in m.to for m in mail.outbox)
     made.refresh_from_db()
-    assert made.invitation == invitation and made.answered_by == admin
+    assert made.invitation == invitation and made.answered_by == admin and made.email == ""
     assert "No requests waiting" in browser.get("/sessions/requests/").content.decode()
     again = browser.post("/sessions/requests/", {"request": made.pk, "answer": "decline"}, follow=True)
     assert "already been answered" in again.content.decode()
@@ -128,3 +128,16 @@ def test_the_api_asks_lists_and_answers(taking, admin, therapist, login_as, djan
         content_type="application/json",
     )  # fmt: skip
     assert bad.status_code == 400
+
+
+def test_a_request_left_unanswered_is_erased_after_ninety_days(taking):
+    import datetime as dt
+
+    import time_machine
+
+    requests.request_make(practice=taking, context=None, full_name="Old Ask", email="old@example.org")
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=89)):
+        assert requests.first_requests_forget() == 0
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=91)):
+        assert requests.first_requests_forget() == 1
+    assert not FirstSessionRequest.objects.exists()

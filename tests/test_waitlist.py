@@ -134,9 +134,8 @@ def test_no_offer_goes_to_someone_who_has_left_the_care_team(
     waiting, therapist, client_user, django_capture_on_commit_callbacks
 ):
     ClientChart.objects.get(client=waiting["second"]).care_team.remove(therapist)
-    with time_machine.travel(SATURDAY, tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            appointment_cancel(therapist=therapist, appointment=waiting["freed"], context=None)
+    with time_machine.travel(SATURDAY, tick=False), django_capture_on_commit_callbacks(execute=True):
+        appointment_cancel(therapist=therapist, appointment=waiting["freed"], context=None)
     assert set(offers_by_mail()) == {client_user.email}
 
 

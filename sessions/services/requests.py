@@ -8,6 +8,8 @@ whatever was sent, so it tells nobody whether an address is already known to the
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import shared_task
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -30,6 +32,7 @@ from teletherapy.errors import Conflict, NotAllowed, NotVisible, ServiceError
 from teletherapy.ids import as_uuid
 
 PER_ADDRESS_PER_HOUR = 5
+KEPT_UNANSWERED = timedelta(days=90)
 TIMES = {
     "weekday_mornings": "Weekday mornings",
     "weekday_afternoons": "Weekday afternoons",
@@ -164,7 +167,9 @@ def request_invite(
             on_behalf_of=therapist,
         )  # fmt: skip
         found.answered_at, found.answered_by, found.invitation = timezone.now(), actor, invitation
-        found.save(update_fields=["answered_at", "answered_by", "invitation"])
+        # The invitation carries the name and address on; the request keeps nothing of the person.
+        found.full_name, found.email, found.phone, found.preferred_times = "", "", "", ""
+        found.save()
         audit_record(action=Action.FIRST_SESSION_ANSWER, actor=actor, context=context, target=found,
                      details={"answer": "invited"})  # fmt: skip
     return found
@@ -181,3 +186,11 @@ def request_decline(*, actor: User, request_id: object, context: AuditContext | 
         audit_record(action=Action.FIRST_SESSION_ANSWER, actor=actor, context=context, target=found,
                      details={"answer": "declined"})  # fmt: skip
     return found
+
+
+@shared_task
+def first_requests_forget() -> int:
+    """Erase requests left unanswered for ``KEPT_UNANSWERED``: nothing is kept for long about
+    someone who never became a client. Run daily by beat."""
+    old = FirstSessionRequest.objects.filter(answered_at__isnull=True, created_at__lt=timezone.now() - KEPT_UNANSWERED)
+    return old.delete()[0]
