@@ -27,6 +27,7 @@ from compliance.models import FactChange, Vendor
 from compliance.selectors import breaches_notified_since
 from operations.selectors import backup_status
 from sessions.policy import policy_for
+from sessions.services.requests import KEPT_UNANSWERED
 from teletherapy.keyring import keyring
 from teletherapy.rotation import encrypted_models
 
@@ -328,6 +329,12 @@ def _retention() -> list[Fact]:
             "retention",
             "Signed-in sessions",
             f"Ended after {settings.SESSION_ABSOLUTE_LIFETIME_SECONDS // 3600} hours at most, then removed",
+        ),
+        Fact(
+            "retention.first_requests",
+            "retention",
+            "Requests for a first session",
+            f"Erased once the practice answers, or after {KEPT_UNANSWERED.days} days unanswered",
         ),
     ]
 
