@@ -30,5 +30,6 @@ def api_schema() -> dict[str, Any]:
             "ConsentKindEnum": "consent.models.ConsentKind",
             "AssessmentKindEnum": "records.models.AssessmentKind",
             "RoleEnum": "accounts.models.Role",
+            "AppointmentStatusEnum": "sessions.models.AppointmentStatus",
         },
     }
