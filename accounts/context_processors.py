@@ -36,6 +36,7 @@ GROUPS = {
     "accounts:members": "Practice",
     "accounts:invitations": "Practice",
     "sessions:requests": "Practice",
+    "records:services": "Practice",
     "consent:documents": "Practice",
     "sessions:policy": "Practice",
     "audit:console": "Compliance",
@@ -84,6 +85,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         if user.has_role(Role.ADMIN):
             nav.append(("accounts:members", "Members"))
             nav.append(("sessions:requests", "Requests"))
+            nav.append(("records:services", "Fees"))
             nav.append(("consent:documents", "Consent forms"))
             nav.append(("audit:console", "Audit log"))
             nav.append(("sessions:policy", "Settings"))

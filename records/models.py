@@ -159,12 +159,57 @@ class BillingRecord(models.Model):
     status = models.CharField(max_length=16, choices=BillingStatus.choices, default=BillingStatus.DRAFT)
     created_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+    # A charge drafted from a session (sessions.services.charges): which one, the minutes the
+    # client was connected, the telehealth modifier and the place of service; units of the code.
+    appointment_id = models.UUIDField(null=True, blank=True, db_index=True)
+    minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    modifier = models.CharField(max_length=2, blank=True, default="")
+    place_of_service = models.CharField(max_length=2, blank=True, default="")
+    units = models.PositiveSmallIntegerField(default=1)
 
     class Meta:
         ordering = ["-service_date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["chart", "appointment_id", "cpt_code"],
+                condition=models.Q(appointment_id__isnull=False),
+                name="one_charge_per_code_per_session",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.cpt_code} on {self.service_date}"
+
+
+class ServiceCode(models.Model):
+    """A service the practice bills (records.billing_codes.CATALOG), with its fee."""
+
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="service_codes")
+    code = models.CharField(max_length=5)
+    description = models.CharField(max_length=120)
+    fee = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [models.UniqueConstraint(fields=["practice", "code"], name="service_code_once")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.description}"
+
+
+class TherapistFee(models.Model):
+    """A therapist's own fee for a service, over the practice's."""
+
+    therapist = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="service_fees")
+    service = models.ForeignKey(ServiceCode, on_delete=models.CASCADE, related_name="therapist_fees")
+    fee = models.DecimalField(max_digits=8, decimal_places=2)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["therapist", "service"], name="therapist_fee_once")]
+
+    def __str__(self) -> str:
+        return f"{self.therapist_id}: {self.service_id} at {self.fee}"
 
 
 class PsychotherapyNote(models.Model):

@@ -191,6 +191,11 @@ PAGES: dict[tuple[str, str], Rule] = {
     ("records:note_new", "post"): R(ONLY_TEAM, body=(("template", "soap"), ("plan", "x"))),
     ("records:assessment_assign", "post"): R(ONLY_TEAM, body=(("kind", "phq9"),)),
     ("records:billing_add", "post"): R(frozenset({TEAM, ADMIN, ADMIN_THERAPIST})),
+    # A charge is adjusted or confirmed by the care team or an admin (the one in the world is
+    # submitted already, so it is refused with a reason, not hidden); fees are the admins'.
+    ("records:billing_change", "post"): R(frozenset({TEAM, ADMIN, ADMIN_THERAPIST}), body=(("fee", "90"),)),
+    ("records:services", "get"): R(ADMINS),
+    ("records:services", "post"): R(ADMINS, body=(("fee_90834", "130"),)),
     ("records:psychotherapy_new", "get"): R(ONLY_TEAM),
     ("records:psychotherapy_new", "post"): R(ONLY_TEAM, body=(("body", "Mine."),)),
     ("records:export_new", "post"): R(ACTS_FOR),

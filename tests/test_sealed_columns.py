@@ -80,6 +80,10 @@ PLAIN_ALLOWED = {
     "consent.ConsentRequest.reason": "a fixed reason code",
     "records.ClientChart.date_of_birth_index": "a keyed blind index",
     "records.BillingRecord.cpt_code": "a five-character procedure code, checked against its format",
+    "records.BillingRecord.modifier": "a two-character telehealth modifier from a fixed list (95, 93, FQ)",
+    "records.BillingRecord.place_of_service": "a two-digit place-of-service code from a fixed list (10, 02)",
+    "records.ServiceCode.code": "the practice's list of CPT codes it bills, the same for every client",
+    "records.ServiceCode.description": "what each CPT code stands for, from the catalog; no one's data",
     # What the browser sends about itself.
     "accounts.UserSession.user_agent": "the browser's user agent",
     "audit.AuditEvent.user_agent": "the browser's user agent",

@@ -27,10 +27,13 @@ class BillingSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = BillingRecord
-        fields = ["id", "chart", "service_date", "cpt_code", "diagnosis_codes", "fee", "status"]
+        fields = [
+            "id", "chart", "service_date", "cpt_code", "modifier", "place_of_service", "units", "minutes",
+            "appointment_id", "diagnosis_codes", "fee", "status",
+        ]  # fmt: skip
 
     def get_diagnosis_codes(self, record: BillingRecord) -> list[str]:
-        return record.diagnosis_codes.split(",")
+        return [code for code in record.diagnosis_codes.split(",") if code]
 
 
 class BillingInput(serializers.Serializer):
@@ -62,20 +65,31 @@ class BillingListView(RecordsView):
         return Response(BillingSerializer(record).data, status=status.HTTP_201_CREATED)
 
 
-class StatusInput(serializers.Serializer):
-    status = serializers.CharField(max_length=16)
+class ChangeInput(serializers.Serializer):
+    """A draft is adjusted (any of the fields) and may be confirmed in the same request (status)."""
+
+    status = serializers.CharField(max_length=16, required=False)
+    cpt_code = serializers.CharField(max_length=5, required=False)
+    modifier = serializers.CharField(max_length=2, required=False, allow_blank=True)
+    place_of_service = serializers.CharField(max_length=2, required=False, allow_blank=True)
+    units = serializers.IntegerField(required=False)
+    fee = serializers.CharField(max_length=12, required=False)
+    diagnosis_codes = serializers.ListField(child=serializers.CharField(max_length=10), max_length=12, required=False)
 
 
 class BillingDetailView(RecordsView):
-    @extend_schema(request=StatusInput, responses=BillingSerializer)
+    @extend_schema(request=ChangeInput, responses=BillingSerializer)
     def patch(self, request: Request, billing_id: uuid.UUID) -> Response:
-        found = billing_get_for_user(user=self.actor(request), billing_id=billing_id)
-        new_status = valid_input(StatusInput, request)["status"]
-        record = services.billing_set_status(
-            actor=self.actor(request),
-            record=found[0],
-            access=found[1],
-            status=new_status,
-            context=context_of(self.django_request(request)),
-        )
+        record, access = billing_get_for_user(user=self.actor(request), billing_id=billing_id)
+        data = valid_input(ChangeInput, request)
+        context = context_of(self.django_request(request))
+        new_status = data.pop("status", None)
+        if data:
+            record = services.billing_adjust(
+                actor=self.actor(request), record=record, access=access, changes=data, context=context
+            )
+        if new_status is not None:
+            record = services.billing_set_status(
+                actor=self.actor(request), record=record, access=access, status=new_status, context=context
+            )
         return Response(BillingSerializer(record).data)

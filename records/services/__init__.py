@@ -9,6 +9,7 @@ from records.services.access import (
 from records.services.care import (
     assessment_assign,
     assessment_submit,
+    billing_adjust,
     billing_create,
     billing_set_status,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "NoteConflict",
     "assessment_assign",
     "assessment_submit",
+    "billing_adjust",
     "billing_create",
     "billing_set_status",
     "chart_create",

@@ -15,6 +15,7 @@ from accounts.models import User
 from audit.models import Action
 from audit.services import audit_record
 from records import scoring
+from records.billing_codes import MODIFIERS, PLACES
 from records.models import (
     Assessment,
     BillingRecord,
@@ -26,7 +27,7 @@ from records.services.writing import CPT_PATTERN, ICD10_PATTERN, audit_write
 from records.signals import questionnaire_needs_attention
 from records.tasks import safety_alert_notify
 from teletherapy.context import AuditContext
-from teletherapy.errors import NotAllowed, ServiceError
+from teletherapy.errors import Conflict, NotAllowed, ServiceError
 
 # Assessments -------------------------------------------------------------------------------
 
@@ -147,6 +148,8 @@ def billing_set_status(
         )
     if status not in BillingStatus.values:
         raise ServiceError("Unknown status.", field="status")
+    if status != BillingStatus.DRAFT and not record.diagnosis_codes:
+        raise ServiceError("Add the diagnoses before this charge leaves draft.", field="diagnosis_codes")
     with transaction.atomic():
         record.status = status
         record.save(update_fields=["status"])
@@ -158,4 +161,66 @@ def billing_set_status(
             subject_client_id=record.chart.client_id,
             details={"status": status},
         )
+    return record
+
+
+def billing_adjust(
+    *, actor: User, record: BillingRecord, access: Access, changes: dict[str, object], context: AuditContext | None
+) -> BillingRecord:
+    """The care team (or an admin) adjusts a draft charge before confirming it: the service, its
+    modifier and place of service, units, fee and diagnoses. Once it has left draft it stands."""
+    if access not in (Access.ADMIN, Access.CARE_TEAM):
+        raise NotAllowed(
+            "Only the care team or an admin changes billing.", target_type=record._meta.label_lower, target_id=record.pk
+        )
+    if record.status != BillingStatus.DRAFT:
+        raise Conflict("Only a draft charge can be adjusted; this one has been submitted.")
+    fields: dict[str, object] = {}
+    if "cpt_code" in changes:
+        cpt = str(changes["cpt_code"] or "").strip().upper()
+        if not CPT_PATTERN.match(cpt):
+            raise ServiceError("A CPT code is five characters, such as 90834.", field="cpt_code")
+        fields["cpt_code"] = cpt
+    if "modifier" in changes:
+        modifier = str(changes["modifier"] or "").strip().upper()
+        if modifier and modifier not in MODIFIERS:
+            raise ServiceError("Choose the modifier from the list: 95, 93 or FQ.", field="modifier")
+        fields["modifier"] = modifier
+    if "place_of_service" in changes:
+        place = str(changes["place_of_service"] or "").strip()
+        if place and place not in PLACES:
+            raise ServiceError("Choose the place of service: 10 (home) or 02 (elsewhere).", field="place_of_service")
+        fields["place_of_service"] = place
+    if "units" in changes:
+        try:
+            units = int(str(changes["units"]))
+        except ValueError:
+            units = 0
+        if not 1 <= units <= 12:
+            raise ServiceError("Units are 1 to 12.", field="units")
+        fields["units"] = units
+    if "fee" in changes:
+        try:
+            amount = Decimal(str(changes["fee"]))
+        except (InvalidOperation, ValueError):
+            raise ServiceError("Give the fee as a number.", field="fee") from None
+        if not amount.is_finite() or not Decimal("0") <= amount < Decimal("100000"):
+            raise ServiceError("The fee must be between 0 and 99,999.99.", field="fee")
+        fields["fee"] = amount.quantize(Decimal("0.01"))
+    if "diagnosis_codes" in changes:
+        raw = changes["diagnosis_codes"]
+        listed = raw if isinstance(raw, list) else str(raw or "").split(",")
+        codes = [str(c).strip().upper() for c in listed if str(c).strip()]
+        if len(codes) > 12 or not all(ICD10_PATTERN.match(c) for c in codes):
+            raise ServiceError("Give up to twelve ICD-10-CM codes, such as F41.1.", field="diagnosis_codes")
+        fields["diagnosis_codes"] = ",".join(codes)
+    with transaction.atomic():
+        for name, value in fields.items():
+            setattr(record, name, value)
+        if fields:
+            record.save(update_fields=list(fields))
+        audit_record(
+            action=Action.BILLING_WRITE, actor=actor, context=context, target=record,
+            subject_client_id=record.chart.client_id, details={"adjusted": sorted(fields)},
+        )  # fmt: skip
     return record

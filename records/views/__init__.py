@@ -1,6 +1,12 @@
 """Clinical record pages for therapists, clients and guardians, one module per resource."""
 
-from records.views.assessments import assessment_assign_view, assessment_view, billing_add_view
+from records.views.assessments import (
+    assessment_assign_view,
+    assessment_view,
+    billing_add_view,
+    billing_change_view,
+    services_view,
+)
 from records.views.charts import chart_view, charts_view, emergency_view
 from records.views.documents import document_download_view, document_remove_view, document_upload_view
 from records.views.notes import (
@@ -18,6 +24,7 @@ __all__ = [
     "assessment_assign_view",
     "assessment_view",
     "billing_add_view",
+    "billing_change_view",
     "chart_view",
     "charts_view",
     "document_download_view",
@@ -35,4 +42,5 @@ __all__ = [
     "portal_view",
     "psychotherapy_new_view",
     "psychotherapy_note_view",
+    "services_view",
 ]

@@ -13,6 +13,7 @@ from accounts.types import AuthedRequest
 from audit.models import Action
 from audit.services import audit_record
 from records import services
+from records.billing_codes import MODIFIERS, PLACES
 from records.documented import sessions_to_document
 from records.forms import (
     AssignForm,
@@ -36,6 +37,7 @@ from records.selectors import (
     documents_visible,
     psychotherapy_notes_of_author,
 )
+from records.services.fees import service_codes_of
 from records.trends import trends_of
 from records.views.base import audit_read, results_of, upload_context
 from teletherapy.context import context_of
@@ -153,6 +155,9 @@ def chart_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
         "new_note_form": NewNoteForm(),
         "assign_form": AssignForm(),
         "billing_form": BillingForm(),
+        "services": service_codes_of(chart.practice_id) if shows_billing else [],
+        "modifiers": MODIFIERS,
+        "places": PLACES,
     }
     return render(request, "records/chart.html", context, status=status)
 

@@ -26,6 +26,7 @@ from sessions.models import (
 )
 from sessions.policy import join_window, local_time
 from sessions.realtime import CloseCode, close_group, presence_changed, room_group
+from sessions.services.charges import session_charges_draft
 from sessions.signals import appointment_cancelled
 from sessions.tasks import appointment_notify
 from teletherapy.context import AuditContext
@@ -375,6 +376,8 @@ def appointment_end(*, therapist: User, appointment: Appointment, context: Audit
         audit_record(action=Action.VIDEO_END, actor=therapist, context=context, target=locked)
         close_group(room_group(locked.pk), CloseCode.APPOINTMENT_OVER, "ended")
         presence_changed(locked.therapist_id)
+        ended = str(locked.pk)
+        transaction.on_commit(lambda: session_charges_draft.delay(ended))
     return locked
 
 
