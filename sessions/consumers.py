@@ -27,6 +27,7 @@ from sessions.protocol import Message, ProtocolError, encode, parse
 from sessions.quiet_socket import QuietSocket
 from sessions.realtime import CloseCode, host_group, login_group, room_group, user_group
 from sessions.relay import Relay
+from sessions.services.charges import medium_record
 from sessions.socket_state import Peer
 from sessions.waiting_room import WaitingRoom
 from teletherapy.channel_layers import LAYER_ERRORS
@@ -320,6 +321,15 @@ class SignalingConsumer(WaitingRoom, Relay, QuietSocket):
         await self.relay(message)
 
     on_answer = on_ice = on_verify = on_offer
+
+    async def on_medium(self, message: Message) -> None:
+        """Audio only, or back to video: kept for the charge's modifier (sessions.services.charges)."""
+        if self.entry is None or not self.joined or not self.admitted:
+            await self.error("not_in_call", "Choose audio only once you are in the call.")
+            return
+        await database_sync_to_async(medium_record)(
+            appointment_id=self.appointment_id, user_id=self.entry.user.pk, audio_only=message.data["audio_only"]
+        )
 
     async def on_leave(self, message: Message) -> None:
         await self.bye(CloseCode.LEFT, "left", "You left the session.")

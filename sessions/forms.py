@@ -105,6 +105,11 @@ class PolicyForm(AccessibleForm):
     first_session_requests = forms.BooleanField(
         label="People who are not yet clients may ask for a first session on a public page", required=False
     )
+    audio_only_modifier = forms.ChoiceField(
+        label="Modifier for a session held by audio alone (as your payers ask)",
+        choices=[("93", "93 (CPT)"), ("FQ", "FQ (Medicare and some payers)")],
+        required=False,
+    )
 
 
 class TimeZoneForm(AccessibleForm):

@@ -142,6 +142,12 @@ class SessionPolicy(models.Model):
     first_session_requests = models.BooleanField(
         default=False, help_text="People who are not yet clients may ask for a first session on a public page."
     )
+    # The modifier a charge takes when its session was held mostly by audio alone, as the
+    # practice's payers ask: 93 (CPT) or FQ (some payers, Medicare for behavioural health).
+    audio_only_modifier = models.CharField(
+        max_length=2, choices=[("93", "93"), ("FQ", "FQ")], default="93",
+        help_text="The modifier for a session held by audio alone.",
+    )  # fmt: skip
 
     class Meta:
         verbose_name_plural = "session policies"
@@ -256,6 +262,22 @@ class Admission(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} admitted to {self.appointment_id}"
+
+
+class MediumChange(models.Model):
+    """A participant chose audio only, or went back to video, during a session (said by the call
+    page over signaling): which medium the session was held in, for its charge's modifier."""
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="medium_changes")
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    audio_only = models.BooleanField()
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {'audio only' if self.audio_only else 'video'} at {self.at}"
 
 
 class CalendarFeed(models.Model):

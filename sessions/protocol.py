@@ -41,6 +41,8 @@ FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "remove": (frozenset({"peer"}), frozenset()),
     "end": (frozenset(), frozenset()),
     "ping": (frozenset(), frozenset({"t"})),
+    # This side chose audio only, or went back to video: the medium the session is held in.
+    "medium": (frozenset({"audio_only"}), frozenset()),
 }
 RELAYED = frozenset({"offer", "answer", "ice", "verify"})
 # What each step of a verify message carries, and the form of each field.
@@ -101,6 +103,8 @@ def parse(text: str) -> Message:
         check_candidate(data["candidate"])
     elif kind == "verify":
         check_verify(data)
+    elif kind == "medium" and not isinstance(data["audio_only"], bool):
+        raise ProtocolError("bad_message", "A medium message's audio_only is true or false.")
     elif kind == "ping" and "t" in data:
         t = data["t"]
         if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t):

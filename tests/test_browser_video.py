@@ -4,6 +4,8 @@ confirms the privacy checklist and waits; the therapist admits them; they talk, 
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -190,6 +192,13 @@ def walk_controls(actor, observer, greeting: str) -> None:
     assert actor.locator(".tile[data-peer] .security-code").is_visible()
     press(actor, "Security code")
     assert not actor.locator(".tile[data-peer] .security-code").is_visible()
+
+
+def until_true(predicate, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "not within the time allowed"
+        time.sleep(0.25)
 
 
 def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
@@ -391,6 +400,27 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     client.get_by_role("button", name="I'm ready").click()
     for page in (client, therapist):
         page.wait_for_selector(".tile[data-peer][data-state='connected']", timeout=30_000)
+    # Audio only for a moment, and back: the server hears which medium the session is in.
+    therapist.locator("#audio-only").click()
+    therapist.get_by_role("button", name="Back to video").wait_for()
+    therapist.locator("#audio-only").click()
+    therapist.get_by_role("button", name="Audio only").wait_for()
+    appointment_id = re.search(r"/sessions/([0-9a-f-]{36})/join/", client.url).group(1).replace("-", "")
+    database = sqlite3.connect(server.data_dir / "teletherapy.sqlite3", timeout=30)
+    until_true(
+        lambda: (
+            database.execute(
+                "SELECT count(*) FROM video_mediumchange WHERE appointment_id = ?", (appointment_id,)
+            ).fetchone()[0]
+            == 2
+        )
+    )
+    # As if Morgan had been in the call for 40 minutes: the charge drafted at the end meets 90834.
+    with database:
+        database.execute(
+            "UPDATE video_admission SET admitted_at = datetime(admitted_at, '-40 minutes') WHERE appointment_id = ?",
+            (appointment_id,),
+        )
     # The therapist ends it for everyone: each side is told in its own words, and nobody rejoins.
     therapist.once("dialog", lambda dialog: dialog.accept())
     therapist.get_by_role("button", name="Leave").click()
@@ -398,6 +428,11 @@ def test_a_video_session_from_waiting_room_to_hang_up(server, browser):
     therapist.locator("#ended-text", has_text="You ended the session for everyone.").wait_for()
     client.locator("#ended-text", has_text="Your therapist ended the session.").wait_for()
     assert not client.get_by_role("link", name="Rejoin").is_visible()
+    # The worker drafts the session's charge: the minutes connected, held by video (95).
+    charge = "SELECT cpt_code, modifier, place_of_service, status FROM records_billingrecord WHERE appointment_id = ?"
+    until_true(lambda: database.execute(charge, (appointment_id,)).fetchone() is not None, seconds=60)
+    assert database.execute(charge, (appointment_id,)).fetchone() == ("90834", "95", "10", "draft")
+    database.close()
     problems["ended for everyone (therapist)"] = serious_violations(therapist)
     problems["ended for everyone (client)"] = serious_violations(client)
     assert not any(problems.values()), problems  # axe-core: nothing serious or critical in any state

@@ -146,3 +146,35 @@ def test_fees_are_the_admins(admin, therapist, login_as):
     assert browser.post("/records/services/", {"fee_90834": "lots"}).status_code == 400
     assert browser.post("/records/services/", {"fee_90834": "135.5", "fee_90837": "180"}).status_code == 302
     assert ServiceCode.objects.get(practice=admin.practice, code="90834").fee == Decimal("135.50")
+
+
+def test_a_session_held_mostly_by_audio_alone_takes_the_practices_audio_only_modifier(
+    therapist, client_user, admin, chart, django_capture_on_commit_callbacks
+):
+    from sessions.models import MediumChange, SessionPolicy
+
+    def with_audio(minutes_from, minutes_to):
+        appointment = held(therapist, [client_user], "individual", [[(0, 45)]])
+        start = appointment.starts_at
+        MediumChange.objects.create(appointment=appointment, user=therapist, audio_only=True,
+                                    at=start + timedelta(minutes=minutes_from))  # fmt: skip
+        if minutes_to is not None:
+            MediumChange.objects.create(appointment=appointment, user=therapist, audio_only=False,
+                                        at=start + timedelta(minutes=minutes_to))  # fmt: skip
+        with django_capture_on_commit_callbacks(execute=True):
+            appointment_end(therapist=therapist, appointment=appointment)
+        return BillingRecord.objects.get(appointment_id=appointment.pk).modifier
+
+    assert with_audio(5, 10) == "95"  # five minutes of 45
+    assert with_audio(10, None) == "93"  # from minute 10 to the end: most of it
+    SessionPolicy.objects.update_or_create(practice_id=admin.practice_id, defaults={"audio_only_modifier": "FQ"})
+    assert with_audio(0, 40) == "FQ"
+
+
+def test_the_medium_message_is_checked():
+    from sessions.protocol import ProtocolError, parse
+
+    assert parse('{"v": 1, "type": "medium", "audio_only": true}').data["audio_only"] is True
+    for bad in ('{"v": 1, "type": "medium", "audio_only": "yes"}', '{"v": 1, "type": "medium"}'):
+        with pytest.raises(ProtocolError):
+            parse(bad)

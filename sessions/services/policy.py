@@ -56,6 +56,10 @@ def policy_update(*, actor: User, context: AuditContext | None, **changes: objec
         policy.block_unlicensed_location = bool(changes.get("block_unlicensed_location", False))
         policy.late_cancel_hours = late
         policy.first_session_requests = bool(changes.get("first_session_requests", policy.first_session_requests))
+        modifier = str(changes.get("audio_only_modifier") or policy.audio_only_modifier)
+        if modifier not in ("93", "FQ"):
+            raise ServiceError("Choose 93 or FQ.", field="audio_only_modifier")
+        policy.audio_only_modifier = modifier
         policy.save()
         audit_record(
             action=Action.SESSION_POLICY_CHANGE,
@@ -71,6 +75,7 @@ def policy_update(*, actor: User, context: AuditContext | None, **changes: objec
                 "last_reminder_hours": last,
                 "late_cancel_hours": late,
                 "first_session_requests": policy.first_session_requests,
+                "audio_only_modifier": policy.audio_only_modifier,
             },
         )
     return policy

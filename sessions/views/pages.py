@@ -338,6 +338,7 @@ def policy_view(request: AuthedRequest) -> HttpResponse:
             "block_unlicensed_location": policy.block_unlicensed_location,
             "late_cancel_hours": policy.late_cancel_hours,
             "first_session_requests": policy.first_session_requests,
+            "audio_only_modifier": policy.audio_only_modifier,
         },
     )
     if request.method == "POST" and form.is_valid():

@@ -54,6 +54,8 @@ $("audio-only").addEventListener("click", (event) => {
   setLabel(event.currentTarget, on ? "Back to video" : "Audio only");
   $("weak-offer").hidden = true;
   setMyState({ audioOnly: on });
+  // The server hears only which medium the session is in (for its charge's modifier), never more.
+  send("medium", { audio_only: on });
   tuneAll();
 });
 $("low-bandwidth").addEventListener("click", (event) => {
