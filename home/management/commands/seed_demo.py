@@ -20,6 +20,7 @@ from accounts.services.enrollment import enrollment_link_create
 from accounts.services.mfa import totp_provisioning_uri
 from accounts.services.practices import practice_create, practice_logo_set, user_create
 from records.services import chart_create
+from records.services.fees import fees_set
 from sessions.models import Appointment, AppointmentStatus, SessionPolicy
 from sessions.services import appointment_schedule, licenses_set
 from sessions.services.booking import hours_set, session_type_save
@@ -169,6 +170,11 @@ class Command(BaseCommand):
             session_type_save(therapist=who, context=None, name=name, minutes=minutes, fee=fee, buffer_minutes=10,
                               notice_hours=24, horizon_days=60)  # fmt: skip
         SessionPolicy.objects.update_or_create(practice=practice, defaults={"first_session_requests": True})
+        # The practice's fees, which charges drafted from sessions take.
+        fees_set(actor=users["admin@riverside.example"], context=None, fees={
+            "90791": "200", "90832": "90", "90834": "150", "90837": "180", "90846": "150", "90847": "160",
+            "90839": "200", "90840": "100", "90853": "60", "90785": "25",
+        })  # fmt: skip
 
     def _session_open_now(self) -> None:
         """Morgan always has a session with Dr. Santos open to join, so a call can be tried at once."""
