@@ -114,6 +114,8 @@ class Action(models.TextChoices):
     BILLING_VIEW = "records.billing_view", "Read billing"
     BILLING_WRITE = "records.billing_write", "Changed billing"
     BILLING_SETTINGS_CHANGE = "records.billing_settings", "Changed the practice's services and fees"
+    DIAGNOSIS_CHANGE = "records.diagnosis", "Added, reordered or resolved a diagnosis"
+    DIAGNOSIS_VIEW = "records.diagnosis_view", "Read diagnoses"
     PSYCHOTHERAPY_NOTE_VIEW = "records.psychotherapy_view", "Read their psychotherapy note"
     PSYCHOTHERAPY_NOTE_WRITE = "records.psychotherapy_write", "Wrote a psychotherapy note"
     EMERGENCY_ACCESS = "records.emergency_access", "Used emergency access"

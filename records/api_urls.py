@@ -8,6 +8,8 @@ urlpatterns = [
     path("charts/<uuid:chart_id>/notes/", api.NoteListView.as_view(), name="api-records-notes"),
     path("charts/<uuid:chart_id>/assessments/", api.AssessmentListView.as_view(), name="api-records-assessments"),
     path("charts/<uuid:chart_id>/billing/", api.BillingListView.as_view(), name="api-records-billing"),
+    path("charts/<uuid:chart_id>/diagnoses/", api.DiagnosisListView.as_view(), name="api-records-diagnoses"),
+    path("icd10/", api.IcdSearchView.as_view(), name="api-records-icd10"),
     path("charts/<uuid:chart_id>/emergency-access/", api.EmergencyAccessView.as_view(), name="api-records-emergency"),
     path(
         "charts/<uuid:chart_id>/psychotherapy-notes/",

@@ -18,8 +18,9 @@ from typing import Any
 
 from accounts.models import User
 from consent.models import ConsentKind, ConsentSignature, ParticipantAgreement
+from records.diagnoses import description
 from records.document import Document, Entry, Section, choice, day, label, money, when
-from records.models import AssessmentKind, BillingStatus, ClientChart, NoteTemplate
+from records.models import AssessmentKind, BillingStatus, ChartDiagnosis, ClientChart, NoteTemplate
 from records.selectors import Access, Need, billing_visible, chart_access, chart_reaches, documents_visible
 from teletherapy.hooks import copy_sections
 
@@ -117,7 +118,7 @@ def _billing(chart: ClientChart, reader: User, access: Access) -> list[dict[str,
         {
             "service_date": b.service_date.isoformat(),
             "cpt_code": b.cpt_code,
-            "diagnosis_codes": b.diagnosis_codes.split(","),
+            "diagnosis_codes": [code for code in b.diagnosis_codes.split(",") if code],
             "fee": str(b.fee),
             "status": b.status,
         }
@@ -133,6 +134,26 @@ def _read_charge(item: dict[str, Any], zone: tzinfo, currency: str) -> Entry:
             ("Diagnosis codes", ", ".join(item.get("diagnosis_codes") or [])),
             ("Status", choice(BillingStatus, item.get("status"))),
         ],
+    )
+
+
+def _diagnoses(chart: ClientChart, reader: User, access: Access) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": d.code,
+            "description": description(d.code),
+            "noted_on": d.noted_on.isoformat(),
+            "resolved_on": d.resolved_on.isoformat() if d.resolved_on else None,
+        }
+        for d in ChartDiagnosis.objects.filter(chart=chart).order_by("position", "created_at")
+    ]
+
+
+def _read_diagnosis(item: dict[str, Any], zone: tzinfo, currency: str) -> Entry:
+    ended = item.get("resolved_on")
+    return Entry(
+        f"{item.get('code', '')} {item.get('description', '')}",
+        facts=[("Since", day(item.get("noted_on"))), *([("Resolved", day(ended))] if ended else [])],
     )
 
 
@@ -209,6 +230,9 @@ copy_sections.register(
 )
 copy_sections.register(
     CopySection("documents", "Documents", Need.CLINICAL, _documents, _read_document, "No documents.", 50)
+)
+copy_sections.register(
+    CopySection("diagnoses", "Diagnoses", Need.BILLING, _diagnoses, _read_diagnosis, "No diagnoses recorded.", 58)
 )
 copy_sections.register(CopySection("billing", "Billing", Need.BILLING, _billing, _read_charge, "No charges.", 60))
 copy_sections.register(

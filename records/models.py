@@ -181,6 +181,28 @@ class BillingRecord(models.Model):
         return f"{self.cpt_code} on {self.service_date}"
 
 
+class ChartDiagnosis(models.Model):
+    """A diagnosis on a chart: an ICD-10-CM code (records.diagnoses), sealed at rest, in the order
+    the therapist gives them (the first is the primary), from the day it was made to the day it
+    was resolved. A charge takes the diagnoses in force on its date of service."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    chart = models.ForeignKey(ClientChart, on_delete=models.PROTECT, related_name="diagnoses")
+    code = EncryptedTextField()
+    position = models.PositiveSmallIntegerField(default=0)
+    noted_on = models.DateField()
+    resolved_on = models.DateField(null=True, blank=True)
+    added_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "chart diagnoses"
+        ordering = ["position", "created_at"]
+
+    def __str__(self) -> str:
+        return f"diagnosis {self.pk} on chart {self.chart_id}"
+
+
 class ServiceCode(models.Model):
     """A service the practice bills (records.billing_codes.CATALOG), with its fee."""
 

@@ -194,6 +194,8 @@ PAGES: dict[tuple[str, str], Rule] = {
     # A charge is adjusted or confirmed by the care team or an admin (the one in the world is
     # submitted already, so it is refused with a reason, not hidden); fees are the admins'.
     ("records:billing_change", "post"): R(frozenset({TEAM, ADMIN, ADMIN_THERAPIST}), body=(("fee", "90"),)),
+    ("records:diagnoses", "get"): R(ONLY_TEAM),
+    ("records:diagnoses", "post"): R(ONLY_TEAM, body=(("action", "add"), ("code", "F43.10"))),
     ("records:services", "get"): R(ADMINS),
     ("records:services", "post"): R(ADMINS, body=(("fee_90834", "130"),)),
     ("records:psychotherapy_new", "get"): R(ONLY_TEAM),
@@ -337,6 +339,9 @@ API: dict[tuple[str, str], Rule] = {
         frozenset({TEAM, ADMIN, ADMIN_THERAPIST}),
         body=(("service_date", "2026-11-09"), ("cpt_code", "90837"), ("diagnosis_codes", ["F41.1"]), ("fee", "160")),
     ),
+    ("/api/v1/records/charts/{chart_id}/diagnoses/", "get"): R(BILLING, reads=True),
+    ("/api/v1/records/charts/{chart_id}/diagnoses/", "post"): R(ONLY_TEAM, body=(("code", "F43.10"),)),
+    ("/api/v1/records/icd10/", "get"): R(EVERYONE, query=(("q", "anxiety"),)),
     ("/api/v1/records/charts/{chart_id}/emergency-access/", "post"): R(
         frozenset({TEAM, OFF, EMERGENCY}), body=(("reason", "The client called in crisis; cover needed."),)
     ),

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import uuid
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.api import VerifiedAPIView
 from audit.models import Action
-from records import services
+from records import diagnoses, services
 from records.api.base import RecordsView, valid_input
-from records.models import BillingRecord
+from records.models import BillingRecord, ChartDiagnosis
 from records.selectors import (
     Need,
     billing_get_for_user,
     billing_visible,
 )
+from records.services.diagnoses import diagnoses_of, diagnosis_add
 from teletherapy.context import context_of
 from teletherapy.pagination import paginate
 
@@ -93,3 +95,66 @@ class BillingDetailView(RecordsView):
                 actor=self.actor(request), record=record, access=access, status=new_status, context=context
             )
         return Response(BillingSerializer(record).data)
+
+
+# Diagnoses ----------------------------------------------------------------------------------------
+
+
+class DiagnosisSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    code = serializers.CharField()
+    description = serializers.SerializerMethodField()
+    primary = serializers.SerializerMethodField()
+    noted_on = serializers.DateField()
+    resolved_on = serializers.DateField(allow_null=True)
+
+    def get_description(self, diagnosis: ChartDiagnosis) -> str:
+        return diagnoses.description(diagnosis.code)
+
+    def get_primary(self, diagnosis: ChartDiagnosis) -> bool:
+        return bool(self.context.get("primary") == diagnosis.pk)
+
+
+class DiagnosisInput(serializers.Serializer):
+    code = serializers.CharField(max_length=10)
+    noted_on = serializers.DateField(required=False)
+
+
+class DiagnosisListView(RecordsView):
+    @extend_schema(responses=DiagnosisSerializer(many=True))
+    def get(self, request: Request, chart_id: uuid.UUID) -> Response:
+        chart, access = self.chart(request, chart_id, Need.BILLING)
+        found = list(diagnoses_of(chart))
+        self.read(request, Action.DIAGNOSIS_VIEW, chart, chart, access, count=len(found))
+        current = [d for d in found if d.resolved_on is None]
+        primary = current[0].pk if current else None
+        return Response(DiagnosisSerializer(found, many=True, context={"primary": primary}).data)
+
+    @extend_schema(request=DiagnosisInput, responses={201: DiagnosisSerializer})
+    def post(self, request: Request, chart_id: uuid.UUID) -> Response:
+        chart, access = self.chart(request, chart_id, Need.BILLING)
+        data = valid_input(DiagnosisInput, request)
+        made = diagnosis_add(
+            actor=self.actor(request), chart=chart, access=access, code=data["code"], noted_on=data.get("noted_on"),
+            context=context_of(self.django_request(request)),
+        )  # fmt: skip
+        return Response(DiagnosisSerializer(made).data, status=status.HTTP_201_CREATED)
+
+
+class CodeSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    description = serializers.CharField()
+
+
+class CodesSerializer(serializers.Serializer):
+    codes = CodeSerializer(many=True, help_text="At most 20, best first.")
+
+
+class IcdSearchView(VerifiedAPIView):
+    """GET /api/v1/records/icd10/?q=: billable ICD-10-CM codes by code or words (the public code set)."""
+
+    @extend_schema(parameters=[OpenApiParameter("q", str, description="A code's start, or words.")],
+                   responses={200: CodesSerializer})  # fmt: skip
+    def get(self, request: Request) -> Response:
+        found = diagnoses.search(request.query_params.get("q", ""))
+        return Response({"codes": [{"code": code, "description": text} for code, text in found]})

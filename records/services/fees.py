@@ -20,6 +20,7 @@ from audit.models import Action
 from audit.services import audit_record
 from records.billing_codes import BY_CODE, CATALOG, MODIFIERS, PLACES
 from records.models import BillingRecord, BillingStatus, ClientChart, ServiceCode, TherapistFee
+from records.services.diagnoses import diagnoses_of
 from teletherapy.context import AuditContext
 from teletherapy.errors import NotAllowed, ServiceError
 
@@ -78,20 +79,23 @@ def charge_draft(
     modifier: str, place_of_service: str, context: AuditContext | None,
 ) -> BillingRecord | None:  # fmt: skip
     """Draft the charge for one session on the client's chart: the code the session met, its fee,
-    the diagnoses of the chart's latest charge (the therapist confirms them). None if the session
+    the chart's diagnoses in force that day (else those of its latest charge; the therapist confirms
+    them). None if the session
     already has its charge."""
     if code not in BY_CODE or modifier not in MODIFIERS or place_of_service not in PLACES:
         raise ServiceError("A charge names a known service, modifier and place of service.")
+    in_force = [d.code for d in diagnoses_of(chart, on=service_date)]
     latest = next(
         (b for b in BillingRecord.objects.filter(chart=chart).order_by("-service_date", "-created_at")[:20]
          if b.diagnosis_codes),
         None,
     )  # fmt: skip
+    codes = ",".join(in_force) if in_force else (latest.diagnosis_codes if latest else "")
     try:
         with transaction.atomic():
             record = BillingRecord.objects.create(
                 chart=chart, service_date=service_date, cpt_code=code, fee=fee_for(therapist=therapist, code=code),
-                diagnosis_codes=latest.diagnosis_codes if latest else "", status=BillingStatus.DRAFT,
+                diagnosis_codes=codes, status=BillingStatus.DRAFT,
                 created_by=therapist, appointment_id=appointment_id, minutes=minutes, modifier=modifier,
                 place_of_service=place_of_service,
             )  # fmt: skip

@@ -13,19 +13,15 @@ from accounts.models import Role
 from accounts.rules import role_required
 from accounts.types import AuthedRequest
 from records import services
-from records.billing_codes import BY_CODE
 from records.forms import (
     AssessmentForm,
     AssignForm,
-    BillingForm,
 )
 from records.selectors import (
     Need,
     assessment_get_for_user,
-    billing_get_for_user,
     chart_get_for_user,
 )
-from records.services.fees import fees_set, service_codes_of
 from teletherapy.context import context_of
 from teletherapy.errors import NotVisible, ServiceError, error_text
 from teletherapy.ids import as_uuid
@@ -47,49 +43,6 @@ def assessment_assign_view(request: AuthedRequest, chart_id: str) -> HttpRespons
     else:
         messages.success(request, "Assigned; the client will see it in their portal.")
     return redirect("records:chart", chart.pk)
-
-
-@role_required(Role.THERAPIST, Role.ADMIN)
-@require_POST
-def billing_add_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
-    chart, access = chart_get_for_user(user=request.user, chart_id=chart_id, need=Need.BILLING)
-    form = BillingForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise ServiceError("Fill in the date, CPT code, diagnosis codes and fee.")
-        services.billing_create(
-            actor=request.user, chart=chart, access=access, context=context_of(request), **form.cleaned_data
-        )
-    except ServiceError as error:
-        messages.error(request, error_text(request, error))
-    else:
-        messages.success(request, "Billing record added.")
-    return redirect("records:chart", chart.pk)
-
-
-@role_required(Role.THERAPIST, Role.ADMIN)
-@require_POST
-def billing_change_view(request: AuthedRequest, billing_id: str) -> HttpResponse:
-    """Adjust a draft charge (one drafted from a session, say), and confirm it if asked."""
-    record, access = billing_get_for_user(user=request.user, billing_id=billing_id)
-    fields = ("cpt_code", "modifier", "place_of_service", "units", "fee", "diagnosis_codes")
-    changes: dict[str, object] = {name: request.POST[name] for name in fields if name in request.POST}
-    try:
-        if changes:
-            record = services.billing_adjust(
-                actor=request.user, record=record, access=access, changes=changes, context=context_of(request)
-            )
-        if request.POST.get("action") == "confirm":
-            services.billing_set_status(actor=request.user, record=record, access=access, status="submitted",
-                                        context=context_of(request))  # fmt: skip
-            messages.success(request, "Charge confirmed. The client now sees it.")
-        else:
-            messages.success(request, "Charge saved as a draft.")
-    except ServiceError as error:
-        if error.is_refusal:
-            raise
-        messages.error(request, error_text(request, error))
-    return redirect(f"{reverse('records:chart', args=[record.chart_id])}#bill-h")
 
 
 def _local_line() -> tuple[str, str] | None:
@@ -133,25 +86,3 @@ def assessment_view(request: AuthedRequest, assessment_id: str) -> HttpResponse:
             status = 400
     context = {"assessment": assessment, "form": form, "title": assessment.get_kind_display()}
     return render(request, "records/assessment.html", context, status=status)
-
-
-@role_required(Role.ADMIN)
-@require_http_methods(["GET", "POST"])
-def services_view(request: AuthedRequest) -> HttpResponse:
-    """The practice's services and fees: what a charge drafted from a session costs."""
-    services_list = list(service_codes_of(request.user.practice_id))
-    status = 200
-    if request.method == "POST":
-        wanted = {s.code: request.POST.get(f"fee_{s.code}", str(s.fee)) for s in services_list}
-        try:
-            changed = fees_set(actor=request.user, fees=wanted, context=context_of(request))
-        except ServiceError as error:
-            if error.is_refusal:
-                raise
-            messages.error(request, error_text(request, error))
-            status = 400
-        else:
-            messages.success(request, f"Fees saved ({changed} changed).")
-            return redirect("records:services")
-    rows = [(s, BY_CODE[s.code]) for s in services_list if s.code in BY_CODE]
-    return render(request, "records/services.html", {"rows": rows}, status=status)

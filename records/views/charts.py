@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import Role
@@ -37,6 +38,7 @@ from records.selectors import (
     documents_visible,
     psychotherapy_notes_of_author,
 )
+from records.services.diagnoses import diagnoses_of
 from records.services.fees import service_codes_of
 from records.trends import trends_of
 from records.views.base import audit_read, results_of, upload_context
@@ -156,6 +158,7 @@ def chart_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
         "assign_form": AssignForm(),
         "billing_form": BillingForm(),
         "services": service_codes_of(chart.practice_id) if shows_billing else [],
+        "diagnoses_now": list(diagnoses_of(chart, on=timezone.localdate())) if shows_billing else [],
         "modifiers": MODIFIERS,
         "places": PLACES,
     }

@@ -7,29 +7,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('video', '0010_waitlist_and_first_requests'),
+        ("video", "0010_waitlist_and_first_requests"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='sessionpolicy',
-            name='audio_only_modifier',
-            field=models.CharField(choices=[('93', '93'), ('FQ', 'FQ')], default='93', help_text='The modifier for a session held by audio alone.', max_length=2),
+            model_name="sessionpolicy",
+            name="audio_only_modifier",
+            field=models.CharField(
+                choices=[("93", "93"), ("FQ", "FQ")],
+                default="93",
+                help_text="The modifier for a session held by audio alone.",
+                max_length=2,
+            ),
         ),
         migrations.CreateModel(
-            name='MediumChange',
+            name="MediumChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('audio_only', models.BooleanField()),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('appointment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='medium_changes', to='video.appointment')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("audio_only", models.BooleanField()),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="medium_changes",
+                        to="video.appointment",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
     ]
