@@ -167,3 +167,8 @@ class SessionTypeForm(AccessibleForm):
     notice_hours = forms.IntegerField(label="Least notice (hours)", min_value=0, max_value=720, initial=24)
     horizon_days = forms.IntegerField(label="Bookable up to (days ahead)", min_value=1, max_value=365, initial=60)
     bookable = forms.BooleanField(label="Clients may book it online", required=False, initial=True)
+
+
+class TimeOffForm(AccessibleForm):
+    first = forms.DateField(label="First day off", widget=forms.DateInput(attrs={"type": "date"}))
+    last = forms.DateField(label="Last day off", widget=forms.DateInput(attrs={"type": "date"}))

@@ -206,6 +206,26 @@ class WorkingHours(models.Model):
         return f"{self.therapist_id}: day {self.weekday} {self.starts:%H:%M}-{self.ends:%H:%M}"
 
 
+class TimeOff(models.Model):
+    """Days a therapist is away (a holiday, a conference): nothing is offered for booking in them.
+    From the start of the first day to the end of the last, in the therapist's zone."""
+
+    therapist = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="time_off")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "time off"
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")), name="time_off_ends_after")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.therapist_id} away {self.starts_at:%Y-%m-%d} to {self.ends_at:%Y-%m-%d}"
+
+
 class TherapistLicense(models.Model):
     therapist = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="licenses")
     region = models.CharField(max_length=16, choices=REGIONS)

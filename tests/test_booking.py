@@ -236,3 +236,27 @@ def test_the_therapist_sets_hours_and_types_on_their_availability_page(
     assert AuditEvent.objects.filter(action=Action.BOOKING_SETTINGS_CHANGE).count() == 3
     for other in (client_user, admin):
         assert login_as(other).get("/sessions/availability/").status_code == 403
+
+
+def test_time_off_closes_its_days_to_booking(offer, therapist, login_as):
+    from sessions.models import TimeOff
+    from sessions.services.booking import time_off_add
+
+    with time_machine.travel(SUNDAY - dt.timedelta(days=2), tick=False):
+        assert open_times(session_type=offer, on=MONDAY)
+        away = time_off_add(therapist=therapist, first=MONDAY, last=MONDAY, context=None)
+        assert open_times(session_type=offer, on=MONDAY) == []
+        assert open_times(session_type=offer, on=MONDAY + dt.timedelta(days=7))  # the next Monday is open
+        with pytest.raises(ServiceError, match="on or after the first"):
+            time_off_add(therapist=therapist, first=MONDAY, last=MONDAY - dt.timedelta(days=1), context=None)
+        browser = login_as(therapist)
+        page = browser.get("/sessions/availability/").content.decode()
+        assert "Monday 14 December" in page and "Add time off" in page
+        bad = browser.post("/sessions/availability/", {"action": "time_off", "off-first": "soon"}, follow=True)
+        assert "Give the first and the last day off" in bad.content.decode()
+        browser.post("/sessions/availability/", {"action": "time_off_remove", "time_off": away.pk})
+        assert not TimeOff.objects.exists() and open_times(session_type=offer, on=MONDAY)
+        added = browser.post(
+            "/sessions/availability/", {"action": "time_off", "off-first": "2026-12-21", "off-last": "2026-12-25"}
+        )
+        assert added.status_code == 302 and TimeOff.objects.get().ends_at == at(dt.date(2026, 12, 26), 0)

@@ -30,6 +30,7 @@ from sessions.models import (
     AppointmentStatus,
     SessionMode,
     SessionType,
+    TimeOff,
     WorkingHours,
 )
 from sessions.policy import policy_for
@@ -73,6 +74,41 @@ def hours_set(*, therapist: User, spans: Iterable[tuple[int, time, time]], conte
             details={"what": "working_hours", "spans": len(wanted)},
         )  # fmt: skip
     return len(wanted)
+
+
+def time_off_add(*, therapist: User, first: date, last: date, context: AuditContext | None) -> TimeOff:
+    """Days away, from the start of ``first`` to the end of ``last`` in the therapist's zone.
+    Sessions already booked in them stay: the therapist moves or cancels those themself."""
+    _therapist_only(therapist)
+    if last < first:
+        raise ServiceError("The last day off comes on or after the first.", field="last")
+    if first < timezone.localdate() - timedelta(days=1) or (last - first).days > 366:
+        raise ServiceError("Choose days from today on, a year at most.", field="first")
+    zone = practice_zone(therapist.zone_name)
+    with transaction.atomic():
+        away = TimeOff.objects.create(
+            therapist=therapist,
+            starts_at=datetime.combine(first, time(0), zone),
+            ends_at=datetime.combine(last + timedelta(days=1), time(0), zone),
+        )
+        audit_record(
+            action=Action.BOOKING_SETTINGS_CHANGE, actor=therapist, context=context, target=away,
+            details={"what": "time_off", "days": (last - first).days + 1},
+        )  # fmt: skip
+    return away
+
+
+def time_off_remove(*, therapist: User, time_off_id: object, context: AuditContext | None) -> None:
+    _therapist_only(therapist)
+    with transaction.atomic():
+        away = TimeOff.objects.select_for_update().filter(pk=_as_int(time_off_id), therapist=therapist).first()
+        if away is None:
+            raise NotVisible("video.timeoff", time_off_id)
+        audit_record(
+            action=Action.BOOKING_SETTINGS_CHANGE, actor=therapist, context=context, target=away,
+            details={"what": "time_off_removed"},
+        )  # fmt: skip
+        away.delete()
 
 
 def _number(value: object, field: str, low: int, high: int, message: str) -> int:
@@ -200,6 +236,14 @@ def open_times(
     if moving is not None:
         busy_qs = busy_qs.exclude(pk=moving.pk)
     busy = [(a.starts_at - buffer, a.ends_at + buffer) for a in busy_qs]
+    busy += [
+        (away.starts_at, away.ends_at)
+        for away in TimeOff.objects.filter(
+            therapist=therapist,
+            starts_at__lt=datetime.combine(last_day + timedelta(days=1), time(0), zone),
+            ends_at__gt=datetime.combine(first_day, time(0), zone),
+        )
+    ]
     found: list[datetime] = []
     day = first_day
     while day <= last_day:

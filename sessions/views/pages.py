@@ -29,11 +29,12 @@ from sessions.forms import (
     ScheduleForm,
     ScopeForm,
     SessionTypeForm,
+    TimeOffForm,
     TimeZoneForm,
     WhenForm,
 )
 from sessions.gate import appointment_for_participant
-from sessions.models import Appointment, CalendarFeed, SessionType, TherapistLicense, WorkingHours
+from sessions.models import Appointment, CalendarFeed, SessionType, TherapistLicense, TimeOff, WorkingHours
 from sessions.policy import join_window, policy_for
 from sessions.regions import REGIONS
 from sessions.selectors import appointments_between, appointments_listed, appointments_schedule_for, caseload_of
@@ -293,6 +294,23 @@ def availability_view(request: AuthedRequest) -> HttpResponse:
             else:
                 messages.success(request, "Working hours saved.")
                 return redirect("sessions:availability")
+    elif action in ("time_off", "time_off_remove"):
+        away = TimeOffForm(request.POST if action == "time_off" else None, prefix="off")
+        try:
+            if action == "time_off_remove":
+                booking.time_off_remove(therapist=therapist, time_off_id=request.POST.get("time_off"),
+                                        context=context_of(request))  # fmt: skip
+                messages.success(request, "Time off removed: those days are open for booking again.")
+                return redirect("sessions:availability")
+            if away.is_valid():
+                booking.time_off_add(therapist=therapist, context=context_of(request), **away.cleaned_data)
+                messages.success(request, "Time off saved: clients cannot book those days.")
+                return redirect("sessions:availability")
+            messages.error(request, "Give the first and the last day off.")
+        except NotVisible:
+            raise
+        except ServiceError as error:
+            messages.error(request, error_text(request, error))
     elif action == "type":
         type_id = request.POST.get("type") or None
         form = SessionTypeForm(request.POST, prefix=f"t{type_id}" if type_id else None)
@@ -319,7 +337,19 @@ def availability_view(request: AuthedRequest) -> HttpResponse:
         )
         for kind in SessionType.objects.filter(therapist=therapist)
     ]
-    context = {"hours": hours, "new_type": new_type, "types": types, "zone": therapist.zone_name}
+    away_list = TimeOff.objects.filter(therapist=therapist, ends_at__gt=timezone.now())
+    last_moment = timedelta(seconds=1)
+    context = {
+        "hours": hours,
+        "new_type": new_type,
+        "types": types,
+        "zone": therapist.zone_name,
+        "time_off": [
+            (a, timezone.localtime(a.starts_at).date(), timezone.localtime(a.ends_at - last_moment).date())
+            for a in away_list
+        ],
+        "time_off_form": TimeOffForm(prefix="off"),
+    }
     return render(request, "sessions/availability.html", context, status=status)
 
 
