@@ -9,6 +9,7 @@ minutes no psychotherapy code is met."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -72,3 +73,12 @@ def npi_valid(npi: str) -> bool:
         else:
             total += digit
     return (10 - total % 10) % 10 == int(npi[9])
+
+
+TAXONOMY = re.compile(r"\d{3}[0-9A-Z]{6}X")  # a Health Care Provider Taxonomy code, such as 101YM0800X
+
+
+def tax_id_valid(value: str) -> str | None:
+    """Nine digits (an EIN, XX-XXXXXXX, or a Social Security number), or None."""
+    digits = "".join(c for c in value if c.isdigit())
+    return digits if len(digits) == 9 and all(c.isdigit() or c in "- " for c in value.strip()) else None

@@ -220,6 +220,35 @@ class ServiceCode(models.Model):
         return f"{self.code} {self.description}"
 
 
+class BillingIdentity(models.Model):
+    """Who bills: the practice (``therapist`` empty) or one of its therapists, with the identifiers
+    a superbill and a claim carry. The NPI and taxonomy are public registry facts; the tax id (a
+    solo therapist's may be their Social Security number), licence and address are sealed."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="billing_identities")
+    therapist = models.OneToOneField(
+        "accounts.User", null=True, blank=True, on_delete=models.CASCADE, related_name="billing_identity"
+    )
+    npi = models.CharField(max_length=10, blank=True, default="")
+    taxonomy = models.CharField(max_length=10, blank=True, default="")
+    tax_id = EncryptedTextField(blank=True, default="")
+    licence = EncryptedTextField(blank=True, default="")
+    address = EncryptedTextField(blank=True, default="")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "billing identities"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice"], condition=models.Q(therapist__isnull=True), name="one_practice_identity"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"billing identity of {self.therapist_id or 'practice'} in {self.practice_id}"
+
+
 class TherapistFee(models.Model):
     """A therapist's own fee for a service, over the practice's."""
 

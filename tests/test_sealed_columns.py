@@ -82,6 +82,8 @@ PLAIN_ALLOWED = {
     "records.BillingRecord.cpt_code": "a five-character procedure code, checked against its format",
     "records.BillingRecord.modifier": "a two-character telehealth modifier from a fixed list (95, 93, FQ)",
     "records.BillingRecord.place_of_service": "a two-digit place-of-service code from a fixed list (10, 02)",
+    "records.BillingIdentity.npi": "a provider's National Provider Identifier, public in the NPI registry",
+    "records.BillingIdentity.taxonomy": "a provider's specialty code from the public taxonomy, no one's data",
     "records.ServiceCode.code": "the practice's list of CPT codes it bills, the same for every client",
     "records.ServiceCode.description": "what each CPT code stands for, from the catalog; no one's data",
     # What the browser sends about itself.

@@ -178,3 +178,33 @@ def test_the_medium_message_is_checked():
     for bad in ('{"v": 1, "type": "medium", "audio_only": "yes"}', '{"v": 1, "type": "medium"}'):
         with pytest.raises(ProtocolError):
             parse(bad)
+
+
+def test_an_admin_keeps_the_identifiers_each_checked_and_the_personal_ones_sealed(admin, therapist, login_as):
+    from django.db import connection
+
+    from records.models import BillingIdentity
+
+    browser = login_as(admin)
+    page = browser.get("/records/services/").content.decode()
+    assert "The practice" in page and "Theo Therapist" in page
+    for field, value, says in (
+        ("npi", "1234567890", "check"),
+        ("taxonomy", "101YM0800", "ten characters ending in X"),
+        ("tax_id", "12-345", "nine digits"),
+    ):
+        refused = browser.post("/records/services/", {"action": "identity", field: value})
+        assert refused.status_code == 400 and says in refused.content.decode(), field
+    saved = browser.post("/records/services/", {
+        "action": "identity", "therapist": therapist.pk, "npi": "1234567893", "taxonomy": "101YM0800X",
+        "tax_id": "123-45-6789", "licence": "LMHC 12345 NY", "address": "1 Main St\\nAlbany NY",
+    })  # fmt: skip
+    assert saved.status_code == 302
+    kept = BillingIdentity.objects.get(therapist=therapist)
+    assert (kept.npi, kept.tax_id, kept.licence) == ("1234567893", "123456789", "LMHC 12345 NY")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT tax_id, licence FROM {BillingIdentity._meta.db_table}")
+        assert "123456789" not in str(cursor.fetchall())
+    assert browser.post("/records/services/", {"action": "identity", "npi": "1234567893"}).status_code == 302
+    assert BillingIdentity.objects.get(practice=admin.practice, therapist=None).npi == "1234567893"
+    assert login_as(therapist).post("/records/services/", {"action": "identity"}).status_code == 403

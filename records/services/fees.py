@@ -14,12 +14,13 @@ from uuid import UUID
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from accounts.models import Role, User
 from audit.models import Action
 from audit.services import audit_record
-from records.billing_codes import BY_CODE, CATALOG, MODIFIERS, PLACES
-from records.models import BillingRecord, BillingStatus, ClientChart, ServiceCode, TherapistFee
+from records.billing_codes import BY_CODE, CATALOG, MODIFIERS, PLACES, TAXONOMY, npi_valid, tax_id_valid
+from records.models import BillingIdentity, BillingRecord, BillingStatus, ClientChart, ServiceCode, TherapistFee
 from records.services.diagnoses import diagnoses_of
 from teletherapy.context import AuditContext
 from teletherapy.errors import NotAllowed, ServiceError
@@ -107,3 +108,57 @@ def charge_draft(
     except IntegrityError:
         return None
     return record
+
+
+def identity_of(*, practice_id: int, therapist: User | None = None) -> BillingIdentity:
+    """The practice's billing identity, or a therapist's; an empty one when none is kept yet."""
+    found = BillingIdentity.objects.filter(practice_id=practice_id, therapist=therapist).first()
+    return found or BillingIdentity(practice_id=practice_id, therapist=therapist)
+
+
+def identity_set(
+    *, actor: User, therapist_id: object = None, context: AuditContext | None, **fields: object
+) -> BillingIdentity:
+    """An admin keeps the identifiers a superbill and a claim carry, for the practice
+    (``therapist_id`` empty) or one of its therapists. Each is checked: the NPI by its check digit,
+    the taxonomy by its form, the tax id as nine digits."""
+    if not actor.has_role(Role.ADMIN):
+        raise NotAllowed("Only a practice admin keeps the billing identifiers.",
+                         target_type="records.billingidentity", target_id=actor.practice_id)  # fmt: skip
+    therapist = None
+    if therapist_id not in (None, ""):
+        therapist = User.objects.filter(
+            pk=_int(therapist_id), practice_id=actor.practice_id, role_grants__role=Role.THERAPIST
+        ).first()
+        if therapist is None:
+            raise ServiceError("Choose a therapist of the practice.", field="therapist")
+    npi = "".join(str(fields.get("npi") or "").split())
+    if npi and not npi_valid(npi):
+        raise ServiceError("An NPI is ten digits whose last checks the others; this one does not.", field="npi")
+    taxonomy = str(fields.get("taxonomy") or "").strip().upper()
+    if taxonomy and not TAXONOMY.fullmatch(taxonomy):
+        raise ServiceError("A taxonomy code is ten characters ending in X, such as 101YM0800X.", field="taxonomy")
+    raw_tax = str(fields.get("tax_id") or "").strip()
+    tax = tax_id_valid(raw_tax) if raw_tax else ""
+    if tax is None:
+        raise ServiceError("A tax id is nine digits: an EIN (12-3456789) or a Social Security number.",
+                           field="tax_id")  # fmt: skip
+    licence = " ".join(str(fields.get("licence") or "").split())[:60]
+    address = "\n".join(line.strip() for line in str(fields.get("address") or "").splitlines() if line.strip())[:300]
+    with transaction.atomic():
+        found = BillingIdentity.objects.select_for_update().filter(
+            practice_id=actor.practice_id, therapist=therapist
+        ).first() or BillingIdentity(practice_id=actor.practice_id, therapist=therapist)
+        found.npi, found.taxonomy, found.tax_id, found.licence, found.address = npi, taxonomy, tax, licence, address
+        found.updated_at = timezone.now()
+        found.save()
+        audit_record(action=Action.BILLING_SETTINGS_CHANGE, actor=actor, context=context, target=found,
+                     details={"identifiers_of": "therapist" if therapist else "practice"})  # fmt: skip
+    return found
+
+
+def _int(value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return -1

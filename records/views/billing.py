@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.models import Role
+from accounts.models import Role, User
 from accounts.rules import role_required
 from accounts.types import AuthedRequest
 from records import diagnoses, services
@@ -17,7 +17,7 @@ from records.billing_codes import BY_CODE
 from records.forms import BillingForm
 from records.selectors import Access, Need, billing_get_for_user, chart_get_for_user
 from records.services.diagnoses import diagnoses_of, diagnosis_add, diagnosis_make_primary, diagnosis_resolve
-from records.services.fees import fees_set, service_codes_of
+from records.services.fees import fees_set, identity_of, identity_set, service_codes_of
 from teletherapy.context import context_of
 from teletherapy.errors import NotAllowed, ServiceError, error_text
 
@@ -68,23 +68,37 @@ def billing_change_view(request: AuthedRequest, billing_id: str) -> HttpResponse
 @role_required(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
 def services_view(request: AuthedRequest) -> HttpResponse:
-    """The practice's services and fees: what a charge drafted from a session costs."""
-    services_list = list(service_codes_of(request.user.practice_id))
+    """The practice's services and fees (what a charge drafted from a session costs) and the
+    identifiers a superbill and a claim carry, the practice's and each therapist's."""
+    actor = request.user
+    services_list = list(service_codes_of(actor.practice_id))
     status = 200
     if request.method == "POST":
-        wanted = {s.code: request.POST.get(f"fee_{s.code}", str(s.fee)) for s in services_list}
         try:
-            changed = fees_set(actor=request.user, fees=wanted, context=context_of(request))
+            if request.POST.get("action") == "identity":
+                fields = {k: request.POST.get(k, "") for k in ("npi", "taxonomy", "tax_id", "licence", "address")}
+                identity_set(actor=actor, therapist_id=request.POST.get("therapist"), context=context_of(request),
+                             **fields)  # fmt: skip
+                done = "Identifiers saved."
+            else:
+                wanted = {s.code: request.POST.get(f"fee_{s.code}", str(s.fee)) for s in services_list}
+                done = f"Fees saved ({fees_set(actor=actor, fees=wanted, context=context_of(request))} changed)."
         except ServiceError as error:
             if error.is_refusal:
                 raise
             messages.error(request, error_text(request, error))
             status = 400
         else:
-            messages.success(request, f"Fees saved ({changed} changed).")
+            messages.success(request, done)
             return redirect("records:services")
     rows = [(s, BY_CODE[s.code]) for s in services_list if s.code in BY_CODE]
-    return render(request, "records/services.html", {"rows": rows}, status=status)
+    therapists = User.objects.filter(practice_id=actor.practice_id, role_grants__role=Role.THERAPIST).distinct()
+    identities = [
+        (None, "The practice", identity_of(practice_id=actor.practice_id)),
+        *[(t.pk, t.full_name, identity_of(practice_id=actor.practice_id, therapist=t))
+          for t in therapists.order_by("full_name")],
+    ]  # fmt: skip
+    return render(request, "records/services.html", {"rows": rows, "identities": identities}, status=status)
 
 
 @role_required(Role.THERAPIST)
