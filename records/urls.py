@@ -13,6 +13,7 @@ urlpatterns = [
     path("charts/<uuid:chart_id>/billing/", views.billing_add_view, name="billing_add"),
     path("billing/<uuid:billing_id>/", views.billing_change_view, name="billing_change"),
     path("charts/<uuid:chart_id>/diagnoses/", views.diagnoses_view, name="diagnoses"),
+    path("charts/<uuid:chart_id>/superbill/", views.superbill_view, name="superbill"),
     path("services/", views.services_view, name="services"),
     path("charts/<uuid:chart_id>/psychotherapy-notes/", views.psychotherapy_new_view, name="psychotherapy_new"),
     path("charts/<uuid:chart_id>/exports/", views.export_new_view, name="export_new"),

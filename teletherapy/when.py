@@ -25,6 +25,7 @@ STYLES: dict[str, dict[str, str]] = {
         "dayshort": "D j M",  # Sun 6 Dec
         "time": "H:i",  # 14:30
         "stamp": "j F Y, H:i T",  # 6 December 2026, 14:30 EST
+        "month": "F Y",  # December 2026
     }
 }
 

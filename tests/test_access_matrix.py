@@ -196,6 +196,7 @@ PAGES: dict[tuple[str, str], Rule] = {
     ("records:billing_change", "post"): R(frozenset({TEAM, ADMIN, ADMIN_THERAPIST}), body=(("fee", "90"),)),
     ("records:diagnoses", "get"): R(ONLY_TEAM),
     ("records:diagnoses", "post"): R(ONLY_TEAM, body=(("action", "add"), ("code", "F43.10"))),
+    ("records:superbill", "get"): R(BILLING, reads=True, query=(("month", "2026-11"),)),
     ("records:services", "get"): R(ADMINS),
     ("records:services", "post"): R(ADMINS, body=(("fee_90834", "130"),)),
     ("records:psychotherapy_new", "get"): R(ONLY_TEAM),

@@ -208,3 +208,40 @@ def test_an_admin_keeps_the_identifiers_each_checked_and_the_personal_ones_seale
     assert browser.post("/records/services/", {"action": "identity", "npi": "1234567893"}).status_code == 302
     assert BillingIdentity.objects.get(practice=admin.practice, therapist=None).npi == "1234567893"
     assert login_as(therapist).post("/records/services/", {"action": "identity"}).status_code == 403
+
+
+def test_a_superbill_lists_the_months_confirmed_services_with_the_identifiers(
+    admin, therapist, client_user, chart, login_as, make_user
+):
+    from records.models import BillingIdentity
+    from records.selectors import Access
+    from records.services.diagnoses import diagnosis_add
+    from tests.test_records_export import pdf_text
+
+    BillingIdentity.objects.create(practice=admin.practice, npi="1234567893", tax_id="123456789")
+    BillingIdentity.objects.create(practice=admin.practice, therapist=therapist, npi="1245319599",
+                                   licence="LMHC 12345 NY")  # fmt: skip
+    chart.date_of_birth = "1990-04-01"
+    chart.save()
+    diagnosis_add(actor=therapist, chart=chart, access=Access.CARE_TEAM, code="F41.1", noted_on="2026-11-01",
+                  context=None)  # fmt: skip
+    for day, status in (("2026-11-03", "submitted"), ("2026-11-10", "paid"), ("2026-11-17", "draft"),
+                        ("2026-10-27", "submitted")):  # fmt: skip
+        BillingRecord.objects.create(chart=chart, service_date=day, cpt_code="90834", modifier="95",
+                                     place_of_service="10", diagnosis_codes="F41.1", fee="150", status=status,
+                                     created_by=therapist)  # fmt: skip
+    mine = login_as(client_user)
+    portal = mine.get("/records/portal/").content.decode()
+    assert "November 2026" in portal and "October 2026" in portal
+    response = mine.get(f"/records/charts/{chart.pk}/superbill/?month=2026-11")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    text = " ".join(pdf_text(response.content).split())
+    assert "Superbill, November 2026" in text and "Casey Client" in text and "1990-04-01" in text
+    assert "NPI 1234567893" in text and "NPI 1245319599" in text and "LMHC 12345 NY" in text
+    assert "A. F41.1 Generalized anxiety disorder" in text
+    assert text.count("90834") == 2 and "11/03/2026" in text and "11/17/2026" not in text  # no draft
+    assert "$300.00" in text
+    assert mine.get(f"/records/charts/{chart.pk}/superbill/?month=soon").status_code == 400
+    # Someone outside the chart's billing rule: nothing there.
+    stranger = make_user(Role.CLIENT, name="Sam Stranger")
+    assert login_as(stranger).get(f"/records/charts/{chart.pk}/superbill/?month=2026-11").status_code == 404

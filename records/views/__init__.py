@@ -1,7 +1,7 @@
 """Clinical record pages for therapists, clients and guardians, one module per resource."""
 
 from records.views.assessments import assessment_assign_view, assessment_view
-from records.views.billing import billing_add_view, billing_change_view, diagnoses_view, services_view
+from records.views.billing import billing_add_view, billing_change_view, diagnoses_view, services_view, superbill_view
 from records.views.charts import chart_view, charts_view, emergency_view
 from records.views.documents import document_download_view, document_remove_view, document_upload_view
 from records.views.notes import (
@@ -39,4 +39,5 @@ __all__ = [
     "psychotherapy_new_view",
     "psychotherapy_note_view",
     "services_view",
+    "superbill_view",
 ]

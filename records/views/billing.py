@@ -3,21 +3,26 @@ diagnoses (ICD-10-CM), and the practice's services and fees."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Role, User
-from accounts.rules import role_required
+from accounts.rules import mfa_required, role_required
 from accounts.types import AuthedRequest
+from audit.models import Action
 from records import diagnoses, services
 from records.billing_codes import BY_CODE
 from records.forms import BillingForm
+from records.reads import record_read
 from records.selectors import Access, Need, billing_get_for_user, chart_get_for_user
 from records.services.diagnoses import diagnoses_of, diagnosis_add, diagnosis_make_primary, diagnosis_resolve
 from records.services.fees import fees_set, identity_of, identity_set, service_codes_of
+from records.superbill import superbill_of, superbill_pdf
 from teletherapy.context import context_of
 from teletherapy.errors import NotAllowed, ServiceError, error_text
 
@@ -140,3 +145,22 @@ def diagnoses_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
         "resolved": [x for x in listed if x[0].resolved_on is not None],
         "query": query, "found": diagnoses.search(query) if query else [],
     })  # fmt: skip
+
+
+@mfa_required
+@require_GET
+def superbill_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
+    """A client's superbill for one month (``?month=YYYY-MM``), as a PDF: by the chart's billing
+    rule (the care team, admins, the client, a minor's guardian), each read audited."""
+    chart, access = chart_get_for_user(user=request.user, chart_id=chart_id, need=Need.BILLING)
+    try:
+        month = date.fromisoformat(f"{request.GET.get('month', '')[:7]}-01")
+    except ValueError:
+        raise ServiceError("Choose the month as YYYY-MM.", field="month") from None
+    record_read(actor=request.user, context=context_of(request), action=Action.BILLING_VIEW, target=chart,
+                chart=chart, access=access, superbill=f"{month:%Y-%m}")  # fmt: skip
+    pdf = superbill_pdf(superbill_of(chart=chart, month=month))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="superbill-{month:%Y-%m}.pdf"'
+    response["Cache-Control"] = "no-store"
+    return response

@@ -40,6 +40,7 @@ from records.selectors import (
 )
 from records.services.diagnoses import diagnoses_of
 from records.services.fees import service_codes_of
+from records.superbill import months_billed
 from records.trends import trends_of
 from records.views.base import audit_read, results_of, upload_context
 from teletherapy.context import context_of
@@ -158,6 +159,7 @@ def chart_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
         "assign_form": AssignForm(),
         "billing_form": BillingForm(),
         "services": service_codes_of(chart.practice_id) if shows_billing else [],
+        "superbills": months_billed(billing_visible(chart=chart, access=access)) if shows_billing else [],
         "diagnoses_now": list(diagnoses_of(chart, on=timezone.localdate())) if shows_billing else [],
         "modifiers": MODIFIERS,
         "places": PLACES,

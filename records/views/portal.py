@@ -31,6 +31,7 @@ from records.selectors import (
     export_get_for_user,
     notes_visible,
 )
+from records.superbill import months_billed
 from records.views.base import audit_read, results_of, upload_context
 from teletherapy.context import context_of
 from teletherapy.errors import Conflict, NotVisible, ServiceError, error_text
@@ -54,6 +55,7 @@ def portal_view(request: AuthedRequest) -> HttpResponse:
                 "notes": notes_visible(chart=chart, access=access) if clinical else [],
                 "assessments": results_of(chart.assessments.all()) if clinical else [],
                 "billing": billing_visible(chart=chart, access=access),
+                "superbills": months_billed(billing_visible(chart=chart, access=access)),
                 "exports": chart.exports.filter(requested_by=request.user)[:3],
                 "documents": documents_visible(chart=chart, access=access) if clinical else [],
                 "documents_id": f"documents-{chart.pk}",
