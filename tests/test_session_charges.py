@@ -245,3 +245,10 @@ def test_a_superbill_lists_the_months_confirmed_services_with_the_identifiers(
     # Someone outside the chart's billing rule: nothing there.
     stranger = make_user(Role.CLIENT, name="Sam Stranger")
     assert login_as(stranger).get(f"/records/charts/{chart.pk}/superbill/?month=2026-11").status_code == 404
+
+
+def test_the_fees_page_has_one_title_and_one_identifiers_section(admin, login_as):
+    page = login_as(admin).get("/records/services/").content.decode()
+    title = page.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert "<" not in title and "Services and fees" in title
+    assert page.count('id="ids-h"') == 1

@@ -34,7 +34,7 @@ from sessions.models import (
     WaitlistOffer,
 )
 from sessions.policy import local_time
-from sessions.services.booking import _tell_therapist, bookable_types_for, type_for_client
+from sessions.services.booking import _as_int, _tell_therapist, bookable_types_for, type_for_client
 from sessions.services.scheduling import _check_free, _lock_therapist, _move, _notify_clients, appointment_schedule
 from sessions.signals import appointment_cancelled
 from teletherapy.context import AuditContext
@@ -105,13 +105,6 @@ def waitlist_leave(*, client: User, entry_id: object, context: AuditContext | No
                 subject_client_id=client.pk, details={"joined": False},
             )  # fmt: skip
     return entry
-
-
-def _as_int(value: object) -> int:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return -1
 
 
 def offer_for(*, client: User, offer_id: object) -> WaitlistOffer:
