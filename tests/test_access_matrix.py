@@ -194,7 +194,7 @@ PAGES: dict[tuple[str, str], Rule] = {
     # A charge is adjusted or confirmed by the care team or an admin (the one in the world is
     # submitted already, so it is refused with a reason, not hidden); fees are the admins'.
     ("records:billing_change", "post"): R(frozenset({TEAM, ADMIN, ADMIN_THERAPIST}), body=(("fee", "90"),)),
-    ("records:diagnoses", "get"): R(ONLY_TEAM),
+    ("records:diagnoses", "get"): R(ONLY_TEAM, reads=True),
     ("records:diagnoses", "post"): R(ONLY_TEAM, body=(("action", "add"), ("code", "F43.10"))),
     ("records:superbill", "get"): R(BILLING, reads=True, query=(("month", "2026-11"),)),
     ("records:services", "get"): R(ADMINS),

@@ -140,6 +140,8 @@ def diagnoses_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
         return redirect("records:diagnoses", chart.pk)
     query = request.GET.get("q", "")[:80]
     listed = [(d, diagnoses.description(d.code)) for d in diagnoses_of(chart)]
+    record_read(actor=request.user, context=context_of(request), action=Action.DIAGNOSIS_VIEW, target=chart,
+                chart=chart, access=access, count=len(listed))  # fmt: skip
     return render(request, "records/diagnoses.html", {
         "chart": chart, "current": [x for x in listed if x[0].resolved_on is None],
         "resolved": [x for x in listed if x[0].resolved_on is not None],
