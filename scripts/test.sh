@@ -114,7 +114,8 @@ fi
 
 echo "==> Test suite"
 main_rc=0
-.venv/bin/pytest "$@" || main_rc=$?
+# The slowest tests are listed, to keep the run inside its time.
+.venv/bin/pytest --durations=40 "$@" || main_rc=$?
 
 embedded_rc=0
 if [ -n "$embedded_pid" ]; then
