@@ -36,6 +36,7 @@ GROUPS = {
     "accounts:members": "Practice",
     "accounts:invitations": "Practice",
     "sessions:requests": "Practice",
+    "billing:home": "Practice",
     "records:services": "Practice",
     "consent:documents": "Practice",
     "sessions:policy": "Practice",
@@ -85,6 +86,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         if user.has_role(Role.ADMIN):
             nav.append(("accounts:members", "Members"))
             nav.append(("sessions:requests", "Requests"))
+            nav.append(("billing:home", "Billing"))
             nav.append(("records:services", "Fees"))
             nav.append(("consent:documents", "Consent forms"))
             nav.append(("audit:console", "Audit log"))

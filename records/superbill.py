@@ -15,6 +15,7 @@ from typing import Any
 from accounts.models import User
 from records.diagnoses import description
 from records.models import BillingIdentity, BillingRecord, BillingStatus, ClientChart
+from teletherapy import hooks
 
 LETTERS = "ABCDEFGHIJKL"
 
@@ -35,6 +36,10 @@ class Superbill:
     @property
     def total(self) -> Decimal:
         return sum((line["amount"] for line in self.lines), Decimal("0.00"))
+
+    @property
+    def paid(self) -> Decimal:
+        return sum((line["paid"] for line in self.lines), Decimal("0.00"))
 
 
 def month_range(month: date) -> tuple[date, date]:
@@ -65,6 +70,9 @@ def superbill_of(*, chart: ClientChart, month: date) -> Superbill:
             if code not in codes and len(codes) < len(LETTERS):
                 codes.append(code)
     letter = {code: LETTERS[i] for i, code in enumerate(codes)}
+    paid: dict[Any, Decimal] = {}
+    for source in hooks.charge_payments:
+        paid.update(source(chart))
     providers: dict[int, tuple[str, BillingIdentity | None]] = {}
     for charge in charges:
         who: User = charge.created_by
@@ -78,6 +86,7 @@ def superbill_of(*, chart: ClientChart, month: date) -> Superbill:
             "units": charge.units,
             "pointers": "".join(letter[c] for c in filter(None, charge.diagnosis_codes.split(",")) if c in letter),
             "amount": charge.fee,
+            "paid": paid.get(charge.pk, Decimal("0.00")),
             "provider": charge.created_by.full_name,
         }
         for charge in charges
@@ -132,7 +141,6 @@ def superbill_pdf(bill: Superbill) -> bytes:
             f"Taxonomy {identity.taxonomy}" if identity.taxonomy else "",
         ]
         found += [f"Tax id {identity.tax_id}" if identity.tax_id else "", identity.licence, identity.address]
-        found += [f"Tax id {identity.tax_id}" if identity.tax_id else "", identity.licence, identity.address]
         return [line for line in found if line]
 
     story: list[Any] = [para(title, "Title"), para("A statement of services for insurance reimbursement.")]
@@ -148,21 +156,21 @@ def superbill_pdf(bill: Superbill) -> bytes:
     story += [Spacer(1, 4 * mm), para("Diagnoses (ICD-10-CM)", "Heading2")]
     story += [para(f"{letter_}. {code} {text}") for letter_, code, text in bill.diagnoses] or [para("None recorded.")]
     story += [Spacer(1, 4 * mm), para("Services", "Heading2")]
-    rows = [["Date", "CPT", "Modifier", "Place", "Units", "Diagnosis", "Provider", "Fee"]]
+    rows = [["Date", "CPT", "Modifier", "Place", "Units", "Diagnosis", "Provider", "Fee", "Paid"]]
     rows += [
         [f"{line['date']:%m/%d/%Y}", line["cpt"], line["modifier"], line["place"], str(line["units"]),
-         line["pointers"], line["provider"], money(line["amount"], bill.currency)]
+         line["pointers"], line["provider"], money(line["amount"], bill.currency), money(line["paid"], bill.currency)]
         for line in bill.lines
     ]  # fmt: skip
-    rows.append(["", "", "", "", "", "", "Total", money(bill.total, bill.currency)])
+    rows.append(["", "", "", "", "", "", "Total", money(bill.total, bill.currency), money(bill.paid, bill.currency)])
     table = Table(rows, repeatRows=1)
     table.setStyle(TableStyle([
         ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"), ("FONTSIZE", (0, 0), (-1, -1), 8),
         ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black), ("LINEABOVE", (0, -1), (-1, -1), 0.5, colors.black),
-        ("ALIGN", (-1, 0), (-1, -1), "RIGHT"),
+        ("ALIGN", (-2, 0), (-1, -1), "RIGHT"),
     ]))  # fmt: skip
     story += [table, Spacer(1, 4 * mm)]
-    story.append(para("Payments are not recorded on this platform: attach your receipts when you send this."))
+    story.append(para(f"Paid to the practice for these services: {money(bill.paid, bill.currency)}."))
     story += [Spacer(1, 12 * mm), para("Provider's signature: ______________________________   Date: ____________")]
     document.build(story)
     return buffer.getvalue()

@@ -90,3 +90,8 @@ copy_sections: Hook[Any] = Hook("copy_sections", key=lambda section: section.key
 """Sections of the client's copy of the record. Filled by intake, messaging and sessions (and
 records' own). Asked by ``records.copy``: each a ``records.copy.CopySection``, named by its key,
 that says the need it carries, how to gather its items and how a person reads one."""
+
+charge_payments: Hook[Callable[[Any], dict[Any, Any]]] = Hook("charge_payments")
+"""What has been paid of each of a chart's charges. Filled by billing
+(``billing.services.ledger.paid_by_charge``). Asked by records (the superbill):
+``source(chart)`` answers ``{charge id: amount paid}``; none filled, nothing is known paid."""

@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "oversight.apps.OversightConfig",
     "home.apps.HomeConfig",
     "operations.apps.OperationsConfig",
+    "billing.apps.BillingConfig",
 ]
 
 MIDDLEWARE = [

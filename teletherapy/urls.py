@@ -23,6 +23,7 @@ urlpatterns = [
     path("records/", include("records.urls")),
     path("messages/", include("messaging.urls")),
     path("intake/", include("intake.urls")),
+    path("billing/", include("billing.urls")),
     path("sessions/", include("sessions.urls")),
     path("audit/", include("oversight.urls")),
     path("", include("home.urls")),

@@ -25,6 +25,8 @@ from accounts.models import (
     User,
 )
 from audit.models import AuditEvent, AuditFlag
+from billing.services.claims import claim_make, coverage_set
+from billing.services.invoices import invoice_issue
 from compliance.services.incident_people import affected_add
 from compliance.services.incidents import incident_report
 from consent.selectors import current_version
@@ -34,7 +36,7 @@ from intake.models import FormPurpose, IntakeForm
 from intake.selectors import PacketReach
 from messaging.selectors import Reach
 from messaging.services import conversation_start, message_send
-from records.models import EmergencyAccess
+from records.models import BillingIdentity, EmergencyAccess
 from records.selectors import Access
 from records.services import (
     assessment_assign,
@@ -293,6 +295,28 @@ def build() -> tuple[Subject, Subject]:
         psy = psychotherapy_note_write(
             actor=team, chart=chart, access=Access.CARE_TEAM, body="Only mine.", context=None
         )
+        # Billing: the identifiers a claim needs, the client's insurance, an invoice and a claim of the charge.
+        BillingIdentity.objects.get_or_create(
+            practice=practice,
+            therapist=None,
+            defaults={"npi": "1234567893", "tax_id": "123456789", "address": "12 Main St\nSpringfield, IL 62701-1234"},
+        )
+        BillingIdentity.objects.get_or_create(practice=practice, therapist=team, defaults={"npi": "1245319599"})
+        chart.date_of_birth, chart.address = "1990-01-01", "5 Oak Ave\nSpringfield, IL 62702"
+        chart.save(update_fields=["date_of_birth", "address"])
+        coverage_set(
+            actor=team,
+            chart=chart,
+            access=Access.CARE_TEAM,
+            payer_name="Acme Health",
+            payer_id="ACME1",
+            member_id="XYZ1",
+            context=None,
+        )
+        invoice = invoice_issue(
+            actor=team, chart=chart, access=Access.CARE_TEAM, context=None, today=timezone.localdate()
+        )
+        claim = claim_make(actor=team, chart=chart, access=Access.CARE_TEAM, charge_ids=[billing.pk], context=None)
         export = export_request(actor=client, chart=chart, access=Access.CLIENT, context=None)
         conversation = conversation_start(actor=client, clients=[client], therapist=team, context=None)
         message = message_send(
@@ -342,6 +366,9 @@ def build() -> tuple[Subject, Subject]:
                     "note_id": note.pk,
                     "assessment_id": assessment.pk,
                     "billing_id": billing.pk,
+                    "invoice_id": invoice.pk,
+                    "claim_id": claim.pk,
+                    "month": "2026-11",
                     "psychotherapy_note_id": psy.pk,
                     "export_id": export.pk,
                     "chart_document_id": document.pk,

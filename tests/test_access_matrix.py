@@ -58,6 +58,7 @@ CLIENTS = frozenset({SELF, PARTNER})
 SUMMARY = frozenset({SELF, TEAM, EMERGENCY, ADMIN, ADMIN_THERAPIST, GUARDIAN})
 CLINICAL = frozenset({SELF, TEAM, EMERGENCY, GUARDIAN})
 BILLING = frozenset({SELF, TEAM, ADMIN, ADMIN_THERAPIST, GUARDIAN})
+KEEPERS = frozenset({TEAM, ADMIN, ADMIN_THERAPIST})  # who changes a client's account
 ONLY_TEAM = frozenset({TEAM})
 CONSENT_FULL = frozenset({SELF, TEAM, GUARDIAN})
 CONSENT_STATUS = CONSENT_FULL | ADMINS
@@ -197,6 +198,23 @@ PAGES: dict[tuple[str, str], Rule] = {
     ("records:diagnoses", "get"): R(ONLY_TEAM, reads=True),
     ("records:diagnoses", "post"): R(ONLY_TEAM, body=(("action", "add"), ("code", "F43.10"))),
     ("records:superbill", "get"): R(BILLING, reads=True, query=(("month", "2026-11"),)),
+    # A client's account (billing/): read by the chart's billing rule, kept by the care team and admins.
+    ("billing:home", "get"): R(ADMINS),
+    ("billing:account", "get"): R(BILLING, reads=True),
+    ("billing:statement", "get"): R(BILLING, reads=True),
+    ("billing:invoice", "get"): R(BILLING, reads=True),
+    ("billing:payment", "post"): R(KEEPERS, body=(("amount", "10"), ("method", "cash"), ("received_on", "2026-11-20"))),
+    ("billing:adjustment", "post"): R(
+        KEEPERS, body=(("kind", "write_off"), ("amount", "5"), ("reason", "Hardship"), ("made_on", "2026-11-20"))
+    ),
+    ("billing:invoice_issue", "post"): R(KEEPERS),
+    ("billing:coverage", "post"): R(
+        KEEPERS, body=(("payer_name", "Acme Health"), ("payer_id", "ACME1"), ("member_id", "XYZ2"))
+    ),
+    ("billing:claim_make", "post"): R(KEEPERS, body=(("charges", "{billing_id}"),)),
+    ("billing:claim_status", "post"): R(KEEPERS, body=(("status", "sent"), ("on", "2026-11-30"))),
+    ("billing:claim_cms1500", "get"): R(KEEPERS, reads=True),
+    ("billing:claim_837p", "get"): R(KEEPERS, reads=True),
     ("records:services", "get"): R(ADMINS),
     ("records:services", "post"): R(ADMINS, body=(("fee_90834", "130"),)),
     ("records:psychotherapy_new", "get"): R(ONLY_TEAM),

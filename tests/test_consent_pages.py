@@ -320,6 +320,7 @@ def test_markdown_with_script_renders_inert(login_as, admin, client_user, consen
                 "Charts",
                 "Members",
                 "Requests",
+                "Billing",
                 "Fees",
                 "Consent forms",
                 "Settings",

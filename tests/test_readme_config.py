@@ -23,6 +23,7 @@ PACKAGES = (
     "oversight",
     "home",
     "operations",
+    "billing",
 )
 READS = (
     r'\benv(?:str|int|list|bool)\(\s*"([A-Z][A-Z0-9_]*)"',  # teletherapy.env's helpers

@@ -131,6 +131,7 @@ def chart_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
     # The overview: what this therapist held with the client, beside what is on the page.
     held = sessions_to_document(client=chart.client, therapist=request.user) if access is Access.CARE_TEAM else []
     notes = notes_page.items if notes_page else []
+    panels = chart_panels(user=request.user, chart=chart, access=access)
     context = {
         "chart": chart,
         "header": chart_header(chart=chart),
@@ -154,7 +155,10 @@ def chart_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
         "psychotherapy_notes": psychotherapy_notes_of_author(user=request.user, chart=chart)
         if access is Access.CARE_TEAM and clinical
         else [],
-        "panels": chart_panels(user=request.user, chart=chart, access=access) if clinical else [],
+        # A panel marked "billing" (the account's) shows by the billing rule, in the Billing section;
+        # the others are clinical.
+        "panels": [p for p in panels if p.get("need") != "billing"] if clinical else [],
+        "billing_panels": [p for p in panels if p.get("need") == "billing"] if shows_billing else [],
         "new_note_form": NewNoteForm(),
         "assign_form": AssignForm(),
         "billing_form": BillingForm(),

@@ -1,0 +1,59 @@
+"""Invoices: a client's confirmed charges not yet on an invoice, billed together under the
+practice's next number, due in 30 days."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.db import transaction
+from django.db.models import Max
+
+from accounts.models import Practice, User
+from audit.models import Action
+from audit.services import audit_record
+from billing.models import Invoice, InvoiceLine
+from billing.selectors import KEEPERS
+from billing.services.ledger import ZERO, charges_counted
+from records.models import BillingRecord, ClientChart
+from records.selectors import Access
+from teletherapy.context import AuditContext
+from teletherapy.errors import Conflict, NotAllowed
+
+DUE_DAYS = 30
+
+
+def uninvoiced(chart: ClientChart) -> list[BillingRecord]:
+    return list(charges_counted().filter(chart=chart, invoice_line__isnull=True).order_by("service_date", "created_at"))
+
+
+def invoice_issue(
+    *, actor: User, chart: ClientChart, access: Access, context: AuditContext | None, today: date
+) -> Invoice:
+    """Bill every confirmed charge of the client that no invoice holds yet (409 when there is none)."""
+    if access not in KEEPERS:
+        raise NotAllowed("Only the client's care team and the practice's admins issue invoices.",
+                         target_type="billing.invoice", target_id=chart.pk)  # fmt: skip
+    with transaction.atomic():
+        # The practice's row is the lock its invoice numbers are handed out under.
+        Practice.objects.select_for_update().filter(pk=chart.practice_id).first()
+        charges = uninvoiced(chart)
+        if not charges:
+            raise Conflict("Every confirmed charge of this client is already on an invoice.", code="nothing_to_bill")
+        number = (Invoice.objects.filter(practice_id=chart.practice_id).aggregate(n=Max("number"))["n"] or 0) + 1
+        invoice = Invoice.objects.create(
+            practice_id=chart.practice_id, chart=chart, number=number, issued_on=today,
+            due_on=today + timedelta(days=DUE_DAYS), total=sum((c.fee for c in charges), ZERO), created_by=actor,
+        )  # fmt: skip
+        InvoiceLine.objects.bulk_create([InvoiceLine(invoice=invoice, charge=c) for c in charges])
+        audit_record(action=Action.INVOICE_ISSUE, actor=actor, context=context, target=invoice,
+                     subject_client_id=chart.client_id,
+                     details={"number": number, "charges": len(charges), "total": str(invoice.total)})  # fmt: skip
+    return invoice
+
+
+def invoice_charges(invoice: Invoice) -> list[BillingRecord]:
+    return list(
+        BillingRecord.objects.filter(invoice_line__invoice=invoice)
+        .select_related("created_by")
+        .order_by("service_date")
+    )
