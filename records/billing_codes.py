@@ -42,6 +42,9 @@ INDIVIDUAL = ("90832", "90834", "90837")
 # audio only. Places of service: 10 for telehealth in the patient's home, 02 anywhere else.
 MODIFIERS = {"95": "Audio and video", "93": "Audio only", "FQ": "Audio only (FQ)"}
 PLACES = {"10": "Telehealth in the patient's home", "02": "Telehealth, not in the patient's home"}
+# Fees the practice's own policy charges for a session not held, under internal codes (not CPT:
+# no insurer pays them, so claims and superbills leave them out, and they need no diagnosis).
+POLICY_FEES = {"NOSHW": "No-show fee", "LATEC": "Late cancellation fee"}
 
 
 def individual_code(minutes: int) -> str | None:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from accounts.models import User
+from records.billing_codes import POLICY_FEES
 from records.diagnoses import description
 from records.models import BillingIdentity, BillingRecord, BillingStatus, ClientChart
 from teletherapy import hooks
@@ -61,6 +62,7 @@ def superbill_of(*, chart: ClientChart, month: date) -> Superbill:
     charges = list(
         BillingRecord.objects.filter(chart=chart, service_date__gte=first, service_date__lt=after)
         .exclude(status__in=[BillingStatus.DRAFT, BillingStatus.VOID])
+        .exclude(cpt_code__in=POLICY_FEES)
         .select_related("created_by")
         .order_by("service_date", "created_at")
     )

@@ -110,6 +110,13 @@ class PolicyForm(AccessibleForm):
         choices=[("93", "93 (CPT)"), ("FQ", "FQ (Medicare and some payers)")],
         required=False,
     )
+    no_show_fee = forms.DecimalField(
+        label="Fee for a missed session (0 for none)", min_value=0, max_value=99999, decimal_places=2, required=False
+    )
+    late_cancel_fee = forms.DecimalField(
+        label="Fee for a cancellation inside that window (0 for none)", min_value=0, max_value=99999,
+        decimal_places=2, required=False,
+    )  # fmt: skip
 
 
 class TimeZoneForm(AccessibleForm):

@@ -148,6 +148,10 @@ class SessionPolicy(models.Model):
         max_length=2, choices=[("93", "93"), ("FQ", "FQ")], default="93",
         help_text="The modifier for a session held by audio alone.",
     )  # fmt: skip
+    # What the practice charges for a session the client missed, or cancelled inside the window
+    # above (0: nothing); the therapist says which when cancelling it.
+    no_show_fee = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    late_cancel_fee = models.DecimalField(max_digits=8, decimal_places=2, default=0)
 
     class Meta:
         verbose_name_plural = "session policies"
@@ -250,6 +254,8 @@ class CheckIn(models.Model):
     private_network = models.BooleanField(default=False)
     private_space = models.BooleanField(default=False)
     location = models.CharField(max_length=16, choices=REGIONS)
+    # At home or elsewhere: the place of service a claim for the session names (10 or 02).
+    at_home = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

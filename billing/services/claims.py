@@ -17,6 +17,7 @@ from audit.services import audit_record
 from billing.models import Claim, ClaimLine, ClaimStatus, Coverage, PaymentMethod
 from billing.selectors import KEEPERS
 from billing.services.ledger import ZERO, amount_of, charges_counted, day_of, payment_record
+from records.billing_codes import POLICY_FEES
 from records.models import BillingRecord, ClientChart
 from records.selectors import Access
 from teletherapy.context import AuditContext
@@ -74,7 +75,8 @@ def coverage_set(
 def claimable(chart: ClientChart) -> list[BillingRecord]:
     """The client's confirmed charges that no live claim holds (one denied may be claimed again)."""
     held = ClaimLine.objects.filter(charge__chart=chart).exclude(claim__status=ClaimStatus.DENIED)
-    return list(charges_counted().filter(chart=chart).exclude(pk__in=held.values("charge_id")).order_by("service_date"))
+    found = charges_counted().filter(chart=chart).exclude(pk__in=held.values("charge_id"))
+    return list(found.exclude(cpt_code__in=POLICY_FEES).order_by("service_date"))
 
 
 def claim_make(

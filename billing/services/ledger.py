@@ -25,6 +25,7 @@ from audit.models import Action
 from audit.services import audit_record
 from billing.models import Adjustment, AdjustmentKind, Claim, Payment, PaymentMethod
 from billing.selectors import KEEPERS
+from records.billing_codes import POLICY_FEES
 from records.models import BillingRecord, BillingStatus, ClientChart
 from records.selectors import Access
 from teletherapy.context import AuditContext
@@ -124,7 +125,8 @@ class Entry:
 def _charge_entry(charge: BillingRecord) -> Entry:
     code = f"{charge.cpt_code}-{charge.modifier}" if charge.modifier else charge.cpt_code
     units = f", {charge.units} units" if charge.units > 1 else ""
-    return Entry(charge.service_date, "charge", f"Service {code}{units}", charge.fee,
+    text = POLICY_FEES.get(charge.cpt_code) or f"Service {code}{units}"
+    return Entry(charge.service_date, "charge", text, charge.fee,
                  (charge.service_date, 0, charge.created_at))  # fmt: skip
 
 

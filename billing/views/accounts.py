@@ -35,6 +35,7 @@ from billing.services.ledger import (
     payment_record,
     statement_of,
 )
+from records.billing_codes import POLICY_FEES
 from records.models import ClientChart
 from records.reads import record_read
 from records.selectors import ALLOWED, Access, Need
@@ -175,6 +176,8 @@ def invoice_pdf_view(request: AuthedRequest, invoice_id: str) -> HttpResponse:
 
 
 def _service(charge: Any) -> str:
+    if charge.cpt_code in POLICY_FEES:
+        return POLICY_FEES[charge.cpt_code]
     code = f"{charge.cpt_code}-{charge.modifier}" if charge.modifier else charge.cpt_code
     return f"{code} · psychotherapy services" if charge.cpt_code.startswith("90") else code
 

@@ -15,7 +15,7 @@ from accounts.models import User
 from audit.models import Action
 from audit.services import audit_record
 from records import scoring
-from records.billing_codes import MODIFIERS, PLACES
+from records.billing_codes import MODIFIERS, PLACES, POLICY_FEES
 from records.models import (
     Assessment,
     BillingRecord,
@@ -148,7 +148,11 @@ def billing_set_status(
         )
     if status not in BillingStatus.values:
         raise ServiceError("Unknown status.", field="status")
-    if status != BillingStatus.DRAFT and not record.diagnosis_codes:
+    if (
+        status not in (BillingStatus.DRAFT, BillingStatus.VOID)
+        and not record.diagnosis_codes
+        and (record.cpt_code not in POLICY_FEES)
+    ):
         raise ServiceError("Add the diagnoses before this charge leaves draft.", field="diagnosis_codes")
     with transaction.atomic():
         record.status = status

@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from audit.models import Action
 from audit.services import audit_record
-from records.billing_codes import BY_CODE, CATALOG, MODIFIERS, PLACES, TAXONOMY, npi_valid, tax_id_valid
+from records.billing_codes import BY_CODE, CATALOG, MODIFIERS, PLACES, POLICY_FEES, TAXONOMY, npi_valid, tax_id_valid
 from records.models import BillingIdentity, BillingRecord, BillingStatus, ClientChart, ServiceCode, TherapistFee
 from records.services.diagnoses import diagnoses_of
 from teletherapy.context import AuditContext
@@ -162,3 +162,26 @@ def _int(value: object) -> int:
         return int(str(value))
     except ValueError:
         return -1
+
+
+def policy_fee_charge(
+    *, chart: ClientChart, therapist: User, appointment_id: UUID, service_date: date, code: str, amount: Decimal,
+    context: AuditContext | None,
+) -> BillingRecord | None:  # fmt: skip
+    """The practice's fee for a session not held (a no-show, a late cancellation), charged as the
+    therapist said when cancelling it: confirmed at once (it was their choice), no diagnosis, no
+    modifier, never on a claim. None if the session already carries this fee."""
+    if code not in POLICY_FEES:
+        raise ServiceError("A policy fee is a no-show or a late cancellation.")
+    try:
+        with transaction.atomic():
+            record = BillingRecord.objects.create(
+                chart=chart, service_date=service_date, cpt_code=code, fee=amount, diagnosis_codes="",
+                status=BillingStatus.SUBMITTED, created_by=therapist, appointment_id=appointment_id,
+            )  # fmt: skip
+            audit_record(action=Action.BILLING_WRITE, actor=therapist, context=context, target=record,
+                         subject_client_id=chart.client_id,
+                         details={"policy_fee": code, "amount": str(amount)})  # fmt: skip
+    except IntegrityError:
+        return None
+    return record

@@ -42,6 +42,7 @@ class CheckInSerializer(serializers.Serializer):
     private_device = serializers.BooleanField(default=False)
     private_network = serializers.BooleanField(default=False)
     private_space = serializers.BooleanField(default=False)
+    at_home = serializers.BooleanField(default=True, help_text="At home (place of service 10) or elsewhere (02).")
 
 
 class CheckInView(VerifiedAPIView):

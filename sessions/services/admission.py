@@ -39,6 +39,7 @@ def check_in_record(
     private_network: bool,
     private_space: bool,
     context: AuditContext | None,
+    at_home: bool = True,
 ) -> CheckIn:
     if location not in REGION_NAMES:
         raise ServiceError("Choose where you are from the list.", field="location")
@@ -52,6 +53,7 @@ def check_in_record(
             private_device=private_device,
             private_network=private_network,
             private_space=private_space,
+            at_home=at_home,
         )
         audit_record(
             action=Action.VIDEO_CHECK_IN,

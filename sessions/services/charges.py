@@ -12,7 +12,7 @@ joint session) no code is met and nothing is drafted."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.utils import timezone
@@ -20,10 +20,11 @@ from django.utils import timezone
 from accounts.login_session import practice_zone
 from records.billing_codes import individual_code, joint_code
 from records.models import BillingRecord, ClientChart
-from records.services.fees import charge_draft
-from sessions.models import Admission, Appointment, AppointmentKind, AppointmentStatus, MediumChange
+from records.services.fees import charge_draft, policy_fee_charge
+from sessions.models import Admission, Appointment, AppointmentKind, AppointmentStatus, CheckIn, MediumChange
 from sessions.policy import policy_for
 from teletherapy.context import AuditContext
+from teletherapy.errors import ServiceError
 
 
 def minutes_connected(appointment: Appointment, client_id: int) -> int:
@@ -90,6 +91,12 @@ def audio_only_minutes(appointment: Appointment, client_id: int) -> int:
     return int(_seconds(overlap) // 60)
 
 
+def _place(appointment: Appointment, client_id: int) -> str:
+    """The place of service from the client's latest check-in: at home (10) or elsewhere (02)."""
+    latest = CheckIn.objects.filter(appointment=appointment, user_id=client_id).order_by("-created_at").first()
+    return "02" if latest is not None and not latest.at_home else "10"
+
+
 def charges_for_session(appointment: Appointment, context: AuditContext | None = None) -> list[BillingRecord]:
     """Draft the session's charge(s); nothing for a session that did not end or met no code."""
     if appointment.status != AppointmentStatus.ENDED:
@@ -116,11 +123,42 @@ def charges_for_session(appointment: Appointment, context: AuditContext | None =
             continue
         made = charge_draft(
             chart=chart, therapist=appointment.therapist, appointment_id=appointment.pk, service_date=day, code=code,
-            minutes=minutes, modifier=modifier, place_of_service="10", context=context,
+            minutes=minutes, modifier=modifier, place_of_service=_place(appointment, client_id), context=context,
         )  # fmt: skip
         if made is not None:
             drafted.append(made)
     return drafted
+
+
+FEES = {"no_show": "NOSHW", "late_cancel": "LATEC"}
+
+
+def policy_fee(appointment: Appointment, kind: str, *, context: AuditContext | None) -> BillingRecord | None:
+    """The practice's fee for a session the client missed (once its time has come) or cancelled
+    inside the late-cancellation window, on the chart of its (first) client; refused when the
+    practice charges none or the moment does not fit."""
+    policy = policy_for(appointment.practice_id)
+    now = timezone.now()
+    if kind == "no_show":
+        amount, fits = policy.no_show_fee, now >= appointment.starts_at
+        late = "A session is marked missed once its time has come."
+    elif kind == "late_cancel":
+        amount = policy.late_cancel_fee
+        fits = now >= appointment.starts_at - timedelta(hours=policy.late_cancel_hours)
+        late = f"This session is more than {policy.late_cancel_hours} hours away: no late-cancellation fee applies."
+    else:
+        raise ServiceError("Choose no fee, a no-show or a late cancellation.", field="fee")
+    if not amount:
+        raise ServiceError("Your practice charges no fee for this (Settings).", field="fee")
+    if not fits:
+        raise ServiceError(late, field="fee")
+    client_id = appointment.participants.order_by("pk").values_list("client_id", flat=True).first()
+    chart = ClientChart.objects.filter(client_id=client_id, practice_id=appointment.practice_id).first()
+    if chart is None:
+        raise ServiceError("This client has no chart to charge the fee to.", field="fee")
+    day = appointment.starts_at.astimezone(practice_zone(appointment.therapist.zone_name)).date()
+    return policy_fee_charge(chart=chart, therapist=appointment.therapist, appointment_id=appointment.pk,
+                             service_date=day, code=FEES[kind], amount=amount, context=context)  # fmt: skip
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)

@@ -5,6 +5,7 @@ licences by state; each change audited.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 
@@ -60,6 +61,9 @@ def policy_update(*, actor: User, context: AuditContext | None, **changes: objec
         if modifier not in ("93", "FQ"):
             raise ServiceError("Choose 93 or FQ.", field="audio_only_modifier")
         policy.audio_only_modifier = modifier
+        for fee in ("no_show_fee", "late_cancel_fee"):
+            if changes.get(fee) not in (None, ""):
+                setattr(policy, fee, _fee(changes[fee], fee))
         policy.save()
         audit_record(
             action=Action.SESSION_POLICY_CHANGE,
@@ -76,9 +80,21 @@ def policy_update(*, actor: User, context: AuditContext | None, **changes: objec
                 "late_cancel_hours": late,
                 "first_session_requests": policy.first_session_requests,
                 "audio_only_modifier": policy.audio_only_modifier,
+                "no_show_fee": str(policy.no_show_fee),
+                "late_cancel_fee": str(policy.late_cancel_fee),
             },
         )
     return policy
+
+
+def _fee(value: object, field: str) -> Decimal:
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ServiceError("Give the fee as a number, such as 75.", field=field) from None
+    if not amount.is_finite() or not Decimal("0") <= amount < Decimal("100000"):
+        raise ServiceError("A fee is between 0 and 99,999.99.", field=field)
+    return amount.quantize(Decimal("0.01"))
 
 
 def licenses_set(*, therapist: User, regions: Iterable[str], context: AuditContext | None) -> list[str]:

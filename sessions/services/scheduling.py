@@ -26,7 +26,7 @@ from sessions.models import (
 )
 from sessions.policy import join_window, local_time
 from sessions.realtime import CloseCode, close_group, presence_changed, room_group
-from sessions.services.charges import session_charges_draft
+from sessions.services.charges import policy_fee, session_charges_draft
 from sessions.signals import appointment_cancelled
 from sessions.tasks import appointment_notify
 from teletherapy.context import AuditContext
@@ -351,13 +351,20 @@ def appointment_reschedule(
     return locked
 
 
-def appointment_cancel(*, therapist: User, appointment: Appointment, context: AuditContext | None) -> Appointment:
+def appointment_cancel(
+    *, therapist: User, appointment: Appointment, context: AuditContext | None, fee: str = ""
+) -> Appointment:
+    """Cancel a session; ``fee`` ("no_show", "late_cancel") charges the practice's policy fee when
+    the client missed it or cancelled inside the window (sessions.services.charges.policy_fee)."""
     with transaction.atomic():
         locked = _lock_own(therapist, appointment)
         locked.status = AppointmentStatus.CANCELLED
         locked.closed_at = timezone.now()
         locked.save(update_fields=["status", "closed_at"])
-        audit_record(action=Action.APPOINTMENT_CANCEL, actor=therapist, context=context, target=locked)
+        audit_record(action=Action.APPOINTMENT_CANCEL, actor=therapist, context=context, target=locked,
+                     details={"fee": fee} if fee else None)  # fmt: skip
+        if fee:
+            policy_fee(locked, fee, context=context)
         _notify_clients(locked, "cancelled")
         close_group(room_group(locked.pk), CloseCode.APPOINTMENT_OVER, "cancelled")
         presence_changed(locked.therapist_id)

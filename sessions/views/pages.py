@@ -188,8 +188,24 @@ def detail_view(request: AuthedRequest, appointment_id: str) -> HttpResponse:
         if appointment.series_id
         else 0,
         "window": join_window(appointment),
+        "fees": _fees_now(appointment),
     }
     return render(request, "sessions/detail.html", context, status=status)
+
+
+def _fees_now(appointment: Appointment) -> list[tuple[str, str, Any]]:
+    """The policy fees a cancellation may charge now: a no-show once the time has come, a late
+    cancellation inside the window; none the practice does not charge."""
+    policy = policy_for(appointment.practice_id)
+    now = timezone.now()
+    fees = []
+    if policy.no_show_fee and now >= appointment.starts_at:
+        fees.append(("no_show", "The client did not come: charge the no-show fee", policy.no_show_fee))
+    if policy.late_cancel_fee and now >= appointment.starts_at - timedelta(hours=policy.late_cancel_hours):
+        fees.append(
+            ("late_cancel", "The client cancelled late: charge the late-cancellation fee", policy.late_cancel_fee)
+        )
+    return fees
 
 
 @role_required(Role.THERAPIST)
@@ -205,8 +221,13 @@ def cancel_view(request: AuthedRequest, appointment_id: str) -> HttpResponse:
             )
             done = f"{count} sessions cancelled. Your clients were told by e-mail."
         else:
-            services.appointment_cancel(therapist=request.user, appointment=appointment, context=context_of(request))
-            done = "Session cancelled. Your clients were told by e-mail."
+            fee = request.POST.get("fee", "")
+            services.appointment_cancel(
+                therapist=request.user, appointment=appointment, context=context_of(request), fee=fee
+            )
+            done = "Session cancelled. Your clients were told by e-mail." + (
+                " The fee is on their account." if fee else ""
+            )
     except ServiceError as exc:
         messages.error(request, error_text(request, exc))
     else:
@@ -369,6 +390,8 @@ def policy_view(request: AuthedRequest) -> HttpResponse:
             "late_cancel_hours": policy.late_cancel_hours,
             "first_session_requests": policy.first_session_requests,
             "audio_only_modifier": policy.audio_only_modifier,
+            "no_show_fee": policy.no_show_fee,
+            "late_cancel_fee": policy.late_cancel_fee,
         },
     )
     if request.method == "POST" and form.is_valid():

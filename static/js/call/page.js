@@ -42,6 +42,7 @@ async function checkIn(event) {
       private_device: $("private-device").checked,
       private_network: $("private-network").checked,
       private_space: $("private-space").checked,
+      at_home: !$("away-from-home").checked,
     }),
   });
   if (!response.ok) {
