@@ -31,5 +31,8 @@ def api_schema() -> dict[str, Any]:
             "AssessmentKindEnum": "records.models.AssessmentKind",
             "RoleEnum": "accounts.models.Role",
             "AppointmentStatusEnum": "sessions.models.AppointmentStatus",
+            "PaymentMethodEnum": "billing.models.PaymentMethod",
+            "AdjustmentKindEnum": "billing.models.AdjustmentKind",
+            "NoticeMethodEnum": ["post", "email"],
         },
     }

@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/v1/", include("sessions.api_urls")),
     path("api/v1/consent/", include("consent.api_urls")),
     path("api/v1/records/", include("records.api_urls")),
+    path("api/v1/billing/", include("billing.api_urls")),
     path("api/v1/", include("compliance.api_urls")),
     path("", include("compliance.urls")),
     path("consent/", include("consent.urls")),

@@ -358,6 +358,14 @@ API: dict[tuple[str, str], Rule] = {
         frozenset({TEAM, ADMIN, ADMIN_THERAPIST}),
         body=(("service_date", "2026-11-09"), ("cpt_code", "90837"), ("diagnosis_codes", ["F41.1"]), ("fee", "160")),
     ),
+    ("/api/v1/billing/accounts/{chart_id}/", "get"): R(BILLING, reads=True),
+    ("/api/v1/billing/accounts/{chart_id}/payments/", "post"): R(
+        KEEPERS, body=(("amount", "10"), ("method", "cash"), ("received_on", "2026-11-20"))
+    ),
+    ("/api/v1/billing/accounts/{chart_id}/adjustments/", "post"): R(
+        KEEPERS, body=(("kind", "write_off"), ("amount", "5"), ("reason", "Hardship"), ("made_on", "2026-11-20"))
+    ),
+    ("/api/v1/billing/aging/", "get"): R(ADMINS),
     ("/api/v1/records/charts/{chart_id}/diagnoses/", "get"): R(BILLING, reads=True),
     ("/api/v1/records/charts/{chart_id}/diagnoses/", "post"): R(ONLY_TEAM, body=(("code", "F43.10"),)),
     ("/api/v1/records/icd10/", "get"): R(EVERYONE, query=(("q", "anxiety"),)),

@@ -200,3 +200,48 @@ def test_a_claim_missing_what_a_payer_needs_says_what(chart, therapist, login_as
     claim = claim_make(actor=therapist, chart=chart, access=Access.CARE_TEAM, charge_ids=[charge.pk], context=None)
     page = login_as(therapist).get(f"/billing/claims/{claim.pk}/837p/", follow=True).content.decode()
     assert "A claim needs" in page and "NPI and tax id" in page and "date of birth" in page
+
+
+def test_the_copy_of_the_record_holds_the_account_by_the_billing_rule(billed, chart, client_user, colleague, admin):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from billing.services.ledger import adjustment_make, payment_record
+    from records.copy import copy_contents
+    from records.models import EmergencyAccess
+
+    payment_record(actor=admin, chart=chart, access=Access.ADMIN, amount="90", method="cheque",
+                   received_on="2026-11-20", reference="1042", context=None)  # fmt: skip
+    adjustment_make(actor=admin, chart=chart, access=Access.ADMIN, kind="write_off", amount="15", reason="Hardship",
+                    made_on="2026-11-30", context=None)  # fmt: skip
+    own = copy_contents(chart=chart, reader=client_user)
+    assert [(i["kind"], i["amount"]) for i in own["account"]] == [("payment", "90.00"), ("write_off", "15.00")]
+    assert own["account"][0]["reference"] == "1042" and own["account"][1]["reason"] == "Hardship"
+    # Under emergency access a therapist reads the clinical record, not the account.
+    EmergencyAccess.objects.create(chart=chart, therapist=colleague, reason="Crisis cover",
+                                   expires_at=timezone.now() + timedelta(hours=1))  # fmt: skip
+    emergency = copy_contents(chart=chart, reader=colleague)
+    assert "account" in emergency["withheld"] and "account" not in {k for k in emergency if k != "withheld"}
+
+
+def test_the_account_over_the_api(billed, chart, therapist, client_user, admin, login_as):
+    team = login_as(therapist)
+    base = f"/api/v1/billing/accounts/{chart.pk}/"
+    made = team.post(f"{base}payments/", {"amount": "120.5", "method": "insurance", "received_on": "2026-11-21",
+                                          "reference": "EFT-77"}, content_type="application/json")  # fmt: skip
+    assert made.status_code == 201 and made.json()["amount"] == "120.50"
+    for bad in ({"amount": "x", "method": "cash", "received_on": "2026-11-21"},
+                {"amount": "5", "method": "gold", "received_on": "2026-11-21"},
+                {"amount": "5", "method": "cash", "received_on": "soon"}, {}):  # fmt: skip
+        answer = team.post(f"{base}payments/", bad, content_type="application/json")
+        assert (answer.status_code == 400 and "detail" in answer.json()) or "errors" in answer.json()
+    assert team.post(f"{base}adjustments/", {"kind": "adjustment", "amount": "-20", "made_on": "2026-11-22",
+                                             "reason": "Refund of a double payment"},
+                     content_type="application/json").status_code == 201  # fmt: skip
+    own = login_as(client_user).get(base).json()
+    assert own["balance"] == "374.50" and own["entries"][0]["kind"] == "adjustment"
+    assert login_as(client_user).post(f"{base}payments/", {}, content_type="application/json").status_code == 403
+    aging = login_as(admin).get("/api/v1/billing/aging/").json()
+    assert aging["accounts"][0]["client"] == "Casey Client" and aging["accounts"][0]["owed"] == "374.50"
+    assert team.get("/api/v1/billing/aging/").status_code == 403

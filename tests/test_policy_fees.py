@@ -81,8 +81,9 @@ def test_the_place_of_service_is_where_the_client_said_they_were(
     held = session_at(therapist, client_user, -timedelta(minutes=55))
     check_in_record(user=client_user, appointment=held, location="US-NY", private_device=True, private_network=True,
                     private_space=True, at_home=False, context=None)  # fmt: skip
-    Admission.objects.create(appointment=held, user=client_user, admitted_by=therapist,
-                             admitted_at=held.starts_at, departed_at=held.starts_at + timedelta(minutes=45))  # fmt: skip
+    left = held.starts_at + timedelta(minutes=45)
+    Admission.objects.create(appointment=held, user=client_user, admitted_by=therapist, admitted_at=held.starts_at,
+                             departed_at=left)  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
         appointment_end(therapist=therapist, appointment=held)
     charge = BillingRecord.objects.get(appointment_id=held.pk)

@@ -63,7 +63,7 @@ def portal_panel(*, user: Any, chart: Any, access: Access) -> dict[str, Any] | N
 # Pages ----------------------------------------------------------------------------------------------
 
 
-def _today(user: User) -> date:
+def today_of(user: User) -> date:
     return timezone.now().astimezone(practice_zone(user.practice.time_zone)).date()
 
 
@@ -100,7 +100,7 @@ def account_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
         "months": sorted({e.on.replace(day=1) for e in entries}, reverse=True)[:24],
         "invoices": Invoice.objects.filter(chart=chart)[:24],
         "currency": chart.practice.currency,
-        "today": _today(request.user),
+        "today": today_of(request.user),
     }
     if keeper:
         context |= {
@@ -154,7 +154,7 @@ def adjustment_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
 @require_POST
 def invoice_issue_view(request: AuthedRequest, chart_id: str) -> HttpResponse:
     return keeper_post(request, chart_id, lambda chart, access: invoice_issue(
-        actor=request.user, chart=chart, access=access, context=context_of(request), today=_today(request.user),
+        actor=request.user, chart=chart, access=access, context=context_of(request), today=today_of(request.user),
     ), "Invoice issued.")  # fmt: skip
 
 
@@ -206,7 +206,7 @@ def billing_home_view(request: AuthedRequest) -> HttpResponse:
     """The practice's money at a glance: what is owed, and by how long, account by account (their
     credits spent on their oldest charges first). Each account shown is a read, audited."""
     actor = request.user
-    today = _today(actor)
+    today = today_of(actor)
     rows = [row for row in aging(practice_id=actor.practice_id, today=today) if row.owed or row.credit]
     rows.sort(key=lambda r: (-r.owed, str(r.chart_id)))
     charts = {c.pk: c for c in ClientChart.objects.filter(pk__in=[r.chart_id for r in rows]).select_related("client")}
