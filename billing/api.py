@@ -98,7 +98,7 @@ class AccountView(VerifiedAPIView):
                     target=chart, chart=chart, access=access, account=True)  # fmt: skip
         entries = list(reversed(activity(charts=[chart.pk])[chart.pk]))[:100]
         data = {"chart": chart.pk, "currency": chart.practice.currency, "balance": balance_of(chart),
-                "entries": [e.__dict__ for e in entries]}  # fmt: skip
+                "entries": entries}  # fmt: skip
         return Response(AccountSerializer(data).data)
 
 

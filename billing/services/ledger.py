@@ -110,7 +110,7 @@ def balance_of(chart: ClientChart, *, through: date | None = None) -> Decimal:
 # Activity and statements ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One line of an account's story: a charge raises the balance (``amount`` > 0), a payment,
     adjustment or write-off lowers it (< 0; a refund handed back raises it)."""
@@ -122,23 +122,22 @@ class Entry:
     order: tuple[Any, ...] = field(default=(), compare=False)
 
 
-def _charge_entry(charge: BillingRecord) -> Entry:
-    code = f"{charge.cpt_code}-{charge.modifier}" if charge.modifier else charge.cpt_code
-    units = f", {charge.units} units" if charge.units > 1 else ""
-    text = POLICY_FEES.get(charge.cpt_code) or f"Service {code}{units}"
-    return Entry(charge.service_date, "charge", text, charge.fee,
-                 (charge.service_date, 0, charge.created_at))  # fmt: skip
+def _charge_entry(on: date, code: str, modifier: str, units: int, fee: Decimal, at: Any) -> Entry:
+    billed = f"{code}-{modifier}" if modifier else code
+    text = POLICY_FEES.get(code) or f"Service {billed}" + (f", {units} units" if units > 1 else "")
+    return Entry(on, "charge", text, fee, (on, 0, at))
 
 
-def _payment_entry(payment: Payment) -> Entry:
-    return Entry(payment.received_on, "payment", f"Payment, {payment.get_method_display().lower()}", -payment.amount,
-                 (payment.received_on, 1, payment.recorded_at))  # fmt: skip
+_METHODS = {value: str(label).lower() for value, label in PaymentMethod.choices}
 
 
-def _adjustment_entry(adjustment: Adjustment) -> Entry:
-    text = "Write-off" if adjustment.kind == AdjustmentKind.WRITE_OFF else "Adjustment"
-    return Entry(adjustment.made_on, adjustment.kind, text, -adjustment.amount,
-                 (adjustment.made_on, 2, adjustment.recorded_at))  # fmt: skip
+def _payment_entry(on: date, method: str, amount: Decimal, at: Any) -> Entry:
+    return Entry(on, "payment", f"Payment, {_METHODS.get(method, method)}", -amount, (on, 1, at))
+
+
+def _adjustment_entry(on: date, kind: str, amount: Decimal, at: Any) -> Entry:
+    text = "Write-off" if kind == AdjustmentKind.WRITE_OFF else "Adjustment"
+    return Entry(on, kind, text, -amount, (on, 2, at))
 
 
 def activity(*, charts: list[UUID], start: date | None = None, after: date | None = None) -> dict[UUID, list[Entry]]:
@@ -146,8 +145,8 @@ def activity(*, charts: list[UUID], start: date | None = None, after: date | Non
     apart: three queries, whatever the number of charts. The reasons of adjustments stay sealed
     (a statement says what kind of change it was, not why)."""
     charges = charges_counted().filter(chart_id__in=charts)
-    payments = Payment.objects.filter(chart_id__in=charts).defer("reference")
-    adjustments = Adjustment.objects.filter(chart_id__in=charts).defer("reason")
+    payments = Payment.objects.filter(chart_id__in=charts)
+    adjustments = Adjustment.objects.filter(chart_id__in=charts)
     if start is not None:
         charges, payments = charges.filter(service_date__gte=start), payments.filter(received_on__gte=start)
         adjustments = adjustments.filter(made_on__gte=start)
@@ -155,12 +154,14 @@ def activity(*, charts: list[UUID], start: date | None = None, after: date | Non
         charges, payments = charges.filter(service_date__lt=after), payments.filter(received_on__lt=after)
         adjustments = adjustments.filter(made_on__lt=after)
     found: dict[UUID, list[Entry]] = {chart_id: [] for chart_id in charts}
-    for charge in charges.defer("diagnosis_codes").order_by():
-        found[charge.chart_id].append(_charge_entry(charge))
-    for payment in payments.order_by():
-        found[payment.chart_id].append(_payment_entry(payment))
-    for adjustment in adjustments.order_by():
-        found[adjustment.chart_id].append(_adjustment_entry(adjustment))
+    # Plain rows, not model instances: a practice's month is thousands of them.
+    fields = ("chart_id", "service_date", "cpt_code", "modifier", "units", "fee", "created_at")
+    for chart_id, *row in charges.order_by().values_list(*fields):
+        found[chart_id].append(_charge_entry(*row))
+    for chart_id, *row in payments.order_by().values_list("chart_id", "received_on", "method", "amount", "recorded_at"):
+        found[chart_id].append(_payment_entry(*row))
+    for chart_id, *row in adjustments.order_by().values_list("chart_id", "made_on", "kind", "amount", "recorded_at"):
+        found[chart_id].append(_adjustment_entry(*row))
     for entries in found.values():
         entries.sort(key=lambda e: e.order)
     return found
