@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import os
 import random
-import uuid
 import statistics
 import sys
 import tempfile
 import time
 import tracemalloc
+import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
