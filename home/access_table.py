@@ -8,6 +8,7 @@ Print it with ``manage.py access_rules``.
 
 from __future__ import annotations
 
+from billing.selectors import KEEPERS
 from consent.selectors import CONSENT_RULES, ConsentAccess
 from intake.selectors import REACH_OF_ACCESS
 from records.selectors import ALLOWED, PSYCHOTHERAPY_WRITERS, Access, Need
@@ -49,6 +50,8 @@ _NARROWER = {
     ("intake packets (answers)", "care team"): "sends; reads once signed",
     ("intake packets (answers)", "emergency access"): "reads once signed",
     ("intake packets (answers)", "guardian of this minor"): "fills in and signs for the minor",
+    ("account (payments, invoices, statements)", "the client"): "reads, downloads",
+    ("account (payments, invoices, statements)", "guardian of this minor"): "reads, downloads",
 }
 
 
@@ -69,6 +72,13 @@ def rows() -> list[tuple[str, list[str]]]:
     # Intake packets have their own door (intake.selectors.packet_get_for_user).
     fillers_and_readers = {_RECORD_COLUMN[a] for a in REACH_OF_ACCESS}
     table.append(("intake packets (answers)", _row("intake packets (answers)", fillers_and_readers)))
+    # A client's account has its own door over the billing rule (billing.selectors): the client
+    # and a minor's guardian read it; the care team and admins keep it; claims are the keepers'.
+    payers = {_RECORD_COLUMN[a] for a in ALLOWED[Need.BILLING]}
+    account = "account (payments, invoices, statements)"
+    table.append((account, _row(account, payers)))
+    keepers = {_RECORD_COLUMN[a] for a in KEEPERS}
+    table.append(("insurance claims", _row("insurance claims", keepers)))
     table.append(
         ("psychotherapy notes", _row("psychotherapy notes", {_RECORD_COLUMN[a] for a in PSYCHOTHERAPY_WRITERS}))
     )

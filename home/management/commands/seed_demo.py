@@ -6,6 +6,7 @@ import base64
 import secrets
 import zoneinfo
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,13 @@ from accounts.selectors import user_has_confirmed_device
 from accounts.services.enrollment import enrollment_link_create
 from accounts.services.mfa import totp_provisioning_uri
 from accounts.services.practices import practice_create, practice_logo_set, user_create
+from billing.services.claims import coverage_set
+from billing.services.ledger import payment_record
+from records.models import BillingRecord, BillingStatus, ClientChart
+from records.selectors import Access
 from records.services import chart_create
-from records.services.fees import fees_set
+from records.services.diagnoses import diagnosis_add
+from records.services.fees import fees_set, identity_set
 from sessions.models import Appointment, AppointmentStatus, SessionPolicy
 from sessions.services import appointment_schedule, licenses_set
 from sessions.services.booking import hours_set, session_type_save
@@ -175,6 +181,7 @@ class Command(BaseCommand):
             "90791": "200", "90832": "90", "90834": "150", "90837": "180", "90846": "150", "90847": "160",
             "90839": "200", "90840": "100", "90853": "60", "90785": "25",
         })  # fmt: skip
+        _demo_billing(users, practice)
 
     def _session_open_now(self) -> None:
         """Morgan always has a session with Dr. Santos open to join, so a call can be tried at once."""
@@ -263,3 +270,31 @@ class Command(BaseCommand):
         path.write_text("\n".join(details) + "\n")
         path.chmod(0o600)
         self.stdout.write("\n".join(short))
+
+
+def _demo_billing(users: dict[str, User], practice: Any) -> None:
+    """The practice's identifiers and fees for missed sessions; Jordan's insurance, diagnosis and
+    last month's three sessions, one paid: an account, a statement and a claim to look at."""
+    admin, therapist = users["admin@riverside.example"], users["therapist@riverside.example"]
+    identity_set(actor=admin, context=None, npi="1234567893", tax_id="12-3456789", taxonomy="261QM0801X",
+                 address="100 River Road, Suite 2\nHudson, NY 12534-1234")  # fmt: skip
+    identity_set(actor=admin, context=None, therapist_id=therapist.pk, npi="1245319599", taxonomy="103T00000X",
+                 licence="Psychologist 012345 NY")  # fmt: skip
+    SessionPolicy.objects.filter(practice=practice).update(no_show_fee=Decimal("75"), late_cancel_fee=Decimal("50"))
+    jordan = users["jordan@riverside.example"]
+    chart = ClientChart.objects.get(client=jordan)
+    chart.date_of_birth, chart.address = "1991-03-14", "22 Orchard Lane\nHudson, NY 12534"
+    chart.save(update_fields=["date_of_birth", "address"])
+    month = (timezone.localdate().replace(day=1) - timedelta(days=1)).replace(day=1)
+    diagnosis_add(actor=therapist, chart=chart, access=Access.CARE_TEAM, code="F41.1",
+                  noted_on=month - timedelta(days=20), context=None)  # fmt: skip
+    for week in range(3):
+        BillingRecord.objects.create(
+            chart=chart, service_date=month + timedelta(days=2 + 7 * week), cpt_code="90834", modifier="95",
+            place_of_service="10", minutes=48, units=1, diagnosis_codes="F41.1", fee=Decimal("150"),
+            status=BillingStatus.SUBMITTED, created_by=therapist,
+        )  # fmt: skip
+    coverage_set(actor=therapist, chart=chart, access=Access.CARE_TEAM, payer_name="Hudson Valley Health Plan",
+                 payer_id="HVHP1", member_id="HV123456789", group_number="G-4410", context=None)  # fmt: skip
+    payment_record(actor=admin, chart=chart, access=Access.ADMIN, amount="30", method="card",
+                   received_on=month + timedelta(days=3), reference="card terminal 0417", context=None)  # fmt: skip
