@@ -25,7 +25,7 @@ from audit.models import Action
 from audit.services import audit_record
 from billing.models import Adjustment, AdjustmentKind, Claim, Payment, PaymentMethod
 from billing.selectors import KEEPERS
-from records.billing_codes import POLICY_FEES
+from records.billing_codes import BY_CODE, POLICY_FEES
 from records.models import BillingRecord, BillingStatus, ClientChart
 from records.selectors import Access
 from teletherapy.context import AuditContext
@@ -124,15 +124,21 @@ class Entry:
 
 def _charge_entry(on: date, code: str, modifier: str, units: int, fee: Decimal, at: Any) -> Entry:
     billed = f"{code}-{modifier}" if modifier else code
-    text = POLICY_FEES.get(code) or f"Service {billed}" + (f", {units} units" if units > 1 else "")
-    return Entry(on, "charge", text, fee, (on, 0, at))
+    known = BY_CODE.get(code)
+    text = POLICY_FEES.get(code) or (f"{known.description} ({billed})" if known else f"Service {billed}")
+    return Entry(on, "charge", text + (f", {units} units" if units > 1 else ""), fee, (on, 0, at))
 
 
-_METHODS = {value: str(label).lower() for value, label in PaymentMethod.choices}
+_PAID = {
+    "cash": "Payment, cash",
+    "cheque": "Payment, cheque",
+    "card": "Payment, card",
+    "insurance": "Insurance payment",
+}
 
 
 def _payment_entry(on: date, method: str, amount: Decimal, at: Any) -> Entry:
-    return Entry(on, "payment", f"Payment, {_METHODS.get(method, method)}", -amount, (on, 1, at))
+    return Entry(on, "payment", _PAID.get(method, "Payment"), -amount, (on, 1, at))
 
 
 def _adjustment_entry(on: date, kind: str, amount: Decimal, at: Any) -> Entry:
