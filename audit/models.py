@@ -60,6 +60,7 @@ class Action(models.TextChoices):
     WAITLIST_TAKE = "sessions.waitlist_take", "Took an earlier time offered from the waitlist"
     FIRST_SESSION_REQUEST = "sessions.first_request", "Asked for a first session"
     FIRST_SESSION_ANSWER = "sessions.first_request_answer", "Answered a request for a first session"
+    FIRST_SESSION_REQUESTS_VIEW = "sessions.first_requests_view", "Read the requests for a first session"
     LICENSES_CHANGE = "sessions.licenses_change", "Changed where they are licensed"
     VIDEO_CHECK_IN = "video.check_in", "Completed the pre-session check"
     VIDEO_CONNECTION_TEST = "video.connection_test", "Ran the connection test"

@@ -56,6 +56,9 @@ def test_a_request_reaches_the_admins_and_becomes_an_invitation(
     assert login_as(therapist).get("/sessions/requests/").status_code == 403
     browser = login_as(admin)
     assert "Pat Prospect" in browser.get("/sessions/requests/").content.decode()
+    # The list of people who are not clients yet is a read of their personal data: audited.
+    seen = AuditEvent.objects.filter(action="sessions.first_requests_view").latest("id")
+    assert seen.details["requests"] == str(made.pk) and seen.subject_client_id is None
     with django_capture_on_commit_callbacks(execute=True):
         browser.post("/sessions/requests/", {"request": made.pk, "answer": "invite", "therapist": therapist.pk})
     invitation = Invitation.objects.get(email="pat@example.org")

@@ -15,6 +15,8 @@ from accounts.models import Role
 from accounts.rules import role_required
 from accounts.services.password_reset import ResetRefused
 from accounts.types import AuthedRequest
+from audit.models import Action
+from audit.services import audit_record
 from sessions.policy import policy_for
 from sessions.services import requests
 from teletherapy.context import context_of
@@ -88,11 +90,18 @@ def requests_view(request: AuthedRequest) -> HttpResponse:
                 raise
             messages.error(request, error_text(request, error))
         return redirect("sessions:requests")
+    shown = list(requests.requests_open(actor=actor)[:200])
+    if shown:
+        # Their names and addresses are personal data of people who are not clients (yet): the
+        # read is audited, naming each request, with no client to name.
+        audit_record(action=Action.FIRST_SESSION_REQUESTS_VIEW, actor=actor, context=context_of(request),
+                     target_type="video.firstsessionrequest", target_id="",
+                     details={"requests": ",".join(str(r.pk) for r in shown), "count": len(shown)})  # fmt: skip
     return render(
         request,
         "sessions/requests.html",
         {
-            "requests": list(requests.requests_open(actor=actor)[:200]),
+            "requests": shown,
             "taking": policy_for(actor.practice_id).first_session_requests,
             "therapists": list(requests.therapists_to_see(actor=actor)),
             "slug": actor.practice.slug,
