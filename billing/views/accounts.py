@@ -40,7 +40,7 @@ from records.models import ClientChart
 from records.reads import record_read
 from records.selectors import ALLOWED, Access, Need
 from teletherapy.context import context_of
-from teletherapy.errors import NotVisible, ServiceError, error_text
+from teletherapy.errors import ServiceError, error_text
 
 READERS = (Role.THERAPIST, Role.ADMIN, Role.CLIENT, Role.GUARDIAN)
 
@@ -189,7 +189,7 @@ def statement_pdf_view(request: AuthedRequest, chart_id: str, month: str) -> Htt
     try:
         first = date.fromisoformat(f"{month}-01")
     except ValueError:
-        raise NotVisible("billing.statement", month) from None
+        raise ServiceError("Choose the month as YYYY-MM.", field="month") from None
     read_audited(request, chart, access, statement=f"{first:%Y-%m}")
     identity = chart.practice.billing_identities.filter(therapist=None).first()
     pdf = statement_pdf(
