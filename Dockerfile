@@ -17,6 +17,7 @@ COPY compliance ./compliance
 COPY oversight ./oversight
 COPY home ./home
 COPY operations ./operations
+COPY billing ./billing
 COPY templates ./templates
 COPY static ./static
 COPY manage.py ./
