@@ -107,7 +107,9 @@ echo "==> Layers (import-linter: an upward import or an import circle fails the 
 embedded_pid=""
 if [ -n "${DATABASE_URL:-}" ]; then
   embedded_log="$(mktemp)"
-  env -u DATABASE_URL -u MIGRATION_DATABASE_URL -u REDIS_URL .venv/bin/pytest \
+  # At a lower priority: the main suite's browser and network scenarios keep their pace, and
+  # these fill the time the main suite spends waiting.
+  env -u DATABASE_URL -u MIGRATION_DATABASE_URL -u REDIS_URL nice -n 5 .venv/bin/pytest \
     -m "embedded and not postgres and not redis" -p no:cacheprovider >"$embedded_log" 2>&1 &
   embedded_pid=$!
 fi
