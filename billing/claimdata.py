@@ -6,6 +6,7 @@ here, and its absence named, before a form is drawn."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -30,7 +31,7 @@ class Address:
 
 def address_of(text: str, whose: str, *, nine: bool = False) -> Address:
     """An address written as lines, the last "City, ST 12345" (or 12345-6789)."""
-    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    lines = [line.strip() for line in plain(text or "").splitlines() if line.strip()]
     match = LAST_LINE.match(lines[-1].upper()) if len(lines) >= 2 else None
     if match is None:
         raise ServiceError(f'{whose} address must be a street line, then "City, ST 12345".', field="address")
@@ -40,10 +41,17 @@ def address_of(text: str, whose: str, *, nine: bool = False) -> Address:
     return Address(" ".join(lines[:-1])[:55], match["city"].strip(), match["state"], postal)
 
 
+def plain(text: str) -> str:
+    """Text as claim forms take it: letters without their accents, and nothing outside ASCII (the
+    837P's character set, and the CMS-1500's scanned capitals)."""
+    folded = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in folded if c.isascii() and (c.isprintable() or c == "\n"))
+
+
 def split_name(full: str) -> tuple[str, str]:
     """(last, first) from a name written first then last."""
-    parts = full.split()
-    return (parts[-1], " ".join(parts[:-1])) if len(parts) > 1 else (full.strip(), "")
+    parts = plain(full).split()
+    return (parts[-1], " ".join(parts[:-1])) if len(parts) > 1 else ("".join(parts), "")
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,8 @@ def claim_data(claim: Claim) -> ClaimData:
         missing.append(f"the NPI of {therapist.full_name if therapist else 'the therapist'} (Fees)")
     if not chart.date_of_birth:
         missing.append("the client's date of birth (chart)")
+    if not split_name(chart.client.full_name)[0]:
+        missing.append("the client's name in Latin letters, as the insurer has it")
     if missing or coverage is None or practice is None or own is None or therapist is None:
         raise ServiceError("A claim needs " + ", ".join(missing) + ".", field="claim")
     try:
@@ -123,7 +133,7 @@ def claim_data(claim: Claim) -> ClaimData:
         raise ServiceError("Each service needs a known place of service.", field="claim")
     return ClaimData(
         number=claim.number,
-        practice_name=chart.practice.name,
+        practice_name=plain(chart.practice.name),
         billing_npi=practice.npi,
         billing_taxonomy=practice.taxonomy,
         tax_id=practice.tax_id.replace("-", ""),
@@ -137,7 +147,7 @@ def claim_data(claim: Claim) -> ClaimData:
         insured_address=address_of(chart.address, "The client's"),
         member_id=coverage.member_id,
         group_number=coverage.group_number,
-        payer_name=coverage.payer_name,
+        payer_name=plain(coverage.payer_name),
         payer_id=coverage.payer_id,
         diagnoses=diagnoses,
         lines=lines,

@@ -246,3 +246,11 @@ def test_the_account_over_the_api(billed, chart, therapist, client_user, admin, 
     aging = login_as(admin).get("/api/v1/billing/aging/").json()
     assert aging["accounts"][0]["client"] == "Casey Client" and aging["accounts"][0]["owed"] == "374.50"
     assert team.get("/api/v1/billing/aging/").status_code == 403
+
+
+def test_claim_forms_take_plain_capitals():
+    from billing.claimdata import address_of, plain, split_name
+
+    assert split_name("José María Núñez") == ("Nunez", "Jose Maria")
+    assert address_of("12 Rue d'Été\nSpringfield, il 62701", "The client's").city == "SPRINGFIELD"
+    assert plain("李小龍") == "" and split_name("李小龍") == ("", "")
