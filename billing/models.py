@@ -172,3 +172,17 @@ class ClaimLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.charge_id} on {self.claim_id}"
+
+
+class StatementNotice(models.Model):
+    """That a client was told their month's statement is ready: once per account and month."""
+
+    chart = models.ForeignKey("records.ClientChart", on_delete=models.CASCADE, related_name="statement_notices")
+    month = models.DateField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["chart", "month"], name="statement_notice_once")]
+
+    def __str__(self) -> str:
+        return f"statement notice of {self.chart_id} for {self.month:%Y-%m}"

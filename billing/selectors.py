@@ -4,14 +4,29 @@ a minor's guardian, reads their own account and changes nothing."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
+from django.db.models import QuerySet
+
 from accounts.models import User
 from billing.models import Claim, Invoice
-from records.models import ClientChart
+from records.models import BillingRecord, BillingStatus, ClientChart
 from records.selectors import Access, Need, chart_get_for_user
 from teletherapy.errors import NotAllowed, NotVisible
 from teletherapy.ids import as_uuid
 
 KEEPERS = frozenset({Access.CARE_TEAM, Access.ADMIN})
+# A charge counts towards a balance once confirmed: not a draft, not void.
+COUNTED = (BillingStatus.SUBMITTED, BillingStatus.PAID)
+
+
+def charges_counted() -> QuerySet[BillingRecord]:
+    return BillingRecord.objects.filter(status__in=COUNTED)
+
+
+def month_bounds(month: date) -> tuple[date, date]:
+    first = month.replace(day=1)
+    return first, (first + timedelta(days=32)).replace(day=1)
 
 
 def account_get_for_user(*, user: User, chart_id: object, write: bool = False) -> tuple[ClientChart, Access]:

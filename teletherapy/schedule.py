@@ -43,6 +43,11 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": 24 * 60 * 60,
         },
         "intake-reminders": {"task": "intake.tasks.intake_reminders_send", "schedule": 6 * 60 * 60},
+        # On the first of the month, each client whose account moved is told the statement is ready.
+        "statements": {
+            "task": "billing.tasks.statements_announce",
+            "schedule": crontab(minute=0, hour=14, day_of_month=1),
+        },
         # A backup daily, its restore drill an hour later, and an hourly watch for one missed.
         "backup": {"task": "operations.tasks.backup_make", "schedule": crontab(minute=0, hour=hour)},
         "backup-drill": {"task": "operations.tasks.backup_drill", "schedule": crontab(minute=0, hour=(hour + 1) % 24)},

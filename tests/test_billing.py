@@ -254,3 +254,29 @@ def test_claim_forms_take_plain_capitals():
     assert split_name("José María Núñez") == ("Nunez", "Jose Maria")
     assert address_of("12 Rue d'Été\nSpringfield, il 62701", "The client's").city == "SPRINGFIELD"
     assert plain("李小龍") == "" and split_name("李小龍") == ("", "")
+
+
+def test_invoices_and_statements_are_announced_by_a_link_to_those_who_read_the_account(
+    billed, chart, therapist, client_user, guardian, make_user, django_capture_on_commit_callbacks, mailoutbox
+):
+    from accounts.models import GuardianLink
+    from billing.services.invoices import invoice_issue
+    from billing.tasks import statements_announce
+
+    # The chart is a minor's (the guardian fixture): the client and their guardian are told; a
+    # guardian whose link is to someone else, and the therapist, are not.
+    GuardianLink.objects.create(guardian=make_user(Role.GUARDIAN, email="other@example.org"),
+                                client=make_user(Role.CLIENT))  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice_issue(actor=therapist, chart=chart, access=Access.CARE_TEAM, context=None,
+                      today=datetime(2026, 12, 1).date())  # fmt: skip
+    told = sorted(m.to[0] for m in mailoutbox)
+    assert told == sorted([client_user.email, guardian.email])
+    body = mailoutbox[0].body
+    assert f"/billing/clients/{chart.pk}/" in body and "$" not in body and "90834" not in body
+    mailoutbox.clear()
+    assert statements_announce("2026-11") == 2 and statements_announce("2026-11") == 0
+    assert sorted(m.to[0] for m in mailoutbox) == sorted([client_user.email, guardian.email])
+    assert "November 2026" in mailoutbox[0].body and "$" not in mailoutbox[0].body
+    # A month with nothing on the account: nobody is told.
+    assert statements_announce("2026-06") == 0

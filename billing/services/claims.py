@@ -15,8 +15,8 @@ from accounts.models import Practice, User
 from audit.models import Action
 from audit.services import audit_record
 from billing.models import Claim, ClaimLine, ClaimStatus, Coverage, PaymentMethod
-from billing.selectors import KEEPERS
-from billing.services.ledger import ZERO, amount_of, charges_counted, day_of, payment_record
+from billing.selectors import KEEPERS, charges_counted
+from billing.services.ledger import ZERO, amount_of, day_of, payment_record
 from records.billing_codes import POLICY_FEES
 from records.models import BillingRecord, ClientChart
 from records.selectors import Access

@@ -12,8 +12,9 @@ from accounts.models import Practice, User
 from audit.models import Action
 from audit.services import audit_record
 from billing.models import Invoice, InvoiceLine
-from billing.selectors import KEEPERS
-from billing.services.ledger import ZERO, charges_counted
+from billing.selectors import KEEPERS, charges_counted
+from billing.services.ledger import ZERO
+from billing.tasks import invoice_notify
 from records.models import BillingRecord, ClientChart
 from records.selectors import Access
 from teletherapy.context import AuditContext
@@ -48,6 +49,8 @@ def invoice_issue(
         audit_record(action=Action.INVOICE_ISSUE, actor=actor, context=context, target=invoice,
                      subject_client_id=chart.client_id,
                      details={"number": number, "charges": len(charges), "total": str(invoice.total)})  # fmt: skip
+        issued = str(invoice.pk)
+        transaction.on_commit(lambda: invoice_notify.delay(issued))
     return invoice
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
@@ -24,20 +24,15 @@ from accounts.models import User
 from audit.models import Action
 from audit.services import audit_record
 from billing.models import Adjustment, AdjustmentKind, Claim, Payment, PaymentMethod
-from billing.selectors import KEEPERS
+from billing.selectors import KEEPERS, charges_counted, month_bounds
 from records.billing_codes import BY_CODE, POLICY_FEES
-from records.models import BillingRecord, BillingStatus, ClientChart
+from records.models import ClientChart
 from records.selectors import Access
 from teletherapy.context import AuditContext
 from teletherapy.errors import NotAllowed, ServiceError
 
 ZERO = Decimal("0.00")
-COUNTED = (BillingStatus.SUBMITTED, BillingStatus.PAID)
 BUCKETS = ("0 to 30 days", "31 to 60 days", "61 to 90 days", "Over 90 days")
-
-
-def charges_counted() -> QuerySet[BillingRecord]:
-    return BillingRecord.objects.filter(status__in=COUNTED)
 
 
 def amount_of(value: object, field: str, *, signed: bool = False) -> Decimal:
@@ -191,11 +186,6 @@ class Statement:
     @property
     def credited(self) -> Decimal:
         return -sum((e.amount for e in self.entries if e.amount < 0), ZERO)
-
-
-def month_bounds(month: date) -> tuple[date, date]:
-    first = month.replace(day=1)
-    return first, (first + timedelta(days=32)).replace(day=1)
 
 
 def statements(*, charts: list[UUID], month: date) -> list[Statement]:
