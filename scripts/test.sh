@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 # main pages (both drive Debian's Chromium: no browser is downloaded), ClamAV's daemon to scan
 # uploads (with a test signature database the tests write: nothing is downloaded), HAProxy
 # for the scale-out tests, on the deployment's own configuration, and Prometheus (with promtool)
-# to scrape the metrics and check the shipped alert rules.
+# to scrape the metrics and check the shipped alert rules, and Janus, the group sessions' media
+# server, on the shipped configuration (deploy/janus/).
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
@@ -22,6 +23,7 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v clamd >/dev/null 2>&1 || missing+=(clamav-daemon)
 command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v janus >/dev/null 2>&1 || missing+=(janus)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then
     echo "==> Installing Debian's ${missing[*]} for the tests"

@@ -469,6 +469,11 @@ ICE_TURN_URLS = envlist("ICE_TURN_URLS")
 TURN_SHARED_SECRET = envstr("TURN_SHARED_SECRET", "")
 if PRODUCTION and ICE_TURN_URLS:
     require("TURN_SHARED_SECRET", TURN_SHARED_SECRET)
+# Group sessions' media server: Janus's API on a private address (deploy/janus/), the secret
+# every request carries, and the VideoRoom admin key that creating a room needs.
+JANUS_URL = envstr("JANUS_URL", "") or ""
+JANUS_API_SECRET = envstr("JANUS_API_SECRET", "") or ""
+JANUS_ROOM_ADMIN_KEY = envstr("JANUS_ROOM_ADMIN_KEY", "") or ""
 # Signaling: at most this many messages per second per connection (burst: SIGNALING_BURST).
 SIGNALING_RATE = envint("SIGNALING_RATE", 40)
 # An admitted participant whose socket drops (a network blip, a reload) and comes back within

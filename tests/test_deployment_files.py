@@ -30,7 +30,21 @@ def test_it_describes_the_real_deployment(compose):
         *("db", "psychotherapy-db", "redis", "migrate", "web1", "web2", "proxy", "signer", "worker", "beat"),
         "backup",
         "coturn",
+        "janus",
     }
+
+
+def test_janus_runs_the_tested_configuration_with_its_secrets(compose):
+    """The janus service builds deploy/janus (Debian's Janus on the files tests/test_janus.py
+    starts with the same run.sh), and the web processes hold the API secret and room key."""
+    janus = compose["services"]["janus"]
+    assert janus["build"] == "deploy/janus" and janus["network_mode"] == "host"
+    dockerfile = (ROOT / "deploy/janus/Dockerfile").read_text()
+    assert "apt-get install" in dockerfile and "janus" in dockerfile and "run.sh" in dockerfile
+    for name in ("JANUS_API_SECRET", "JANUS_ADMIN_SECRET", "JANUS_ROOM_ADMIN_KEY"):
+        assert name in janus["environment"]
+    web = compose["services"]["web1"]["environment"]
+    assert "JANUS_URL" in web and "JANUS_ROOM_ADMIN_KEY" in web and "JANUS_ADMIN_SECRET" not in web
 
 
 WEB = ("web1", "web2")
