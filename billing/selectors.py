@@ -41,6 +41,18 @@ def account_get_for_user(*, user: User, chart_id: object, write: bool = False) -
     return chart, access
 
 
+def own_account(*, user: User) -> ClientChart | None:
+    """The client's own account (their chart, as its client reaches it), or None."""
+    chart = ClientChart.objects.filter(client=user, practice_id=user.practice_id).first()
+    if chart is None:
+        return None
+    try:
+        found, access = chart_get_for_user(user=user, chart_id=chart.pk, need=Need.BILLING)
+    except NotVisible:
+        return None
+    return found if access is Access.CLIENT else None
+
+
 def invoice_get_for_user(*, user: User, invoice_id: object) -> tuple[Invoice, Access]:
     pk = as_uuid(invoice_id)
     invoice = Invoice.objects.filter(pk=pk).first() if pk else None

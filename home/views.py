@@ -33,6 +33,8 @@ from accounts.selectors import (
 )
 from accounts.types import AuthedRequest
 from audit.models import AuditFlag
+from billing.selectors import own_account
+from billing.services.ledger import balance_of
 from compliance.selectors import incidents_needing_attention
 from compliance.services.factsheet import audit_facts
 from compliance.services.risk import review_due, review_overdue
@@ -264,6 +266,9 @@ def dashboard_view(request: AuthedRequest) -> HttpResponse:
             "shared_notes": list(notes_shared_with(client=user)),
             "can_book": bookable_types_for(client=user).exists(),
         }
+        account = own_account(user=user)
+        owed = balance_of(account) if account is not None else None
+        context["account"] = {"chart": account, "balance": owed} if owed else None
     if context["is_guardian"]:
         context["wards"] = ward_sessions(user)
         context["ward_packets"] = [p for p in packets_to_fill(user=user) if p.chart.client_id != user.pk]

@@ -280,3 +280,17 @@ def test_invoices_and_statements_are_announced_by_a_link_to_those_who_read_the_a
     assert "November 2026" in mailoutbox[0].body and "$" not in mailoutbox[0].body
     # A month with nothing on the account: nobody is told.
     assert statements_announce("2026-06") == 0
+
+
+def test_a_client_with_something_owed_or_in_credit_sees_it_on_their_home(billed, chart, client_user, admin, login_as):
+    from billing.services.ledger import payment_record
+
+    home = login_as(client_user).get("/").content.decode()
+    assert "You owe <strong>$475.00</strong>" in home and f"/billing/clients/{chart.pk}/" in home
+    payment_record(actor=admin, chart=chart, access=Access.ADMIN, amount="475", method="cash",
+                   received_on="2026-11-30", context=None)  # fmt: skip
+    assert 'id="home-account"' not in login_as(client_user).get("/").content.decode()  # nothing owed: no card
+    payment_record(actor=admin, chart=chart, access=Access.ADMIN, amount="25", method="cash", received_on="2026-11-30",
+                   context=None)  # fmt: skip
+    assert "in credit by $25.00" in login_as(client_user).get("/").content.decode()
+    assert 'id="home-account"' not in login_as(admin).get("/").content.decode()
