@@ -5,7 +5,6 @@ pages; every read of an account is audited once."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -19,6 +18,7 @@ from billing.models import Adjustment, AdjustmentKind, Payment, PaymentMethod
 from billing.selectors import account_get_for_user
 from billing.services.ledger import BUCKETS, activity, adjustment_make, aging, balance_of, payment_record
 from billing.views.accounts import today_of
+from records.api.base import valid_input
 from records.models import ClientChart
 from records.reads import record_read
 from records.selectors import Access
@@ -83,12 +83,6 @@ class AgingSerializer(serializers.Serializer):
     accounts = AgedSerializer(many=True, help_text="Those owing most first, at most 100.")
 
 
-def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 class AccountView(VerifiedAPIView):
     @extend_schema(responses=AccountSerializer)
     def get(self, request: Request, chart_id: uuid.UUID) -> Response:
@@ -108,7 +102,7 @@ class PaymentsView(VerifiedAPIView):
         actor = self.actor(request)
         chart, access = account_get_for_user(user=actor, chart_id=chart_id, write=True)
         made = payment_record(actor=actor, chart=chart, access=access, context=context_of(self.django_request(request)),
-                              **_valid(PaymentInput, request))  # fmt: skip
+                              **valid_input(PaymentInput, request))  # fmt: skip
         return Response(PaymentSerializer(made).data, status=status.HTTP_201_CREATED)
 
 
@@ -119,7 +113,7 @@ class AdjustmentsView(VerifiedAPIView):
         chart, access = account_get_for_user(user=actor, chart_id=chart_id, write=True)
         made = adjustment_make(actor=actor, chart=chart, access=access,
                                context=context_of(self.django_request(request)),
-                               **_valid(AdjustmentInput, request))  # fmt: skip
+                               **valid_input(AdjustmentInput, request))  # fmt: skip
         return Response(AdjustmentSerializer(made).data, status=status.HTTP_201_CREATED)
 
 

@@ -17,9 +17,10 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import guardians_of
 from billing.models import Adjustment, Invoice, Payment, StatementNotice
-from billing.selectors import charges_counted, month_bounds
+from billing.selectors import charges_counted
 from records.models import ClientChart
 from records.selectors import Access, Need, chart_access, chart_reaches
+from records.superbill import month_range
 
 
 def account_readers(chart: ClientChart) -> list[User]:
@@ -56,7 +57,7 @@ def statements_announce(month: str | None = None) -> int:
     """Tell each client whose account moved last month (or ``month``, YYYY-MM) that its statement
     is ready; once per account and month, however often this runs."""
     first = date.fromisoformat(f"{month}-01") if month else (timezone.localdate().replace(day=1) - timedelta(days=1))
-    first, after = month_bounds(first)
+    first, after = month_range(first)
     moved: set[Any] = set(
         charges_counted().filter(service_date__gte=first, service_date__lt=after).values_list("chart_id", flat=True)
     )

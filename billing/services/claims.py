@@ -8,20 +8,19 @@ from collections.abc import Sequence
 from datetime import date
 
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
-from accounts.models import Practice, User
+from accounts.models import User
 from audit.models import Action
 from audit.services import audit_record
 from billing.models import Claim, ClaimLine, ClaimStatus, Coverage, PaymentMethod
-from billing.selectors import KEEPERS, charges_counted
+from billing.selectors import charges_counted, keeper_required, next_number
 from billing.services.ledger import ZERO, amount_of, day_of, payment_record
 from records.billing_codes import POLICY_FEES
 from records.models import BillingRecord, ClientChart
 from records.selectors import Access
 from teletherapy.context import AuditContext
-from teletherapy.errors import Conflict, NotAllowed, ServiceError
+from teletherapy.errors import Conflict, ServiceError
 
 PAYER_ID = re.compile(r"[A-Za-z0-9]{2,20}")
 MEMBER_ID = re.compile(r"[A-Za-z0-9-]{2,30}")
@@ -36,18 +35,12 @@ NEXT = {
 }
 
 
-def _keeper(access: Access, chart: ClientChart, what: str) -> None:
-    if access not in KEEPERS:
-        raise NotAllowed(f"Only the client's care team and the practice's admins {what}.",
-                         target_type="billing.claim", target_id=chart.pk)  # fmt: skip
-
-
 def coverage_set(
     *, actor: User, chart: ClientChart, access: Access, payer_name: object, payer_id: object, member_id: object,
     group_number: object = "", sex: object = "U", context: AuditContext | None,
 ) -> Coverage:  # fmt: skip
     """The client's insurance as a claim names it; the client is the insured."""
-    _keeper(access, chart, "keep a client's insurance")
+    keeper_required(access, chart, "keep a client's insurance")
     name = " ".join(str(payer_name or "").split())
     if not 2 <= len(name) <= 60:
         raise ServiceError("Give the insurer's name, as on the card.", field="payer_name")
@@ -84,7 +77,7 @@ def claim_make(
 ) -> Claim:
     """A draft claim of the chosen charges: confirmed, of this client, held by no live claim, each
     with its diagnoses, and all rendered by one therapist (a claim names one rendering provider)."""
-    _keeper(access, chart, "make claims")
+    keeper_required(access, chart, "make claims")
     if not Coverage.objects.filter(chart=chart).exists():
         raise ServiceError("Record the client's insurance before making a claim.", field="coverage")
     wanted = {str(c) for c in charge_ids}
@@ -98,8 +91,7 @@ def claim_make(
     if len({c.created_by_id for c in charges}) > 1:
         raise ServiceError("A claim is for one therapist's services: make one claim per therapist.", field="charges")
     with transaction.atomic():
-        Practice.objects.select_for_update().filter(pk=chart.practice_id).first()
-        number = (Claim.objects.filter(practice_id=chart.practice_id).aggregate(n=Max("number"))["n"] or 0) + 1
+        number = next_number(Claim, chart.practice_id)
         claim = Claim.objects.create(practice_id=chart.practice_id, chart=chart, number=number,
                                      total=sum((c.fee for c in charges), ZERO), created_by=actor)  # fmt: skip
         ClaimLine.objects.bulk_create([ClaimLine(claim=claim, charge=c) for c in charges])
@@ -121,7 +113,7 @@ def claim_move(
 ) -> Claim:  # fmt: skip
     """Record the payer's answer: the claim's next state and its day. A claim marked paid with an
     amount records the insurer's payment on the client's account, with the payer's reference."""
-    _keeper(access, claim.chart, "change a claim")
+    keeper_required(access, claim.chart, "change a claim")
     if status not in ClaimStatus.values:
         raise ServiceError("Choose sent, accepted, paid or denied.", field="status")
     day: date = day_of(on, "on")

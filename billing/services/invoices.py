@@ -6,19 +6,18 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from django.db import transaction
-from django.db.models import Max
 
-from accounts.models import Practice, User
+from accounts.models import User
 from audit.models import Action
 from audit.services import audit_record
 from billing.models import Invoice, InvoiceLine
-from billing.selectors import KEEPERS, charges_counted
+from billing.selectors import charges_counted, keeper_required, next_number
 from billing.services.ledger import ZERO
 from billing.tasks import invoice_notify
 from records.models import BillingRecord, ClientChart
 from records.selectors import Access
 from teletherapy.context import AuditContext
-from teletherapy.errors import Conflict, NotAllowed
+from teletherapy.errors import Conflict
 
 DUE_DAYS = 30
 
@@ -31,16 +30,12 @@ def invoice_issue(
     *, actor: User, chart: ClientChart, access: Access, context: AuditContext | None, today: date
 ) -> Invoice:
     """Bill every confirmed charge of the client that no invoice holds yet (409 when there is none)."""
-    if access not in KEEPERS:
-        raise NotAllowed("Only the client's care team and the practice's admins issue invoices.",
-                         target_type="billing.invoice", target_id=chart.pk)  # fmt: skip
+    keeper_required(access, chart, "issue invoices")
     with transaction.atomic():
-        # The practice's row is the lock its invoice numbers are handed out under.
-        Practice.objects.select_for_update().filter(pk=chart.practice_id).first()
         charges = uninvoiced(chart)
         if not charges:
             raise Conflict("Every confirmed charge of this client is already on an invoice.", code="nothing_to_bill")
-        number = (Invoice.objects.filter(practice_id=chart.practice_id).aggregate(n=Max("number"))["n"] or 0) + 1
+        number = next_number(Invoice, chart.practice_id)
         invoice = Invoice.objects.create(
             practice_id=chart.practice_id, chart=chart, number=number, issued_on=today,
             due_on=today + timedelta(days=DUE_DAYS), total=sum((c.fee for c in charges), ZERO), created_by=actor,

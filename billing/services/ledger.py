@@ -24,12 +24,13 @@ from accounts.models import User
 from audit.models import Action
 from audit.services import audit_record
 from billing.models import Adjustment, AdjustmentKind, Claim, Payment, PaymentMethod
-from billing.selectors import KEEPERS, charges_counted, month_bounds
+from billing.selectors import charges_counted, keeper_required
 from records.billing_codes import BY_CODE, POLICY_FEES
 from records.models import ClientChart
 from records.selectors import Access
+from records.superbill import month_range
 from teletherapy.context import AuditContext
-from teletherapy.errors import NotAllowed, ServiceError
+from teletherapy.errors import ServiceError
 
 ZERO = Decimal("0.00")
 BUCKETS = ("0 to 30 days", "31 to 60 days", "61 to 90 days", "Over 90 days")
@@ -68,32 +69,42 @@ def _sums(rows: QuerySet[Any], key: str, amount: Any) -> dict[UUID, Decimal]:
     return {row[key]: Decimal(row["total"]) for row in found}
 
 
+# Each kind of row and the field it is dated by.
+DATED = (("charges", "service_date"), ("payments", "received_on"), ("adjustments", "made_on"))
+
+
+def _rows(*, charts: Iterable[UUID] | None = None, practice_id: int | None = None, start: date | None = None,
+          before: date | None = None, through: date | None = None) -> list[QuerySet[Any]]:  # fmt: skip
+    """Confirmed charges, payments and adjustments, in that order, narrowed alike: to some
+    charts or a practice, and by their own dates (from ``start``, before ``before``, up to and
+    including ``through``)."""
+    found: list[QuerySet[Any]] = [charges_counted(), Payment.objects.all(), Adjustment.objects.all()]
+    ids = list(charts) if charts is not None else None
+    for i, (_, dated) in enumerate(DATED):
+        rows = found[i]
+        if ids is not None:
+            rows = rows.filter(chart_id__in=ids)
+        if practice_id is not None:
+            rows = rows.filter(chart__practice_id=practice_id)
+        for bound, lookup in ((start, "gte"), (before, "lt"), (through, "lte")):
+            if bound is not None:
+                rows = rows.filter(**{f"{dated}__{lookup}": bound})
+        found[i] = rows.order_by()
+    return found
+
+
 def balances(*, charts: Iterable[UUID] | None = None, practice_id: int | None = None,
              through: date | None = None, before: date | None = None) -> dict[UUID, Decimal]:  # fmt: skip
     """Each account's balance, from three grouped sums (charges, payments, adjustments), over
     the given charts or a whole practice, counting what is dated ``through`` a day or ``before``
     one. Accounts with nothing are left out."""
-    charges, payments, adjustments = charges_counted(), Payment.objects.all(), Adjustment.objects.all()
-    if charts is not None:
-        ids = list(charts)
-        charges, payments = charges.filter(chart_id__in=ids), payments.filter(chart_id__in=ids)
-        adjustments = adjustments.filter(chart_id__in=ids)
-    if practice_id is not None:
-        charges = charges.filter(chart__practice_id=practice_id)
-        payments = payments.filter(chart__practice_id=practice_id)
-        adjustments = adjustments.filter(chart__practice_id=practice_id)
-    if through is not None:
-        charges, payments = charges.filter(service_date__lte=through), payments.filter(received_on__lte=through)
-        adjustments = adjustments.filter(made_on__lte=through)
-    if before is not None:
-        charges, payments = charges.filter(service_date__lt=before), payments.filter(received_on__lt=before)
-        adjustments = adjustments.filter(made_on__lt=before)
+    charges, payments, adjustments = _rows(charts=charts, practice_id=practice_id, through=through, before=before)
     total: dict[UUID, Decimal] = defaultdict(lambda: ZERO)
-    for chart_id, amount in _sums(charges.order_by(), "chart_id", F("fee")).items():
+    for chart_id, amount in _sums(charges, "chart_id", F("fee")).items():
         total[chart_id] += amount
-    for chart_id, amount in _sums(payments.order_by(), "chart_id", F("amount")).items():
+    for chart_id, amount in _sums(payments, "chart_id", F("amount")).items():
         total[chart_id] -= amount
-    for chart_id, amount in _sums(adjustments.order_by(), "chart_id", F("amount")).items():
+    for chart_id, amount in _sums(adjustments, "chart_id", F("amount")).items():
         total[chart_id] -= amount
     return dict(total)
 
@@ -145,23 +156,15 @@ def activity(*, charts: list[UUID], start: date | None = None, after: date | Non
     """The accounts' entries dated from ``start`` to before ``after``, oldest first, each chart's
     apart: three queries, whatever the number of charts. The reasons of adjustments stay sealed
     (a statement says what kind of change it was, not why)."""
-    charges = charges_counted().filter(chart_id__in=charts)
-    payments = Payment.objects.filter(chart_id__in=charts)
-    adjustments = Adjustment.objects.filter(chart_id__in=charts)
-    if start is not None:
-        charges, payments = charges.filter(service_date__gte=start), payments.filter(received_on__gte=start)
-        adjustments = adjustments.filter(made_on__gte=start)
-    if after is not None:
-        charges, payments = charges.filter(service_date__lt=after), payments.filter(received_on__lt=after)
-        adjustments = adjustments.filter(made_on__lt=after)
+    charges, payments, adjustments = _rows(charts=charts, start=start, before=after)
     found: dict[UUID, list[Entry]] = {chart_id: [] for chart_id in charts}
     # Plain rows, not model instances: a practice's month is thousands of them.
     fields = ("chart_id", "service_date", "cpt_code", "modifier", "units", "fee", "created_at")
-    for chart_id, *row in charges.order_by().values_list(*fields):
+    for chart_id, *row in charges.values_list(*fields):
         found[chart_id].append(_charge_entry(*row))
-    for chart_id, *row in payments.order_by().values_list("chart_id", "received_on", "method", "amount", "recorded_at"):
+    for chart_id, *row in payments.values_list("chart_id", "received_on", "method", "amount", "recorded_at"):
         found[chart_id].append(_payment_entry(*row))
-    for chart_id, *row in adjustments.order_by().values_list("chart_id", "made_on", "kind", "amount", "recorded_at"):
+    for chart_id, *row in adjustments.values_list("chart_id", "made_on", "kind", "amount", "recorded_at"):
         found[chart_id].append(_adjustment_entry(*row))
     for entries in found.values():
         entries.sort(key=lambda e: e.order)
@@ -190,7 +193,7 @@ class Statement:
 
 def statements(*, charts: list[UUID], month: date) -> list[Statement]:
     """The month's statement of each account: six queries in all, whatever their number."""
-    first, after = month_bounds(month)
+    first, after = month_range(month)
     opening = balances(charts=charts, before=first)
     entries = activity(charts=charts, start=first, after=after)
     return [Statement(chart_id, first, opening.get(chart_id, ZERO), entries[chart_id]) for chart_id in charts]
@@ -226,17 +229,12 @@ def aging(*, practice_id: int, today: date, charts: list[UUID] | None = None) ->
     An adjustment that raises a balance (a refund) is aged like a charge from the day it was made."""
     debts: dict[UUID, list[tuple[date, Decimal]]] = defaultdict(list)
     credits: dict[UUID, Decimal] = defaultdict(lambda: ZERO)
-    charges = charges_counted().filter(chart__practice_id=practice_id, service_date__lte=today)
-    payments = Payment.objects.filter(chart__practice_id=practice_id, received_on__lte=today)
-    adjustments = Adjustment.objects.filter(chart__practice_id=practice_id, made_on__lte=today)
-    if charts is not None:
-        charges, payments = charges.filter(chart_id__in=charts), payments.filter(chart_id__in=charts)
-        adjustments = adjustments.filter(chart_id__in=charts)
-    for chart_id, on, fee in charges.order_by().values_list("chart_id", "service_date", "fee"):
+    charges, payments, adjustments = _rows(charts=charts, practice_id=practice_id, through=today)
+    for chart_id, on, fee in charges.values_list("chart_id", "service_date", "fee"):
         debts[chart_id].append((on, fee))
-    for chart_id, amount in _sums(payments.order_by(), "chart_id", F("amount")).items():
+    for chart_id, amount in _sums(payments, "chart_id", F("amount")).items():
         credits[chart_id] += amount
-    for chart_id, on, amount in adjustments.order_by().values_list("chart_id", "made_on", "amount"):
+    for chart_id, on, amount in adjustments.values_list("chart_id", "made_on", "amount"):
         if amount > 0:
             credits[chart_id] += amount
         else:
@@ -277,12 +275,6 @@ def paid_by_charge(chart: ClientChart) -> dict[UUID, Decimal]:
 # Writes -------------------------------------------------------------------------------------------
 
 
-def _keeper(access: Access, chart: ClientChart) -> None:
-    if access not in KEEPERS:
-        raise NotAllowed("Only the client's care team and the practice's admins change an account.",
-                         target_type="billing.account", target_id=chart.pk)  # fmt: skip
-
-
 def payment_record(
     *, actor: User, chart: ClientChart, access: Access, amount: object, method: object, received_on: object,
     reference: object = "", claim: Claim | None = None, context: AuditContext | None,
@@ -290,7 +282,7 @@ def payment_record(
     """Money received for the client's account, by hand: cash, a cheque, a card taken on a
     terminal elsewhere (its processor's reference kept), or an insurer's payment (with the
     remittance's reference, and the claim it pays)."""
-    _keeper(access, chart)
+    keeper_required(access, chart)
     value = amount_of(amount, "amount")
     if method not in PaymentMethod.values:
         raise ServiceError("Choose how it was paid: cash, cheque, card or insurance.", field="method")
@@ -313,7 +305,7 @@ def adjustment_make(
     made_on: object, context: AuditContext | None,
 ) -> Adjustment:  # fmt: skip
     """An adjustment (either way) or a write-off (lowers the balance), always with its reason."""
-    _keeper(access, chart)
+    keeper_required(access, chart)
     if kind not in AdjustmentKind.values:
         raise ServiceError("Choose an adjustment or a write-off.", field="kind")
     value = amount_of(amount, "amount", signed=kind == AdjustmentKind.ADJUSTMENT)

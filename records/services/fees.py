@@ -46,7 +46,8 @@ def fee_for(*, therapist: User, code: str) -> Decimal:
     return own.fee if own is not None else service.fee
 
 
-def _amount(value: object, field: str) -> Decimal:
+def fee_amount(value: object, field: str) -> Decimal:
+    """A fee as typed (150, 95.50): 0 to 99,999.99, to the cent; a clear error otherwise."""
     try:
         amount = Decimal(str(value).strip() or "0")
     except (InvalidOperation, ValueError):
@@ -61,7 +62,7 @@ def fees_set(*, actor: User, fees: Mapping[str, object], context: AuditContext |
     if not actor.has_role(Role.ADMIN):
         raise NotAllowed("Only a practice admin sets the practice's fees.", target_type="records.servicecode",
                          target_id=actor.practice_id)  # fmt: skip
-    wanted = {code: _amount(value, f"fee_{code}") for code, value in fees.items() if code in BY_CODE}
+    wanted = {code: fee_amount(value, f"fee_{code}") for code, value in fees.items() if code in BY_CODE}
     changed = 0
     with transaction.atomic():
         for service in service_codes_of(actor.practice_id).select_for_update():

@@ -5,13 +5,13 @@ licences by state; each change audited.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 
 from accounts.models import Role, User
 from audit.models import Action
 from audit.services import audit_record
+from records.services.fees import fee_amount
 from sessions.models import (
     SessionPolicy,
     TherapistLicense,
@@ -63,7 +63,7 @@ def policy_update(*, actor: User, context: AuditContext | None, **changes: objec
         policy.audio_only_modifier = modifier
         for fee in ("no_show_fee", "late_cancel_fee"):
             if changes.get(fee) not in (None, ""):
-                setattr(policy, fee, _fee(changes[fee], fee))
+                setattr(policy, fee, fee_amount(changes[fee], fee))
         policy.save()
         audit_record(
             action=Action.SESSION_POLICY_CHANGE,
@@ -85,16 +85,6 @@ def policy_update(*, actor: User, context: AuditContext | None, **changes: objec
             },
         )
     return policy
-
-
-def _fee(value: object, field: str) -> Decimal:
-    try:
-        amount = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise ServiceError("Give the fee as a number, such as 75.", field=field) from None
-    if not amount.is_finite() or not Decimal("0") <= amount < Decimal("100000"):
-        raise ServiceError("A fee is between 0 and 99,999.99.", field=field)
-    return amount.quantize(Decimal("0.01"))
 
 
 def licenses_set(*, therapist: User, regions: Iterable[str], context: AuditContext | None) -> list[str]:
